@@ -1,0 +1,153 @@
+"""``was-planner``: the command-line interface, a thin layer over the planner functions.
+
+Every command catches ``PlannerError`` and answers with a one-line message and exit code 2;
+``--json`` output is exactly one JSON object on stdout, built by the result's ``to_json()``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from . import settings
+from ._errors import PlannerError
+
+app = typer.Typer(
+    help="WAS Planner: hotspots, walking patrol routes and coverage for Wijk en Agent Samen teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where this invocation keeps its data: resolved once from the global options."""
+
+    data_dir: Path
+    db_url: str
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", help="Database URL (default: WAS_DATABASE_URL or DATA_DIR/was.db)."),
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path],
+        typer.Option("--data-dir", help="Data directory (default: WAS_DATA_DIR or ./data)."),
+    ] = None,
+) -> None:
+    directory = data_dir if data_dir is not None else settings.data_dir()
+    ctx.obj = Paths(data_dir=directory, db_url=db or settings.database_url(directory))
+
+
+def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a ``PlannerError`` into a one-line message on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PlannerError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def echo_json(payload: Any) -> None:
+    """Print exactly one JSON object (or list) on stdout."""
+    typer.echo(json.dumps(payload, ensure_ascii=False))
+
+
+def _store(ctx: typer.Context):
+    from .store import open_store
+
+    return open_store(ctx.obj.db_url)
+
+
+@app.command("import")
+@cli_errors
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV (, or ;), GeoJSON or GeoPackage of signals.")],
+    mapping: Annotated[
+        Optional[str], typer.Option(help="Extra column names: COLUMN=FIELD,... (e.g. cdatetime=occurred_at).")
+    ] = None,
+    date_format: Annotated[
+        Optional[str], typer.Option("--date-format", help="strptime format of the dates, e.g. '%m/%d/%y %H:%M'.")
+    ] = None,
+    source: Annotated[str, typer.Option(help="Source of rows without one (resident, officer, ...).")] = "resident",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+) -> None:
+    """Import signals from a file; rejected rows go to a CSV with their reasons."""
+    from .incidents import ParseOptions, parse_mapping
+    from .intake import import_file
+
+    options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_source=source)
+    report = import_file(_store(ctx), file, options=options, rejects_dir=ctx.obj.data_dir / "rejects")
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        typer.echo(report.summary())
+
+
+wards_app = typer.Typer(help="Load, list and fetch ward (wijk) boundaries.", no_args_is_help=True)
+app.add_typer(wards_app, name="wards")
+
+
+@wards_app.command("load")
+@cli_errors
+def wards_load(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or shapefile of ward polygons.")],
+    name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the ward name.")] = None,
+    code_col: Annotated[Optional[str], typer.Option("--code-col", help="Column with the ward code.")] = None,
+) -> None:
+    """Store ward polygons and (re)assign every signal to its ward."""
+    from .wards import read_wards
+    from .wards import store_wards
+
+    wards = read_wards(file, name_col=name_col, code_col=code_col)
+    assigned = store_wards(_store(ctx), wards)
+    typer.echo(f"stored {len(wards)} wards; {assigned} signals lie in a ward")
+
+
+@wards_app.command("list")
+@cli_errors
+def wards_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List the stored wards with their number of signals."""
+    summary = _store(ctx).ward_summary()
+    if as_json:
+        echo_json(summary)
+        return
+    if not summary:
+        typer.echo("no wards stored yet: `was-planner wards load FILE` or `was-planner demo`")
+    for ward in summary:
+        typer.echo(f"{ward['name']:<40} {ward['code'] or '':<12} {ward['incidents']:>7} signals")
+
+
+@wards_app.command("fetch")
+@cli_errors
+def wards_fetch(
+    ctx: typer.Context,
+    municipality: Annotated[str, typer.Option(help="Municipality name, e.g. Zoetermeer.")],
+) -> None:
+    """Download a municipality's CBS wards from PDOK (needs internet) and store them."""
+    from .wards import fetch_wards
+    from .wards import store_wards
+
+    wards = fetch_wards(municipality)
+    assigned = store_wards(_store(ctx), wards)
+    typer.echo(f"stored {len(wards)} wards of {municipality}; {assigned} signals lie in a ward")

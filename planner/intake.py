@@ -1,0 +1,157 @@
+"""Importing signals: file → validated rows → ward assignment → one store transaction.
+
+The CLI's ``import``, the dashboard's upload and its "report a signal" form all end here, so a
+row is judged the same way whichever door it came through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .incidents import ParseOptions, RawTable, parse_incidents, read_table
+from .store import Store
+from .wards import assign_wards
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did; ``to_json()`` is the contract of ``was-planner import --json``."""
+
+    read: int
+    imported: int
+    duplicates: int
+    rejected: int
+    rejects_file: str | None
+    batch_id: int
+    reasons: tuple[tuple[int, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "read": self.read,
+            "imported": self.imported,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejects_file": self.rejects_file,
+        }
+
+    def summary(self) -> str:
+        """A few lines for people: the counts, then the first rejected rows with their reasons."""
+        lines = [
+            f"read {self.read} rows: {self.imported} imported, {self.duplicates} already known, "
+            f"{self.rejected} rejected"
+        ]
+        lines += [f"  row {row}: {reason}" for row, reason in self.reasons[:10]]
+        if self.rejected > 10:
+            lines.append(f"  … and {self.rejected - 10} more")
+        if self.rejects_file:
+            lines.append(f"rejected rows with their reasons: {self.rejects_file}")
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    *,
+    options: ParseOptions = ParseOptions(),
+    rejects_dir: Path | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Import a CSV/GeoJSON/GeoPackage of signals into ``store``.
+
+    Rejected rows are written, with a ``reason`` column, to a CSV in ``rejects_dir`` (default:
+    next to the input) that uses the input's delimiter, and kept in the store.
+    """
+    path = Path(path)
+    table = read_table(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return import_table(
+        store, table, file_name=path.name, content_hash=digest, options=options,
+        rejects_dir=rejects_dir if rejects_dir is not None else path.parent, now=now,
+    )
+
+
+def import_table(
+    store: Store,
+    table: RawTable,
+    *,
+    file_name: str,
+    content_hash: str,
+    options: ParseOptions = ParseOptions(),
+    rejects_dir: Path | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Validate ``table`` and store it as one batch (see ``import_file``)."""
+    parsed = parse_incidents(table, options=options, now=now)
+    valid, rejects = parsed.valid, parsed.rejects
+    wards = store.wards()
+    warnings: list[str] = list(parsed.warnings)
+    if wards.empty:
+        valid = valid.assign(ward=None)
+        if len(valid):
+            warnings.append("no wards loaded: signals are stored without a ward (`was-planner wards load FILE`)")
+    else:
+        valid = valid.assign(ward=assign_wards(valid["lon"], valid["lat"], wards))
+        outside = valid["ward"].isna()
+        if outside.any():
+            moved = table.rows.loc[valid.loc[outside, "row_number"] - 1].copy()
+            moved["row_number"] = valid.loc[outside, "row_number"].to_numpy()
+            moved["reason"] = _outside_reasons(valid[outside], wards)
+            rejects = pd.concat([rejects, moved], ignore_index=True).sort_values("row_number")
+            valid = valid[~outside]
+    rejects_file = None
+    if len(rejects) and rejects_dir is not None:
+        rejects_file = str(_write_rejects(rejects, Path(rejects_dir), file_name, table.delimiter))
+    counts = store.add_batch(
+        valid, rejects, file_name=file_name, content_hash=content_hash, rejects_file=rejects_file
+    )
+    report = ImportReport(
+        read=len(table.rows),
+        imported=counts.imported,
+        duplicates=counts.duplicates,
+        rejected=len(rejects),
+        rejects_file=rejects_file,
+        batch_id=counts.batch_id,
+        reasons=tuple(zip(rejects["row_number"].astype(int), rejects["reason"])),
+        warnings=tuple(warnings),
+    )
+    log.info("import %s: %s", file_name, report.to_json())
+    return report
+
+
+def _outside_reasons(rows: pd.DataFrame, wards) -> list[str]:
+    """Say which ward is nearest, and whether swapping lat and lon would have fit one."""
+    swapped = assign_wards(rows["lat"], rows["lon"], wards)
+    reasons = []
+    for (_, row), swap in zip(rows.iterrows(), swapped):
+        if isinstance(swap, str):
+            reasons.append(f"location: outside every ward; lat and lon look swapped (swapped it falls in {swap})")
+        else:
+            reasons.append(
+                f"location: {row['lat']:.5f}, {row['lon']:.5f} lies outside every loaded ward; "
+                "check the coordinates or load the ward first"
+            )
+    return reasons
+
+
+def _write_rejects(rejects: pd.DataFrame, directory: Path, file_name: str, delimiter: str) -> Path:
+    """Write the rejects CSV atomically, so a crash never leaves half a file behind."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    target = directory / f"{Path(file_name).stem}.rejects-{stamp}.csv"
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
+        rejects.to_csv(out, sep=delimiter, index=False)
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,36 @@
+"""Settings in one place, read at call time from the environment and never mutated at run time
+(one dashboard process serves every user)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TIMEZONE = "Europe/Amsterdam"
+"""Local time of naive timestamps in imported files and of every time shown to users."""
+
+RD_NEW = "EPSG:28992"
+WGS84 = "EPSG:4326"
+
+WALKING_SPEED_KMH = 4.5
+DWELL_MINUTES = 10.0
+"""Stops of 10–15 minutes at a hotspot deter most disorder afterwards (Koper 1995)."""
+
+PUBLIC_MIN_SIGNALS = 5
+"""Residents only see hotspot areas with at least this many signals (k-anonymity threshold)."""
+
+RECENCY_HALF_LIFE_DAYS = 30.0
+
+
+def data_dir() -> Path:
+    """Directory for the database, demo data, graph cache and exports (``WAS_DATA_DIR``)."""
+    return Path(os.environ.get("WAS_DATA_DIR", "data"))
+
+
+def database_url(data_dir_: Path | None = None) -> str:
+    """SQLAlchemy URL of the store: ``WAS_DATABASE_URL``, else a SQLite file in the data dir."""
+    url = os.environ.get("WAS_DATABASE_URL")
+    if url:
+        return url
+    directory = data_dir_ if data_dir_ is not None else data_dir()
+    return f"sqlite:///{(directory / 'was.db').as_posix()}"
