@@ -1,0 +1,117 @@
+"""Shared test fixtures: tiny hand-made data, the real files in ../shared/data, no network."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+SHARED_DIR = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: skipped locally when absent, a failure in CI (``CI`` set)."""
+    data = SHARED_DIR / "data"
+    if not data.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the shared data at {data} (set WAS_SHARED_DIR)")
+        pytest.skip(f"shared data not found at {data}")
+    return data
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Refuse every connection that does not stay on this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in {"localhost", "::1"} or sock.family == socket.AF_UNIX
+        ):
+            raise OSError(f"tests must not use the network (tried {address})")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """An empty data directory used as WAS_DATA_DIR, with the store URL unset."""
+    directory = tmp_path / "data"
+    directory.mkdir()
+    monkeypatch.setenv("WAS_DATA_DIR", str(directory))
+    monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
+    return directory
+
+
+@pytest.fixture
+def store(data_dir):
+    """A fresh SQLite store in the test's data directory."""
+    from planner.store import open_store
+
+    return open_store(f"sqlite:///{data_dir / 'was.db'}")
+
+
+# Two square wards side by side in RD New (EPSG:28992), 1 km each, sharing the border x=92000.
+WARD_WEST = box(91_000, 452_000, 92_000, 453_000)
+WARD_EAST = box(92_000, 452_000, 93_000, 453_000)
+
+
+@pytest.fixture
+def two_wards() -> gpd.GeoDataFrame:
+    """Two adjacent 1 km square wards, Oost and West, in RD New."""
+    return gpd.GeoDataFrame(
+        {"name": ["West", "Oost"], "code": ["WK999901", "WK999902"]},
+        geometry=[WARD_WEST, WARD_EAST],
+        crs="EPSG:28992",
+    )
+
+
+@pytest.fixture
+def clustered_points() -> pd.DataFrame:
+    """Three tight clusters of 30 points (RD New metres) plus 20 noise points, seeded."""
+    rng = np.random.default_rng(0)
+    centres = np.array([[91_300, 452_300], [91_700, 452_700], [92_500, 452_500]])
+    clusters = np.vstack([c + rng.normal(0, 15, size=(30, 2)) for c in centres])
+    noise = rng.uniform([91_000, 452_000], [93_000, 453_000], size=(20, 2))
+    xy = np.vstack([clusters, noise])
+    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "cluster": [0] * 30 + [1] * 30 + [2] * 30 + [-1] * 20})
+
+
+TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="hand">
+  <node id="1" lat="52.0600" lon="4.4900"/>
+  <node id="2" lat="52.0600" lon="4.4920"/>
+  <node id="3" lat="52.0600" lon="4.4940"/>
+  <node id="4" lat="52.0612" lon="4.4900"/>
+  <node id="5" lat="52.0612" lon="4.4920"/>
+  <node id="6" lat="52.0612" lon="4.4940"/>
+  <node id="7" lat="52.0624" lon="4.4920"/>
+  <node id="8" lat="52.0590" lon="4.4960"/>
+  <node id="9" lat="52.0630" lon="4.4960"/>
+  <node id="10" lat="52.0618" lon="4.4930"/>
+  <way id="101"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/><tag k="name" v="Merelstraat"/></way>
+  <way id="102"><nd ref="4"/><nd ref="5"/><nd ref="6"/><tag k="highway" v="residential"/><tag k="name" v="Lijsterstraat"/><tag k="oneway" v="yes"/></way>
+  <way id="103"><nd ref="1"/><nd ref="4"/><tag k="highway" v="living_street"/><tag k="name" v="Vinkhof"/></way>
+  <way id="104"><nd ref="2"/><nd ref="5"/><nd ref="7"/><tag k="highway" v="footway"/></way>
+  <way id="105"><nd ref="3"/><nd ref="6"/><tag k="highway" v="residential"/><tag k="name" v="Spreeuwlaan"/></way>
+  <way id="106"><nd ref="8"/><nd ref="9"/><tag k="highway" v="motorway"/><tag k="name" v="A12"/></way>
+  <way id="107"><nd ref="6"/><nd ref="10"/><tag k="highway" v="service"/><tag k="access" v="private"/></way>
+</osm>
+"""
+
+
+@pytest.fixture
+def tiny_osm(tmp_path) -> Path:
+    """A 10-node hand-written OSM XML: a walkable block, a footpath, a motorway, a private drive."""
+    path = tmp_path / "tiny.osm"
+    path.write_text(TINY_OSM, encoding="utf-8")
+    return path
