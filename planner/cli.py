@@ -151,3 +151,29 @@ def wards_fetch(
     wards = fetch_wards(municipality)
     assigned = store_wards(_store(ctx), wards)
     typer.echo(f"stored {len(wards)} wards of {municipality}; {assigned} signals lie in a ward")
+
+
+@app.command("demo")
+@cli_errors
+def demo_command(
+    ctx: typer.Context,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same demo.")] = 0,
+    end: Annotated[
+        Optional[str], typer.Option(help="Day after the last signal, YYYY-MM-DD (default: today).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
+) -> None:
+    """Build the synthetic demo town (wards, streets, a year of signals) in the data directory."""
+    from datetime import date
+
+    from .demo import build_demo
+
+    try:
+        end_day = date.fromisoformat(end) if end else None
+    except ValueError:
+        raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
+    summary = build_demo(_store(ctx), ctx.obj.data_dir, seed=seed, end=end_day)
+    if as_json:
+        echo_json(summary.to_json())
+    else:
+        typer.echo(summary.summary())

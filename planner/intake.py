@@ -153,5 +153,6 @@ def _write_rejects(rejects: pd.DataFrame, directory: Path, file_name: str, delim
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
         rejects.to_csv(out, sep=delimiter, index=False)
+    os.chmod(temporary, 0o644)
     os.replace(temporary, target)
     return target
