@@ -29,7 +29,7 @@ from shapely.ops import split
 
 from . import settings
 from ._errors import InputError
-from .incidents import CATEGORIES
+from .incidents import CATEGORIES, SOURCES
 from .intake import import_file
 from .store import Store
 from .wards import store_wards
@@ -410,7 +410,7 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
                 tijd = f"{first:02d}:00-{last:02d}:00"
             rows.append({
                 "when": when, "tijd": tijd, "category": category,
-                "bron": rng.choice(sources, p=p_source), "x": x, "y": y,
+                "bron": SOURCES[rng.choice(sources, p=p_source)], "x": x, "y": y,
             })
 
     # Burglaries: background plus near-repeats within ~400 m over the following weeks.

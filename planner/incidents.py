@@ -587,6 +587,8 @@ def _parse_reported(values: pd.Series, date_format: str | None) -> pd.Series:
 
 def content_keys(valid: pd.DataFrame) -> pd.Series:
     """A stable key per incident, so that re-importing the same rows adds nothing."""
+    if valid.empty:
+        return pd.Series([], index=valid.index, dtype=object)
     parts = (
         valid["external_id"].astype(str) + "|"
         + valid["occurred_from"].dt.strftime("%Y-%m-%dT%H:%M") + "|"

@@ -1,0 +1,39 @@
+# Two entry points: `make run` (the dashboard on demo data) and `make test` (the whole suite).
+# Each creates .venv and installs what it needs, so both work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= data
+
+.PHONY: run test demo lint clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "WAS Planner needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+$(DATA_DIR)/was.db: | $(VENV)/.installed
+	$(BIN)/was-planner --data-dir $(DATA_DIR) demo
+
+demo: $(VENV)/.installed
+	$(BIN)/was-planner --data-dir $(DATA_DIR) demo
+
+run: $(VENV)/.installed $(DATA_DIR)/was.db
+	WAS_DATA_DIR=$(DATA_DIR) $(BIN)/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check planner app.py app_pages tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

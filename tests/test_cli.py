@@ -1,0 +1,81 @@
+"""Tests for planner/cli.py: commands, JSON contracts, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+
+runner = CliRunner()
+
+
+def run(data_dir, *args):
+    return runner.invoke(app, ["--data-dir", str(data_dir), *args])
+
+
+def test_help_lists_every_command():
+    """--help names each command with a line of help."""
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("import", "wards", "demo"):
+        assert command in result.output
+
+
+def test_import_json_contract(data_dir, tmp_path):
+    """import --json prints exactly one object with the five documented keys."""
+    path = tmp_path / "s.csv"
+    path.write_text("datum,categorie,lat,lon\n01-11-2025,inbraak,52.06,4.49\n02-11-2025,nope,52.06,4.49\n")
+    result = run(data_dir, "import", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload == {
+        "read": 2, "imported": 1, "duplicates": 0, "rejected": 1, "rejects_file": payload["rejects_file"],
+    }
+    assert payload["rejects_file"].endswith(".csv")
+    again = json.loads(run(data_dir, "import", str(path), "--json").stdout)
+    assert (again["imported"], again["duplicates"]) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "file not found"), (b"\x00\x01", "not a text table"), (b"a;b\n1;2\n", "no recognisable columns")],
+)
+def test_unusable_input_exits_2_with_one_line(data_dir, tmp_path, content, message):
+    """Unusable input gives exit code 2 and a one-line message, no traceback."""
+    path = tmp_path / "in.csv"
+    if content is not None:
+        path.write_bytes(content)
+    result = run(data_dir, "import", str(path))
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_wards_load_and_list_json(data_dir, tmp_path, two_wards):
+    """wards load stores the polygons; wards list --json gives name, code and counts."""
+    path = tmp_path / "w.geojson"
+    two_wards.to_file(path, driver="GeoJSON")
+    assert run(data_dir, "wards", "load", str(path)).exit_code == 0
+    listed = json.loads(run(data_dir, "wards", "list", "--json").stdout)
+    assert listed == [
+        {"name": "Oost", "code": "WK999902", "incidents": 0},
+        {"name": "West", "code": "WK999901", "incidents": 0},
+    ]
+
+
+def test_real_wards_load_from_cli(data_dir, shared_data):
+    """The real Zoetermeer ward file loads through the CLI."""
+    result = run(data_dir, "wards", "load", str(shared_data / "wards" / "zoetermeer_wijken_2015.geojson"))
+    assert result.exit_code == 0 and "stored 9 wards" in result.output
+
+
+def test_demo_command_says_it_is_synthetic(data_dir):
+    """demo --json reports a synthetic dataset and its signals are stored."""
+    result = run(data_dir, "demo", "--json", "--end", "2026-11-01")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["synthetic"] is True and payload["signals"] > 500
+    listed = json.loads(run(data_dir, "wards", "list", "--json").stdout)
+    assert sum(w["incidents"] for w in listed) == payload["signals"]

@@ -1,0 +1,101 @@
+"""Tests for planner/demo.py: the synthetic town is deterministic, plausible and patterned."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.demo import SYNTHETIC_NOTICE, build_demo
+from planner.store import open_store
+from planner.streets import graph_from_osm_file, prepare_graph
+
+END = date(2026, 11, 25)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("demo")
+    store = open_store(f"sqlite:///{directory / 'was.db'}")
+    return build_demo(store, directory, seed=3, end=END), store
+
+
+def test_same_seed_gives_the_same_demo(demo, tmp_path):
+    """Building twice with one seed and end date writes identical streets and signals."""
+    summary, _ = demo
+    again = build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, seed=3, end=END)
+    for name in ("demostad.osm", "signals.csv"):
+        assert (tmp_path / "demo" / name).read_bytes() == (
+            __import__("pathlib").Path(summary.data_dir) / "demo" / name
+        ).read_bytes()
+    assert again.signals == summary.signals
+
+
+def test_every_demo_signal_imports_into_a_ward(demo):
+    """All synthetic signals pass the real importer and lie in one of the four wards."""
+    summary, store = demo
+    counts = {w["name"]: w["incidents"] for w in store.ward_summary()}
+    assert set(counts) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
+    assert sum(counts.values()) == summary.signals == store.incident_count()
+    assert 600 < summary.signals < 1500
+    assert "synthetic" in SYNTHETIC_NOTICE and SYNTHETIC_NOTICE in summary.summary()
+
+
+def test_streets_look_like_a_suburb_not_a_grid(demo):
+    """The walk graph is connected and has cul-de-sacs, loops, footpaths and named streets."""
+    summary, _ = demo
+    graph = prepare_graph(graph_from_osm_file(summary.osm_file))
+    undirected = nx.Graph(graph.to_undirected())
+    degrees = np.array([d for _, d in undirected.degree()])
+    assert nx.number_connected_components(undirected) == 1
+    assert (degrees == 1).mean() > 0.1  # cul-de-sacs
+    assert len(nx.cycle_basis(undirected)) > 100  # loops
+    highways = {str(d.get("highway")) for _, _, d in graph.edges(data=True)}
+    assert {"footway", "residential", "pedestrian", "secondary"} <= highways
+    names = {n for _, _, d in graph.edges(data=True) for n in np.atleast_1d(d.get("name", []))}
+    assert any(n.endswith("hof") for n in names) and "Ringweg" in names
+
+
+def test_burglaries_repeat_near_in_space_and_time(demo):
+    """Burglary pairs within 400 m and 30 days are far more common than for a random shuffle."""
+    _, store = demo
+    burglaries = store.incidents(categories=["burglary"]).to_crs(28992)
+    xy = np.c_[burglaries.geometry.x, burglaries.geometry.y]
+    days = (burglaries["occurred_from"] - burglaries["occurred_from"].min()).dt.days.to_numpy()
+
+    def close_pairs(order):
+        near = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) < 400
+        soon = np.abs(days[order][:, None] - days[order][None, :]) <= 30
+        return int(np.triu(near & soon, 1).sum())
+
+    shuffled = np.random.default_rng(0).permutation(len(days))
+    assert close_pairs(np.arange(len(days))) > 1.5 * close_pairs(shuffled)
+
+
+def test_youth_nuisance_peaks_on_weekend_evenings(demo):
+    """Youth nuisance is mostly reported in the evening and more on Fridays and Saturdays."""
+    _, store = demo
+    nuisance = store.incidents(categories=["youth_nuisance"])
+    local = nuisance["occurred_from"].dt.tz_convert("Europe/Amsterdam")
+    assert (local.dt.hour >= 18).mean() > 0.5
+    per_day = local.dt.dayofweek.value_counts()
+    assert per_day[[4, 5]].mean() > 1.5 * per_day[[0, 1, 2]].mean()
+
+
+def test_burglary_windows_are_kept_as_windows(demo):
+    """Some burglaries are known only as an overnight window, stored as such."""
+    _, store = demo
+    burglaries = store.incidents(categories=["burglary"])
+    span = burglaries["occurred_to"] - burglaries["occurred_from"]
+    assert (span == pd.Timedelta(hours=9)).sum() > 10
+
+
+def test_end_in_the_future_is_refused(tmp_path):
+    """The demo cannot be dated in the future (signals would be rejected)."""
+    from planner._errors import InputError
+
+    with pytest.raises(InputError, match="end must not lie in the future"):
+        build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, end=date(2999, 1, 1))

@@ -1,0 +1,40 @@
+"""Tests for planner/store.py: schema creation, versioning and settings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text, update
+
+from planner import settings
+from planner._errors import InputError, PlannerError
+from planner.store import open_store, schema_version
+
+
+def test_default_store_is_a_wal_sqlite_file_in_the_data_dir(data_dir):
+    """Without a URL the store is data_dir/was.db in WAL mode, with its schema version."""
+    store = open_store()
+    assert settings.database_url() == f"sqlite:///{(data_dir / 'was.db').as_posix()}"
+    assert (data_dir / "was.db").exists()
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == 1
+
+
+def test_database_url_from_environment(monkeypatch, tmp_path):
+    """WAS_DATABASE_URL wins over the data directory."""
+    monkeypatch.setenv("WAS_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
+    assert open_store().url.endswith("other.db")
+
+
+def test_newer_schema_is_refused(store):
+    """A store written by a newer WAS Planner is not silently used."""
+    with store.transaction() as conn:
+        conn.execute(update(schema_version).values(version=99))
+    with pytest.raises(PlannerError, match="schema version 99"):
+        open_store(store.url)
+
+
+def test_bad_url_is_an_input_error():
+    """A URL SQLAlchemy cannot parse names the option and an example."""
+    with pytest.raises(InputError, match="sqlite:///"):
+        open_store("not a url")
