@@ -177,3 +177,69 @@ def demo_command(
         echo_json(summary.to_json())
     else:
         typer.echo(summary.summary())
+
+
+class _EchoProgress:
+    """While active, show the INFO log lines of some planner modules as progress lines on stderr."""
+
+    def __init__(self, *loggers: str) -> None:
+        import logging
+        import time
+
+        start = time.perf_counter()
+
+        class Echo(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                typer.echo(f"[{time.perf_counter() - start:6.1f}s] {record.getMessage()}", err=True)
+
+        self._info = logging.INFO
+        self._handler = Echo(level=logging.INFO)
+        self._loggers = [logging.getLogger(name) for name in loggers]
+        self._levels = [logger.level for logger in self._loggers]
+
+    def __enter__(self) -> None:
+        for logger in self._loggers:
+            logger.setLevel(self._info)
+            logger.addHandler(self._handler)
+
+    def __exit__(self, *_exc: object) -> None:
+        for logger, level in zip(self._loggers, self._levels, strict=True):
+            logger.removeHandler(self._handler)
+            logger.setLevel(level)
+
+
+@app.command("graph")
+@cli_errors
+def graph_command(
+    ctx: typer.Context,
+    ward: Annotated[str, typer.Option(help="Ward name or code (see `was-planner wards list`).")],
+    osm: Annotated[
+        Path | None,
+        typer.Option(help="Offline source: .osm, .osm.bz2, .osm.pbf extract or .gpkg/.geojson segment network."),
+    ] = None,
+    place: Annotated[
+        str | None, typer.Option(help="Online source: osmnx place name, e.g. 'Zoetermeer, Netherlands'.")
+    ] = None,
+    network: Annotated[str, typer.Option(help="walk or bike.")] = "walk",
+    speed_kmh: Annotated[
+        float | None, typer.Option("--speed-kmh", help="Travel speed (default 4.5 walking, 15 cycling).")
+    ] = None,
+) -> None:
+    """Build a ward's street graph (offline from --osm, else online via osmnx) and cache it."""
+    from .streets import build_and_cache_ward_graph, graph_summary
+    from .wards import find_ward
+
+    store = _store(ctx)
+    name = find_ward(ward, store.wards())
+    source = osm if osm is not None else (place or "OpenStreetMap, downloading the ward area")
+    typer.echo(f"building the {network} graph of {name} from {source}", err=True)
+    with _EchoProgress("planner.streets"):
+        graph, path = build_and_cache_ward_graph(
+            store, name, osm=osm, place=place, network_type=network, speed_kmh=speed_kmh,
+            data_dir=ctx.obj.data_dir,
+        )
+    summary = graph_summary(graph)
+    typer.echo(
+        f"{name}: {summary['nodes']:,} nodes, {summary['edges']:,} edges, {summary['km']:.1f} km of streets "
+        f"at {graph.graph['speed_kmh']:g} km/h; cached at {path}"
+    )
