@@ -32,6 +32,7 @@ from ._errors import InputError
 from .incidents import CATEGORIES, SOURCES
 from .intake import import_file
 from .store import Store
+from .streets import cache_ward_graphs
 from .wards import store_wards
 
 log = logging.getLogger(__name__)
@@ -500,6 +501,7 @@ def build_demo(store: Store, data_dir: Path, *, seed: int = 0, end: date | None 
     signals_file = folder / "signals.csv"
     signals.to_csv(signals_file, sep=";", index=False, encoding="utf-8")
     report = import_file(store, signals_file, rejects_dir=folder, now=datetime.combine(end, time()))
+    graphs = cache_ward_graphs(store, osm_file, data_dir)
     streets_km = sum(
         LineString([town.nodes[r] for r in refs]).length for refs, tags in town.ways
     ) / 1000
@@ -512,4 +514,5 @@ def build_demo(store: Store, data_dir: Path, *, seed: int = 0, end: date | None 
         signals=report.imported + report.duplicates,
         streets_km=streets_km,
         period=((end - timedelta(days=365)).isoformat(), end.isoformat()),
+        graphs={name: str(path) for name, path in graphs.items()},
     )

@@ -99,3 +99,14 @@ def test_end_in_the_future_is_refused(tmp_path):
 
     with pytest.raises(InputError, match="end must not lie in the future"):
         build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, end=date(2999, 1, 1))
+
+
+def test_demo_caches_a_routable_graph_per_ward(demo):
+    """Each demo ward gets a cached, projected walk graph that osmnx loads like any other."""
+    from planner.streets import ward_graph
+
+    summary, store = demo
+    assert set(summary.graphs) == set(summary.wards)
+    graph = ward_graph(store, "Vogelwijk", data_dir=summary.data_dir)
+    assert graph.graph["crs"] == "EPSG:28992"
+    assert nx.is_strongly_connected(graph) and graph.number_of_edges() > 300
