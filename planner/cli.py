@@ -243,3 +243,103 @@ def graph_command(
         f"{name}: {summary['nodes']:,} nodes, {summary['edges']:,} edges, {summary['km']:.1f} km of streets "
         f"at {graph.graph['speed_kmh']:g} km/h; cached at {path}"
     )
+
+
+@app.command("hotspots")
+@cli_errors
+def hotspots_command(
+    ctx: typer.Context,
+    ward: Annotated[str, typer.Option(help="Ward name or code, e.g. Rokkeveen or WK063705.")],
+    window: Annotated[
+        str | None, typer.Option(help="Target time window HH:MM-HH:MM, e.g. 20:00-23:00 (may cross midnight).")
+    ] = None,
+    day: Annotated[str | None, typer.Option(help="Weekday the window starts on: mon..sun or ma..zo.")] = None,
+    audience: Annotated[
+        str, typer.Option(help="public (residents: areas with enough signals, no points) or officer.")
+    ] = "public",
+    geojson: Annotated[Path | None, typer.Option(help="Also write the hotspots as GeoJSON to this file.")] = None,
+    weights: Annotated[
+        str | None, typer.Option(help="Category weights CATEGORY=W,... (e.g. burglary=2,straatverlichting=0.5).")
+    ] = None,
+    method: Annotated[str, typer.Option(help="Clustering: dbscan (fast, default) or hdbscan.")] = "dbscan",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the hotspots.")] = False,
+) -> None:
+    """Hotspots of a ward, scored for a target window, for residents or officers."""
+    from .hotspots import HotspotParams, TimeWindow, find_hotspots, parse_category_weights
+    from .wards import find_ward
+
+    if day and not window:
+        window = "00:00-24:00"
+    target = TimeWindow.parse(window, day=day) if window else None
+    params = HotspotParams(
+        method=method, audience=audience, window=target,
+        ward_category_weights=(),
+        category_weights=parse_category_weights(weights),
+    )
+    store = _store(ctx)
+    wards = store.wards()
+    name = find_ward(ward, wards)
+    incidents = store.incidents(ward=name)
+    result = find_hotspots(incidents, wards[wards["name"] == name], params=params)
+    if geojson is not None:
+        geojson.parent.mkdir(parents=True, exist_ok=True)
+        geojson.write_text(json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8")
+    if as_json:
+        echo_json({"ward": name, **result.to_json()})
+        return
+    typer.echo(
+        f"{name}: {len(incidents)} signals, {len(result.hotspots)} hotspots ({audience}"
+        f"{', window ' + target.label() if target else ''}; as of {result.now:%Y-%m-%d})"
+    )
+    for row in result.hotspots.itertuples(index=False):
+        categories = ", ".join(f"{c} {k}" for c, k in row.top_categories)
+        hours = ", ".join(f"{h:02d}h" for h in row.peak_hours)
+        flag = "" if row.significant else "  (not significant)"
+        typer.echo(
+            f"{row.id:>3}. score {row.score:7.2f}  {row.n_signals:>4} signals  {categories}  "
+            f"peak {hours} {'/'.join(row.peak_weekdays)}  trend {row.trend['direction']}{flag}"
+        )
+    if geojson is not None:
+        typer.echo(f"wrote {geojson}")
+
+
+@app.command("evaluate")
+@cli_errors
+def evaluate_command(
+    file: Annotated[Path, typer.Argument(help="Incident table (CSV, GeoJSON, GeoPackage) to backtest on.")],
+    split: Annotated[str, typer.Option(help="Train before this date (local time), e.g. 2006-01-08.")],
+    horizon_days: Annotated[float, typer.Option("--horizon-days", help="Days after the split to forecast.")] = 7.0,
+    window: Annotated[
+        str | None, typer.Option(help="Only forecast signals in this window HH:MM-HH:MM (e.g. 20:00-23:00).")
+    ] = None,
+    day: Annotated[str | None, typer.Option(help="Weekday the window starts on: mon..sun or ma..zo.")] = None,
+    mapping: Annotated[
+        str | None, typer.Option(help="Extra column names: COLUMN=FIELD,... (e.g. cdatetime=occurred_at).")
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="strptime format of the dates, e.g. '%m/%d/%y %H:%M'.")
+    ] = None,
+    wards_file: Annotated[
+        Path | None, typer.Option("--wards", help="Ward polygons; the study area is their union.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with hit rates and PAI.")] = False,
+) -> None:
+    """Backtest: hit rate and PAI at 1/5/10 % of the area for planner, KDE and naive counts."""
+    from .evaluate import BacktestParams, evaluate_file
+    from .hotspots import TimeWindow
+    from .incidents import ParseOptions, parse_mapping
+    from .wards import read_wards
+
+    if day and not window:
+        window = "00:00-24:00"
+    target = TimeWindow.parse(window, day=day) if window else None
+    options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_category="other")
+    wards = read_wards(wards_file) if wards_file is not None else None
+    result = evaluate_file(
+        file, split=split, params=BacktestParams(horizon_days=horizon_days, window=target),
+        options=options, wards=wards,
+    )
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        typer.echo(result.summary())
