@@ -1,36 +1,66 @@
-"""The store: SQLAlchemy 2 Core over a SQLite file by default, any SQLAlchemy URL otherwise.
+"""The store: SQLAlchemy 2 Core over a SQLite file by default, or PostgreSQL + PostGIS.
 
-Only portable SQL is used here so that the same code runs on PostgreSQL. Times are stored as
-naive UTC; geometries as WGS84 WKT (ward polygons) or longitude/latitude columns (points).
+Writers use portable SQL only: times are stored as naive UTC, geometries as WGS84 WKT (ward
+polygons) and longitude/latitude columns (points). On PostGIS the schema adds generated
+``geom`` columns with spatial indexes, and the few queries where the database pays off (ward
+assignment, "within 50 m") run there; SQLite gets a portable path with the same answers.
+The schema is created and upgraded by the Alembic migrations in ``planner/migrations``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 from sqlalchemy import (
-    Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table, Text,
-    create_engine, event, func, insert, select, update,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    cast,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+    update,
 )
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from . import settings
 from ._errors import InputError, PlannerError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-"""Bumped with every schema change; a store of a newer version is refused."""
+SCHEMA_VERSION = 2
+"""Bumped with every schema change (Alembic revision ``NNNN`` ↔ version N); a store of a newer
+version is refused."""
+
+_MIGRATION_LOCK = 0x57A5_0007
+"""PostgreSQL advisory lock held while migrating, so concurrent upgrades run one after another."""
 
 metadata = MetaData()
 
@@ -46,6 +76,8 @@ wards_table = Table(
     Column("meeting_point_lat", Float),
     Column("meeting_point_lon", Float),
     Column("updated_at", DateTime, nullable=False),
+    Column("rep_lat", Float),
+    Column("rep_lon", Float),
 )
 
 import_batches = Table(
@@ -80,6 +112,7 @@ incidents_table = Table(
     Column("ward_id", Integer, ForeignKey("wards.id"), index=True),
     Column("batch_id", Integer, ForeignKey("import_batches.id")),
     Column("created_at", DateTime, nullable=False),
+    Column("anonymised_at", DateTime),
 )
 
 rejected_rows = Table(
@@ -106,7 +139,29 @@ patrols_table = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+users_table = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+audit_table = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("user_name", String(100), nullable=False, index=True),
+    Column("role", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("what", Text, nullable=False),
+    Column("n_rows", Integer, nullable=False),
+)
+
 _CHUNK = 500
+_EARTH_RADIUS_M = 6_371_008.8
 
 
 def _utc_naive(moment: datetime | pd.Timestamp | None) -> datetime | None:
@@ -119,16 +174,25 @@ def _utc_naive(moment: datetime | pd.Timestamp | None) -> datetime | None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # SQLAlchemy, not pysqlite, decides when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets the dashboard read while an import writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A write transaction takes the write lock up front (BEGIN IMMEDIATE), so two writers queue
+    # on busy_timeout instead of one failing when it upgrades a read lock; readers never block.
+    immediate = conn.get_execution_options().get("was_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @dataclass(frozen=True)
@@ -150,11 +214,22 @@ class Store:
     def url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    @property
+    def is_postgis(self) -> bool:
+        """True on PostgreSQL (always with PostGIS: the migrations enable it)."""
+        return self.engine.dialect.name == "postgresql"
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: everything in the block is stored, or nothing is."""
-        with self.engine.begin() as connection:
-            yield connection
+        """One write transaction: everything in the block is stored, or nothing is."""
+        with self.engine.connect() as connection:
+            connection.execution_options(was_write=True)
+            with connection.begin():
+                yield connection
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(schema_version.c.version)).scalar_one())
 
     # -- wards -------------------------------------------------------------------------------
     def save_wards(self, wards: gpd.GeoDataFrame) -> int:
@@ -163,10 +238,13 @@ class Store:
         with self.transaction() as conn:
             existing = dict(conn.execute(select(wards_table.c.name, wards_table.c.id)).all())
             for row in wgs.itertuples():
+                point = row.geometry.representative_point()
                 values = {
                     "name": row.name,
                     "code": getattr(row, "code", None) or None,
                     "geometry_wkt": shapely.to_wkt(row.geometry, rounding_precision=7),
+                    "rep_lat": round(point.y, 7),
+                    "rep_lon": round(point.x, 7),
                     "updated_at": _now(),
                 }
                 for key in ("meeting_point_name", "meeting_point_lat", "meeting_point_lon"):
@@ -217,6 +295,32 @@ class Store:
                         update(incidents_table).where(incidents_table.c.id.in_(chunk)).values(ward_id=ward_id)
                     )
 
+    def reassign_wards(self) -> int:
+        """Assign every stored signal to the ward containing it; returns how many lie in a ward.
+
+        On PostGIS one UPDATE over the spatial index; elsewhere geopandas (``wards.assign_wards``).
+        Either way a point on a shared border goes to the ward whose name sorts first.
+        """
+        if self.is_postgis:
+            inner = text(
+                "(SELECT w.id FROM wards AS w WHERE ST_Intersects(w.geom, incidents.geom) "
+                "ORDER BY w.name LIMIT 1)"
+            )
+            with self.transaction() as conn:
+                conn.execute(update(incidents_table).values(ward_id=inner))
+                count = select(func.count()).select_from(incidents_table).where(incidents_table.c.ward_id.is_not(None))
+                return int(conn.execute(count).scalar_one())
+        from .wards import assign_wards
+
+        with self.engine.connect() as conn:
+            points = pd.DataFrame(
+                conn.execute(select(incidents_table.c.id, incidents_table.c.lon, incidents_table.c.lat)).all(),
+                columns=["id", "lon", "lat"],
+            )
+        names = assign_wards(points["lon"], points["lat"], self.wards())
+        self.set_incident_wards(pd.Series(names.to_numpy(), index=points["id"].to_numpy(), dtype=object))
+        return int(names.notna().sum())
+
     # -- incidents ---------------------------------------------------------------------------
     def known_keys(self, keys: Iterable[str], conn: Connection | None = None) -> set[str]:
         """Which of ``keys`` are stored already."""
@@ -251,7 +355,9 @@ class Store:
                 )
             ).inserted_primary_key[0]
             known = self.known_keys(valid["content_key"], conn)
+            # Sorted keys: concurrent imports lock index entries in one order and cannot deadlock.
             fresh = valid[~valid["content_key"].isin(known)].drop_duplicates("content_key")
+            fresh = fresh.sort_values("content_key", kind="stable")
             ward_ids = self.ward_ids(conn)
             created = _now()
             records = [
@@ -275,8 +381,9 @@ class Store:
                 }
                 for r in fresh.itertuples()
             ]
+            inserted = 0
             for chunk in _chunks(records, 10_000):
-                conn.execute(insert(incidents_table), chunk)
+                inserted += self._insert_new(conn, chunk)
             reject_records = [
                 {
                     "batch_id": batch_id,
@@ -291,12 +398,26 @@ class Store:
             ]
             for chunk in _chunks(reject_records, 10_000):
                 conn.execute(insert(rejected_rows), chunk)
-            counts = ImportCounts(batch_id=batch_id, imported=len(records), duplicates=len(valid) - len(records))
+            counts = ImportCounts(batch_id=batch_id, imported=inserted, duplicates=len(valid) - inserted)
             conn.execute(
                 update(import_batches).where(import_batches.c.id == batch_id)
                 .values(imported=counts.imported, duplicates=counts.duplicates)
             )
         return counts
+
+    def _insert_new(self, conn: Connection, records: list[dict]) -> int:
+        """Insert incidents, skipping content keys another writer stored meanwhile; returns how
+        many were new. (A concurrent import of the same rows waits for ours, then skips them.)"""
+        dialect = {"postgresql": pg_dialect, "sqlite": sqlite_dialect}.get(conn.dialect.name)
+        if dialect is None:
+            conn.execute(insert(incidents_table), records)
+            return len(records)
+        statement = (
+            dialect.insert(incidents_table)
+            .on_conflict_do_nothing(index_elements=["content_key"])
+            .returning(incidents_table.c.id)
+        )
+        return len(conn.execute(statement, records).all())
 
     def incidents(
         self,
@@ -311,31 +432,58 @@ class Store:
 
         ``include_personal`` adds the reporter column; leave it off for anything shown to users.
         """
-        t = incidents_table
-        columns = [
-            t.c.id, t.c.external_id, t.c.occurred_from, t.c.occurred_to, t.c.category, t.c.source,
-            t.c.on_patrol, t.c.lat, t.c.lon, t.c.description, t.c.status, t.c.reported_at,
-            wards_table.c.name.label("ward"),
-        ]
-        if include_personal:
-            columns.append(t.c.reporter)
-        query = select(*columns).select_from(t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id))
-        if ward is not None:
-            query = query.where(wards_table.c.name == ward)
-        if since is not None:
-            query = query.where(t.c.occurred_to >= _utc_naive(since))
-        if until is not None:
-            query = query.where(t.c.occurred_from < _utc_naive(until))
-        if categories is not None:
-            query = query.where(t.c.category.in_(list(categories)))
-        query = query.order_by(t.c.occurred_from, t.c.id)
+        query = _incident_query(
+            ward=ward, since=since, until=until, categories=categories, include_personal=include_personal
+        ).order_by(incidents_table.c.occurred_from, incidents_table.c.id)
         with self.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
-        for column in ("occurred_from", "occurred_to", "reported_at"):
-            frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
-        frame["on_patrol"] = frame["on_patrol"].astype(bool)
-        geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.WGS84)
-        return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.WGS84)
+            return _incident_frame(conn, query)
+
+    def incidents_within(
+        self,
+        geometry: shapely.Geometry,
+        *,
+        distance_m: float = 50.0,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        categories: Iterable[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Stored incidents within ``distance_m`` metres of a WGS84 point or line (e.g. a walked
+        route), like ``incidents()`` plus a ``distance_m`` column, nearest first.
+
+        On PostGIS an ``ST_DWithin`` on the geography index; elsewhere a bounding-box query on
+        the lat/lon index, then exact distances in a local metric projection.
+        """
+        if distance_m < 0:
+            msg = f"distance_m must be ≥ 0, got {distance_m}"
+            raise InputError(msg)
+        query = _incident_query(since=since, until=until, categories=categories)
+        if self.is_postgis:
+            shape = text("ST_GeomFromText(:wkt, 4326)::geography")
+            geog = literal_column("incidents.geom::geography")
+            query = query.add_columns(func.ST_Distance(geog, shape).label("distance_m")).where(
+                func.ST_DWithin(geog, shape, distance_m)
+            )
+            with self.engine.connect() as conn:
+                frame = _incident_frame(conn, query, {"wkt": shapely.to_wkt(geometry)})
+            frame["distance_m"] = frame["distance_m"].astype(float)
+            return frame.sort_values(["distance_m", "id"], kind="stable").reset_index(drop=True)
+        lon0, lat0, lon1, lat1 = geometry.bounds
+        dlat = math.degrees(distance_m / _EARTH_RADIUS_M)
+        widest = max(abs(lat0), abs(lat1)) + dlat
+        dlon = dlat / max(math.cos(math.radians(min(widest, 89.9))), 1e-6)
+        t = incidents_table
+        query = query.where(
+            t.c.lat.between(lat0 - dlat, lat1 + dlat), t.c.lon.between(lon0 - dlon, lon1 + dlon)
+        )
+        with self.engine.connect() as conn:
+            frame = _incident_frame(conn, query)
+        if frame.empty:
+            return frame.assign(distance_m=pd.Series(dtype=float))
+        local = frame.estimate_utm_crs()
+        shape = gpd.GeoSeries([geometry], crs=settings.WGS84).to_crs(local).iloc[0]
+        frame["distance_m"] = frame.geometry.to_crs(local).distance(shape).to_numpy()
+        frame = frame[frame["distance_m"] <= distance_m]
+        return frame.sort_values(["distance_m", "id"], kind="stable").reset_index(drop=True)
 
     def incident_count(self) -> int:
         with self.engine.connect() as conn:
@@ -357,43 +505,234 @@ class Store:
             query = select(import_batches).order_by(import_batches.c.id)
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
 
+    # -- accounts and audit (policy in users.py and access.py) -------------------------------
+    def add_user_row(self, name: str, role: str, password_hash: str) -> None:
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(users_table).values(
+                    name=name, role=role, password_hash=password_hash, disabled=False, created_at=_now(),
+                ))
+        except IntegrityError:
+            msg = f"user {name!r} exists already; pick another name"
+            raise InputError(msg) from None
+
+    def user_row(self, name: str) -> dict | None:
+        """The stored account ``name`` (``name, role, password_hash, disabled``), or None."""
+        query = select(users_table.c.name, users_table.c.role, users_table.c.password_hash, users_table.c.disabled)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(users_table.c.name == name)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def user_rows(self) -> list[dict]:
+        query = select(users_table.c.name, users_table.c.role, users_table.c.disabled, users_table.c.created_at)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query.order_by(users_table.c.name)).mappings()]
+
+    def update_user(self, name: str, **values: object) -> bool:
+        """Change stored account fields (``role``, ``password_hash``, ``disabled``); False if unknown."""
+        with self.transaction() as conn:
+            result = conn.execute(update(users_table).where(users_table.c.name == name).values(**values))
+            return result.rowcount > 0
+
+    def add_audit(self, *, user_name: str, role: str, action: str, what: str, n_rows: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(insert(audit_table).values(
+                at=_now(), user_name=user_name, role=role, action=action, what=what, n_rows=n_rows,
+            ))
+
+    def audit_entries(self, *, limit: int | None = None) -> pd.DataFrame:
+        """Audit log, newest first: ``at`` (UTC), ``user_name``, ``role``, ``action``, ``what``, ``n_rows``."""
+        query = select(
+            audit_table.c.at, audit_table.c.user_name, audit_table.c.role, audit_table.c.action,
+            audit_table.c.what, audit_table.c.n_rows,
+        ).order_by(audit_table.c.at.desc(), audit_table.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
+        frame["at"] = pd.to_datetime(frame["at"]).dt.tz_localize("UTC")
+        return frame
+
+    # -- retention ---------------------------------------------------------------------------
+    def anonymise_before(self, cutoff: datetime) -> dict[str, int]:
+        """Anonymise signals that ended before ``cutoff`` and drop old rejected rows, in one
+        transaction: description, reporter and external id removed, the location moved to the
+        ward's representative point (2-decimal rounding, ≈ 1 km, outside every ward). Rows
+        anonymised before are left alone, so running it twice changes nothing the second time.
+        """
+        t, w = incidents_table, wards_table
+        cutoff = _utc_naive(cutoff)
+        old = (t.c.occurred_to < cutoff) & t.c.anonymised_at.is_(None)
+        stamp = _now()
+        rep = {
+            column: select(getattr(w.c, f"rep_{column}")).where(w.c.id == t.c.ward_id).scalar_subquery()
+            for column in ("lat", "lon")
+        }
+        coarse = {column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")}
+        cleared = {"description": None, "reporter": None, "external_id": None, "anonymised_at": stamp}
+        with self.transaction() as conn:
+            in_ward = conn.execute(
+                update(t).where(old, t.c.ward_id.is_not(None))
+                .values(lat=func.coalesce(rep["lat"], coarse["lat"]), lon=func.coalesce(rep["lon"], coarse["lon"]), **cleared)
+            ).rowcount
+            outside = conn.execute(update(t).where(old, t.c.ward_id.is_(None)).values(**coarse, **cleared)).rowcount
+            old_batches = select(import_batches.c.id).where(import_batches.c.imported_at < cutoff)
+            rejects = conn.execute(delete(rejected_rows).where(rejected_rows.c.batch_id.in_(old_batches))).rowcount
+            before = conn.execute(
+                select(func.count()).select_from(t).where(t.c.anonymised_at.is_not(None), t.c.anonymised_at < stamp)
+            ).scalar_one()
+        return {
+            "anonymised": in_ward + outside,
+            "outside_wards": outside,
+            "already_anonymised": int(before),
+            "rejected_rows_deleted": rejects,
+        }
+
+
+def _incident_query(
+    *,
+    ward: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    categories: Iterable[str] | None = None,
+    include_personal: bool = False,
+):
+    t = incidents_table
+    columns = [
+        t.c.id, t.c.external_id, t.c.occurred_from, t.c.occurred_to, t.c.category, t.c.source,
+        t.c.on_patrol, t.c.lat, t.c.lon, t.c.description, t.c.status, t.c.reported_at,
+        wards_table.c.name.label("ward"),
+    ]
+    if include_personal:
+        columns.append(t.c.reporter)
+    query = select(*columns).select_from(t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id))
+    if ward is not None:
+        query = query.where(wards_table.c.name == ward)
+    if since is not None:
+        query = query.where(t.c.occurred_to >= _utc_naive(since))
+    if until is not None:
+        query = query.where(t.c.occurred_from < _utc_naive(until))
+    if categories is not None:
+        query = query.where(t.c.category.in_(list(categories)))
+    return query
+
+
+def _incident_frame(conn: Connection, query, params: dict | None = None) -> gpd.GeoDataFrame:
+    result = conn.execute(query, params or {})
+    frame = pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
+    for column in ("occurred_from", "occurred_to", "reported_at"):
+        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
+    frame["on_patrol"] = frame["on_patrol"].astype(bool)
+    frame["lat"] = frame["lat"].astype(float)
+    frame["lon"] = frame["lon"].astype(float)
+    geometry = gpd.points_from_xy(frame["lon"], frame["lat"], crs=settings.WGS84)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.WGS84)
+
 
 def _chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
 
-def open_store(url: str | None = None) -> Store:
-    """Open (and on first use create) the store at ``url``; default: ``settings.database_url()``.
-
-    Raises
-    ------
-    InputError
-        The URL is not a database URL SQLAlchemy understands.
-    PlannerError
-        The database cannot be opened, or was written by a newer WAS Planner.
-    """
-    url = url or settings.database_url()
+def create_store_engine(url: str) -> Engine:
+    """A SQLAlchemy engine for ``url`` with WAS Planner's connection settings (SQLite: WAL,
+    foreign keys, busy timeout, write transactions that take the lock up front)."""
     try:
         engine = create_engine(url)
     except (ArgumentError, ImportError) as error:
-        msg = f"--db {url!r} is not a usable database URL ({error}); e.g. sqlite:///data/was.db"
+        msg = (
+            f"--db {url!r} is not a usable database URL ({error}); "
+            "e.g. sqlite:///data/was.db or postgresql+psycopg://user@host/was"
+        )
         raise InputError(msg) from None
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name != "postgresql":
+        msg = f"--db {url!r}: WAS Planner supports sqlite:/// and postgresql+psycopg:// URLs"
+        raise InputError(msg)
+    return engine
+
+
+def _schema_state(conn: Connection) -> tuple[int | None, bool]:
+    """(schema version or None for an empty database, whether Alembic has stamped it)."""
+    inspector = inspect(conn)
+    if not inspector.has_table("schema_version"):
+        return None, False
+    version = conn.execute(select(schema_version.c.version)).scalar()
+    return (int(version) if version is not None else None), inspector.has_table("alembic_version")
+
+
+def _refuse_newer(version: int | None, engine: Engine) -> None:
+    if version is not None and version > SCHEMA_VERSION:
+        url = engine.url.render_as_string(hide_password=True)
+        msg = (
+            f"the store at {url} has schema version {version}; this WAS Planner knows {SCHEMA_VERSION}: "
+            "upgrade WAS Planner before using this database"
+        )
+        raise PlannerError(msg)
+
+
+def migrate(engine: Engine) -> tuple[int | None, int]:
+    """Create or upgrade the schema through the Alembic migrations; returns (before, after) versions.
+
+    The check is a plain read when the schema is current. Otherwise the migration runs in one
+    transaction that holds the write lock (SQLite) or an advisory lock (PostgreSQL), so two
+    processes opening a fresh database at once upgrade it once. A store written before Alembic
+    was used (schema version 1 without ``alembic_version``) is stamped, then upgraded.
+    """
+    with engine.connect() as conn:
+        before, stamped = _schema_state(conn)
+    _refuse_newer(before, engine)
+    if before == SCHEMA_VERSION and stamped:
+        return before, before
+    from alembic import command
+    from alembic.config import Config
+
+    with engine.connect() as conn:
+        conn.execution_options(was_write=True)
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            before, stamped = _schema_state(conn)
+            _refuse_newer(before, engine)
+            config = Config()
+            config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+            config.attributes["connection"] = conn
+            if before is not None and not stamped:
+                command.stamp(config, f"{before:04d}")
+            command.upgrade(config, "head")
+            after = int(conn.execute(select(schema_version.c.version)).scalar_one())
+    log.info("store schema: version %s → %d", before, after)
+    return before, after
+
+
+def open_store(url: str | None = None) -> Store:
+    """Open the store at ``url`` (default: ``settings.database_url()``), creating or upgrading
+    its schema through the migrations on first use.
+
+    Raises
+    ------
+    InputError
+        The URL is not a database URL SQLAlchemy understands.
+    PlannerError
+        The database cannot be opened or migrated, or was written by a newer WAS Planner.
+    """
+    url = url or settings.database_url()
+    engine = create_store_engine(url)
     try:
-        with engine.begin() as conn:
-            metadata.create_all(conn)
-            version = conn.execute(select(schema_version.c.version)).scalar()
-            if version is None:
-                conn.execute(insert(schema_version).values(version=SCHEMA_VERSION))
-            elif version > SCHEMA_VERSION:
-                msg = f"the store at {url} has schema version {version}; this WAS Planner knows {SCHEMA_VERSION}: upgrade it"
-                raise PlannerError(msg)
-    except OperationalError as error:
-        msg = f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {error.orig}"
+        migrate(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        hint = ""
+        if "postgis" in reason.lower() or "extension" in reason.lower():
+            hint = "; PostGIS must be installed and enabled (as a superuser: CREATE EXTENSION postgis)"
+        msg = f"cannot open the database {shown}: {reason}{hint}"
         raise PlannerError(msg) from None
+    except PlannerError:
+        engine.dispose()
+        raise
     return Store(engine)

@@ -149,10 +149,7 @@ def assign_wards(lon: pd.Series, lat: pd.Series, wards: gpd.GeoDataFrame) -> pd.
 def store_wards(store, wards: gpd.GeoDataFrame) -> int:
     """Save ``wards`` in ``store`` and reassign every stored signal; returns how many lie in a ward."""
     store.save_wards(wards)
-    incidents = store.incidents()
-    names = assign_wards(incidents["lon"], incidents["lat"], store.wards())
-    store.set_incident_wards(pd.Series(names.to_numpy(), index=incidents["id"].to_numpy()))
-    return int(names.notna().sum())
+    return store.reassign_wards()
 
 
 def fetch_wards(municipality: str, *, timeout: float = 30.0) -> gpd.GeoDataFrame:

@@ -7,7 +7,7 @@ from sqlalchemy import text, update
 
 from planner import settings
 from planner._errors import InputError, PlannerError
-from planner.store import open_store, schema_version
+from planner.store import SCHEMA_VERSION, open_store, schema_version
 
 
 def test_default_store_is_a_wal_sqlite_file_in_the_data_dir(data_dir):
@@ -17,7 +17,7 @@ def test_default_store_is_a_wal_sqlite_file_in_the_data_dir(data_dir):
     assert (data_dir / "was.db").exists()
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == 1
+        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
 
 
 def test_database_url_from_environment(monkeypatch, tmp_path):
