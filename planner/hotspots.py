@@ -185,16 +185,20 @@ def local_minutes(times: pd.Series) -> np.ndarray:
     return ((local - _EPOCH) / pd.Timedelta(minutes=1)).to_numpy(dtype=float)
 
 
-def aoristic_share(t0: np.ndarray, t1: np.ndarray, profile: np.ndarray) -> np.ndarray:
+def aoristic_share(
+    t0: np.ndarray, t1: np.ndarray, profile: np.ndarray, *, cumulative: np.ndarray | None = None
+) -> np.ndarray:
     """Mean of a per-minute-of-week ``profile`` over each span ``[t0, t1]`` (local minutes).
 
     This is the aoristic method (Ratcliffe): a signal known only as "between 22:00 and 07:00"
     contributes the share of that span the profile covers, never the value at its midpoint.
-    A span shorter than a minute takes the profile's value at its start.
+    A span shorter than a minute takes the profile's value at its start. ``cumulative`` (the
+    profile's running sum with a leading 0) may be passed when the same profile is reused.
     """
     t0 = np.asarray(t0, dtype=float)
     t1 = np.maximum(np.asarray(t1, dtype=float), t0)
-    cumulative = np.concatenate([[0.0], np.cumsum(profile)])
+    if cumulative is None:
+        cumulative = np.concatenate([[0.0], np.cumsum(profile)])
     total = cumulative[-1]
 
     def integral(t: np.ndarray) -> np.ndarray:
@@ -668,6 +672,19 @@ def _top(values: np.ndarray, labels: list[str] | tuple[str, ...], k: int) -> lis
     return [labels[i] for i in order[:k] if values[i] > 0]
 
 
+def _indicator_profiles(of: np.ndarray, count: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    profiles = []
+    for value in range(count):
+        profile = (of == value).astype(float)
+        profiles.append((profile, np.concatenate([[0.0], np.cumsum(profile)])))
+    return tuple(profiles)
+
+
+_OF_WEEK = np.arange(WEEK_MINUTES)
+_HOUR_PROFILES = _indicator_profiles((_OF_WEEK % _DAY) // 60, 24)
+_DAY_PROFILES = _indicator_profiles(_OF_WEEK // _DAY, 7)
+
+
 def _peaks(start_min: np.ndarray, end_min: np.ndarray) -> tuple[list[int], list[str]]:
     """Top 3 hours of the day and top 2 weekdays by aoristic count of the signals."""
     hours = np.zeros(24)
@@ -678,11 +695,10 @@ def _peaks(start_min: np.ndarray, end_min: np.ndarray) -> tuple[list[int], list[
     days += np.bincount(minute // _DAY, minlength=7)
     if (~point).any():
         t0, t1 = start_min[~point], end_min[~point]
-        of_week = np.arange(WEEK_MINUTES)
-        for hour in range(24):
-            hours[hour] += aoristic_share(t0, t1, ((of_week % _DAY) // 60 == hour).astype(float)).sum()
-        for day in range(7):
-            days[day] += aoristic_share(t0, t1, (of_week // _DAY == day).astype(float)).sum()
+        for hour, (profile, cumulative) in enumerate(_HOUR_PROFILES):
+            hours[hour] += aoristic_share(t0, t1, profile, cumulative=cumulative).sum()
+        for day, (profile, cumulative) in enumerate(_DAY_PROFILES):
+            days[day] += aoristic_share(t0, t1, profile, cumulative=cumulative).sum()
     top_hours = [int(h) for h in _top(hours, list(range(24)), 3)]
     return top_hours, _top(days, WEEKDAYS, 2)
 
@@ -899,15 +915,20 @@ def find_hotspots(
             "lat": lat, "lon": lon,
             "category": categories,
             "source": _column(frame, "source", None).to_numpy(),
-            "occurred_from": start.to_numpy(), "occurred_to": end.to_numpy(),
             "status": _column(frame, "status", "open").to_numpy(),
             "weight": weight,
         })
-        signals["occurred_from"] = start.map(lambda t: t.isoformat()).to_numpy()
-        signals["occurred_to"] = end.map(lambda t: t.isoformat()).to_numpy()
+        signals["occurred_from"] = _iso(start)
+        signals["occurred_to"] = _iso(end)
     log.info("hotspots (%s): %d shown", params.audience, len(hotspots))
     return HotspotResult(hotspots=hotspots, signals=signals, audience=params.audience, now=now,
                          window=params.window, params=params)
+
+
+def _iso(times: pd.Series) -> np.ndarray:
+    """UTC ISO 8601 strings (``2026-03-01T20:30:00Z``), vectorised."""
+    values = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[s]")
+    return np.char.add(np.datetime_as_string(values, unit="s"), "Z")
 
 
 def _month(stamp: pd.Timestamp) -> str:
