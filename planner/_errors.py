@@ -20,3 +20,11 @@ class NoRouteError(PlannerError):
 
 class OfflineError(PlannerError):
     """A step needs the internet and the machine has no connection."""
+
+
+class AccessDeniedError(PlannerError, PermissionError):
+    """The signed-in user's role may not do or see this; the message says which role may."""
+
+
+class AuthenticationError(PlannerError):
+    """Unknown user, wrong password or a disabled account (deliberately not saying which)."""

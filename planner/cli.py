@@ -343,3 +343,191 @@ def evaluate_command(
         echo_json(result.to_json())
     else:
         typer.echo(result.summary())
+
+
+# -- shared installation: database, accounts, retention, audited exports (issue 7) ------------------
+db_app = typer.Typer(help="Create or upgrade the database schema (SQLite or PostgreSQL + PostGIS).",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@cli_errors
+def db_upgrade(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the versions.")] = False,
+) -> None:
+    """Create or upgrade the schema to this version's (runs the Alembic migrations)."""
+    from .store import create_store_engine, migrate
+
+    engine = create_store_engine(ctx.obj.db_url)
+    try:
+        before, after = migrate(engine)
+    finally:
+        engine.dispose()
+    url = engine.url.render_as_string(hide_password=True)
+    if as_json:
+        echo_json({"url": url, "before": before, "after": after})
+    elif before == after:
+        typer.echo(f"{url}: schema version {after}, up to date")
+    else:
+        typer.echo(f"{url}: schema version {before if before is not None else 'none'} → {after}")
+
+
+users_app = typer.Typer(help="Accounts and roles (resident, officer, municipality, admin).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+@cli_errors
+def users_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="resident, officer, municipality or admin.")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="WAS_NEW_PASSWORD",
+                     help="Asked for when not given (or from WAS_NEW_PASSWORD, for scripts)."),
+    ],
+) -> None:
+    """Add an account; the password is asked for and stored as an argon2 hash."""
+    from .users import add_user
+
+    user = add_user(_store(ctx), name, role=role, password=password)
+    typer.echo(f"added {user.name} ({user.role})")
+
+
+@users_app.command("list")
+@cli_errors
+def users_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """List the accounts with their roles."""
+    from .users import list_users
+
+    users = list_users(_store(ctx))
+    if as_json:
+        echo_json(users)
+        return
+    for user in users:
+        typer.echo(f"{user['name']:<30} {user['role']:<13}{' (disabled)' if user['disabled'] else ''}")
+
+
+@users_app.command("passwd")
+@cli_errors
+def users_passwd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="WAS_NEW_PASSWORD")
+    ],
+) -> None:
+    """Set a new password for an account."""
+    from .users import set_password
+
+    set_password(_store(ctx), name, password)
+    typer.echo(f"password of {name} changed")
+
+
+@users_app.command("disable")
+@cli_errors
+def users_disable(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+) -> None:
+    """Disable an account (it can no longer sign in), or re-enable it."""
+    from .users import set_disabled
+
+    set_disabled(_store(ctx), name, not enable)
+    typer.echo(f"{name} {'enabled' if enable else 'disabled'}")
+
+
+retention_app = typer.Typer(help="Anonymise old signals (AVG/GDPR retention).", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("apply")
+@cli_errors
+def retention_apply(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", help="Age, e.g. 2y, 18m, 90d (default: WAS_RETENTION or 2y)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+) -> None:
+    """Remove description, reporter and exact location from signals older than the retention period."""
+    from .retention import apply_retention
+
+    report = apply_retention(_store(ctx), older_than=older_than)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        typer.echo(report.summary())
+
+
+export_app = typer.Typer(help="Audited exports of raw signals (signed in as an officer or admin).",
+                         no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("signals")
+@cli_errors
+def export_signals(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Output: .csv (';', Dutch Excel), .geojson or .gpkg.")],
+    user: Annotated[str, typer.Option("--user", help="Your account (officer or admin).")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, envvar="WAS_PASSWORD", help="Asked for when not given.")
+    ],
+    ward: Annotated[str | None, typer.Option(help="Only this ward (name or code).")] = None,
+    personal: Annotated[bool, typer.Option("--personal", help="Include the reporter (admins only).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the count.")] = False,
+) -> None:
+    """Export raw signals (points, descriptions) to a file; recorded in the audit log."""
+    from .access import export_incidents
+    from .users import authenticate
+    from .wards import find_ward
+
+    store = _store(ctx)
+    account = authenticate(store, user, password)
+    name = find_ward(ward, store.wards()) if ward else None
+    frame = export_incidents(store, account, ward=name, include_personal=personal)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        frame.drop(columns="geometry").to_csv(file, sep=";", index=False, encoding="utf-8-sig")
+    elif suffix in {".geojson", ".json", ".gpkg"}:
+        frame.to_file(file, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
+    else:
+        raise typer.BadParameter(f"{file.name}: use .csv, .geojson or .gpkg")
+    if as_json:
+        echo_json({"file": str(file), "rows": len(frame)})
+    else:
+        typer.echo(f"wrote {len(frame)} signals to {file} (recorded in the audit log)")
+
+
+audit_app = typer.Typer(help="The audit log of raw-signal exports.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("show")
+@cli_errors
+def audit_show(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Newest entries to show.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Who exported which raw signals, when (newest first)."""
+    entries = _store(ctx).audit_entries(limit=limit)
+    records = [
+        {**row, "at": row["at"].isoformat()} for row in entries.to_dict("records")
+    ]
+    if as_json:
+        echo_json(records)
+        return
+    for row in records:
+        typer.echo(f"{row['at'][:19]}  {row['user_name']:<20} {row['role']:<13} {row['action']:<8} "
+                   f"{row['n_rows']:>7} rows  {row['what']}")

@@ -34,3 +34,12 @@ def database_url(data_dir_: Path | None = None) -> str:
         return url
     directory = data_dir_ if data_dir_ is not None else data_dir()
     return f"sqlite:///{(directory / 'was.db').as_posix()}"
+
+
+RETENTION_DEFAULT = "2y"
+"""Signals older than this are anonymised by ``was-planner retention apply`` (AVG/GDPR)."""
+
+
+def retention_period() -> str:
+    """How long signals keep their details (``WAS_RETENTION``, e.g. ``2y``, ``18m``, ``90d``)."""
+    return os.environ.get("WAS_RETENTION", RETENTION_DEFAULT)

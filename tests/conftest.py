@@ -179,3 +179,22 @@ def any_store(backend_url):
     store = open_store(backend_url)
     yield store
     store.engine.dispose()
+
+
+def _signal_rows(xy, *, category: str = "inbraak", day: str = "20-11-2026", prefix: str = "s") -> pd.DataFrame:
+    import geopandas as gpd_
+
+    points = gpd_.GeoSeries(gpd_.points_from_xy(np.asarray(xy)[:, 0], np.asarray(xy)[:, 1]), crs=28992).to_crs(4326)
+    return pd.DataFrame({
+        "id": [f"{prefix}{i}" for i in range(len(points))],
+        "datum": day, "tijd": "22:30", "categorie": category,
+        "lat": [f"{p.y:.7f}" for p in points], "lon": [f"{p.x:.7f}" for p in points],
+        "omschrijving": "fiets weg bij de schuur", "melder": "J. Jansen",
+    })
+
+
+@pytest.fixture
+def make_signals():
+    """``make_signals(xy, category=, day=, prefix=)``: signal rows (text cells, Dutch column names,
+    a description and a reporter) at RD New points ``xy`` (n × 2), ids ``prefix0..``."""
+    return _signal_rows

@@ -15,11 +15,11 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import create_engine, inspect, text, update
 from typer.testing import CliRunner
 
+from planner import store as store_module
 from planner._errors import InputError, PlannerError
 from planner.cli import app
 from planner.incidents import RawTable
 from planner.intake import import_table
-from planner import store as store_module
 from planner.store import SCHEMA_VERSION, open_store, schema_version
 from planner.wards import assign_wards, store_wards
 
