@@ -192,8 +192,9 @@ def _read_osm(path: Path, *, network_type: str, polygon: BaseGeometry | None) ->
             graph = _graph_from_xml(xml, bidirectional=bidirectional, name=path.name)
     else:
         graph = _graph_from_xml(path, bidirectional=bidirectional, name=path.name)
-    usable = [(u, v, k) for u, v, k, data in graph.edges(keys=True, data=True) if allowed(data)]
-    graph = graph.edge_subgraph(usable).copy()
+    # The graph is ours: dropping edges in place is much cheaper than copying an edge subgraph.
+    graph.remove_edges_from([(u, v, k) for u, v, k, data in graph.edges(keys=True, data=True) if not allowed(data)])
+    graph.remove_nodes_from([node for node, degree in graph.degree() if degree == 0])
     if graph.number_of_edges() == 0:
         msg = f"{path.name}: contains no {network_type}able streets"
         raise InputError(msg)
@@ -593,14 +594,19 @@ def ward_graph_path(ward_name: str, *, data_dir: str | Path | None = None) -> Pa
     return directory / "graphs" / f"{ward_slug(ward_name)}.graphml"
 
 
-def ward_graph(ward_name: str, *, data_dir: str | Path | None = None) -> nx.MultiDiGraph:
-    """The cached prepared (frozen) graph of a stored ward, loaded once per file version.
+def ward_graph(store, ward_name: str, *, data_dir: str | Path | None = None) -> nx.MultiDiGraph:
+    """The cached prepared (frozen) graph of a ward, loaded once per file version and shared.
+
+    ``store`` resolves what the user typed (name, code, name without ``Wijk 05``) to the stored
+    ward name; pass ``None`` to use ``ward_name`` as it is.
 
     Raises
     ------
     DataNotFoundError
-        No graph has been built for this ward yet; the message says how to build it.
+        The ward is unknown, or no graph has been built for it yet; the message says how.
     """
+    if store is not None:
+        ward_name = _ward_name(store, ward_name)
     path = ward_graph_path(ward_name, data_dir=data_dir)
     try:
         stat = path.stat()
@@ -692,13 +698,18 @@ def cache_ward_graphs(
     return paths
 
 
+def _ward_name(store, ward_name: str) -> str:
+    wards = store.wards()
+    if (wards["name"] == ward_name).any():
+        return ward_name
+    from .wards import find_ward
+
+    return find_ward(ward_name, wards)
+
+
 def _ward_polygon(store, ward_name: str) -> BaseGeometry:
     wards = store.wards()
-    match = wards[wards["name"] == ward_name]
-    if match.empty:
-        from .wards import find_ward
-
-        match = wards[wards["name"] == find_ward(ward_name, wards)]
+    match = wards[wards["name"] == _ward_name(store, ward_name)]
     return match.to_crs(settings.WGS84).geometry.iloc[0]
 
 

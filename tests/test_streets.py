@@ -322,16 +322,19 @@ def test_cache_ward_graphs_then_ward_graph_loads_each_once(store, data_dir, tiny
     _tiny_wards_store(store)
     paths = streets.cache_ward_graphs(store, tiny_osm, data_dir)
     assert paths == {"Vogelwijk": data_dir / "graphs" / "vogelwijk.graphml"}
-    graph = streets.ward_graph("Vogelwijk", data_dir=data_dir)
-    assert streets.ward_graph("Vogelwijk", data_dir=data_dir) is graph
+    graph = streets.ward_graph(store, "vogelwijk", data_dir=data_dir)
+    assert streets.ward_graph(None, "Vogelwijk", data_dir=data_dir) is graph
     assert nx.is_frozen(graph) and graph.graph["ward"] == "Vogelwijk"
     assert {"Vinkhof", "Merelstraat", "Lijsterstraat"} <= _values(graph, "name")
 
 
-def test_ward_graph_missing_says_how_to_build_it(data_dir):
-    """Asking for a ward graph never built is a DataNotFoundError naming the graph command."""
+def test_ward_graph_missing_says_how_to_build_it(store, data_dir):
+    """Asking for a ward graph never built, or for an unknown ward, is a DataNotFoundError."""
+    _tiny_wards_store(store)
+    with pytest.raises(DataNotFoundError, match="Atlantis"):
+        streets.ward_graph(store, "Atlantis", data_dir=data_dir)
     with pytest.raises(DataNotFoundError, match="was-planner graph"):
-        streets.ward_graph("Rokkeveen", data_dir=data_dir)
+        streets.ward_graph(None, "Rokkeveen", data_dir=data_dir)
 
 
 def test_ward_slug_is_file_name_safe():
@@ -348,7 +351,7 @@ def test_cli_graph_builds_and_caches_from_osm(store, data_dir, tiny_osm):
     assert result.exit_code == 0, result.output
     assert "Vogelwijk:" in result.stdout and "km of streets" in result.stdout
     assert (data_dir / "graphs" / "vogelwijk.graphml").is_file()
-    assert "Merelstraat" in _values(streets.ward_graph("Vogelwijk", data_dir=data_dir), "name")
+    assert "Merelstraat" in _values(streets.ward_graph(store, "Vogelwijk", data_dir=data_dir), "name")
 
 
 def test_cli_graph_reports_bad_input_in_one_line(store, data_dir, tiny_osm):
