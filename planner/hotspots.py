@@ -429,7 +429,7 @@ class HotspotResult:
         if self.audience == "officer" and self.signals is not None:
             payload["points"] = [
                 {key: _jsonable(value) for key, value in record.items()}
-                for record in self.signals.to_dict("records")
+                for record in _iso_signals(self.signals).to_dict("records")
             ]
         return payload
 
@@ -440,7 +440,7 @@ class HotspotResult:
             features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
                              "properties": {**item, "kind": "hotspot"}})
         if self.audience == "officer" and self.signals is not None:
-            for record in self.signals.to_dict("records"):
+            for record in _iso_signals(self.signals).to_dict("records"):
                 properties = {k: _jsonable(v) for k, v in record.items() if k not in {"lat", "lon"}}
                 features.append({
                     "type": "Feature",
@@ -448,6 +448,13 @@ class HotspotResult:
                     "properties": {**properties, "kind": "signal"},
                 })
         return {"type": "FeatureCollection", "features": features}
+
+
+def _iso_signals(signals: pd.DataFrame) -> pd.DataFrame:
+    out = signals.copy()
+    for column in ("occurred_from", "occurred_to"):
+        out[column] = _iso(pd.Series(out[column]))
+    return out
 
 
 def _jsonable(value: Any) -> Any:
@@ -535,11 +542,15 @@ def signal_weights(
     categories = _column(incidents, "category", "other").fillna("other").astype(str)
     wards = _column(incidents, "ward", None)
     category = np.ones(len(incidents))
-    ward_keys = wards.astype(object).where(wards.notna(), None)
-    for ward in pd.unique(ward_keys):
-        in_ward = (ward_keys == ward).to_numpy() if ward is not None else ward_keys.isna().to_numpy()
-        lookup = params.weights_for(ward)
-        category[in_ward] = categories[in_ward].map(lookup).fillna(1.0).to_numpy(dtype=float)
+    ward_codes, ward_names = pd.factorize(wards)
+    category_codes, category_names = pd.factorize(categories)
+    for code in range(-1, len(ward_names)):
+        in_ward = ward_codes == code
+        if not in_ward.any():
+            continue
+        lookup = params.weights_for(ward_names[code] if code >= 0 else None)
+        table = np.array([lookup.get(str(name), 1.0) for name in category_names] + [1.0])
+        category[in_ward] = table[category_codes[in_ward]]
     if params.window is None or params.window.is_all_day:
         relevance = np.ones(len(incidents))
     else:
@@ -806,23 +817,25 @@ def find_hotspots(
     age_days = ((now - end) / pd.Timedelta(days=1)).to_numpy(float)
     categories = _column(frame, "category", "other").fillna("other").astype(str).to_numpy()
     nr_eligible = np.isin(categories, params.near_repeat_categories)
+    category_codes, category_names = pd.factorize(categories, sort=True)
+    category_names = np.asarray(category_names, dtype=object)
     nr_base = weights[["category", "relevance", "source", "active"]].prod(axis=1).to_numpy()
     local_day = np.floor(start_min / _DAY).astype(np.int64)
 
     if ward_polys is not None and "ward" in frame.columns:
-        ward_of = frame["ward"].astype(object).where(frame["ward"].notna(), None).to_numpy()
+        ward_codes, ward_names = pd.factorize(frame["ward"])
+        ward_code_of = {name: code for code, name in enumerate(ward_names)}
         areas = [(name, geom) for name, geom in zip(ward_polys["name"], ward_polys.geometry, strict=True)]
     else:
-        ward_of = np.array([None] * len(frame), dtype=object)
-        hull = shapely.MultiPoint(np.column_stack([x, y])).convex_hull if len(frame) else shapely.Point(0, 0)
+        ward_codes, ward_code_of = np.zeros(len(frame), dtype=np.int64), {None: 0}
+        hull = _hull(x, y) if len(frame) else shapely.Point(0, 0)
         areas = [(None, hull.buffer(params.eps_m))]
 
     labels = np.full(len(frame), -1, dtype=np.int64)
     records: list[dict[str, Any]] = []
     next_label = 0
     for ward_index, (ward_name, area) in enumerate(areas):
-        members = np.flatnonzero((ward_of == ward_name) & active) if ward_name is not None \
-            else np.flatnonzero(active)
+        members = np.flatnonzero((ward_codes == ward_code_of.get(ward_name, -2)) & active)
         if len(members) < params.min_signals:
             continue
         mx, my = x[members], y[members]
@@ -854,9 +867,9 @@ def find_hotspots(
     for record, extra in zip(records, boost, strict=True):
         inside = record["members"]
         cx, cy = x[inside], y[inside]
-        hull = shapely.MultiPoint(np.column_stack([cx, cy])).convex_hull.buffer(params.buffer_m)
-        counts = pd.Series(categories[inside]).value_counts()
-        counts = counts.sort_index().sort_values(ascending=False, kind="stable")
+        hull = _hull(cx, cy).buffer(params.buffer_m)
+        per_category = np.bincount(category_codes[inside], minlength=len(category_names))
+        top_codes = np.lexsort((category_names, -per_category))[:3]
         hours, days = _peaks(start_min[inside], end_min[inside])
         significant = record["p_value"] <= params.alpha
         rows.append({
@@ -866,7 +879,8 @@ def find_hotspots(
             "near_repeat": float(extra),
             "significant": bool(significant),
             "p_value": record["p_value"],
-            "top_categories": [[str(c), int(k)] for c, k in counts.head(3).items()],
+            "top_categories": [[str(category_names[c]), int(per_category[c])] for c in top_codes
+                               if per_category[c] > 0],
             "peak_hours": hours,
             "peak_weekdays": days,
             "trend": _trend(start.iloc[inside], end.iloc[inside], now),
@@ -918,11 +932,24 @@ def find_hotspots(
             "status": _column(frame, "status", "open").to_numpy(),
             "weight": weight,
         })
-        signals["occurred_from"] = _iso(start)
-        signals["occurred_to"] = _iso(end)
+        signals["occurred_from"] = start.array
+        signals["occurred_to"] = end.array
     log.info("hotspots (%s): %d shown", params.audience, len(hotspots))
     return HotspotResult(hotspots=hotspots, signals=signals, audience=params.audience, now=now,
                          window=params.window, params=params)
+
+
+def _hull(x: np.ndarray, y: np.ndarray):
+    """Convex hull of points (a polygon, or a line or point when they are collinear)."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    points = np.unique(np.column_stack([x, y]), axis=0)
+    if len(points) >= 3:
+        try:
+            return shapely.Polygon(points[ConvexHull(points).vertices])
+        except QhullError:
+            pass
+    return shapely.MultiPoint(points).convex_hull
 
 
 def _iso(times: pd.Series) -> np.ndarray:
