@@ -13,10 +13,9 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
@@ -38,6 +37,34 @@ CATEGORIES: dict[str, str] = {
     "other": "overig",
 }
 """Canonical category code → the Dutch name accepted on input and shown in the dashboard."""
+
+LOOK_FOR: dict[str, tuple[str, str]] = {
+    "burglary": ("open ramen en deuren, schuurtjes, onbekenden bij achterdeuren en poorten",
+                 "open windows and doors, sheds, strangers at back doors and gates"),
+    "vehicle_crime": ("ingeslagen ruiten, waardevolle spullen zichtbaar in auto's, fietsenrekken",
+                      "broken car windows, valuables visible in cars, bike racks"),
+    "youth_nuisance": ("groepen bij bankjes, speelplekken en winkels; maak een praatje",
+                       "groups at benches, playgrounds and shops; have a chat"),
+    "vandalism": ("vernielingen, graffiti, kapotte bushokjes en bankjes",
+                  "damage, graffiti, broken bus shelters and benches"),
+    "street_light": ("lantaarnpalen die niet branden (noteer het paalnummer)",
+                     "street lights that are out (note the pole number)"),
+    "suspicious_situation": ("mensen of auto's die rondjes rijden of bij woningen rondkijken",
+                             "people or cars circling or looking around homes"),
+    "drugs": ("handel of gebruik, lachgaspatronen, afval bij speeltuinen",
+              "dealing or use, nitrous oxide canisters, litter at playgrounds"),
+    "violence": ("ruzies en dreigende situaties; bel bij gevaar 112",
+                 "fights and threatening situations; call 112 in danger"),
+    "other": ("wat je verder opvalt in de buurt", "anything else that stands out"),
+}
+"""What a team looks out for at a stop, per category (Dutch, English)."""
+
+
+def look_for(categories, language: str = "nl") -> str:
+    """What to look for at a stop whose signals are of ``categories`` (codes, most first)."""
+    index = 0 if language == "nl" else 1
+    return "; ".join(LOOK_FOR[c][index] for c in dict.fromkeys(categories) if c in LOOK_FOR)
+
 
 SOURCES: dict[str, str] = {
     "resident": "bewoner",
@@ -318,7 +345,7 @@ def parse_incidents(
     rows = table.rows.reset_index(drop=True)
     columns = resolve_columns(list(rows.columns), options.mapping)
     _require_columns(columns, table, options)
-    now_utc = utc_timestamp(now if now is not None else datetime.now(timezone.utc))
+    now_utc = utc_timestamp(now if now is not None else datetime.now(UTC))
     n = len(rows)
     reasons = pd.Series([None] * n, dtype=object)
 
@@ -439,6 +466,8 @@ def _to_local_naive(values: pd.Series, date_format: str | None) -> pd.Series:
         parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             continue
+        # ISO 8601 reads e.g. "-0" as the year 0, outside what nanosecond timestamps hold.
+        parsed = parsed.where((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
         out[todo] = parsed.astype("datetime64[ns]")
     if not date_format:
         months = values.str.match(_MONTH) & out.isna()
