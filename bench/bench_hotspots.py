@@ -33,10 +33,10 @@ from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner import streets  # noqa: E402
-from planner.evaluate import backtest  # noqa: E402
-from planner.hotspots import HotspotParams, find_hotspots, hot_streets  # noqa: E402
-from planner.incidents import ParseOptions, parse_incidents, parse_mapping, read_table  # noqa: E402
+from planner import streets
+from planner.evaluate import backtest
+from planner.hotspots import HotspotParams, find_hotspots, hot_streets
+from planner.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
 
@@ -109,7 +109,8 @@ def bench_hotspots(n: int) -> list[tuple[str, float, str]]:
 def bench_hot_streets(shared: Path, n: int = 20_000) -> list[tuple[str, float, str]]:
     import networkx as nx
 
-    graph = streets.prepare_graph(streets.graph_from_segments(shared / "networks" / "amsterdam_osdorp_midden_walk.gpkg"))
+    network = shared / "networks" / "amsterdam_osdorp_midden_walk.gpkg"
+    graph = streets.prepare_graph(streets.graph_from_segments(network))
     rng = np.random.default_rng(1)
     nodes = list(graph.nodes)
     xs = np.array([graph.nodes[v]["x"] for v in nodes])

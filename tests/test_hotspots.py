@@ -164,7 +164,10 @@ def test_window_crosses_midnight_and_smooths():
     """Friday 22:00-02:00 covers early Saturday; an hour outside still counts a bit."""
     window = TimeWindow.parse("22:00-02:00", day="vrijdag")
     profile = window.profile()
-    minute = lambda day, hour: day * 1440 + hour * 60
+
+    def minute(day: int, hour: int) -> int:
+        return day * 1440 + hour * 60
+
     assert profile[minute(4, 23)] == 1 and profile[minute(5, 1)] == 1
     assert 0 < profile[minute(5, 3)] < 1
     assert profile[minute(2, 12)] < 1e-6
@@ -314,7 +317,8 @@ def test_hot_streets_match_network_distances(tiny_osm):
         expected = (1 - (d / h) ** 2) ** 2 if d < h else 0.0
         assert row.density == pytest.approx(expected / (16 * h / 15) * 1000, rel=1e-3, abs=1e-6)
     assert result.n_snapped == 1 and result.n_unsnapped == 0
-    street = [(frozenset((u, v)), k) for u, v, k in zip(result.edges["u"], result.edges["v"], result.edges["key"])]
+    edges = result.edges
+    street = [(frozenset((u, v)), k) for u, v, k in zip(edges["u"], edges["v"], edges["key"], strict=True)]
     both = result.edges.groupby(pd.Series(street, index=result.edges.index))["density"]
     assert (both.max() - both.min() < 1e-12).all()  # both directions of a street carry the same value
 
