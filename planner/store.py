@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ from ._errors import InputError, PlannerError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bumped with every schema change (Alembic revision ``NNNN`` ↔ version N); a store of a newer
 version is refused."""
 
@@ -209,6 +210,9 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Close pooled connections when the store is dropped (a CLI command, a test): PostgreSQL
+        # connections left to the garbage collector warn and hold a server slot until then.
+        weakref.finalize(self, engine.dispose)
 
     @property
     def url(self) -> str:
@@ -566,12 +570,18 @@ class Store:
             column: select(getattr(w.c, f"rep_{column}")).where(w.c.id == t.c.ward_id).scalar_subquery()
             for column in ("lat", "lon")
         }
-        coarse = {column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")}
+        coarse = {
+            column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")
+        }
         cleared = {"description": None, "reporter": None, "external_id": None, "anonymised_at": stamp}
         with self.transaction() as conn:
             in_ward = conn.execute(
                 update(t).where(old, t.c.ward_id.is_not(None))
-                .values(lat=func.coalesce(rep["lat"], coarse["lat"]), lon=func.coalesce(rep["lon"], coarse["lon"]), **cleared)
+                .values(
+                    lat=func.coalesce(rep["lat"], coarse["lat"]),
+                    lon=func.coalesce(rep["lon"], coarse["lon"]),
+                    **cleared,
+                )
             ).rowcount
             outside = conn.execute(update(t).where(old, t.c.ward_id.is_(None)).values(**coarse, **cleared)).rowcount
             old_batches = select(import_batches.c.id).where(import_batches.c.imported_at < cutoff)

@@ -34,8 +34,8 @@ def filled(store, two_wards, make_signals):
         make_signals(rng.normal([91_500, 452_500], 10, size=(5, 2)), day=f"{d:02d}-11-2026", prefix=f"w{d}-")
         for d in range(10, 18)
     ]
-    frames.append(make_signals(np.array([[92_500, 452_500]] * 3) + [[0, 0], [5, 0], [0, 5]],
-                               category="vandalisme", prefix="o"))
+    oost = np.array([[92_500, 452_500], [92_505, 452_500], [92_500, 452_505]])
+    frames.append(make_signals(oost, category="vandalisme", prefix="o"))
     rows = pd.concat(frames, ignore_index=True)
     report = import_table(store, RawTable(rows=rows), file_name="f", content_hash="f", now=NOW)
     assert report.imported == 43
@@ -171,6 +171,7 @@ def test_cli_export_needs_an_officer_login_and_is_audited(filled, data_dir, tmp_
     written = pd.read_csv(target, sep=";", encoding="utf-8-sig")
     assert len(written) == 40 and "reporter" not in written
     shown = json.loads(runner.invoke(app, ["--db", filled.url, "audit", "show", "--json"]).stdout)
-    assert [(e["user_name"], e["action"], e["n_rows"]) for e in shown] == [("otto", "export", 40), ("rita", "denied", 0)]
+    entries = [(e["user_name"], e["action"], e["n_rows"]) for e in shown]
+    assert entries == [("otto", "export", 40), ("rita", "denied", 0)]
     geo = runner.invoke(app, [*base[:-1], str(tmp_path / "out.geojson"), "--user", "otto"], input=f"{PASSWORD}\n")
     assert geo.exit_code == 0, geo.output

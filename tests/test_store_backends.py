@@ -158,7 +158,7 @@ def test_concurrent_first_opens_migrate_once(backend_url):
     def opener() -> None:
         try:
             open_store(backend_url).engine.dispose()
-        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+        except BaseException as error:  # collected, asserted below
             errors.append(error)
 
     if "postgresql" in backend_url:  # the fixture's database is migrated already: start empty

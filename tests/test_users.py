@@ -42,7 +42,7 @@ def test_authenticate_returns_the_user_with_its_role(store):
 def test_failed_logins_all_say_the_same(store, name, password):
     """Wrong password and unknown user are indistinguishable from the message."""
     add_user(store, "anna", role="officer", password=PASSWORD)
-    with pytest.raises(AuthenticationError, match="^unknown user or wrong password$"):
+    with pytest.raises(AuthenticationError, match=r"^unknown user or wrong password$"):
         authenticate(store, name, password)
 
 

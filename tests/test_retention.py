@@ -1,0 +1,112 @@
+"""Tests for planner/retention.py and `was-planner retention apply`, on both backends."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+from typer.testing import CliRunner
+
+from planner._errors import InputError
+from planner.cli import app
+from planner.incidents import RawTable
+from planner.intake import import_table
+from planner.retention import apply_retention, parse_age, retention_cutoff
+from planner.wards import store_wards
+
+NOW = datetime(2026, 11, 25, 12, 0)
+
+
+@pytest.fixture
+def aged(any_store, two_wards, make_signals):
+    """Wards plus signals from 2023 (4 in West, 2 in Oost, 1 without ward) and 2 from 2026."""
+    store_wards(any_store, two_wards)
+    old = make_signals(np.array([[91_200 + 100 * i, 452_300] for i in range(4)]
+                                + [[92_400, 452_600], [92_700, 452_700], [91_900, 452_900]]),
+                       day="10-03-2023", prefix="old")
+    new = make_signals(np.array([[91_500, 452_500], [92_500, 452_500]]), day="20-11-2026", prefix="new")
+    rows = pd.concat([old, new], ignore_index=True)
+    rows.loc[len(rows)] = {**rows.iloc[0].to_dict(), "id": "bad", "categorie": "graffiti"}
+    import_table(any_store, RawTable(rows=rows), file_name="s.csv", content_hash="s", now=NOW)
+    last_old = any_store.incidents().query("external_id == 'old6'")["id"]
+    any_store.set_incident_wards(pd.Series([None], index=last_old.to_numpy(), dtype=object))
+    return any_store
+
+
+def test_old_signals_lose_details_and_exact_location(aged):
+    """Signals older than 2 years: no description, reporter or id; location = ward point, ward kept."""
+    before = aged.incidents(include_personal=True).set_index("occurred_from")
+    report = apply_retention(aged, older_than="2y", now=NOW)
+    assert (report.anonymised, report.outside_wards, report.already_anonymised) == (7, 1, 0)
+    after = aged.incidents(include_personal=True)
+    old = after[after["occurred_from"] < pd.Timestamp("2024-11-25", tz="UTC")]
+    assert old["description"].isna().all() and old["reporter"].isna().all() and old["external_id"].isna().all()
+    wards = aged.wards().set_index("name")
+    for _, row in old[old["ward"].notna()].iterrows():
+        assert wards.loc[row["ward"], "geometry"].contains(Point(row["lon"], row["lat"]))
+    assert old.groupby("ward")["lat"].nunique().eq(1).all()  # one point per ward
+    assert sorted(old["ward"].dropna()) == ["Oost"] * 2 + ["West"] * 4
+    outside = old[old["ward"].isna()].iloc[0]
+    assert outside["lat"] == round(outside["lat"], 2) and outside["lon"] == round(outside["lon"], 2)
+    recent = after[after["occurred_from"] >= pd.Timestamp("2024-11-25", tz="UTC")]
+    assert len(recent) == 2 and (recent["description"] == "fiets weg bij de schuur").all()
+    assert len(before) == len(after)
+
+
+def test_retention_is_idempotent_and_survives_a_reimport(aged, make_signals):
+    """A second run changes nothing; re-importing the original rows does not bring details back."""
+    apply_retention(aged, older_than="2y", now=NOW)
+    first = aged.incidents(include_personal=True)
+    again = apply_retention(aged, older_than="2y", now=NOW)
+    assert (again.anonymised, again.already_anonymised) == (0, 7)
+    pd.testing.assert_frame_equal(first, aged.incidents(include_personal=True))
+    old = make_signals(np.array([[91_200 + 100 * i, 452_300] for i in range(4)]), day="10-03-2023", prefix="old")
+    report = import_table(aged, RawTable(rows=old), file_name="s.csv", content_hash="s2", now=NOW)
+    assert (report.imported, report.duplicates) == (0, 4)
+
+
+def test_old_rejected_rows_are_deleted(aged):
+    """Rejected rows keep raw cells; batches older than the cutoff lose them."""
+    assert apply_retention(aged, older_than="2y", now=NOW).rejected_rows_deleted == 0
+    later = apply_retention(aged, older_than="1d", now=datetime(2030, 1, 1))
+    assert later.rejected_rows_deleted == 1 and later.anonymised == 2
+    assert aged.rejected(int(aged.batches()["id"].iloc[0])).empty
+
+
+@pytest.mark.parametrize(
+    "text, offset",
+    [("2y", pd.DateOffset(years=2)), ("18m", pd.DateOffset(months=18)), ("6 weken", pd.DateOffset(weeks=6)),
+     ("90d", pd.DateOffset(days=90)), ("2 jaar", pd.DateOffset(years=2))],
+)
+def test_ages_in_english_and_dutch(text, offset):
+    """Ages are a number and a unit (y/m/w/d, English or Dutch)."""
+    assert parse_age(text) == offset
+
+
+@pytest.mark.parametrize("text", ["", "2", "y", "0d", "two years", "-1y"])
+def test_bad_ages_are_refused(text):
+    """Unreadable or zero ages are refused before anything is changed."""
+    with pytest.raises(InputError, match="--older-than"):
+        parse_age(text)
+
+
+def test_cutoff_is_calendar_based():
+    """Two years before 29 Feb 2028 is 28 Feb 2026 (calendar arithmetic, in UTC)."""
+    assert retention_cutoff("2y", now=datetime(2028, 2, 29, 12)).isoformat() == "2026-02-28T12:00:00+00:00"
+
+
+def test_cli_uses_the_configured_default_and_prints_json(aged, monkeypatch):
+    """`retention apply --json` takes WAS_RETENTION when --older-than is absent."""
+    monkeypatch.setenv("WAS_RETENTION", "1y")
+    result = CliRunner().invoke(app, ["--db", aged.url, "retention", "apply", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["older_than"] == "1y" and payload["anonymised"] == 7
+    assert set(payload) == {"older_than", "cutoff", "anonymised", "outside_wards", "already_anonymised",
+                            "rejected_rows_deleted"}
+    bad = CliRunner().invoke(app, ["--db", aged.url, "retention", "apply", "--older-than", "soon"])
+    assert bad.exit_code == 2 and "--older-than" in bad.output
