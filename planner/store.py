@@ -56,9 +56,14 @@ from ._errors import InputError, PlannerError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
-"""Bumped with every schema change (Alembic revision ``NNNN`` ↔ version N); a store of a newer
-version is refused."""
+def _head_version() -> int:
+    versions = Path(__file__).with_name("migrations") / "versions"
+    return max(int(path.name[:4]) for path in versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+SCHEMA_VERSION = _head_version()
+"""The newest migration's number (revision ``NNNN`` leaves the store at version N): adding a
+migration file bumps it; a store of a newer version is refused."""
 
 _MIGRATION_LOCK = 0x57A5_0007
 """PostgreSQL advisory lock held while migrating, so concurrent upgrades run one after another."""
