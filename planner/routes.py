@@ -16,7 +16,8 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -29,8 +30,11 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from . import settings
-from ._errors import InputError
+from ._errors import DataNotFoundError, InputError
 from .orienteering import OrienteeringProblem, SolverParams, solve_orienteering
+
+if TYPE_CHECKING:
+    from .hotspots import HotspotResult, HotStreets, TimeWindow
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,9 @@ class RouteParams:
     max_snap_m: float = MAX_SNAP_M
     variety_penalty: float = 0.0
     """Extra cost factor on street edges walked in recent patrols (0.5: they count 1.5×)."""
+    iterations: int | None = 200
+    """Search iterations; a count (not seconds) keeps the plan the same on every machine for a
+    seed. ``None`` lets the solver choose (more iterations, often cut by ``time_limit``)."""
 
     def __post_init__(self) -> None:
         checks = {
@@ -64,10 +71,12 @@ class RouteParams:
             "pass_by_m": self.pass_by_m >= 0,
             "max_snap_m": self.max_snap_m > 0,
             "variety_penalty": self.variety_penalty >= 0,
+            "iterations": self.iterations is None or (isinstance(self.iterations, int) and self.iterations >= 0),
         }
         limits = {
             "minutes": "> 0", "teams": "an integer ≥ 1", "dwell_min": "≥ 0", "speed_kmh": "> 0",
             "time_limit": "> 0", "pass_by_m": "≥ 0", "max_snap_m": "> 0", "variety_penalty": "≥ 0",
+            "iterations": "None or an integer ≥ 0",
         }
         for name, ok in checks.items():
             if not ok:
@@ -137,6 +146,9 @@ class Plan:
     notes: tuple[str, ...] = ()
     overlap_share: float | None = None
     score_given_up: float | None = None
+    start_name: str = "start"
+    streets_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
+    """The streets around the routes (WGS84 lines), drawn under the routes on the printed map."""
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -150,13 +162,14 @@ class Plan:
     def summary(self) -> str:
         head = (
             f"{len(self.teams)} team(s), budget {self.budget_min:g} min; score {self.total_score:.2f} "
-            f"({self.covered_share:.0%} of the targets' score); start snapped {self.start_snap_m:.0f} m"
+            f"({self.covered_share:.0%} of the targets' score); start {self.start_name} "
+            f"(snapped {self.start_snap_m:.0f} m to the nearest street)"
         )
         lines = [head]
         for i, team in enumerate(self.teams, 1):
             stops = " → ".join(f"{s.number}. {s.name}" for s in team.stops) or "no stops"
             lines.append(
-                f"team {i}: {len(team.stops)} stops, {team.length_m / 1000:.2f} km, "
+                f"team {i}: {len(team.stops)} stop(s), {team.length_m / 1000:.2f} km, "
                 f"{team.duration_min:.0f} min (walk {team.walk_min:.0f} + dwell {team.dwell_min:.0f}), "
                 f"score {team.score:.2f}: {stops}"
             )
@@ -267,12 +280,16 @@ def plan_patrol(
     end: tuple[float, float] | None = None,
     params: RouteParams = RouteParams(),
     recent_edges: frozenset = frozenset(),
+    start_name: str | None = None,
 ) -> Plan:
     """Plan ``params.teams`` walks from ``start`` (lat, lon; default the most central node) back
     to it (or to ``end``) collecting the most target score within ``params.minutes`` each.
 
     ``recent_edges`` holds ``(u, v)`` street edges of recent patrols; with
     ``params.variety_penalty`` > 0 they cost more, so consecutive nights differ.
+    Targets over ``params.max_snap_m`` from every street, or with no street path to and from the
+    start, are reported in ``Plan.unreachable`` and skipped; those too far for the budget are
+    named in ``Plan.notes``. No team's walking plus dwell time exceeds the budget.
     """
     if "walk_time" not in next(iter(graph.edges(data=True)), (0, 0, {}))[2]:
         msg = "the graph has no walking times: prepare it first with streets.prepare_graph(G)"
@@ -281,34 +298,54 @@ def plan_patrol(
     notes: list[str] = []
     if start is None:
         start_node, snap_m = central_node(graph), 0.0
+        start_name = start_name or "centrum van de wijk"
         notes.append("no start given: starting at the most central street node")
     else:
         start_node, snap_m = snap_start(graph, *start, max_snap_m=params.max_snap_m)
+        if snap_m > 25:
+            notes.append(f"the start lies {snap_m:.0f} m from the nearest walkable street; the route starts there")
     end_node = start_node if end is None else snap_start(graph, *end, max_snap_m=params.max_snap_m)[0]
     table = _targets_in(graph, targets, params)
-    too_far = table["snap_m"] > params.max_snap_m
-    unreachable = tuple(table.loc[too_far, "name"])
-    if unreachable:
-        notes.append(f"{len(unreachable)} target(s) lie over {params.max_snap_m:g} m from the streets and are skipped: "
-                     + ", ".join(unreachable))
-    usable = table[~too_far].reset_index(drop=True)
+    if table.empty:
+        notes.append("there are no targets (no hotspots or hot streets): an empty round trip is planned")
+    too_far = (table["snap_m"] > params.max_snap_m).to_numpy()
+    off_network = list(table.loc[too_far, "name"])
+    if off_network:
+        notes.append(f"{len(off_network)} target(s) lie over {params.max_snap_m:g} m from the streets and are "
+                     "skipped: " + ", ".join(off_network))
+    index, nodes, plain_matrix = _weights(graph, factor, recent_edges, 0.0)
+    # Targets the start cannot reach (or not return from) on this graph are skipped too.
+    depot_rows = dijkstra(plain_matrix, directed=True, indices=[index[start_node]])[0]
+    back = dijkstra(plain_matrix.T.tocsr(), directed=True, indices=[index[end_node]])[0]
+    target_idx = np.array([index[n] for n in table["node"]], dtype=np.int64)
+    no_path = ~too_far & ~(np.isfinite(depot_rows[target_idx]) & np.isfinite(back[target_idx])
+                           if len(table) else np.zeros(0, bool))
+    if no_path.any():
+        names = list(table.loc[no_path, "name"])
+        notes.append(f"{len(names)} target(s) have no walking path from the start and back and are skipped: "
+                     + ", ".join(names))
+    unreachable = tuple(table.loc[too_far | no_path, "name"])
+    usable = table[~too_far & ~no_path].reset_index(drop=True)
 
-    def solve(penalty: float) -> tuple[Any, list, np.ndarray, dict, list]:
-        index, nodes, matrix = _weights(graph, factor, recent_edges, penalty)
-        depots = [index[start_node], index[end_node]]
-        points = depots + [index[n] for n in usable["node"]]
-        dist, pred = dijkstra(matrix, directed=True, indices=np.unique(points), return_predecessors=True)
-        row = {p: i for i, p in enumerate(np.unique(points))}
-        cost = np.array([[dist[row[a], b] for b in points] for a in points])
+    def solve(penalty: float) -> tuple[Any, list, np.ndarray, dict, list, OrienteeringProblem]:
+        matrix = plain_matrix if penalty == 0 else _weights(graph, factor, recent_edges, penalty)[2]
+        points = [index[start_node], index[end_node]] + [index[n] for n in usable["node"]]
+        sources = np.unique(points)
+        dist, pred = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
+        row = {int(p): i for i, p in enumerate(sources)}
+        cost = dist[[row[p] for p in points]][:, points]
         problem = OrienteeringProblem(
             cost=cost, scores=np.r_[0.0, 0.0, usable["score"].to_numpy(float)],
             budget=params.minutes * 60, start=0, end=1, n_routes=params.teams,
             service=np.r_[0.0, 0.0, usable["dwell_min"].to_numpy(float) * 60],
         )
-        solution = solve_orienteering(problem, params=SolverParams(time_limit=params.time_limit, seed=params.seed))
-        return solution, points, pred, row, nodes, problem
+        solver = SolverParams(time_limit=params.time_limit, seed=params.seed, max_iterations=params.iterations)
+        return solve_orienteering(problem, params=solver), points, pred, row, nodes, problem
 
     solution, points, pred, row, nodes, problem = solve(params.variety_penalty)
+    if solution.timed_out:
+        notes.append(f"the search stopped at the {params.time_limit:g} s time limit: the plan may differ "
+                     "between machines")
     teams = []
     # Every chosen stop counts as visited before any pass-by is credited, so no target counts twice.
     visited = {i - 2 for route in solution.routes for i in route[1:-1]}
@@ -318,14 +355,23 @@ def plan_patrol(
         teams.append(team)
     total = math.fsum(t.score for t in teams)
     all_score = float(table["score"].sum())
-    if not any(t.stops for t in teams) and len(usable):
-        cheapest = min(
-            problem.cost[0, t] + problem.service[t] + problem.cost[t, 1] for t in range(2, problem.n)
-        )
-        notes.append(
-            f"the budget of {params.minutes:g} min is too short to reach any target: the cheapest visit "
-            f"takes {cheapest / 60:.0f} min (walk there, stay, walk back); an empty round trip is planned"
-        )
+    if len(usable):
+        visit = problem.cost[0, 2:] + problem.service[2:] + problem.cost[2:, 1]
+        out_of_reach = [str(usable["name"].iloc[i]) for i in np.flatnonzero(visit > problem.budget)
+                        if i not in visited]
+        if not any(t.stops for t in teams):
+            notes.append(
+                f"the budget of {params.minutes:g} min is too short to reach any target: the cheapest visit "
+                f"takes {math.ceil(visit.min() / 60)} min (walk there, stay, walk back); an empty round trip is "
+                "planned"
+            )
+        elif out_of_reach:
+            notes.append(f"{len(out_of_reach)} target(s) are too far to visit within {params.minutes:g} min: "
+                         + ", ".join(out_of_reach))
+    idle = [i for i, t in enumerate(teams, 1) if not t.stops]
+    if idle and len(idle) < len(teams):
+        notes.append(f"team(s) {', '.join(map(str, idle))} have no stops: every reachable target fits in the "
+                     "other teams' walks (plan fewer teams, or add targets)")
     overlap = given_up = None
     if recent_edges:
         walked = frozenset().union(*(t.edges for t in teams))
@@ -334,11 +380,40 @@ def plan_patrol(
             plain = solve(0.0)[0]
             given_up = max(0.0, plain.score - solution.score)
     start_xy = transformer.transform(graph.nodes[start_node]["x"], graph.nodes[start_node]["y"])
+    log.info("planned %d team(s): score %.2f of %.2f, %d stops", len(teams), total, all_score,
+             sum(len(t.stops) for t in teams))
     return Plan(
         teams=tuple(teams), total_score=total, covered_share=total / all_score if all_score > 0 else 0.0,
         budget_min=params.minutes, start_lonlat=(float(start_xy[0]), float(start_xy[1])), start_snap_m=snap_m,
         unreachable=unreachable, notes=tuple(notes), overlap_share=overlap, score_given_up=given_up,
+        start_name=start_name or "start", streets_lonlat=_context_streets(graph, teams, transformer),
     )
+
+
+def _context_streets(graph: nx.MultiDiGraph, teams: list[Team], transformer: Transformer,
+                     *, margin_m: float = 150.0, max_streets: int = 4000) -> tuple:
+    """The streets inside the routes' bounding box (+ margin), simplified, for the printed map."""
+    paths = [shapely.LineString(t.path_lonlat) for t in teams if len(t.path_lonlat) > 1]
+    if not paths:
+        return ()
+    to_metric = Transformer.from_crs(settings.WGS84, graph.graph["crs"], always_xy=True)
+    xs, ys = to_metric.transform(*np.concatenate([np.asarray(p.coords) for p in paths]).T)
+    area = shapely.box(min(xs), min(ys), max(xs), max(ys)).buffer(margin_m)
+    seen, lines = set(), []
+    for u, v, data in graph.edges(data=True):
+        if (v, u) in seen or (u, v) in seen:
+            continue
+        seen.add((u, v))
+        line = data.get("geometry") or shapely.LineString(
+            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        if not area.intersects(line):
+            continue
+        coords = np.asarray(line.simplify(2.0).coords)
+        lon, lat = transformer.transform(coords[:, 0], coords[:, 1])
+        lines.append(tuple((round(float(a), 6), round(float(b), 6)) for a, b in zip(lon, lat, strict=True)))
+        if len(lines) >= max_streets:
+            break
+    return tuple(lines)
 
 
 def _both_ways(edges: frozenset) -> frozenset:
@@ -389,7 +464,8 @@ def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer,
         score += float(target["score"])
     passed = []
     line = shapely.LineString(coords)
-    for tid, target in usable.iterrows():
+    # A team that stays at the start passes nothing.
+    for tid, target in usable.iterrows() if length > 0 else ():
         if tid not in visited and line.distance(shapely.Point(target["x"], target["y"])) <= params.pass_by_m:
             visited.add(tid)
             passed.append(str(target["name"]))
@@ -407,3 +483,253 @@ def _arrivals(graph: nx.MultiDiGraph, node_path: list, factor: float) -> list[fl
     for u, v in itertools.pairwise(node_path):
         times.append(times[-1] + min(d["walk_time"] for d in graph.get_edge_data(u, v).values()) * factor)
     return times
+
+
+# --- targets, start and recent routes from the rest of the planner ---------------------------------
+
+
+def _dutch(code: str) -> str:
+    from .incidents import CATEGORIES
+
+    return CATEGORIES.get(code, code).replace("_", " ")
+
+
+def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = None) -> gpd.GeoDataFrame:
+    """Route targets from hotspots: one point per hotspot at its centroid, with its score, a
+    Dutch name like ``"Hotspot 3 (jongerenoverlast)"`` and its top signal categories (codes).
+
+    ``dwell_min`` sets every target's stop; ``None`` leaves it to ``RouteParams.dwell_min``.
+    """
+    hotspots = result.hotspots
+    rows = []
+    for row in hotspots.itertuples(index=False):
+        categories = [str(c) for c, _ in row.top_categories]
+        label = f" ({_dutch(categories[0])})" if categories else ""
+        rows.append({"name": f"Hotspot {int(row.id)}{label}", "score": float(row.score),
+                     "categories": categories, "kind": "hotspot",
+                     "geometry": shapely.Point(float(row.centroid_lon), float(row.centroid_lat))})
+    frame = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["name", "score", "categories", "kind", "geometry"]),
+        geometry="geometry", crs=settings.WGS84,
+    )
+    if dwell_min is not None:
+        frame["dwell_min"] = float(dwell_min)
+    return frame
+
+
+def targets_from_hot_streets(
+    hot: HotStreets,
+    incidents: pd.DataFrame,
+    *,
+    top: int = 5,
+    min_signals: int = settings.PUBLIC_MIN_SIGNALS,
+    radius_m: float = 100.0,
+    min_gap_m: float = 150.0,
+    avoid: gpd.GeoDataFrame | None = None,
+    dwell_min: float | None = None,
+) -> gpd.GeoDataFrame:
+    """Route targets from hot streets: the ``top`` streets with the largest prize, each at least
+    ``min_gap_m`` from the others and from ``avoid`` (e.g. the hotspot targets, already counted),
+    and only where at least ``min_signals`` signals lie within ``radius_m`` of the street's middle
+    (so a stop never points at one household's report). Lines in the graph's CRS, scored by their
+    prize, named like ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
+    """
+    if top < 0 or min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
+        msg = f"top ≥ 0, min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {top}, {min_signals}, " \
+              f"{radius_m}, {min_gap_m}"
+        raise InputError(msg)
+    from pyproj import CRS
+    from scipy.spatial import cKDTree
+
+    from .hotspots import metric_xy
+
+    edges = hot.edges
+    columns = ["name", "score", "categories", "kind", "geometry"]
+    empty = gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry", crs=edges.crs)
+    if top == 0 or edges.empty or incidents is None or len(incidents) == 0:
+        return empty
+    once = edges[edges["u"].astype(str) <= edges["v"].astype(str)]
+    once = once[once["prize"] > 0].sort_values(["prize", "length"], ascending=[False, True], kind="stable")
+    x, y, _ = metric_xy(incidents.reset_index(drop=True), CRS.from_user_input(edges.crs))
+    tree = cKDTree(np.column_stack([x, y]))
+    categories = incidents["category"].fillna("other").astype(str).to_numpy() \
+        if "category" in incidents.columns else np.full(len(x), "other")
+    taken: list[tuple[float, float]] = []
+    if avoid is not None and len(avoid):
+        taken += [(p.x, p.y) for p in avoid.to_crs(edges.crs).geometry.representative_point()]
+    rows = []
+    for edge in once.itertuples(index=False):
+        middle = edge.geometry.interpolate(0.5, normalized=True)
+        if any(math.hypot(middle.x - a, middle.y - b) < min_gap_m for a, b in taken):
+            continue
+        near = tree.query_ball_point([middle.x, middle.y], r=radius_m)
+        if len(near) < min_signals:
+            continue
+        counts = pd.Series(categories[near]).value_counts()
+        top_codes = sorted(counts.index, key=lambda c: (-counts[c], c))[:3]
+        street = str(edge.name) if isinstance(edge.name, str) and edge.name else "naamloos pad"
+        street = street.split(", ")[0]
+        rows.append({"name": f"{street} ({_dutch(top_codes[0])})",
+                     "score": float(edge.prize), "categories": top_codes, "kind": "street",
+                     "geometry": edge.geometry})
+        taken.append((middle.x, middle.y))
+        if len(rows) >= top:
+            break
+    if not rows:
+        return empty
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=edges.crs)
+    if dwell_min is not None:
+        frame["dwell_min"] = float(dwell_min)
+    return frame
+
+
+def ward_start(store, ward_name: str, graph: nx.MultiDiGraph) -> tuple[float, float, str]:
+    """Where a ward's patrol starts: ``(lat, lon, name)`` of its stored meeting point, or else of
+    the most central walkable node of ``graph`` (named ``"centrum van de wijk"``)."""
+    from .wards import find_ward
+
+    wards = store.wards()
+    row = wards[wards["name"] == find_ward(ward_name, wards)].iloc[0]
+    lat, lon = row.get("meeting_point_lat"), row.get("meeting_point_lon")
+    if lat is not None and lon is not None and pd.notna(lat) and pd.notna(lon):
+        name = row.get("meeting_point_name")
+        return float(lat), float(lon), str(name) if isinstance(name, str) and name else "ontmoetingspunt"
+    node = central_node(graph)
+    lon, lat = Transformer.from_crs(graph.graph["crs"], settings.WGS84, always_xy=True).transform(
+        graph.nodes[node]["x"], graph.nodes[node]["y"])
+    return float(lat), float(lon), "centrum van de wijk"
+
+
+def read_route_lines(path: str | Path) -> list[shapely.LineString]:
+    """The walked lines (WGS84) in a previous route file: GPX tracks and routes, or the
+    LineStrings of a GeoJSON file (such as ``export.plan_to_geojson`` writes)."""
+    import json
+
+    import gpxpy
+
+    path = Path(path)
+    if not path.is_file():
+        msg = f"route file not found: {path}"
+        raise DataNotFoundError(msg)
+    text = path.read_text(encoding="utf-8")
+    lines: list[shapely.LineString] = []
+    if path.suffix.lower() == ".gpx":
+        try:
+            gpx = gpxpy.parse(text)
+        except gpxpy.gpx.GPXException as error:
+            msg = f"{path.name}: not a valid GPX file ({error})"
+            raise InputError(msg) from None
+        for track in gpx.tracks:
+            for segment in track.segments:
+                if len(segment.points) > 1:
+                    lines.append(shapely.LineString([(p.longitude, p.latitude) for p in segment.points]))
+        for route in gpx.routes:
+            if len(route.points) > 1:
+                lines.append(shapely.LineString([(p.longitude, p.latitude) for p in route.points]))
+    elif path.suffix.lower() in {".geojson", ".json"}:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            msg = f"{path.name}: not valid JSON ({error})"
+            raise InputError(msg) from None
+        features = data.get("features", [data]) if isinstance(data, dict) else []
+        for feature in features:
+            geometry = feature.get("geometry") if isinstance(feature, dict) else None
+            if not geometry:
+                continue
+            try:
+                shape = shapely.geometry.shape(geometry)
+            except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.ShapelyError):
+                msg = f"{path.name}: a feature has an unreadable geometry"
+                raise InputError(msg) from None
+            parts = shape.geoms if shape.geom_type == "MultiLineString" else [shape]
+            lines += [part for part in parts if part.geom_type == "LineString" and len(part.coords) > 1]
+    else:
+        msg = f"{path.name}: use a .gpx or .geojson file of a previous route"
+        raise InputError(msg)
+    if not lines:
+        msg = f"{path.name}: contains no route lines (tracks or LineStrings)"
+        raise InputError(msg)
+    return lines
+
+
+def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tolerance_m: float = 15.0) -> frozenset:
+    """The ``(u, v)`` street edges of ``graph`` that lie along any of ``lines`` (WGS84): the
+    edge's points at a quarter, half and three quarters all within ``tolerance_m``."""
+    if not lines:
+        return frozenset()
+    to_metric = Transformer.from_crs(settings.WGS84, graph.graph["crs"], always_xy=True)
+    walked = shapely.union_all([shapely.transform(line, lambda xy: np.column_stack(
+        to_metric.transform(xy[:, 0], xy[:, 1]))) for line in lines]).buffer(tolerance_m)
+    shapely.prepare(walked)
+    found = set()
+    for u, v, data in graph.edges(data=True):
+        line = data.get("geometry") or shapely.LineString(
+            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        probes = shapely.line_interpolate_point(line, [0.25, 0.5, 0.75], normalized=True)
+        if shapely.contains(walked, probes).all():
+            found.add((u, v))
+    return frozenset(found)
+
+
+def plan_for_ward(
+    store,
+    ward_name: str,
+    *,
+    params: RouteParams = RouteParams(),
+    window: TimeWindow | None = None,
+    start: tuple[float, float] | None = None,
+    end: tuple[float, float] | None = None,
+    hot_street_targets: int = 5,
+    recent_routes: list[shapely.LineString] | tuple = (),
+    vary_last: int = 0,
+    data_dir: str | Path | None = None,
+) -> Plan:
+    """Tonight's patrol of a stored ward, end to end: its cached street graph
+    (``streets.ward_graph``), its hotspots for ``window`` (the public rendering: significant areas
+    with enough signals) plus up to ``hot_street_targets`` hot streets away from them as targets,
+    the meeting point (or ``start``) as start, and as the streets to vary from (with
+    ``params.variety_penalty``) those of the ward's ``vary_last`` patrols in the patrol log plus
+    those along ``recent_routes`` (WGS84 lines of previous routes, e.g. from ``read_route_lines``).
+    """
+    from . import streets
+    from .hotspots import HotspotParams, HotStreetParams, find_hotspots, hot_streets
+    from .wards import find_ward
+
+    wards = store.wards()
+    name = find_ward(ward_name, wards)
+    graph = streets.ward_graph(store, name, data_dir=data_dir)
+    incidents = store.incidents(ward=name)
+    weights = HotspotParams(window=window)
+    if len(incidents):
+        result = find_hotspots(incidents, wards[wards["name"] == name], params=weights)
+        targets = targets_from_hotspots(result)
+    else:
+        targets = _no_targets()
+    if hot_street_targets and len(incidents):
+        hot = hot_streets(graph, incidents, params=HotStreetParams(weights=weights))
+        streets_ = targets_from_hot_streets(hot, incidents, top=hot_street_targets, avoid=targets)
+        if len(streets_):
+            targets = gpd.GeoDataFrame(
+                pd.concat([targets, streets_.to_crs(settings.WGS84)], ignore_index=True),
+                geometry="geometry", crs=settings.WGS84,
+            )
+    if start is None:
+        lat, lon, start_name = ward_start(store, name, graph)
+        start = (lat, lon)
+    else:
+        start_name = f"{start[0]:.5f}, {start[1]:.5f}"
+    recent = edges_along(graph, list(recent_routes)) if len(recent_routes) else frozenset()
+    if vary_last > 0:
+        from .patrols import recent_patrol_edges
+
+        recent |= frozenset(e for e in recent_patrol_edges(store, name, last=vary_last) if graph.has_edge(*e))
+    log.info("%s: %d targets (%d signals), start %s", name, len(targets), len(incidents), start_name)
+    return plan_patrol(graph, targets, start=start, end=end, params=params, recent_edges=recent,
+                       start_name=start_name)
+
+
+def _no_targets() -> gpd.GeoDataFrame:
+    """An empty target table with the columns ``targets_from_hotspots`` gives."""
+    return gpd.GeoDataFrame(pd.DataFrame(columns=["name", "score", "categories", "kind", "geometry"]),
+                            geometry="geometry", crs=settings.WGS84)
