@@ -531,3 +531,107 @@ def audit_show(
     for row in records:
         typer.echo(f"{row['at'][:19]}  {row['user_name']:<20} {row['role']:<13} {row['action']:<8} "
                    f"{row['n_rows']:>7} rows  {row['what']}")
+
+
+# -- patrol routes (issue 4 §2) ---------------------------------------------------------------------
+def _lat_lon(text: str | None, flag: str) -> tuple[float, float] | None:
+    """``"52.06,4.49"`` → (lat, lon); an unreadable value is an InputError naming the flag."""
+    if text is None:
+        return None
+    parts = text.replace(";", ",").split(",")
+    try:
+        lat, lon = (float(p) for p in parts)
+    except ValueError:
+        from ._errors import InputError
+
+        msg = f"{flag} must be LAT,LON in degrees (e.g. 52.0607,4.4940), got {text!r}"
+        raise InputError(msg) from None
+    return lat, lon
+
+
+@app.command("route")
+@cli_errors
+def route_command(
+    ctx: typer.Context,
+    ward: Annotated[str, typer.Option(help="Ward name or code (see `was-planner wards list`).")],
+    minutes: Annotated[float, typer.Option(help="Time budget per team in minutes (walking + stops).")] = 90.0,
+    start: Annotated[
+        str | None, typer.Option(help="Start LAT,LON (default: the ward's meeting point, else its centre).")
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="End LAT,LON (default: back at the start).")] = None,
+    teams: Annotated[int, typer.Option(help="Number of teams walking at the same time.")] = 1,
+    speed_kmh: Annotated[
+        float | None, typer.Option("--speed-kmh", help="Walking speed (default: the graph's, 4.5).")
+    ] = None,
+    dwell_min: Annotated[float, typer.Option("--dwell-min", help="Minutes to stay at each stop.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same plan.")] = 0,
+    window: Annotated[
+        str | None, typer.Option(help="Patrol time window HH:MM-HH:MM: weighs signals of that time of day.")
+    ] = None,
+    day: Annotated[str | None, typer.Option(help="Weekday the window starts on: mon..sun or ma..zo.")] = None,
+    hot_streets: Annotated[
+        int, typer.Option("--hot-streets", help="Also visit up to N hot streets away from the hotspots (0: none).")
+    ] = 5,
+    avoid: Annotated[
+        list[Path] | None,
+        typer.Option("--avoid", help="GPX/GeoJSON of a previous route whose streets to vary from (repeatable)."),
+    ] = None,
+    vary_last: Annotated[
+        int, typer.Option("--vary-last", help="Vary from the streets of the ward's last N logged patrols (0: off).")
+    ] = 3,
+    variety: Annotated[
+        float, typer.Option(help="Extra cost of recently walked streets (0.5: they count 1.5×; 0: off).")
+    ] = 0.5,
+    gpx: Annotated[Path | None, typer.Option(help="Write the route as GPX 1.1 (OsmAnd, Organic Maps).")] = None,
+    geojson: Annotated[Path | None, typer.Option(help="Write the route and stops as GeoJSON.")] = None,
+    briefing: Annotated[Path | None, typer.Option(help="Write the printable one-page briefing (HTML).")] = None,
+    when: Annotated[
+        str | None, typer.Option(help="Date and time printed on the briefing, e.g. 'vr 20 nov 2026 20:00'.")
+    ] = None,
+    language: Annotated[str, typer.Option(help="Briefing language: nl or en.")] = "nl",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: teams (stops, length, duration, score), totals.")
+    ] = False,
+) -> None:
+    """Plan tonight's walking patrol(s) through a ward's hotspots and hot streets."""
+    from .export import briefing_html, plan_to_geojson, plan_to_gpx
+    from .hotspots import TimeWindow
+    from .routes import RouteParams, plan_for_ward, read_route_lines
+    from .wards import find_ward
+
+    if day and not window:
+        window = "00:00-24:00"
+    target = TimeWindow.parse(window, day=day) if window else None
+    params = RouteParams(minutes=minutes, teams=teams, dwell_min=dwell_min, speed_kmh=speed_kmh, seed=seed,
+                         variety_penalty=variety)
+    lines = [line for path in avoid or [] for line in read_route_lines(path)]
+    store = _store(ctx)
+    name = find_ward(ward, store.wards())
+    plan = plan_for_ward(
+        store, name, params=params, window=target, start=_lat_lon(start, "--start"), end=_lat_lon(end, "--end"),
+        hot_street_targets=hot_streets, recent_routes=lines, vary_last=vary_last, data_dir=ctx.obj.data_dir,
+    )
+    written = []
+    if gpx is not None:
+        gpx.parent.mkdir(parents=True, exist_ok=True)
+        gpx.write_text(plan_to_gpx(plan, name=f"Looproute {name}"), encoding="utf-8")
+        written.append(gpx)
+    if geojson is not None:
+        geojson.parent.mkdir(parents=True, exist_ok=True)
+        geojson.write_text(json.dumps(plan_to_geojson(plan), ensure_ascii=False), encoding="utf-8")
+        written.append(geojson)
+    if briefing is not None:
+        briefing.parent.mkdir(parents=True, exist_ok=True)
+        moment = when or (target.label() if target else "")
+        title = f"Looproute {name}" if language == "nl" else f"Patrol route {name}"
+        briefing.write_text(briefing_html(plan, ward=name, title=title, when=moment, language=language),
+                            encoding="utf-8")
+        written.append(briefing)
+    if as_json:
+        echo_json(plan.to_json())
+        for path in written:
+            typer.echo(f"wrote {path}", err=True)
+        return
+    typer.echo(f"{name}{', window ' + target.label() if target else ''}: {plan.summary()}")
+    for path in written:
+        typer.echo(f"wrote {path}")
