@@ -66,23 +66,20 @@ print(json.dumps({"import": result, "reported": reported}))
 KILLED_WORKER = """
 import sys, time
 from datetime import datetime
-from sqlalchemy import event
 from planner.intake import import_file
-from planner.store import open_store
+from planner.store import Store, open_store
 
 url, csv = sys.argv[1:3]
-store = open_store(url)
-inserts = []
+insert_new = Store._insert_new
 
-@event.listens_for(store.engine, "after_cursor_execute")
-def pause(conn, cursor, statement, params, context, executemany):
-    if statement.lstrip().upper().startswith("INSERT INTO INCIDENTS"):
-        inserts.append(1)
-        if len(inserts) == 2:  # some thousands of rows written, inside the import's transaction
-            print("midway", flush=True)
-            time.sleep(120)
+def pause_after_inserting(self, conn, records):
+    inserted = insert_new(self, conn, records)  # rows written inside the import's transaction
+    print("midway", flush=True)
+    time.sleep(120)
+    return inserted
 
-import_file(store, csv, now=datetime(2026, 11, 25, 12, 0))
+Store._insert_new = pause_after_inserting
+import_file(open_store(url), csv, now=datetime(2026, 11, 25, 12, 0))
 print("finished", flush=True)
 """
 
@@ -147,8 +144,8 @@ def test_two_processes_importing_and_reporting_lose_and_duplicate_nothing(
 
 
 def test_import_killed_half_way_leaves_the_store_unchanged(backend_url, two_wards, make_signals, tmp_path):
-    """SIGKILL in the middle of an import's inserts: no rows of it remain, the store is
-    consistent, and the same import afterwards stores every row."""
+    """SIGKILL after an import wrote its rows but before it committed: no rows of it remain, the
+    store is consistent, and the same import afterwards stores every row."""
     store = open_store(backend_url)
     store_wards(store, two_wards)
     rng = np.random.default_rng(4)
