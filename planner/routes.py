@@ -12,6 +12,7 @@ how the targets were found.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -187,6 +188,17 @@ class Plan:
 # --- targets and snapping -----------------------------------------------------------------------
 
 
+def _transformer(source: Any, target: Any, *, always_xy: bool = True) -> Transformer:
+    """A cached pyproj transformer (building one takes ~50 ms; they are thread-safe)."""
+    return _cached_transformer(str(source), str(target), always_xy)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_transformer(source: str, target: str, always_xy: bool) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=always_xy)
+
+
+
 def _targets_in(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, params: RouteParams) -> pd.DataFrame:
     if not isinstance(targets, gpd.GeoDataFrame) or "score" not in targets.columns:
         msg = "targets must be a GeoDataFrame with a score column (and optionally dwell_min, name)"
@@ -225,7 +237,7 @@ def snap_start(graph: nx.MultiDiGraph, lat: float, lon: float, *, max_snap_m: fl
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         msg = f"start {lat},{lon} is not a latitude,longitude pair"
         raise InputError(msg)
-    x, y = Transformer.from_crs(settings.WGS84, graph.graph["crs"], always_xy=True).transform(lon, lat)
+    x, y = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True).transform(lon, lat)
     node, dist = ox.distance.nearest_nodes(graph, x, y, return_dist=True)
     if dist > max_snap_m:
         msg = (
@@ -349,7 +361,7 @@ def plan_patrol(
     teams = []
     # Every chosen stop counts as visited before any pass-by is credited, so no target counts twice.
     visited = {i - 2 for route in solution.routes for i in route[1:-1]}
-    transformer = Transformer.from_crs(graph.graph["crs"], settings.WGS84, always_xy=True)
+    transformer = _transformer(graph.graph["crs"], settings.WGS84, always_xy=True)
     for route in solution.routes:
         team = _expand(graph, route, points, pred, row, nodes, usable, factor, transformer, visited, params)
         teams.append(team)
@@ -396,7 +408,7 @@ def _context_streets(graph: nx.MultiDiGraph, teams: list[Team], transformer: Tra
     paths = [shapely.LineString(t.path_lonlat) for t in teams if len(t.path_lonlat) > 1]
     if not paths:
         return ()
-    to_metric = Transformer.from_crs(settings.WGS84, graph.graph["crs"], always_xy=True)
+    to_metric = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True)
     xs, ys = to_metric.transform(*np.concatenate([np.asarray(p.coords) for p in paths]).T)
     area = shapely.box(min(xs), min(ys), max(xs), max(ys)).buffer(margin_m)
     seen, lines = set(), []
@@ -595,7 +607,7 @@ def ward_start(store, ward_name: str, graph: nx.MultiDiGraph) -> tuple[float, fl
         name = row.get("meeting_point_name")
         return float(lat), float(lon), str(name) if isinstance(name, str) and name else "ontmoetingspunt"
     node = central_node(graph)
-    lon, lat = Transformer.from_crs(graph.graph["crs"], settings.WGS84, always_xy=True).transform(
+    lon, lat = _transformer(graph.graph["crs"], settings.WGS84, always_xy=True).transform(
         graph.nodes[node]["x"], graph.nodes[node]["y"])
     return float(lat), float(lon), "centrum van de wijk"
 
@@ -658,7 +670,7 @@ def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tole
     edge's points at a quarter, half and three quarters all within ``tolerance_m``."""
     if not lines:
         return frozenset()
-    to_metric = Transformer.from_crs(settings.WGS84, graph.graph["crs"], always_xy=True)
+    to_metric = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True)
     walked = shapely.union_all([shapely.transform(line, lambda xy: np.column_stack(
         to_metric.transform(xy[:, 0], xy[:, 1]))) for line in lines]).buffer(tolerance_m)
     shapely.prepare(walked)

@@ -1,0 +1,142 @@
+"""Exports of a plan: GPX parsed back with gpxpy, GeoJSON shape, the printable briefing."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import replace
+
+import geopandas as gpd
+import gpxpy
+import networkx as nx
+import pytest
+from pyproj import Transformer
+from shapely.geometry import Point, box
+
+pytest.importorskip("planner.orienteering")
+
+from planner import streets
+from planner._errors import InputError
+from planner.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.routes import Plan, RouteParams, plan_patrol
+
+TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+# The grid below spans 92000-92400 × 452000-452400 in RD New; its WGS84 bounding box (+ 20 m).
+AREA = box(*TO_WGS84.transform_bounds(91_980, 451_980, 92_420, 452_420))
+
+
+def _grid() -> nx.MultiDiGraph:
+    raw = nx.MultiDiGraph(crs="EPSG:28992")
+    for i in range(5):
+        for j in range(5):
+            raw.add_node(i * 5 + j, x=92_000.0 + 100 * i, y=452_000.0 + 100 * j)
+    for i in range(5):
+        for j in range(5):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < 5 and j + dj < 5:
+                    u, v = i * 5 + j, (i + di) * 5 + j + dj
+                    for a, b in ((u, v), (v, u)):
+                        raw.add_edge(a, b, length=100.0, name=f"Straat {min(u, v)}")
+    return streets.prepare_graph(raw)
+
+
+@pytest.fixture(scope="module")
+def plans() -> dict[str, Plan]:
+    """One-team and two-team plans on a 5 × 5 grid, and one with no stops at all."""
+    graph = _grid()
+    names = ["Merelpark", "Hotspot 2 (inbraak)", "<script>alert('x')</script> & Co", "Vinkhof", "Spreeuwlaan"]
+    cats = [["youth_nuisance", "drugs"], ["burglary"], ["vandalism"], ["street_light"], []]
+    xy = [(92_400, 452_000), (92_400, 452_400), (92_000, 452_400), (92_200, 452_200), (92_100, 452_300)]
+    targets = gpd.GeoDataFrame(
+        {"score": [5.0, 4.0, 3.0, 2.0, 1.0], "name": names, "categories": cats},
+        geometry=[Point(x, y) for x, y in xy], crs="EPSG:28992",
+    )
+    lon, lat = TO_WGS84.transform(92_000, 452_000)
+    one = plan_patrol(graph, targets, start=(lat, lon), params=RouteParams(minutes=90, pass_by_m=0))
+    two = plan_patrol(graph, targets, start=(lat, lon), params=RouteParams(minutes=40, teams=2, pass_by_m=0))
+    none = plan_patrol(graph, targets, start=(lat, lon), params=RouteParams(minutes=2))
+    return {"one": replace(one, start_name="Wijkpost <Oost>"), "two": two, "none": none}
+
+
+def test_gpx_parses_back_with_tracks_and_waypoints(plans):
+    """The GPX is 1.1, has a track per team along the path and a named waypoint per stop plus the
+    start, all inside the grid's area."""
+    plan = plans["one"]
+    text = plan_to_gpx(plan, name="Looproute Oost")
+    assert 'version="1.1"' in text and "http://www.topografix.com/GPX/1/1" in text
+    gpx = gpxpy.parse(text)
+    assert gpx.name == "Looproute Oost"
+    assert [t.name for t in gpx.tracks] == ["Team 1"]
+    points = gpx.tracks[0].segments[0].points
+    assert len(points) == len(plan.teams[0].path_lonlat)
+    stops = plan.teams[0].stops
+    assert [w.name for w in gpx.waypoints] == ["Start: Wijkpost <Oost>"] + [f"{s.number}. {s.name}" for s in stops]
+    assert stops and all(w.description for w in gpx.waypoints[1:])
+    everything = [(p.longitude, p.latitude) for p in points] + [(w.longitude, w.latitude) for w in gpx.waypoints]
+    assert all(AREA.contains(Point(xy)) for xy in everything)
+    assert gpx.tracks[0].length_2d() == pytest.approx(plan.teams[0].length_m, rel=0.02)
+
+
+def test_gpx_of_two_teams_has_two_tracks_with_team_prefixed_stops(plans):
+    """With two teams each track is named by its team and stop names say which team they belong to."""
+    gpx = gpxpy.parse(plan_to_gpx(plans["two"], name="x"))
+    assert [t.name for t in gpx.tracks] == ["Team 1", "Team 2"]
+    stop_names = [w.name for w in gpx.waypoints[1:]]
+    assert stop_names and all(re.match(r"T[12] \d+\. ", n) for n in stop_names)
+
+
+def test_geojson_has_a_line_per_team_and_a_point_per_stop(plans):
+    """The FeatureCollection holds a LineString per team and a Point per stop with the documented
+    properties, in WGS84 inside the area, and survives json.dumps."""
+    plan = plans["two"]
+    collection = json.loads(json.dumps(plan_to_geojson(plan)))
+    assert collection["type"] == "FeatureCollection"
+    lines = [f for f in collection["features"] if f["geometry"]["type"] == "LineString"]
+    points = [f for f in collection["features"] if f["geometry"]["type"] == "Point"]
+    assert len(lines) == len(plan.teams) and len(points) == sum(len(t.stops) for t in plan.teams)
+    assert {"team", "length_m", "duration_min", "score"} <= set(lines[0]["properties"])
+    assert {"team", "number", "name", "score", "categories", "arrive_min"} <= set(points[0]["properties"])
+    assert all(AREA.contains(Point(c)) for f in lines for c in f["geometry"]["coordinates"])
+    assert lines[1]["properties"]["team"] == 2
+
+
+def test_briefing_lists_the_stops_and_escapes_names(plans):
+    """The briefing names every stop in order with what to look for, escapes HTML in names, ward,
+    title and time, embeds the map as SVG and carries the attribution and the privacy note."""
+    plan = plans["one"]
+    page = briefing_html(plan, ward="Oost & <West>", title="Looproute <b>Oost</b>", when="vr 20 nov 2026 20:00")
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert "Oost &amp; &lt;West&gt;" in page and "Looproute &lt;b&gt;Oost&lt;/b&gt;" in page
+    assert "Wijkpost &lt;Oost&gt;" in page
+    positions = [page.index(html.escape(s.name, quote=True)) for s in plan.teams[0].stops]
+    assert positions == sorted(positions) and len(positions) == 5
+    assert "<svg" in page and page.count("<circle") == 5
+    assert "© OpenStreetMap contributors" in page and "Privacy" in page and "geen namen" in page
+    assert "Let op: open ramen en deuren" in page  # burglary
+    assert "20:00 (+0)" in page  # the clock times start at the time in `when`
+    assert f"{len(plan.teams[0].stops)} stops" in page
+    assert re.search(r"\d+ % van de score", page)
+
+
+def test_briefing_of_an_empty_plan_says_why(plans):
+    """A plan without stops prints the reason instead of an empty list, and no stop markers."""
+    page = briefing_html(plans["none"], ward="Oost", title="Looproute", when="")
+    assert "Geen stops gepland" in page and "<circle" not in page
+
+
+def test_briefing_in_english_and_a_bad_language(plans):
+    """language='en' gives English headings; an unknown language is refused."""
+    page = briefing_html(plans["two"], ward="Oost", title="Patrol", when="Friday")
+    assert 'lang="nl"' in page
+    english = briefing_html(plans["two"], ward="Oost", title="Patrol", when="Friday", language="en")
+    assert 'lang="en"' in english and "What to look for" in english and "Team 2" in english
+    with pytest.raises(InputError, match="language"):
+        briefing_html(plans["two"], ward="Oost", title="Patrol", when="", language="fr")
+
+
+def test_look_for_uses_the_first_two_categories():
+    """What to look for is built from the two most frequent categories; unknown ones fall back."""
+    text = look_for(["burglary", "vandalism", "drugs"])
+    assert text.startswith("Let op: open ramen") and "graffiti" in text and "lachgas" not in text
+    assert look_for([]) == look_for(["nonsense"]) and look_for([]).startswith("Let op: wat je verder")
