@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_hotspots.py [--signals 1000000] [--shared DIR] [--skip-backtest]
+    .venv/bin/python bench/bench_hotspots.py --network-only     # section 4 only
 
 1. Hotspots: ``--signals`` synthetic signals over 10 square wards of 2 × 2 km (RD New), 40 % of
    them in 12 Gaussian clusters per ward, times over a year (a tenth known only as a window),
@@ -14,6 +15,10 @@ Usage::
    on 1,000 signals and scaled linearly).
 3. Backtest: rolling splits on Sacramento (horizon 7 days) and monthly splits on the City of
    London file; mean hit rate and PAI per method.
+4. Backtest per km of street on the demo town (Demostad: synthetic streets and synthetic
+   signals, built in a temporary directory): monthly splits, the whole town's walk graph. Neither
+   real incident file has a street network offline (no Sacramento or London OSM extract in
+   ../shared/data), so the per-km figures can only be shown on synthetic data here.
 """
 
 from __future__ import annotations
@@ -179,13 +184,52 @@ def bench_backtest(shared: Path) -> list[str]:
     return lines
 
 
+def bench_network_backtest() -> list[str]:
+    """Grid and per-km figures on Demostad (synthetic), monthly splits, horizon 30 days."""
+    import tempfile
+    from datetime import date
+
+    from planner.demo import build_demo
+    from planner.evaluate import BacktestParams, evaluate_file
+    from planner.store import open_store
+
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        summary = build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0,
+                             end=date(2026, 11, 1))
+        graph = streets.build_ward_graph(None, osm=summary.osm_file)
+        splits = ["2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01"]
+        t = time.perf_counter()
+        results = [evaluate_file(summary.signals_file, split=s, params=BacktestParams(horizon_days=30), graph=graph)
+                   for s in splits]
+        seconds = (time.perf_counter() - t) / len(splits)
+    keys = list(results[0].methods["planner"].keys())
+    net = results[0].network
+    lines.append(f"\nDemostad (SYNTHETIC signals and streets), splits {', '.join(splits)}, horizon 30 d; "
+                 f"{net['street_km']:.1f} km of streets; {seconds:.2f} s per split; mean over splits")
+    for title, pick in (("grid, 100 m cells", lambda r: r.methods), ("per km of street", lambda r: r.network)):
+        lines.append(f"\n{title}\n| method | {' | '.join(keys)} |")
+        lines.append("|---" * (len(keys) + 1) + "|")
+        for method in ("planner", "kde", "naive"):
+            means = [statistics.mean(pick(r)[method][k] for r in results) for k in keys]
+            lines.append(f"| {method} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
+    counts = ", ".join(f"{r.n_test}/{r.network['n_test']}" for r in results)
+    lines.append(f"n_test per split (grid / on streets): {counts}")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--signals", type=int, default=1_000_000)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--skip-backtest", action="store_true")
+    parser.add_argument("--network-only", action="store_true", help="Only the per-km backtest on the demo town.")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores")
+    if args.network_only:
+        print("\n".join(bench_network_backtest()))
+        return
     rows = bench_hotspots(args.signals)
     if (args.shared / "networks").is_dir():
         rows += bench_hot_streets(args.shared)
@@ -194,6 +238,8 @@ def main() -> None:
         print(f"| {name} | {seconds:.2f} | {note} |")
     if not args.skip_backtest and (args.shared / "incidents").is_dir():
         print("\n".join(bench_backtest(args.shared)))
+    if not args.skip_backtest:
+        print("\n".join(bench_network_backtest()))
 
 
 if __name__ == "__main__":

@@ -262,10 +262,26 @@ def hotspots_command(
         str | None, typer.Option(help="Category weights CATEGORY=W,... (e.g. burglary=2,straatverlichting=0.5).")
     ] = None,
     method: Annotated[str, typer.Option(help="Clustering: dbscan (fast, default) or hdbscan.")] = "dbscan",
+    hot_streets_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--hot-streets",
+            help="Also score the ward's streets (network kernel density on its cached graph, see "
+            "`was-planner graph`) and write them as GeoJSON (WGS84) to this file; --json then gains "
+            "a \"hot_streets\" key. Public: only streets touching the public hotspot areas, no counts.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the hotspots.")] = False,
 ) -> None:
-    """Hotspots of a ward, scored for a target window, for residents or officers."""
-    from .hotspots import HotspotParams, TimeWindow, find_hotspots, parse_category_weights
+    """Hotspots of a ward, scored for a target window, for residents or officers.
+
+    With --hot-streets FILE the ward's streets are scored too (network kernel density on the
+    cached ward graph, same signal weights and window) and written as a GeoJSON of street
+    segments with density per km, prize and name; the summary lists the hottest streets and
+    --json adds one key, "hot_streets": {"n_snapped", "n_unsnapped", "streets": [...]} (the 20
+    densest streets).
+    """
+    from .hotspots import HotspotParams, HotStreetParams, TimeWindow, find_hotspots, hot_streets, parse_category_weights
     from .wards import find_ward
 
     if day and not window:
@@ -284,8 +300,21 @@ def hotspots_command(
     if geojson is not None:
         geojson.parent.mkdir(parents=True, exist_ok=True)
         geojson.write_text(json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8")
+    scored = None
+    if hot_streets_file is not None:
+        from .streets import ward_graph
+
+        graph = ward_graph(store, name, data_dir=ctx.obj.data_dir)
+        scored = hot_streets(graph, incidents, params=HotStreetParams(weights=params), now=result.now)
+        if audience == "public":
+            scored = scored.public(result.hotspots)
+        hot_streets_file.parent.mkdir(parents=True, exist_ok=True)
+        hot_streets_file.write_text(json.dumps(scored.to_geojson(), ensure_ascii=False), encoding="utf-8")
     if as_json:
-        echo_json({"ward": name, **result.to_json()})
+        payload = {"ward": name, **result.to_json()}
+        if scored is not None:
+            payload["hot_streets"] = scored.to_json()
+        echo_json(payload)
         return
     typer.echo(
         f"{name}: {len(incidents)} signals, {len(result.hotspots)} hotspots ({audience}"
@@ -301,6 +330,16 @@ def hotspots_command(
         )
     if geojson is not None:
         typer.echo(f"wrote {geojson}")
+    if scored is not None:
+        top = scored.streets(5)
+        top = top[top["density"] > 0]
+        typer.echo(f"hot streets: {scored.n_snapped} signals on streets, {scored.n_unsnapped} farther away")
+        for rank, row in enumerate(top.itertuples(index=False), start=1):
+            typer.echo(
+                f"{rank:>3}. {row.name if isinstance(row.name, str) else '(no name)'}  "
+                f"{row.density:7.2f} per km  prize {row.prize:6.3f}  {row.length:6.0f} m"
+            )
+        typer.echo(f"wrote {hot_streets_file}")
 
 
 @app.command("evaluate")
@@ -322,9 +361,25 @@ def evaluate_command(
     wards_file: Annotated[
         Path | None, typer.Option("--wards", help="Ward polygons; the study area is their union.")
     ] = None,
+    graph_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph",
+            help="Street graph for figures per km of street: a GraphML saved by was-planner (e.g. "
+            "DATA_DIR/graphs/<ward>.graphml) or an OSM extract / segment network (.osm, .osm.bz2, "
+            ".osm.pbf, .gpkg, .geojson). --json then gains one key, \"network\".",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with hit rates and PAI.")] = False,
 ) -> None:
-    """Backtest: hit rate and PAI at 1/5/10 % of the area for planner, KDE and naive counts."""
+    """Backtest: hit rate and PAI at 1/5/10 % of the area for planner, KDE and naive counts.
+
+    --json prints {"methods": {"planner": {...}, "kde": {...}, "naive": {...}}, "n_train": N,
+    "n_test": N}. With --graph the methods also rank the graph's streets and coverage is a share
+    of street length (PAI = hit-rate share / street-length share), adding one key:
+    "network": {"planner": {"hit_rate@1": .., "pai@1": .., ...}, "kde": {...}, "naive": {...},
+    "street_km": km, "n_test": test signals within 50 m of a street}.
+    """
     from .evaluate import BacktestParams, evaluate_file
     from .hotspots import TimeWindow
     from .incidents import ParseOptions, parse_mapping
@@ -335,9 +390,16 @@ def evaluate_command(
     target = TimeWindow.parse(window, day=day) if window else None
     options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_category="other")
     wards = read_wards(wards_file) if wards_file is not None else None
+    graph = None
+    if graph_file is not None:
+        from .streets import build_ward_graph, load_graph
+
+        # GraphML is a prepared graph saved by was-planner; anything else is a source to prepare.
+        is_graphml = graph_file.suffix.lower() == ".graphml"
+        graph = load_graph(graph_file) if is_graphml else build_ward_graph(None, osm=graph_file)
     result = evaluate_file(
         file, split=split, params=BacktestParams(horizon_days=horizon_days, window=target),
-        options=options, wards=wards,
+        options=options, wards=wards, graph=graph,
     )
     if as_json:
         echo_json(result.to_json())

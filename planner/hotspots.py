@@ -1007,10 +1007,11 @@ class HotStreets:
     ----------
     edges
         GeoDataFrame in the graph's CRS, one row per directed edge ``(u, v, key)`` (both
-        directions of a street carry the same values): ``length`` (m), ``signals`` (snapped to
-        this street), ``density`` (weighted signals per km of street at the segment's midpoint)
-        and ``prize`` (``density`` × length in km: the segment's expected share of signals,
-        the value the route planner collects).
+        directions of a street carry the same values): ``street`` (the row of
+        ``street_table``: both directions share it), ``length`` (m), ``signals`` (snapped to
+        this street; absent in the ``public`` rendering), ``density`` (weighted signals per km
+        of street at the segment's midpoint) and ``prize`` (``density`` × length in km: the
+        segment's expected share of signals, the value the route planner collects).
     n_snapped, n_unsnapped
         Signals placed on a street, and those farther than ``snap_m`` from every street.
     """
@@ -1024,21 +1025,82 @@ class HotStreets:
         keys = zip(self.edges["u"], self.edges["v"], self.edges["key"], strict=True)
         return dict(zip(keys, self.edges["prize"].astype(float), strict=True))
 
+    def streets(self, top: int | None = None) -> gpd.GeoDataFrame:
+        """One row per street (the ``u ≤ v`` direction when there is one), densest first.
+
+        Ties are broken by ``u`` then ``v`` so the order is the same on every run.
+        """
+        edges = self.edges
+        canonical = edges["u"].astype(str) <= edges["v"].astype(str)
+        # Prefer the u ≤ v direction, but keep a street that only runs v → u (a one-way edge).
+        one = edges.assign(_canon=~canonical).sort_values(["street", "_canon"], kind="stable")
+        one = one.drop_duplicates("street").drop(columns="_canon")
+        one = one.assign(_u=one["u"].astype(str), _v=one["v"].astype(str))
+        one = one.sort_values(["density", "_u", "_v"], ascending=[False, True, True], kind="stable")
+        one = one.drop(columns=["_u", "_v"])
+        return one if top is None else one.head(top)
+
+    def _rows(self, streets: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+        has_signals = "signals" in streets.columns
+        rows = []
+        for r in streets.itertuples(index=False):
+            item = {"u": _jsonable(r.u), "v": _jsonable(r.v), "key": int(r.key), "name": _jsonable(r.name),
+                    "length_m": round(float(r.length), 1)}
+            if has_signals:
+                item["signals"] = int(r.signals)
+            item |= {"density_per_km": round(float(r.density), 4), "prize": round(float(r.prize), 4)}
+            rows.append(item)
+        return rows
+
     def to_json(self, top: int = 20) -> dict[str, Any]:
-        """``{"n_snapped", "n_unsnapped", "streets": [...]}`` with the ``top`` densest streets."""
-        best = self.edges[self.edges["u"].astype(str) <= self.edges["v"].astype(str)]
-        best = best.sort_values(["density", "u"], ascending=[False, True], kind="stable").head(top)
-        streets = [
-            {"u": _jsonable(r.u), "v": _jsonable(r.v), "key": int(r.key), "name": _jsonable(r.name),
-             "length_m": round(float(r.length), 1), "signals": int(r.signals),
-             "density_per_km": round(float(r.density), 4), "prize": round(float(r.prize), 4)}
-            for r in best.itertuples(index=False)
+        """``{"n_snapped", "n_unsnapped", "streets": [...]}`` with the ``top`` densest streets.
+
+        Each street: ``u``, ``v``, ``key``, ``name``, ``length_m``, ``signals`` (officers only),
+        ``density_per_km`` and ``prize``.
+        """
+        return {"n_snapped": self.n_snapped, "n_unsnapped": self.n_unsnapped,
+                "streets": self._rows(self.streets(top))}
+
+    def to_geojson(self) -> dict[str, Any]:
+        """A GeoJSON FeatureCollection (WGS84) of every street with a density above zero.
+
+        One LineString per street, densest first, with the ``to_json`` properties plus ``rank``
+        (1 = hottest). Streets whose density rounds to zero (4 decimals, as written) are left
+        out: they carry nothing for a map layer.
+        """
+        hot = self.streets()
+        hot = hot[hot["density"].round(4) > 0]
+        geometries = hot.to_crs(settings.WGS84).geometry if len(hot) else []
+        features = [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
+             "properties": {"rank": rank, **item}}
+            for rank, (item, geometry) in enumerate(zip(self._rows(hot), geometries, strict=True), start=1)
         ]
-        return {"n_snapped": self.n_snapped, "n_unsnapped": self.n_unsnapped, "streets": streets}
+        return {"type": "FeatureCollection", "features": features}
+
+    def public(self, areas: gpd.GeoDataFrame | gpd.GeoSeries) -> HotStreets:
+        """The residents' rendering: only streets that touch the public hotspot ``areas``.
+
+        The areas already hold at least ``public_min_signals`` signals each, so a street outside
+        them could point at a single report; per-street signal counts are dropped for the same
+        reason (a street with one signal would show where it was).
+        """
+        require_crs(areas, "hotspot areas")
+        edges = self.edges.drop(columns="signals", errors="ignore")
+        if len(areas) == 0:
+            return HotStreets(edges=edges.iloc[:0], n_snapped=self.n_snapped, n_unsnapped=self.n_unsnapped)
+        union = shapely.union_all(areas.to_crs(edges.crs).geometry.to_numpy())
+        inside = edges[shapely.intersects(edges.geometry.to_numpy(), union)]
+        return HotStreets(edges=inside, n_snapped=self.n_snapped, n_unsnapped=self.n_unsnapped)
 
 
-def _edge_table(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, np.ndarray]:
-    """One row per undirected street (first direction met), and each directed edge's row."""
+def street_table(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per street, and each directed edge's row, in ``graph.edges(keys=True)`` order.
+
+    A street is the pair of directions ``(u, v, k)`` and ``(v, u, k)``; its row holds ``u``,
+    ``v`` (of the first direction met), ``length`` (m), ``geometry`` (in the graph's CRS; a
+    straight line when the edge has none) and ``name`` (a list of names joined by ", ").
+    """
     seen: dict[tuple, int] = {}
     rows = []
     index = []
@@ -1083,7 +1145,7 @@ def hot_streets(
         msg = "the street graph has no edges"
         raise InputError(msg)
     h = params.bandwidth_m
-    table, directed_row = _edge_table(graph)
+    table, directed_row = street_table(graph)
     nodes = list(graph.nodes)
     position = {node: i for i, node in enumerate(nodes)}
     eu = table["u"].map(position).to_numpy(np.int64)
@@ -1136,6 +1198,7 @@ def hot_streets(
     edges = gpd.GeoDataFrame(
         {
             "u": list(u_list), "v": list(v_list), "key": list(k_list),
+            "street": directed_row,
             "name": table["name"].to_numpy()[directed_row],
             "length": length[directed_row],
             "signals": counts[directed_row],

@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from pyproj import Transformer
 from typer.testing import CliRunner
 
@@ -372,3 +373,113 @@ def test_hot_streets_accept_geodataframe_in_rd_new(tiny_osm, two_wards):
     assert hot_streets(graph, gdf).edges["density"].to_numpy() == pytest.approx(
         hot_streets(graph, plain).edges["density"].to_numpy(), rel=1e-3, abs=1e-3
     )
+
+
+# -- hot streets from the CLI ----------------------------------------------------------------------
+BASE_KEYS = {"ward", "audience", "now", "window", "hotspots"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Demostad built once for this module: its data directory and the CLI's global options."""
+    from datetime import date
+
+    from planner.demo import build_demo
+    from planner.store import open_store
+
+    directory = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{directory / 'was.db'}"
+    build_demo(open_store(url), directory, seed=0, end=date(2026, 11, 1))
+    return directory, ["--data-dir", str(directory), "--db", url]
+
+
+def run_json(args: list[str]) -> dict:
+    """Invoke the CLI, expect success, parse its one JSON object."""
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_hot_streets_cli_officer_on_demo(demo, tmp_path):
+    """--hot-streets adds one JSON key (densest first) and writes WGS84 street lines ranked by density."""
+    directory, base = demo
+    out = tmp_path / "hs.geojson"
+    payload = run_json([*base, "hotspots", "--ward", "Vogelwijk", "--audience", "officer", "--json",
+                        "--hot-streets", str(out)])
+    assert set(payload) == BASE_KEYS | {"points", "hot_streets"}
+    hot = payload["hot_streets"]
+    assert hot["n_snapped"] + hot["n_unsnapped"] == len(payload["points"])
+    densities = [s["density_per_km"] for s in hot["streets"]]
+    assert len(densities) == 20 and densities == sorted(densities, reverse=True) and densities[0] > 0
+    features = json.loads(out.read_text())["features"]
+    west, south, east, north = gpd.read_file(directory / "demo" / "wards.geojson").total_bounds
+    assert [f["properties"]["rank"] for f in features] == list(range(1, len(features) + 1))
+    assert features[0]["properties"]["density_per_km"] == pytest.approx(densities[0])
+    for feature in features:
+        assert feature["geometry"]["type"] == "LineString" and feature["properties"]["density_per_km"] > 0
+        assert {"name", "prize", "signals", "length_m"} <= set(feature["properties"])
+        lon, lat = np.asarray(feature["geometry"]["coordinates"]).T
+        assert (west - 0.01 < lon).all() and (lon < east + 0.01).all()
+        assert (south - 0.01 < lat).all() and (lat < north + 0.01).all()
+    assert sum(f["properties"]["signals"] for f in features) <= hot["n_snapped"]
+
+
+def test_hot_streets_cli_public_on_demo(demo, tmp_path):
+    """Public: JSON unchanged without --hot-streets; with it, no counts and only streets on hotspot areas."""
+    _, base = demo
+    plain = run_json([*base, "hotspots", "--ward", "Vogelwijk", "--json"])
+    assert set(plain) == BASE_KEYS
+    areas, out = tmp_path / "areas.geojson", tmp_path / "hs.geojson"
+    payload = run_json([*base, "hotspots", "--ward", "Vogelwijk", "--json", "--geojson", str(areas),
+                        "--hot-streets", str(out)])
+    assert set(payload) == BASE_KEYS | {"hot_streets"}
+    assert payload["hotspots"] == plain["hotspots"]
+    assert all("signals" not in s for s in payload["hot_streets"]["streets"])
+    union = gpd.read_file(areas).union_all()
+    streets_gdf = gpd.read_file(out)
+    assert len(streets_gdf) > 0 and "signals" not in streets_gdf.columns
+    assert streets_gdf.intersects(union).all()
+    text = CliRunner().invoke(app, [*base, "hotspots", "--ward", "Vogelwijk", "--hot-streets", str(out)])
+    assert text.exit_code == 0 and "hot streets:" in text.stdout
+    assert payload["hot_streets"]["streets"][0]["name"] in text.stdout
+
+
+def test_hot_streets_cli_without_a_ward_graph_says_how(data_dir, tmp_path, two_wards, clustered):
+    """No cached graph for the ward: exit 2 and the message names `was-planner graph`."""
+    wards_path = tmp_path / "w.geojson"
+    two_wards.to_file(wards_path, driver="GeoJSON")
+    base = ["--data-dir", str(data_dir)]
+    assert CliRunner().invoke(app, [*base, "wards", "load", str(wards_path)]).exit_code == 0
+    result = CliRunner().invoke(app, [*base, "hotspots", "--ward", "West", "--hot-streets", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "was-planner graph" in result.stderr
+
+
+def test_hot_streets_cli_real_extract_west_oakland(shared_data, data_dir, tmp_path):
+    """A ward graph built by `graph --osm west-oakland.osm.bz2`: every signal snapped, the hot node's street on top."""
+    osm = shared_data / "osm" / "west-oakland.osm.bz2"
+    graph = streets.prepare_graph(streets.graph_from_osm_file(osm))
+    crs = graph.graph["crs"]
+    nodes = list(graph.nodes)
+    xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes])
+    ward = gpd.GeoDataFrame({"name": ["West Oakland"], "code": ["WO01"]},
+                            geometry=[shapely.MultiPoint(xy).convex_hull.buffer(30)], crs=crs)
+    ward.to_crs(4326).to_file(tmp_path / "ward.geojson", driver="GeoJSON")
+    rng = np.random.default_rng(0)
+    picks = [nodes[0]] * 10 + [nodes[i] for i in rng.choice(len(nodes), 20)]
+    # Distinct times: the importer drops a second signal at the same place and minute as a duplicate.
+    times = pd.Timestamp("2026-02-20T21:00Z") - pd.to_timedelta(np.arange(len(picks)), unit="h")
+    rows = graph_signals(graph, picks, crs).assign(occurred_at=times.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    rows[["occurred_at", "lat", "lon", "category"]].to_csv(tmp_path / "s.csv", index=False)
+    base = ["--data-dir", str(data_dir)]
+    runner = CliRunner()
+    assert runner.invoke(app, [*base, "wards", "load", str(tmp_path / "ward.geojson")]).exit_code == 0
+    assert runner.invoke(app, [*base, "import", str(tmp_path / "s.csv")]).exit_code == 0
+    built = runner.invoke(app, [*base, "graph", "--ward", "West Oakland", "--osm", str(osm)])
+    assert built.exit_code == 0, built.output
+    out = tmp_path / "hs.geojson"
+    payload = run_json([*base, "hotspots", "--ward", "West Oakland", "--audience", "officer", "--json",
+                        "--hot-streets", str(out)])
+    hot = payload["hot_streets"]
+    assert (hot["n_snapped"], hot["n_unsnapped"]) == (30, 0)
+    assert any(nodes[0] in (s["u"], s["v"]) for s in hot["streets"][:6])
+    assert len(json.loads(out.read_text())["features"]) > 0
