@@ -697,3 +697,35 @@ def route_command(
     typer.echo(f"{name}{', window ' + target.label() if target else ''}: {plan.summary()}")
     for path in written:
         typer.echo(f"wrote {path}")
+
+
+@app.command("op-solve")
+@cli_errors
+def op_solve(
+    file: Annotated[Path, typer.Argument(help="OP or TOP benchmark instance file.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Wall-clock limit of the search in seconds.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same routes).")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object {score, length, routes}.")
+    ] = False,
+) -> None:
+    """Solve an orienteering benchmark instance and print its routes (1-based point numbers)."""
+    from .orienteering import SolverParams, read_instance, solve_orienteering
+
+    instance = read_instance(file)
+    solution = solve_orienteering(
+        instance.problem, params=SolverParams(time_limit=time_limit, seed=seed)
+    )
+    routes = [[node + 1 for node in route] for route in solution.routes]
+    length = sum(solution.travel)
+    if as_json:
+        echo_json({"score": solution.score, "length": length, "routes": routes})
+        return
+    typer.echo(
+        f"{instance.name}: score {solution.score:g}, length {length:.3f} "
+        f"(budget {instance.problem.budget:g} per route, {len(routes)} route(s))"
+    )
+    for number, route in enumerate(routes, start=1):
+        typer.echo(f"  route {number}: {' '.join(map(str, route))}")
