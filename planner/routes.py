@@ -16,6 +16,7 @@ import functools
 import itertools
 import logging
 import math
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import shapely
 from pyproj import Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
@@ -225,7 +226,7 @@ def _targets_in(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, params: Route
         categories = [()] * len(frame)
     x = np.array([p.x for p in points])
     y = np.array([p.y for p in points])
-    nodes, dist = ox.distance.nearest_nodes(graph, x, y, return_dist=True) if len(frame) else ([], [])
+    nodes, dist = _nearest(graph, x, y) if len(frame) else ([], [])
     return pd.DataFrame({
         "name": names, "score": scores, "dwell_min": dwell, "categories": categories, "x": x, "y": y,
         "node": list(nodes), "snap_m": np.asarray(dist, float),
@@ -238,7 +239,8 @@ def snap_start(graph: nx.MultiDiGraph, lat: float, lon: float, *, max_snap_m: fl
         msg = f"start {lat},{lon} is not a latitude,longitude pair"
         raise InputError(msg)
     x, y = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True).transform(lon, lat)
-    node, dist = ox.distance.nearest_nodes(graph, x, y, return_dist=True)
+    nodes, dists = _nearest(graph, np.array([x]), np.array([y]))
+    node, dist = nodes[0], dists[0]
     if dist > max_snap_m:
         msg = (
             f"start {lat:.5f},{lon:.5f} is {dist:,.0f} m from the nearest walkable street of this ward "
@@ -252,25 +254,76 @@ def central_node(graph: nx.MultiDiGraph) -> int:
     """The node nearest to the middle of the graph's nodes (a start when no meeting point is known)."""
     xs = np.array([d["x"] for _, d in graph.nodes(data=True)])
     ys = np.array([d["y"] for _, d in graph.nodes(data=True)])
-    return int(ox.distance.nearest_nodes(graph, float(np.median(xs)), float(np.median(ys))))
+    return int(_nearest(graph, np.array([np.median(xs)]), np.array([np.median(ys)]))[0][0])
+
+
+def _nearest(graph: nx.MultiDiGraph, x: np.ndarray, y: np.ndarray) -> tuple[list, np.ndarray]:
+    """The nearest node of each metric point (x, y arrays) and its distance in metres."""
+    edges = _edges(graph)
+    dist, position = edges.node_tree.query(np.column_stack([x, y]))
+    return [edges.nodes[i] for i in np.atleast_1d(position)], np.atleast_1d(dist).astype(float)
 
 
 # --- the plan -----------------------------------------------------------------------------------
 
 
-def _weights(graph: nx.MultiDiGraph, factor: float, recent: frozenset, penalty: float) -> tuple[dict, list, csr_matrix]:
+@dataclass(frozen=True)
+class _Edges:
+    """Arrays of a prepared graph, computed once per (frozen, read-only) graph object."""
+
+    index: dict
+    nodes: list
+    rows: np.ndarray
+    cols: np.ndarray
+    walk_time: np.ndarray
+    """Per directed node pair: the fastest parallel edge's walking seconds."""
+    lines: np.ndarray
+    """One street geometry per node pair in either direction (for the printed map)."""
+    tree: shapely.STRtree
+    node_tree: cKDTree
+
+
+_EDGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _edges(graph: nx.MultiDiGraph) -> _Edges:
+    cached = _EDGES.get(graph)
+    if cached is not None:
+        return cached
     index = {node: i for i, node in enumerate(graph.nodes)}
     best: dict[tuple[int, int], float] = {}
+    lines: dict[tuple[int, int], Any] = {}
     for u, v, data in graph.edges(data=True):
-        cost = float(data["walk_time"]) * factor
-        if penalty and ((u, v) in recent or (v, u) in recent):
-            cost *= 1 + penalty
         key = (index[u], index[v])
-        if cost < best.get(key, math.inf):
-            best[key] = cost
-    rows, cols = zip(*best, strict=True) if best else ((), ())
-    matrix = csr_matrix((list(best.values()), (rows, cols)), shape=(len(index),) * 2)
-    return index, list(graph.nodes), matrix
+        seconds = float(data["walk_time"])
+        if seconds < best.get(key, math.inf):
+            best[key] = seconds
+        if (key[1], key[0]) not in lines and key not in lines:
+            lines[key] = data.get("geometry") or shapely.LineString(
+                [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+    pairs = np.array(list(best), dtype=np.int64).reshape(-1, 2)
+    geometry = np.array(list(lines.values()), dtype=object)
+    edges = _Edges(index=index, nodes=list(graph.nodes), rows=pairs[:, 0], cols=pairs[:, 1],
+                   walk_time=np.fromiter(best.values(), float, len(best)), lines=geometry,
+                   tree=shapely.STRtree(geometry),
+                   node_tree=cKDTree([(d["x"], d["y"]) for _, d in graph.nodes(data=True)]))
+    if nx.is_frozen(graph):
+        _EDGES[graph] = edges  # only frozen graphs: a mutable one may change before the next call
+    return edges
+
+
+def _weights(graph: nx.MultiDiGraph, factor: float, recent: frozenset, penalty: float) -> tuple[dict, list, csr_matrix]:
+    """Node index, node list and the sparse walking-time matrix (recent streets made dearer)."""
+    edges = _edges(graph)
+    cost = edges.walk_time * factor
+    if penalty and recent:
+        index = edges.index
+        slow = {(index[u], index[v]) for u, v in _both_ways(recent) if u in index and v in index}
+        mask = np.fromiter(((r, c) in slow for r, c in zip(edges.rows.tolist(), edges.cols.tolist(), strict=True)),
+                           bool, len(cost))
+        cost = np.where(mask, cost * (1 + penalty), cost)
+    n = len(edges.nodes)
+    return edges.index, edges.nodes, csr_matrix((cost, (edges.rows, edges.cols)), shape=(n, n))
 
 
 def _path(pred: np.ndarray, source: int, target: int) -> list[int]:
@@ -405,27 +458,22 @@ def plan_patrol(
 def _context_streets(graph: nx.MultiDiGraph, teams: list[Team], transformer: Transformer,
                      *, margin_m: float = 150.0, max_streets: int = 4000) -> tuple:
     """The streets inside the routes' bounding box (+ margin), simplified, for the printed map."""
-    paths = [shapely.LineString(t.path_lonlat) for t in teams if len(t.path_lonlat) > 1]
+    paths = [np.asarray(t.path_lonlat) for t in teams if len(t.path_lonlat) > 1]
     if not paths:
         return ()
     to_metric = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True)
-    xs, ys = to_metric.transform(*np.concatenate([np.asarray(p.coords) for p in paths]).T)
+    xs, ys = to_metric.transform(*np.concatenate(paths).T)
+    edges = _edges(graph)
     area = shapely.box(min(xs), min(ys), max(xs), max(ys)).buffer(margin_m)
-    seen, lines = set(), []
-    for u, v, data in graph.edges(data=True):
-        if (v, u) in seen or (u, v) in seen:
-            continue
-        seen.add((u, v))
-        line = data.get("geometry") or shapely.LineString(
-            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-        if not area.intersects(line):
-            continue
-        coords = np.asarray(line.simplify(2.0).coords)
-        lon, lat = transformer.transform(coords[:, 0], coords[:, 1])
-        lines.append(tuple((round(float(a), 6), round(float(b), 6)) for a, b in zip(lon, lat, strict=True)))
-        if len(lines) >= max_streets:
-            break
-    return tuple(lines)
+    chosen = np.sort(edges.tree.query(area, predicate="intersects"))[:max_streets]
+    if not len(chosen):
+        return ()
+    simple = shapely.simplify(edges.lines[chosen], 2.0)
+    coords, which = shapely.get_coordinates(simple, return_index=True)
+    lon, lat = transformer.transform(coords[:, 0], coords[:, 1])
+    lonlat = np.round(np.column_stack([lon, lat]), 6)
+    cuts = np.flatnonzero(np.diff(which)) + 1
+    return tuple(tuple(map(tuple, part.tolist())) for part in np.split(lonlat, cuts))
 
 
 def _both_ways(edges: frozenset) -> frozenset:
@@ -482,9 +530,10 @@ def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer,
             visited.add(tid)
             passed.append(str(target["name"]))
             score += float(target["score"])
-    lonlat = tuple(transformer.transform(x, y) for x, y in coords)
+    xy = np.asarray(coords, dtype=float)
+    lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
     return Team(
-        stops=tuple(stops), path_lonlat=tuple((float(a), float(b)) for a, b in lonlat), streets=tuple(names),
+        stops=tuple(stops), path_lonlat=tuple(zip(lon.tolist(), lat.tolist(), strict=True)), streets=tuple(names),
         length_m=length, walk_min=walk / 60, dwell_min=dwell / 60, score=score, passed=tuple(passed),
         edges=frozenset(edges),
     )
@@ -551,7 +600,6 @@ def targets_from_hot_streets(
               f"{radius_m}, {min_gap_m}"
         raise InputError(msg)
     from pyproj import CRS
-    from scipy.spatial import cKDTree
 
     from .hotspots import metric_xy
 

@@ -14,8 +14,6 @@ import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-pytest.importorskip("planner.orienteering")
-
 from planner import streets
 from planner._errors import InputError
 from planner.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx

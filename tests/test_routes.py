@@ -15,8 +15,6 @@ from pyproj import Transformer
 from shapely.geometry import LineString, Point
 from typer.testing import CliRunner
 
-pytest.importorskip("planner.orienteering")
-
 from planner import streets
 from planner._errors import DataNotFoundError, InputError
 from planner.cli import app
