@@ -729,3 +729,283 @@ def op_solve(
     )
     for number, route in enumerate(routes, start=1):
         typer.echo(f"  route {number}: {' '.join(map(str, route))}")
+
+
+# --- patrol log, coverage, agreements and the report (issue 6) -----------------------------------
+patrols_app = typer.Typer(help="The patrol log: list patrols, mark them walked, import walked GPS tracks.",
+                          no_args_is_help=True)
+app.add_typer(patrols_app, name="patrols")
+
+
+def _day_option(text: str | None, flag: str):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{flag} {text!r} is not a date like 2026-11-25") from None
+
+
+def _local_moment(text: str, flag: str, *, day=None):
+    """``YYYY-MM-DD HH:MM`` (or ``HH:MM`` on ``day``) in local time → an aware datetime."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(settings.TIMEZONE)
+    try:
+        if day is not None and len(text.strip()) <= 5:
+            return datetime.combine(day, time.fromisoformat(text.strip()), tzinfo=zone)
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
+    except ValueError:
+        raise typer.BadParameter(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
+
+
+def _ward_name(store, ward: str) -> str:
+    from .wards import find_ward
+
+    return find_ward(ward, store.wards())
+
+
+@patrols_app.command("import-track")
+@cli_errors
+def patrols_import_track(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="GPX file of the walked track (from a phone or GPS).")],
+    ward: Annotated[str, typer.Option(help="Ward the patrol walked in (name or code).")],
+    day: Annotated[str | None, typer.Option("--date", help="Day walked, YYYY-MM-DD (if the track has no times).")]
+    = None,
+    team_size: Annotated[int, typer.Option("--team-size", help="People on the patrol.")] = 2,
+    patrol: Annotated[int | None, typer.Option(help="Planned patrol this track completes (see `patrols list`).")]
+    = None,
+    notes: Annotated[str | None, typer.Option(help="Notes (no names or descriptions of people).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: the patrol and the match.")] = False,
+) -> None:
+    """Record a walked GPS track as a walked patrol, matched onto the ward's streets."""
+    from .patrols import import_track
+    from .streets import ward_graph
+
+    store = _store(ctx)
+    name = _ward_name(store, ward)
+    graph = ward_graph(store, name, data_dir=ctx.obj.data_dir)
+    result = import_track(store, graph, file, ward=name, day=_day_option(day, "--date"), team_size=team_size,
+                          patrol_id=patrol, notes=notes)
+    if as_json:
+        echo_json(result.to_json())
+        return
+    match, record = result.match, result.patrol
+    typer.echo(
+        f"patrol {record.id} ({name}): {match.n_points} track points → {len(match.edges)} streets, "
+        f"{match.length_m / 1000:.2f} km, {record.person_hours:.1f} person-hours"
+        f"{' (times estimated from the length)' if result.times_estimated else ''}; "
+        f"{match.n_off_graph} of {match.n_used} used points off the streets, {match.breaks} break(s)"
+    )
+
+
+@patrols_app.command("list")
+@cli_errors
+def patrols_list(
+    ctx: typer.Context,
+    ward: Annotated[str | None, typer.Option(help="Only this ward (name or code).")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="From this day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Up to and including this day, YYYY-MM-DD.")] = None,
+    status: Annotated[str | None, typer.Option(help="planned, walked or cancelled.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"patrols": [...]}.')] = False,
+) -> None:
+    """List the patrol log (never the members' names)."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from .coverage import _utc
+    from .patrols import list_patrols
+
+    store = _store(ctx)
+    name = _ward_name(store, ward) if ward else None
+    first, last = _day_option(start, "--from"), _day_option(end, "--to")
+    records = list_patrols(store, ward=name, status=status, since=_utc(first) if first else None,
+                           until=_utc(last + timedelta(days=1)) if last else None)
+    if as_json:
+        echo_json({"patrols": [r.to_json() for r in records]})
+        return
+    for r in records:
+        when = r.start.astimezone(ZoneInfo(settings.TIMEZONE))
+        typer.echo(
+            f"{r.id:>5}  {when:%Y-%m-%d %H:%M}  {r.ward:<16} {r.status:<9} team {r.team_size}  "
+            f"{r.person_hours:5.1f} ph  {r.length_m / 1000:5.2f} km  {r.source or ''}"
+        )
+    typer.echo(f"{len(records)} patrol(s)")
+
+
+@patrols_app.command("walked")
+@cli_errors
+def patrols_walked(
+    ctx: typer.Context,
+    patrol: Annotated[int, typer.Argument(help="Patrol id (see `patrols list`).")],
+    start: Annotated[str, typer.Option(help="Actual start, local time: '2026-11-20 20:05'.")],
+    end: Annotated[str, typer.Option(help="Actual end, local time: '2026-11-20 21:40' or '21:40'.")],
+    team_size: Annotated[int | None, typer.Option("--team-size", help="People who actually walked.")] = None,
+    notes: Annotated[str | None, typer.Option(help="Notes (no names or descriptions of people).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the patrol as one JSON object.")] = False,
+) -> None:
+    """Mark a planned patrol as walked along its planned route."""
+    from .patrols import mark_walked
+
+    begin = _local_moment(start, "--start")
+    finish = _local_moment(end, "--end", day=begin.date())
+    record = mark_walked(_store(ctx), patrol, actual_start=begin, actual_end=finish, notes=notes,
+                         team_size=team_size)
+    if as_json:
+        echo_json(record.to_json())
+    else:
+        typer.echo(f"patrol {record.id} ({record.ward}) walked: {record.person_hours:.1f} person-hours, "
+                   f"{record.length_m / 1000:.2f} km")
+
+
+@app.command("coverage")
+@cli_errors
+def coverage_command(
+    ctx: typer.Context,
+    ward: Annotated[str, typer.Option(help="Ward name or code.")],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day (included), YYYY-MM-DD.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object with the six metrics.")]
+    = False,
+) -> None:
+    """Coverage of a ward: patrols, person-hours, km, hotspot score visited, streets walked, idle hot streets."""
+    from datetime import timedelta
+
+    from .coverage import coverage_for
+
+    store = _store(ctx)
+    name = _ward_name(store, ward)
+    first, last = _day_option(start, "--from"), _day_option(end, "--to")
+    result = coverage_for(store, name, first, last + timedelta(days=1), data_dir=ctx.obj.data_dir)
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        typer.echo(result.summary())
+
+
+@app.command("report")
+@cli_errors
+def report_command(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option("--to", help="Last day (included), YYYY-MM-DD.")],
+    out: Annotated[Path, typer.Option(help="Folder for rapport.html and the CSV tables.")],
+    freq: Annotated[str, typer.Option(help="Periods in charts and tables: week, month or quarter.")] = "week",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object listing the files.")] = False,
+) -> None:
+    """The municipality's report: printable HTML (Dutch) plus CSV tables for Excel."""
+    from datetime import timedelta
+
+    from .report import build_report, write_report
+
+    first, last = _day_option(start, "--from"), _day_option(end, "--to")
+    store = _store(ctx)
+    files = write_report(build_report(store, first, last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir),
+                         out)
+    if as_json:
+        echo_json(files.to_json())
+    else:
+        typer.echo(f"wrote {files.html} and {len(files.csv)} CSV tables in {out}")
+
+
+agreements_app = typer.Typer(help="Agreements (afspraken): follow-up actions on hotspots and signals.",
+                             no_args_is_help=True)
+app.add_typer(agreements_app, name="agreements")
+
+
+def _echo_agreement(agreement) -> None:
+    place = f"  [{agreement.hotspot}]" if agreement.hotspot else ""
+    typer.echo(f"{agreement.id:>4}  {agreement.ward:<16} due {agreement.due}  {agreement.status:<11} "
+               f"{agreement.role}: {agreement.what}{place}")
+
+
+@agreements_app.command("add")
+@cli_errors
+def agreements_add(
+    ctx: typer.Context,
+    ward: Annotated[str, typer.Option(help="Ward name or code.")],
+    what: Annotated[str, typer.Option(help="What is to be done.")],
+    role: Annotated[str, typer.Option(help="Who does it, as a role: gemeente, wijkagent, woningcorporatie …")],
+    due: Annotated[str, typer.Option(help="Due date, YYYY-MM-DD.")],
+    hotspot: Annotated[int | None, typer.Option(help="Hotspot number of the ward (as `hotspots` shows now).")]
+    = None,
+    signal: Annotated[int | None, typer.Option(help="Signal id the agreement follows up.")] = None,
+    status: Annotated[str, typer.Option(help="open, in_progress or done.")] = "open",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the agreement as one JSON object.")] = False,
+) -> None:
+    """Record an agreement for a ward, optionally at one of its hotspots or for a signal."""
+    from .agreements import add_agreement
+
+    store = _store(ctx)
+    name = _ward_name(store, ward)
+    lat = lon = label = None
+    if hotspot is not None:
+        from .hotspots import HotspotParams, find_hotspots
+
+        wards = store.wards()
+        found = find_hotspots(store.incidents(ward=name), wards[wards["name"] == name],
+                              params=HotspotParams(audience="officer")).hotspots
+        row = found[found["id"] == hotspot]
+        if row.empty:
+            raise PlannerError(f"{name} has no hotspot {hotspot} now (it has {len(found)})")
+        lat, lon, label = float(row["centroid_lat"].iloc[0]), float(row["centroid_lon"].iloc[0]), f"hotspot {hotspot}"
+    agreement = add_agreement(store, ward=name, what=what, role=role, due=_day_option(due, "--due"), status=status,
+                              hotspot=label, lat=lat, lon=lon, incident_id=signal)
+    if as_json:
+        echo_json(agreement.to_json())
+    else:
+        _echo_agreement(agreement)
+
+
+@agreements_app.command("list")
+@cli_errors
+def agreements_list(
+    ctx: typer.Context,
+    ward: Annotated[str | None, typer.Option(help="Only this ward (name or code).")] = None,
+    status: Annotated[str | None, typer.Option(help="open, in_progress or done.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only those past their due date and not done.")]
+    = False,
+    today: Annotated[str | None, typer.Option(help="Day to judge 'overdue' on (default: today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"agreements": [...]}.')] = False,
+) -> None:
+    """List agreements by due date; --overdue for those past due."""
+    from datetime import date
+
+    from .agreements import list_agreements
+
+    store = _store(ctx)
+    name = _ward_name(store, ward) if ward else None
+    day = _day_option(today, "--today") or date.today()
+    found = list_agreements(store, ward=name, status=status, overdue_on=day if overdue else None)
+    if as_json:
+        echo_json({"agreements": [{**a.to_json(), "overdue": a.is_overdue(day)} for a in found]})
+        return
+    for agreement in found:
+        _echo_agreement(agreement)
+    typer.echo(f"{len(found)} agreement(s)")
+
+
+@agreements_app.command("update")
+@cli_errors
+def agreements_update(
+    ctx: typer.Context,
+    agreement: Annotated[int, typer.Argument(help="Agreement id (see `agreements list`).")],
+    status: Annotated[str | None, typer.Option(help="open, in_progress or done.")] = None,
+    due: Annotated[str | None, typer.Option(help="New due date, YYYY-MM-DD.")] = None,
+    what: Annotated[str | None, typer.Option(help="New text.")] = None,
+    role: Annotated[str | None, typer.Option(help="New role.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the agreement as one JSON object.")] = False,
+) -> None:
+    """Change an agreement's status, due date, text or role."""
+    from .agreements import update_agreement
+
+    changed = update_agreement(_store(ctx), agreement, status=status, due=_day_option(due, "--due"), what=what,
+                               role=role)
+    if as_json:
+        echo_json(changed.to_json())
+    else:
+        _echo_agreement(changed)

@@ -506,6 +506,9 @@ def build_demo(store: Store, data_dir: Path, *, seed: int = 0, end: date | None 
         LineString([town.nodes[r] for r in refs]).length for refs, tags in town.ways
     ) / 1000
     log.info("demo: %d wards, %d signals (%d rejected)", len(wards), report.imported, report.rejected)
+    from .coverage import demo_patrols  # a season of recorded patrols and agreements (issue 6)
+
+    demo_patrols(store, data_dir, seed=seed, end=end)
     return DemoSummary(
         data_dir=str(data_dir),
         wards=tuple(wards["name"]),

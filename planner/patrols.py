@@ -703,19 +703,23 @@ def match_track(graph: nx.MultiDiGraph, lonlat: np.ndarray, *, params: MatchPara
             items.append(["run", b[0], end_b, None, b[1], b[1]])
             path.extend(tuple(streets.xy[n]) for n in nodes)
             path.append(position(b))
-        # GPS jitter at a junction: a short dip into a side street and straight back (A → B → A
-        # through one node) is not walked; A continues.
+        # GPS jitter at a junction: a short dip into a side street and straight back through the
+        # same node (A → B → A, or A → B → C) is not walked.
         changed = True
         while changed:
             changed = False
             for i in range(0, len(items) - 4, 2):
                 first, dip, last = items[i], items[i + 2], items[i + 4]
-                if (len(items[i + 1][1]) == 1 and len(items[i + 3][1]) == 1 and dip[2] == dip[3]
-                        and last[1] == first[1] and reach(dip) < jitter):
+                if not (len(items[i + 1][1]) == 1 and len(items[i + 3][1]) == 1 and dip[2] == dip[3]
+                        and reach(dip) < jitter):
+                    continue
+                if last[1] == first[1]:
                     merged = ["run", first[1], first[2], last[3], min(first[4], last[4]), max(first[5], last[5])]
                     items[i:i + 5] = [merged]
-                    changed = True
-                    break
+                else:  # a dip at a corner: A → (B and back) → C is just A → C
+                    del items[i + 2:i + 4]
+                changed = True
+                break
         for item in items:
             if item[0] == "run":
                 length += run(*item[1:])

@@ -198,3 +198,20 @@ def make_signals():
     """``make_signals(xy, category=, day=, prefix=)``: signal rows (text cells, Dutch column names,
     a description and a reporter) at RD New points ``xy`` (n × 2), ids ``prefix0..``."""
     return _signal_rows
+
+
+# -- the demo town with a season of patrols (issue 6) -------------------------------------------------
+DEMO_END = __import__("datetime").date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def demo_season(tmp_path_factory):
+    """``(store, data_dir)`` of the demo (seed 3, ending 2026-11-25) with its season of recorded
+    patrols, built once per session; tests may add to it but not remove from it."""
+    from planner.demo import build_demo
+    from planner.store import open_store
+
+    directory = tmp_path_factory.mktemp("demo_season")
+    store = open_store(f"sqlite:///{directory / 'was.db'}")
+    build_demo(store, directory, seed=3, end=DEMO_END)
+    return store, directory

@@ -39,3 +39,142 @@ def test_bad_patrols_are_refused(store, two_wards):
                             route_geojson=ROUTE)
     with pytest.raises(InputError, match="team_size"):
         save_planned_patrol(store, ward="West", start=EVENING, minutes=90, team_size=0, route_geojson=ROUTE)
+
+
+# --- walked patrols, members, GPS tracks (issue 6) --------------------------------------------------
+import json  # noqa: E402
+from datetime import UTC, timedelta  # noqa: E402
+
+import numpy as np  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from planner.patrols import (  # noqa: E402
+    MatchParams,
+    get_patrol,
+    list_patrols,
+    mark_walked,
+    patrol_members,
+    write_gpx_track,
+)
+
+LINE_ROUTE = {"type": "FeatureCollection", "features": [
+    {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[4.49, 52.06], [4.492, 52.06]]},
+     "properties": {"kind": "route", "length_m": 137.0}},
+    {"type": "Feature", "geometry": {"type": "Point", "coordinates": [4.491, 52.06]},
+     "properties": {"kind": "stop", "name": "Hotspot 1"}},
+]}
+
+
+def test_marking_walked_keeps_times_stops_and_private_members(store, two_wards):
+    """A walked patrol has its actual times, the planned route's length and stops, and member names
+    that only patrol_members returns (never the record or its JSON)."""
+    store_wards(store, two_wards)
+    saved = save_planned_patrol(store, ward="West", start=EVENING, minutes=90, team_size=3, route_geojson=LINE_ROUTE,
+                                edges=frozenset({(1, 2)}), members=["Piet Privé"])
+    record = mark_walked(store, saved.id, actual_start=EVENING + timedelta(minutes=10),
+                         actual_end=EVENING + timedelta(minutes=100), notes="rustig", members=["Anna Anoniem"])
+    assert record.status == "walked" and record.person_hours == pytest.approx(4.5)
+    assert record.length_m == pytest.approx(137.0) and [s.name for s in record.stops] == ["Hotspot 1"]
+    assert record.edges == frozenset({(1, 2)})
+    assert patrol_members(store, saved.id) == ("Anna Anoniem",)
+    assert "Anoniem" not in json.dumps(record.to_json()) and "Anoniem" not in repr(record)
+    assert [p.id for p in list_patrols(store, ward="West", status="walked")] == [saved.id]
+    with pytest.raises(InputError, match="after actual_start"):
+        mark_walked(store, saved.id, actual_start=EVENING, actual_end=EVENING - timedelta(minutes=5))
+
+
+@pytest.fixture(scope="module")
+def demo_route(demo_season):
+    """A planned demo patrol with a long route: its graph, edges and path."""
+    from planner.streets import ward_graph
+
+    store, directory = demo_season
+    patrol = max((p for p in list_patrols(store, ward="Schildersbuurt") if p.source == "plan"),
+                 key=lambda p: p.length_m)
+    return ward_graph(store, "Schildersbuurt", data_dir=directory), patrol
+
+
+def _noisy_fixes(path_lonlat, crs, *, sigma_m: float, seed: int) -> np.ndarray:
+    """A phone's fixes every 1.3 m along a path: drifting noise of ``sigma_m``, 6 wild fixes, a gap."""
+    import shapely
+
+    from planner.patrols import transformer
+
+    rng = np.random.default_rng(seed)
+    line = shapely.LineString(np.column_stack(transformer("EPSG:4326", crs).transform(*np.asarray(path_lonlat).T)))
+    xy = shapely.get_coordinates(line.interpolate(np.arange(0, line.length, 1.3)))
+    noise = np.zeros_like(xy)
+    for i in range(1, len(xy)):
+        noise[i] = 0.95 * noise[i - 1] + rng.normal(0, sigma_m * np.sqrt(1 - 0.95**2), 2)
+    xy = xy + noise + rng.normal(0, 3, xy.shape)
+    wild = rng.choice(len(xy), 6, replace=False)
+    xy[wild] += rng.normal(0, 150, (6, 2))
+    gap = len(xy) // 2
+    xy = np.delete(xy, slice(gap, gap + 40), axis=0)  # 50 m without fixes (a tunnel, a pocket)
+    return np.column_stack(transformer(crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1]))
+
+
+def _street_length(graph, pairs) -> float:
+    total = 0.0
+    for u, v in pairs:
+        data = graph.get_edge_data(u, v) or graph.get_edge_data(v, u)
+        total += min(d["length"] for d in data.values())
+    return total
+
+
+@pytest.mark.parametrize("sigma_m", [10.0, 20.0])
+def test_noisy_gps_track_matches_the_route_it_followed(demo_route, sigma_m, tmp_path):
+    """A seeded noisy track (drifting noise, wild fixes, a gap) along a planned route matches ≥ 90 % of
+    the route's street length, and ≥ 80 % of what it matched lies on the route."""
+    from planner.patrols import match_track
+
+    graph, patrol = demo_route
+    fixes = _noisy_fixes(patrol.path_lonlat, graph.graph["crs"], sigma_m=sigma_m, seed=int(sigma_m))
+    match = match_track(graph, fixes)
+    route = {(min(u, v), max(u, v)) for u, v in patrol.edges}
+    found = {(min(u, v), max(u, v)) for u, v in match.edges}
+    shared = _street_length(graph, route & found)
+    assert shared >= 0.9 * _street_length(graph, route)
+    assert shared >= 0.8 * _street_length(graph, found)
+    assert match.breaks == 0 and 0.7 * patrol.length_m < match.length_m < 1.5 * patrol.length_m
+
+
+def test_import_track_cli_records_a_walked_patrol(demo_season, demo_route, tmp_path):
+    """`patrols import-track` stores a walked patrol with the track's times and team size; the
+    patrol list shows it and never member names."""
+    store, directory = demo_season
+    graph, patrol = demo_route
+    fixes = _noisy_fixes(patrol.path_lonlat, graph.graph["crs"], sigma_m=12.0, seed=7)
+    begin = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    times = [begin + timedelta(seconds=i) for i in range(len(fixes))]
+    gpx = write_gpx_track(fixes, tmp_path / "walk.gpx", times=times)
+    runner = CliRunner()
+    from planner.cli import app
+
+    result = runner.invoke(app, ["--data-dir", str(directory), "patrols", "import-track", str(gpx), "--ward",
+                                 "Schildersbuurt", "--team-size", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    record = get_patrol(store, payload["patrol"]["id"])
+    assert record.source == "gpx" and record.team_size == 3 and record.status == "walked"
+    assert record.person_hours == pytest.approx(3 * (len(fixes) - 1) / 3600)
+    assert payload["match"]["edges"] >= 0.9 * len(patrol.edges) / 2
+    listed = runner.invoke(app, ["--data-dir", str(directory), "patrols", "list", "--ward", "Schildersbuurt",
+                                 "--json"])
+    assert listed.exit_code == 0 and record.id in [p["id"] for p in json.loads(listed.stdout)["patrols"]]
+
+
+def test_tracks_without_times_or_off_the_streets_are_refused(demo_route, store, two_wards, tmp_path):
+    """A track without times needs a day; a track far from every street is refused with a reason."""
+    from planner.patrols import import_track
+
+    graph, patrol = demo_route
+    store_wards(store, two_wards)
+    gpx = write_gpx_track(patrol.path_lonlat[:50], tmp_path / "no_times.gpx")
+    with pytest.raises(InputError, match="--date"):
+        import_track(store, graph, gpx, ward="West")
+    far = write_gpx_track([(4.0, 51.0), (4.001, 51.001)], tmp_path / "far.gpx")
+    with pytest.raises(InputError, match="within"):
+        import_track(store, graph, far, ward="West", day=EVENING.date())
+    with pytest.raises(InputError, match="median_window"):
+        MatchParams(median_window=4)

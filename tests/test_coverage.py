@@ -1,0 +1,243 @@
+"""Tests for planner/coverage.py and planner/report.py: metrics with hand-made patrols and known
+answers, the difference in differences, the demo season, the CLI contract and the report files."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+from planner._errors import InputError
+from planner.cli import app
+from planner.coverage import (
+    CoverageParams,
+    coverage_over_time,
+    difference_in_differences,
+    poisson_interval,
+    ward_coverage,
+    ward_streets,
+)
+from planner.patrols import PatrolRecord, WalkedStop, transformer
+
+X0, Y0 = 91_000.0, 452_000.0
+END = datetime(2026, 11, 23, tzinfo=UTC)
+START = END - timedelta(weeks=4)
+
+
+@pytest.fixture
+def square() -> nx.MultiDiGraph:
+    """Four 100 m streets around a block (1-2-3-4-1), both directions, in RD New."""
+    graph = nx.MultiDiGraph(crs="EPSG:28992")
+    corners = {1: (0, 0), 2: (100, 0), 3: (100, 100), 4: (0, 100)}
+    for node, (x, y) in corners.items():
+        graph.add_node(node, x=X0 + x, y=Y0 + y)
+    for u, v in ((1, 2), (2, 3), (3, 4), (4, 1)):
+        for a, b in ((u, v), (v, u)):
+            graph.add_edge(a, b, length=100.0, walk_time=80.0)
+    return graph
+
+
+def _patrol(edges, *, start: datetime, hours: float = 1.5, team: int = 3, stops=(), status: str = "walked",
+            pid: int = 1) -> PatrolRecord:
+    return PatrolRecord(
+        id=pid, ward="West", status=status, planned_start=start, planned_end=start + timedelta(hours=hours),
+        actual_start=start, actual_end=start + timedelta(hours=hours), team_size=team,
+        length_m=100.0 * len(edges), edges=frozenset(edges), stops=tuple(stops),
+    )
+
+
+def _hotspots(*centres_scores) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"id": list(range(1, len(centres_scores) + 1)), "score": [s for _, s in centres_scores]},
+        geometry=[shapely.Point(X0 + x, Y0 + y).buffer(5) for (x, y), _ in centres_scores], crs="EPSG:28992",
+    )
+
+
+def _lonlat(x: float, y: float) -> tuple[float, float]:
+    return transformer("EPSG:28992", "EPSG:4326").transform(X0 + x, Y0 + y)
+
+
+def test_two_of_four_streets_walked_is_half(square):
+    """A patrol walking exactly 2 of the 4 equal streets covers half the street length."""
+    patrol = _patrol({(1, 2), (3, 2)}, start=START + timedelta(days=3))
+    result = ward_coverage([patrol], ward_streets(square), start=START, end=END)
+    assert result.street_share_walked == pytest.approx(0.5)
+    assert result.patrols == 1 and result.km == pytest.approx(0.2)
+
+
+def test_person_hours_are_team_size_times_walked_hours(square):
+    """Person-hours add team size × walked hours; planned and cancelled patrols count for nothing."""
+    patrols = [
+        _patrol({(1, 2)}, start=START + timedelta(days=1), hours=1.5, team=3, pid=1),
+        _patrol({(2, 3)}, start=START + timedelta(days=2), hours=2.0, team=2, pid=2),
+        _patrol({(3, 4)}, start=START + timedelta(days=3), hours=9.0, team=4, status="planned", pid=3),
+        _patrol({(4, 1)}, start=START + timedelta(days=4), hours=9.0, team=4, status="cancelled", pid=4),
+    ]
+    result = ward_coverage(patrols, ward_streets(square), start=START, end=END)
+    assert result.person_hours == pytest.approx(3 * 1.5 + 2 * 2.0)
+    assert result.patrols == 2 and result.street_share_walked == pytest.approx(0.5)
+
+
+def test_hotspot_within_50_m_of_the_walked_path_counts_as_visited(square):
+    """A hotspot 35 m from a walked street is visited, one 195 m away is not: share = its score share."""
+    hotspots = _hotspots(((50, -40), 3.0), ((50, 300), 1.0))
+    patrol = _patrol({(1, 2)}, start=START + timedelta(days=1))
+    result = ward_coverage([patrol], ward_streets(square), start=START, end=END, hotspots=hotspots)
+    assert result.hotspots_visited == (1,)
+    assert result.hotspot_share_visited == pytest.approx(0.75)
+    narrow = ward_coverage([patrol], ward_streets(square), start=START, end=END, hotspots=hotspots,
+                           params=CoverageParams(visit_m=30))
+    assert narrow.hotspot_share_visited == 0
+
+
+def test_a_recorded_stop_at_a_hotspot_counts_as_visited(square):
+    """A stop recorded within 50 m of a hotspot visits it even when no walked street passes near."""
+    hotspots = _hotspots(((50, 300), 1.0))
+    stop = WalkedStop(*_lonlat(50, 260), name="Hotspot 1")
+    patrol = _patrol({(1, 2)}, start=START + timedelta(days=1), stops=[stop])
+    result = ward_coverage([patrol], ward_streets(square), start=START, end=END, hotspots=hotspots)
+    assert result.hotspot_share_visited == pytest.approx(1.0)
+
+
+def test_idle_hot_streets_are_those_not_walked_for_n_weeks(square):
+    """A hot street walked 6 weeks ago is idle after 4 weeks, one walked last week is not; earlier
+    patrols count for idleness but not as patrols of the period."""
+    old = _patrol({(3, 4)}, start=END - timedelta(weeks=6), pid=1)
+    recent = _patrol({(2, 1)}, start=END - timedelta(weeks=1), pid=2)
+    hot = frozenset({(1, 2), (3, 4), (1, 4)})
+    result = ward_coverage([old, recent], ward_streets(square), start=START, end=END, hot_streets=hot)
+    assert result.idle_hot_streets == 2 and result.hot_streets == 3 and result.patrols == 1
+    assert ward_coverage([old, recent], ward_streets(square), start=START, end=END, hot_streets=hot,
+                         params=CoverageParams(idle_weeks=8)).idle_hot_streets == 1
+
+
+def test_revisits_of_a_hotspot_give_its_median_gap(square):
+    """Visits on days 0, 4 and 12 give gaps 4 and 8: median 6 days."""
+    hotspots = _hotspots(((50, -10), 1.0))
+    patrols = [_patrol({(1, 2)}, start=START + timedelta(days=d, hours=18), pid=i) for i, d in enumerate((0, 4, 12))]
+    result = ward_coverage(patrols, ward_streets(square), start=START, end=END, hotspots=hotspots)
+    assert result.revisit_median_days == pytest.approx(6.0)
+    assert len(result.visits[1]) == 3
+
+
+def test_coverage_per_week_adds_up_to_the_whole_period(square):
+    """Weekly rows split patrols and person-hours without losing or double counting any."""
+    patrols = [_patrol({(1, 2)}, start=START + timedelta(days=d, hours=19), team=2, pid=d) for d in range(0, 28, 3)]
+    weekly = coverage_over_time(patrols, ward_streets(square), start=date(2026, 10, 26), end=date(2026, 11, 23))
+    whole = ward_coverage(patrols, ward_streets(square), start=date(2026, 10, 26), end=date(2026, 11, 23))
+    assert len(weekly) == 4
+    assert weekly["patrols"].sum() == whole.patrols
+    assert weekly["person_hours"].sum() == pytest.approx(whole.person_hours)
+
+
+def test_bad_coverage_parameters_name_the_field():
+    """Invalid parameters are refused with the field named."""
+    with pytest.raises(InputError, match="visit_m"):
+        CoverageParams(visit_m=-1)
+    with pytest.raises(InputError, match="hot_share"):
+        CoverageParams(hot_share=0)
+
+
+def test_difference_in_differences_on_constructed_counts():
+    """Treated 100 → 50 against control 100 → 100: rate ratio 0.5, −50 per ward, interval excludes 1."""
+    counts = pd.DataFrame({"ward": ["A", "B"], "before": [100, 100], "after": [50, 100]})
+    did = difference_in_differences(counts, ["A"])
+    assert did.rate_ratio == pytest.approx(0.5)
+    assert did.difference_per_ward == pytest.approx(-50)
+    se = math.sqrt(1 / 100 + 1 / 50 + 1 / 100 + 1 / 100)
+    assert did.ci_low == pytest.approx(0.5 * math.exp(-1.96 * se))
+    assert did.ci_high < 1 and "-50%" in did.verdict("nl") and "bevat 0% niet" in did.verdict("nl")
+    same = difference_in_differences(counts.assign(after=[80, 80]), ["A"])
+    assert same.rate_ratio == pytest.approx(1.0) and same.ci_low < 1 < same.ci_high
+    assert "geen aantoonbaar verschil" in same.verdict("nl")
+
+
+def test_small_counts_give_wide_intervals_and_zero_counts_are_corrected():
+    """A zero count is continuity-corrected and flagged; one-group designs are refused."""
+    counts = pd.DataFrame({"ward": ["A", "B"], "before": [3, 4], "after": [0, 5]})
+    did = difference_in_differences(counts, ["A"])
+    assert did.corrected and did.ci_high / did.ci_low > 50
+    with pytest.raises(InputError, match="at least one ward"):
+        difference_in_differences(counts, ["A", "B"])
+
+
+def test_poisson_interval_of_small_counts():
+    """Exact Poisson intervals: 0 → (0, 3.69), 10 → (4.80, 18.39)."""
+    assert poisson_interval(0) == pytest.approx((0.0, 3.689), abs=1e-3)
+    assert poisson_interval(10) == pytest.approx((4.795, 18.390), abs=1e-3)
+
+
+# --- the demo season ------------------------------------------------------------------------------
+runner = CliRunner()
+
+
+def _cli(directory, *args: str):
+    return runner.invoke(app, ["--data-dir", str(directory), *args])
+
+
+def test_demo_season_has_walked_tracked_and_intensified_patrols(demo_season):
+    """The demo holds a season of patrols: most walked, some from GPS tracks, and two wards with
+    clearly more person-hours in the second half than the others."""
+    from planner.patrols import list_patrols
+
+    store, _ = demo_season
+    patrols = list_patrols(store)
+    walked = [p for p in patrols if p.walked]
+    assert len(patrols) > 50 and len(walked) > 0.8 * len(patrols)
+    assert any(p.source == "gpx" for p in walked) and any(p.source == "plan" for p in walked)
+    late = {}
+    for p in walked:
+        if p.start >= datetime(2026, 10, 14, tzinfo=UTC):
+            late[p.ward] = late.get(p.ward, 0) + p.person_hours
+    ranked = sorted(late.values())
+    assert ranked[-2] > 1.5 * ranked[1]
+
+
+def test_coverage_json_is_exactly_the_contract(demo_season):
+    """`coverage --json` prints exactly one object with the six agreed keys and plausible values."""
+    _, directory = demo_season
+    result = _cli(directory, "coverage", "--ward", "Schildersbuurt", "--from", "2026-09-02", "--to", "2026-11-24",
+                  "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert list(payload) == ["patrols", "person_hours", "km", "hotspot_share_visited", "street_share_walked",
+                             "idle_hot_streets"]
+    assert isinstance(payload["patrols"], int) and payload["patrols"] > 5
+    assert payload["person_hours"] > payload["patrols"] and payload["km"] > 0
+    assert 0 <= payload["hotspot_share_visited"] <= 1 and 0 < payload["street_share_walked"] < 1
+    assert isinstance(payload["idle_hot_streets"], int)
+
+
+def test_report_writes_printable_html_and_excel_csv(demo_season, tmp_path):
+    """The report writes one self-contained HTML page with every section and inline SVG charts, and
+    `;`-separated UTF-8-with-BOM CSV tables; member names and notes never appear."""
+    from planner.patrols import list_patrols, mark_walked
+
+    store, directory = demo_season
+    first = list_patrols(store, status="walked")[0]
+    mark_walked(store, first.id, actual_start=first.actual_start, actual_end=first.actual_end,
+                members=["Jantje Geheim"], notes="Jantje Geheim liep mee")
+    result = _cli(directory, "report", "--from", "2026-09-02", "--to", "2026-11-24", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "rapport.html").read_text(encoding="utf-8")
+    for section in ("Samenvatting per wijk", "Dekking per week", "Persoonsuren", "Signalen per week", "Afspraken",
+                    "Effect", "Kanttekening"):
+        assert section in page
+    assert page.count("<svg") >= 4 and "<script" not in page
+    assert "<link" not in page and "src=" not in page  # nothing loaded from elsewhere
+    assert "Jantje" not in page
+    tables = sorted(tmp_path.glob("*.csv"))
+    assert {t.stem for t in tables} >= {"samenvatting", "dekking_per_week", "afspraken", "effect_wijken"}
+    for table in tables:
+        raw = table.read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbf") and b"Jantje" not in raw
+        assert ";" in raw.decode("utf-8-sig").splitlines()[0]
+    summary = pd.read_csv(tmp_path / "samenvatting.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert set(summary["ward"]) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
