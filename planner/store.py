@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import (
@@ -369,27 +370,7 @@ class Store:
             fresh = fresh.sort_values("content_key", kind="stable")
             ward_ids = self.ward_ids(conn)
             created = _now()
-            records = [
-                {
-                    "content_key": r.content_key,
-                    "external_id": r.external_id or None,
-                    "occurred_from": _utc_naive(r.occurred_from),
-                    "occurred_to": _utc_naive(r.occurred_to),
-                    "category": r.category,
-                    "source": r.source,
-                    "on_patrol": bool(r.on_patrol),
-                    "lat": float(r.lat),
-                    "lon": float(r.lon),
-                    "description": r.description or None,
-                    "reporter": r.reporter or None,
-                    "status": r.status,
-                    "reported_at": _utc_naive(r.reported_at),
-                    "ward_id": ward_ids.get(r.ward) if isinstance(r.ward, str) else None,
-                    "batch_id": batch_id,
-                    "created_at": created,
-                }
-                for r in fresh.itertuples()
-            ]
+            records = _incident_records(fresh, ward_ids=ward_ids, batch_id=batch_id, created=created)
             inserted = 0
             for chunk in _chunks(records, 10_000):
                 inserted += self._insert_new(conn, chunk)
@@ -419,7 +400,10 @@ class Store:
         many were new. (A concurrent import of the same rows waits for ours, then skips them.)"""
         if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg" and len(records) > 100:
             return _copy_new_incidents(conn, records)
-        dialect = {"postgresql": pg_dialect, "sqlite": sqlite_dialect}.get(conn.dialect.name)
+        if conn.dialect.name == "sqlite":  # INSERT OR IGNORE; pysqlite sums rowcount over executemany
+            statement = sqlite_dialect.insert(incidents_table).on_conflict_do_nothing(index_elements=["content_key"])
+            return conn.execute(statement, records).rowcount
+        dialect = {"postgresql": pg_dialect}.get(conn.dialect.name)
         if dialect is None:
             conn.execute(insert(incidents_table), records)
             return len(records)
@@ -602,6 +586,43 @@ class Store:
             "already_anonymised": int(before),
             "rejected_rows_deleted": rejects,
         }
+
+
+def _naive_utc_values(values: pd.Series) -> list:
+    """Timezone-aware (or naive UTC) times → naive UTC ``datetime`` objects, None for missing."""
+    stamps = pd.to_datetime(values, utc=True).dt.tz_localize(None)
+    out = np.array(stamps.dt.to_pydatetime(), dtype=object)
+    out[stamps.isna().to_numpy()] = None
+    return out.tolist()
+
+
+def _incident_records(fresh: pd.DataFrame, *, ward_ids: dict[str, int], batch_id: int, created: datetime) -> list[dict]:
+    """Validated rows → insert parameters, column-wise (a million rows in seconds, not minutes)."""
+    text_or_none = {
+        column: [v if isinstance(v, str) and v else None for v in fresh[column].tolist()]
+        for column in ("external_id", "description", "reporter")
+    }
+    columns = {
+        "content_key": fresh["content_key"].tolist(),
+        "external_id": text_or_none["external_id"],
+        "occurred_from": _naive_utc_values(fresh["occurred_from"]),
+        "occurred_to": _naive_utc_values(fresh["occurred_to"]),
+        "category": fresh["category"].tolist(),
+        "source": fresh["source"].tolist(),
+        "on_patrol": fresh["on_patrol"].astype(bool).tolist(),
+        "lat": fresh["lat"].astype(float).tolist(),
+        "lon": fresh["lon"].astype(float).tolist(),
+        "description": text_or_none["description"],
+        "reporter": text_or_none["reporter"],
+        "status": fresh["status"].tolist(),
+        "reported_at": _naive_utc_values(fresh["reported_at"]),
+        "ward_id": [ward_ids.get(w) if isinstance(w, str) else None for w in fresh["ward"].tolist()],
+    }
+    names = list(columns)
+    return [
+        {**dict(zip(names, values, strict=True)), "batch_id": batch_id, "created_at": created}
+        for values in zip(*columns.values(), strict=True)
+    ]
 
 
 def _copy_new_incidents(conn: Connection, records: list[dict]) -> int:
