@@ -36,8 +36,8 @@ _TEXT = {
         "stop": "Stop", "arrive": "Aankomst", "dwell": "Blijven", "look_for": "Waar let je op",
         "walk": "lopen", "stay": "stilstaan", "stops": "stops", "total": "Totaal",
         "share": "van de score van alle doelen in de wijk (hotspots en drukke straten)",
-        "route": "Route", "passed": "Onderweg gepasseerd (telt mee)", "back": "Terug bij de start",
-        "depart": "Vertrek", "no_stops": "Geen stops gepland: de beschikbare tijd is te kort om een "
+        "route": "Route", "passed": "Onderweg gepasseerd (telt mee)", "back": "terug",
+        "no_stops": "Geen stops gepland: de beschikbare tijd is te kort om een "
         "doel te bereiken, of er zijn geen doelen. Loop een rondje vanaf de start.",
         "all_taken": "Geen stops: alle bereikbare doelen zitten al in de route van een ander team. "
                      "Loop een eigen rondje door de wijk of sluit aan bij dat team.",
@@ -54,8 +54,8 @@ _TEXT = {
         "stop": "Stop", "arrive": "Arrive", "dwell": "Stay", "look_for": "What to look for",
         "walk": "walking", "stay": "stops", "stops": "stops", "total": "Total",
         "share": "of the score of all targets in the ward (hotspots and hot streets)",
-        "route": "Route", "passed": "Passed on the way (counted)", "back": "Back at the start",
-        "depart": "Depart", "no_stops": "No stops planned: the time available is too short to reach "
+        "route": "Route", "passed": "Passed on the way (counted)", "back": "back",
+        "no_stops": "No stops planned: the time available is too short to reach "
         "a target, or there are no targets. Walk a round from the start.",
         "all_taken": "No stops: every reachable target is already on another team's route. Walk "
                      "your own round through the ward or join that team.",
@@ -220,10 +220,6 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
                 stroke_opacity="0.85", stroke_linejoin="round", stroke_linecap="round",
                 stroke_dasharray=TEAM_DASHES[t % len(TEAM_DASHES)],
             ))
-    sx, sy = screen(*plan.start_lonlat)
-    parts.append(f'<rect x="{sx - 9:.1f}" y="{sy - 9:.1f}" width="18" height="18" fill="#111" rx="2"/>'
-                 f'<text x="{sx:.1f}" y="{sy + 4.5:.1f}" font-size="12" font-weight="bold" '
-                 f'text-anchor="middle" fill="#fff">S</text>')
     for t, team in enumerate(plan.teams):
         colour = TEAM_COLOURS[t % len(TEAM_COLOURS)]
         for stop in team.stops:
@@ -233,6 +229,16 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
                 f'<text x="{x:.1f}" y="{y + 4.5:.1f}" font-size="12" font-weight="bold" '
                 f'text-anchor="middle" fill="#fff">{stop.number}</text>'
             )
+    # The start goes on top; when a stop sits on it, it moves aside with a short leader line.
+    sx, sy = screen(*plan.start_lonlat)
+    crowded = any(math.dist((sx, sy), screen(st.lon, st.lat)) < 16 for team in plan.teams for st in team.stops)
+    mx, my = (sx - 16, sy - 16) if crowded else (sx, sy)
+    if crowded:
+        parts.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{mx:.1f}" y2="{my:.1f}" stroke="#111" '
+                     'stroke-width="1.5"/>')
+    parts.append(f'<rect x="{mx - 9:.1f}" y="{my - 9:.1f}" width="18" height="18" fill="#111" rx="2"/>'
+                 f'<text x="{mx:.1f}" y="{my + 4.5:.1f}" font-size="12" font-weight="bold" '
+                 f'text-anchor="middle" fill="#fff">S</text>')
     # Scale bar (bottom left), north arrow (top right), attribution (bottom right).
     bar_m = _nice_length(span_x / 5)
     bar_px = bar_m * scale
@@ -274,26 +280,26 @@ def _clock(start: tuple[int, int] | None, minutes: float) -> str:
 
 
 _STYLE = """
-@page { size: A4 portrait; margin: 11mm; }
+@page { size: A4 portrait; margin: 10mm; }
 * { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 9.5pt;
-       color: #111; margin: 0 auto; max-width: 188mm; line-height: 1.3;
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 9pt;
+       color: #111; margin: 0 auto; max-width: 190mm; line-height: 1.25;
        -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-h1 { font-size: 15pt; margin: 0 0 1mm; }
-h2 { font-size: 11pt; margin: 3mm 0 1mm; }
+h1 { font-size: 14pt; margin: 0 0 1mm; }
+h2 { font-size: 10pt; margin: 2mm 0 0.5mm; }
 p { margin: 1mm 0; }
 .meta { margin: 0 0 2mm; }
 .meta span { display: inline-block; margin-right: 4mm; }
-svg.map { display: block; width: 100%; height: auto; max-height: 100mm; border: 1px solid #888; }
-table { border-collapse: collapse; width: 100%; font-size: 8.8pt; }
-th, td { border-bottom: 1px solid #bbb; padding: 0.8mm 1.2mm; text-align: left; vertical-align: top; }
+svg.map { display: block; width: 100%; height: auto; max-height: 88mm; border: 1px solid #888; }
+table { border-collapse: collapse; width: 100%; font-size: 8.3pt; }
+th, td { border-bottom: 1px solid #bbb; padding: 0.5mm 1.2mm; text-align: left; vertical-align: top; }
 th { background: #eee; }
 tr { page-break-inside: avoid; break-inside: avoid; }
 td.n { white-space: nowrap; }
-.dot { display: inline-block; min-width: 5mm; height: 5mm; border-radius: 2.5mm; color: #fff;
-       text-align: center; font-weight: bold; line-height: 5mm; }
-.small { font-size: 8pt; color: #333; }
-.privacy { border: 1px solid #888; padding: 1.5mm 2mm; margin-top: 2mm; font-size: 8.5pt; }
+.dot { display: inline-block; min-width: 4.5mm; height: 4.5mm; border-radius: 2.25mm; color: #fff;
+       text-align: center; font-weight: bold; line-height: 4.5mm; }
+.small { font-size: 7.5pt; color: #333; margin: 0.5mm 0; }
+.privacy { border: 1px solid #888; padding: 1mm 2mm; margin-top: 1.5mm; font-size: 8pt; }
 footer { margin-top: 2mm; font-size: 8pt; color: #333; }
 @media screen { body { padding: 8mm; } }
 """
@@ -332,18 +338,18 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
             f"{text['team']} {t}: {_number(team.length_m / 1000, 1, language)} {text['km']} · "
             f"{team.duration_min:.0f} {text['min']} ({text['walk']} {team.walk_min:.0f} + {text['stay']} "
             f"{team.dwell_min:.0f}) · {len(team.stops)} {text['stops']} · {text['score']} "
-            f"{_number(team.score, 1, language)}"
+            f"{_number(team.score, 1, language)} · {text['back']} {_clock(start_clock, team.duration_min)}"
         )
         out.append(f'<h2><span class="dot" style="background:{colour}">{t}</span> {_esc(heading)}</h2>')
         if not team.stops:
             taken = any(other.stops for other in plan.teams)
             out.append(f"<p>{_esc(text['all_taken'] if taken else text['no_stops'])}</p>")
+        if not team.stops:
+            continue
         out.append(
             f"<table><thead><tr><th>#</th><th>{_esc(text['stop'])}</th><th>{_esc(text['arrive'])}</th>"
             f"<th>{_esc(text['dwell'])}</th><th>{_esc(text['look_for'])}</th></tr></thead><tbody>"
         )
-        out.append(f"<tr><td>S</td><td>{_esc(text['depart'])}: {_esc(plan.start_name)}</td>"
-                   f"<td class=\"n\">{_esc(_clock(start_clock, 0))}</td><td></td><td></td></tr>")
         for stop in team.stops:
             out.append(
                 f'<tr><td><span class="dot" style="background:{colour}">{stop.number}</span></td>'
@@ -351,8 +357,6 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
                 f"<td class=\"n\">{stop.dwell_min:.0f} {text['min']}</td>"
                 f"<td>{_esc(look_for(stop.categories, language=language))}</td></tr>"
             )
-        out.append(f"<tr><td>S</td><td>{_esc(text['back'])}</td>"
-                   f"<td class=\"n\">{_esc(_clock(start_clock, team.duration_min))}</td><td></td><td></td></tr>")
         out.append("</tbody></table>")
         if team.streets:
             streets = " → ".join(team.streets[:40]) + (" → …" if len(team.streets) > 40 else "")

@@ -88,7 +88,8 @@ class RouteParams:
 
 @dataclass(frozen=True)
 class Stop:
-    """A numbered stop of a team: a target, where it is and what to look for."""
+    """A numbered stop of a team: a target, where the team stands for it (the street corner
+    nearest the target), when it arrives, how long it stays and the target's signal categories."""
 
     number: int
     name: str
@@ -517,7 +518,8 @@ def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer,
             position += 1
         clock = arrive[position] + dwell
         target = usable.iloc[tid]
-        lon, lat = transformer.transform(target["x"], target["y"])
+        # The stop is where the team stands: the street corner on its path nearest the target.
+        lon, lat = transformer.transform(graph.nodes[node]["x"], graph.nodes[node]["y"])
         stops.append(Stop(len(stops) + 1, str(target["name"]), float(lon), float(lat), float(target["score"]),
                           float(target["dwell_min"]), clock / 60, tuple(target["categories"])))
         dwell += float(target["dwell_min"]) * 60
@@ -586,13 +588,15 @@ def targets_from_hot_streets(
     min_signals: int = settings.PUBLIC_MIN_SIGNALS,
     radius_m: float = 100.0,
     min_gap_m: float = 150.0,
+    max_length_m: float = 250.0,
     avoid: gpd.GeoDataFrame | None = None,
     dwell_min: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Route targets from hot streets: the ``top`` streets with the largest prize, each at least
     ``min_gap_m`` from the others and from ``avoid`` (e.g. the hotspot targets, already counted),
     and only where at least ``min_signals`` signals lie within ``radius_m`` of the street's middle
-    (so a stop never points at one household's report). Lines in the graph's CRS, scored by their
+    (so a stop never points at one household's report), on streets of at most ``max_length_m``
+    (the team stops at the corner nearest the middle). Lines in the graph's CRS, scored by their
     prize, named like ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
     """
     if top < 0 or min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
@@ -609,7 +613,9 @@ def targets_from_hot_streets(
     if top == 0 or edges.empty or incidents is None or len(incidents) == 0:
         return empty
     once = edges[edges["u"].astype(str) <= edges["v"].astype(str)]
-    once = once[once["prize"] > 0].sort_values(["prize", "length"], ascending=[False, True], kind="stable")
+    # A stop is made at a street corner: on a longer street its middle would be out of sight.
+    once = once[(once["prize"] > 0) & (once["length"] <= max_length_m)]
+    once = once.sort_values(["prize", "length"], ascending=[False, True], kind="stable")
     x, y, _ = metric_xy(incidents.reset_index(drop=True), CRS.from_user_input(edges.crs))
     tree = cKDTree(np.column_stack([x, y]))
     categories = incidents["category"].fillna("other").astype(str).to_numpy() \
@@ -618,6 +624,7 @@ def targets_from_hot_streets(
     if avoid is not None and len(avoid):
         taken += [(p.x, p.y) for p in avoid.to_crs(edges.crs).geometry.representative_point()]
     rows = []
+    stretches: dict[str, int] = {}
     for edge in once.itertuples(index=False):
         middle = edge.geometry.interpolate(0.5, normalized=True)
         if any(math.hypot(middle.x - a, middle.y - b) < min_gap_m for a, b in taken):
@@ -629,6 +636,9 @@ def targets_from_hot_streets(
         top_codes = sorted(counts.index, key=lambda c: (-counts[c], c))[:3]
         street = str(edge.name) if isinstance(edge.name, str) and edge.name else "naamloos pad"
         street = street.split(", ")[0]
+        stretches[street] = stretches.get(street, 0) + 1
+        if stretches[street] > 1:  # a second stretch of the same street gets a name of its own
+            street = f"{street}, deel {stretches[street]}"
         rows.append({"name": f"{street} ({_dutch(top_codes[0])})",
                      "score": float(edge.prize), "categories": top_codes, "kind": "street",
                      "geometry": edge.geometry})

@@ -112,7 +112,10 @@ def test_briefing_lists_the_stops_and_escapes_names(plans):
     assert "<svg" in page and page.count("<circle") == 5
     assert "© OpenStreetMap contributors" in page and "Privacy" in page and "geen namen" in page
     assert "Let op: open ramen en deuren" in page  # burglary
-    assert "20:00 (+0)" in page  # the clock times start at the time in `when`
+    first, back = plan.teams[0].stops[0].arrive_min, plan.teams[0].duration_min
+    # Clock times count from the time in `when`.
+    assert f"20:{round(first):02d} (+{first:.0f})" in page
+    assert f"terug {20 + round(back) // 60}:{round(back) % 60:02d} (+{back:.0f})" in page
     assert f"{len(plan.teams[0].stops)} stops" in page
     assert re.search(r"\d+ % van de score", page)
 
