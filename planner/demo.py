@@ -22,8 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from pyproj import Transformer
-from shapely import affinity
-from shapely import contains_xy
+from shapely import affinity, contains_xy
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import split
 
@@ -192,7 +191,9 @@ def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: f
             tree.append((a, b))
         else:
             spare.append((a, b))
-    in_park = lambda k: (k[0] - park_centre[0]) ** 2 + (k[1] - park_centre[1]) ** 2 <= 4  # noqa: E731
+    def in_park(k: tuple[int, int]) -> bool:
+        return (k[0] - park_centre[0]) ** 2 + (k[1] - park_centre[1]) ** 2 <= 4
+
     for a, b in tree + spare:
         extra = (a, b) not in tree
         roll = rng.random()
@@ -258,7 +259,7 @@ def draw_town(seed: int = 0) -> _Town:
     north_south = _main_road(town, spine_ns, 60, {"highway": "tertiary", "name": "Stadsdreef"}, ring_road)
     east_west = _main_road(town, spine_ew, 60, {"highway": "tertiary", "name": "Polderlaan"}, ring_road)
     main = [*ring_road, *north_south, *east_west]
-    for polygon, (name, _code, theme, angle) in zip(quarters, _WARDS):
+    for polygon, (name, _code, theme, angle) in zip(quarters, _WARDS, strict=False):
         _draw_ward(town, polygon, name, theme, angle, main, rng)
     return town
 
@@ -274,7 +275,7 @@ def write_osm(town: _Town, path: Path) -> Path:
     ys = np.array([y for _, y in town.nodes]) + _ORIGIN[1]
     lons, lats = transformer.transform(xs, ys)
     root = ET.Element("osm", version="0.6", generator="WAS Planner demo (synthetic)")
-    for index, (lon, lat) in enumerate(zip(lons, lats), start=1):
+    for index, (lon, lat) in enumerate(zip(lons, lats, strict=False), start=1):
         ET.SubElement(root, "node", id=str(index), lat=f"{lat:.7f}", lon=f"{lon:.7f}", version="1")
     for number, (refs, tags) in enumerate(town.ways, start=1):
         way = ET.SubElement(root, "way", id=str(number), version="1")
@@ -324,12 +325,14 @@ def town_places(town: _Town) -> gpd.GeoDataFrame:
 # Signals
 
 _DESCRIPTIONS = {
-    "burglary": ("Achterdeur geforceerd", "Raam opengebroken", "Inbraak via schuur", "Poging tot inbraak, sporen op kozijn"),
+    "burglary": ("Achterdeur geforceerd", "Raam opengebroken", "Inbraak via schuur",
+                 "Poging tot inbraak, sporen op kozijn"),
     "vehicle_crime": ("Ruit van auto ingeslagen", "Navigatie uit auto gestolen", "Fiets van slot geknipt"),
     "youth_nuisance": ("Groep jongeren met scooters", "Harde muziek en rommel", "Jongeren op speelplaats, vuurwerk"),
     "vandalism": ("Bushokje vernield", "Graffiti op muur", "Bankje kapotgemaakt", "Prullenbak in brand"),
     "street_light": ("Lantaarnpaal brandt niet", "Straatverlichting knippert", "Hele straat donker"),
-    "suspicious_situation": ("Persoon kijkt bij ramen naar binnen", "Onbekende auto rijdt rondjes", "Iemand probeert deurklinken"),
+    "suspicious_situation": ("Persoon kijkt bij ramen naar binnen", "Onbekende auto rijdt rondjes",
+                             "Iemand probeert deurklinken"),
     "drugs": ("Handel bij bankje in park", "Lachgas-patronen gevonden", "Drugsafval bij speeltuin"),
     "violence": ("Vechtpartij bij winkelcentrum", "Bedreiging op straat"),
     "other": ("Dumping van afval", "Loslopende hond", "Geluidsoverlast"),
@@ -363,7 +366,9 @@ def town_anchors(town: _Town) -> Anchors:
     def shifted(points) -> np.ndarray:
         return np.asarray(points, float).reshape(-1, 2) + np.asarray(_ORIGIN)
 
-    kind = lambda k: [p["xy"] for p in town.places if p["kind"] == k]  # noqa: E731
+    def kind(k: str) -> list:
+        return [p["xy"] for p in town.places if p["kind"] == k]
+
     homes = [xy for w in town.wards for xy in w["homes"]]
     street_points = [town.nodes[r] for refs, tags in town.ways if tags.get("highway") != "footway" for r in refs]
     return Anchors(
@@ -384,7 +389,7 @@ def _times(rng, n: int, start: datetime, days: int, hours: np.ndarray, weekdays:
     chosen = rng.choice(day_index, size=n, p=weight / weight.sum())
     hour = rng.choice(24, size=n, p=hours / hours.sum())
     minute = rng.integers(0, 60, size=n)
-    return [datetime.combine(dates[c], time(int(h), int(m))) for c, h, m in zip(chosen, hour, minute)]
+    return [datetime.combine(dates[c], time(int(h), int(m))) for c, h, m in zip(chosen, hour, minute, strict=False)]
 
 
 def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: int = 0) -> pd.DataFrame:
@@ -401,7 +406,7 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
         return points[rng.integers(0, len(points), size=n)] + rng.normal(0, spread, size=(n, 2))
 
     def add(category, moments, xy, *, sources=("resident",), p_source=None, window=None):
-        for moment, (x, y) in zip(moments, xy):
+        for moment, (x, y) in zip(moments, xy, strict=False):
             tijd = moment.strftime("%H:%M")
             when = moment
             if window is not None and rng.random() < window[2]:
@@ -419,7 +424,7 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
     seeds_xy = np.vstack([near(anchors.homes, n_seed // 2, 15), near(anchors.hot_ward_homes, n_seed - n_seed // 2, 15)])
     seeds_t = _times(rng, n_seed, start, days - 60, _HOURS["night"] + _HOURS["day"], _WEEKDAY_FLAT)
     burglary_xy, burglary_t = list(seeds_xy), list(seeds_t)
-    for (x, y), moment in zip(seeds_xy, seeds_t):
+    for (x, y), moment in zip(seeds_xy, seeds_t, strict=False):
         for _ in range(rng.poisson(1.3)):
             angle, distance = rng.uniform(0, 2 * math.pi), rng.exponential(130)
             if distance > 400:
@@ -432,12 +437,18 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
     summer = np.array([0.6, 0.6, 0.8, 1, 1.2, 1.5, 1.6, 1.6, 1.2, 1, 0.8, 0.7])
     dark = np.array([1.8, 1.6, 1.2, 0.8, 0.5, 0.4, 0.4, 0.5, 0.8, 1.3, 1.7, 1.9])
     hangouts = np.vstack([anchors.shops, anchors.parks])
+    # category, yearly count, where, spread (m), hours, weekdays, season, sources, their shares, window
+    resident_member_officer = (("resident", "was_member", "officer"), (0.6, 0.25, 0.15))
     specs = [
-        ("jongerenoverlast", 260, hangouts, 60, "evening", _WEEKEND, summer, ("resident", "was_member", "officer"), (0.6, 0.25, 0.15), None),
-        ("vandalisme", 120, np.vstack([anchors.schools, anchors.parks]), 90, "night", _WEEKEND, None, ("resident", "municipality", "was_member"), (0.5, 0.3, 0.2), (23, 7, 0.3)),
-        ("straatverlichting", 90, anchors.streets, 5, "evening", _WEEKDAY_FLAT, dark, ("resident", "was_member", "municipality"), (0.5, 0.3, 0.2), None),
-        ("autokraak", 90, np.vstack([anchors.shops, anchors.streets[::7]]), 70, "night", _WEEKDAY_FLAT, None, ("resident", "police"), (0.8, 0.2), (22, 7, 0.5)),
-        ("verdachte_situatie", 100, anchors.homes, 20, "evening", _WEEKDAY_FLAT, None, ("resident", "was_member"), (0.7, 0.3), None),
+        ("jongerenoverlast", 260, hangouts, 60, "evening", _WEEKEND, summer, *resident_member_officer, None),
+        ("vandalisme", 120, np.vstack([anchors.schools, anchors.parks]), 90, "night", _WEEKEND, None,
+         ("resident", "municipality", "was_member"), (0.5, 0.3, 0.2), (23, 7, 0.3)),
+        ("straatverlichting", 90, anchors.streets, 5, "evening", _WEEKDAY_FLAT, dark,
+         ("resident", "was_member", "municipality"), (0.5, 0.3, 0.2), None),
+        ("autokraak", 90, np.vstack([anchors.shops, anchors.streets[::7]]), 70, "night", _WEEKDAY_FLAT, None,
+         ("resident", "police"), (0.8, 0.2), (22, 7, 0.5)),
+        ("verdachte_situatie", 100, anchors.homes, 20, "evening", _WEEKDAY_FLAT, None,
+         ("resident", "was_member"), (0.7, 0.3), None),
         ("drugs", 40, anchors.parks[::2], 40, "evening", _WEEKEND, summer, ("officer", "resident"), (0.7, 0.3), None),
         ("geweld", 25, anchors.shops, 40, "night", _WEEKEND, None, ("police", "resident"), (0.6, 0.4), None),
         ("overig", 35, anchors.homes, 30, "day", _WEEKDAY_FLAT, None, ("resident", "municipality"), (0.7, 0.3), None),
@@ -453,7 +464,9 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
     frame = frame.sort_values("when", kind="stable").reset_index(drop=True)
     age_days = (datetime.combine(end, time()) - frame["when"]).dt.days
     roll = rng.random(len(frame))
-    status = np.where(age_days > 30, np.where(roll < 0.75, "opgelost", "open"), np.where(roll < 0.3, "in_behandeling", "open"))
+    status = np.where(
+        age_days > 30, np.where(roll < 0.75, "opgelost", "open"), np.where(roll < 0.3, "in_behandeling", "open")
+    )
     status = np.where((frame["category"] == "straatverlichting") & (age_days > 14), "opgelost", status)
     code = {dutch: code for code, dutch in CATEGORIES.items()}
     descriptions = [_DESCRIPTIONS[code[c]][int(rng.integers(len(_DESCRIPTIONS[code[c]])))] for c in frame["category"]]

@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -123,7 +123,7 @@ def import_table(
         rejected=len(rejects),
         rejects_file=rejects_file,
         batch_id=counts.batch_id,
-        reasons=tuple(zip(rejects["row_number"].astype(int), rejects["reason"])),
+        reasons=tuple(zip(rejects["row_number"].astype(int), rejects["reason"], strict=False)),
         warnings=tuple(warnings),
     )
     log.info("import %s: %s", file_name, report.to_json())
@@ -134,7 +134,7 @@ def _outside_reasons(rows: pd.DataFrame, wards) -> list[str]:
     """Say which ward is nearest, and whether swapping lat and lon would have fit one."""
     swapped = assign_wards(rows["lat"], rows["lon"], wards)
     reasons = []
-    for (_, row), swap in zip(rows.iterrows(), swapped):
+    for (_, row), swap in zip(rows.iterrows(), swapped, strict=False):
         if isinstance(swap, str):
             reasons.append(f"location: outside every ward; lat and lon look swapped (swapped it falls in {swap})")
         else:
@@ -148,7 +148,7 @@ def _outside_reasons(rows: pd.DataFrame, wards) -> list[str]:
 def _write_rejects(rejects: pd.DataFrame, directory: Path, file_name: str, delimiter: str) -> Path:
     """Write the rejects CSV atomically, so a crash never leaves half a file behind."""
     directory.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     target = directory / f"{Path(file_name).stem}.rejects-{stamp}.csv"
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:

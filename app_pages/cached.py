@@ -1,0 +1,123 @@
+"""Every Streamlit cache of the dashboard, in one place.
+
+Caches are keyed by strings, numbers and frozen params dataclasses, never by GeoDataFrames
+(hashing those is slow). Results that depend on stored data also take ``version``, which changes
+whenever an import or a report adds signals, so nobody sees stale hotspots.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+import streamlit as st
+
+from planner import settings
+from planner.incidents import CATEGORIES
+from planner.store import Store, open_store
+
+
+def database_url() -> str:
+    return settings.database_url()
+
+
+@st.cache_resource(show_spinner=False)
+def store(url: str) -> Store:
+    """One store (connection pool) per database for the whole process."""
+    return open_store(url)
+
+
+def current_store() -> Store:
+    return store(database_url())
+
+
+def data_version() -> tuple[int, int]:
+    """Changes whenever signals or wards are added."""
+    current = current_store()
+    return current.incident_count(), len(current.ward_summary())
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def wards(url: str, version: tuple[int, int]) -> gpd.GeoDataFrame:
+    return store(url).wards()
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def ward_summary(url: str, version: tuple[int, int]) -> list[dict]:
+    return store(url).ward_summary()
+
+
+@st.cache_data(show_spinner=False, ttl=600)
+def incidents(url: str, version: tuple[int, int], ward: str | None = None) -> gpd.GeoDataFrame:
+    """Signals without reporter fields (they never reach the dashboard)."""
+    return store(url).incidents(ward=ward)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def ward_graph(data_dir: str, url: str, ward: str) -> nx.MultiDiGraph:
+    """A ward's prepared street graph, loaded once per process and shared read-only."""
+    from planner.streets import ward_graph as load
+
+    return load(store(url), ward, data_dir=data_dir)
+
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def hotspots(url: str, version: tuple[int, int], ward: str | None, since: str, until: str,
+             categories: tuple[str, ...], params):
+    """Hotspots of the signals in a period (ISO dates, ``until`` exclusive) and categories."""
+    from planner.hotspots import find_hotspots
+
+    signals = incidents(url, version, ward)
+    signals = signals[
+        (signals["occurred_to"] >= pd.Timestamp(since, tz="Europe/Amsterdam"))
+        & (signals["occurred_from"] < pd.Timestamp(until, tz="Europe/Amsterdam"))
+        & signals["category"].isin(categories)
+    ]
+    ward_shapes = wards(url, version)
+    if ward is not None:
+        ward_shapes = ward_shapes[ward_shapes["name"] == ward]
+    return find_hotspots(signals, ward_shapes, params=params, now=pd.Timestamp(until, tz="Europe/Amsterdam"))
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=64)
+def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, window: str, weekday: int,
+                params, start: tuple[float, float] | None, vary_last: int, patrol_log: frozenset):
+    """Tonight's public hotspots of a ward (for the map) and the plan ``was-planner route`` makes.
+
+    ``patrol_log`` (the recent patrols' edges) is only part of the key: saving a patrol must
+    give the next plan a chance to vary from it.
+    """
+    from planner.hotspots import HotspotParams, TimeWindow
+    from planner.routes import plan_for_ward
+
+    start_text, _, end_text = window.partition("-")
+    tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
+    today = pd.Timestamp.now(tz="Europe/Amsterdam").normalize()
+    shown = hotspots(url, version, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
+                     (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES),
+                     HotspotParams(window=tonight, audience="public"))
+    plan = plan_for_ward(store(url), ward, params=params, window=tonight, start=start, vary_last=vary_last,
+                         data_dir=data_dir)
+    return shown.hotspots, plan
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def graph_nodes_lonlat(data_dir: str, url: str, ward: str) -> list[dict]:
+    """The street crossings of a ward graph, clickable as start points."""
+    import osmnx as ox
+
+    nodes = ox.graph_to_gdfs(ward_graph(data_dir, url, ward), edges=False).to_crs(4326)
+    return [{"lon": round(p.x, 6), "lat": round(p.y, 6)} for p in nodes.geometry]
+
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def ward_streets(data_dir: str, url: str, ward: str) -> dict:
+    """The ward's streets as WGS84 GeoJSON lines: a base map that needs no internet."""
+    import json
+
+    import osmnx as ox
+
+    edges = ox.graph_to_gdfs(ward_graph(data_dir, url, ward), nodes=False)[["geometry"]].to_crs(4326)
+    return json.loads(edges.to_json(drop_id=True))

@@ -1,0 +1,104 @@
+"""Gegevens / Data: import signals and wards through the same code as the CLI, build demo data."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import cached, ui
+from planner import settings
+from planner.incidents import ParseOptions, parse_mapping
+from planner.intake import import_file
+from planner.wards import read_wards, store_wards
+
+nl = ui.language() == "nl"
+st.header(ui.t("page_data"))
+
+
+def _saved(upload) -> Path:
+    """Uploaded bytes as a file with the original suffix (the readers go by suffix)."""
+    folder = Path(tempfile.mkdtemp(prefix="was-upload-"))
+    path = folder / Path(upload.name).name
+    path.write_bytes(upload.getvalue())
+    return path
+
+
+signals_tab, wards_tab, demo_tab = st.tabs(
+    ["Signalen importeren" if nl else "Import signals", ui.t("ward") + ("en" if nl else "s"), "Demo"]
+)
+
+with signals_tab, ui.guarded():
+    st.write(
+        "CSV (`,` of `;`), GeoJSON of GeoPackage. Kolommen zoals `datum;tijd;categorie;lat;lon`; "
+        "zie de README voor alle namen." if nl else
+        "CSV (`,` or `;`), GeoJSON or GeoPackage. Columns such as `date,time,category,lat,lon`; "
+        "the README lists every name."
+    )
+    upload = st.file_uploader(
+        "Bestand" if nl else "File", type=["csv", "txt", "geojson", "json", "gpkg"], key="data_signals_file"
+    )
+    mapping = st.text_input(
+        "Andere kolomnamen (optioneel): KOLOM=veld,..." if nl else "Other column names (optional): COLUMN=field,...",
+        key="data_mapping", placeholder="cdatetime=occurred_at,latitude=lat,longitude=lon",
+    )
+    date_format = st.text_input(
+        "Datumnotatie (optioneel)" if nl else "Date format (optional)", key="data_date_format",
+        placeholder="%m/%d/%y %H:%M",
+    )
+    if st.button("Importeren" if nl else "Import", key="data_import", type="primary", disabled=upload is None):
+        options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format or None)
+        with st.spinner("Bezig met importeren…" if nl else "Importing…"):
+            report = import_file(
+                cached.current_store(), _saved(upload), options=options,
+                rejects_dir=settings.data_dir() / "rejects",
+            )
+        st.success(
+            f"{report.read} rijen gelezen: {report.imported} nieuw, {report.duplicates} al bekend, "
+            f"{report.rejected} afgewezen." if nl else
+            f"Read {report.read} rows: {report.imported} new, {report.duplicates} already known, "
+            f"{report.rejected} rejected."
+        )
+        for warning in report.warnings:
+            st.warning(warning)
+        if report.rejected:
+            rejects = cached.current_store().rejected(report.batch_id)
+            st.dataframe(rejects[["row_number", "reason"]], hide_index=True, key="data_rejects_table")
+            st.download_button(
+                "Afgewezen rijen (CSV)" if nl else "Rejected rows (CSV)",
+                rejects.to_csv(sep=";", index=False).encode("utf-8-sig"),
+                file_name=f"{Path(upload.name).stem}-afgewezen.csv", mime="text/csv", key="data_rejects_download",
+            )
+
+with wards_tab, ui.guarded():
+    summary = cached.ward_summary(cached.database_url(), cached.data_version())
+    if summary:
+        st.dataframe(
+            pd.DataFrame(summary).rename(columns={"name": ui.t("ward"), "code": "Code", "incidents": ui.t("signals")}),
+            hide_index=True, key="data_wards_table",
+        )
+    else:
+        st.info(ui.t("no_wards"))
+    ward_file = st.file_uploader(
+        "Wijkgrenzen (GeoJSON/GeoPackage, CBS-kolommen WK_NAAM/WK_CODE)" if nl else
+        "Ward boundaries (GeoJSON/GeoPackage, CBS columns WK_NAAM/WK_CODE)",
+        type=["geojson", "json", "gpkg"], key="data_wards_file",
+    )
+    if st.button("Wijken laden" if nl else "Load wards", key="data_wards_load", disabled=ward_file is None):
+        with st.spinner("Wijken laden en signalen toewijzen…" if nl else "Loading wards and assigning signals…"):
+            wards = read_wards(_saved(ward_file))
+            assigned = store_wards(cached.current_store(), wards)
+        st.success(f"{len(wards)} wijken opgeslagen; {assigned} signalen liggen in een wijk." if nl else
+                   f"Stored {len(wards)} wards; {assigned} signals lie in a ward.")
+
+with demo_tab, ui.guarded():
+    st.write(ui.t("synthetic"))
+    seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="data_demo_seed")
+    if st.button("Demodata maken" if nl else "Build demo data", key="data_demo_build"):
+        from planner.demo import build_demo
+
+        with st.spinner("Demostad bouwen (wijken, straten, signalen)…" if nl else "Building Demostad…"):
+            summary = build_demo(cached.current_store(), settings.data_dir(), seed=int(seed))
+        st.success(summary.summary())

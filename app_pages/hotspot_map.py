@@ -1,0 +1,113 @@
+"""Hotspotkaart / Hotspot map: hotspot areas, hot streets and signals by ward, period, category
+and time of day, with a table and exports."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import cached, maps, ui
+from planner import settings, streets
+from planner.hotspots import HotspotParams, HotStreetParams, TimeWindow, hot_streets
+from planner.incidents import CATEGORIES
+
+nl = ui.language() == "nl"
+WEEKDAYS = (["ma", "di", "wo", "do", "vr", "za", "zo"] if nl else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+AUDIENCES = {"officer": ("Agent", "Officer"), "public": ("Bewoners", "Residents")}
+YES_NO = {True: ("ja", "yes"), False: ("nee", "no")}
+TRENDS = {"rising": ("stijgend ↑", "rising ↑"), "falling": ("dalend ↓", "falling ↓"), "stable": ("stabiel", "stable")}
+st.header(ui.t("page_hotspots"))
+
+with ui.guarded():
+    url, version = cached.database_url(), cached.data_version()
+    wards = cached.wards(url, version)
+    if wards.empty:
+        st.warning(ui.t("no_wards"))
+        st.stop()
+    names = list(wards["name"])
+    c1, c2, c3 = st.columns([2, 2, 3])
+    ward = c1.selectbox(ui.t("ward"), [None, *names], format_func=lambda w: w or ui.t("all_wards"),
+                        key="hotspots_ward")
+    today = date.today()
+    period = c2.date_input(ui.t("period"), value=(today - timedelta(days=180), today), key="hotspots_period",
+                           format="DD-MM-YYYY")
+    chosen = c3.multiselect(ui.t("categories"), list(CATEGORIES), default=list(CATEGORIES),
+                            format_func=ui.category_label, key="hotspots_categories")
+    c4, c5, c6 = st.columns([3, 2, 2])
+    hours = c4.slider(ui.t("window"), value=(time(0, 0), time(23, 59)), step=timedelta(minutes=30),
+                      format="HH:mm", key="hotspots_hours")
+    days = c5.multiselect("Dagen" if nl else "Days", range(7), format_func=WEEKDAYS.__getitem__,
+                          key="hotspots_days")
+    audience = c6.radio("Weergave" if nl else "View", ["officer", "public"], horizontal=True,
+                        format_func=lambda a: AUDIENCES[a][not nl],
+                        key="hotspots_audience")
+    start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
+    whole_day = hours == (time(0, 0), time(23, 59)) and not days
+    window = None if whole_day else TimeWindow(
+        start=hours[0].strftime("%H:%M"), end="24:00" if hours[1] == time(23, 59) else hours[1].strftime("%H:%M"),
+        weekdays=tuple(sorted(days)),
+    )
+    params = HotspotParams(window=window, audience=audience)
+    with st.spinner("Hotspots berekenen…" if nl else "Computing hotspots…"):
+        result = cached.hotspots(url, version, ward, start.isoformat(), (end + timedelta(days=1)).isoformat(),
+                                 tuple(chosen), params)
+    shown_wards = wards if ward is None else wards[wards["name"] == ward]
+    spots = result.hotspots
+    layers = [maps.ward_layer(shown_wards)]
+    has_graph = ward is not None and streets.ward_graph_path(ward, data_dir=settings.data_dir()).exists()
+    if has_graph:
+        layers.insert(0, maps.streets_layer(cached.ward_streets(str(settings.data_dir()), url, ward)))
+    show_streets = has_graph and st.toggle("Hot streets", value=False, key="hotspots_streets")
+    if show_streets:
+        graph = cached.ward_graph(str(settings.data_dir()), url, ward)
+        signals = cached.incidents(url, version, ward)
+        scored = hot_streets(graph, signals, params=HotStreetParams(weights=params))
+        if audience == "public":
+            scored = scored.public(spots)
+        hot = scored.edges[scored.edges["density"] > 0].to_crs(4326)
+        if len(hot):
+            top = hot["density"].max()
+            hot = hot.assign(colour=[[200, 0, int(200 * (1 - d / top)), 200] for d in hot["density"]])
+            layers.append(maps.lines_layer(hot, layer_id="hot_streets", color="properties.colour",
+                                           width=3, columns=["density", "colour"]))
+    if len(spots):
+        layers.append(maps.hotspot_layer(spots, ["id", "n_signals", "score"]))
+    if audience == "officer" and result.signals is not None and len(result.signals):
+        points = result.signals.assign(category_label=result.signals["category"].map(ui.category_label))
+        layers.append(maps.points_layer(points[["lon", "lat", "category_label"]], layer_id="signals",
+                                        color=[20, 20, 20, 160], radius=4))
+    st.pydeck_chart(
+        maps.deck(layers, maps.view_of(shown_wards),
+                  tooltip={"text": "Hotspot {id}: {n_signals} signalen, score {score}\n{category_label}"}),
+        key="hotspots_map", height=520,
+    )
+    if audience == "public":
+        st.caption(
+            f"Bewonersweergave: alleen gebieden met minstens {settings.PUBLIC_MIN_SIGNALS} signalen, geen punten."
+            if nl else f"Residents' view: only areas with at least {settings.PUBLIC_MIN_SIGNALS} signals, no points."
+        )
+    if len(spots) == 0:
+        st.info("Geen hotspots in deze selectie." if nl else "No hotspots in this selection.")
+    else:
+        table = pd.DataFrame(
+            {
+                "#": spots["id"],
+                ui.t("ward"): spots["ward"],
+                ui.t("signals"): spots["n_signals"],
+                ui.t("score"): spots["score"].map(lambda s: ui.number(s, 1)),
+                ui.t("categories"): spots["top_categories"].map(
+                    lambda cs: ", ".join(f"{ui.category_label(c)} ({n})" for c, n in cs)),
+                "Piekuren" if nl else "Peak hours": spots["peak_hours"].map(lambda hs: ", ".join(f"{h}u" for h in hs)),
+                "Trend": spots["trend"].map(lambda tr: TRENDS[tr["direction"]][not nl]),
+                "Significant": spots["significant"].map(lambda s: YES_NO[bool(s)][not nl]),
+            }
+        )
+        st.dataframe(table, hide_index=True, key="hotspots_table")
+        d1, d2 = st.columns(2)
+        d1.download_button("GeoJSON", json.dumps(result.to_geojson(), ensure_ascii=False).encode(),
+                           file_name="hotspots.geojson", mime="application/geo+json", key="hotspots_geojson")
+        d2.download_button("CSV", table.to_csv(sep=";", index=False).encode("utf-8-sig"),
+                           file_name="hotspots.csv", mime="text/csv", key="hotspots_csv")

@@ -1,0 +1,114 @@
+"""Signaal melden / Report a signal: a form saved at once through the importer's own checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import cached, maps, ui
+from planner.incidents import CATEGORIES, RawTable
+from planner.intake import import_table
+
+FIELDS = {  # which widget a rejection reason's field belongs to
+    "date": "report_date", "time": "report_time", "category": "report_category",
+    "lat/lon": "report_location", "location": "report_location", "source": "report_source",
+}
+TIME_KINDS = {"exact": ("Precies bekend", "Known"), "window": ("Alleen een tijdvak", "Only a window")}
+SOURCES = ("resident", "was_member", "officer")
+SOURCE_LABELS = {
+    "resident": ("Bewoner", "Resident"), "was_member": ("WAS-lid", "WAS member"), "officer": ("Wijkagent", "Officer"),
+}
+
+st.header(ui.t("page_report"))
+st.caption(
+    "Meld wat je zag. Schrijf geen namen of beschrijvingen van personen op."
+    if ui.language() == "nl"
+    else "Report what you saw. Do not write down names or descriptions of people."
+)
+
+with ui.guarded():
+    url = cached.database_url()
+    version = cached.data_version()
+    wards = cached.wards(url, version)
+    if wards.empty:
+        st.warning(ui.t("no_wards"))
+        st.stop()
+
+    ward = st.selectbox(ui.t("ward"), list(wards["name"]), key="report_ward")
+    shape = wards[wards["name"] == ward]
+    grid = maps.grid_points(shape, spacing_m=40)
+    st.caption(
+        "Klik op de kaart op de plek (een stip) of vul hieronder coördinaten in."
+        if ui.language() == "nl" else "Click the place on the map (a dot) or enter coordinates below."
+    )
+    event = st.pydeck_chart(
+        maps.deck(
+            [maps.ward_layer(shape), maps.points_layer(grid, layer_id="pick", color=[0, 92, 230, 60], radius=8)],
+            maps.view_of(shape),
+        ),
+        on_select="rerun", selection_mode="single-object", key="report_map", height=380,
+    )
+    picked = (event.selection.get("objects", {}) or {}).get("pick") if event else None
+    if picked:
+        st.session_state["report_location"] = f"{picked[0]['lat']:.6f}, {picked[0]['lon']:.6f}"
+
+    with st.form("report_form", clear_on_submit=False):
+        category = st.selectbox(
+            ui.t("category"), list(CATEGORIES), format_func=ui.category_label, key="report_category",
+        )
+        left, right = st.columns(2)
+        when_day = left.date_input(
+            "Datum" if ui.language() == "nl" else "Date", value=datetime.now().date(), key="report_date",
+            format="DD-MM-YYYY",
+        )
+        known = right.radio(
+            "Tijd" if ui.language() == "nl" else "Time",
+            ["exact", "window"],
+            format_func=lambda k: TIME_KINDS[k][ui.language() != "nl"],
+            horizontal=True, key="report_time_kind",
+        )
+        t1, t2 = st.columns(2)
+        first = t1.time_input("Van / at" if ui.language() == "nl" else "From / at", value=time(21, 0),
+                              key="report_time")
+        last = t2.time_input("Tot (bij een tijdvak)" if ui.language() == "nl" else "Until (for a window)",
+                             value=time(7, 0), key="report_time_to")
+        location = st.text_input(
+            "Locatie (breedtegraad, lengtegraad)" if ui.language() == "nl" else "Location (latitude, longitude)",
+            key="report_location", placeholder="52.0601, 4.4940",
+        )
+        description = st.text_area(
+            "Wat zag je? (optioneel)" if ui.language() == "nl" else "What did you see? (optional)",
+            key="report_description", max_chars=500,
+        )
+        source = st.selectbox(
+            "Ik ben" if ui.language() == "nl" else "I am", SOURCES,
+            format_func=lambda s: SOURCE_LABELS[s][ui.language() != "nl"], key="report_source",
+        )
+        submitted = st.form_submit_button("Opslaan" if ui.language() == "nl" else "Save", type="primary")
+
+    if submitted:
+        lat, _, lon = (location or "").partition(",")
+        tijd = first.strftime("%H:%M") + (f"-{last.strftime('%H:%M')}" if known == "window" else "")
+        row = {
+            "datum": when_day.strftime("%d-%m-%Y"), "tijd": tijd, "categorie": category, "bron": source,
+            "lat": lat.strip(), "lon": lon.strip(), "omschrijving": description.strip(),
+        }
+        digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+        report = import_table(
+            cached.current_store(), RawTable(rows=pd.DataFrame([row]), name="formulier"),
+            file_name="formulier", content_hash=digest,
+            now=datetime.now() + timedelta(minutes=1),
+        )
+        if report.imported:
+            st.success("Opgeslagen. Dank je wel!" if ui.language() == "nl" else "Saved. Thank you!")
+        elif report.duplicates:
+            st.info("Dit signaal was al gemeld." if ui.language() == "nl" else "This signal was already reported.")
+        else:
+            for _, reason in report.reasons:
+                field = reason.split(":", 1)[0]
+                label = FIELDS.get(field, field)
+                st.error(f"**{label.replace('report_', '')}** — {reason}")

@@ -1,0 +1,151 @@
+"""Vanavond / Tonight's patrol: a WAS team picks ward, start, time and team size and gets
+routes over the streets with numbered stops, downloads and a printable briefing."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import cached, maps, ui
+from planner import settings
+from planner.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.patrols import recent_patrol_edges, save_planned_patrol
+from planner.routes import RouteParams
+
+nl = ui.language() == "nl"
+st.header(ui.t("page_tonight"))
+
+with ui.guarded():
+    url, version = cached.database_url(), cached.data_version()
+    wards = cached.wards(url, version)
+    if wards.empty:
+        st.warning(ui.t("no_wards"))
+        st.stop()
+    c1, c2, c3, c4 = st.columns([2, 1.2, 1, 2])
+    ward = c1.selectbox(ui.t("ward"), list(wards["name"]), key="tonight_ward")
+    day = c2.date_input("Datum" if nl else "Date", key="tonight_date", format="DD-MM-YYYY")
+    start_time = c3.time_input("Start", value=time(20, 0), step=timedelta(minutes=15), key="tonight_start")
+    minutes = c4.slider("Duur (minuten)" if nl else "Duration (minutes)", 30, 240, 90, step=15, key="tonight_minutes")
+    c5, c6, c7, c8 = st.columns([1, 1.5, 1.5, 1.5])
+    teams = c5.number_input("Teams", 1, 4, 1, key="tonight_teams")
+    speed = c6.slider("Loopsnelheid (km/u)" if nl else "Walking speed (km/h)", 3.0, 6.0,
+                      settings.WALKING_SPEED_KMH, step=0.5, key="tonight_speed")
+    dwell = c7.slider("Stop bij hotspot (min)" if nl else "Stop at hotspot (min)", 0, 20,
+                      int(settings.DWELL_MINUTES), key="tonight_dwell")
+    variety = c8.toggle("Afwisselen met vorige rondes" if nl else "Vary from previous rounds", value=True,
+                        key="tonight_variety")
+
+    shape = wards[wards["name"] == ward]
+    ward_row = shape.iloc[0]
+    graph = cached.ward_graph(str(settings.data_dir()), url, ward)
+    meeting = ward_row.get("meeting_point_name")
+    start_options = (["meeting"] if isinstance(meeting, str) and meeting else []) + ["map", "coordinates"]
+    labels = {
+        "meeting": f"{meeting}" if isinstance(meeting, str) else "",
+        "map": "Klik een kruispunt op de kaart" if nl else "Click a crossing on the map",
+        "coordinates": "Coördinaten" if nl else "Coordinates",
+    }
+    how = st.radio("Startpunt" if nl else "Start point", start_options, format_func=labels.get, horizontal=True,
+                   key="tonight_start_kind")
+    if how == "meeting":
+        start = (float(ward_row["meeting_point_lat"]), float(ward_row["meeting_point_lon"]))
+    elif how == "coordinates":
+        text = st.text_input("lat, lon", key="tonight_start_text", placeholder="52.5530, 5.2360")
+        try:
+            lat_text, lon_text = text.split(",")
+            start = (float(lat_text), float(lon_text))
+        except ValueError:
+            start = None
+            if text:
+                st.error("Startpunt: schrijf als 52.5530, 5.2360" if nl else "Start point: write as 52.5530, 5.2360")
+    else:
+        start = st.session_state.get("tonight_picked")
+
+    local = ZoneInfo(settings.TIMEZONE)
+    begin = datetime.combine(day, start_time, tzinfo=local)
+    end = begin + timedelta(minutes=minutes)
+    window = f"{start_time.strftime('%H:%M')}-{end.strftime('%H:%M')}"
+    params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed))
+    vary_last = 3 if variety else 0
+    if variety:
+        params = RouteParams(**{**params.__dict__, "variety_penalty": 0.5})
+    patrol_log = recent_patrol_edges(cached.current_store(), ward, last=vary_last) if variety else frozenset()
+    with st.spinner("Route plannen…" if nl else "Planning the route…"):
+        spots, plan = cached.patrol_plan(
+            url, version, str(settings.data_dir()), ward, window, begin.weekday(), params, start, vary_last,
+            patrol_log,
+        )
+
+    team_totals = [(team.length_m, team.duration_min) for team in plan.teams]
+    visited = sum(len(team.stops) for team in plan.teams)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Afstand" if nl else "Distance", f"{ui.number(sum(t[0] for t in team_totals) / 1000, 1)} km")
+    m2.metric("Duur (langste team)" if nl else "Duration (longest team)",
+              f"{ui.number(max((t[1] for t in team_totals), default=0))} min")
+    m3.metric("Stops", visited,
+              help="Hotspots en hot streets op de route" if nl else "Hotspots and hot streets on the route")
+    m4.metric("Deel van de hotspotscore" if nl else "Share of hotspot score", ui.percent(plan.covered_share))
+    for note in plan.notes:
+        st.info(note)
+
+    layers = [maps.streets_layer(cached.ward_streets(str(settings.data_dir()), url, ward)), maps.ward_layer(shape)]
+    if len(spots):
+        layers.append(maps.hotspot_layer(spots, ["id", "n_signals", "score"]))
+    stops = []
+    for number, team in enumerate(plan.teams, start=1):
+        colour = maps.TEAM_COLOURS[(number - 1) % len(maps.TEAM_COLOURS)]
+        if len(team.path_lonlat) > 1:
+            layers.append(maps.path_layer(team.path_lonlat, layer_id=f"team{number}", color=colour))
+        for stop in team.stops:
+            arrive = begin + timedelta(minutes=stop.arrive_min)
+            stops.append({"team": number, "label": str(stop.number), "lon": stop.lon, "lat": stop.lat,
+                          "stop": stop.number, "name": stop.name, "arrive": arrive.strftime("%H:%M"),
+                          "dwell": stop.dwell_min, "categories": stop.categories})
+    if how == "map":
+        nodes = pd.DataFrame(cached.graph_nodes_lonlat(str(settings.data_dir()), url, ward))
+        layers.append(maps.points_layer(nodes, layer_id="start_pick", color=[60, 60, 60, 90], radius=5))
+    layers.append(maps.points_layer(pd.DataFrame([{"lon": plan.start_lonlat[0], "lat": plan.start_lonlat[1]}]),
+                                    layer_id="start", color=[0, 0, 0, 255], radius=12, pickable=False))
+    if stops:
+        layers.append(maps.labels_layer(pd.DataFrame(stops), layer_id="stops"))
+    event = st.pydeck_chart(
+        maps.deck(layers, maps.view_of(shape)), key="tonight_map", height=520,
+        on_select="rerun", selection_mode="single-object",
+    )
+    picked = (event.selection.get("objects", {}) or {}).get("start_pick") if event else None
+    if picked and (picked[0]["lat"], picked[0]["lon"]) != st.session_state.get("tonight_picked"):
+        st.session_state["tonight_picked"] = (picked[0]["lat"], picked[0]["lon"])
+        st.rerun()
+
+    if stops:
+        table = pd.DataFrame(stops)
+        table["look_for"] = table["categories"].map(lambda cs: look_for(cs, language=ui.language()))
+        st.dataframe(
+            table[["team", "stop", "name", "arrive", "dwell", "look_for"]].rename(columns={
+                "stop": "#", "name": "Stop", "arrive": "Aankomst" if nl else "Arrive",
+                "dwell": "Min", "look_for": "Let op" if nl else "Look for",
+            }),
+            hide_index=True, key="tonight_stops",
+        )
+    else:
+        st.info("Geen stops binnen deze tijd." if nl else "No stops fit in this time.")
+
+    title = f"WAS-ronde {ward}" if nl else f"WAS patrol {ward}"
+    when = f"{ui.day(begin)} {window}"
+    d1, d2, d3, d4 = st.columns(4)
+    d1.download_button("GPX", plan_to_gpx(plan, name=title).encode(), file_name=f"{title}.gpx",
+                       mime="application/gpx+xml", key="tonight_gpx")
+    d2.download_button("GeoJSON", json.dumps(plan_to_geojson(plan)).encode(), file_name=f"{title}.geojson",
+                       mime="application/geo+json", key="tonight_geojson")
+    d3.download_button("Briefing (HTML)" if not nl else "Briefing om te printen",
+                       briefing_html(plan, ward=ward, title=title, when=when, language=ui.language()).encode(),
+                       file_name=f"{title}.html", mime="text/html", key="tonight_briefing")
+    if d4.button("Opslaan als geplande ronde" if nl else "Save as planned patrol", key="tonight_save"):
+        edges = frozenset(edge for team in plan.teams for edge in team.edges)
+        saved = save_planned_patrol(cached.current_store(), ward=ward, start=begin, minutes=minutes,
+                                    team_size=int(teams), route_geojson=plan_to_geojson(plan), edges=edges)
+        st.success(f"Opgeslagen als ronde {saved.id}." if nl else f"Saved as patrol {saved.id}.")

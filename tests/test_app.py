@@ -1,0 +1,184 @@
+"""Dashboard tests with streamlit.testing.v1.AppTest, one or more per page, on the demo data."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from planner.demo import build_demo
+from planner.store import open_store
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    """A data directory with the demo town, shared by this module's tests."""
+    directory = tmp_path_factory.mktemp("appdata")
+    build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0, end=date.today())
+    return directory
+
+
+@pytest.fixture
+def app(demo_dir, monkeypatch):
+    """Run the dashboard against the demo data; returns a function that opens a page."""
+    monkeypatch.setenv("WAS_DATA_DIR", str(demo_dir))
+    monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
+
+    def open_page(page: str | None = None, **state) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=120)
+        for key, value in state.items():
+            at.session_state[key] = value
+        at.run()
+        if page:
+            at.switch_page(f"app_pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return open_page
+
+
+def deck_layers(at: AppTest, index: int = 0) -> list[str]:
+    """The ids of the layers in a pydeck chart (AppTest cannot look inside maps otherwise)."""
+    spec = json.loads(at.get("deck_gl_json_chart")[index].proto.json)
+    return [layer["id"] for layer in spec["layers"]]
+
+
+def test_router_shows_demo_notice_and_language_switch(app):
+    """The start page runs, says the demo is synthetic, and English replaces Dutch."""
+    at = app()
+    assert any("synthetisch" in info.value for info in at.sidebar.info)
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert any("synthetic" in info.value for info in at.sidebar.info)
+
+
+def test_hotspot_map_officer_view_has_points_and_table(app):
+    """Officers see hotspot areas, signal points and a table of hotspots with plausible counts."""
+    at = app("hotspot_map")
+    assert {"wards", "hotspots", "signals"} <= set(deck_layers(at))
+    table = at.dataframe[0].value
+    assert len(table) >= 1 and (table["Signalen"] >= 5).all()
+
+
+def test_hotspot_map_public_view_has_no_points(app):
+    """The residents' view shows areas only: no signal points reach the map."""
+    at = app("hotspot_map")
+    at.radio(key="hotspots_audience").set_value("public").run()
+    assert not at.exception
+    layers = deck_layers(at)
+    assert "signals" not in layers
+    assert "wards" in layers
+
+
+def test_hotspot_map_single_ward_with_hot_streets(app):
+    """One ward with the hot-streets layer on renders that layer without errors."""
+    at = app("hotspot_map")
+    at.selectbox(key="hotspots_ward").set_value("Vogelwijk").run()
+    at.toggle(key="hotspots_streets").set_value(True).run()
+    assert not at.exception and not at.error
+    assert "hot_streets" in deck_layers(at)
+
+
+def test_report_form_saves_a_valid_signal(app, demo_dir):
+    """A complete form is stored through the importer and counted in the ward."""
+    store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
+    before = store.incident_count()
+    at = app("report")
+    at.selectbox(key="report_ward").set_value("Vogelwijk").run()
+    at.selectbox(key="report_category").set_value("vandalism")
+    at.text_input(key="report_location").set_value("52.55318, 5.23630")
+    at.text_area(key="report_description").set_value("<script>alert(1)</script> bankje kapot")
+    at.button[0].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.success
+    assert store.incident_count() == before + 1
+
+
+def test_report_form_names_the_bad_field(app):
+    """A location outside every ward is refused with an error that names the location."""
+    at = app("report")
+    at.text_input(key="report_location").set_value("40.0, 4.0")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("location" in error.value for error in at.error)
+
+
+def test_data_page_lists_wards(app):
+    """The data page lists the four demo wards with their signal counts."""
+    at = app("data")
+    wards = at.dataframe[0].value
+    assert set(wards["Wijk"]) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
+    assert (wards["Signalen"] > 0).all()
+
+
+def test_coverage_page_renders(app):
+    """The coverage page runs without errors on the demo data."""
+    at = app("coverage")
+    assert not at.error
+
+
+def minutes_of(metric) -> float:
+    return float(metric.value.split()[0].replace(".", "").replace(",", "."))
+
+
+def test_tonight_plans_within_budget(app):
+    """Tonight's page plans a route with stops whose longest team stays within the budget."""
+    at = app()
+    assert at.selectbox(key="tonight_ward").value == "Bloemenwijk"  # wards sorted by name
+    durations = [m for m in at.metric if m.label.startswith("Duur")]
+    assert 0 < minutes_of(durations[0]) <= 90
+    assert int(at.metric[2].value) >= 1
+    layers = deck_layers(at)
+    assert {"wards", "team1", "stops", "start"} <= set(layers)
+    assert len(at.get("download_button")) == 3
+
+
+def test_tonight_shorter_budget_and_two_teams(app):
+    """A 30-minute budget for two teams gives two routes, each at most 30 minutes."""
+    at = app()
+    at.slider(key="tonight_minutes").set_value(30)
+    at.number_input(key="tonight_teams").set_value(2).run()
+    assert not at.exception and not at.error
+    assert minutes_of(next(m for m in at.metric if m.label.startswith("Duur"))) <= 30
+    assert {"team1", "team2"} <= set(deck_layers(at))
+
+
+def test_tonight_save_as_planned_patrol(app, demo_dir):
+    """Saving the plan stores a planned patrol whose edges the next plan can vary from."""
+    from planner.patrols import recent_patrol_edges
+
+    store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
+    at = app()
+    at.button(key="tonight_save").click().run()
+    assert not at.exception and at.success
+    assert recent_patrol_edges(store, at.selectbox(key="tonight_ward").value)
+
+
+def test_tonight_bad_start_coordinates_are_explained(app):
+    """Coordinates far from the ward's streets are refused with a readable message."""
+    at = app()
+    at.radio(key="tonight_start_kind").set_value("coordinates").run()
+    at.text_input(key="tonight_start_text").set_value("52.0, 4.0").run()
+    assert not at.exception
+    assert any("500" in error.value or "m from" in error.value or "snap" in error.value for error in at.error)
+
+
+def test_hot_streets_in_public_view_stay_inside_public_areas(app):
+    """Residents' hot streets only touch public hotspot areas (no single reports show)."""
+    at = app("hotspot_map")
+    at.selectbox(key="hotspots_ward").set_value("Vogelwijk").run()
+    at.radio(key="hotspots_audience").set_value("public").run()
+    at.toggle(key="hotspots_streets").set_value(True).run()
+    assert not at.exception and not at.error
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    spec = {layer["id"]: layer for layer in json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]}
+    assert "signals" not in spec
+    areas = unary_union([shape(f["geometry"]) for f in spec["hotspots"]["data"]["features"]])
+    streets = [shape(f["geometry"]) for f in spec.get("hot_streets", {"data": {"features": []}})["data"]["features"]]
+    assert all(street.intersects(areas.buffer(1e-6)) for street in streets)

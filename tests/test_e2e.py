@@ -1,0 +1,111 @@
+"""The dashboard in a real headless Chromium against `streamlit run` on 127.0.0.1.
+
+Each page is opened, waited for until its script has finished, checked for exceptions and
+screenshotted to tests/artifacts/ (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from app_pages.ui import TEXTS
+from planner.demo import build_demo
+from planner.store import open_store
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+PAGES = {"vanavond": "", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden", "gegevens": "gegevens"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through playwright; skipped locally without it, required in CI."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's chromium (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`streamlit run app.py` on a free loopback port with the demo data; yields its base URL."""
+    data = tmp_path_factory.mktemp("e2e-data")
+    build_demo(open_store(f"sqlite:///{data / 'was.db'}"), data, seed=0, end=date.today())
+    port = _free_port()
+    env = {**os.environ, "WAS_DATA_DIR": str(data)}
+    env.pop("WAS_DATABASE_URL", None)
+    log_path = data / "streamlit.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                log.close()
+                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def open_page(browser, url: str, name: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(url)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
+    page.wait_for_timeout(1500)  # let maps and charts paint before the screenshot
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    return page
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders_without_exception(browser, server, name):
+    """Each page finishes its script in a real browser with no exception box and shows content."""
+    page = open_page(browser, f"{server}/{PAGES[name]}", name)
+    # stException: a Python traceback; stErrorElementStack: a component crashed in the browser.
+    assert page.locator("[data-testid='stException'], [data-testid='stErrorElementStack']").count() == 0
+    assert page.get_by_text(TEXTS["unexpected"][0]).count() == 0
+    assert page.locator("[data-testid='stHeading'], h1, h2").count() > 0
+    page.close()
