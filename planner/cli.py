@@ -502,7 +502,7 @@ def users_disable(
     """Disable an account (it can no longer sign in), or re-enable it."""
     from .users import set_disabled
 
-    set_disabled(_store(ctx), name, not enable)
+    set_disabled(_store(ctx), name, disabled=not enable)
     typer.echo(f"{name} {'enabled' if enable else 'disabled'}")
 
 

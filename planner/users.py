@@ -104,7 +104,7 @@ def set_password(store: Store, name: str, password: str) -> None:
         raise DataNotFoundError(msg)
 
 
-def set_disabled(store: Store, name: str, disabled: bool = True) -> None:
+def set_disabled(store: Store, name: str, *, disabled: bool = True) -> None:
     """Disable (or re-enable) an account; a disabled account cannot sign in."""
     if not store.update_user(name, disabled=disabled):
         msg = f"no user {name!r}"

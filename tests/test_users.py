@@ -52,7 +52,7 @@ def test_disabled_account_cannot_sign_in_and_new_password_works(store):
     set_disabled(store, "anna")
     with pytest.raises(AuthenticationError):
         authenticate(store, "anna", PASSWORD)
-    set_disabled(store, "anna", False)
+    set_disabled(store, "anna", disabled=False)
     set_password(store, "anna", "another long one")
     assert authenticate(store, "anna", "another long one").role == "resident"
     with pytest.raises(DataNotFoundError):
