@@ -121,3 +121,21 @@ def ward_streets(data_dir: str, url: str, ward: str) -> dict:
 
     edges = ox.graph_to_gdfs(ward_graph(data_dir, url, ward), nodes=False)[["geometry"]].to_crs(4326)
     return json.loads(edges.to_json(drop_id=True))
+
+
+def patrol_version() -> int:
+    """Changes whenever a patrol is saved, walked or imported."""
+    from planner.patrols import list_patrols
+
+    records = list_patrols(current_store())
+    return hash(tuple((r.id, r.status) for r in records))
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def coverage_report(url: str, version: tuple[int, int], patrols: int, data_dir: str, start: str, end: str, freq: str):
+    """Everything the coverage page and the municipal report show, for ``[start, end)``."""
+    from datetime import date
+
+    from planner.report import build_report
+
+    return build_report(store(url), date.fromisoformat(start), date.fromisoformat(end), freq=freq, data_dir=data_dir)

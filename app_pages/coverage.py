@@ -1,16 +1,106 @@
-"""Dekking / Coverage: patrol coverage per ward for the municipality (filled by the coverage work)."""
+"""Dekking / Coverage: what the teams walked, the hours it took, what it covered, the effect
+review with its caveat, agreements, and the municipal report (HTML that prints to PDF)."""
 
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
 import streamlit as st
 
 from app_pages import cached, ui
+from planner import settings
+from planner.agreements import STATUSES, add_agreement, list_agreements, update_agreement
+from planner.report import render_html
 
+nl = ui.language() == "nl"
+FREQS = {"week": ("week", "week"), "month": ("maand", "month"), "quarter": ("kwartaal", "quarter")}
 st.header(ui.t("page_coverage"))
+
 with ui.guarded():
-    summary = cached.ward_summary(cached.database_url(), cached.data_version())
-    st.info(
-        "Hier komt het overzicht van gelopen surveillances, uren en dekking per wijk. "
-        "Tot die tijd: het aantal signalen per wijk." if ui.language() == "nl" else
-        "Walked patrols, hours and coverage per ward will appear here. Until then: signals per ward."
-    )
-    if summary:
-        st.bar_chart({w["name"]: w["incidents"] for w in summary}, horizontal=True)
+    url, version = cached.database_url(), cached.data_version()
+    wards = cached.wards(url, version)
+    if wards.empty:
+        st.warning(ui.t("no_wards"))
+        st.stop()
+    today = date.today()
+    c1, c2 = st.columns([3, 1])
+    period = c1.date_input(ui.t("period"), value=(today - timedelta(weeks=12), today), key="coverage_period",
+                           format="DD-MM-YYYY")
+    freq = c2.selectbox("Per", list(FREQS), format_func=lambda f: FREQS[f][not nl], key="coverage_freq")
+    start, end = period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0])
+    with st.spinner("Dekking berekenen…" if nl else "Computing coverage…"):
+        report = cached.coverage_report(url, version, cached.patrol_version(), str(settings.data_dir()),
+                                        start.isoformat(), (end + timedelta(days=1)).isoformat(), freq)
+    summary = report.summary
+    if summary.empty:
+        st.info("Nog geen surveillances in deze periode." if nl else "No patrols in this period yet.")
+    else:
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Rondes" if nl else "Patrols", int(summary["patrols"].sum()))
+        m2.metric("Persoonsuren" if nl else "Person-hours", ui.number(summary["person_hours"].sum()))
+        m3.metric("Gelopen" if nl else "Walked", f"{ui.number(summary['km'].sum(), 1)} km")
+        m4.metric("Afspraken te laat" if nl else "Overdue agreements", int(summary["overdue_agreements"].sum()))
+
+        st.subheader("Dekking per wijk" if nl else "Coverage per ward")
+        table = summary.assign(
+            hotspot_share_visited=summary["hotspot_share_visited"].map(lambda v: ui.percent(v) if pd.notna(v) else "–"),
+            street_share_walked=summary["street_share_walked"].map(ui.percent),
+            person_hours=summary["person_hours"].map(ui.number),
+            km=summary["km"].map(lambda v: ui.number(v, 1)),
+        )[["ward", "patrols", "person_hours", "km", "hotspot_share_visited", "street_share_walked",
+           "idle_hot_streets", "overdue_agreements"]]
+        st.dataframe(table.rename(columns={
+            "ward": ui.t("ward"), "patrols": "Rondes" if nl else "Patrols",
+            "person_hours": "Persoonsuren" if nl else "Person-hours", "km": "km",
+            "hotspot_share_visited": "Hotspots bezocht" if nl else "Hotspots visited",
+            "street_share_walked": "Straten gelopen" if nl else "Streets walked",
+            "idle_hot_streets": "Hot streets niet gelopen" if nl else "Idle hot streets",
+            "overdue_agreements": "Afspraken te laat" if nl else "Overdue agreements",
+        }), hide_index=True, key="coverage_table")
+
+        left, right = st.columns(2)
+        over_time = report.coverage.pivot_table(index="period", columns="ward", values="person_hours", aggfunc="sum")
+        left.caption(f"Persoonsuren per {FREQS[freq][0]}" if nl else f"Person-hours per {freq}")
+        left.line_chart(over_time, height=260)
+        signals = report.signals.pivot_table(index="period", columns="ward", values="signals", aggfunc="sum")
+        right.caption(f"Signalen per {FREQS[freq][0]}" if nl else f"Signals per {freq}")
+        right.line_chart(signals, height=260)
+
+        st.subheader("Effect" if nl else "Effect review")
+        did = report.effect.did
+        if did is not None:
+            st.write(did.verdict(ui.language()))
+        st.caption(report.effect.caveat(ui.language()))
+        st.dataframe(report.effect.wards, hide_index=True, key="coverage_effect")
+
+    st.subheader("Afspraken" if nl else "Agreements")
+    agreements = list_agreements(cached.current_store())
+    if agreements:
+        frame = pd.DataFrame([{**a.to_json(), "overdue": a.is_overdue(today)} for a in agreements])
+        st.dataframe(frame[["id", "ward", "what", "role", "due", "status", "hotspot", "overdue"]], hide_index=True,
+                     key="coverage_agreements_table")
+        a1, a2, a3 = st.columns([1, 2, 1])
+        chosen = a1.selectbox("Afspraak" if nl else "Agreement", [a.id for a in agreements], key="coverage_agreement")
+        new_status = a2.radio("Status", list(STATUSES), horizontal=True, key="coverage_agreement_status",
+                              format_func=lambda s: STATUSES[s] if nl else s.replace("_", " "))
+        if a3.button("Bijwerken" if nl else "Update", key="coverage_agreement_update"):
+            update_agreement(cached.current_store(), chosen, status=new_status)
+            st.success("Bijgewerkt." if nl else "Updated.")
+    with st.expander("Nieuwe afspraak" if nl else "New agreement"), st.form("coverage_new_agreement"):
+        ward = st.selectbox(ui.t("ward"), list(wards["name"]), key="agreement_ward")
+        what = st.text_input("Wat" if nl else "What", key="agreement_what",
+                             placeholder="Extra verlichting bij het speelveld")
+        role = st.text_input("Wie (rol)" if nl else "Who (role)", key="agreement_role", placeholder="gemeente")
+        due = st.date_input("Uiterlijk" if nl else "Due", value=today + timedelta(weeks=4), key="agreement_due",
+                            format="DD-MM-YYYY")
+        if st.form_submit_button("Toevoegen" if nl else "Add"):
+            add_agreement(cached.current_store(), ward=ward, what=what, role=role, due=due)
+            st.success("Afspraak toegevoegd." if nl else "Agreement added.")
+
+    st.subheader("Rapportage" if nl else "Report")
+    st.write("Het rapport voor de gemeente: open het in de browser en print het als PDF." if nl else
+             "The municipal report: open it in a browser and print it to PDF.")
+    st.download_button("Rapport (HTML)" if nl else "Report (HTML)", render_html(report).encode(),
+                       file_name=f"was-rapport-{start.isoformat()}-{end.isoformat()}.html", mime="text/html",
+                       key="coverage_report_download")

@@ -11,6 +11,7 @@ import streamlit as st
 
 from app_pages import cached, maps, ui
 from planner import settings, streets
+from planner.agreements import list_agreements
 from planner.hotspots import HotspotParams, HotStreetParams, TimeWindow, hot_streets
 from planner.incidents import CATEGORIES
 
@@ -79,6 +80,14 @@ with ui.guarded():
         points = result.signals.assign(category_label=result.signals["category"].map(ui.category_label))
         layers.append(maps.points_layer(points[["lon", "lat", "category_label"]], layer_id="signals",
                                         color=[20, 20, 20, 160], radius=4))
+    open_agreements = [a for a in list_agreements(cached.current_store(), ward=ward)
+                       if a.status != "done" and a.lat is not None]
+    if audience == "officer" and open_agreements:
+        layers.append(maps.points_layer(
+            pd.DataFrame([{"lon": a.lon, "lat": a.lat, "category_label": f"Afspraak: {a.what} ({a.role}, {a.due})"}
+                          for a in open_agreements]),
+            layer_id="agreements", color=[0, 140, 70, 230], radius=12,
+        ))
     st.pydeck_chart(
         maps.deck(layers, maps.view_of(shown_wards),
                   tooltip={"text": "Hotspot {id}: {n_signals} signalen, score {score}\n{category_label}"}),

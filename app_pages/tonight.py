@@ -149,3 +149,43 @@ with ui.guarded():
         saved = save_planned_patrol(cached.current_store(), ward=ward, start=begin, minutes=minutes,
                                     team_size=int(teams), route_geojson=plan_to_geojson(plan), edges=edges)
         st.success(f"Opgeslagen als ronde {saved.id}." if nl else f"Saved as patrol {saved.id}.")
+
+    with st.expander("Gelopen ronde vastleggen" if nl else "Record a walked patrol"):
+        from planner.patrols import import_track, list_patrols, mark_walked
+
+        planned = list_patrols(cached.current_store(), ward=ward, status="planned")
+        if planned:
+            choice = st.selectbox(
+                "Geplande ronde" if nl else "Planned patrol", planned, key="walked_patrol",
+                format_func=lambda p: f"{p.id}: {p.planned_start.astimezone(local):%d-%m-%Y %H:%M}, "
+                                      f"{p.team_size} pers.",
+            )
+            w1, w2 = st.columns(2)
+            began = w1.time_input("Begonnen om" if nl else "Started at",
+                                  value=choice.planned_start.astimezone(local).time(), key="walked_start")
+            ended = w2.time_input("Klaar om" if nl else "Finished at",
+                                  value=choice.planned_end.astimezone(local).time(), key="walked_end")
+            notes = st.text_input("Opmerkingen (geen namen)" if nl else "Notes (no names)", key="walked_notes")
+            if st.button("Markeer als gelopen" if nl else "Mark as walked", key="walked_mark"):
+                walk_day = choice.planned_start.astimezone(local).date()
+                actual_start = datetime.combine(walk_day, began, tzinfo=local)
+                actual_end = datetime.combine(walk_day, ended, tzinfo=local)
+                if actual_end <= actual_start:
+                    actual_end += timedelta(days=1)  # a round past midnight
+                mark_walked(cached.current_store(), choice.id, actual_start=actual_start, actual_end=actual_end,
+                            notes=notes or None)
+                st.success("Vastgelegd." if nl else "Recorded.")
+        else:
+            st.caption("Geen geplande rondes in deze wijk." if nl else "No planned patrols in this ward.")
+        track = st.file_uploader(
+            "Of upload een gelopen GPS-spoor (GPX)" if nl else "Or upload a walked GPS track (GPX)",
+            type=["gpx"], key="walked_gpx",
+        )
+        people = st.number_input("Aantal lopers" if nl else "Team size", 1, 12, 2, key="walked_team_size")
+        if st.button("GPX importeren" if nl else "Import GPX", key="walked_import", disabled=track is None):
+            with st.spinner("Spoor op de straten leggen…" if nl else "Matching the track to the streets…"):
+                imported = import_track(cached.current_store(), graph, track.getvalue(), ward=ward,
+                                        team_size=int(people))
+            km = ui.number(imported.patrol.length_m / 1000, 1)
+            st.success(f"Spoor vastgelegd als ronde {imported.patrol.id}: {km} km." if nl else
+                       f"Track recorded as patrol {imported.patrol.id}: {km} km.")

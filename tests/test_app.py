@@ -182,3 +182,43 @@ def test_hot_streets_in_public_view_stay_inside_public_areas(app):
     areas = unary_union([shape(f["geometry"]) for f in spec["hotspots"]["data"]["features"]])
     streets = [shape(f["geometry"]) for f in spec.get("hot_streets", {"data": {"features": []}})["data"]["features"]]
     assert all(street.intersects(areas.buffer(1e-6)) for street in streets)
+
+
+def test_coverage_page_shows_patrols_and_offers_the_report(app):
+    """The demo season shows patrols, hours and a per-ward table, and the report downloads."""
+    at = app("coverage")
+    assert not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Rondes"]) > 10
+    table = at.dataframe[0].value
+    assert set(table["Wijk"]) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
+    assert any(button.proto.label == "Rapport (HTML)" for button in at.get("download_button"))
+
+
+def test_coverage_page_adds_an_agreement(app, demo_dir):
+    """An agreement added through the form is stored for its ward."""
+    from planner.agreements import list_agreements
+
+    store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
+    before = len(list_agreements(store, ward="Bomenwijk"))
+    at = app("coverage")
+    at.selectbox(key="agreement_ward").set_value("Bomenwijk")
+    at.text_input(key="agreement_what").set_value("Snoeien bij het speelveld")
+    at.text_input(key="agreement_role").set_value("gemeente")
+    next(b for b in at.button if b.label == "Toevoegen").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(list_agreements(store, ward="Bomenwijk")) == before + 1
+
+
+def test_tonight_mark_a_planned_patrol_as_walked(app, demo_dir):
+    """A saved plan can be marked as walked from tonight's page; it then counts as walked."""
+    from planner.patrols import list_patrols
+
+    store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
+    at = app()
+    ward = at.selectbox(key="tonight_ward").value
+    at.button(key="tonight_save").click().run()
+    walked_before = len(list_patrols(store, ward=ward, status="walked"))
+    at.button(key="walked_mark").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert len(list_patrols(store, ward=ward, status="walked")) == walked_before + 1

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,4 +108,25 @@ def test_page_renders_without_exception(browser, server, name):
     assert page.locator("[data-testid='stException'], [data-testid='stErrorElementStack']").count() == 0
     assert page.get_by_text(TEXTS["unexpected"][0]).count() == 0
     assert page.locator("[data-testid='stHeading'], h1, h2").count() > 0
+    page.close()
+
+
+def test_municipal_report_prints(browser, tmp_path_factory):
+    """The municipal report opens in Chromium without scripts and prints to a short PDF."""
+    from planner.report import report_html
+
+    data = tmp_path_factory.mktemp("report-data")
+    store = open_store(f"sqlite:///{data / 'was.db'}")
+    build_demo(store, data, seed=0, end=date.today())
+    html_path = data / "rapport.html"
+    html_path.write_text(report_html(store, date.today() - timedelta(weeks=12), date.today(), data_dir=data),
+                         encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1000, "height": 1400})
+    page.goto(html_path.as_uri())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "rapport.png"), full_page=True)
+    assert page.locator("svg").count() >= 3  # the charts are inline SVG
+    assert "Dekking" in page.content()
+    pdf = page.pdf(path=str(ARTIFACTS / "rapport.pdf"), format="A4")
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") <= 12
     page.close()
