@@ -129,7 +129,7 @@ def postgres_cluster():
     from planner._pgcluster import find_bin_dir, start_cluster
 
     if find_bin_dir() is None:
-        reason = "PostgreSQL binaries (initdb, pg_ctl) not installed: apt-get install postgresql postgresql-15-postgis-3"
+        reason = "PostgreSQL binaries (initdb, pg_ctl) not installed: apt-get install postgresql postgis"
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the postgres tests: {reason}")
         pytest.skip(reason)
