@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -37,11 +38,11 @@ class Paths:
 def _global_options(
     ctx: typer.Context,
     db: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--db", help="Database URL (default: WAS_DATABASE_URL or DATA_DIR/was.db)."),
     ] = None,
     data_dir: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--data-dir", help="Data directory (default: WAS_DATA_DIR or ./data)."),
     ] = None,
 ) -> None:
@@ -80,10 +81,10 @@ def import_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV (, or ;), GeoJSON or GeoPackage of signals.")],
     mapping: Annotated[
-        Optional[str], typer.Option(help="Extra column names: COLUMN=FIELD,... (e.g. cdatetime=occurred_at).")
+        str | None, typer.Option(help="Extra column names: COLUMN=FIELD,... (e.g. cdatetime=occurred_at).")
     ] = None,
     date_format: Annotated[
-        Optional[str], typer.Option("--date-format", help="strptime format of the dates, e.g. '%m/%d/%y %H:%M'.")
+        str | None, typer.Option("--date-format", help="strptime format of the dates, e.g. '%m/%d/%y %H:%M'.")
     ] = None,
     source: Annotated[str, typer.Option(help="Source of rows without one (resident, officer, ...).")] = "resident",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
@@ -109,12 +110,11 @@ app.add_typer(wards_app, name="wards")
 def wards_load(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage or shapefile of ward polygons.")],
-    name_col: Annotated[Optional[str], typer.Option("--name-col", help="Column with the ward name.")] = None,
-    code_col: Annotated[Optional[str], typer.Option("--code-col", help="Column with the ward code.")] = None,
+    name_col: Annotated[str | None, typer.Option("--name-col", help="Column with the ward name.")] = None,
+    code_col: Annotated[str | None, typer.Option("--code-col", help="Column with the ward code.")] = None,
 ) -> None:
     """Store ward polygons and (re)assign every signal to its ward."""
-    from .wards import read_wards
-    from .wards import store_wards
+    from .wards import read_wards, store_wards
 
     wards = read_wards(file, name_col=name_col, code_col=code_col)
     assigned = store_wards(_store(ctx), wards)
@@ -145,8 +145,7 @@ def wards_fetch(
     municipality: Annotated[str, typer.Option(help="Municipality name, e.g. Zoetermeer.")],
 ) -> None:
     """Download a municipality's CBS wards from PDOK (needs internet) and store them."""
-    from .wards import fetch_wards
-    from .wards import store_wards
+    from .wards import fetch_wards, store_wards
 
     wards = fetch_wards(municipality)
     assigned = store_wards(_store(ctx), wards)
@@ -159,7 +158,7 @@ def demo_command(
     ctx: typer.Context,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same demo.")] = 0,
     end: Annotated[
-        Optional[str], typer.Option(help="Day after the last signal, YYYY-MM-DD (default: today).")
+        str | None, typer.Option(help="Day after the last signal, YYYY-MM-DD (default: today).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
 ) -> None:
@@ -595,6 +594,38 @@ def audit_show(
                    f"{row['n_rows']:>7} rows  {row['what']}")
 
 
+@app.command("op-solve")
+@cli_errors
+def op_solve(
+    file: Annotated[Path, typer.Argument(help="OP or TOP benchmark instance file.")],
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Wall-clock limit of the search in seconds.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same routes).")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object {score, length, routes}.")
+    ] = False,
+) -> None:
+    """Solve an orienteering benchmark instance and print its routes (1-based point numbers)."""
+    from .orienteering import SolverParams, read_instance, solve_orienteering
+
+    instance = read_instance(file)
+    solution = solve_orienteering(
+        instance.problem, params=SolverParams(time_limit=time_limit, seed=seed)
+    )
+    routes = [[node + 1 for node in route] for route in solution.routes]
+    length = sum(solution.travel)
+    if as_json:
+        echo_json({"score": solution.score, "length": length, "routes": routes})
+        return
+    typer.echo(
+        f"{instance.name}: score {solution.score:g}, length {length:.3f} "
+        f"(budget {instance.problem.budget:g} per route, {len(routes)} route(s))"
+    )
+    for number, route in enumerate(routes, start=1):
+        typer.echo(f"  route {number}: {' '.join(map(str, route))}")
+
+
 # -- patrol routes (issue 4 §2) ---------------------------------------------------------------------
 def _lat_lon(text: str | None, flag: str) -> tuple[float, float] | None:
     """``"52.06,4.49"`` → (lat, lon); an unreadable value is an InputError naming the flag."""
@@ -697,38 +728,6 @@ def route_command(
     typer.echo(f"{name}{', window ' + target.label() if target else ''}: {plan.summary()}")
     for path in written:
         typer.echo(f"wrote {path}")
-
-
-@app.command("op-solve")
-@cli_errors
-def op_solve(
-    file: Annotated[Path, typer.Argument(help="OP or TOP benchmark instance file.")],
-    time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Wall-clock limit of the search in seconds.")
-    ] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same routes).")] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object {score, length, routes}.")
-    ] = False,
-) -> None:
-    """Solve an orienteering benchmark instance and print its routes (1-based point numbers)."""
-    from .orienteering import SolverParams, read_instance, solve_orienteering
-
-    instance = read_instance(file)
-    solution = solve_orienteering(
-        instance.problem, params=SolverParams(time_limit=time_limit, seed=seed)
-    )
-    routes = [[node + 1 for node in route] for route in solution.routes]
-    length = sum(solution.travel)
-    if as_json:
-        echo_json({"score": solution.score, "length": length, "routes": routes})
-        return
-    typer.echo(
-        f"{instance.name}: score {solution.score:g}, length {length:.3f} "
-        f"(budget {instance.problem.budget:g} per route, {len(routes)} route(s))"
-    )
-    for number, route in enumerate(routes, start=1):
-        typer.echo(f"  route {number}: {' '.join(map(str, route))}")
 
 
 # --- patrol log, coverage, agreements and the report (issue 6) -----------------------------------
