@@ -47,7 +47,8 @@ from scipy.sparse import csgraph
 from . import settings
 from ._crs import metric_crs_for, require_crs
 from ._errors import InputError
-from .incidents import CATEGORIES
+from .explain import explain_hotspot, rounded_parts, score_parts
+from .incidents import CATEGORIES, SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +235,20 @@ def _check_weights(pairs: tuple, name: str, width: int) -> None:
             raise InputError(msg)
 
 
+def _check_source_weights(pairs: tuple) -> None:
+    for item in pairs:
+        if not isinstance(item, tuple) or len(item) != 2:
+            msg = f"source_weights must be a tuple of (source, weight) pairs, got {item!r}"
+            raise InputError(msg)
+        source, weight = item
+        if source not in SOURCES:
+            msg = f"source_weights: unknown source {source!r}; use one of {', '.join(SOURCES)}"
+            raise InputError(msg)
+        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
+            msg = f"source_weights: weight of {source!r} must be a number ≥ 0, got {weight!r}"
+            raise InputError(msg)
+
+
 @dataclass(frozen=True)
 class HotspotParams:
     """How signals are weighted, clustered, tested and shown. Frozen: usable as a cache key.
@@ -262,8 +277,12 @@ class HotspotParams:
         ``(ward, category, weight)`` triples a ward's team set; they override ``category_weights``.
     window
         Target window (e.g. Friday 20:00-23:00); ``None`` weighs every time of day alike.
+    source_weights
+        ``(source, weight)`` pairs (``resident``, ``was_member``, ``officer``, ``municipality``,
+        ``police``); every source weighs 1 unless set here.
     patrol_weight
-        Weight of signals found on patrol (patrolled places otherwise look worse and worse).
+        Weight of signals found on patrol, on top of their source's weight: patrolled places
+        otherwise look worse and worse because they are looked at (the feedback loop).
     near_repeat_m, near_repeat_days, near_repeat_weight, near_repeat_categories
         After a burglary the risk within about 400 m stays raised for about two months (Bowers,
         Johnson & Pease 2004): each such signal adds ``near_repeat_weight`` × its weight × a
@@ -295,6 +314,7 @@ class HotspotParams:
     category_weights: tuple[tuple[str, float], ...] = ()
     ward_category_weights: tuple[tuple[str, str, float], ...] = ()
     window: TimeWindow | None = None
+    source_weights: tuple[tuple[str, float], ...] = ()
     patrol_weight: float = 0.5
     near_repeat_m: float = 400.0
     near_repeat_days: float = 60.0
@@ -347,10 +367,17 @@ class HotspotParams:
             raise InputError(msg)
         _check_weights(self.category_weights, "category_weights", 2)
         _check_weights(self.ward_category_weights, "ward_category_weights", 3)
+        _check_source_weights(self.source_weights)
         for category in self.near_repeat_categories:
             if category not in CATEGORIES:
                 msg = f"near_repeat_categories: unknown category {category!r}"
                 raise InputError(msg)
+
+    def source_weight_of(self) -> dict[str, float]:
+        """Source → weight: 1 for every source, then ``source_weights``."""
+        weights = dict.fromkeys(SOURCES, 1.0)
+        weights.update({s: float(w) for s, w in self.source_weights})
+        return weights
 
     def weights_for(self, ward: str | None) -> dict[str, float]:
         """Category → weight for one ward: 1, then ``category_weights``, then the ward's own."""
@@ -385,6 +412,7 @@ def parse_category_weights(text: str | None) -> tuple[tuple[str, float], ...]:
 _PUBLIC_COLUMNS = (
     "id", "ward", "n_signals", "score", "significant", "p_value", "top_categories", "peak_hours",
     "peak_weekdays", "trend", "first_signal", "last_signal", "area_m2", "centroid_lon", "centroid_lat",
+    "explanation", "explanation_en", "score_parts",
 )
 
 
@@ -396,7 +424,12 @@ class HotspotResult:
     ----------
     hotspots
         WGS84 GeoDataFrame, one row per hotspot (``_PUBLIC_COLUMNS`` + geometry; officers also get
-        ``signal_ids``). Ranked by score; ``id`` is the rank (1 = hottest).
+        ``signal_ids``). Ranked by score; ``id`` is the rank (1 = hottest). ``explanation``
+        (Dutch) and ``explanation_en`` say in plain words why the place is a hotspot (counts per
+        category, peak days and hours, recency, trend, the weights that mattered, significance;
+        for residents without sources, counts under k or exact dates); ``score_parts`` is a dict
+        ``signals``, ``recency``, ``category``, ``time_of_day``, ``source`` (officers only),
+        ``near_repeat`` that adds up to ``score`` (``planner.explain``).
     signals
         Officer rendering only: the signals (id, hotspot id or None, lat, lon, category, source,
         times, status, weight). ``None`` in the public rendering: no points leave the core.
@@ -417,6 +450,7 @@ class HotspotResult:
         for row in self.hotspots.itertuples(index=False):
             item = {name: _jsonable(getattr(row, name)) for name in _PUBLIC_COLUMNS}
             item["centroid"] = [item.pop("centroid_lon"), item.pop("centroid_lat")]
+            item["score_parts"] = rounded_parts(row.score_parts, row.score)
             if self.audience == "officer":
                 item["signal_ids"] = [int(i) for i in row.signal_ids]
             rows.append(item)
@@ -528,8 +562,9 @@ def signal_weights(
 
     Columns: ``recency`` (0.5 ** (age / half-life), averaged over a window-known signal's span),
     ``category`` (the ward's category weight), ``relevance`` (aoristic share of the signal's span
-    in the target window's smoothed profile; 1 without a window), ``source`` (``patrol_weight``
-    for signals found on patrol, else 1), ``active`` (0 for resolved signals) and ``weight``.
+    in the target window's smoothed profile; 1 without a window), ``source`` (the source's
+    weight in ``source_weights``, default 1, times ``patrol_weight`` for signals found on
+    patrol), ``active`` (0 for resolved signals) and ``weight``.
     Signals after ``now`` count as brand new. ``now`` defaults to the latest signal.
     """
     now = _utc(now, incidents)
@@ -556,7 +591,10 @@ def signal_weights(
     else:
         relevance = aoristic_share(local_minutes(start), local_minutes(end), params.window.profile())
     on_patrol = _column(incidents, "on_patrol", False).fillna(False).astype(bool).to_numpy()
-    source = np.where(on_patrol, params.patrol_weight, 1.0)
+    by_source = params.source_weight_of()
+    origin = _column(incidents, "source", "resident").fillna("resident").astype(str)
+    source = origin.map(lambda name: by_source.get(name, 1.0)).to_numpy(dtype=float)
+    source = source * np.where(on_patrol, params.patrol_weight, 1.0)
     status = _column(incidents, "status", "open").fillna("open").astype(str)
     active = (status != "resolved").to_numpy(dtype=float)
     weights = pd.DataFrame(
@@ -819,6 +857,9 @@ def find_hotspots(
     nr_eligible = np.isin(categories, params.near_repeat_categories)
     category_codes, category_names = pd.factorize(categories, sort=True)
     category_names = np.asarray(category_names, dtype=object)
+    sources = _column(frame, "source", "resident").fillna("resident").astype(str).to_numpy()
+    on_patrol = _column(frame, "on_patrol", False).fillna(False).astype(bool).to_numpy()
+    public = params.audience == "public"
     nr_base = weights[["category", "relevance", "source", "active"]].prod(axis=1).to_numpy()
     local_day = np.floor(start_min / _DAY).astype(np.int64)
 
@@ -872,10 +913,23 @@ def find_hotspots(
         top_codes = np.lexsort((category_names, -per_category))[:3]
         hours, days = _peaks(start_min[inside], end_min[inside])
         significant = record["p_value"] <= params.alpha
+        score = float(weight[inside].sum() + extra)
+        parts = score_parts(weights.iloc[inside], float(extra), public=public)
+        trend = _trend(start.iloc[inside], end.iloc[inside], now)
+        facts = {
+            "n_signals": len(inside), "score": score, "score_parts": parts, "significant": bool(significant),
+            "p_value": record["p_value"], "peak_hours": hours, "peak_weekdays": days, "trend": trend,
+            "first_signal": start.iloc[inside].min(), "last_signal": end.iloc[inside].max(), "now": now,
+            "categories": {str(category_names[c]): int(per_category[c]) for c in range(len(category_names))
+                           if per_category[c] > 0},
+            "sources": pd.Series(sources[inside]).value_counts().to_dict(),
+            "on_patrol": int(on_patrol[inside].sum()),
+        }
+        explain = {"k": params.public_min_signals, "public": public}
         rows.append({
             "ward": record["ward"],
             "n_signals": len(inside),
-            "score": float(weight[inside].sum() + extra),
+            "score": score,
             "near_repeat": float(extra),
             "significant": bool(significant),
             "p_value": record["p_value"],
@@ -883,17 +937,20 @@ def find_hotspots(
                                if per_category[c] > 0],
             "peak_hours": hours,
             "peak_weekdays": days,
-            "trend": _trend(start.iloc[inside], end.iloc[inside], now),
+            "trend": trend,
             "first_signal": start.iloc[inside].min(),
             "last_signal": end.iloc[inside].max(),
             "signal_ids": [int(i) for i in ids[inside]] if np.issubdtype(ids.dtype, np.integer) else list(ids[inside]),
             "hull": hull,
             "public_area": _public_area(cx, cy, params.public_cell_m),
+            "explanation": explain_hotspot(facts, language="nl", **explain),
+            "explanation_en": explain_hotspot(facts, language="en", **explain),
+            "score_parts": parts,
         })
     table = pd.DataFrame(rows, columns=[
         "ward", "n_signals", "score", "near_repeat", "significant", "p_value", "top_categories",
         "peak_hours", "peak_weekdays", "trend", "first_signal", "last_signal", "signal_ids", "hull",
-        "public_area",
+        "public_area", "explanation", "explanation_en", "score_parts",
     ])
     order = np.lexsort((-table["n_signals"].to_numpy(), -table["score"].to_numpy())) if len(table) else []
     table = table.iloc[order].reset_index(drop=True)
