@@ -1,28 +1,57 @@
-"""WAS Planner dashboard: the router. Run with `make run` (or `streamlit run app.py`)."""
+"""WAS Planner dashboard: the router. Run with `make run` (or `streamlit run app.py`).
+
+With accounts in the store (a shared installation) everyone signs in and sees only the pages
+and data their role allows; without accounts (a laptop, the demo) everything is visible.
+"""
 
 import streamlit as st
 
-from app_pages import ui
+from app_pages import cached, ui
 from planner import settings
+from planner.users import authenticate, list_users
 
 st.set_page_config(page_title="WAS Planner", page_icon=":material/directions_walk:", layout="wide")
 ui.init_session()
+with ui.guarded():
+    st.session_state["accounts_enabled"] = bool(list_users(cached.current_store()))
 
-pages = [
-    st.Page("app_pages/tonight.py", title=ui.t("page_tonight"), icon=":material/directions_walk:",
-            url_path="vanavond", default=True),
-    st.Page("app_pages/hotspot_map.py", title=ui.t("page_hotspots"), icon=":material/map:", url_path="hotspots"),
-    st.Page("app_pages/coverage.py", title=ui.t("page_coverage"), icon=":material/monitoring:", url_path="dekking"),
-    st.Page("app_pages/report.py", title=ui.t("page_report"), icon=":material/edit_note:", url_path="melden"),
-    st.Page("app_pages/data.py", title=ui.t("page_data"), icon=":material/folder_open:", url_path="gegevens"),
+if ui.accounts_enabled() and st.session_state["user"] is None:
+    st.title("WAS Planner")
+    with st.form("login"):
+        name = st.text_input(ui.t("user_name"), key="login_name")
+        password = st.text_input(ui.t("password"), type="password", key="login_password")
+        if st.form_submit_button(ui.t("login"), type="primary"):
+            with ui.guarded():
+                st.session_state["user"] = authenticate(cached.current_store(), name, password)
+                st.rerun()
+    st.stop()
+
+PAGES = [  # file, title, icon, url, permission needed
+    ("app_pages/tonight.py", "page_tonight", ":material/directions_walk:", "vanavond", "plan_routes"),
+    ("app_pages/hotspot_map.py", "page_hotspots", ":material/map:", "hotspots", "view_aggregates"),
+    ("app_pages/coverage.py", "page_coverage", ":material/monitoring:", "dekking", "view_coverage"),
+    ("app_pages/report.py", "page_report", ":material/edit_note:", "melden", "report_signal"),
+    ("app_pages/data.py", "page_data", ":material/folder_open:", "gegevens", "export_raw"),
 ]
-page = st.navigation(pages)
+allowed = [page for page in PAGES if ui.can(page[4])]
+page = st.navigation([
+    st.Page(path, title=ui.t(title), icon=icon, url_path=url, default=index == 0)
+    for index, (path, title, icon, url, _) in enumerate(allowed)
+])
 
 with st.sidebar:
     st.title("WAS Planner")
     st.caption(ui.t("app_caption"))
     st.radio(ui.t("language"), ["nl", "en"], format_func={"nl": "Nederlands", "en": "English"}.get,
              horizontal=True, key="lang")
+    if ui.accounts_enabled():
+        user = ui.current_user()
+        st.write(f"{user.name} ({user.role})")
+        if st.button(ui.t("logout"), key="logout"):
+            st.session_state["user"] = None
+            st.rerun()
+    else:
+        st.caption(ui.t("local_mode"))
     if (settings.data_dir() / "demo").is_dir():
         st.info(ui.t("synthetic"))
 

@@ -42,9 +42,10 @@ with ui.guarded():
                       format="HH:mm", key="hotspots_hours")
     days = c5.multiselect("Dagen" if nl else "Days", range(7), format_func=WEEKDAYS.__getitem__,
                           key="hotspots_days")
+    # Only roles that may see single signals get the choice; everyone else sees areas only.
     audience = c6.radio("Weergave" if nl else "View", ["officer", "public"], horizontal=True,
                         format_func=lambda a: AUDIENCES[a][not nl],
-                        key="hotspots_audience")
+                        key="hotspots_audience") if ui.can("view_points") else "public"
     start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
     whole_day = hours == (time(0, 0), time(23, 59)) and not days
     window = None if whole_day else TimeWindow(

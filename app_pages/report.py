@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime, time, timedelta
 
-import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
-from planner.incidents import CATEGORIES, RawTable
-from planner.intake import import_table
+from planner.access import report_signal
+from planner.incidents import CATEGORIES
+from planner.users import User
 
 FIELDS = {  # which widget a rejection reason's field belongs to
     "date": "report_date", "time": "report_time", "category": "report_category",
     "lat/lon": "report_location", "location": "report_location", "source": "report_source",
 }
 TIME_KINDS = {"exact": ("Precies bekend", "Known"), "window": ("Alleen een tijdvak", "Only a window")}
-SOURCES = ("resident", "was_member", "officer")
-SOURCE_LABELS = {
-    "resident": ("Bewoner", "Resident"), "was_member": ("WAS-lid", "WAS member"), "officer": ("Wijkagent", "Officer"),
+ROLES = ("resident", "officer", "municipality")
+ROLE_LABELS = {
+    "resident": ("WAS-lid / bewoner", "WAS member / resident"), "officer": ("Wijkagent", "Officer"),
+    "municipality": ("Gemeente", "Municipality"),
 }
 
 st.header(ui.t("page_report"))
@@ -84,25 +83,23 @@ with ui.guarded():
             "Wat zag je? (optioneel)" if ui.language() == "nl" else "What did you see? (optional)",
             key="report_description", max_chars=500,
         )
-        source = st.selectbox(
-            "Ik ben" if ui.language() == "nl" else "I am", SOURCES,
-            format_func=lambda s: SOURCE_LABELS[s][ui.language() != "nl"], key="report_source",
-        )
+        role = "resident"
+        if not ui.accounts_enabled():  # signed-in users report under their own role
+            role = st.selectbox(
+                "Ik ben" if ui.language() == "nl" else "I am", ROLES,
+                format_func=lambda r: ROLE_LABELS[r][ui.language() != "nl"], key="report_source",
+            )
         submitted = st.form_submit_button("Opslaan" if ui.language() == "nl" else "Save", type="primary")
 
     if submitted:
         lat, _, lon = (location or "").partition(",")
         tijd = first.strftime("%H:%M") + (f"-{last.strftime('%H:%M')}" if known == "window" else "")
-        row = {
-            "datum": when_day.strftime("%d-%m-%Y"), "tijd": tijd, "categorie": category, "bron": source,
-            "lat": lat.strip(), "lon": lon.strip(), "omschrijving": description.strip(),
+        fields = {
+            "date": when_day.strftime("%d-%m-%Y"), "time": tijd, "category": category,
+            "lat": lat.strip(), "lon": lon.strip(), "description": description.strip(),
         }
-        digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
-        report = import_table(
-            cached.current_store(), RawTable(rows=pd.DataFrame([row]), name="formulier"),
-            file_name="formulier", content_hash=digest,
-            now=datetime.now() + timedelta(minutes=1),
-        )
+        reporter = ui.current_user() if ui.accounts_enabled() else User(name="formulier", role=role)
+        report = report_signal(cached.current_store(), reporter, fields, now=datetime.now() + timedelta(minutes=1))
         if report.imported:
             st.success("Opgeslagen. Dank je wel!" if ui.language() == "nl" else "Saved. Thank you!")
         elif report.duplicates:

@@ -8,8 +8,10 @@ from datetime import datetime
 
 import streamlit as st
 
+from planner import access
 from planner._errors import PlannerError
 from planner.incidents import CATEGORIES
+from planner.users import User
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "window": ("Tijdvenster", "Time window"),
     "score": ("Score", "Score"),
     "signals": ("Signalen", "Signals"),
+    "login": ("Inloggen", "Sign in"),
+    "logout": ("Uitloggen", "Sign out"),
+    "user_name": ("Gebruikersnaam", "User name"),
+    "password": ("Wachtwoord", "Password"),
+    "local_mode": ("Lokale installatie zonder accounts: alles is zichtbaar. Voeg accounts toe met "
+                   "`was-planner users add` voor een gedeelde installatie.",
+                   "Local installation without accounts: everything is visible. Add accounts with "
+                   "`was-planner users add` for a shared installation."),
 }
 
 
@@ -85,8 +95,25 @@ def guarded():
         st.error(t("unexpected"))
 
 
+LOCAL_USER = User(name="lokaal", role="admin")
+"""Who uses an installation without accounts (a laptop, the demo): everything is visible."""
+
+
+def accounts_enabled() -> bool:
+    return bool(st.session_state.get("accounts_enabled"))
+
+
+def current_user() -> User:
+    """The signed-in user, or the local user when the installation has no accounts."""
+    return st.session_state.get("user") or LOCAL_USER
+
+
+def can(permission: str) -> bool:
+    return access.can(current_user(), permission)
+
+
 def init_session() -> None:
     """Every session default in one place (app.py calls it before any page runs)."""
-    defaults = {"lang": "nl", "ward": None}
+    defaults = {"lang": "nl", "ward": None, "user": None, "accounts_enabled": False}
     for key, value in defaults.items():
         st.session_state.setdefault(key, value)

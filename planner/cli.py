@@ -64,6 +64,22 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _require(store, user: str | None, password: str | None, permission: str) -> None:
+    """In an installation with accounts, sign in and check ``permission``; without accounts the
+    operator of the machine may do everything (whoever has the database file has the data)."""
+    from .access import require
+    from .users import authenticate, list_users
+
+    if not list_users(store):
+        return
+    if not user:
+        msg = "this installation has accounts: give --user (or WAS_USER) with a role that may do this"
+        raise PlannerError(msg)
+    if password is None:
+        password = typer.prompt("Password", hide_input=True)
+    require(authenticate(store, user, password), permission)
+
+
 def echo_json(payload: Any) -> None:
     """Print exactly one JSON object (or list) on stdout."""
     typer.echo(json.dumps(payload, ensure_ascii=False))
@@ -271,6 +287,13 @@ def hotspots_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the hotspots.")] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", envvar="WAS_USER", help="Your account (needed for --audience officer "
+                                 "in an installation with accounts).")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="WAS_PASSWORD", hide_input=True, help="Asked for when needed and not given.")
+    ] = None,
 ) -> None:
     """Hotspots of a ward, scored for a target window, for residents or officers.
 
@@ -292,6 +315,8 @@ def hotspots_command(
         category_weights=parse_category_weights(weights),
     )
     store = _store(ctx)
+    if audience == "officer":
+        _require(store, user, password, "view_points")
     wards = store.wards()
     name = find_ward(ward, wards)
     incidents = store.incidents(ward=name)

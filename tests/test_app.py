@@ -222,3 +222,69 @@ def test_tonight_mark_a_planned_patrol_as_walked(app, demo_dir):
     at.button(key="walked_mark").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(list_patrols(store, ward=ward, status="walked")) == walked_before + 1
+
+
+@pytest.fixture
+def shared_install(demo_dir, tmp_path, monkeypatch):
+    """A copy of the demo with accounts: a resident, an officer and a municipality user."""
+    import shutil
+
+    from planner.users import add_user
+
+    directory = tmp_path / "shared"
+    shutil.copytree(demo_dir, directory)
+    store = open_store(f"sqlite:///{directory / 'was.db'}")
+    for name, role in (("bewoner1", "resident"), ("agent1", "officer"), ("gemeente1", "municipality")):
+        add_user(store, name, role=role, password="geheim-wachtwoord")
+    monkeypatch.setenv("WAS_DATA_DIR", str(directory))
+    return directory
+
+
+def sign_in(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.text_input(key="login_name").set_value(name)
+    at.text_input(key="login_password").set_value("geheim-wachtwoord")
+    at.button[0].click().run()
+    assert not at.exception
+    return at
+
+
+def test_shared_installation_asks_for_a_login(shared_install):
+    """With accounts, nothing but the login form shows until someone signs in; bad passwords fail."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert at.text_input(key="login_name") is not None and not at.get("deck_gl_json_chart")
+    at.text_input(key="login_name").set_value("bewoner1")
+    at.text_input(key="login_password").set_value("fout")
+    at.button[0].click().run()
+    assert any("wrong password" in error.value for error in at.error)
+
+
+def test_resident_session_never_gets_points(shared_install):
+    """A signed-in resident sees areas only: no audience choice, no signal layer, no data page."""
+    at = sign_in("bewoner1")
+    assert at.session_state["user"].role == "resident"
+    at.switch_page("app_pages/hotspot_map.py").run()
+    assert not at.exception
+    assert "signals" not in deck_layers(at)
+    with pytest.raises(KeyError):
+        at.radio(key="hotspots_audience")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/data.py")
+
+
+def test_officer_session_sees_points(shared_install):
+    """A signed-in officer gets the officer view with signal points."""
+    at = sign_in("agent1")
+    at.switch_page("app_pages/hotspot_map.py").run()
+    assert "signals" in deck_layers(at)
+
+
+def test_municipality_sees_coverage_not_routes(shared_install):
+    """The municipality lands on coverage-related pages; the route planner is not theirs."""
+    at = sign_in("gemeente1")
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception and not at.error
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/tonight.py")

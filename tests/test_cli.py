@@ -79,3 +79,24 @@ def test_demo_command_says_it_is_synthetic(data_dir):
     assert payload["synthetic"] is True and payload["signals"] > 500
     listed = json.loads(run(data_dir, "wards", "list", "--json").stdout)
     assert sum(w["incidents"] for w in listed) == payload["signals"]
+
+
+def test_officer_hotspots_need_an_officer_login_once_accounts_exist(data_dir, monkeypatch):
+    """With accounts, --audience officer needs an officer's login; a resident is refused."""
+    from planner.store import open_store
+    from planner.users import add_user
+
+    assert run(data_dir, "demo", "--end", "2026-11-01").exit_code == 0
+    store = open_store(f"sqlite:///{data_dir / 'was.db'}")
+    assert run(data_dir, "hotspots", "--ward", "Vogelwijk", "--audience", "officer", "--json").exit_code == 0
+    add_user(store, "bewoner1", role="resident", password="geheim-wachtwoord")
+    add_user(store, "agent1", role="officer", password="geheim-wachtwoord")
+    refused = run(data_dir, "hotspots", "--ward", "Vogelwijk", "--audience", "officer", "--json")
+    assert refused.exit_code == 2 and "--user" in refused.stderr
+    monkeypatch.setenv("WAS_PASSWORD", "geheim-wachtwoord")
+    resident = run(data_dir, "hotspots", "--ward", "Vogelwijk", "--audience", "officer", "--user", "bewoner1")
+    assert resident.exit_code == 2 and "points" not in resident.stdout
+    officer = run(data_dir, "hotspots", "--ward", "Vogelwijk", "--audience", "officer", "--user", "agent1", "--json")
+    assert officer.exit_code == 0 and "points" in json.loads(officer.stdout)
+    public = run(data_dir, "hotspots", "--ward", "Vogelwijk", "--json")
+    assert public.exit_code == 0 and "points" not in json.loads(public.stdout)

@@ -130,3 +130,21 @@ def test_municipal_report_prints(browser, tmp_path_factory):
     pdf = page.pdf(path=str(ARTIFACTS / "rapport.pdf"), format="A4")
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") <= 12
     page.close()
+
+
+def test_typed_html_is_shown_escaped_never_executed(browser, server):
+    """Script and HTML typed into the report form come back as text; no script runs."""
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{server}/melden")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
+    attack = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+    location = page.get_by_label("Locatie (breedtegraad, lengtegraad)")
+    location.fill(attack)
+    page.get_by_role("button", name="Opslaan").click()
+    page.wait_for_selector("[data-testid='stAlertContentError']", timeout=60_000)
+    page.wait_for_timeout(1000)
+    assert dialogs == []
+    assert "<script>alert(2)</script>" in page.locator("[data-testid='stAlertContentError']").first.inner_text()
+    page.close()
