@@ -42,6 +42,7 @@ _TEXT = {
         "all_taken": "Geen stops: alle bereikbare doelen zitten al in de route van een ander team. "
                      "Loop een eigen rondje door de wijk of sluit aan bij dat team.",
         "unreachable": "Niet bereikbaar over straat en overgeslagen",
+        "why": "Waarom", "left_out": "Niet in de route",
         "privacy": "Privacy: deze briefing bevat geen namen van melders of bewoners en geen losse "
                    "meldingen, alleen gebieden en straten. Schrijf geen namen of persoonsgegevens op "
                    "dit papier, maak geen foto's van personen, en lever het na afloop in of vernietig het.",
@@ -60,6 +61,7 @@ _TEXT = {
         "all_taken": "No stops: every reachable target is already on another team's route. Walk "
                      "your own round through the ward or join that team.",
         "unreachable": "Not reachable over the streets, skipped",
+        "why": "Why", "left_out": "Left out",
         "privacy": "Privacy: this briefing holds no names of reporters or residents and no single "
                    "reports, only areas and streets. Write no names or personal details on this paper, "
                    "take no photos of people, and hand it in or destroy it afterwards.",
@@ -299,17 +301,27 @@ td.n { white-space: nowrap; }
 .dot { display: inline-block; min-width: 4.5mm; height: 4.5mm; border-radius: 2.25mm; color: #fff;
        text-align: center; font-weight: bold; line-height: 4.5mm; }
 .small { font-size: 7.5pt; color: #333; margin: 0.5mm 0; }
+.why { font-size: 7pt; color: #444; }
 .privacy { border: 1px solid #888; padding: 1mm 2mm; margin-top: 1.5mm; font-size: 8pt; }
 footer { margin-top: 2mm; font-size: 8pt; color: #333; }
 @media screen { body { padding: 8mm; } }
 """
 
 
+def _short_why(explanation: str, clauses: int = 3) -> str:
+    """The first ``clauses`` parts (split at ``;``) of a stop's explanation: share, counts and
+    time pattern fit on paper, the rest is in the dashboard and the JSON."""
+    parts = [part.strip() for part in explanation.split(";") if part.strip()]
+    short = "; ".join(parts[:clauses])
+    return short if len(parts) <= clauses else short + " …"
+
+
 def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str = "nl") -> str:
     """A one-page printable briefing (self-contained HTML, A4): the map, each team's numbered
-    stops with arrival, dwell and what to look for, the totals, date and time, team size, a
-    privacy note and the OpenStreetMap attribution. ``when`` is shown as given; a time in it
-    (``20:00``) turns arrival minutes into clock times."""
+    stops with arrival, dwell, what to look for and why the stop is there (its share of the score
+    and the first parts of its explanation), the best target that was left out and why, the
+    totals, date and time, team size, a privacy note and the OpenStreetMap attribution. ``when``
+    is shown as given; a time in it (``20:00``) turns arrival minutes into clock times."""
     if language not in _TEXT:
         msg = f"language must be one of {', '.join(_TEXT)}, got {language!r}"
         raise InputError(msg)
@@ -351,11 +363,14 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
             f"<th>{_esc(text['dwell'])}</th><th>{_esc(text['look_for'])}</th></tr></thead><tbody>"
         )
         for stop in team.stops:
+            why = _short_why(stop.explanation if language == "nl" else stop.explanation_en)
             out.append(
                 f'<tr><td><span class="dot" style="background:{colour}">{stop.number}</span></td>'
                 f"<td>{_esc(stop.name)}</td><td class=\"n\">{_esc(_clock(start_clock, stop.arrive_min))}</td>"
                 f"<td class=\"n\">{stop.dwell_min:.0f} {text['min']}</td>"
-                f"<td>{_esc(look_for(stop.categories, language=language))}</td></tr>"
+                f"<td>{_esc(look_for(stop.categories, language=language))}"
+                + (f'<div class="why"><b>{_esc(text["why"])}:</b> {_esc(why)}</div>' if why else "")
+                + "</td></tr>"
             )
         out.append("</tbody></table>")
         if team.streets:
@@ -371,6 +386,10 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         f"{minutes:.0f} {text['min']} · {n_stops} {text['stops']} · "
         f"{_esc(_number(100 * plan.covered_share, 0, language))} % {_esc(text['share'])}</p>"
     )
+    left_out = getattr(plan, "left_out", None)
+    if left_out:
+        reason = left_out["explanation"] if language == "nl" else left_out["explanation_en"]
+        out.append(f'<p class="small"><b>{_esc(text["left_out"])}:</b> {_esc(reason)}</p>')
     if plan.unreachable:
         out.append(f'<p class="small"><b>{_esc(text["unreachable"])}:</b> '
                    f"{_esc(', '.join(plan.unreachable))}</p>")

@@ -17,7 +17,7 @@ import itertools
 import logging
 import math
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,12 +99,19 @@ class Stop:
     dwell_min: float
     arrive_min: float
     categories: tuple[str, ...] = ()
+    explanation: str = ""
+    """Why the stop is on the route (Dutch): its share of the collected score and the target's
+    own explanation (the hotspot's, or the hot street's counts)."""
+    explanation_en: str = ""
+    share: float = 0.0
+    """This stop's score ÷ the plan's collected score."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "number": self.number, "name": self.name, "lat": round(self.lat, 6), "lon": round(self.lon, 6),
             "score": round(self.score, 3), "dwell_min": round(self.dwell_min, 1),
             "arrive_min": round(self.arrive_min, 1), "categories": list(self.categories),
+            "share": round(self.share, 4), "explanation": self.explanation, "explanation_en": self.explanation_en,
         }
 
 
@@ -153,13 +160,23 @@ class Plan:
     streets_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
     """The streets around the routes (WGS84 lines), drawn under the routes on the printed map."""
     extra: dict = field(default_factory=dict)
+    left_out: dict | None = None
+    """The highest-scoring target that is not on any route and why: ``{"name", "score",
+    "reason"`` (``"budget"``: it fits alone but not next to the chosen stops; ``"distance"``:
+    walking there, staying and walking back alone exceeds the budget; ``"unreachable"``: off
+    the street network or no path; ``"not_chosen"``: it would have fitted, the search chose
+    other stops), ``"needed_min"`` (extra minutes its cheapest insertion needs, or the minutes
+    of a visit on its own for ``distance``), ``"spare_min"`` (the least-used team's minutes
+    left), ``"explanation"``, ``"explanation_en"``}``; ``None`` when every target is visited."""
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--json`` contract: teams with stops, length, duration and score; totals."""
+        """The ``--json`` contract: teams with stops, length, duration and score; totals; and
+        ``left_out`` (``Plan.left_out``)."""
         return {
             "teams": [team.to_json() for team in self.teams],
             "total_score": round(self.total_score, 3),
             "covered_share": round(self.covered_share, 4),
+            "left_out": self.left_out,
         }
 
     def summary(self) -> str:
@@ -228,9 +245,11 @@ def _targets_in(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, params: Route
     x = np.array([p.x for p in points])
     y = np.array([p.y for p in points])
     nodes, dist = _nearest(graph, x, y) if len(frame) else ([], [])
+    texts = {column: (frame[column].fillna("").astype(str).to_numpy() if column in frame.columns
+                      else np.full(len(frame), "", dtype=object)) for column in ("explanation", "explanation_en")}
     return pd.DataFrame({
         "name": names, "score": scores, "dwell_min": dwell, "categories": categories, "x": x, "y": y,
-        "node": list(nodes), "snap_m": np.asarray(dist, float),
+        "node": list(nodes), "snap_m": np.asarray(dist, float), **texts,
     })
 
 
@@ -420,6 +439,8 @@ def plan_patrol(
         team = _expand(graph, route, points, pred, row, nodes, usable, factor, transformer, visited, params)
         teams.append(team)
     total = math.fsum(t.score for t in teams)
+    teams = [replace(t, stops=tuple(_explained(stop, total) for stop in t.stops)) for t in teams]
+    left_out = _left_out(table, usable, too_far | no_path, visited, problem, solution.routes, params)
     all_score = float(table["score"].sum())
     if len(usable):
         visit = problem.cost[0, 2:] + problem.service[2:] + problem.cost[2:, 1]
@@ -453,7 +474,72 @@ def plan_patrol(
         budget_min=params.minutes, start_lonlat=(float(start_xy[0]), float(start_xy[1])), start_snap_m=snap_m,
         unreachable=unreachable, notes=tuple(notes), overlap_share=overlap, score_given_up=given_up,
         start_name=start_name or "start", streets_lonlat=_context_streets(graph, teams, transformer),
+        left_out=left_out,
     )
+
+
+def _explained(stop: Stop, total: float) -> Stop:
+    """The stop with its share of the collected score and why it is on the route."""
+    share = stop.score / total if total > 0 else 0.0
+    percent = round(share * 100)
+    nl = f"{percent} % van de verzamelde score ({stop.score:.1f} van {total:.1f})".replace(".", ",")
+    en = f"{percent} % of the collected score ({stop.score:.1f} of {total:.1f})"
+    return replace(stop, share=share, explanation=f"{nl}. {stop.explanation}".strip(),
+                   explanation_en=f"{en}. {stop.explanation_en}".strip())
+
+
+def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, visited: set, problem,
+              routes: list, params: RouteParams) -> dict[str, Any] | None:
+    """The highest-scoring target on no route, and why (see ``Plan.left_out``)."""
+    candidates = [(float(row.score), str(row.name), "unreachable", -1)
+                  for row in table[skipped].itertuples(index=False)]
+    candidates += [(float(usable["score"].iloc[i]), str(usable["name"].iloc[i]), "", i)
+                   for i in range(len(usable)) if i not in visited]
+    if not candidates:
+        return None
+    score, name, reason, index = max(candidates, key=lambda c: (c[0], c[1]))
+    cost, service, budget = problem.cost, problem.service, problem.budget
+    used = [sum(cost[a, b] for a, b in itertools.pairwise(route)) + sum(service[i] for i in route)
+            for route in routes]
+    spare = max((budget - u for u in used), default=budget)
+    needed = None
+    if reason != "unreachable":
+        point = index + 2
+        alone = cost[0, point] + service[point] + cost[point, 1]
+        if alone > budget:
+            reason, needed = "distance", alone
+        else:
+            # The cheapest place to insert it into any team's walk, and whether that team has the time.
+            options = [(cost[a, point] + service[point] + cost[point, b] - cost[a, b], budget - u)
+                       for route, u in zip(routes, used, strict=True) for a, b in itertools.pairwise(route)]
+            needed = min(extra for extra, _ in options)
+            reason = "not_chosen" if any(extra <= left for extra, left in options) else "budget"
+    need = None if needed is None else round(needed / 60, 1)
+    left = round(max(spare, 0.0) / 60, 1)
+    texts = {
+        "unreachable": (f"{name} ligt te ver van de looproutes of is vanaf het startpunt niet te belopen.",
+                        f"{name} lies too far from the walkable streets or cannot be walked to from the start."),
+        "distance": (f"{name} is te ver weg: heen, blijven en terug kost alleen al {_nl(need)} min, meer dan de "
+                     f"{_nl(params.minutes)} min van de ronde.",
+                     f"{name} is too far: walking there, staying and walking back alone takes {need} min, more "
+                     f"than the round's {params.minutes:g} min."),
+        "budget": (f"{name} past niet meer in de tijd: de goedkoopste omweg kost {_nl(need)} min extra, er is nog "
+                   f"{_nl(left)} min over.",
+                   f"{name} does not fit in the time left: the cheapest detour takes {need} min more, "
+                   f"{left} min are left."),
+        "not_chosen": (f"{name} had nog gepast ({_nl(need)} min extra), maar de zoektocht koos andere stops met "
+                       "meer score.",
+                       f"{name} would have fitted ({need} min more), but the search chose other stops with "
+                       "more score."),
+    }
+    nl, en = texts[reason]
+    return {"name": name, "score": round(score, 3), "reason": reason, "needed_min": need, "spare_min": left,
+            "explanation": nl, "explanation_en": en}
+
+
+def _nl(value: float | None) -> str:
+    """A number the Dutch way (decimal comma, no trailing ``,0``)."""
+    return "" if value is None else f"{value:g}".replace(".", ",")
 
 
 def _context_streets(graph: nx.MultiDiGraph, teams: list[Team], transformer: Transformer,
@@ -521,7 +607,8 @@ def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer,
         # The stop is where the team stands: the street corner on its path nearest the target.
         lon, lat = transformer.transform(graph.nodes[node]["x"], graph.nodes[node]["y"])
         stops.append(Stop(len(stops) + 1, str(target["name"]), float(lon), float(lat), float(target["score"]),
-                          float(target["dwell_min"]), clock / 60, tuple(target["categories"])))
+                          float(target["dwell_min"]), clock / 60, tuple(target["categories"]),
+                          explanation=str(target["explanation"]), explanation_en=str(target["explanation_en"])))
         dwell += float(target["dwell_min"]) * 60
         score += float(target["score"])
     passed = []
@@ -570,9 +657,12 @@ def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = No
         label = f" ({_dutch(categories[0])})" if categories else ""
         rows.append({"name": f"Hotspot {int(row.id)}{label}", "score": float(row.score),
                      "categories": categories, "kind": "hotspot",
+                     "explanation": str(getattr(row, "explanation", "") or ""),
+                     "explanation_en": str(getattr(row, "explanation_en", "") or ""),
                      "geometry": shapely.Point(float(row.centroid_lon), float(row.centroid_lat))})
     frame = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["name", "score", "categories", "kind", "geometry"]),
+        pd.DataFrame(rows, columns=["name", "score", "categories", "kind", "explanation", "explanation_en",
+                                    "geometry"]),
         geometry="geometry", crs=settings.WGS84,
     )
     if dwell_min is not None:
@@ -608,7 +698,7 @@ def targets_from_hot_streets(
     from .hotspots import metric_xy
 
     edges = hot.edges
-    columns = ["name", "score", "categories", "kind", "geometry"]
+    columns = ["name", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]
     empty = gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry", crs=edges.crs)
     if top == 0 or edges.empty or incidents is None or len(incidents) == 0:
         return empty
@@ -639,8 +729,12 @@ def targets_from_hot_streets(
         stretches[street] = stretches.get(street, 0) + 1
         if stretches[street] > 1:  # a second stretch of the same street gets a name of its own
             street = f"{street}, deel {stretches[street]}"
+        names_nl = " en ".join(_dutch(c) for c in top_codes[:2])
+        names_en = " and ".join(c.replace("_", " ") for c in top_codes[:2])
         rows.append({"name": f"{street} ({_dutch(top_codes[0])})",
                      "score": float(edge.prize), "categories": top_codes, "kind": "street",
+                     "explanation": f"Drukke straat: {len(near)} signalen binnen {radius_m:g} m, vooral {names_nl}.",
+                     "explanation_en": f"Busy street: {len(near)} signals within {radius_m:g} m, mostly {names_en}.",
                      "geometry": edge.geometry})
         taken.append((middle.x, middle.y))
         if len(rows) >= top:

@@ -109,7 +109,7 @@ def test_same_seed_same_plan(grid):
     params = RouteParams(minutes=60, teams=2, dwell_min=5, seed=3)
     first = plan_patrol(grid, targets, start=_start(), params=params).to_json()
     assert plan_patrol(grid, targets, start=_start(), params=params).to_json() == first
-    assert set(first) == {"teams", "total_score", "covered_share"}
+    assert set(first) == {"teams", "total_score", "covered_share", "left_out"}
     assert set(first["teams"][0]) == {"stops", "length_m", "duration_min", "score"}
 
 
@@ -321,13 +321,13 @@ def _route(demo_dir, *args):
 
 def test_cli_route_json_contract(demo_dir, tmp_path):
     """route --json prints exactly {teams: [{stops, length_m, duration_min, score}], total_score,
-    covered_share} within the budget, and writes the three files it was asked for."""
+    covered_share, left_out} within the budget, and writes the three files it was asked for."""
     files = [tmp_path / "r.gpx", tmp_path / "r.geojson", tmp_path / "r.html"]
     result = _route(demo_dir, "--ward", "Vogelwijk", "--minutes", "90", "--json",
                     "--gpx", str(files[0]), "--geojson", str(files[1]), "--briefing", str(files[2]))
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"teams", "total_score", "covered_share"}
+    assert set(payload) == {"teams", "total_score", "covered_share", "left_out"}
     assert len(payload["teams"]) == 1
     team = payload["teams"][0]
     assert set(team) == {"stops", "length_m", "duration_min", "score"}
