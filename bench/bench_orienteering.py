@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_orienteering.py [--quick] [--exact-limit 60] [--shared DIR]
+        [--no-top | --top-only] [--no-ortools]
 
 For every OP instance (Tsiligirides 1 and 3, Chao 64 and 66) it reports our score and time at
 the default parameters, the optimum from a CP-SAT model (when proved within ``--exact-limit``
@@ -205,12 +206,24 @@ def main() -> None:
     parser.add_argument("--exact-limit", type=float, default=60.0, help="CP-SAT seconds per OP instance")
     parser.add_argument("--shared", type=Path, default=default_shared, help="the shared folder")
     parser.add_argument("--no-top", action="store_true", help="skip the TOP instances")
+    parser.add_argument("--top-only", action="store_true", help="skip the OP instances")
+    parser.add_argument(
+        "--no-ortools", action="store_true", help="skip the OR-Tools routing baseline (TOP)"
+    )
     args = parser.parse_args()
     root = args.shared / "data" / "benchmarks"
     step = 4 if args.quick else 1
     exact_limit = min(args.exact_limit, 10.0) if args.quick else args.exact_limit
     limit = SolverParams().time_limit
 
+    if not args.top_only:
+        run_op(root, step, exact_limit, limit)
+    if args.no_top:
+        return
+    run_top(root, step, limit, ortools=not args.no_ortools)
+
+
+def run_op(root: Path, step: int, exact_limit: float, limit: float) -> None:
     print(f"# OP instances (exact: CP-SAT {exact_limit:g} s; OR-Tools routing GLS {limit:g} s)")
     print(f"{'instance':36} {'n':>3} {'Tmax':>5} {'ours':>6} {'time':>6} {'optimum':>8} "
           f"{'exact s':>7} {'ortools':>7} {'ours/opt':>8} {'ours/ort':>8}")
@@ -247,9 +260,9 @@ def main() -> None:
     print(f"ours / OR-Tools routing: mean {100 * statistics.fmean(vs_ort):.2f} %, "
           f"ours better on {sum(r > 1 + 1e-9 for r in vs_ort)}, worse on "
           f"{sum(r < 1 - 1e-9 for r in vs_ort)}")
-    if args.no_top:
-        return
 
+
+def run_top(root: Path, step: int, limit: float, *, ortools: bool) -> None:
     reference = load_reference(root / "top" / "chao_reference_scores.txt")
     print()
     print(f"# TOP instances (Chao 1996 reference; OR-Tools routing GLS {limit:g} s)")
@@ -261,7 +274,7 @@ def main() -> None:
         inst = read_instance(path)
         p = inst.problem
         score, _, seconds, _ = ours(p)
-        ort, _ = ortools_routing(p, limit)
+        ort = ortools_routing(p, limit)[0] if ortools else math.nan
         ref = reference[inst.name]
         ttimes.append(seconds)
         diffs.append(score - ref)
@@ -275,6 +288,8 @@ def main() -> None:
           f"({100 * ge_ref / len(top_files):.1f} %), above it on {sum(d > 0 for d in diffs)}"
           + (f"; below on {', '.join(below)}" if below else ""))
     print(f"ours time: mean {statistics.fmean(ttimes):.3f} s, max {max(ttimes):.3f} s")
+    if not ortools:
+        return
     finite = [r for r in tvs_ort if math.isfinite(r)]
     print(f"ours / OR-Tools routing: mean {100 * statistics.fmean(finite):.2f} %, ours better on "
           f"{sum(r > 1 + 1e-9 for r in tvs_ort)}, worse on {sum(r < 1 - 1e-9 for r in tvs_ort)}")

@@ -51,6 +51,7 @@ _ACCEPT_DROP = 0.02
 _RESET_EVERY = 50
 _RESTART_EVERY = 100
 _SEGMENT_SHARE = 0.5
+_PERTURB_KINDS = 4
 
 
 def _is_int(value: object) -> bool:
@@ -723,8 +724,11 @@ class _Search:
         if not visited:
             return
         remove: set[int] = set()
-        kind = int(rng.integers(3))
-        if kind == 0:  # a consecutive stretch of some routes
+        kind = int(rng.integers(_PERTURB_KINDS if self.m > 1 else 3))
+        if kind == 3:  # a whole route, so that its targets can be shared out afresh
+            busy = [r for r in st.routes if len(r) > 2]
+            remove.update(busy[int(rng.integers(len(busy)))][1:-1])
+        elif kind == 0:  # a consecutive stretch of some routes
             picked = [r for r in st.routes if rng.random() < _SEGMENT_SHARE] or [
                 st.routes[int(rng.integers(self.m))]
             ]
