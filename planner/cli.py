@@ -394,6 +394,14 @@ def evaluate_command(
             ".osm.pbf, .gpkg, .geojson). --json then gains one key, \"network\".",
         ),
     ] = None,
+    patrol_signals: Annotated[
+        str,
+        typer.Option(
+            "--patrol-signals",
+            help="Train with the signals found on patrol (with, default), without them, or both: "
+            "both prints the two results side by side (--json: {\"with\": {...}, \"without\": {...}}).",
+        ),
+    ] = "with",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with hit rates and PAI.")] = False,
 ) -> None:
     """Backtest: hit rate and PAI at 1/5/10 % of the area for planner, KDE and naive counts.
@@ -421,8 +429,28 @@ def evaluate_command(
         # GraphML is a prepared graph saved by was-planner; anything else is a source to prepare.
         is_graphml = graph_file.suffix.lower() == ".graphml"
         graph = load_graph(graph_file) if is_graphml else build_ward_graph(None, osm=graph_file)
+    if patrol_signals not in {"with", "without", "both"}:
+        msg = f"--patrol-signals must be with, without or both, got {patrol_signals!r}"
+        raise PlannerError(msg)
+    if patrol_signals == "both":
+        results = {
+            choice: evaluate_file(
+                file, split=split,
+                params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=choice),
+                options=options, wards=wards, graph=graph,
+            )
+            for choice in ("with", "without")
+        }
+        if as_json:
+            echo_json({choice: r.to_json() for choice, r in results.items()})
+        else:
+            for choice, r in results.items():
+                typer.echo(f"-- {choice} patrol-found signals in the training data --")
+                typer.echo(r.summary())
+        return
     result = evaluate_file(
-        file, split=split, params=BacktestParams(horizon_days=horizon_days, window=target),
+        file, split=split,
+        params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=patrol_signals),
         options=options, wards=wards, graph=graph,
     )
     if as_json:

@@ -77,6 +77,7 @@ from .incidents import ParseOptions, parse_incidents, read_table
 log = logging.getLogger(__name__)
 
 METHODS: tuple[str, ...] = ("planner", "kde", "naive")
+PATROL_SIGNALS: tuple[str, ...] = ("with", "without")
 _BACKTEST_OPTIONS = ParseOptions(default_category="other")
 
 
@@ -106,6 +107,10 @@ class BacktestParams:
         Network backtest only: the planner's hot-streets kernel (``bandwidth_m``) and how far a
         signal may lie from a street to be snapped to it (``snap_m``); its ``weights`` are
         replaced by ``hotspot`` with this ``window``.
+    patrol_signals
+        ``"with"`` (default) trains on every signal; ``"without"`` leaves the signals found on
+        patrol (``on_patrol``) out of the training data of every method, to see whether they
+        help the forecast or only echo where patrols went. The test signals are the same.
     """
 
     horizon_days: float = 7.0
@@ -116,8 +121,12 @@ class BacktestParams:
     study_buffer_m: float = 500.0
     hotspot: HotspotParams = field(default_factory=HotspotParams)
     streets: HotStreetParams = field(default_factory=HotStreetParams)
+    patrol_signals: str = "with"
 
     def __post_init__(self) -> None:
+        if self.patrol_signals not in PATROL_SIGNALS:
+            msg = f"patrol_signals must be 'with' or 'without', got {self.patrol_signals!r}"
+            raise InputError(msg)
         for name in ("horizon_days", "cell_m", "naive_weeks"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -459,6 +468,8 @@ def backtest(
     end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
     horizon_end = split + pd.Timedelta(days=params.horizon_days)
     train_mask = (end <= split).to_numpy()
+    if params.patrol_signals == "without" and "on_patrol" in frame.columns:
+        train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
     test_mask = ((start >= split) & (start < horizon_end)).to_numpy()
     if params.window is not None and not params.window.is_all_day:
         in_window = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
@@ -519,6 +530,20 @@ def backtest(
     )
     return BacktestResult(methods=methods, n_train=len(train), n_test=n_test, n_cells=n_cells,
                           split=split, crs=CRS.from_user_input(crs).to_string(), network=network)
+
+
+def backtest_patrol_signals(
+    incidents: pd.DataFrame,
+    *,
+    split: str | datetime | pd.Timestamp,
+    params: BacktestParams = BacktestParams(),
+    wards: gpd.GeoDataFrame | None = None,
+    graph: nx.MultiDiGraph | None = None,
+) -> dict[str, BacktestResult]:
+    """``backtest`` with and without the patrol-found signals in the training data:
+    ``{"with": ..., "without": ...}`` on the same test signals."""
+    return {choice: backtest(incidents, split=split, params=replace(params, patrol_signals=choice), wards=wards,
+                             graph=graph) for choice in PATROL_SIGNALS}
 
 
 def _with_window(params: HotspotParams, window: TimeWindow | None) -> HotspotParams:
