@@ -72,14 +72,30 @@ with ui.guarded():
         if did is not None:
             st.write(did.verdict(ui.language()))
         st.caption(report.effect.caveat(ui.language()))
-        st.dataframe(report.effect.wards, hide_index=True, key="coverage_effect")
+        effect = report.effect.wards
+        st.dataframe(pd.DataFrame({
+            ui.t("ward"): effect["ward"],
+            "Groep" if nl else "Group": effect["group"],
+            "Uren/week voor" if nl else "Hours/week before": effect["hours_per_week_before"].map(ui.number),
+            "Uren/week na" if nl else "Hours/week after": effect["hours_per_week_after"].map(ui.number),
+            "Signalen voor (95%)" if nl else "Signals before (95%)": [
+                f"{b} ({ui.number(lo, 1)}–{ui.number(hi, 1)})"
+                for b, lo, hi in zip(effect["before"], effect["before_low"], effect["before_high"], strict=True)],
+            "Signalen na (95%)" if nl else "Signals after (95%)": [
+                f"{a} ({ui.number(lo, 1)}–{ui.number(hi, 1)})"
+                for a, lo, hi in zip(effect["after"], effect["after_low"], effect["after_high"], strict=True)],
+        }), hide_index=True, key="coverage_effect")
 
     st.subheader("Afspraken" if nl else "Agreements")
     agreements = list_agreements(cached.current_store())
     if agreements:
         frame = pd.DataFrame([{**a.to_json(), "overdue": a.is_overdue(today)} for a in agreements])
-        st.dataframe(frame[["id", "ward", "what", "role", "due", "status", "hotspot", "overdue"]], hide_index=True,
-                     key="coverage_agreements_table")
+        st.dataframe(frame[["id", "ward", "what", "role", "due", "status", "hotspot", "overdue"]].assign(
+            status=frame["status"].map(lambda s: STATUSES[s] if nl else s.replace("_", " ")),
+        ).rename(columns={
+            "ward": ui.t("ward"), "what": "Wat" if nl else "What", "role": "Wie" if nl else "Who",
+            "due": "Uiterlijk" if nl else "Due", "overdue": "Te laat" if nl else "Overdue",
+        }), hide_index=True, key="coverage_agreements_table")
         a1, a2, a3 = st.columns([1, 2, 1])
         chosen = a1.selectbox("Afspraak" if nl else "Agreement", [a.id for a in agreements], key="coverage_agreement")
         new_status = a2.radio("Status", list(STATUSES), horizontal=True, key="coverage_agreement_status",

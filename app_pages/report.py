@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
+from planner import settings, streets
 from planner.access import report_signal
 from planner.incidents import CATEGORIES
 from planner.users import User
@@ -21,6 +23,8 @@ ROLE_LABELS = {
     "resident": ("WAS-lid / bewoner", "WAS member / resident"), "officer": ("Wijkagent", "Officer"),
     "municipality": ("Gemeente", "Municipality"),
 }
+
+
 
 st.header(ui.t("page_report"))
 st.caption(
@@ -44,12 +48,16 @@ with ui.guarded():
         "Klik op de kaart op de plek (een stip) of vul hieronder coördinaten in."
         if ui.language() == "nl" else "Click the place on the map (a dot) or enter coordinates below."
     )
+    layers = [maps.ward_layer(shape), maps.points_layer(grid, layer_id="pick", color=[0, 92, 230, 45], radius=5)]
+    if streets.ward_graph_path(ward, data_dir=settings.data_dir()).exists():
+        layers.insert(0, maps.streets_layer(cached.ward_streets(str(settings.data_dir()), cached.database_url(), ward)))
+    chosen = ui.lat_lon(st.session_state.get("report_location", ""))
+    if chosen:
+        layers.append(maps.points_layer(pd.DataFrame([{"lat": chosen[0], "lon": chosen[1]}]), layer_id="chosen",
+                                        color=[200, 0, 0, 255], radius=14, pickable=False))
     event = st.pydeck_chart(
-        maps.deck(
-            [maps.ward_layer(shape), maps.points_layer(grid, layer_id="pick", color=[0, 92, 230, 60], radius=8)],
-            maps.view_of(shape),
-        ),
-        on_select="rerun", selection_mode="single-object", key="report_map", height=380,
+        maps.deck(layers, maps.view_of(shape, height=420)),
+        on_select="rerun", selection_mode="single-object", key="report_map", height=420,
     )
     picked = (event.selection.get("objects", {}) or {}).get("pick") if event else None
     if picked:

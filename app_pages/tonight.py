@@ -55,13 +55,9 @@ with ui.guarded():
         start = (float(ward_row["meeting_point_lat"]), float(ward_row["meeting_point_lon"]))
     elif how == "coordinates":
         text = st.text_input("lat, lon", key="tonight_start_text", placeholder="52.5530, 5.2360")
-        try:
-            lat_text, lon_text = text.split(",")
-            start = (float(lat_text), float(lon_text))
-        except ValueError:
-            start = None
-            if text:
-                st.error("Startpunt: schrijf als 52.5530, 5.2360" if nl else "Start point: write as 52.5530, 5.2360")
+        start = ui.lat_lon(text)
+        if text and start is None:
+            st.error("Startpunt: schrijf als 52.5530, 5.2360" if nl else "Start point: write as 52.5530, 5.2360")
     else:
         start = st.session_state.get("tonight_picked")
 

@@ -83,6 +83,15 @@ def day(moment: datetime) -> str:
     return moment.strftime("%d-%m-%Y" if language() == "nl" else "%Y-%m-%d")
 
 
+def lat_lon(text: str | None) -> tuple[float, float] | None:
+    """``(lat, lon)`` from text such as ``52.0601, 4.4940``, or None if it does not read so."""
+    try:
+        lat, lon = (float(part) for part in (text or "").split(","))
+    except ValueError:
+        return None
+    return lat, lon
+
+
 @contextmanager
 def guarded():
     """Show bad input as a readable error and never a traceback; log unexpected errors."""
