@@ -1061,3 +1061,46 @@ def agreements_update(
         echo_json(changed.to_json())
     else:
         _echo_agreement(changed)
+
+
+# -- trust: model card and DPIA template (issue 8) --------------------------------------------------
+def _write_or_echo(text: str, out: Path | None, what: str) -> None:
+    if out is None:
+        typer.echo(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"{what} written to {out}")
+
+
+@app.command("model-card")
+@cli_errors
+def model_card_command(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file: .md (Markdown) or .html (one page).")
+    ] = None,
+    language: Annotated[str, typer.Option(help="nl (default) or en.")] = "nl",
+) -> None:
+    """The model card (Algoritmeregister style) with the latest backtest on this installation's data."""
+    from .modelcard import model_card, model_card_html
+
+    store = _store(ctx)
+    if out is not None and out.suffix.lower() not in {".md", ".html", ".htm"}:
+        msg = f"--out must end in .md or .html, got {out.name}"
+        raise PlannerError(msg)
+    html_page = out is not None and out.suffix.lower() in {".html", ".htm"}
+    text = model_card_html(store, language=language) if html_page else model_card(store, language=language)
+    _write_or_echo(text, out, "model card")
+
+
+@app.command("dpia")
+@cli_errors
+def dpia_command(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the template to this file (.md).")] = None,
+) -> None:
+    """A DPIA template filled with this installation's retention period, k, roles and storage."""
+    from .modelcard import dpia
+
+    _write_or_echo(dpia(_store(ctx)), out, "DPIA template")

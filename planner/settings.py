@@ -43,3 +43,11 @@ RETENTION_DEFAULT = "2y"
 def retention_period() -> str:
     """How long signals keep their details (``WAS_RETENTION``, e.g. ``2y``, ``18m``, ``90d``)."""
     return os.environ.get("WAS_RETENTION", RETENTION_DEFAULT)
+
+
+CONTACT_DEFAULT = "de gemeente (stel WAS_CONTACT in met een e-mailadres of afdeling)"
+
+
+def contact() -> str:
+    """Who answers questions about the algorithm (``WAS_CONTACT``), shown in the model card."""
+    return os.environ.get("WAS_CONTACT", CONTACT_DEFAULT)
