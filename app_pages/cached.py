@@ -37,6 +37,18 @@ def data_version() -> tuple[int, int]:
     return current.incident_count(), len(current.ward_summary())
 
 
+def wards_or_stop() -> tuple[str, tuple[int, int], gpd.GeoDataFrame]:
+    """The store URL, data version and wards; with no wards yet the page says how and stops."""
+    from app_pages import ui
+
+    url, version = database_url(), data_version()
+    shapes = wards(url, version)
+    if shapes.empty:
+        st.warning(ui.t("no_wards"))
+        st.stop()
+    return url, version, shapes
+
+
 @st.cache_data(show_spinner=False, ttl=600)
 def wards(url: str, version: tuple[int, int]) -> gpd.GeoDataFrame:
     return store(url).wards()

@@ -18,17 +18,13 @@ FREQS = {"week": ("week", "week"), "month": ("maand", "month"), "quarter": ("kwa
 st.header(ui.t("page_coverage"))
 
 with ui.guarded():
-    url, version = cached.database_url(), cached.data_version()
-    wards = cached.wards(url, version)
-    if wards.empty:
-        st.warning(ui.t("no_wards"))
-        st.stop()
+    url, version, wards = cached.wards_or_stop()
     today = date.today()
     c1, c2 = st.columns([3, 1])
     period = c1.date_input(ui.t("period"), value=(today - timedelta(weeks=12), today), key="coverage_period",
                            format="DD-MM-YYYY")
     freq = c2.selectbox("Per", list(FREQS), format_func=lambda f: FREQS[f][not nl], key="coverage_freq")
-    start, end = period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0])
+    start, end = ui.date_range(period)
     with st.spinner("Dekking berekenen…" if nl else "Computing coverage…"):
         report = cached.coverage_report(url, version, cached.patrol_version(), str(settings.data_dir()),
                                         start.isoformat(), (end + timedelta(days=1)).isoformat(), freq)

@@ -23,11 +23,7 @@ TRENDS = {"rising": ("stijgend ↑", "rising ↑"), "falling": ("dalend ↓", "f
 st.header(ui.t("page_hotspots"))
 
 with ui.guarded():
-    url, version = cached.database_url(), cached.data_version()
-    wards = cached.wards(url, version)
-    if wards.empty:
-        st.warning(ui.t("no_wards"))
-        st.stop()
+    url, version, wards = cached.wards_or_stop()
     names = list(wards["name"])
     c1, c2, c3 = st.columns([2, 2, 3])
     ward = c1.selectbox(ui.t("ward"), [None, *names], format_func=lambda w: w or ui.t("all_wards"),
@@ -46,7 +42,7 @@ with ui.guarded():
     audience = c6.radio("Weergave" if nl else "View", ["officer", "public"], horizontal=True,
                         format_func=lambda a: AUDIENCES[a][not nl],
                         key="hotspots_audience") if ui.can("view_points") else "public"
-    start, end = (period if isinstance(period, tuple) and len(period) == 2 else (period[0], period[0]))
+    start, end = ui.date_range(period)
     whole_day = hours == (time(0, 0), time(23, 59)) and not days
     window = None if whole_day else TimeWindow(
         start=hours[0].strftime("%H:%M"), end="24:00" if hours[1] == time(23, 59) else hours[1].strftime("%H:%M"),

@@ -34,12 +34,7 @@ st.caption(
 )
 
 with ui.guarded():
-    url = cached.database_url()
-    version = cached.data_version()
-    wards = cached.wards(url, version)
-    if wards.empty:
-        st.warning(ui.t("no_wards"))
-        st.stop()
+    url, version, wards = cached.wards_or_stop()
 
     ward = st.selectbox(ui.t("ward"), list(wards["name"]), key="report_ward")
     shape = wards[wards["name"] == ward]

@@ -20,11 +20,7 @@ nl = ui.language() == "nl"
 st.header(ui.t("page_tonight"))
 
 with ui.guarded():
-    url, version = cached.database_url(), cached.data_version()
-    wards = cached.wards(url, version)
-    if wards.empty:
-        st.warning(ui.t("no_wards"))
-        st.stop()
+    url, version, wards = cached.wards_or_stop()
     c1, c2, c3, c4 = st.columns([2, 1.2, 1, 2])
     ward = c1.selectbox(ui.t("ward"), list(wards["name"]), key="tonight_ward")
     day = c2.date_input("Datum" if nl else "Date", key="tonight_date", format="DD-MM-YYYY")

@@ -83,6 +83,15 @@ def day(moment: datetime) -> str:
     return moment.strftime("%d-%m-%Y" if language() == "nl" else "%Y-%m-%d")
 
 
+def date_range(value) -> tuple:
+    """``(start, end)`` from a range date input, also while only the first day is picked."""
+    days = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not days:
+        st.info("Kies een periode." if language() == "nl" else "Choose a period.")
+        st.stop()
+    return days[0], days[-1]
+
+
 def lat_lon(text: str | None) -> tuple[float, float] | None:
     """``(lat, lon)`` from text such as ``52.0601, 4.4940``, or None if it does not read so."""
     try:
