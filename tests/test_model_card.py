@@ -1,0 +1,145 @@
+"""Tests for planner/modelcard.py and the trust fields on the demo town: model card with the
+installation's own backtest, DPIA template, route stops that say why, and the CLI commands."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner.cli import app
+from planner.evaluate import METHODS, backtest
+from planner.modelcard import backtest_split, dpia, model_card, model_card_html, storage_description
+from planner.store import open_store
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """Demostad built once for this module: its store, data directory and the CLI's global options."""
+    from datetime import date
+
+    from planner.demo import build_demo
+
+    directory = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{directory / 'was.db'}"
+    build_demo(open_store(url), directory, seed=0, end=date(2026, 11, 1))
+    return open_store(url), directory, ["--data-dir", str(directory), "--db", url]
+
+
+def _cli(args: list[str]):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_model_card_holds_the_current_backtest_figures(demo):
+    """Every hit rate and PAI of a backtest computed here on the store's signals is in the card."""
+    store = demo[0]
+    incidents = store.incidents()
+    expected = backtest(incidents, split=backtest_split(incidents), wards=store.wards())
+    card = model_card(store)
+    assert f"Getraind op de {expected.n_train} signalen" in card and f"de {expected.n_test} signalen" in card
+    for method in METHODS:
+        row = next(line for line in card.splitlines() if line.startswith("| ") and method_label(method) in line)
+        cells = [c.strip() for c in row.strip("|").split("|")[1:]]
+        assert cells == [f"{v:.3f}".replace(".", ",") for v in expected.methods[method].values()]
+    english = model_card(store, language="en")
+    assert f"{expected.methods['planner']['pai@5']:.3f}" in english
+
+
+def method_label(method: str) -> str:
+    """The start of a method's row label in the Dutch card."""
+    return {"planner": "WAS Planner |", "kde": "KDE", "naive": "naïef"}[method]
+
+
+def test_model_card_sections_settings_and_contact(demo, monkeypatch):
+    """The card has the register's sections and reads contact, k and retention from the settings."""
+    monkeypatch.setenv("WAS_CONTACT", "veiligheid@demostad.example")
+    monkeypatch.setenv("WAS_RETENTION", "18m")
+    card = model_card(demo[0])
+    for heading in ("## Naam en doel", "## Gebruikers", "## Gegevens", "## Werking", "## Bekende beperkingen",
+                    "## Privacy", "## Contact"):
+        assert heading in card
+    assert "veiligheid@demostad.example" in card and "na 18m" in card and "minstens 5 signalen" in card
+    assert "KDE" in card and "naïef" in card and "Geen oorzakelijke claim" in card
+    page = model_card_html(demo[0])
+    assert page.startswith("<!DOCTYPE html>") and "<table>" in page and "<h2>Privacy</h2>" in page
+
+
+def test_model_card_says_when_there_is_too_little_data(store):
+    """An empty installation gets no figures but a reason."""
+    card = model_card(store)
+    assert "Nog geen cijfers: er zijn nog geen signalen opgeslagen." in card
+
+
+def test_model_card_and_dpia_cli_write_md_and_html(demo, tmp_path):
+    """model-card --out writes Markdown or HTML by suffix; dpia --out writes the template."""
+    options = demo[2]
+    _cli([*options, "model-card", "--out", str(tmp_path / "card.md")])
+    _cli([*options, "model-card", "--out", str(tmp_path / "card.html")])
+    _cli([*options, "dpia", "--out", str(tmp_path / "dpia.md")])
+    assert (tmp_path / "card.md").read_text(encoding="utf-8").startswith("# WAS Planner")
+    assert "<table>" in (tmp_path / "card.html").read_text(encoding="utf-8")
+    assert "Bewaartermijn" in (tmp_path / "dpia.md").read_text(encoding="utf-8")
+    bad = CliRunner().invoke(app, [*options, "model-card", "--out", str(tmp_path / "card.pdf")])
+    assert bad.exit_code == 2 and ".md or .html" in bad.output
+
+
+def test_dpia_is_filled_with_the_installations_settings(store, data_dir, monkeypatch):
+    """The DPIA names the retention period, k, accounts per role and the SQLite file."""
+    from planner.users import add_user
+
+    monkeypatch.setenv("WAS_RETENTION", "3y")
+    add_user(store, "agent1", role="officer", password="een lang wachtwoord")
+    text = dpia(store)
+    assert "Bewaartermijn: 3y" in text and "k = 5" in text
+    assert "- officer: 1 actieve account(s)" in text and "- resident: 0 actieve account(s)" in text
+    assert str(data_dir / "was.db") in text
+
+
+def test_storage_description_never_shows_a_password():
+    """A PostgreSQL URL is described by host, port, database and user, without the password."""
+    text = storage_description("postgresql+psycopg://was:geheim@db.gemeente.nl:5432/was")
+    assert "db.gemeente.nl:5432" in text and "was" in text and "geheim" not in text
+
+
+def test_route_stops_say_why_and_the_left_out_target_why_not(demo):
+    """route --json: each stop's share and explanation; shares add up; left_out names a reason."""
+    payload = json.loads(_cli([*demo[2], "route", "--ward", "Vogelwijk", "--minutes", "45", "--json"]).stdout)
+    stops = [stop for team in payload["teams"] for stop in team["stops"]]
+    assert stops
+    for stop in stops:
+        assert stop["explanation"].startswith(f"{round(stop['share'] * 100)} % van de verzamelde score")
+        assert stop["explanation_en"]
+    assert math.fsum(s["share"] for s in stops) <= 1 + 1e-3
+    left = payload["left_out"]
+    assert left is not None and left["reason"] in {"budget", "distance", "unreachable", "not_chosen"}
+    assert left["name"] in left["explanation"] and left["name"] not in {s["name"] for s in stops}
+
+
+def test_hotspots_json_carries_explanations(demo):
+    """hotspots --json has explanation, explanation_en and score_parts that add up, for both audiences."""
+    for audience in ("public", "officer"):
+        result = _cli([*demo[2], "hotspots", "--ward", "Vogelwijk", "--audience", audience, "--json"])
+        hotspots = json.loads(result.stdout)["hotspots"]
+        assert hotspots
+        for item in hotspots:
+            assert item["explanation"] and item["explanation_en"]
+            assert math.fsum(item["score_parts"].values()) == pytest.approx(item["score"], rel=1e-9)
+
+
+def test_backtest_with_and_without_patrol_signals(demo):
+    """Without patrol-found signals the training set loses exactly those; the test set stays the same."""
+    from planner.evaluate import backtest_patrol_signals
+
+    store = demo[0]
+    incidents = store.incidents()
+    incidents["on_patrol"] = incidents["id"] % 5 == 0
+    split = backtest_split(incidents)
+    results = backtest_patrol_signals(incidents, split=split, wards=store.wards())
+    before = pd.to_datetime(incidents["occurred_to"], utc=True) <= split
+    assert results["with"].n_train - results["without"].n_train == int((before & incidents["on_patrol"]).sum())
+    assert results["with"].n_test == results["without"].n_test
