@@ -176,9 +176,14 @@ def demo_command(
     end: Annotated[
         str | None, typer.Option(help="Day after the last signal, YYYY-MM-DD (default: today).")
     ] = None,
+    place: Annotated[
+        str | None,
+        typer.Option(help="Needs internet: real CBS wards and OSM streets of e.g. \"Zoetermeer, Netherlands\"; "
+                     "only the signals and patrols are synthetic."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
 ) -> None:
-    """Build the synthetic demo town (wards, streets, a year of signals) in the data directory."""
+    """Build demo data (wards, streets, a year of signals, a season of patrols) in the data directory."""
     from datetime import date
 
     from .demo import build_demo
@@ -187,7 +192,7 @@ def demo_command(
         end_day = date.fromisoformat(end) if end else None
     except ValueError:
         raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
-    summary = build_demo(_store(ctx), ctx.obj.data_dir, seed=seed, end=end_day)
+    summary = build_demo(_store(ctx), ctx.obj.data_dir, seed=seed, end=end_day, place=place)
     if as_json:
         echo_json(summary.to_json())
     else:

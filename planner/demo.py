@@ -32,7 +32,7 @@ from .incidents import CATEGORIES, SOURCES
 from .intake import import_file
 from .store import Store
 from .streets import cache_ward_graphs
-from .wards import store_wards
+from .wards import fetch_wards, store_wards
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class DemoSummary:
         return "\n".join(
             [
                 self.notice,
-                f"Demostad: {len(self.wards)} wards ({', '.join(self.wards)}), "
+                f"{len(self.wards)} wards ({', '.join(self.wards)}), "
                 f"{self.streets_km:.0f} km of walkable streets",
                 f"{self.signals} signals from {self.period[0]} to {self.period[1]}",
                 f"data directory: {self.data_dir}",
@@ -351,7 +351,7 @@ _WEEKDAY_FLAT = np.ones(7)
 
 @dataclass(frozen=True)
 class Anchors:
-    """Where signals happen, as RD New coordinate arrays per kind of place, and per ward."""
+    """Where signals happen: metric coordinate arrays (in ``crs``) per kind of place."""
 
     homes: np.ndarray
     shops: np.ndarray
@@ -360,6 +360,7 @@ class Anchors:
     streets: np.ndarray
     hot_ward_homes: np.ndarray
     area: Polygon
+    crs: str = settings.RD_NEW
 
 
 def town_anchors(town: _Town) -> Anchors:
@@ -396,7 +397,7 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
     """A year of signals with true patterns, as the rows of a Dutch import CSV.
 
     Columns: id, datum, tijd (``HH:MM`` or a window ``HH:MM-HH:MM``), categorie (Dutch), bron,
-    x, y (RD New), omschrijving, status. Times are local and end before ``end``.
+    lat, lon (WGS84), omschrijving, status. Times are local and end before ``end``.
     """
     rng = np.random.default_rng(seed + 1)
     start = datetime.combine(end - timedelta(days=days), time())
@@ -470,6 +471,9 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
     status = np.where((frame["category"] == "straatverlichting") & (age_days > 14), "opgelost", status)
     code = {dutch: code for code, dutch in CATEGORIES.items()}
     descriptions = [_DESCRIPTIONS[code[c]][int(rng.integers(len(_DESCRIPTIONS[code[c]])))] for c in frame["category"]]
+    lon, lat = Transformer.from_crs(anchors.crs, settings.WGS84, always_xy=True).transform(
+        frame["x"].to_numpy(), frame["y"].to_numpy()
+    )
     return pd.DataFrame(
         {
             "id": [f"DEMO-{i + 1:05d}" for i in range(len(frame))],
@@ -477,8 +481,8 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
             "tijd": frame["tijd"],
             "categorie": frame["category"],
             "bron": frame["bron"],
-            "x": frame["x"].round(1),
-            "y": frame["y"].round(1),
+            "lat": np.round(lat, 6),
+            "lon": np.round(lon, 6),
             "omschrijving": descriptions,
             "status": status,
         }
@@ -493,8 +497,15 @@ def demo_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "demo"
 
 
-def build_demo(store: Store, data_dir: Path, *, seed: int = 0, end: date | None = None) -> DemoSummary:
-    """Write Demostad into ``data_dir`` and ``store``: wards, OSM streets, signals.
+def build_demo(
+    store: Store, data_dir: Path, *, seed: int = 0, end: date | None = None, place: str | None = None
+) -> DemoSummary:
+    """Write a demo into ``data_dir`` and ``store``: wards, streets, a year of signals, a season
+    of patrols.
+
+    Without ``place`` it is Demostad, fully synthetic and offline. With ``place`` (needs
+    internet, e.g. ``"Zoetermeer, Netherlands"``) the wards (CBS via PDOK) and streets
+    (OpenStreetMap) are real and only the signals and patrols are synthesised.
 
     Deterministic: the same ``seed`` and ``end`` give the same files and signals. ``end``
     (default: today) is the day after the last signal, so the demo always looks current.
@@ -504,20 +515,28 @@ def build_demo(store: Store, data_dir: Path, *, seed: int = 0, end: date | None 
         msg = f"end must not lie in the future, got {end.isoformat()}"
         raise InputError(msg)
     folder = demo_dir(data_dir)
-    town = draw_town(seed)
-    osm_file = write_osm(town, folder / "demostad.osm")
-    wards = town_wards(town)
+    folder.mkdir(parents=True, exist_ok=True)
+    if place is None:
+        town = draw_town(seed)
+        osm_file = str(write_osm(town, folder / "demostad.osm"))
+        wards = town_wards(town)
+        town_places(town).to_crs(settings.WGS84).to_file(folder / "places.geojson", driver="GeoJSON")
+        store_wards(store, wards)
+        graphs = cache_ward_graphs(store, osm_file, data_dir)
+        anchors = town_anchors(town)
+        streets_km = sum(LineString([town.nodes[r] for r in refs]).length for refs, _ in town.ways) / 1000
+        notice = SYNTHETIC_NOTICE
+    else:
+        wards = fetch_wards(place.split(",")[0].strip())
+        store_wards(store, wards)
+        graphs, anchors, streets_km = place_anchors(store, data_dir, wards)
+        osm_file = ""
+        notice = PLACE_NOTICE.format(place=place)
     wards.to_crs(settings.WGS84).to_file(folder / "wards.geojson", driver="GeoJSON")
-    town_places(town).to_crs(settings.WGS84).to_file(folder / "places.geojson", driver="GeoJSON")
-    store_wards(store, wards)
-    signals = synthesise_signals(town_anchors(town), end=end, seed=seed)
+    signals = synthesise_signals(anchors, end=end, seed=seed)
     signals_file = folder / "signals.csv"
     signals.to_csv(signals_file, sep=";", index=False, encoding="utf-8")
     report = import_file(store, signals_file, rejects_dir=folder, now=datetime.combine(end, time()))
-    graphs = cache_ward_graphs(store, osm_file, data_dir)
-    streets_km = sum(
-        LineString([town.nodes[r] for r in refs]).length for refs, tags in town.ways
-    ) / 1000
     log.info("demo: %d wards, %d signals (%d rejected)", len(wards), report.imported, report.rejected)
     from .coverage import demo_patrols  # a season of recorded patrols and agreements (issue 6)
 
@@ -525,10 +544,72 @@ def build_demo(store: Store, data_dir: Path, *, seed: int = 0, end: date | None 
     return DemoSummary(
         data_dir=str(data_dir),
         wards=tuple(wards["name"]),
-        osm_file=str(osm_file),
+        osm_file=osm_file,
         signals_file=str(signals_file),
         signals=report.imported + report.duplicates,
         streets_km=streets_km,
         period=((end - timedelta(days=365)).isoformat(), end.isoformat()),
+        notice=notice,
         graphs={name: str(path) for name, path in graphs.items()},
     )
+
+
+PLACE_NOTICE = (
+    "Demo data: the wards and streets of {place} are real (CBS, © OpenStreetMap contributors); "
+    "all signals and patrols are synthetic (made up), not real incidents."
+)
+
+
+def place_anchors(
+    store: Store, data_dir: Path, wards: gpd.GeoDataFrame, *, osm: Path | None = None
+) -> tuple[dict, Anchors, float]:
+    """Street graphs (downloaded through osmnx and cached, or read from an ``osm`` extract) and
+    signal anchors of real wards.
+
+    Shops, parks and schools come from OpenStreetMap when it answers; otherwise the busiest
+    crossings stand in for shops and random crossings for parks and schools.
+    """
+    import osmnx as ox
+
+    from ._crs import metric_crs_of
+    from .streets import build_and_cache_ward_graph, graph_summary
+
+    crs = metric_crs_of(wards)
+    graphs, homes, km = {}, [], 0.0
+    for name in wards["name"]:
+        graph, graphs[name] = build_and_cache_ward_graph(store, name, osm=osm, data_dir=data_dir)
+        nodes = ox.graph_to_gdfs(graph, edges=False).to_crs(crs)
+        homes.append(np.c_[nodes.geometry.x, nodes.geometry.y])
+        km += graph_summary(graph)["km"]
+    everywhere = np.vstack(homes)
+    area = wards.to_crs(crs).union_all()
+    tags = {"shop": True, "amenity": ["school"], "leisure": ["park", "playground"]}
+    outline = wards.to_crs(settings.WGS84).union_all()
+    try:
+        if osm is None:
+            features = ox.features_from_polygon(outline, tags=tags)
+        elif Path(osm).suffix.lower() in {".osm", ".bz2", ".xml"}:
+            features = ox.features_from_xml(osm, polygon=outline, tags=tags)
+        else:
+            msg = f"{Path(osm).name}: osmnx reads places only from OSM XML"
+            raise ValueError(msg)
+        features = features.to_crs(crs)
+        centres = features.geometry.centroid
+
+        def kind(mask) -> np.ndarray:
+            return np.c_[centres[mask].x, centres[mask].y]
+
+        shops = kind(features.get("shop", pd.Series(index=features.index)).notna())
+        schools = kind(features.get("amenity", pd.Series(index=features.index)) == "school")
+        parks = kind(features.get("leisure", pd.Series(index=features.index)).notna())
+    except Exception as error:  # osmnx raises several types when Overpass is unreachable or empty
+        log.warning("no shops/parks/schools from OpenStreetMap (%s); using street crossings", error)
+        shops, schools, parks = np.empty((0, 2)), np.empty((0, 2)), np.empty((0, 2))
+    rng = np.random.default_rng(0)
+    fallback = everywhere[rng.choice(len(everywhere), size=min(12, len(everywhere)), replace=False)]
+    anchors = Anchors(
+        homes=everywhere, shops=shops if len(shops) else fallback, parks=parks if len(parks) else fallback,
+        schools=schools if len(schools) else fallback, streets=everywhere, hot_ward_homes=homes[0],
+        area=area.buffer(-3), crs=str(crs),
+    )
+    return graphs, anchors, km

@@ -100,3 +100,10 @@ def test_officer_hotspots_need_an_officer_login_once_accounts_exist(data_dir, mo
     assert officer.exit_code == 0 and "points" in json.loads(officer.stdout)
     public = run(data_dir, "hotspots", "--ward", "Vogelwijk", "--json")
     assert public.exit_code == 0 and "points" not in json.loads(public.stdout)
+
+
+def test_demo_for_a_real_place_fails_clearly_offline(data_dir):
+    """demo --place needs internet; offline it says so in one line and exits 2."""
+    result = run(data_dir, "demo", "--place", "Zoetermeer, Netherlands")
+    assert result.exit_code == 2, result.output
+    assert "internet" in result.stderr and len(result.stderr.strip().splitlines()) == 1

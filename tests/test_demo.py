@@ -110,3 +110,22 @@ def test_demo_caches_a_routable_graph_per_ward(demo):
     graph = ward_graph(store, "Vogelwijk", data_dir=summary.data_dir)
     assert graph.graph["crs"] == "EPSG:28992"
     assert nx.is_strongly_connected(graph) and graph.number_of_edges() > 300
+
+
+def test_signals_can_be_synthesised_for_real_streets_abroad(tmp_path, shared_data):
+    """Real wards and OSM streets outside the Netherlands (West Oakland, UTM) get valid signals."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from planner.demo import place_anchors, synthesise_signals
+    from planner.wards import store_wards
+
+    store = open_store(f"sqlite:///{tmp_path / 'was.db'}")
+    ward = gpd.GeoDataFrame({"name": ["West Oakland"], "code": ["WO"]},
+                            geometry=[box(-122.3140, 37.8042, -122.2910, 37.8175)], crs=4326)
+    store_wards(store, ward)
+    graphs, anchors, km = place_anchors(store, tmp_path, ward, osm=shared_data / "osm" / "west-oakland.osm.bz2")
+    assert anchors.crs.endswith("32610") and km > 1 and set(graphs) == {"West Oakland"}
+    signals = synthesise_signals(anchors, end=END, seed=1)
+    assert len(signals) > 100
+    assert signals["lat"].between(37.80, 37.82).all() and signals["lon"].between(-122.32, -122.28).all()
