@@ -210,7 +210,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
            f"{p.min_signals}, op {p.min_days} verschillende dagen, en getoetst op toeval).",
            "- **Meldingsbias**: het algoritme ziet alleen wat gemeld of gevonden wordt. Waar meer mensen melden of "
            "vaker gesurveilleerd wordt, lijkt het onveiliger. Signalen die tijdens surveillance gevonden zijn "
-           f"tellen daarom voor {p.patrol_weight:g} (terugkoppellus), en de backtest kan met en zonder die "
+           f"tellen daarom voor {_g(p.patrol_weight)} (terugkoppellus), en de backtest kan met en zonder die "
            "signalen draaien (`was-planner evaluate --patrol-signals both`).",
            "- **Geen oorzakelijke claim**: een hotspot zegt waar signalen samenkomen, niet waarom, en niet dat "
            "surveillance ze vermindert. Effecten van het programma zijn nooit geëvalueerd.",
@@ -254,17 +254,17 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
 
 def _method_nl(p: HotspotParams) -> list[str]:
     return [
-        f"1. **Gewicht per signaal** = recentheid (halveert elke {p.half_life_days:g} dagen) × categoriegewicht "
+        f"1. **Gewicht per signaal** = recentheid (halveert elke {_g(p.half_life_days)} dagen) × categoriegewicht "
         "(door het wijkteam te kiezen, standaard 1) × relevantie voor het tijdvak van de ronde (aoristisch: een "
         "melding 'tussen 22 en 7 uur' wordt over dat tijdvak verdeeld) × herkomst (per bron instelbaar, "
-        f"standaard 1; gevonden tijdens surveillance × {p.patrol_weight:g}). Opgeloste signalen tellen niet.",
-        f"2. **Clusteren** per wijk met DBSCAN ({p.eps_m:g} m, minstens {p.min_signals} signalen en "
-        f"{p.density_factor:g} × de gemiddelde dichtheid van de wijk).",
+        f"standaard 1; gevonden tijdens surveillance × {_g(p.patrol_weight)}). Opgeloste signalen tellen niet.",
+        f"2. **Clusteren** per wijk met DBSCAN ({_g(p.eps_m)} m, minstens {p.min_signals} signalen en "
+        f"{_g(p.density_factor)} × de gemiddelde dichtheid van de wijk).",
         "3. **Score** van een hotspot = som van de gewichten + near-repeat (na een inbraak of autokraak blijft het "
-        f"risico binnen {p.near_repeat_m:g} m {p.near_repeat_days:g} dagen verhoogd). Elke hotspot krijgt een "
+        f"risico binnen {_g(p.near_repeat_m)} m {_g(p.near_repeat_days)} dagen verhoogd). Elke hotspot krijgt een "
         "uitleg en een opsplitsing van zijn score in delen (aantal, recentheid, categorie, tijdvak, herkomst, "
         "near-repeat) die precies optellen tot de score (Shapley-verdeling).",
-        f"4. **Toets op toeval**: Monte-Carlo-scan met {p.permutations} willekeurige spreidingen (α = {p.alpha:g}).",
+        f"4. **Toets op toeval**: Monte-Carlo-scan met {p.permutations} willekeurige spreidingen (α = {_g(p.alpha)}).",
         "5. **Route**: een oriëntatieloopprobleem (zoveel mogelijk score binnen de tijd, stops van 10 minuten) "
         "over het voetpadennetwerk van OpenStreetMap; elke stop zegt waarom hij erin zit en de beste hotspot die "
         "afviel zegt waarom.",
@@ -287,6 +287,11 @@ def _method_en(p: HotspotParams) -> list[str]:
         "5. **Route**: an orienteering problem (most score within the time, 10-minute stops) on the OpenStreetMap "
         "footpath network; every stop says why it is on the route and the best hotspot left out says why.",
     ]
+
+
+def _g(value: float) -> str:
+    """A number in Dutch notation (decimal comma)."""
+    return f"{value:g}".replace(".", ",")
 
 
 def _day(stamp: pd.Timestamp) -> str:
@@ -425,7 +430,7 @@ def dpia(store: Store) -> str:
         f"| herleiding van een melder of melding uit de kaart | k-drempel {k}, rastergebieden, data per maand, "
         "geen bronnen in de uitleg voor bewoners |",
         "| terugkoppellus: surveillance maakt plekken 'heter' | signalen gevonden tijdens surveillance wegen "
-        f"{HotspotParams().patrol_weight:g}; backtest met en zonder |",
+        f"{_g(HotspotParams().patrol_weight)}; backtest met en zonder |",
         "| stigmatisering van een buurt | uitleg per hotspot, modelkaart openbaar, geen oorzakelijke claims |",
         "| onbevoegde toegang | rollen, argon2-wachtwoorden, exportlogboek [in te vullen: serverbeveiliging] |",
         "| te lang bewaren | automatische anonimisering na de bewaartermijn |",
