@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import settings
-from ._errors import InputError
+from ._errors import DataNotFoundError, InputError
 from .agreements import STATUSES, list_agreements
 from .coverage import (
     FREQUENCIES,
@@ -117,11 +117,7 @@ def build_report(
     for ward in store.wards()["name"]:
         try:
             contexts[ward] = ward_context(store, ward, now=end, data_dir=data_dir, params=params)
-        except Exception as error:  # a ward without a street graph is reported as such
-            from ._errors import DataNotFoundError
-
-            if not isinstance(error, DataNotFoundError):
-                raise
+        except DataNotFoundError as error:  # a ward without a street graph is reported as such
             log.warning("report: no coverage for %s: %s", ward, error)
             continue
         whole = coverage_for(store, ward, start, end, context=contexts[ward], params=params)
