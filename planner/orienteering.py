@@ -325,6 +325,7 @@ class _Search:
         self.cand = np.flatnonzero(mask)
         self.n = n
         self._masks: dict[tuple[str, int], Any] = {}
+        self._replaced = 0  # the route changed by the last successful replace()
         self.neighbours = None
         if self.cand.size:
             # Nearest candidates of each candidate, for cluster removal in the perturbation.
@@ -617,21 +618,33 @@ class _Search:
             return False
         best_key: tuple[float, float] | None = None
         move: tuple[int, int, int] | None = None
+        # The insertion and bridging tables of all routes at once (one gather per table).
+        arrays = [np.asarray(route) for route in st.routes]
+        ea_all = np.concatenate([r[:-1] for r in arrays])
+        eb_all = np.concatenate([r[1:] for r in arrays])
+        pv_all = np.concatenate([r[:-2] for r in arrays])
+        nv_all = np.concatenate([r[2:] for r in arrays])
+        if pv_all.size == 0:
+            return False
+        s_free = S[free]
+        shortcut_all = D[pv_all, nv_all]
+        with np.errstate(invalid="ignore"):  # inf - inf where v's neighbours are unlinked
+            bridge_all = (
+                _block(D, pv_all, free) + _block(D, free, nv_all).T - shortcut_all[:, None] + s_free
+            )
+        bridge_all[~np.isfinite(shortcut_all)] = np.inf
+        ins_all = _block(D, ea_all, free) + _block(D, free, eb_all).T - D[ea_all, eb_all][:, None] + s_free
+        e_off = np.concatenate(([0], np.cumsum([r.size - 1 for r in arrays])))
+        v_off = np.concatenate(([0], np.cumsum([r.size - 2 for r in arrays])))
         for ri, route in enumerate(st.routes):
             L = len(route)
             if L < 3:
                 continue
-            r = np.asarray(route)
+            r = arrays[ri]
             v, pv, nv = r[1:-1], r[:-2], r[2:]
             saving = D[pv, v] + D[v, nv] - D[pv, nv] + S[v]
-            ea, eb = r[:-1], r[1:]
-            shortcut = D[pv, nv]
-            with np.errstate(invalid="ignore"):  # inf - inf where v's neighbours are unlinked
-                bridge = (
-                    _block(D, pv, free) + _block(D, free, nv).T - shortcut[:, None] + S[free][None, :]
-                )
-            bridge[~np.isfinite(shortcut)] = np.inf
-            ins = _block(D, ea, free) + _block(D, free, eb).T - D[ea, eb][:, None] + S[free]
+            bridge = bridge_all[v_off[ri] : v_off[ri + 1]]
+            ins = ins_all[e_off[ri] : e_off[ri + 1]]
             # Cheap bound first: most unvisited targets cannot replace anything in this route.
             slack = self.budget - st.costs[ri] + saving.max()
             keep = (np.minimum(ins.min(axis=0), bridge.min(axis=0)) <= slack) & (
@@ -683,6 +696,7 @@ class _Search:
         if cost > self.budget:  # float noise only
             route[:] = old
             return False
+        self._replaced = ri
         st.costs[ri] = cost
         st.visited[removed] = False
         st.visited[node] = True
@@ -691,9 +705,13 @@ class _Search:
 
     # -- local search and perturbation ----------------------------------------------------------
 
-    def local_search(self, st: _State) -> None:
-        """Alternate shortening, exchanges, insertion and replacement until none helps."""
-        for ri in range(self.m):
+    def local_search(self, st: _State, changed: set[int] | None = None) -> None:
+        """Alternate shortening, exchanges, insertion and replacement until none helps.
+
+        ``changed`` names the routes that may not be shortened yet (all when ``None``); the
+        others are left as they are, being already at a 2-opt / or-opt optimum.
+        """
+        for ri in range(self.m) if changed is None else sorted(changed):
             self.shorten(st, ri)
         exchanged = False
         while True:
@@ -705,8 +723,7 @@ class _Search:
                 exchanged = False
                 continue
             if self.replace(st):
-                for ri in range(self.m):
-                    self.shorten(st, ri)
+                self.shorten(st, self._replaced)
                 exchanged = False
                 continue
             # Trading stops between teams only pays when it frees room for another target,
@@ -794,7 +811,8 @@ class _Search:
             strength = 0.1 + 0.4 * min(1.0, stall / 100)
             trial = current.copy()
             self.perturb(trial, strength)
-            self.local_search(trial)
+            changed = {ri for ri in range(self.m) if trial.routes[ri] != current.routes[ri]}
+            self.local_search(trial, changed)
             if self.better(trial, best):
                 best = trial.copy()
                 stall = 0
