@@ -200,6 +200,8 @@ class Plan:
                 f"overlap with recent patrols: {self.overlap_share:.0%}; score given up for variety: "
                 f"{self.score_given_up:.2f}"
             )
+        if self.left_out:
+            lines.append(f"left out: {self.left_out['explanation_en']}")
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
