@@ -137,7 +137,8 @@ class Team:
         return {
             "stops": [stop.to_json() for stop in self.stops],
             "length_m": round(self.length_m, 1),
-            "duration_min": round(self.duration_min, 1),
+            # Rounded down, so a walk within the budget never reads as over it.
+            "duration_min": math.floor(self.duration_min * 10 + 1e-6) / 10,
             "score": round(self.score, 3),
         }
 
