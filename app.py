@@ -32,6 +32,7 @@ PAGES = [  # file, title, icon, url, permission needed
     ("app_pages/coverage.py", "page_coverage", ":material/monitoring:", "dekking", "view_coverage"),
     ("app_pages/report.py", "page_report", ":material/edit_note:", "melden", "report_signal"),
     ("app_pages/data.py", "page_data", ":material/folder_open:", "gegevens", "export_raw"),
+    ("app_pages/about.py", "page_about", ":material/info:", "modelkaart", "view_aggregates"),
 ]
 allowed = [page for page in PAGES if ui.can(page[4])]
 page = st.navigation([
@@ -57,4 +58,6 @@ with st.sidebar:
 
 page.run()
 st.divider()
-st.caption(ui.t("footer"))
+left, right = st.columns([4, 1])
+left.caption(ui.t("footer"))
+right.page_link("app_pages/about.py", label=ui.t("page_about"), icon=":material/info:")

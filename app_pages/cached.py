@@ -151,3 +151,11 @@ def coverage_report(url: str, version: tuple[int, int], patrols: int, data_dir: 
     from planner.report import build_report
 
     return build_report(store(url), date.fromisoformat(start), date.fromisoformat(end), freq=freq, data_dir=data_dir)
+
+
+@st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
+def model_card(url: str, version: tuple[int, int], language: str) -> str:
+    """The model card with the latest backtest on the store's own signals (a few seconds)."""
+    from planner.modelcard import model_card as card
+
+    return card(store(url), language=language)

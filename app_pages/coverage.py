@@ -3,7 +3,7 @@ review with its caveat, agreements, and the municipal report (HTML that prints t
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import streamlit as st
@@ -19,7 +19,7 @@ st.header(ui.t("page_coverage"))
 
 with ui.guarded():
     url, version, wards = cached.wards_or_stop()
-    today = date.today()
+    today = ui.now().date()
     c1, c2 = st.columns([3, 1])
     period = c1.date_input(ui.t("period"), value=(today - timedelta(weeks=12), today), key="coverage_period",
                            format="DD-MM-YYYY")

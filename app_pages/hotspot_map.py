@@ -4,7 +4,7 @@ and time of day, with a table and exports."""
 from __future__ import annotations
 
 import json
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -28,7 +28,7 @@ with ui.guarded():
     c1, c2, c3 = st.columns([2, 2, 3])
     ward = c1.selectbox(ui.t("ward"), [None, *names], format_func=lambda w: w or ui.t("all_wards"),
                         key="hotspots_ward")
-    today = date.today()
+    today = ui.now().date()
     period = c2.date_input(ui.t("period"), value=(today - timedelta(days=180), today), key="hotspots_period",
                            format="DD-MM-YYYY")
     chosen = c3.multiselect(ui.t("categories"), list(CATEGORIES), default=list(CATEGORIES),
@@ -72,7 +72,8 @@ with ui.guarded():
             layers.append(maps.lines_layer(hot, layer_id="hot_streets", color="properties.colour",
                                            width=3, columns=["density", "colour"]))
     if len(spots):
-        layers.append(maps.hotspot_layer(spots, ["id", "n_signals", "score"]))
+        explained = spots.assign(why=spots["explanation" if nl else "explanation_en"])
+        layers.append(maps.hotspot_layer(explained, ["id", "n_signals", "score", "why"]))
     if audience == "officer" and result.signals is not None and len(result.signals):
         points = result.signals.assign(category_label=result.signals["category"].map(ui.category_label))
         layers.append(maps.points_layer(points[["lon", "lat", "category_label"]], layer_id="signals",
@@ -87,7 +88,7 @@ with ui.guarded():
         ))
     st.pydeck_chart(
         maps.deck(layers, maps.view_of(shown_wards),
-                  tooltip={"text": "Hotspot {id}: {n_signals} signalen, score {score}\n{category_label}"}),
+                  tooltip={"text": "Hotspot {id}: {why}\n{category_label}"}),
         key="hotspots_map", height=520,
     )
     if audience == "public":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import time
 
 import pandas as pd
 import streamlit as st
@@ -64,7 +64,7 @@ with ui.guarded():
         )
         left, right = st.columns(2)
         when_day = left.date_input(
-            "Datum" if ui.language() == "nl" else "Date", value=datetime.now().date(), key="report_date",
+            "Datum" if ui.language() == "nl" else "Date", value=ui.now().date(), key="report_date",
             format="DD-MM-YYYY",
         )
         known = right.radio(
@@ -74,8 +74,9 @@ with ui.guarded():
             horizontal=True, key="report_time_kind",
         )
         t1, t2 = st.columns(2)
-        first = t1.time_input("Van / at" if ui.language() == "nl" else "From / at", value=time(21, 0),
-                              key="report_time")
+        moment = ui.now()
+        first = t1.time_input("Van / at" if ui.language() == "nl" else "From / at",
+                              value=moment.replace(minute=moment.minute // 5 * 5).time(), key="report_time")
         last = t2.time_input("Tot (bij een tijdvak)" if ui.language() == "nl" else "Until (for a window)",
                              value=time(7, 0), key="report_time_to")
         location = st.text_input(
@@ -102,7 +103,7 @@ with ui.guarded():
             "lat": lat.strip(), "lon": lon.strip(), "description": description.strip(),
         }
         reporter = ui.current_user() if ui.accounts_enabled() else User(name="formulier", role=role)
-        report = report_signal(cached.current_store(), reporter, fields, now=datetime.now() + timedelta(minutes=1))
+        report = report_signal(cached.current_store(), reporter, fields)
         if report.imported:
             st.success("Opgeslagen. Dank je wel!" if ui.language() == "nl" else "Saved. Thank you!")
         elif report.duplicates:

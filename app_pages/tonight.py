@@ -23,7 +23,7 @@ with ui.guarded():
     url, version, wards = cached.wards_or_stop()
     c1, c2, c3, c4 = st.columns([2, 1.2, 1, 2])
     ward = c1.selectbox(ui.t("ward"), list(wards["name"]), key="tonight_ward")
-    day = c2.date_input("Datum" if nl else "Date", key="tonight_date", format="DD-MM-YYYY")
+    day = c2.date_input("Datum" if nl else "Date", value=ui.now().date(), key="tonight_date", format="DD-MM-YYYY")
     start_time = c3.time_input("Start", value=time(20, 0), step=timedelta(minutes=15), key="tonight_start")
     minutes = c4.slider("Duur (minuten)" if nl else "Duration (minutes)", 30, 240, 90, step=15, key="tonight_minutes")
     c5, c6, c7, c8 = st.columns([1, 1.5, 1.5, 1.5])

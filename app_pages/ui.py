@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from planner import access
+from planner import access, settings
 from planner._errors import PlannerError
 from planner.incidents import CATEGORIES
 from planner.users import User
@@ -23,6 +24,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "page_coverage": ("Dekking", "Coverage"),
     "page_report": ("Signaal melden", "Report a signal"),
     "page_data": ("Gegevens", "Data"),
+    "page_about": ("Modelkaart", "Model card"),
     "language": ("Taal / language", "Taal / language"),
     "ward": ("Wijk", "Ward"),
     "all_wards": ("Alle wijken", "All wards"),
@@ -81,6 +83,11 @@ def percent(share: float, decimals: int = 0) -> str:
 def day(moment: datetime) -> str:
     """A date as 25-11-2026 (Dutch) or 2026-11-25 (English)."""
     return moment.strftime("%d-%m-%Y" if language() == "nl" else "%Y-%m-%d")
+
+
+def now() -> datetime:
+    """The current time in the Netherlands (the server may run in UTC)."""
+    return datetime.now(ZoneInfo(settings.TIMEZONE))
 
 
 def date_range(value) -> tuple:

@@ -965,6 +965,10 @@ def find_hotspots(
         geometry = table["public_area"]
         table["first_signal"] = table["first_signal"].map(_month)
         table["last_signal"] = table["last_signal"].map(_month)
+        # A category with fewer than k signals in a small area could point at one household.
+        table["top_categories"] = table["top_categories"].map(
+            lambda pairs: [[c, n] for c, n in pairs if n >= params.public_min_signals]
+        )
     else:
         geometry = table["hull"]
     metric = gpd.GeoSeries(list(geometry), crs=crs)

@@ -288,3 +288,23 @@ def test_municipality_sees_coverage_not_routes(shared_install):
     assert not at.exception and not at.error
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("app_pages/tonight.py")
+
+
+def test_model_card_page_is_linked_from_every_page(app):
+    """Every page's footer links to the model card, which shows this installation's backtest."""
+    at = app("coverage")
+    assert any(link.proto.page.endswith("about.py") or "modelkaart" in link.proto.page
+               for link in at.get("page_link"))
+    at.switch_page("app_pages/about.py").run()
+    assert not at.exception and not at.error
+    text = "\\n".join(block.value for block in at.markdown)
+    section = text[text.find("## Prestaties"):][:1500]
+    assert "PAI" in section and "naïef" in section, section
+
+
+def test_hotspot_tooltip_explains_each_area(app):
+    """The hotspot layer carries each hotspot's plain-language explanation for the tooltip."""
+    at = app("hotspot_map")
+    spec = {layer["id"]: layer for layer in json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]}
+    reasons = [f["properties"]["why"] for f in spec["hotspots"]["data"]["features"]]
+    assert reasons and all("signalen" in why for why in reasons)

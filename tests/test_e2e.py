@@ -31,7 +31,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
 ]
-PAGES = {"vanavond": "", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden", "gegevens": "gegevens"}
+PAGES = {"vanavond": "", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden", "gegevens": "gegevens",
+         "modelkaart": "modelkaart"}
 
 
 def _free_port() -> int:

@@ -483,3 +483,31 @@ def test_hot_streets_cli_real_extract_west_oakland(shared_data, data_dir, tmp_pa
     assert (hot["n_snapped"], hot["n_unsnapped"]) == (30, 0)
     assert any(nodes[0] in (s["u"], s["v"]) for s in hot["streets"][:6])
     assert len(json.loads(out.read_text())["features"]) > 0
+
+
+def test_public_category_counts_never_go_below_k():
+    """Residents see a category of a hotspot only when it holds at least k signals."""
+    from datetime import datetime, timedelta, timezone
+
+    import numpy as np
+    import pandas as pd
+
+    from planner.hotspots import HotspotParams, find_hotspots
+
+    rng = np.random.default_rng(3)
+    start = datetime(2026, 10, 1, 20, tzinfo=timezone.utc)
+    categories = ["youth_nuisance"] * 12 + ["burglary"] + ["other"] * 40
+    spread = np.r_[np.full(13, 0.0002), np.full(40, 0.01)]  # one tight cluster in a wide background
+    frame = pd.DataFrame({
+        "id": range(len(categories)),
+        "lat": 52.06 + rng.normal(0, 1, len(categories)) * spread,
+        "lon": 4.49 + rng.normal(0, 1.5, len(categories)) * spread,
+        "category": categories,
+        "occurred_from": [start + timedelta(days=i) for i in range(len(categories))],
+    })
+    frame["occurred_to"] = frame["occurred_from"]
+    public = find_hotspots(frame, params=HotspotParams(audience="public"))
+    officer = find_hotspots(frame, params=HotspotParams(audience="officer"))
+    assert ["burglary", 1] in officer.hotspots.iloc[0]["top_categories"]
+    assert len(public.hotspots) == 1
+    assert public.hotspots.iloc[0]["top_categories"] == [["youth_nuisance", 12]]
