@@ -37,7 +37,7 @@ with ui.guarded():
     hours = c4.slider(ui.t("window"), value=(time(0, 0), time(23, 59)), step=timedelta(minutes=30),
                       format="HH:mm", key="hotspots_hours")
     days = c5.multiselect("Dagen" if nl else "Days", range(7), format_func=WEEKDAYS.__getitem__,
-                          key="hotspots_days")
+                          placeholder="Alle dagen" if nl else "All days", key="hotspots_days")
     # Only roles that may see single signals get the choice; everyone else sees areas only.
     audience = c6.radio("Weergave" if nl else "View", ["officer", "public"], horizontal=True,
                         format_func=lambda a: AUDIENCES[a][not nl],
@@ -110,6 +110,7 @@ with ui.guarded():
                 "Piekuren" if nl else "Peak hours": spots["peak_hours"].map(lambda hs: ", ".join(f"{h}u" for h in hs)),
                 "Trend": spots["trend"].map(lambda tr: TRENDS[tr["direction"]][not nl]),
                 "Significant": spots["significant"].map(lambda s: YES_NO[bool(s)][not nl]),
+                "Waarom" if nl else "Why": spots["explanation" if nl else "explanation_en"],
             }
         )
         st.dataframe(table, hide_index=True, key="hotspots_table")
