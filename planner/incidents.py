@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -326,7 +326,6 @@ class ParsedIncidents:
 
     valid: pd.DataFrame
     rejects: pd.DataFrame
-    warnings: tuple[str, ...] = field(default=())
 
 
 def parse_incidents(
@@ -390,7 +389,8 @@ def parse_incidents(
     reject(~patrol_text.isin(_TRUE | _FALSE), "on_patrol: use ja/nee (yes/no)")
     on_patrol = patrol_text.isin(_TRUE)
 
-    reported_at = _parse_reported(text("reported_at"), options.date_format)
+    # An unreadable report time is left empty rather than costing a valid signal.
+    reported_at, _ = parse_timestamps(text("reported_at"), options.date_format)
 
     ok = reasons.isna()
     valid = pd.DataFrame(
@@ -606,12 +606,6 @@ def _parse_location(text, columns: dict[str, str], lonlat: pd.DataFrame | None):
     missing = (lat.isna() | lon.isna()) & reason.isna()
     reason[missing] = "location: missing; give lat and lon (WGS84) or x and y (RD New)"
     return lat, lon, reason
-
-
-def _parse_reported(values: pd.Series, date_format: str | None) -> pd.Series:
-    """When a signal was reported; unreadable values are left empty rather than rejecting the row."""
-    start, _ = parse_timestamps(values, date_format)
-    return start
 
 
 def content_keys(valid: pd.DataFrame) -> pd.Series:

@@ -96,7 +96,7 @@ def import_table(
     parsed = parse_incidents(table, options=options, now=now)
     valid, rejects = parsed.valid, parsed.rejects
     wards = store.wards()
-    warnings: list[str] = list(parsed.warnings)
+    warnings: list[str] = []
     if wards.empty:
         valid = valid.assign(ward=None)
         if len(valid):
