@@ -54,7 +54,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--shared", type=Path, default=None, help="shared data dir (default ../shared/data)")
     args = parser.parse_args()
-    shared = args.shared or (Path(os.environ["WAS_SHARED_DIR"]) / "data" if "WAS_SHARED_DIR" in os.environ else DEFAULT_SHARED)
+    from_env = Path(os.environ["WAS_SHARED_DIR"]) / "data" if "WAS_SHARED_DIR" in os.environ else None
+    shared = args.shared or from_env or DEFAULT_SHARED
     pbf = shared / "osm" / "liechtenstein-latest.osm.pbf"
     rows = []
     with tempfile.TemporaryDirectory(prefix="was-bench-") as tmp:

@@ -87,7 +87,8 @@ def start_cluster(*, durable: bool = False) -> Cluster:
     """
     bin_dir = find_bin_dir()
     if bin_dir is None:
-        msg = "PostgreSQL is not installed (no initdb); apt-get install postgresql postgresql-15-postgis-3 (or your version)"
+        msg = ("PostgreSQL is not installed (no initdb); "
+               "apt-get install postgresql postgresql-15-postgis-3 (or your version)")
         raise PlannerError(msg)
     run_as = "postgres" if os.geteuid() == 0 else None
     directory = Path(tempfile.mkdtemp(prefix="was-pg-"))

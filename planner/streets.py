@@ -717,7 +717,7 @@ def graph_summary(graph: nx.MultiDiGraph) -> dict:
     """Nodes, directed edges and km of street (each two-way street counted once) of a graph."""
     seen = set()
     metres = 0.0
-    for u, v, k, data in graph.edges(keys=True, data=True):
+    for u, v, data in graph.edges(data=True):
         key = (min(u, v), max(u, v), round(float(data.get("length", 0.0)), 1))
         if key not in seen:
             seen.add(key)

@@ -98,8 +98,10 @@ TINY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
   <node id="8" lat="52.0590" lon="4.4960"/>
   <node id="9" lat="52.0630" lon="4.4960"/>
   <node id="10" lat="52.0618" lon="4.4930"/>
-  <way id="101"><nd ref="1"/><nd ref="2"/><nd ref="3"/><tag k="highway" v="residential"/><tag k="name" v="Merelstraat"/></way>
-  <way id="102"><nd ref="4"/><nd ref="5"/><nd ref="6"/><tag k="highway" v="residential"/><tag k="name" v="Lijsterstraat"/><tag k="oneway" v="yes"/></way>
+  <way id="101"><nd ref="1"/><nd ref="2"/><nd ref="3"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Merelstraat"/></way>
+  <way id="102"><nd ref="4"/><nd ref="5"/><nd ref="6"/>
+    <tag k="highway" v="residential"/><tag k="name" v="Lijsterstraat"/><tag k="oneway" v="yes"/></way>
   <way id="103"><nd ref="1"/><nd ref="4"/><tag k="highway" v="living_street"/><tag k="name" v="Vinkhof"/></way>
   <way id="104"><nd ref="2"/><nd ref="5"/><nd ref="7"/><tag k="highway" v="footway"/></way>
   <way id="105"><nd ref="3"/><nd ref="6"/><tag k="highway" v="residential"/><tag k="name" v="Spreeuwlaan"/></way>

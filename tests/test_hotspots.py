@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 
 import geopandas as gpd
 import networkx as nx
@@ -487,7 +488,7 @@ def test_hot_streets_cli_real_extract_west_oakland(shared_data, data_dir, tmp_pa
 
 def test_public_category_counts_never_go_below_k():
     """Residents see a category of a hotspot only when it holds at least k signals."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import numpy as np
     import pandas as pd
@@ -495,7 +496,7 @@ def test_public_category_counts_never_go_below_k():
     from planner.hotspots import HotspotParams, find_hotspots
 
     rng = np.random.default_rng(3)
-    start = datetime(2026, 10, 1, 20, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 1, 20, tzinfo=UTC)
     categories = ["youth_nuisance"] * 12 + ["burglary"] + ["other"] * 40
     spread = np.r_[np.full(13, 0.0002), np.full(40, 0.01)]  # one tight cluster in a wide background
     frame = pd.DataFrame({

@@ -61,7 +61,7 @@ def test_messy_semicolon_csv_counts_and_reasons(messy):
     """Every row of a messy Dutch CSV ends valid or rejected with a reason naming its field."""
     parsed = parse_incidents(read_table(messy), now=NOW)
     assert len(parsed.valid) == 4
-    reasons = dict(zip(parsed.rejects["row_number"], parsed.rejects["reason"]))
+    reasons = dict(zip(parsed.rejects["row_number"], parsed.rejects["reason"], strict=False))
     assert sorted(reasons) == [5, 6, 7, 8, 9, 10, 11, 12]
     assert reasons[5].startswith("date: missing")
     assert reasons[6].startswith("date: cannot read '31-02-2026'")

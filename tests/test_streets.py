@@ -70,7 +70,7 @@ def test_unknown_network_type_is_refused(tiny_osm):
 
 def test_missing_file_is_data_not_found(tmp_path):
     """A missing extract is a DataNotFoundError with its path."""
-    with pytest.raises(DataNotFoundError, match="nowhere.osm.pbf"):
+    with pytest.raises(DataNotFoundError, match=r"nowhere\.osm\.pbf"):
         streets.graph_from_osm_file(tmp_path / "nowhere.osm.pbf")
 
 
@@ -347,7 +347,9 @@ def test_ward_slug_is_file_name_safe():
 def test_cli_graph_builds_and_caches_from_osm(store, data_dir, tiny_osm):
     """`was-planner graph --ward NAME --osm FILE` prints nodes, edges, km and the cache path."""
     _tiny_wards_store(store)
-    result = CliRunner().invoke(app, ["--data-dir", str(data_dir), "graph", "--ward", "vogelwijk", "--osm", str(tiny_osm)])
+    result = CliRunner().invoke(
+        app, ["--data-dir", str(data_dir), "graph", "--ward", "vogelwijk", "--osm", str(tiny_osm)]
+    )
     assert result.exit_code == 0, result.output
     assert "Vogelwijk:" in result.stdout and "km of streets" in result.stdout
     assert (data_dir / "graphs" / "vogelwijk.graphml").is_file()
