@@ -52,6 +52,7 @@ _RESET_EVERY = 50
 _RESTART_EVERY = 100
 _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
+_TABLE_CACHE = 4_000_000  # floats kept in the route-table cache (32 MB)
 
 
 def _is_int(value: object) -> bool:
@@ -324,7 +325,14 @@ class _Search:
         mask[[self.start, self.end]] = False
         self.cand = np.flatnonzero(mask)
         self.n = n
+        self.col = np.full(n, -1)
+        self.col[self.cand] = np.arange(self.cand.size)
+        self.Pc = P[self.cand]
         self._masks: dict[tuple[str, int], Any] = {}
+        # Insertion and replacement tables of each route over all candidates, keyed by the route.
+        # A move changes one or two routes, so most routes are looked up, not recomputed.
+        self._tables: dict[tuple[int, ...], list[Any]] = {}
+        self._table_size = 0
         self._replaced = 0  # the route changed by the last successful replace()
         self.neighbours = None
         if self.cand.size:
@@ -351,15 +359,63 @@ class _Search:
             return False
         return a.total_cost < b.total_cost - self.eps
 
-    def _insertion_table(self, route: list[int], nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cheapest insertion cost of each node into ``route`` and the edge where it goes."""
-        D = self.D
+    def _route_tables(self, route: list[int]) -> list[Any]:
+        """Insertion table of ``route`` over all candidates (columns in ``self.cand`` order).
+
+        ``ins[e, c]``: added cost (dwell included) of putting candidate ``c`` on edge ``e``;
+        ``best``/``pos``: its cheapest value and edge.  Cached per route, as a list
+        ``[ins, best, pos, replacement tables or None]``; the values do not depend on the
+        cache, so neither does the search.
+        """
+        key = tuple(route)
+        entry = self._tables.get(key)
+        if entry is not None:
+            return entry
+        D, nodes = self.D, self.cand
         r = np.asarray(route)
         a, b = r[:-1], r[1:]
-        delta = _block(D, a, nodes) + _block(D, nodes, b).T - D[a, b][:, None]
-        pos = delta.argmin(axis=0)
-        best = delta[pos, np.arange(nodes.size)] + self.S[nodes]
-        return best, pos
+        ins = _block(D, a, nodes) + _block(D, nodes, b).T - D[a, b][:, None] + self.S[nodes]
+        pos = ins.argmin(axis=0)
+        entry = [ins, ins[pos, np.arange(nodes.size)], pos, None]
+        if self._table_size + 2 * ins.size > _TABLE_CACHE:
+            self._tables.clear()
+            self._table_size = 0
+        self._tables[key] = entry
+        self._table_size += 2 * ins.size
+        return entry
+
+    def _replace_tables(self, route: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(alt, saving, rel_min)`` of a route with at least one target, cached with its
+        insertion table: ``alt[k, c]`` is the cheapest added cost of candidate ``c`` once the
+        ``k``-th target is dropped (in its place or on another edge), ``saving[k]`` what
+        dropping that target saves, ``rel_min`` the column minimum of ``alt - saving``, i.e.
+        the cheapest replacement of any target of the route by ``c``."""
+        entry = self._route_tables(route)
+        if entry[3] is not None:
+            return entry[3]
+        D, S, nodes, ins = self.D, self.S, self.cand, entry[0]
+        r = np.asarray(route)
+        v, pv, nv = r[1:-1], r[:-2], r[2:]
+        shortcut = D[pv, nv]
+        with np.errstate(invalid="ignore"):  # inf - inf where v's neighbours are unlinked
+            bridge = _block(D, pv, nodes) + _block(D, nodes, nv).T - shortcut[:, None] + S[nodes]
+        bridge[~np.isfinite(shortcut)] = np.inf
+        # Putting c in place of the k-th target (route position k + 1) cannot use that
+        # target's two edges k and k + 1: the best other edge is the better of the cheapest
+        # edge before them and the cheapest edge after them.
+        inf_row = np.full((1, nodes.size), np.inf)
+        before = np.concatenate((inf_row, np.minimum.accumulate(ins[:-2], axis=0)))
+        after = np.concatenate((np.minimum.accumulate(ins[:1:-1], axis=0)[::-1], inf_row))
+        alt = np.minimum(np.minimum(before, after), bridge)
+        saving = D[pv, v] + D[v, nv] - D[pv, nv] + S[v]
+        entry[3] = (alt, saving, (alt - saving[:, None]).min(axis=0))
+        return entry[3]
+
+    def _insertion_table(self, route: list[int], nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cheapest insertion cost of each node into ``route`` and the edge where it goes."""
+        _, best, pos, _ = self._route_tables(route)
+        cols = self.col[nodes]
+        return best[cols], pos[cols]
 
     # -- insertion ------------------------------------------------------------------------------
 
@@ -374,39 +430,40 @@ class _Search:
         weight = self.P[nodes]
         if noise > 0:
             weight = weight * self.rng.uniform(1.0 - noise, 1.0 + noise, nodes.size)
-        tables = [self._insertion_table(r, nodes) for r in st.routes]
-        alive = np.ones(nodes.size, dtype=bool)
+        # One row per route: cheapest insertion cost of each free node and the edge.
+        entries = [self._route_tables(r) for r in st.routes]
+        delta = np.stack([e[1] for e in entries])[:, free_mask]
+        where = np.stack([e[2] for e in entries])[:, free_mask]
+        costs = np.array(st.costs)[:, None]
+        taken = np.zeros(nodes.size, dtype=bool)
         changed = False
         tiny = self.eps
         while True:
-            best_ratio = -np.inf
-            choice: tuple[int, int, int] | None = None
-            for ri, (delta, pos) in enumerate(tables):
-                fits = alive & (st.costs[ri] + delta <= self.budget)
-                if not fits.any():
-                    continue
-                ratio = np.where(fits, weight / np.maximum(delta, tiny), -np.inf)
-                k = int(ratio.argmax())
-                if ratio[k] > best_ratio:
-                    best_ratio = float(ratio[k])
-                    choice = (ri, k, int(pos[k]))
-            if choice is None:
+            fits = costs + delta <= self.budget
+            if not fits.any():
                 return changed
-            ri, k, p = choice
+            ratio = np.where(fits, weight / np.maximum(delta, tiny), -np.inf)
+            # First route, then first node, among the best ratios.
+            ri, k = divmod(int(ratio.argmax()), nodes.size)
+            p = int(where[ri, k])
             node = int(nodes[k])
             route = st.routes[ri]
             route.insert(p + 1, node)
             cost = self.route_cost(route)
             if cost > self.budget:  # rounding put it a hair over: undo, never try it there again
                 del route[p + 1]
-                tables[ri][0][k] = np.inf
+                delta[ri, k] = np.inf
                 continue
             st.costs[ri] = cost
+            costs[ri, 0] = cost
             st.visited[node] = True
             st.score += self.Pl[node]
-            alive[k] = False
             changed = True
-            tables[ri] = self._insertion_table(route, nodes)
+            _, best, pos, _ = self._route_tables(route)
+            taken[k] = True
+            delta[ri] = np.where(taken, np.inf, best[free_mask])
+            where[ri] = pos[free_mask]
+            delta[:, k] = np.inf
 
     # -- intra-route shortening -----------------------------------------------------------------
 
@@ -612,57 +669,30 @@ class _Search:
 
     def replace(self, st: _State) -> bool:
         """Swap a visited target for an unvisited one that scores more (or as much, cheaper)."""
-        D, S, P = self.D, self.S, self.P
-        free = self.cand[~st.visited[self.cand]]
-        if free.size == 0:
+        P = self.P
+        free_mask = ~st.visited[self.cand]
+        if not free_mask.any():
             return False
         best_key: tuple[float, float] | None = None
         move: tuple[int, int, int] | None = None
-        # The insertion and bridging tables of all routes at once (one gather per table).
-        arrays = [np.asarray(route) for route in st.routes]
-        ea_all = np.concatenate([r[:-1] for r in arrays])
-        eb_all = np.concatenate([r[1:] for r in arrays])
-        pv_all = np.concatenate([r[:-2] for r in arrays])
-        nv_all = np.concatenate([r[2:] for r in arrays])
-        if pv_all.size == 0:
-            return False
-        s_free = S[free]
-        shortcut_all = D[pv_all, nv_all]
-        with np.errstate(invalid="ignore"):  # inf - inf where v's neighbours are unlinked
-            bridge_all = (
-                _block(D, pv_all, free) + _block(D, free, nv_all).T - shortcut_all[:, None] + s_free
-            )
-        bridge_all[~np.isfinite(shortcut_all)] = np.inf
-        ins_all = _block(D, ea_all, free) + _block(D, free, eb_all).T - D[ea_all, eb_all][:, None] + s_free
-        e_off = np.concatenate(([0], np.cumsum([r.size - 1 for r in arrays])))
-        v_off = np.concatenate(([0], np.cumsum([r.size - 2 for r in arrays])))
+        Pc = self.Pc
         for ri, route in enumerate(st.routes):
             L = len(route)
             if L < 3:
                 continue
-            r = arrays[ri]
-            v, pv, nv = r[1:-1], r[:-2], r[2:]
-            saving = D[pv, v] + D[v, nv] - D[pv, nv] + S[v]
-            bridge = bridge_all[v_off[ri] : v_off[ri + 1]]
-            ins = ins_all[e_off[ri] : e_off[ri + 1]]
+            alt, saving, rel_min = self._replace_tables(route)
+            v = np.asarray(route[1:-1])
             # Cheap bound first: most unvisited targets cannot replace anything in this route.
-            slack = self.budget - st.costs[ri] + saving.max()
-            keep = (np.minimum(ins.min(axis=0), bridge.min(axis=0)) <= slack) & (
-                P[free] >= P[v].min() - self.score_eps
+            keep = (
+                free_mask
+                & (rel_min <= self.budget - st.costs[ri] + self.eps)
+                & (Pc >= P[v].min() - self.score_eps)
             )
             if not keep.any():
                 continue
-            nodes, ins, bridge = free[keep], ins[:, keep], bridge[:, keep]
-            top = min(3, L - 1)
-            order = np.argsort(ins, axis=0, kind="stable")[:top]
-            vals = np.take_along_axis(ins, order, axis=0)
-            ks = np.arange(1, L - 1)[:, None, None]
-            # Inserting where v was removed cannot use v's two edges: take the best other edge.
-            usable = (order[None] != ks - 1) & (order[None] != ks)
-            other = np.full((L - 2, nodes.size), np.inf)
-            for t in range(top - 1, -1, -1):
-                other = np.where(usable[:, t, :], vals[t][None, :], other)
-            new_cost = st.costs[ri] - saving[:, None] + np.minimum(other, bridge)
+            cols = np.flatnonzero(keep)
+            nodes = self.cand[cols]
+            new_cost = st.costs[ri] - saving[:, None] + alt[:, cols]
             gain = P[nodes][None, :] - P[v][:, None]
             ok = (new_cost <= self.budget) & (
                 (gain > self.score_eps)
