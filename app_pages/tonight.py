@@ -96,7 +96,8 @@ with ui.guarded():
             arrive = begin + timedelta(minutes=stop.arrive_min)
             stops.append({"team": number, "label": str(stop.number), "lon": stop.lon, "lat": stop.lat,
                           "stop": stop.number, "name": stop.name, "arrive": arrive.strftime("%H:%M"),
-                          "dwell": stop.dwell_min, "categories": stop.categories})
+                          "dwell": stop.dwell_min, "categories": stop.categories,
+                          "why": stop.explanation if nl else stop.explanation_en})
     if how == "map":
         nodes = pd.DataFrame(cached.graph_nodes_lonlat(str(settings.data_dir()), url, ward))
         layers.append(maps.points_layer(nodes, layer_id="start_pick", color=[60, 60, 60, 90], radius=5))
@@ -117,14 +118,17 @@ with ui.guarded():
         table = pd.DataFrame(stops)
         table["look_for"] = table["categories"].map(lambda cs: look_for(cs, language=ui.language()))
         st.dataframe(
-            table[["team", "stop", "name", "arrive", "dwell", "look_for"]].rename(columns={
+            table[["team", "stop", "name", "arrive", "dwell", "look_for", "why"]].rename(columns={
                 "stop": "#", "name": "Stop", "arrive": "Aankomst" if nl else "Arrive",
-                "dwell": "Min", "look_for": "Let op" if nl else "Look for",
+                "dwell": "Min", "look_for": "Let op" if nl else "Look for", "why": "Waarom" if nl else "Why",
             }),
             hide_index=True, key="tonight_stops",
         )
     else:
         st.info("Geen stops binnen deze tijd." if nl else "No stops fit in this time.")
+    if plan.left_out:
+        st.caption(("Niet in de route: " if nl else "Left out: ")
+                   + plan.left_out["explanation" if nl else "explanation_en"])
 
     title = f"WAS-ronde {ward}" if nl else f"WAS patrol {ward}"
     when = f"{ui.day(begin)} {window}"

@@ -308,3 +308,10 @@ def test_hotspot_tooltip_explains_each_area(app):
     spec = {layer["id"]: layer for layer in json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]}
     reasons = [f["properties"]["why"] for f in spec["hotspots"]["data"]["features"]]
     assert reasons and all("signalen" in why for why in reasons)
+
+
+def test_tonight_stops_say_why(app):
+    """Each stop in tonight's table says why it is on the route."""
+    at = app()
+    table = at.dataframe[0].value
+    assert "Waarom" in table.columns and table["Waarom"].str.contains("%").all()
