@@ -103,13 +103,19 @@ def import_command(
         str | None, typer.Option("--date-format", help="strptime format of the dates, e.g. '%m/%d/%y %H:%M'.")
     ] = None,
     source: Annotated[str, typer.Option(help="Source of rows without one (resident, officer, ...).")] = "resident",
+    default_category: Annotated[
+        str | None,
+        typer.Option("--default-category", help="Category for rows with a missing or unknown one (e.g. other) "
+                     "instead of rejecting them."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
 ) -> None:
     """Import signals from a file; rejected rows go to a CSV with their reasons."""
-    from .incidents import ParseOptions, parse_mapping
+    from .incidents import ParseOptions, canonical_category, parse_mapping
     from .intake import import_file
 
-    options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_source=source)
+    options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_source=source,
+                           default_category=canonical_category(default_category) or default_category)
     report = import_file(_store(ctx), file, options=options, rejects_dir=ctx.obj.data_dir / "rejects")
     if as_json:
         echo_json(report.to_json())

@@ -88,6 +88,10 @@ _EXTRA_ALIASES: dict[str, str] = {
     "waslid": "was_member",
     "inbehandeling": "in_progress",
     "afgehandeld": "resolved",
+    # police.uk crime types
+    "criminaldamageandarson": "vandalism",
+    "violenceandsexualoffences": "violence",
+    "violentcrime": "violence",
 }
 
 FIELDS: tuple[str, ...] = (
@@ -97,13 +101,13 @@ FIELDS: tuple[str, ...] = (
 """Fields a file column can map to (``--mapping column=field``)."""
 
 _FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "nummer", "nr", "incident_id", "registratienummer", "meldingnummer"),
-    "occurred_at": ("occurred_at", "tijdstip", "datumtijd", "datetime", "timestamp", "moment"),
+    "id": ("id", "nummer", "nr", "incident_id", "registratienummer", "meldingnummer", "crime_id"),
+    "occurred_at": ("occurred_at", "tijdstip", "datumtijd", "datetime", "timestamp", "moment", "month", "maand"),
     "date": ("date", "datum", "dag"),
     "time": ("time", "tijd", "uur"),
     "occurred_from": ("occurred_from", "van", "vanaf", "from", "begin", "start"),
     "occurred_to": ("occurred_to", "tot", "totenmet", "to", "eind", "end"),
-    "category": ("category", "categorie", "soort", "type"),
+    "category": ("category", "categorie", "soort", "type", "crime_type"),
     "source": ("source", "bron"),
     "lat": ("lat", "latitude", "breedtegraad"),
     "lon": ("lon", "lng", "long", "longitude", "lengtegraad"),
@@ -609,7 +613,12 @@ def _parse_location(text, columns: dict[str, str], lonlat: pd.DataFrame | None):
 
 
 def content_keys(valid: pd.DataFrame) -> pd.Series:
-    """A stable key per incident, so that re-importing the same rows adds nothing."""
+    """A stable key per incident, so that re-importing the same rows adds nothing.
+
+    Rows that are identical in every field are still separate incidents (police.uk snaps places
+    to shared points and times to months): the n-th copy gets its ordinal in the key, so a file
+    adds each copy once, and a later file with more copies adds only the extra ones.
+    """
     if valid.empty:
         return pd.Series([], index=valid.index, dtype=object)
     parts = (
@@ -619,4 +628,6 @@ def content_keys(valid: pd.DataFrame) -> pd.Series:
         + valid["category"] + "|" + valid["lat"].map("{:.6f}".format) + "|"
         + valid["lon"].map("{:.6f}".format) + "|" + valid["description"] + "|" + valid["source"]
     )
+    copy = parts.groupby(parts).cumcount()
+    parts = parts.where(copy == 0, parts + "#" + copy.astype(str))
     return parts.map(lambda s: hashlib.sha256(s.encode()).hexdigest()[:32])

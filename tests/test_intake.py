@@ -115,3 +115,19 @@ def test_rejected_rows_keep_original_cells(store, signals_csv, tmp_path):
     kept = store.rejected(report.batch_id)
     assert kept.iloc[0]["id"] == "A3" and kept.iloc[0]["categorie"] == "graffiti"
     assert json.loads(json.dumps(kept.iloc[0].to_dict()))["row_number"] == 3
+
+
+def test_identical_rows_are_separate_incidents_yet_reimport_adds_nothing(store, tmp_path):
+    """Two identical rows (snapped place, month-only date) are two incidents; re-import adds 0,
+    and a later file with one more copy adds exactly that one."""
+    header = "datum;categorie;Latitude;Longitude\n"
+    row = "2016-01;other;51.5150;-0.0900\n"
+    first = tmp_path / "two.csv"
+    first.write_text(header + row * 2)
+    assert import_file(store, first, rejects_dir=tmp_path, now=NOW).imported == 2
+    assert import_file(store, first, rejects_dir=tmp_path, now=NOW).imported == 0
+    more = tmp_path / "three.csv"
+    more.write_text(header + row * 3)
+    report = import_file(store, more, rejects_dir=tmp_path, now=NOW)
+    assert (report.imported, report.duplicates) == (1, 2)
+    assert store.incident_count() == 3
