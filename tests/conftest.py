@@ -217,3 +217,28 @@ def demo_season(tmp_path_factory):
     store = open_store(f"sqlite:///{directory / 'was.db'}")
     build_demo(store, directory, seed=3, end=DEMO_END)
     return store, directory
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo town (seed 0, ending today) built once per test session; tests use copies."""
+    from datetime import date
+
+    from planner.demo import build_demo
+    from planner.store import open_store
+
+    directory = tmp_path_factory.mktemp("demo-template")
+    store = open_store(f"sqlite:///{directory / 'was.db'}")
+    build_demo(store, directory, seed=0, end=date.today())
+    store.engine.dispose()  # no open connection while the files are copied
+    return directory
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_template, tmp_path_factory) -> Path:
+    """A private copy of the demo for one test module, free to change."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("demo") / "data"
+    shutil.copytree(demo_template, target)
+    return target

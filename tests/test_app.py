@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner.demo import build_demo
 from planner.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
+def demo_dir(demo_copy):
     """A data directory with the demo town, shared by this module's tests."""
-    directory = tmp_path_factory.mktemp("appdata")
-    build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0, end=date.today())
-    return directory
+    return demo_copy
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from app_pages.ui import TEXTS
-from planner.demo import build_demo
 from planner.store import open_store
 
 pytestmark = pytest.mark.e2e
@@ -57,10 +56,9 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(demo_copy):
     """`streamlit run app.py` on a free loopback port with the demo data; yields its base URL."""
-    data = tmp_path_factory.mktemp("e2e-data")
-    build_demo(open_store(f"sqlite:///{data / 'was.db'}"), data, seed=0, end=date.today())
+    data = demo_copy
     port = _free_port()
     env = {**os.environ, "WAS_DATA_DIR": str(data)}
     env.pop("WAS_DATABASE_URL", None)
@@ -112,13 +110,12 @@ def test_page_renders_without_exception(browser, server, name):
     page.close()
 
 
-def test_municipal_report_prints(browser, tmp_path_factory):
+def test_municipal_report_prints(browser, demo_copy):
     """The municipal report opens in Chromium without scripts and prints to a short PDF."""
     from planner.report import report_html
 
-    data = tmp_path_factory.mktemp("report-data")
+    data = demo_copy
     store = open_store(f"sqlite:///{data / 'was.db'}")
-    build_demo(store, data, seed=0, end=date.today())
     html_path = data / "rapport.html"
     html_path.write_text(report_html(store, date.today() - timedelta(weeks=12), date.today(), data_dir=data),
                          encoding="utf-8")
