@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -297,16 +296,9 @@ def test_reader_missing_file(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def benchmarks() -> Path:
-    """The shared benchmark folder; skipped when absent locally, an error on CI."""
-    default = Path(__file__).resolve().parents[1].parent / "shared"
-    folder = Path(os.environ.get("WAS_SHARED_DIR", default)) / "data" / "benchmarks"
-    if not folder.is_dir():
-        reason = f"benchmark data not found at {folder} (set WAS_SHARED_DIR)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return folder
+def benchmarks(shared_data) -> Path:
+    """The shared benchmark folder (skipped when absent locally, a failure on CI)."""
+    return shared_data / "benchmarks"
 
 
 @pytest.mark.shared
