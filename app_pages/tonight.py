@@ -61,10 +61,10 @@ with ui.guarded():
     begin = datetime.combine(day, start_time, tzinfo=local)
     end = begin + timedelta(minutes=minutes)
     window = f"{start_time.strftime('%H:%M')}-{end.strftime('%H:%M')}"
-    params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed))
+    # Variety: streets of the last 3 rounds count 1.5× as long, so consecutive nights differ.
+    params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed),
+                         variety_penalty=0.5 if variety else 0.0)
     vary_last = 3 if variety else 0
-    if variety:
-        params = RouteParams(**{**params.__dict__, "variety_penalty": 0.5})
     patrol_log = recent_patrol_edges(cached.current_store(), ward, last=vary_last) if variety else frozenset()
     with st.spinner("Route plannen…" if nl else "Planning the route…"):
         spots, plan = cached.patrol_plan(
