@@ -53,11 +53,16 @@ logger = logging.getLogger(__name__)
 # clock cutting nearly every 100-node run).
 _AUTO_ITERATIONS = 1500
 _AUTO_STALL = 750
+# On stagnation the walk restarts from a random member of an elite pool of the _ELITE best
+# solutions with distinct target sets, not always from the single best one.
 _ACCEPT_DROP = 0.02
+_ELITE = 5
 _RESET_EVERY = 50
 _RESTART_EVERY = 100
 _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
+_STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
+_STRENGTH_MAX = 0.5
 _TABLE_CACHE = 4_000_000  # floats kept in the route-table cache (32 MB)
 
 
@@ -661,6 +666,23 @@ class _Search:
         banned[list(remove)] = True
         self.insert(st, noise=0.3, banned=banned)
 
+    def _add_elite(self, elite: list[_State], st: _State) -> None:
+        """Keep the ``_ELITE`` best solutions with distinct target sets."""
+        for i, e in enumerate(elite):
+            if np.array_equal(e.visited, st.visited):
+                if self.better(st, e):
+                    elite[i] = st.copy()
+                return
+        if len(elite) < _ELITE:
+            elite.append(st.copy())
+        else:
+            worst = min(range(len(elite)), key=lambda i: (elite[i].score, -elite[i].total_cost))
+            if self.better(st, elite[worst]):
+                elite[worst] = st.copy()
+            else:
+                return
+        elite.sort(key=lambda e: (-e.score, e.total_cost))
+
     def run(self, params: SolverParams) -> tuple[_State, int, bool]:
         """Construction, then perturbation + local search; returns (best, iterations, timed_out)."""
         deadline = time.perf_counter() + params.time_limit
@@ -676,13 +698,14 @@ class _Search:
         stall = 0
         iterations = 0
         timed_out = False
+        elite: list[_State] = [best.copy()]
         while iterations < limit:
             if time.perf_counter() > deadline:
                 timed_out = True
                 break
             iterations += 1
             # Small kicks first; bigger ones the longer nothing improves.
-            strength = 0.1 + 0.4 * min(1.0, stall / 100)
+            strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
             trial = current.copy()
             self.perturb(trial, strength)
             changed = {ri for ri in range(self.m) if trial.routes[ri] != current.routes[ri]}
@@ -692,6 +715,7 @@ class _Search:
                 stall = 0
             else:
                 stall += 1
+            self._add_elite(elite, trial)
             # Accepting slightly worse solutions lets the walk cross between basins.
             if trial.score >= current.score * (1.0 - _ACCEPT_DROP) - self.score_eps:
                 current = trial
@@ -701,7 +725,7 @@ class _Search:
                 self.insert(current, noise=0.5)
                 self.local_search(current)
             elif stall and stall % _RESET_EVERY == 0:
-                current = best.copy()
+                current = elite[int(self.rng.integers(len(elite)))].copy()
             if auto and stall >= _AUTO_STALL:
                 break
         return best, iterations, timed_out
