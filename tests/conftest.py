@@ -242,3 +242,25 @@ def demo_copy(demo_template, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("demo") / "data"
     shutil.copytree(demo_template, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def street_grid():
+    """A prepared 5 × 5 street grid in RD New with 100 m blocks (80 s per block at 4.5 km/h);
+    prepared graphs are frozen, so one is shared by every test."""
+    import networkx as nx
+
+    from planner import streets
+
+    raw = nx.MultiDiGraph(crs="EPSG:28992")
+    for i in range(5):
+        for j in range(5):
+            raw.add_node(i * 5 + j, x=92_000.0 + 100 * i, y=452_000.0 + 100 * j)
+    for i in range(5):
+        for j in range(5):
+            for di, dj in ((1, 0), (0, 1)):
+                if i + di < 5 and j + dj < 5:
+                    u, v = i * 5 + j, (i + di) * 5 + j + dj
+                    for a, b in ((u, v), (v, u)):
+                        raw.add_edge(a, b, length=100.0, name=f"straat {min(u, v)}")
+    return streets.prepare_graph(raw)

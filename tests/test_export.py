@@ -9,12 +9,10 @@ from dataclasses import replace
 
 import geopandas as gpd
 import gpxpy
-import networkx as nx
 import pytest
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-from planner import streets
 from planner._errors import InputError
 from planner.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
 from planner.routes import Plan, RouteParams, plan_patrol
@@ -24,25 +22,10 @@ TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 AREA = box(*TO_WGS84.transform_bounds(91_980, 451_980, 92_420, 452_420))
 
 
-def _grid() -> nx.MultiDiGraph:
-    raw = nx.MultiDiGraph(crs="EPSG:28992")
-    for i in range(5):
-        for j in range(5):
-            raw.add_node(i * 5 + j, x=92_000.0 + 100 * i, y=452_000.0 + 100 * j)
-    for i in range(5):
-        for j in range(5):
-            for di, dj in ((1, 0), (0, 1)):
-                if i + di < 5 and j + dj < 5:
-                    u, v = i * 5 + j, (i + di) * 5 + j + dj
-                    for a, b in ((u, v), (v, u)):
-                        raw.add_edge(a, b, length=100.0, name=f"Straat {min(u, v)}")
-    return streets.prepare_graph(raw)
-
-
 @pytest.fixture(scope="module")
-def plans() -> dict[str, Plan]:
+def plans(street_grid) -> dict[str, Plan]:
     """One-team and two-team plans on a 5 × 5 grid, and one with no stops at all."""
-    graph = _grid()
+    graph = street_grid
     names = ["Merelpark", "Hotspot 2 (inbraak)", "<script>alert('x')</script> & Co", "Vinkhof", "Spreeuwlaan"]
     cats = [["youth_nuisance", "drugs"], ["burglary"], ["vandalism"], ["street_light"], []]
     xy = [(92_400, 452_000), (92_400, 452_400), (92_000, 452_400), (92_200, 452_200), (92_100, 452_300)]

@@ -34,20 +34,9 @@ TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 
 
 @pytest.fixture
-def grid() -> nx.MultiDiGraph:
-    """A prepared 5 × 5 street grid in RD New with 100 m blocks (walking 80 s per block at 4.5 km/h)."""
-    raw = nx.MultiDiGraph(crs="EPSG:28992")
-    for i in range(5):
-        for j in range(5):
-            raw.add_node(i * 5 + j, x=92_000.0 + 100 * i, y=452_000.0 + 100 * j)
-    for i in range(5):
-        for j in range(5):
-            for di, dj in ((1, 0), (0, 1)):
-                if i + di < 5 and j + dj < 5:
-                    u, v = i * 5 + j, (i + di) * 5 + j + dj
-                    raw.add_edge(u, v, length=100.0, name=f"straat {min(u, v)}")
-                    raw.add_edge(v, u, length=100.0, name=f"straat {min(u, v)}")
-    return streets.prepare_graph(raw)
+def grid(street_grid) -> nx.MultiDiGraph:
+    """The shared 5 × 5 street grid (conftest), 100 m blocks."""
+    return street_grid
 
 
 def _start(x: float = 92_000, y: float = 452_000) -> tuple[float, float]:
