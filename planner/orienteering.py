@@ -23,6 +23,7 @@ import itertools
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
-_TABLE_CACHE = 4_000_000  # floats kept in the route-table cache (32 MB)
+_STEPS = 8  # iterations per compiled call; the clock is checked between calls
 
 
 def _is_int(value: object) -> bool:
@@ -93,12 +94,18 @@ class SolverParams:
         machine-independent budget (1,500 iterations, stopping earlier when the best
         solution has not improved for 750), which normally ends within the default time
         limit (the slowest ~100-node instances may reach it); ``0`` returns the
-        construction followed by one local search.
+        construction followed by one local search.  The budget is per search (see
+        ``workers``).
+    workers
+        Independent searches, each with its own seed drawn from ``seed``, run in parallel
+        threads; the best result wins.  The result depends on ``workers``, not on how many
+        cores the machine has (on one core the searches share it).
     """
 
     time_limit: float = 1.0
     seed: int = 0
     max_iterations: int | None = None
+    workers: int = 2
 
     def __post_init__(self) -> None:
         if not _is_number(self.time_limit) or not math.isfinite(self.time_limit):
@@ -113,6 +120,8 @@ class SolverParams:
             raise InputError(
                 f"max_iterations must be None or an integer >= 0, got {self.max_iterations!r}"
             )
+        if not _is_int(self.workers) or self.workers < 1:
+            raise InputError(f"workers must be an integer >= 1, got {self.workers!r}")
 
 
 def _frozen_array(value: Any, name: str, ndim: int) -> np.ndarray:
@@ -276,33 +285,10 @@ class OrienteeringSolution:
 # --------------------------------------------------------------------------------------------
 
 
-class _State:
-    """A set of routes with their exact costs; cheap to copy."""
-
-    __slots__ = ("costs", "routes", "score", "visited")
-
-    def __init__(
-        self, routes: list[list[int]], costs: list[float], visited: np.ndarray, score: float
-    ) -> None:
-        self.routes = routes
-        self.costs = costs
-        self.visited = visited
-        self.score = score
-
-    def copy(self) -> _State:
-        return _State([list(r) for r in self.routes], list(self.costs), self.visited.copy(), self.score)
-
-    @property
-    def total_cost(self) -> float:
-        return math.fsum(self.costs)
-
-
 class _Search:
-    """Working data of one :func:`solve_orienteering` call."""
+    """The instance as the compiled search sees it: plain arrays and tolerances."""
 
-    def __init__(self, problem: OrienteeringProblem, rng: np.random.Generator) -> None:
-        n = problem.n
-        self.rng = rng
+    def __init__(self, problem: OrienteeringProblem) -> None:
         self.start = problem.start
         self.end = problem.end
         self.m = problem.n_routes
@@ -317,9 +303,6 @@ class _Search:
             P[depot] = 0.0
         self.S = S
         self.P = P
-        self.Dl: list[list[float]] = D.tolist()
-        self.Sl: list[float] = S.tolist()
-        self.Pl: list[float] = P.tolist()
         self.symmetric = bool(np.array_equal(D, D.T))
         # Tolerances relative to the instance's scale, so that float noise never counts as an
         # improvement (which could make the local search cycle).
@@ -327,7 +310,6 @@ class _Search:
         scale = max(1.0, float(finite.max()) if finite.size else 1.0, self.budget)
         self.eps = 1e-9 * scale
         self.score_eps = 1e-9 * max(1.0, float(P.sum()))
-
         # A target is worth considering only if some route can reach it at all.  Shortest paths
         # (rather than direct costs) keep this exact when the matrix breaks the triangle
         # inequality.
@@ -335,400 +317,72 @@ class _Search:
         reach = sp[self.start] + S + sp[:, self.end]
         mask = (P > 0) & (reach <= self.budget)
         mask[[self.start, self.end]] = False
-        self.cand = np.flatnonzero(mask)
-        self.n = n
-        self.Pc = P[self.cand]
-        # Insertion and replacement tables of each route over all candidates, keyed by the route.
-        # A move changes one or two routes, so most routes are looked up, not recomputed.
-        self._tables: dict[tuple[int, ...], list[Any]] = {}
-        self._table_size = 0
-        self._replaced = 0  # the route changed by the last successful replace()
-        self.neighbours = None
-        if self.cand.size:
-            # Nearest candidates of each candidate, for cluster removal in the perturbation.
-            sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
-            self.neighbours = self.cand[np.argsort(sub, axis=1, kind="stable")]
-
-    # -- helpers --------------------------------------------------------------------------------
+        self.cand = np.flatnonzero(mask).astype(np.int64)
+        # Nearest candidates of each candidate, for cluster removal in the perturbation.
+        sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
+        self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
 
     def route_cost(self, route: list[int]) -> float:
-        Dl, Sl = self.Dl, self.Sl
-        return math.fsum([Dl[a][b] for a, b in itertools.pairwise(route)] + [Sl[x] for x in route])
-
-    def empty_state(self) -> _State:
-        routes = [[self.start, self.end] for _ in range(self.m)]
-        costs = [self.route_cost(r) for r in routes]
-        return _State(routes, costs, np.zeros(self.n, dtype=bool), 0.0)
-
-    def better(self, a: _State, b: _State) -> bool:
-        """Whether ``a`` beats ``b``: higher score, or the same score for less cost."""
-        if a.score > b.score + self.score_eps:
-            return True
-        if a.score < b.score - self.score_eps:
-            return False
-        return a.total_cost < b.total_cost - self.eps
-
-    def _route_tables(self, route: list[int]) -> list[Any]:
-        """Insertion table of ``route`` over all candidates (columns in ``self.cand`` order).
-
-        ``ins[e, c]``: added cost (dwell included) of putting candidate ``c`` on edge ``e``;
-        ``best``/``pos``: its cheapest value and edge.  Cached per route, as a list
-        ``[ins, best, pos, replacement tables or None]``; the values do not depend on the
-        cache, so neither does the search.
-        """
-        key = tuple(route)
-        entry = self._tables.get(key)
-        if entry is not None:
-            return entry
-        ins, best, pos = _k_route_tables(self.D, self.S, np.asarray(route, dtype=np.int64), self.cand)
-        entry = [ins, best, pos, None]
-        if self._table_size + 2 * ins.size > _TABLE_CACHE:
-            self._tables.clear()
-            self._table_size = 0
-        self._tables[key] = entry
-        self._table_size += 2 * ins.size
-        return entry
-
-    def _replace_tables(self, route: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(alt, saving, rel_min)`` of a route with at least one target, cached with its
-        insertion table: ``alt[k, c]`` is the cheapest added cost of candidate ``c`` once the
-        ``k``-th target is dropped (in its place or on another edge), ``saving[k]`` what
-        dropping that target saves, ``rel_min`` the column minimum of ``alt - saving``, i.e.
-        the cheapest replacement of any target of the route by ``c``."""
-        entry = self._route_tables(route)
-        if entry[3] is not None:
-            return entry[3]
-        entry[3] = _k_replace_tables(
-            self.D, self.S, np.asarray(route, dtype=np.int64), self.cand, entry[0]
+        return math.fsum(
+            [float(self.D[a, b]) for a, b in itertools.pairwise(route)] + [float(self.S[x]) for x in route]
         )
-        return entry[3]
 
-    # -- insertion ------------------------------------------------------------------------------
+    def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
+        """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
+        n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
+        inst = (self.D, self.S, self.P, self.cand, self.neighbours)
+        cfg = (self.start, self.end, self.budget, self.eps, self.score_eps, self.symmetric)
 
-    def insert(self, st: _State, *, noise: float = 0.0, banned: np.ndarray | None = None) -> bool:
-        """Insert unvisited targets by best score / added-cost ratio while any fits."""
-        free_mask = ~st.visited[self.cand]
-        if banned is not None:
-            free_mask &= ~banned[self.cand]
-        nodes = self.cand[free_mask]
-        if nodes.size == 0:
-            return False
-        weight = self.P[nodes]
-        if noise > 0:
-            weight = weight * self.rng.uniform(1.0 - noise, 1.0 + noise, nodes.size)
-        lens = np.array([len(r) for r in st.routes], dtype=np.int64)
-        R = np.zeros((self.m, int(lens.max()) + nodes.size), dtype=np.int64)
-        for ri, r in enumerate(st.routes):
-            R[ri, : len(r)] = r
-        costs = np.array(st.costs)
-        order = _k_insert(
-            self.D, self.S, R, lens, costs, nodes, np.ascontiguousarray(weight, dtype=float),
-            self.budget, self.eps,
-        )
-        if order.size == 0:
-            return False
-        kept = set()
-        for ri, r in enumerate(st.routes):
-            if lens[ri] == len(r):
-                continue
-            route = R[ri, : lens[ri]].tolist()
-            cost = self.route_cost(route)
-            if cost > self.budget:  # cannot happen (the kernel sums exactly), but never trust it
-                continue
-            st.routes[ri] = route
-            st.costs[ri] = cost
-            kept.update(route[1:-1])
-        for node in order.tolist():
-            if node in kept:
-                st.visited[node] = True
-                st.score += self.Pl[node]
-        return bool(kept)
-
-    # -- intra-route shortening -----------------------------------------------------------------
-
-    def two_opt(self, route: list[int]) -> bool:
-        """Best-improvement 2-opt (segment reversal) until no reversal shortens ``route``."""
-        if len(route) < 4:
-            return False
-        r = np.asarray(route, dtype=np.int64)
-        if not _k_two_opt(self.D, r, self.eps, self.symmetric):
-            return False
-        route[:] = r.tolist()
-        return True
-
-    def or_opt(self, route: list[int]) -> bool:
-        """Apply the best move of a segment of 1-3 targets elsewhere in ``route``, if any.
-
-        Segments are reversed on the way only when the matrix is symmetric (then free)."""
-        if len(route) < 4:
-            return False
-        i, k, reverse, p = _k_or_opt(self.D, np.asarray(route, dtype=np.int64), self.eps, self.symmetric)
-        if i < 0:
-            return False
-        segment = route[i : i + k]
-        if reverse:
-            segment.reverse()
-        if p <= i - 2:
-            route[:] = route[: p + 1] + segment + route[p + 1 : i] + route[i + k :]
-        else:
-            route[:] = route[:i] + route[i + k : p + 1] + segment + route[p + 1 :]
-        return True
-
-    def shorten(self, st: _State, ri: int) -> None:
-        """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
-        route = st.routes[ri]
-        before = list(route)
-        changed = False
-        while True:
-            changed |= self.two_opt(route)
-            if not self.or_opt(route):
-                break
-            changed = True
-        if changed:
-            cost = self.route_cost(route)
-            if cost <= st.costs[ri]:
-                st.costs[ri] = cost
-            else:  # float noise only: keep the old order
-                route[:] = before
-
-    # -- between routes -------------------------------------------------------------------------
-
-    def exchange(self, st: _State) -> set[int]:
-        """Move or swap targets between routes while that lowers the total cost.
-
-        Slack is what lets later insertions add score, so the teams trade stops to walk less.
-        """
-        changed: set[int] = set()
-        for _ in range(100):  # each move strictly lowers the cost; the bound is a safety net
-            lens = np.array([len(r) for r in st.routes], dtype=np.int64)
-            if int(lens.sum()) == 2 * self.m:
-                break
-            R = np.zeros((self.m, int(lens.max())), dtype=np.int64)
-            for ri, r in enumerate(st.routes):
-                R[ri, : len(r)] = r
-            code, a, b, i, j = _k_exchange_best(
-                self.D, self.S, R, lens, np.array(st.costs), self.budget, self.eps
+        def solution(pool: tuple[int, ...] = ()) -> tuple[np.ndarray, ...]:
+            return (
+                np.zeros((*pool, m, cap), dtype=np.int64),
+                np.zeros((*pool, m), dtype=np.int64),
+                np.zeros((*pool, m)),
+                np.zeros((*pool, n), dtype=bool),
             )
-            move = None if code < 0 else ("move" if code == 0 else "swap", a, b, i, j)
-            if move is None:
-                break
-            kind, a, b, i, j = move
-            old = [list(st.routes[a]), list(st.routes[b])]
-            ra, rb = st.routes[a], st.routes[b]
-            if kind == "move":
-                node = ra.pop(i)
-                rb.insert(j + 1, node)
-            else:
-                ra[i], rb[j] = rb[j], ra[i]
-            cost_a, cost_b = self.route_cost(ra), self.route_cost(rb)
-            if (
-                max(cost_a, cost_b) > self.budget
-                or cost_a + cost_b >= st.costs[a] + st.costs[b]
-            ):  # float noise only
-                st.routes[a], st.routes[b] = old
-                break
-            st.costs[a], st.costs[b] = cost_a, cost_b
-            self.shorten(st, a)
-            self.shorten(st, b)
-            changed |= {a, b}
-        return changed
 
-    # -- replacement ----------------------------------------------------------------------------
-
-    def replace(self, st: _State) -> bool:
-        """Swap a visited target for an unvisited one that scores more (or as much, cheaper)."""
-        P = self.P
-        free_mask = ~st.visited[self.cand]
-        if not free_mask.any():
-            return False
-        best_key: tuple[float, float] | None = None
-        move: tuple[int, int, int] | None = None
-        Pc = self.Pc
-        for ri, route in enumerate(st.routes):
-            L = len(route)
-            if L < 3:
-                continue
-            alt, saving, rel_min = self._replace_tables(route)
-            found, top_gain, added, k, u = _k_replace_best(
-                alt, saving, rel_min, free_mask, Pc, P[route[1:-1]], st.costs[ri], self.budget,
-                self.eps, self.score_eps,
-            )
-            if not found:
-                continue
-            key = (float(top_gain), -float(added))
-            if best_key is None or key > best_key:
-                best_key = key
-                move = (ri, k + 1, int(self.cand[u]))
-        if move is None:
-            return False
-        ri, k, node = move
-        route = st.routes[ri]
-        old = list(route)
-        removed = route.pop(k)
-        Dl = self.Dl
-        p = min(
-            range(len(route) - 1),
-            key=lambda e: Dl[route[e]][node] + Dl[node][route[e + 1]] - Dl[route[e]][route[e + 1]],
-        )
-        route.insert(p + 1, node)
-        cost = self.route_cost(route)
-        if cost > self.budget:  # float noise only
-            route[:] = old
-            return False
-        self._replaced = ri
-        st.costs[ri] = cost
-        st.visited[removed] = False
-        st.visited[node] = True
-        st.score += self.Pl[node] - self.Pl[removed]
-        return True
-
-    # -- local search and perturbation ----------------------------------------------------------
-
-    def local_search(self, st: _State, changed: set[int] | None = None) -> None:
-        """Alternate shortening, exchanges, insertion and replacement until none helps.
-
-        ``changed`` names the routes that may not be shortened yet (all when ``None``); the
-        others are left as they are, being already at a 2-opt / or-opt optimum.
-        """
-        for ri in range(self.m) if changed is None else sorted(changed):
-            self.shorten(st, ri)
-        exchanged = False
-        while True:
-            before = [len(r) for r in st.routes]
-            if self.insert(st):
-                for ri, r in enumerate(st.routes):
-                    if len(r) != before[ri]:
-                        self.shorten(st, ri)
-                exchanged = False
-                continue
-            if self.replace(st):
-                self.shorten(st, self._replaced)
-                exchanged = False
-                continue
-            # Trading stops between teams only pays when it frees room for another target,
-            # so it runs once the cheaper moves are exhausted.
-            if self.m > 1 and not exchanged:
-                exchanged = True
-                if self.exchange(st):
-                    continue
-            return
-
-    def perturb(self, st: _State, strength: float) -> None:
-        """Remove some visited targets and greedily refill the routes without them."""
-        rng = self.rng
-        visited = [x for r in st.routes for x in r[1:-1]]
-        if not visited:
-            return
-        remove: set[int] = set()
-        kind = int(rng.integers(_PERTURB_KINDS if self.m > 1 else 3))
-        if kind == 3:  # a whole route, so that its targets can be shared out afresh
-            busy = [r for r in st.routes if len(r) > 2]
-            remove.update(busy[int(rng.integers(len(busy)))][1:-1])
-        elif kind == 0:  # a consecutive stretch of some routes
-            picked = [r for r in st.routes if rng.random() < _SEGMENT_SHARE] or [
-                st.routes[int(rng.integers(self.m))]
-            ]
-            for r in picked:
-                nv = len(r) - 2
-                if nv == 0:
-                    continue
-                k = int(rng.integers(1, max(3, math.ceil(strength * nv)) + 1))
-                i = int(rng.integers(1, nv + 1))
-                remove.update(r[i : min(i + k, len(r) - 1)])
-        elif kind == 1:  # scattered targets
-            k = int(rng.integers(1, max(3, math.ceil(strength * len(visited))) + 1))
-            remove.update(rng.choice(visited, size=min(k, len(visited)), replace=False).tolist())
-        else:  # a cluster around one target, whichever routes it spans
-            k = int(rng.integers(1, max(3, math.ceil(strength * len(visited))) + 1))
-            centre = int(rng.choice(visited))
-            row = int(np.searchsorted(self.cand, centre))
-            for node in self.neighbours[row]:
-                if st.visited[node]:
-                    remove.add(int(node))
-                    if len(remove) >= k:
-                        break
-        for ri, r in enumerate(st.routes):
-            kept = [x for x in r if x not in remove or x in (self.start, self.end)]
-            if len(kept) == len(r):
-                continue
-            if kept[0] != self.start or kept[-1] != self.end:
-                kept = [self.start, *kept[1:-1], self.end]
-            cost = self.route_cost(kept)
-            if cost > self.budget:  # only possible without the triangle inequality
-                continue
-            for x in r[1:-1]:
-                if x in remove:
-                    st.visited[x] = False
-                    st.score -= self.Pl[x]
-            st.routes[ri] = kept
-            st.costs[ri] = cost
-        banned = np.zeros(self.n, dtype=bool)
-        banned[list(remove)] = True
-        self.insert(st, noise=0.3, banned=banned)
-
-    def _add_elite(self, elite: list[_State], st: _State) -> None:
-        """Keep the ``_ELITE`` best solutions with distinct target sets."""
-        for i, e in enumerate(elite):
-            if np.array_equal(e.visited, st.visited):
-                if self.better(st, e):
-                    elite[i] = st.copy()
-                return
-        if len(elite) < _ELITE:
-            elite.append(st.copy())
-        else:
-            worst = min(range(len(elite)), key=lambda i: (elite[i].score, -elite[i].total_cost))
-            if self.better(st, elite[worst]):
-                elite[worst] = st.copy()
-            else:
-                return
-        elite.sort(key=lambda e: (-e.score, e.total_cost))
-
-    def run(self, params: SolverParams) -> tuple[_State, int, bool]:
-        """Construction, then perturbation + local search; returns (best, iterations, timed_out)."""
-        deadline = time.perf_counter() + params.time_limit
-        st = self.empty_state()
-        if self.cand.size == 0:
-            return st, 0, False
-        self.insert(st)
-        self.local_search(st)
-        best = st.copy()
-        current = st
-        auto = params.max_iterations is None
-        limit = _AUTO_ITERATIONS if auto else int(params.max_iterations)
-        stall = 0
-        iterations = 0
+        cur, best = solution(), solution()
+        elite = (*solution((_ELITE,)), np.zeros(_ELITE))
+        counts = np.zeros(3, dtype=np.int64)
+        scores = np.zeros(2)
+        _k_seed(seed)
+        _k_begin(inst, cfg, cur, best, elite, counts, scores)
         timed_out = False
-        elite: list[_State] = [best.copy()]
-        while iterations < limit:
+        while not _k_steps(inst, cfg, cur, best, elite, counts, scores, _STEPS, limit, stall_limit):
             if time.perf_counter() > deadline:
                 timed_out = True
                 break
-            iterations += 1
-            # Small kicks first; bigger ones the longer nothing improves.
-            strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
-            trial = current.copy()
-            self.perturb(trial, strength)
-            changed = {ri for ri in range(self.m) if trial.routes[ri] != current.routes[ri]}
-            self.local_search(trial, changed)
-            if self.better(trial, best):
-                best = trial.copy()
-                stall = 0
-            else:
-                stall += 1
-            self._add_elite(elite, trial)
-            # Accepting slightly worse solutions lets the walk cross between basins.
-            if trial.score >= current.score * (1.0 - _ACCEPT_DROP) - self.score_eps:
-                current = trial
-            if stall and stall % _RESTART_EVERY == 0:
-                # A fresh randomised construction reaches regions the walk would not.
-                current = self.empty_state()
-                self.insert(current, noise=0.5)
-                self.local_search(current)
-            elif stall and stall % _RESET_EVERY == 0:
-                current = elite[int(self.rng.integers(len(elite)))].copy()
-            if auto and stall >= _AUTO_STALL:
-                break
-        return best, iterations, timed_out
+        return best[0], best[1], best[2], float(scores[1]), int(counts[1]), timed_out
+
+    def run(self, params: SolverParams) -> tuple[list[list[int]], int, bool]:
+        """``params.workers`` independent searches; returns (best routes, iterations, timed_out).
+
+        Each search runs in its own thread (the compiled code releases the GIL), with its own
+        seed drawn from ``params.seed``, so the result does not depend on how many cores run
+        them.  The best wins: highest score, then least total cost, then the first search.
+        """
+        if self.cand.size == 0:
+            return [[self.start, self.end] for _ in range(self.m)], 0, False
+        auto = params.max_iterations is None
+        limit = _AUTO_ITERATIONS if auto else int(params.max_iterations)
+        stall_limit = _AUTO_STALL if auto else limit + 1
+        seeds = np.random.SeedSequence(params.seed).generate_state(params.workers).tolist()
+        deadline = time.perf_counter() + params.time_limit
+        if params.workers == 1:
+            results = [self._walk(seeds[0], limit, stall_limit, deadline)]
+        else:
+            with ThreadPoolExecutor(max_workers=params.workers) as pool:
+                results = list(pool.map(lambda s: self._walk(s, limit, stall_limit, deadline), seeds))
+
+        best = results[0]
+        for result in results[1:]:
+            if _k_better(result[3], result[2], best[3], best[2], self.eps, self.score_eps):
+                best = result
+        R, lens = best[0], best[1]
+        routes = [R[ri, : lens[ri]].tolist() for ri in range(self.m)]
+        iterations = sum(int(r[4]) for r in results)
+        timed_out = any(bool(r[5]) for r in results)
+        return routes, iterations, timed_out
 
 
 # --------------------------------------------------------------------------------------------
@@ -743,36 +397,24 @@ class _Search:
 
 
 @numba.njit(cache=True)
-def _k_route_tables(D, S, route, cand):  # pragma: no cover - compiled
-    """``ins[e, c]``: added cost of candidate ``c`` on edge ``e``; its column min and argmin."""
+def _k_replace_tables(D, S, route, cand, ins, alt, saving, rel):  # pragma: no cover - compiled
+    """Fill the replacement tables of a route with at least one target (in place).
+
+    ``ins[e, c]`` is the added cost (dwell included) of candidate ``c`` on edge ``e``;
+    ``alt[k, c]`` the cheapest added cost of ``c`` once the ``k``-th target is dropped (in its
+    place or on another edge), ``saving[k]`` what dropping that target saves, ``rel[c]`` the
+    minimum of ``alt[:, c] - saving``, i.e. the cheapest replacement of any target by ``c``."""
+    K = route.size - 2
     E = route.size - 1
     nc = cand.size
-    ins = np.empty((E, nc))
-    best = np.full(nc, np.inf)
-    pos = np.zeros(nc, dtype=np.int64)
     for e in range(E):
         a = route[e]
         b = route[e + 1]
         dab = D[a, b]
         for c in range(nc):
             x = cand[c]
-            v = D[a, x] + D[x, b] - dab + S[x]
-            ins[e, c] = v
-            if v < best[c]:
-                best[c] = v
-                pos[c] = e
-    return ins, best, pos
-
-
-@numba.njit(cache=True)
-def _k_replace_tables(D, S, route, cand, ins):  # pragma: no cover - compiled
-    """``(alt, saving, rel_min)``; see :meth:`_Search._replace_tables`."""
-    K = route.size - 2
-    E = route.size - 1
-    nc = cand.size
-    alt = np.empty((K, nc))
-    saving = np.empty(K)
-    rel = np.full(nc, np.inf)
+            ins[e, c] = D[a, x] + D[x, b] - dab + S[x]
+    rel[:nc] = np.inf
     for k in range(K):
         pv = route[k]
         v = route[k + 1]
@@ -797,7 +439,6 @@ def _k_replace_tables(D, S, route, cand, ins):  # pragma: no cover - compiled
             r = best - saving[k]
             if r < rel[c]:
                 rel[c] = r
-    return alt, saving, rel
 
 
 @numba.njit(cache=True)
@@ -1182,6 +823,535 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # pragma: no 
     return order[:count]
 
 
+# --------------------------------------------------------------------------------------------
+# Compiled search driver
+# --------------------------------------------------------------------------------------------
+# The whole iterated local search runs compiled, so that an iteration costs what its moves cost
+# (about 0.1 ms on a ~100-node instance) rather than the Python bookkeeping around them.  A
+# solution is ``R`` (one route per row, ``lens`` its lengths), ``costs`` (exact route costs),
+# ``visited`` (per node) and its score.  ``nogil=True`` lets several searches run in threads.
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_cost(D, S, route, length, terms):  # pragma: no cover - compiled
+    """Exact cost of ``route[:length]``; ``inf`` when it uses a pair that cannot be travelled."""
+    for t in range(length - 1):
+        if not np.isfinite(D[route[t], route[t + 1]]):
+            return np.inf
+    return _k_route_cost(D, S, route, length, terms)
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_better(score_a, costs_a, score_b, costs_b, eps, score_eps):  # pragma: no cover - compiled
+    """Whether solution a beats b: higher score, or the same score for less total cost."""
+    if score_a > score_b + score_eps:
+        return True
+    if score_a < score_b - score_eps:
+        return False
+    return _k_fsum(costs_a, costs_a.size) < _k_fsum(costs_b, costs_b.size) - eps
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no cover - compiled
+    """Copy solution (R, lens, costs, visited) into the second one's arrays."""
+    for ri in range(lens.size):
+        L = lens[ri]
+        R2[ri, :L] = R[ri, :L]
+        lens2[ri] = L
+        costs2[ri] = costs[ri]
+    visited2[:] = visited
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_empty(D, S, R, lens, costs, visited, start, end, terms):  # pragma: no cover - compiled
+    """Reset to empty routes ``start -> end``; returns the score (0)."""
+    for ri in range(lens.size):
+        R[ri, 0] = start
+        R[ri, 1] = end
+        lens[ri] = 2
+        costs[ri] = _k_cost(D, S, R[ri], 2, terms)
+    visited[:] = False
+    return 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+    """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
+    L = lens[ri]
+    if L < 4:
+        return
+    route = R[ri, :L]
+    keep[:L] = route
+    changed = False
+    while True:
+        if _k_two_opt(D, route, eps, symmetric):
+            changed = True
+        i, k, rev, p = _k_or_opt(D, route, eps, symmetric)
+        if i < 0:
+            break
+        # Move route[i:i+k] (reversed if rev) after position p.
+        t = 0
+        if p <= i - 2:
+            for q in range(p + 1):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(k):
+                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+                t += 1
+            for q in range(p + 1, i):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(i + k, L):
+                tmp[t] = route[q]
+                t += 1
+        else:
+            for q in range(i):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(i + k, p + 1):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(k):
+                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+                t += 1
+            for q in range(p + 1, L):
+                tmp[t] = route[q]
+                t += 1
+        route[:] = tmp[:L]
+        changed = True
+    if changed:
+        cost = _k_cost(D, S, route, L, terms)
+        if cost <= costs[ri]:
+            costs[ri] = cost
+        else:  # float noise only: keep the old order
+            route[:] = keep[:L]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # pragma: no cover
+    """Ratio-greedy insertion of the free candidates (not ``banned``); returns the score added.
+
+    ``noise > 0`` multiplies each score by a uniform factor in [1 - noise, 1 + noise] for the
+    ranking, which randomises constructions and repairs."""
+    count = 0
+    for c in range(cand.size):
+        if not visited[cand[c]] and not banned[cand[c]]:
+            count += 1
+    if count == 0:
+        return 0.0
+    nodes = np.empty(count, dtype=np.int64)
+    weight = np.empty(count)
+    count = 0
+    for c in range(cand.size):
+        x = cand[c]
+        if not visited[x] and not banned[x]:
+            nodes[count] = x
+            weight[count] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
+            count += 1
+    order = _k_insert(D, S, R, lens, costs, nodes, weight, budget, eps)
+    added = 0.0
+    for x in order:
+        visited[x] = True
+        added += P[x]
+    return added
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # pragma: no cover
+    """Swap a visited target for an unvisited one that scores more (or as much, cheaper).
+
+    Returns ``(route changed or -1, score change)``."""
+    nf = 0
+    for c in range(cand.size):
+        nf += not visited[cand[c]]
+    if nf == 0:
+        return -1, 0.0
+    # Tables over the free candidates only: once most targets are visited they are few.
+    free = np.empty(nf, dtype=np.int64)
+    Pf = np.empty(nf)
+    nf = 0
+    for c in range(cand.size):
+        if not visited[cand[c]]:
+            free[nf] = cand[c]
+            Pf[nf] = P[cand[c]]
+            nf += 1
+    usable = np.ones(nf, dtype=np.bool_)
+    cap = R.shape[1]
+    ins = np.empty((cap, nf))
+    alt = np.empty((cap, nf))
+    saving = np.empty(cap)
+    rel = np.empty(nf)
+    Pv = np.empty(cap)
+    best_gain = -np.inf
+    best_added = np.inf
+    mri = -1
+    mk = -1
+    mnode = -1
+    for ri in range(lens.size):
+        L = lens[ri]
+        if L < 3:
+            continue
+        route = R[ri, :L]
+        _k_replace_tables(D, S, route, free, ins, alt, saving, rel)
+        for q in range(L - 2):
+            Pv[q] = P[route[q + 1]]
+        found, gain, added, k, u = _k_replace_best(
+            alt[: L - 2], saving[: L - 2], rel, usable, Pf, Pv[: L - 2], costs[ri], budget, eps,
+            score_eps,
+        )
+        if not found:
+            continue
+        if mri == -1 or gain > best_gain or (gain == best_gain and added < best_added):
+            best_gain = gain
+            best_added = added
+            mri = ri
+            mk = k + 1
+            mnode = free[u]
+    if mri == -1:
+        return -1, 0.0
+    L = lens[mri]
+    route = R[mri]
+    keep = route[:L].copy()
+    removed = route[mk]
+    for q in range(mk, L - 1):
+        route[q] = route[q + 1]
+    L -= 1
+    best = np.inf
+    p = 0
+    for e in range(L - 1):
+        v = D[route[e], mnode] + D[mnode, route[e + 1]] - D[route[e], route[e + 1]]
+        if v < best:
+            best = v
+            p = e
+    for q in range(L, p + 1, -1):
+        route[q] = route[q - 1]
+    route[p + 1] = mnode
+    L += 1
+    cost = _k_cost(D, S, route, L, terms)
+    if cost > budget:  # float noise only
+        route[:L] = keep
+        return -1, 0.0
+    costs[mri] = cost
+    visited[removed] = False
+    visited[mnode] = True
+    return mri, P[mnode] - P[removed]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+    """Move or swap targets between routes while that lowers the total cost; returns whether
+    it changed anything.
+
+    Slack is what lets later insertions add score, so the teams trade stops to walk less."""
+    any_change = False
+    for _ in range(100):  # each move strictly lowers the cost; the bound is a safety net
+        kind, a, b, i, j = _k_exchange_best(D, S, R, lens, costs, budget, eps)
+        if kind < 0:
+            break
+        La = lens[a]
+        Lb = lens[b]
+        old_a = R[a, :La].copy()
+        old_b = R[b, :Lb].copy()
+        if kind == 0:
+            node = R[a, i]
+            for q in range(i, La - 1):
+                R[a, q] = R[a, q + 1]
+            La -= 1
+            for q in range(Lb, j + 1, -1):
+                R[b, q] = R[b, q - 1]
+            R[b, j + 1] = node
+            Lb += 1
+        else:
+            node = R[a, i]
+            R[a, i] = R[b, j]
+            R[b, j] = node
+        cost_a = _k_cost(D, S, R[a], La, terms)
+        cost_b = _k_cost(D, S, R[b], Lb, terms)
+        if max(cost_a, cost_b) > budget or cost_a + cost_b >= costs[a] + costs[b]:  # float noise
+            R[a, : old_a.size] = old_a
+            R[b, : old_b.size] = old_b
+            break
+        lens[a] = La
+        lens[b] = Lb
+        costs[a] = cost_a
+        costs[b] = cost_b
+        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, terms, keep, tmp)
+        any_change = True
+    return any_change
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_local_search(
+    D, S, P, R, lens, costs, visited, score, cand, changed, budget, eps, score_eps, symmetric,
+    terms, keep, tmp,
+):  # pragma: no cover - compiled
+    """Alternate shortening, insertion, replacement and exchanges until none helps.
+
+    ``changed`` marks the routes that may not be shortened yet; the others are already at a
+    2-opt / or-opt optimum.  Returns the new score."""
+    m = lens.size
+    for ri in range(m):
+        if changed[ri]:
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+    no_ban = np.zeros(visited.size, dtype=np.bool_)
+    before = np.empty(m, dtype=np.int64)
+    exchanged = False
+    while True:
+        before[:] = lens
+        added = _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.0, budget, eps)
+        if added > 0:  # candidates all score > 0
+            score += added
+            for ri in range(m):
+                if lens[ri] != before[ri]:
+                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            exchanged = False
+            continue
+        ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms)
+        if ri >= 0:
+            score += gain
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            exchanged = False
+            continue
+        # Trading stops between teams only pays when it frees room for another target,
+        # so it runs once the cheaper moves are exhausted.
+        if m > 1 and not exchanged:
+            exchanged = True
+            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
+                continue
+        return score
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_perturb(
+    D, S, P, R, lens, costs, visited, score, cand, neighbours, start, end, strength, budget, eps,
+    terms,
+):  # pragma: no cover - compiled
+    """Remove some visited targets and greedily refill the routes without them.
+
+    Four kinds of removal, drawn at random: a consecutive stretch of some routes, scattered
+    targets, a cluster around one target whichever routes it spans, or (with several teams) a
+    whole route, so that its targets can be shared out afresh.  Returns the new score."""
+    m = lens.size
+    nv = 0
+    for ri in range(m):
+        nv += lens[ri] - 2
+    if nv == 0:
+        return score
+    vis = np.empty(nv, dtype=np.int64)
+    t = 0
+    for ri in range(m):
+        for q in range(1, lens[ri] - 1):
+            vis[t] = R[ri, q]
+            t += 1
+    remove = np.zeros(visited.size, dtype=np.bool_)
+    kind = np.random.randint(0, _PERTURB_KINDS if m > 1 else 3)
+    if kind == 3:
+        busy = 0
+        for ri in range(m):
+            busy += lens[ri] > 2
+        pick = np.random.randint(0, busy)
+        for ri in range(m):
+            if lens[ri] > 2:
+                if pick == 0:
+                    for q in range(1, lens[ri] - 1):
+                        remove[R[ri, q]] = True
+                    break
+                pick -= 1
+    elif kind == 0:
+        picked = np.empty(m, dtype=np.bool_)
+        some = False
+        for ri in range(m):
+            picked[ri] = np.random.random() < _SEGMENT_SHARE
+            some = some or picked[ri]
+        if not some:
+            picked[np.random.randint(0, m)] = True
+        for ri in range(m):
+            count = lens[ri] - 2
+            if not picked[ri] or count == 0:
+                continue
+            k = np.random.randint(1, max(3, math.ceil(strength * count)) + 1)
+            i = np.random.randint(1, count + 1)
+            for q in range(i, min(i + k, lens[ri] - 1)):
+                remove[R[ri, q]] = True
+    elif kind == 1:
+        k = min(np.random.randint(1, max(3, math.ceil(strength * nv)) + 1), nv)
+        for q in range(k):  # partial Fisher-Yates: k distinct targets
+            r = np.random.randint(q, nv)
+            vis[q], vis[r] = vis[r], vis[q]
+            remove[vis[q]] = True
+    else:
+        k = np.random.randint(1, max(3, math.ceil(strength * nv)) + 1)
+        centre = vis[np.random.randint(0, nv)]
+        row = np.searchsorted(cand, centre)
+        got = 0
+        for node in neighbours[row]:
+            if visited[node]:
+                remove[node] = True
+                got += 1
+                if got >= k:
+                    break
+    for ri in range(m):
+        L = lens[ri]
+        kept = np.empty(L, dtype=np.int64)
+        t = 0
+        for q in range(L):
+            x = R[ri, q]
+            if not remove[x] or x == start or x == end:
+                kept[t] = x
+                t += 1
+        if t == L:
+            continue
+        cost = _k_cost(D, S, kept, t, terms)
+        if cost > budget:  # only possible without the triangle inequality
+            continue
+        for q in range(1, L - 1):
+            x = R[ri, q]
+            if remove[x]:
+                visited[x] = False
+                score -= P[x]
+        R[ri, :t] = kept[:t]
+        lens[ri] = t
+        costs[ri] = cost
+    return score + _k_fill(D, S, P, R, lens, costs, visited, cand, remove, 0.3, budget, eps)
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_add_elite(
+    ER, Elens, Ecosts, Evisited, Escore, count, R, lens, costs, visited, score, eps, score_eps,
+):  # pragma: no cover - compiled
+    """Keep the best solutions with distinct target sets; returns how many are kept."""
+    slot = -1
+    for e in range(count):
+        if np.array_equal(Evisited[e], visited):
+            if not _k_better(score, costs, Escore[e], Ecosts[e], eps, score_eps):
+                return count
+            slot = e
+            break
+    if slot < 0:
+        if count < Escore.size:
+            slot = count
+            count += 1
+        else:
+            slot = 0
+            for e in range(1, count):
+                if _k_better(Escore[slot], Ecosts[slot], Escore[e], Ecosts[e], eps, score_eps):
+                    slot = e
+            if not _k_better(score, costs, Escore[slot], Ecosts[slot], eps, score_eps):
+                return count
+    _k_copy(R, lens, costs, visited, ER[slot], Elens[slot], Ecosts[slot], Evisited[slot])
+    Escore[slot] = score
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_seed(seed):  # pragma: no cover - compiled
+    """Seed this thread's compiled random generator (numba keeps one per thread)."""
+    np.random.seed(seed)
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
+    """The ratio-greedy construction and its local search: the first current, best and elite.
+
+    ``inst`` is ``(D, S, P, cand, neighbours)``, ``cfg`` ``(start, end, budget, eps, score_eps,
+    symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
+    leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
+    ``scores`` (current score, best score)."""
+    D, S, P, cand, _ = inst
+    start, end, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    m = lens.size
+    cap = R.shape[1]
+    terms = np.empty(2 * cap + 2)
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    score = _k_empty(D, S, R, lens, costs, visited, start, end, terms)
+    score += _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), 0.0, budget, eps)
+    score = _k_local_search(
+        D, S, P, R, lens, costs, visited, score, cand, np.ones(m, dtype=np.bool_), budget, eps,
+        score_eps, symmetric, terms, keep, tmp,
+    )
+    _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
+    ER, Elens, Ecosts, Evisited, Escore = elite
+    counts[0] = 0
+    counts[1] = 0
+    counts[2] = _k_add_elite(ER, Elens, Ecosts, Evisited, Escore, 0, R, lens, costs, visited, score, eps, score_eps)
+    scores[0] = score
+    scores[1] = score
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # pragma: no cover
+    """Run up to ``steps`` perturbation + local-search iterations (see :func:`_k_begin` for the
+    arguments); returns whether the search is over (iteration budget spent or stalled).
+
+    The caller checks the clock between calls, so the time limit is kept to within a few
+    iterations without leaving compiled code each iteration."""
+    D, S, P, cand, neighbours = inst
+    start, end, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    bR, blens, bcosts, bvisited = best
+    ER, Elens, Ecosts, Evisited, Escore = elite
+    m = lens.size
+    cap = R.shape[1]
+    terms = np.empty(2 * cap + 2)
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    all_routes = np.ones(m, dtype=np.bool_)
+    no_ban = np.zeros(D.shape[0], dtype=np.bool_)
+    tR, tlens, tcosts, tvisited = R.copy(), lens.copy(), costs.copy(), visited.copy()
+    changed = np.empty(m, dtype=np.bool_)
+    stall, iterations, ecount = counts[0], counts[1], counts[2]
+    score, bscore = scores[0], scores[1]
+    for _ in range(steps):
+        if iterations >= limit or stall >= stall_limit:
+            break
+        iterations += 1
+        # Small kicks first; bigger ones the longer nothing improves.
+        strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
+        _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
+        tscore = _k_perturb(
+            D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, start, end, strength,
+            budget, eps, terms,
+        )
+        for ri in range(m):
+            changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
+        tscore = _k_local_search(
+            D, S, P, tR, tlens, tcosts, tvisited, tscore, cand, changed, budget, eps, score_eps,
+            symmetric, terms, keep, tmp,
+        )
+        if _k_better(tscore, tcosts, bscore, bcosts, eps, score_eps):
+            _k_copy(tR, tlens, tcosts, tvisited, bR, blens, bcosts, bvisited)
+            bscore = tscore
+            stall = 0
+        else:
+            stall += 1
+        ecount = _k_add_elite(
+            ER, Elens, Ecosts, Evisited, Escore, ecount, tR, tlens, tcosts, tvisited, tscore, eps,
+            score_eps,
+        )
+        # Accepting slightly worse solutions lets the walk cross between basins.
+        if tscore >= score * (1.0 - _ACCEPT_DROP) - score_eps:
+            _k_copy(tR, tlens, tcosts, tvisited, R, lens, costs, visited)
+            score = tscore
+        if stall and stall % _RESTART_EVERY == 0:
+            # A fresh randomised construction reaches regions the walk would not.
+            score = _k_empty(D, S, R, lens, costs, visited, start, end, terms)
+            score += _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.5, budget, eps)
+            score = _k_local_search(
+                D, S, P, R, lens, costs, visited, score, cand, all_routes, budget, eps, score_eps,
+                symmetric, terms, keep, tmp,
+            )
+        elif stall and stall % _RESET_EVERY == 0:
+            e = np.random.randint(0, ecount)
+            _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
+            score = Escore[e]
+    counts[0], counts[1], counts[2] = stall, iterations, ecount
+    scores[0], scores[1] = score, bscore
+    return iterations >= limit or stall >= stall_limit
+
+
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[np.ix_(rows, cols)]``, several times faster for the small blocks used here."""
     return matrix.take(rows, 0).take(cols, 1)
@@ -1229,7 +1399,7 @@ def solve_orienteering(
     if not isinstance(params, SolverParams):
         raise InputError(f"params must be a SolverParams, got {type(params).__name__}")
     started = time.perf_counter()
-    search = _Search(problem, np.random.default_rng(params.seed))
+    search = _Search(problem)
     direct = search.route_cost([problem.start, problem.end])
     if direct > problem.budget:
         raise NoRouteError(
@@ -1237,7 +1407,7 @@ def solve_orienteering(
             f"more than the budget {problem.budget:g}"
         )
     best, iterations, timed_out = search.run(params)
-    routes = tuple(tuple(int(x) for x in r) for r in best.routes)
+    routes = tuple(tuple(int(x) for x in r) for r in best)
     solution = OrienteeringSolution(
         routes=routes,
         score=math.fsum(float(search.P[x]) for r in routes for x in r[1:-1]),
