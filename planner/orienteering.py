@@ -592,12 +592,14 @@ def _k_replace_best(alt, saving, rel, free, Pc, Pv, cost, budget, eps, score_eps
 
 @numba.njit(cache=True)
 def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # pragma: no cover - compiled
-    """Best move (kind 0) or swap (kind 1) of targets between routes that lowers the total cost.
+    """Best move (kind 0), swap (kind 1) or tail exchange (kind 2) between routes that lowers
+    the total cost.
 
     ``R`` holds the routes row by row (``lens`` their lengths).  Returns ``(kind, a, b, i, j)``
     with ``kind == -1`` when nothing lowers the cost by more than ``eps``; for a move, target
     ``i`` of route ``a`` goes after position ``j`` of route ``b``; for a swap, position ``i`` of
-    route ``a`` and ``j`` of route ``b`` trade places.
+    route ``a`` and ``j`` of route ``b`` trade places; for a tail exchange, route ``a`` continues
+    after position ``i`` with what follows position ``j`` of route ``b``, and vice versa.
     """
     m = lens.size
     best = -eps
@@ -680,6 +682,37 @@ def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # pragma: no cover - c
                 rb_ = b
                 bi = ti
                 bj = tj
+    # Tail exchanges (2-opt*): route a keeps a[:i + 1] and continues with b[j + 1:], route b
+    # keeps b[:j + 1] and continues with a[i + 1:]; both end at the same depot.
+    W = R.shape[1]
+    pre = np.empty((m, W))
+    suf = np.empty((m, W))
+    for r in range(m):
+        L = lens[r]
+        pre[r, 0] = 0.0
+        for q in range(1, L):
+            pre[r, q] = pre[r, q - 1] + D[R[r, q - 1], R[r, q]] + (S[R[r, q]] if q < L - 1 else 0.0)
+        suf[r, L - 1] = 0.0
+        for q in range(L - 2, -1, -1):
+            suf[r, q] = suf[r, q + 1] + D[R[r, q], R[r, q + 1]] + (S[R[r, q]] if q > 0 else 0.0)
+    for a in range(m):
+        La = lens[a]
+        for b in range(a + 1, m):
+            Lb = lens[b]
+            base = costs[a] + costs[b]
+            for i in range(La - 1):
+                for j in range(Lb - 1):
+                    if (i == 0 and j == 0) or (i == La - 2 and j == Lb - 2):
+                        continue  # the same two routes
+                    new_a = pre[a, i] + D[R[a, i], R[b, j + 1]] + suf[b, j + 1]
+                    new_b = pre[b, j] + D[R[b, j], R[a, i + 1]] + suf[a, i + 1]
+                    if new_a <= budget and new_b <= budget and new_a + new_b - base < best:
+                        best = new_a + new_b - base
+                        kind = 2
+                        ra_ = a
+                        rb_ = b
+                        bi = i
+                        bj = j
     return kind, ra_, rb_, bi, bj
 
 
@@ -1061,10 +1094,17 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
                 R[b, q] = R[b, q - 1]
             R[b, j + 1] = node
             Lb += 1
-        else:
+        elif kind == 1:
             node = R[a, i]
             R[a, i] = R[b, j]
             R[b, j] = node
+        else:
+            tail_a = old_a[i + 1 :]
+            tail_b = old_b[j + 1 :]
+            La = i + 1 + tail_b.size
+            Lb = j + 1 + tail_a.size
+            R[a, i + 1 : La] = tail_b
+            R[b, j + 1 : Lb] = tail_a
         cost_a = _k_cost(D, S, R[a], La, terms)
         cost_b = _k_cost(D, S, R[b], Lb, terms)
         if max(cost_a, cost_b) > budget or cost_a + cost_b >= costs[a] + costs[b]:  # float noise
