@@ -9,10 +9,10 @@ The goal is the largest total score with no route over budget.
 :func:`solve_orienteering` is an iterated local search in the spirit of the ILS and GRASP
 heuristics of the orienteering literature: a ratio-greedy construction, then repeated
 "ruin and recreate" perturbations, each followed by a local search (2-opt and or-opt to shorten
-routes, moves and swaps between routes, ratio insertion of unvisited targets and replacement of
-a visited target by a better unvisited one).  The move evaluations are compiled with numba
-(the ``_k_*`` kernels; the driver stays in Python), so a ~100-node instance runs about 1,800
-iterations a second.
+routes, moves, swaps and tail exchanges between routes, ratio insertion of unvisited targets and
+replacement of a visited target by a better unvisited one).  The whole search is compiled with
+numba (the ``_k_*`` kernels; Python only prepares the arrays and watches the clock), and two
+independent searches run in parallel threads by default, the best one winning.
 
 :func:`read_instance` reads the classic benchmark files (Tsiligirides / Chao OP, Chao TOP).
 """
@@ -44,16 +44,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Iterations of the automatic budget (``SolverParams.max_iterations=None``) and the number of
-# iterations without a new best after which the search gives up.  Both are counts, not seconds,
-# so that the default result is reproducible across machines; the time limit is a safety net.
-# 1,500 / 750 (was 400 / 200) since the move evaluations are compiled (about 1,800 iterations/s on a 100-node
-# TOP instance, against about 475 with numpy): a 100-node instance then ends in roughly 0.5-0.9 s
-# on a 2-core VM, so the clock binds only on the slowest ones.  Going higher buys little
-# (3,000 / 1,500 reaches the reference on 7 instead of 6 of 12 hard TOP instances, but with the
-# clock cutting nearly every 100-node run).
-_AUTO_ITERATIONS = 1500
-_AUTO_STALL = 750
+# Iterations of the automatic budget (``SolverParams.max_iterations=None``), per search, and the
+# number of iterations without a new best after which a search gives up.  With the whole search
+# compiled a ~100-node TOP instance runs about 7,000 iterations a second per search on a 2-core
+# VM, so at the default 1 s limit the clock ends the 100-node runs and the counts end the
+# smaller ones.  Measured on the 240 Chao TOP instances (bench/RESULTS.md): 1,500 / 750 reaches
+# the reference on far fewer of the hard ones than letting the clock decide.
+_AUTO_ITERATIONS = 20_000
+_AUTO_STALL = 10_000
 # On stagnation the walk restarts from a random member of an elite pool of the _ELITE best
 # solutions with distinct target sets, not always from the single best one.
 _ACCEPT_DROP = 0.02
@@ -84,18 +82,19 @@ class SolverParams:
     Parameters
     ----------
     time_limit
-        Wall-clock limit in seconds.  The search is *anytime*: when the limit is hit it returns
-        the best solution found so far.  Hitting it makes the result depend on machine speed.
+        Wall-clock limit in seconds for the whole call.  The search is *anytime*: when the
+        limit is near it returns the best solution found so far.  Hitting it makes the result
+        depend on machine speed.
     seed
         Seed of the random generator; the same problem, seed and iteration budget give the
         same solution.
     max_iterations
-        Number of perturbation + local-search iterations.  ``None`` chooses an automatic,
-        machine-independent budget (1,500 iterations, stopping earlier when the best
-        solution has not improved for 750), which normally ends within the default time
-        limit (the slowest ~100-node instances may reach it); ``0`` returns the
-        construction followed by one local search.  The budget is per search (see
-        ``workers``).
+        Number of perturbation + local-search iterations of each search (see ``workers``).
+        ``None`` chooses an automatic budget (20,000 iterations, stopping earlier when the
+        best solution has not improved for 10,000): instances up to ~60 targets end by the
+        count, larger ones by ``time_limit`` (then the result depends on machine speed); a
+        fixed count gives the same result on every machine.  ``0`` returns the construction
+        followed by one local search.
     workers
         Independent searches, each with its own seed drawn from ``seed``, run in parallel
         threads; the best result wins.  The result depends on ``workers``, not on how many
@@ -348,13 +347,18 @@ class _Search:
         _k_seed(seed)
         _k_begin(inst, cfg, cur, best, elite, counts, scores)
         timed_out = False
+        before = time.perf_counter()
         while not _k_steps(inst, cfg, cur, best, elite, counts, scores, _STEPS, limit, stall_limit):
-            if time.perf_counter() > deadline:
+            now = time.perf_counter()
+            # Stop when another call would likely end past the deadline, so that the whole
+            # solve stays within the time limit rather than overshooting it by one call.
+            if 2 * now - before > deadline:
                 timed_out = True
                 break
+            before = now
         return best[0], best[1], best[2], float(scores[1]), int(counts[1]), timed_out
 
-    def run(self, params: SolverParams) -> tuple[list[list[int]], int, bool]:
+    def run(self, params: SolverParams, deadline: float) -> tuple[list[list[int]], int, bool]:
         """``params.workers`` independent searches; returns (best routes, iterations, timed_out).
 
         Each search runs in its own thread (the compiled code releases the GIL), with its own
@@ -367,7 +371,6 @@ class _Search:
         limit = _AUTO_ITERATIONS if auto else int(params.max_iterations)
         stall_limit = _AUTO_STALL if auto else limit + 1
         seeds = np.random.SeedSequence(params.seed).generate_state(params.workers).tolist()
-        deadline = time.perf_counter() + params.time_limit
         if params.workers == 1:
             results = [self._walk(seeds[0], limit, stall_limit, deadline)]
         else:
@@ -1446,7 +1449,7 @@ def solve_orienteering(
             f"going straight from start {problem.start} to end {problem.end} costs {direct:g}, "
             f"more than the budget {problem.budget:g}"
         )
-    best, iterations, timed_out = search.run(params)
+    best, iterations, timed_out = search.run(params, started + params.time_limit)
     routes = tuple(tuple(int(x) for x in r) for r in best)
     solution = OrienteeringSolution(
         routes=routes,

@@ -22,6 +22,7 @@ from planner.orienteering import (
     read_instance,
     solve_orienteering,
 )
+from planner.orienteering import _k_exchange_best
 
 FAST = SolverParams(time_limit=5.0, max_iterations=60)
 
@@ -148,6 +149,22 @@ def test_same_seed_same_routes() -> None:
     second = solve_orienteering(problem, params=SolverParams(seed=5, max_iterations=80))
     assert first.routes == second.routes
     assert first.score == second.score
+    assert first.iterations == 2 * 80  # two searches (the default workers), 80 each
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_time_limit_returns_best_so_far(workers: int) -> None:
+    """A time limit far too short for the automatic budget still gives feasible routes, and
+    says the clock stopped the search."""
+    rng = np.random.default_rng(4)
+    points = rng.uniform(0, 10, size=(80, 2))
+    problem = OrienteeringProblem(
+        cost=euclidean(points), scores=rng.integers(1, 10, size=80), budget=30.0, n_routes=3
+    )
+    solution = solve_orienteering(problem, params=SolverParams(time_limit=0.001, workers=workers))
+    check_solution(problem, solution)
+    assert solution.timed_out
+    assert solution.score > 0
 
 
 def test_unreachable_targets_are_skipped() -> None:
@@ -206,6 +223,24 @@ def test_service_time_counts_against_budget() -> None:
     json.dumps(solution.to_json())
 
 
+def test_crossing_routes_trade_tails() -> None:
+    """Two routes that cross are uncrossed by exchanging their tails (2-opt*), the best single
+    move between them: no relocation or swap of one target saves as much."""
+    points = np.array(
+        [(0, 0), (2, 3), (6, -3), (8, -3), (2, -3), (6, 3), (8, 3), (10, 0)], dtype=float
+    )
+    D = euclidean(points)
+    S = np.zeros(len(points))
+    routes = [[0, 1, 2, 3, 7], [0, 4, 5, 6, 7]]  # upper-left into lower-right and vice versa
+    R = np.zeros((2, 8), dtype=np.int64)
+    for ri, route in enumerate(routes):
+        R[ri, : len(route)] = route
+    lens = np.array([5, 5], dtype=np.int64)
+    costs = np.array([math.fsum(D[a, b] for a, b in itertools.pairwise(r)) for r in routes])
+    kind, a, b, i, j = _k_exchange_best(D, S, R, lens, costs, 100.0, 1e-9)
+    assert (kind, a, b, i, j) == (2, 0, 1, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -213,6 +248,7 @@ def test_service_time_counts_against_budget() -> None:
         ({"time_limit": math.inf}, "time_limit must be a finite number"),
         ({"seed": -3}, "seed must be an integer >= 0, got -3"),
         ({"max_iterations": 2.5}, "max_iterations must be None or an integer >= 0, got 2.5"),
+        ({"workers": 0}, "workers must be an integer >= 1, got 0"),
     ],
 )
 def test_params_validation(kwargs: dict, message: str) -> None:
