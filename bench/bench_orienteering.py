@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -57,6 +58,47 @@ class Exact:
     seconds: float
 
 
+def _floored(problem: OrienteeringProblem) -> tuple[np.ndarray, np.ndarray, int, list[int]]:
+    """Integer distances rounded down (a relaxation), scores without depots, the budget and
+    the nodes that can lie on some route within it."""
+    s, e = problem.start, problem.end
+    scores = problem.scores.copy()
+    scores[[s, e]] = 0
+    cap = math.floor(problem.budget * EXACT_SCALE)
+    dint = np.floor(problem.cost * EXACT_SCALE).astype(np.int64)  # benchmarks have no dwell
+    reach = dint[s, :] + dint[:, e]
+    nodes = [i for i in range(problem.n) if i in (s, e) or (scores[i] > 0 and reach[i] <= cap)]
+    return dint, scores, cap, nodes
+
+
+def _add_route(model: cp_model.CpModel, problem: OrienteeringProblem, dint: np.ndarray, cap: int,
+               nodes: list[int], tag: str) -> tuple[dict[int, Any], list[tuple[int, int, Any]]]:
+    """One route as a circuit over ``nodes`` with optional visits (self-loops) and the budget;
+    returns its visit literals and arcs."""
+    s, e = problem.start, problem.end
+    arcs = []
+    terms = []
+    visit = {}
+    for i in nodes:
+        if i not in (s, e):
+            visit[i] = model.NewBoolVar(f"{tag}v{i}")
+            arcs.append((i, i, ~visit[i]))
+    for i in nodes:
+        for j in nodes:
+            if i in (j, e) or j == s:
+                continue
+            if dint[s, i] + dint[i, j] + dint[j, e] > cap:
+                continue  # an arc that cannot lie on any route within the budget
+            x = model.NewBoolVar(f"{tag}x{i}_{j}")
+            arcs.append((i, j, x))
+            terms.append((int(dint[i, j]), x))
+    if s != e:
+        arcs.append((e, s, model.NewConstant(1)))
+    model.AddCircuit(arcs)
+    model.Add(sum(c * x for c, x in terms) <= cap)
+    return visit, arcs
+
+
 def exact_op(
     problem: OrienteeringProblem,
     time_limit: float,
@@ -67,37 +109,11 @@ def exact_op(
 
     ``hint`` (a feasible route, e.g. ours) only speeds the search up; the proof is CP-SAT's.
     """
-    n, s, e, budget = problem.n, problem.start, problem.end, problem.budget
+    s, e, budget = problem.start, problem.end, problem.budget
     assert problem.n_routes == 1 and s != e, "the model is for single open routes"
-    d = problem.cost + problem.service[None, :] * 0  # travel only; benchmarks have no dwell
-    scores = problem.scores.copy()
-    scores[[s, e]] = 0
-    cap = math.floor(budget * EXACT_SCALE)
-    dint = np.floor(d * EXACT_SCALE).astype(np.int64)
-    # A node (arc) that cannot lie on any route within the budget stays out of the model.
-    reach = dint[s, :] + dint[:, e]
-    nodes = [i for i in range(n) if i in (s, e) or (scores[i] > 0 and reach[i] <= cap)]
+    dint, scores, cap, nodes = _floored(problem)
     model = cp_model.CpModel()
-    arcs = []
-    terms = []
-    visit = {}
-    for i in nodes:
-        if i not in (s, e):
-            visit[i] = model.NewBoolVar(f"v{i}")
-            arcs.append((i, i, ~visit[i]))
-    for i in nodes:
-        for j in nodes:
-            if i in (j, e) or j == s:
-                continue
-            if dint[s, i] + dint[i, j] + dint[j, e] > cap:
-                continue
-            x = model.NewBoolVar(f"x{i}_{j}")
-            arcs.append((i, j, x))
-            terms.append((int(dint[i, j]), x))
-    if s != e:
-        arcs.append((e, s, model.NewConstant(1)))
-    model.AddCircuit(arcs)
-    model.Add(sum(c * x for c, x in terms) <= cap)
+    visit, arcs = _add_route(model, problem, dint, cap, nodes, "")
     model.Maximize(sum(int(scores[i]) * v for i, v in visit.items()))
     if hint is not None:
         used = set(itertools.pairwise(hint))
@@ -125,6 +141,23 @@ def exact_op(
     bound = float(solver.BestObjectiveBound())
     proven = status == cp_model.OPTIMAL and feasible
     return Exact(score if feasible else math.nan, bound, proven, seconds)
+
+
+def top_bound(problem: OrienteeringProblem, time_limit: float, workers: int = 2) -> tuple[float, bool]:
+    """Upper bound on the TOP optimum with CP-SAT (one circuit per team, each target visited by
+    at most one); returns (bound, proved optimal).  Distances are rounded down, so the bound
+    holds for the unrounded instance too: a reference above it cannot be reached."""
+    dint, scores, cap, nodes = _floored(problem)
+    model = cp_model.CpModel()
+    visits = [_add_route(model, problem, dint, cap, nodes, f"r{k}")[0] for k in range(problem.n_routes)]
+    for i in visits[0]:
+        model.AddAtMostOne(v[i] for v in visits)
+    model.Maximize(sum(int(scores[i]) * v[i] for v in visits for i in v))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = workers
+    status = solver.Solve(model)
+    return float(solver.BestObjectiveBound()), status == cp_model.OPTIMAL
 
 
 def ortools_routing(problem: OrienteeringProblem, time_limit: float) -> tuple[float, float]:
@@ -210,6 +243,11 @@ def main() -> None:
     parser.add_argument(
         "--no-ortools", action="store_true", help="skip the OR-Tools routing baseline (TOP)"
     )
+    parser.add_argument(
+        "--prove", default="", help="comma-separated TOP instances below the reference: bound "
+        "their optimum with CP-SAT to tell whether the reference can be reached at all",
+    )
+    parser.add_argument("--prove-limit", type=float, default=900.0, help="CP-SAT seconds per --prove instance")
     args = parser.parse_args()
     root = args.shared / "data" / "benchmarks"
     step = 4 if args.quick else 1
@@ -220,7 +258,8 @@ def main() -> None:
         run_op(root, step, exact_limit, limit)
     if args.no_top:
         return
-    run_top(root, step, limit, ortools=not args.no_ortools)
+    prove = [name for name in args.prove.split(",") if name]
+    run_top(root, step, limit, ortools=not args.no_ortools, prove=prove, prove_limit=args.prove_limit)
 
 
 def run_op(root: Path, step: int, exact_limit: float, limit: float) -> None:
@@ -262,7 +301,9 @@ def run_op(root: Path, step: int, exact_limit: float, limit: float) -> None:
           f"{sum(r < 1 - 1e-9 for r in vs_ort)}")
 
 
-def run_top(root: Path, step: int, limit: float, *, ortools: bool) -> None:
+def run_top(
+    root: Path, step: int, limit: float, *, ortools: bool, prove: list[str], prove_limit: float
+) -> None:
     reference = load_reference(root / "top" / "chao_reference_scores.txt")
     print()
     print(f"# TOP instances (Chao 1996 reference; OR-Tools routing GLS {limit:g} s)")
@@ -288,6 +329,21 @@ def run_top(root: Path, step: int, limit: float, *, ortools: bool) -> None:
           f"({100 * ge_ref / len(top_files):.1f} %), above it on {sum(d > 0 for d in diffs)}"
           + (f"; below on {', '.join(below)}" if below else ""))
     print(f"ours time: mean {statistics.fmean(ttimes):.3f} s, max {max(ttimes):.3f} s")
+    scores = dict(zip((f.stem for f in top_files), (reference[f.stem] + d for f, d in zip(top_files, diffs,
+                  strict=True)), strict=True))
+    unreachable = 0
+    for name in prove:
+        problem = read_instance(next(root.glob(f"top/Set_*/{name}.txt"))).problem
+        started = time.perf_counter()
+        bound, optimal = top_bound(problem, prove_limit)
+        verdict = "reference unreachable" if bound < reference[name] - 1e-9 else "reference reachable or open"
+        unreachable += bound < reference[name] - 1e-9 and scores.get(name, math.inf) < reference[name]
+        print(f"{name}: CP-SAT bound {bound:g} ({'optimal' if optimal else 'not proved'}, "
+              f"{time.perf_counter() - started:.0f} s), ours {scores.get(name, math.nan):g}, "
+              f"reference {reference[name]:g}: {verdict}")
+    if unreachable:
+        print(f"ours >= reference on {ge_ref} of the {len(top_files) - unreachable} instances whose "
+              f"reference can be reached ({100 * ge_ref / (len(top_files) - unreachable):.1f} %)")
     if not ortools:
         return
     finite = [r for r in tvs_ort if math.isfinite(r)]

@@ -1167,7 +1167,7 @@ def _k_local_search(
 
 @numba.njit(cache=True, nogil=True)
 def _k_perturb(
-    D, S, P, R, lens, costs, visited, score, cand, neighbours, start, end, strength, budget, eps,
+    D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps,
     terms,
 ):  # pragma: no cover - compiled
     """Remove some visited targets and greedily refill the routes without them.
@@ -1240,7 +1240,7 @@ def _k_perturb(
         t = 0
         for q in range(L):
             x = R[ri, q]
-            if not remove[x] or x == start or x == end:
+            if not remove[x] or q == 0 or q == L - 1:  # depots stay
                 kept[t] = x
                 t += 1
         if t == L:
@@ -1355,7 +1355,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
         strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
         _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
         tscore = _k_perturb(
-            D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, start, end, strength,
+            D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
             budget, eps, terms,
         )
         for ri in range(m):
