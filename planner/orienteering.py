@@ -350,9 +350,9 @@ class _Search:
         before = time.perf_counter()
         while not _k_steps(inst, cfg, cur, best, elite, counts, scores, _STEPS, limit, stall_limit):
             now = time.perf_counter()
-            # Stop when another call would likely end past the deadline, so that the whole
-            # solve stays within the time limit rather than overshooting it by one call.
-            if 2 * now - before > deadline:
+            # Stop while two more calls would still fit, so that the whole solve (the other
+            # search and the answer included) ends within the time limit, not one call past it.
+            if now + 2 * (now - before) > deadline:
                 timed_out = True
                 break
             before = now

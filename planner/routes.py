@@ -60,8 +60,9 @@ class RouteParams:
     variety_penalty: float = 0.0
     """Extra cost factor on street edges walked in recent patrols (0.5: they count 1.5×)."""
     iterations: int | None = 200
-    """Search iterations; a count (not seconds) keeps the plan the same on every machine for a
-    seed. ``None`` lets the solver choose (more iterations, often cut by ``time_limit``)."""
+    """Search iterations (of each of the solver's two parallel searches); a count (not seconds)
+    keeps the plan the same on every machine for a seed. ``None`` lets the solver choose (more
+    iterations, often cut by ``time_limit``)."""
 
     def __post_init__(self) -> None:
         checks = {
