@@ -19,10 +19,10 @@ from planner.orienteering import (
     OrienteeringProblem,
     OrienteeringSolution,
     SolverParams,
+    _k_exchange_best,
     read_instance,
     solve_orienteering,
 )
-from planner.orienteering import _k_exchange_best
 
 FAST = SolverParams(time_limit=5.0, max_iterations=60)
 
