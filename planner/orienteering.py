@@ -322,11 +322,6 @@ class _Search:
         sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
         self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
 
-    def route_cost(self, route: list[int]) -> float:
-        return math.fsum(
-            [float(self.D[a, b]) for a, b in itertools.pairwise(route)] + [float(self.S[x]) for x in route]
-        )
-
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
         n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
@@ -546,8 +541,8 @@ def _k_or_opt(D, route, eps, symmetric):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _k_replace_best(alt, saving, rel, free, Pc, Pv, cost, budget, eps, score_eps):  # pragma: no cover
-    """Best replacement of a target of one route by a free candidate.
+def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # pragma: no cover
+    """Best replacement of a target of one route by a free candidate (the columns of ``alt``).
 
     Returns ``(found, top_gain, added_cost, k, c)``: the highest score gain, then the least
     added cost among gains within ``score_eps`` of it (first index on ties).
@@ -560,7 +555,7 @@ def _k_replace_best(alt, saving, rel, free, Pc, Pv, cost, budget, eps, score_eps
     top = -np.inf
     found = False
     for c in range(nc):
-        if not free[c] or not rel[c] <= budget - cost + eps or not Pc[c] >= pmin - score_eps:
+        if not rel[c] <= budget - cost + eps or not Pc[c] >= pmin - score_eps:
             continue
         for k in range(K):
             new_cost = cost - saving[k] + alt[k, c]
@@ -578,7 +573,7 @@ def _k_replace_best(alt, saving, rel, free, Pc, Pv, cost, budget, eps, score_eps
     bc = -1
     for k in range(K):
         for c in range(nc):
-            if not free[c] or not rel[c] <= budget - cost + eps or not Pc[c] >= pmin - score_eps:
+            if not rel[c] <= budget - cost + eps or not Pc[c] >= pmin - score_eps:
                 continue
             new_cost = cost - saving[k] + alt[k, c]
             gain = Pc[c] - Pv[k]
@@ -784,7 +779,7 @@ def _k_fsum(terms, count):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _k_route_cost(D, S, route, length, terms):  # pragma: no cover - compiled
-    """Exact travel plus dwell cost of ``route[:length]``, as :meth:`_Search.route_cost`."""
+    """Exact travel plus dwell cost of ``route[:length]`` (``math.fsum`` of its terms)."""
     count = 0
     for t in range(length - 1):
         terms[count] = D[route[t], route[t + 1]]
@@ -899,18 +894,6 @@ def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_empty(D, S, R, lens, costs, visited, start, end, terms):  # pragma: no cover - compiled
-    """Reset to empty routes ``start -> end``; returns the score (0)."""
-    for ri in range(lens.size):
-        R[ri, 0] = start
-        R[ri, 1] = end
-        lens[ri] = 2
-        costs[ri] = _k_cost(D, S, R[ri], 2, terms)
-    visited[:] = False
-    return 0.0
-
-
-@numba.njit(cache=True, nogil=True)
 def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # pragma: no cover
     """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
     L = lens[ri]
@@ -1011,7 +994,6 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
             free[nf] = cand[c]
             Pf[nf] = P[cand[c]]
             nf += 1
-    usable = np.ones(nf, dtype=np.bool_)
     cap = R.shape[1]
     ins = np.empty((cap, nf))
     alt = np.empty((cap, nf))
@@ -1032,8 +1014,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
         for q in range(L - 2):
             Pv[q] = P[route[q + 1]]
         found, gain, added, k, u = _k_replace_best(
-            alt[: L - 2], saving[: L - 2], rel, usable, Pf, Pv[: L - 2], costs[ri], budget, eps,
-            score_eps,
+            alt[: L - 2], saving[: L - 2], rel, Pf, Pv[: L - 2], costs[ri], budget, eps, score_eps
         )
         if not found:
             continue
@@ -1288,6 +1269,26 @@ def _k_add_elite(
 
 
 @numba.njit(cache=True, nogil=True)
+def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+    """Replace ``cur`` by a ratio-greedy construction (scores randomised by ``noise``) and its
+    local search; returns its score.  See :func:`_k_begin` for the arguments."""
+    D, S, P, cand, _ = inst
+    start, end, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    for ri in range(lens.size):
+        R[ri, 0] = start
+        R[ri, 1] = end
+        lens[ri] = 2
+        costs[ri] = _k_cost(D, S, R[ri], 2, terms)
+    visited[:] = False
+    score = _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps)
+    return _k_local_search(
+        D, S, P, R, lens, costs, visited, score, cand, np.ones(lens.size, dtype=np.bool_), budget,
+        eps, score_eps, symmetric, terms, keep, tmp,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
 def _k_seed(seed):  # pragma: no cover - compiled
     """Seed this thread's compiled random generator (numba keeps one per thread)."""
     np.random.seed(seed)
@@ -1301,19 +1302,12 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
     leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
     ``scores`` (current score, best score)."""
-    D, S, P, cand, _ = inst
-    start, end, budget, eps, score_eps, symmetric = cfg
+    eps, score_eps = cfg[3], cfg[4]
     R, lens, costs, visited = cur
-    m = lens.size
     cap = R.shape[1]
     terms = np.empty(2 * cap + 2)
-    keep = np.empty(cap, dtype=np.int64)
-    tmp = np.empty(cap, dtype=np.int64)
-    score = _k_empty(D, S, R, lens, costs, visited, start, end, terms)
-    score += _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), 0.0, budget, eps)
-    score = _k_local_search(
-        D, S, P, R, lens, costs, visited, score, cand, np.ones(m, dtype=np.bool_), budget, eps,
-        score_eps, symmetric, terms, keep, tmp,
+    score = _k_construct(
+        inst, cfg, cur, 0.0, terms, np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
     )
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
@@ -1332,7 +1326,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
     The caller checks the clock between calls, so the time limit is kept to within a few
     iterations without leaving compiled code each iteration."""
     D, S, P, cand, neighbours = inst
-    start, end, budget, eps, score_eps, symmetric = cfg
+    _, _, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     bR, blens, bcosts, bvisited = best
     ER, Elens, Ecosts, Evisited, Escore = elite
@@ -1341,8 +1335,6 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
     terms = np.empty(2 * cap + 2)
     keep = np.empty(cap, dtype=np.int64)
     tmp = np.empty(cap, dtype=np.int64)
-    all_routes = np.ones(m, dtype=np.bool_)
-    no_ban = np.zeros(D.shape[0], dtype=np.bool_)
     tR, tlens, tcosts, tvisited = R.copy(), lens.copy(), costs.copy(), visited.copy()
     changed = np.empty(m, dtype=np.bool_)
     stall, iterations, ecount = counts[0], counts[1], counts[2]
@@ -1380,12 +1372,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            score = _k_empty(D, S, R, lens, costs, visited, start, end, terms)
-            score += _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.5, budget, eps)
-            score = _k_local_search(
-                D, S, P, R, lens, costs, visited, score, cand, all_routes, budget, eps, score_eps,
-                symmetric, terms, keep, tmp,
-            )
+            score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
         elif stall and stall % _RESET_EVERY == 0:
             e = np.random.randint(0, ecount)
             _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
@@ -1443,7 +1430,7 @@ def solve_orienteering(
         raise InputError(f"params must be a SolverParams, got {type(params).__name__}")
     started = time.perf_counter()
     search = _Search(problem)
-    direct = search.route_cost([problem.start, problem.end])
+    direct = problem.route_cost((problem.start, problem.end))
     if direct > problem.budget:
         raise NoRouteError(
             f"going straight from start {problem.start} to end {problem.end} costs {direct:g}, "
