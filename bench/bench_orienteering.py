@@ -312,7 +312,7 @@ def run_top(
     print(f"{'instance':12} {'n':>3} {'m':>2} {'Tmax':>5} {'ours':>6} {'time':>6} {'chao':>6} "
           f"{'ortools':>7} {'ours-chao':>9}")
     top_files = sorted(root.glob("top/Set_*/*.txt"))[::step]
-    ge_ref, diffs, ttimes, tvs_ort = 0, [], [], []
+    ge_ref, diffs, ttimes, tvs_ort, scores = 0, [], [], [], {}
     for path in top_files:
         inst = read_instance(path)
         p = inst.problem
@@ -320,6 +320,7 @@ def run_top(
         ort = ortools_routing(p, limit)[0] if ortools else math.nan
         ref = reference[inst.name]
         ttimes.append(seconds)
+        scores[inst.name] = score
         diffs.append(score - ref)
         ge_ref += score >= ref
         tvs_ort.append(score / ort if ort > 0 else (1.0 if score == 0 else math.inf))
@@ -331,8 +332,6 @@ def run_top(
           f"({100 * ge_ref / len(top_files):.1f} %), above it on {sum(d > 0 for d in diffs)}"
           + (f"; below on {', '.join(below)}" if below else ""))
     print(f"ours time: mean {statistics.fmean(ttimes):.3f} s, max {max(ttimes):.3f} s")
-    scores = dict(zip((f.stem for f in top_files), (reference[f.stem] + d for f, d in zip(top_files, diffs,
-                  strict=True)), strict=True))
     unreachable = 0
     for name in prove:
         problem = read_instance(next(root.glob(f"top/Set_*/{name}.txt"))).problem
