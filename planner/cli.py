@@ -85,6 +85,14 @@ def echo_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, ensure_ascii=False))
 
 
+def echo_result(result: Any, as_json: bool) -> None:
+    """Print a result object: its ``to_json()`` with ``--json``, else its ``summary()`` text."""
+    if as_json:
+        echo_json(result.to_json())
+    else:
+        typer.echo(result.summary())
+
+
 def _store(ctx: typer.Context):
     from .store import open_store
 
@@ -117,10 +125,7 @@ def import_command(
     options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_source=source,
                            default_category=canonical_category(default_category) or default_category)
     report = import_file(_store(ctx), file, options=options, rejects_dir=ctx.obj.data_dir / "rejects")
-    if as_json:
-        echo_json(report.to_json())
-    else:
-        typer.echo(report.summary())
+    echo_result(report, as_json)
 
 
 wards_app = typer.Typer(help="Load, list and fetch ward (wijk) boundaries.", no_args_is_help=True)
@@ -199,10 +204,7 @@ def demo_command(
     except ValueError:
         raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
     summary = build_demo(_store(ctx), ctx.obj.data_dir, seed=seed, end=end_day, place=place)
-    if as_json:
-        echo_json(summary.to_json())
-    else:
-        typer.echo(summary.summary())
+    echo_result(summary, as_json)
 
 
 class _EchoProgress:
@@ -464,10 +466,7 @@ def evaluate_command(
         params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=patrol_signals),
         options=options, wards=wards, graph=graph,
     )
-    if as_json:
-        echo_json(result.to_json())
-    else:
-        typer.echo(result.summary())
+    echo_result(result, as_json)
 
 
 # -- shared installation: database, accounts, retention, audited exports (issue 7) ------------------
@@ -587,10 +586,7 @@ def retention_apply(
     from .retention import apply_retention
 
     report = apply_retention(_store(ctx), older_than=older_than)
-    if as_json:
-        echo_json(report.to_json())
-    else:
-        typer.echo(report.summary())
+    echo_result(report, as_json)
 
 
 export_app = typer.Typer(help="Audited exports of raw signals (signed in as an officer or admin).",
@@ -944,10 +940,7 @@ def coverage_command(
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
     result = coverage_for(store, name, first, last + timedelta(days=1), data_dir=ctx.obj.data_dir)
-    if as_json:
-        echo_json(result.to_json())
-    else:
-        typer.echo(result.summary())
+    echo_result(result, as_json)
 
 
 @app.command("report")
