@@ -128,6 +128,29 @@ def import_command(
     echo_result(report, as_json)
 
 
+outcomes_app = typer.Typer(help="Registered crime counts per area and period (police open data, police.uk).",
+                           no_args_is_help=True)
+app.add_typer(outcomes_app, name="outcomes")
+
+
+@outcomes_app.command("import")
+@cli_errors
+def outcomes_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV of counts: long (area,period,count), politie or police-uk.")],
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="long, politie (CBS 47022NED/47018NED) or police-uk; default: from the columns."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+) -> None:
+    """Import registered crime counts; a revised count replaces the stored one, rejected rows go to a CSV."""
+    from .outcomes import import_outcomes
+
+    report = import_outcomes(_store(ctx), file, format=file_format, rejects_dir=ctx.obj.data_dir / "rejects")
+    echo_result(report, as_json)
+
+
 wards_app = typer.Typer(help="Load, list and fetch ward (wijk) boundaries.", no_args_is_help=True)
 app.add_typer(wards_app, name="wards")
 

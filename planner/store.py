@@ -13,10 +13,10 @@ import json
 import logging
 import math
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -26,6 +26,7 @@ import shapely
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -35,6 +36,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    bindparam,
     cast,
     create_engine,
     delete,
@@ -69,6 +72,10 @@ migration file bumps it; a store of a newer version is refused."""
 _MIGRATION_LOCK = 0x57A5_0007
 """PostgreSQL advisory lock held while migrating, so concurrent upgrades run one after another."""
 
+_OUTCOMES_LOCK = 0x57A5_0012
+"""PostgreSQL advisory lock held by an outcomes import: two imports of overlapping counts run one
+after another, so the second sees the first's rows and updates rather than collides."""
+
 metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -98,6 +105,8 @@ import_batches = Table(
     Column("duplicates", Integer, nullable=False),
     Column("rejected", Integer, nullable=False),
     Column("rejects_file", String(1000)),
+    Column("kind", String(20), nullable=False, server_default="signals"),
+    Column("updated", Integer, nullable=False, server_default="0"),
 )
 
 incidents_table = Table(
@@ -121,6 +130,23 @@ incidents_table = Table(
     Column("created_at", DateTime, nullable=False),
     Column("anonymised_at", DateTime),
 )
+
+outcomes_table = Table(
+    "outcomes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("area", String(200), nullable=False),
+    Column("ward_id", Integer, ForeignKey("wards.id"), index=True),
+    Column("period_start", Date, nullable=False, index=True),
+    Column("period", String(10), nullable=False),
+    Column("category", String(200), nullable=False, server_default="total"),
+    Column("count", Integer, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False),
+    UniqueConstraint("area", "period_start", "period", "category", name="uq_outcomes_key"),
+)
+
+OUTCOME_COLUMNS = ("area", "ward", "period_start", "period", "category", "count", "source")
+"""Columns of a table of registered-crime counts, read from a file or from the store."""
 
 rejected_rows = Table(
     "rejected_rows", metadata,
@@ -204,11 +230,23 @@ def _sqlite_begin(conn: Connection) -> None:
 
 @dataclass(frozen=True)
 class ImportCounts:
-    """What one stored batch added."""
+    """What one stored batch added (``updated``: stored counts it replaced, outcomes only)."""
 
     batch_id: int
     imported: int
     duplicates: int
+    updated: int = 0
+
+
+def outcome_frame(columns: Mapping[str, Iterable]) -> pd.DataFrame:
+    """Registered-crime counts in their one shape, whether read from a file or from the store:
+    ``OUTCOME_COLUMNS``, ``ward`` a name or None, ``period_start`` a ``datetime.date``, ``count`` int64."""
+    frame = pd.DataFrame({name: pd.Series(list(columns[name]), dtype=object) for name in OUTCOME_COLUMNS})
+    frame["ward"] = frame["ward"].where(frame["ward"].notna(), None)
+    for name in ("area", "period", "category", "source"):
+        frame[name] = frame[name].astype(str)
+    frame["count"] = frame["count"].astype("int64")
+    return frame
 
 
 class Store:
@@ -374,20 +412,7 @@ class Store:
             inserted = 0
             for chunk in _chunks(records, 10_000):
                 inserted += self._insert_new(conn, chunk)
-            reject_records = [
-                {
-                    "batch_id": batch_id,
-                    "row_number": int(row["row_number"]),
-                    "row_json": json.dumps(
-                        {k: v for k, v in row.items() if k not in ("row_number", "reason")},
-                        ensure_ascii=False, default=str,
-                    ),
-                    "reason": row["reason"],
-                }
-                for row in rejects.to_dict("records")
-            ]
-            for chunk in _chunks(reject_records, 10_000):
-                conn.execute(insert(rejected_rows), chunk)
+            _add_rejected_rows(conn, rejects, batch_id)
             counts = ImportCounts(batch_id=batch_id, imported=inserted, duplicates=len(valid) - inserted)
             conn.execute(
                 update(import_batches).where(import_batches.c.id == batch_id)
@@ -483,6 +508,108 @@ class Store:
     def incident_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(incidents_table)).scalar_one())
+
+    # -- registered crime (outcomes) ---------------------------------------------------------
+    def add_outcomes(
+        self,
+        counts: pd.DataFrame,
+        rejects: pd.DataFrame,
+        *,
+        file_name: str,
+        content_hash: str,
+        read: int,
+        rejects_file: str | None,
+    ) -> ImportCounts:
+        """Store one import of registered-crime counts atomically, with its batch record
+        (``kind`` 'outcomes') and rejected rows.
+
+        ``counts`` has the ``OUTCOME_COLUMNS``, one row per (area, period_start, period,
+        category). A new key is inserted; a stored key with another count gets the new count
+        (police revise their figures) and counts as updated; an equal count is a duplicate, which
+        at most links the stored count to the ward it matches now (wards loaded since).
+        """
+        t = outcomes_table
+        with self.transaction() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTCOMES_LOCK})
+            batch_id = conn.execute(
+                insert(import_batches).values(
+                    imported_at=_now(), file_name=file_name, content_hash=content_hash, kind="outcomes",
+                    read=read, imported=0, updated=0, duplicates=0, rejected=len(rejects),
+                    rejects_file=rejects_file,
+                )
+            ).inserted_primary_key[0]
+            ward_ids = self.ward_ids(conn)
+            stored: dict[tuple, tuple[int, int, int | None]] = {}
+            for chunk in _chunks(sorted(set(counts["area"])), _CHUNK):
+                query = select(
+                    t.c.id, t.c.area, t.c.period_start, t.c.period, t.c.category, t.c["count"], t.c.ward_id
+                ).where(t.c.area.in_(chunk))
+                for row in conn.execute(query):
+                    stored[(row[1], row[2], row[3], row[4])] = (row[0], row[5], row[6])
+            fresh, changed, linked = [], [], []
+            for record in counts.to_dict("records"):
+                ward_id = ward_ids.get(record["ward"]) if isinstance(record["ward"], str) else None
+                known = stored.get((record["area"], record["period_start"], record["period"], record["category"]))
+                if known is None:
+                    fresh.append({
+                        "area": record["area"], "ward_id": ward_id, "period_start": record["period_start"],
+                        "period": record["period"], "category": record["category"], "count": int(record["count"]),
+                        "source": record["source"], "batch_id": batch_id,
+                    })
+                elif known[1] != record["count"]:
+                    changed.append({"key_id": known[0], "new_count": int(record["count"]), "new_ward_id": ward_id,
+                                    "new_source": record["source"], "new_batch_id": batch_id})
+                elif ward_id is not None and known[2] != ward_id:
+                    linked.append({"key_id": known[0], "new_ward_id": ward_id})
+            for chunk in _chunks(fresh, 10_000):
+                conn.execute(insert(t), chunk)
+            by_id = t.c.id == bindparam("key_id")
+            if changed:
+                conn.execute(update(t).where(by_id).values({
+                    "count": bindparam("new_count"), "ward_id": bindparam("new_ward_id"),
+                    "source": bindparam("new_source"), "batch_id": bindparam("new_batch_id"),
+                }), changed)
+            if linked:
+                conn.execute(update(t).where(by_id).values(ward_id=bindparam("new_ward_id")), linked)
+            _add_rejected_rows(conn, rejects, batch_id)
+            result = ImportCounts(
+                batch_id=batch_id, imported=len(fresh), updated=len(changed),
+                duplicates=len(counts) - len(fresh) - len(changed),
+            )
+            conn.execute(
+                update(import_batches).where(import_batches.c.id == batch_id)
+                .values(imported=result.imported, updated=result.updated, duplicates=result.duplicates)
+            )
+        return result
+
+    def outcomes(
+        self,
+        *,
+        category: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> pd.DataFrame:
+        """Stored registered-crime counts (``OUTCOME_COLUMNS``, ``ward`` the ward's name or None),
+        sorted by area, period and category.
+
+        ``since``/``until`` keep periods that start on or after ``since`` and before ``until``.
+        """
+        t = outcomes_table
+        query = select(
+            t.c.area, wards_table.c.name, t.c.period_start, t.c.period, t.c.category, t.c["count"], t.c.source
+        ).select_from(t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id))
+        if category is not None:
+            query = query.where(t.c.category == category)
+        if since is not None:
+            query = query.where(t.c.period_start >= since)
+        if until is not None:
+            query = query.where(t.c.period_start < until)
+        query = query.order_by(t.c.area, t.c.period_start, t.c.period, t.c.category)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        cells = list(zip(*rows, strict=True)) or [()] * len(OUTCOME_COLUMNS)
+        return outcome_frame(dict(zip(OUTCOME_COLUMNS, cells, strict=True)))
 
     def rejected(self, batch_id: int) -> pd.DataFrame:
         """The rejected rows of one batch: the original cells plus ``row_number`` and ``reason``."""
@@ -586,6 +713,23 @@ class Store:
             "already_anonymised": int(before),
             "rejected_rows_deleted": rejects,
         }
+
+
+def _add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -> None:
+    """Keep a batch's rejected rows: original cells as JSON, row number and reason."""
+    records = [
+        {
+            "batch_id": batch_id,
+            "row_number": int(row["row_number"]),
+            "row_json": json.dumps(
+                {k: v for k, v in row.items() if k not in ("row_number", "reason")}, ensure_ascii=False, default=str
+            ),
+            "reason": row["reason"],
+        }
+        for row in rejects.to_dict("records")
+    ]
+    for chunk in _chunks(records, 10_000):
+        conn.execute(insert(rejected_rows), chunk)
 
 
 def _naive_utc_values(values: pd.Series) -> list:

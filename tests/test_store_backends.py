@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +20,7 @@ from planner._errors import InputError, PlannerError
 from planner.cli import app
 from planner.incidents import RawTable
 from planner.intake import import_table
+from planner.outcomes import import_outcomes
 from planner.store import SCHEMA_VERSION, open_store, schema_version
 from planner.wards import assign_wards, store_wards
 
@@ -49,7 +50,7 @@ def test_fresh_store_is_created_by_the_migrations(any_store):
     with any_store.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
         assert {"wards", "incidents", "import_batches", "rejected_rows", "patrols", "users", "audit_log",
-                "schema_version", "alembic_version"} <= tables
+                "outcomes", "schema_version", "alembic_version"} <= tables
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == f"{SCHEMA_VERSION:04d}"
     assert any_store.schema_version() == SCHEMA_VERSION
 
@@ -115,6 +116,26 @@ def test_incidents_within_50_m_of_a_point_and_a_route(any_store, two_wards):
     assert set(any_store.incidents_within(route, distance_m=35)["external_id"]) == {"s3"}
     with pytest.raises(InputError, match="distance_m"):
         any_store.incidents_within(centre, distance_m=-1)
+
+
+def test_outcomes_import_round_trip_on_both_backends(any_store, two_wards, tmp_path):
+    """An outcomes import, its re-import with one revised count, and reading back: the same counts,
+    dates and ward links on every backend."""
+    any_store.save_wards(two_wards)
+    path = tmp_path / "panel.csv"
+    rows = "area,period,count,category\nWest,2026-01,5,inbraak\nWK999902,2026-W05,3,total\nNoord,2026,4,total\n"
+    path.write_text(rows, encoding="utf-8")
+    first = import_outcomes(any_store, path, rejects_dir=tmp_path)
+    path.write_text(rows.replace("West,2026-01,5", "West,2026-01,6"), encoding="utf-8")
+    again = import_outcomes(any_store, path, rejects_dir=tmp_path)
+    assert (first.imported, again.imported, again.updated, again.duplicates) == (3, 0, 1, 2)
+    stored = any_store.outcomes()
+    assert {(r.area, r.ward, r.period_start, r.period, r.count) for r in stored.itertuples()} == {
+        ("West", "West", date(2026, 1, 1), "month", 6),
+        ("WK999902", "Oost", date(2026, 1, 26), "week", 3),
+        ("Noord", None, date(2026, 1, 1), "year", 4),
+    }
+    assert list(any_store.outcomes(category="inbraak", since=date(2026, 1, 1))["count"]) == [6]
 
 
 def test_newer_schema_is_refused_on_both_backends(any_store):
