@@ -492,6 +492,78 @@ def evaluate_command(
     echo_result(result, as_json)
 
 
+def _month_or_day(text: str | None, flag: str):
+    """``YYYY-MM`` (its first day) or ``YYYY-MM-DD``; a one-line error naming the flag otherwise."""
+    import re
+    from datetime import date
+
+    if text is None:
+        return None
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}", value):
+            return date.fromisoformat(value + "-01")
+        return date.fromisoformat(value)
+    except ValueError:
+        msg = f"{flag} {text!r} is not a month or day like 2026-09 or 2026-09-15"
+        raise PlannerError(msg) from None
+
+
+@app.command("effect")
+@cli_errors
+def effect_command(
+    ctx: typer.Context,
+    split: Annotated[str, typer.Option(help="First month (YYYY-MM) or day of the changed patrols.")],
+    panel: Annotated[Path | None, typer.Option(help="Counts per area and period in a file (default: the store).")]
+    = None,
+    panel_format: Annotated[str | None, typer.Option("--format", help="Panel file format: long, politie or "
+                                                     "police-uk (default: recognised from the columns).")] = None,
+    outcome: Annotated[str | None, typer.Option(help="registered (registered crime, the default when stored) or "
+                                                "signals (signals not found on patrol).")] = None,
+    treated: Annotated[str | None, typer.Option(help="Treated wards, comma-separated.")] = None,
+    treated_auto: Annotated[bool, typer.Option("--treated-auto", help="Treated: the wards whose walked "
+                                               "person-hours per week rose (patrol log).")] = False,
+    start: Annotated[str | None, typer.Option("--from", help="First month or day of the window.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last month or day of the window (included).")] = None,
+    category: Annotated[str | None, typer.Option(help="One crime category (default: the total).")] = None,
+    placebo: Annotated[int, typer.Option(help="Also run the design N times on untreated data with random "
+                                         "treatment and split, and report how often it claims an effect.")] = 0,
+    permutations: Annotated[int, typer.Option(help="Random re-assignments when there are too many to "
+                                              "enumerate.")] = 999,
+    seed: Annotated[int, typer.Option(help="Seed of the random re-assignments.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+) -> None:
+    """Effect review: did the outcome change in the wards with more patrols? (randomization inference)"""
+    from datetime import timedelta
+
+    from .effect import EffectParams, effect_for, panel_from_outcomes
+    from .outcomes import read_outcomes
+
+    if (treated is None) == (not treated_auto):
+        msg = "give either --treated W1,W2,… or --treated-auto"
+        raise PlannerError(msg)
+    if placebo < 0:
+        msg = f"--placebo must be 0 or more, got {placebo}"
+        raise PlannerError(msg)
+    first, last = _month_or_day(start, "--from"), _month_or_day(end, "--to")
+    if end is not None and len(end.strip()) == 7:  # a month given as --to includes that whole month
+        last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    store = _store(ctx)
+    table = None
+    if panel is not None:
+        table = panel_from_outcomes(read_outcomes(panel, format=panel_format, wards=store.wards()).rows)
+    elif panel_format is not None:
+        msg = "--format goes with --panel"
+        raise PlannerError(msg)
+    names = None if treated_auto else [w.strip() for w in treated.split(",") if w.strip()]
+    result = effect_for(
+        store, split=_month_or_day(split, "--split"), start=first,
+        end=last + timedelta(days=1) if last else None, treated=names, panel=table, outcome=outcome,
+        category=category, placebo=placebo, params=EffectParams(permutations=permutations, random_state=seed),
+    )
+    echo_result(result, as_json)
+
+
 # -- shared installation: database, accounts, retention, audited exports (issue 7) ------------------
 db_app = typer.Typer(help="Create or upgrade the database schema (SQLite or PostgreSQL + PostGIS).",
                      no_args_is_help=True)
@@ -963,6 +1035,38 @@ def coverage_command(
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
     result = coverage_for(store, name, first, last + timedelta(days=1), data_dir=ctx.obj.data_dir)
+    echo_result(result, as_json)
+
+
+@app.command("capacity")
+@cli_errors
+def capacity_command(
+    ctx: typer.Context,
+    ward: Annotated[str, typer.Option(help="Ward name or code.")],
+    weeks: Annotated[int, typer.Option(help="Weeks to simulate per budget; also the log period for the hours spent.")]
+    = 4,
+    teams: Annotated[int, typer.Option(help="Teams walking at the same time each night (1-3).")] = 1,
+    team_size: Annotated[int, typer.Option("--team-size", help="People per team.")] = 2,
+    hours: Annotated[
+        str | None, typer.Option(help="Weekly budgets in person-hours, e.g. 2,4,8 (default 2,4,6,8,12,16,20,24,32,40).")
+    ] = None,
+    target_share: Annotated[float, typer.Option("--target-share", help="Share of the hotspot score to visit.")] = 0.8,
+    visits_per_week: Annotated[
+        int, typer.Option("--visits-per-week", help="Nights a week each of those hotspots should be visited.")
+    ] = 2,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same curve.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object: ward, curve, needed, spent_per_week.")
+    ] = False,
+) -> None:
+    """What a ward needs: hotspot score visited per weekly person-hours, planned with the route planner."""
+    from .capacity import DEFAULT_HOURS, CapacityParams, capacity_for, parse_hours
+
+    params = CapacityParams(hours=parse_hours(hours) if hours is not None else DEFAULT_HOURS, weeks=weeks,
+                            teams=teams, team_size=team_size, target_share=target_share,
+                            visits_per_week=visits_per_week, seed=seed)
+    store = _store(ctx)
+    result = capacity_for(store, _ward_name(store, ward), data_dir=ctx.obj.data_dir, params=params)
     echo_result(result, as_json)
 
 

@@ -1,0 +1,279 @@
+"""Tests for planner/effect.py: the panel, weighted PPML with randomization inference, the
+event study, the MDE, the placebo check and the store wrapper."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from planner._errors import InputError
+from planner.effect import (
+    EffectParams,
+    Panel,
+    _log_ratio,
+    estimate_effect,
+    fit_ppml,
+    mde_by_duration,
+    panel_from_outcomes,
+    panel_from_signals,
+    placebo_check,
+    precision_weights,
+    randomization_p,
+)
+
+MONTHS = [date(2025, m, 1) for m in range(1, 13)]
+
+
+def _panel(counts, *, areas=None, periods=None, outcome="registered") -> Panel:
+    counts = np.asarray(counts, dtype=float)
+    areas = areas or [f"W{i}" for i in range(len(counts))]
+    periods = periods or MONTHS[: counts.shape[1]]
+    frame = pd.DataFrame(counts, index=pd.Index(areas, name="area"), columns=periods)
+    return Panel(counts=frame, period="month", outcome=outcome)
+
+
+def _simulated(rng, *, wards=20, months=12, treated=8, effect=1.0, dispersion=0.05):
+    """Counts with ward and month effects, ward-level overdispersion (gamma) and a true
+    multiplicative effect on the treated wards after month 6."""
+    size = rng.uniform(30, 400, wards)
+    season = np.exp(0.15 * np.sin(np.arange(months) / 2))
+    shock = rng.gamma(1 / dispersion, dispersion, (wards, months))
+    mean = size[:, None] * season[None, :] * shock
+    mean[:treated, months // 2:] *= effect
+    return rng.poisson(mean)
+
+
+def test_randomization_p_is_exact_on_a_tiny_panel():
+    """With 6 wards and 2 treated every one of the C(6, 2) = 15 assignments is compared, each
+    refitted by statsmodels: the p-value is the share at least as extreme as the real one."""
+    counts = np.array([
+        [20, 22, 8, 9], [30, 28, 14, 12],  # treated: clearly fewer after the split
+        [25, 24, 23, 26], [40, 38, 41, 37], [15, 16, 14, 17], [33, 30, 31, 34],
+    ], dtype=float)
+    treated = np.array([True, True, False, False, False, False])
+    before, after = counts[:, :2].sum(1), counts[:, 2:].sum(1)
+    weights, _ = precision_weights(before, after)
+    observed = fit_ppml(counts, treated, 2, weights)
+    refitted = []
+    for chosen in itertools.combinations(range(6), 2):
+        mask = np.zeros(6, dtype=bool)
+        mask[list(chosen)] = True
+        refitted.append(fit_ppml(counts, mask, 2, weights))
+    expected = np.mean(np.abs(refitted) >= abs(observed) - 1e-9)
+    assert expected == pytest.approx(1 / 15)
+    assert randomization_p(counts, treated, 2) == pytest.approx(expected)
+    result = estimate_effect(_panel(counts), ["W0", "W1"], MONTHS[2])
+    assert result.exact and result.assignments == 15
+    assert result.p_value == pytest.approx(1 / 15) and result.smallest_p == pytest.approx(1 / 15)
+    assert result.estimate < 0.5
+
+
+def test_closed_form_equals_the_statsmodels_fit():
+    """The collapsed weighted-PPML log rate ratio used for re-assignments equals the two-way
+    fixed-effects Poisson fit with the same ward weights."""
+    rng = np.random.default_rng(4)
+    counts = _simulated(rng, wards=9, months=8, treated=3, effect=0.8).astype(float)
+    treated = np.arange(9) < 3
+    before, after = counts[:, :4].sum(1), counts[:, 4:].sum(1)
+    weights, tau2 = precision_weights(before, after)
+    assert tau2 > 0 and weights.min() < 1
+    closed = _log_ratio(treated[None, :], weights * before, weights * after)[0]
+    assert closed == pytest.approx(fit_ppml(counts, treated, 4, weights), abs=1e-7)
+
+
+def test_known_effect_is_recovered_within_its_interval():
+    """A simulated 30 % drop in 8 of 20 overdispersed wards lies inside the 95 % interval, the
+    interval excludes 1 and the test rejects."""
+    counts = _simulated(np.random.default_rng(7), effect=0.7)
+    result = estimate_effect(_panel(counts), [f"W{i}" for i in range(8)], MONTHS[6])
+    assert result.ci_low < 0.7 < result.ci_high
+    assert result.ci_high < 1 and result.p_value <= 0.05 and result.significant
+    assert not result.exact and result.assignments == 1000
+    assert result.ci_low < result.estimate < result.ci_high
+
+
+def test_no_effect_interval_covers_one_in_most_simulations():
+    """Without a true effect the 95 % interval covers 1 (and p > 0.05) in about 95 % of
+    simulated panels, not fewer: the interval inverts the same randomization test."""
+    rng = np.random.default_rng(11)
+    covered = 0
+    for _ in range(40):
+        counts = _simulated(rng, wards=10, months=8, treated=4)
+        result = estimate_effect(_panel(counts), ["W0", "W1", "W2", "W3"], MONTHS[4],
+                                 params=EffectParams(permutations=199))
+        covered += result.ci_low <= 1 <= result.ci_high
+        assert (result.p_value > 0.05) == (result.ci_low <= 1 <= result.ci_high)
+    assert covered >= 35
+
+
+def test_event_study_is_relative_to_the_last_period_before_the_split():
+    """The event study has one row per period, relative −6 … 5, the reference (−1) at exactly
+    1, and the treated drop visible after the split only."""
+    counts = _simulated(np.random.default_rng(3), effect=0.6)
+    study = estimate_effect(_panel(counts), [f"W{i}" for i in range(8)], MONTHS[6]).event_study
+    assert list(study["relative"]) == list(range(-6, 6))
+    reference = study[study["relative"] == -1].iloc[0]
+    assert reference["estimate"] == pytest.approx(1) and reference["null_low"] == pytest.approx(1)
+    assert (study.loc[study["relative"] >= 0, "estimate"] < 0.8).all()
+    assert (study["null_low"] <= study["null_high"]).all()
+
+
+def test_mde_shrinks_with_more_wards_and_longer_designs():
+    """The minimum detectable effect is a share in (0, 1) that is smaller for a panel with more
+    wards, and smaller for 6 + 6 months than for 2 + 2."""
+    rng = np.random.default_rng(5)
+    big = _simulated(rng, wards=30, months=24, treated=10)
+    small = big[:8]
+    wide = estimate_effect(_panel(big[:, :12]), [f"W{i}" for i in range(4)], MONTHS[6])
+    narrow = estimate_effect(_panel(small[:, :12]), [f"W{i}" for i in range(4)], MONTHS[6])
+    assert 0 < wide.mde < narrow.mde < 1
+    by_length = dict(mde_by_duration(pd.DataFrame(big), 4, (2, 6)))
+    assert by_length[6] < by_length[2]
+    assert "kleiner dan ongeveer" in wide.mde_sentence("nl") and "smaller than about" in wide.mde_sentence("en")
+
+
+def test_placebo_check_on_null_data_stays_near_its_level():
+    """On panels without any effect, the placebo check claims an effect in about 5 % of runs
+    (at most 10 % of 200 here), and reports which data it used."""
+    counts = _simulated(np.random.default_rng(9), wards=15, months=12, treated=5)
+    panel = _panel(counts)
+    check = placebo_check(panel, ["W0", "W1", "W2"], MONTHS[6], runs=200, params=EffectParams(permutations=199))
+    assert check.runs == 200 and check.data == "before"
+    assert check.false_positive_rate <= 0.10
+    with pytest.raises(InputError, match="placebo runs"):
+        placebo_check(panel, ["W0"], MONTHS[6], runs=0)
+
+
+def test_too_few_wards_say_so():
+    """With 4 wards and 1 treated the smallest p-value is 0.25: the verdict says the design
+    cannot show an effect, whatever happened."""
+    counts = np.array([[50, 50, 5, 5], [40, 41, 40, 39], [30, 33, 31, 30], [20, 21, 19, 22]])
+    result = estimate_effect(_panel(counts), ["W0"], MONTHS[2])
+    assert result.smallest_p == pytest.approx(0.25) and result.p_value == pytest.approx(0.25)
+    assert "kan deze opzet geen effect aantonen" in result.verdict("nl")
+    assert "cannot show an effect" in result.verdict("en")
+
+
+@pytest.mark.parametrize(("treated", "split", "message"), [
+    (["Nowhere"], MONTHS[6], "not in the data"),
+    ([f"W{i}" for i in range(5)], MONTHS[6], "must stay untreated"),
+    (["W0"], date(2024, 1, 1), "periods on both sides"),
+    (["W0"], date(2026, 1, 1), "periods on both sides"),
+])
+def test_bad_designs_raise_one_line_errors(treated, split, message):
+    """Unknown or all wards treated and a split outside the data raise an InputError naming it."""
+    counts = _simulated(np.random.default_rng(1), wards=5, months=12, treated=0)
+    with pytest.raises(InputError, match=message):
+        estimate_effect(_panel(counts), treated, split)
+
+
+def test_no_counts_on_one_side_is_an_error():
+    """A treated group without counts before the split has no rate ratio: say so."""
+    counts = np.array([[0, 0, 3, 4], [5, 6, 5, 6], [7, 8, 7, 9]])
+    with pytest.raises(InputError, match="no counts before"):
+        estimate_effect(_panel(counts), ["W0"], MONTHS[2])
+
+
+def test_to_json_has_exactly_the_contract_keys():
+    """``to_json()`` holds exactly the keys of the CLI contract, with ci95 as [lo, hi]."""
+    counts = _simulated(np.random.default_rng(2), wards=8, months=6, treated=3)
+    result = estimate_effect(_panel(counts), ["W0", "W1", "W2"], MONTHS[3], placebo=20)
+    payload = result.to_json()
+    assert set(payload) == {"estimate", "ci95", "p_value", "method", "wards", "treated", "periods", "mde",
+                            "placebo"}
+    assert payload["wards"] == 8 and payload["treated"] == 3 and payload["periods"] == 6
+    assert payload["ci95"][0] <= payload["estimate"] <= payload["ci95"][1]
+    assert set(payload["placebo"]) == {"runs", "false_positive_rate"} and payload["placebo"]["runs"] == 20
+
+
+def test_panel_from_outcomes_picks_the_total_the_finest_period_and_ward_names():
+    """Outcome rows become a ward × month panel: the total category when present (not summed
+    with the others), month rows over year rows, the matched ward's name over the area code."""
+    rows = pd.DataFrame({
+        "area": ["WK01", "WK01", "WK01", "WK02", "WK02", "WK01"],
+        "ward": ["Noord", "Noord", "Noord", None, None, "Noord"],
+        "period_start": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 2, 1), date(2025, 1, 1), date(2025, 2, 1),
+                         date(2025, 1, 1)],
+        "period": ["month", "month", "month", "month", "month", "year"],
+        "category": ["total", "burglary", "total", "total", "total", "total"],
+        "count": [10, 4, 12, 7, 8, 200],
+        "source": ["politie"] * 6,
+    })
+    panel = panel_from_outcomes(rows)
+    assert panel.areas == ["Noord", "WK02"] and panel.period == "month"
+    assert panel.counts.loc["Noord"].tolist() == [10, 12]
+    assert any("year" in n for n in panel.notes)
+    burglary = panel_from_outcomes(rows, category="Burglary")
+    assert burglary.counts.loc["Noord", date(2025, 1, 1)] == 4
+    with pytest.raises(InputError, match="no counts of category"):
+        panel_from_outcomes(rows, category="arson")
+
+
+def test_window_leaves_out_areas_with_missing_periods():
+    """A police table's missing cell is not a zero: the area is left out with a note."""
+    counts = pd.DataFrame([[1.0, 2.0, 3.0], [4.0, np.nan, 6.0]], index=pd.Index(["A", "B"], name="area"),
+                          columns=MONTHS[:3])
+    window = Panel(counts=counts, period="month", outcome="registered").window(MONTHS[0], MONTHS[3])
+    assert window.areas == ["A"] and "B" in window.notes[-1]
+    assert window.window(MONTHS[1]).periods == MONTHS[1:3]
+
+
+def test_panel_from_signals_leaves_out_patrol_finds():
+    """Signals become counts per ward and whole month (local time); those found on patrol and
+    those outside whole months are not counted."""
+    stamps = pd.to_datetime(["2025-01-10 12:00", "2025-01-31 23:30", "2025-02-03 10:00", "2025-02-04 10:00",
+                             "2025-03-15 10:00"]).tz_localize("Europe/Amsterdam").tz_convert("UTC")
+    incidents = pd.DataFrame({"occurred_from": stamps, "ward": ["A", "A", "A", "B", "A"],
+                              "on_patrol": [False, False, True, False, False]})
+    panel = panel_from_signals(incidents, ["A", "B", "C"], start=date(2025, 1, 1), end=date(2025, 3, 10))
+    assert panel.periods == [date(2025, 1, 1), date(2025, 2, 1)]
+    assert panel.counts.loc["A"].tolist() == [2, 0] and panel.counts.loc["B"].tolist() == [0, 1]
+    assert panel.counts.loc["C"].tolist() == [0, 0] and panel.outcome == "signals"
+
+
+def test_effect_on_the_demo_store_with_treated_auto(demo_season):
+    """On the demo's season, the wards whose patrol hours rose are found in the patrol log and
+    the signals review runs, with hours per week in the table and the signals caveat."""
+    from planner.effect import effect_for
+
+    store, _ = demo_season
+    result = effect_for(store, split=date(2026, 10, 1), start=date(2026, 4, 1), end=date(2026, 11, 25),
+                        today=date(2026, 11, 25), params=EffectParams(permutations=199))
+    assert result.outcome == "signals" and result.treated >= 1 and result.wards == 4
+    assert result.periods == 7  # April … October: November has not ended
+    assert {"hours_per_week_before", "hours_per_week_after"} <= set(result.table.columns)
+    treated = result.table[result.table["treated"]]
+    assert (treated["hours_per_week_after"] > treated["hours_per_week_before"]).all()
+    assert "Signalen zijn een zwakke maatstaf" in result.caveat("nl")
+
+
+def test_cli_effect_json_on_a_panel_file(tmp_path, data_dir):
+    """``effect --panel FILE --treated … --json`` prints exactly the contract object, and bad
+    options give one line and exit 2."""
+    from planner.cli import app
+
+    rng = np.random.default_rng(0)
+    counts = _simulated(rng, wards=9, months=12, treated=3, effect=0.7)
+    rows = [{"area": f"Area {i}", "period": f"2025-{m + 1:02d}", "count": int(counts[i, m])}
+            for i in range(9) for m in range(12)]
+    path = tmp_path / "panel.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    runner = CliRunner()
+    base = ["--data-dir", str(data_dir), "effect", "--panel", str(path), "--split", "2025-07"]
+    out = runner.invoke(app, [*base, "--treated", "Area 0,Area 1,Area 2", "--placebo", "30", "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.stdout)
+    assert set(payload) == {"estimate", "ci95", "p_value", "method", "wards", "treated", "periods", "mde",
+                            "placebo"}
+    assert payload["wards"] == 9 and payload["treated"] == 3 and payload["periods"] == 12
+    assert payload["placebo"]["runs"] == 30
+    for extra, message in ((["--treated", "Nowhere"], "not in the data"), ([], "--treated"),
+                           (["--treated", "Area 0", "--split", "2025-13"], "--split")):
+        bad = runner.invoke(app, [*base, *extra])
+        assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output
