@@ -143,14 +143,45 @@ def patrol_version() -> int:
     return hash(tuple((r.id, r.status) for r in records))
 
 
+def outcome_version() -> int:
+    """Changes whenever registered-crime counts are imported."""
+    return len(current_store().outcomes())
+
+
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
-def coverage_report(url: str, version: tuple[int, int], patrols: int, data_dir: str, start: str, end: str, freq: str):
-    """Everything the coverage page and the municipal report show, for ``[start, end)``."""
+def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: int, data_dir: str, start: str,
+                    end: str, freq: str, today: str, needs: bool = False):
+    """Everything the coverage page shows for ``[start, end)``; with ``needs`` also each ward's
+    capacity curve, as the municipal report has it (that takes a few seconds per ward)."""
     from datetime import date
 
     from planner.report import build_report
 
-    return build_report(store(url), date.fromisoformat(start), date.fromisoformat(end), freq=freq, data_dir=data_dir)
+    return build_report(store(url), date.fromisoformat(start), date.fromisoformat(end), freq=freq, data_dir=data_dir,
+                        today=date.fromisoformat(today), needs=needs)
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=32)
+def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: int, start: str, end: str,
+                  split: str, treated: tuple[str, ...] | None, today: str):
+    """The effect review with a chosen split and (or else the patrol log's) treated wards."""
+    from datetime import date
+
+    from planner.effect import effect_review as review
+
+    return review(store(url), date.fromisoformat(start), date.fromisoformat(end), split=date.fromisoformat(split),
+                  treated=list(treated) if treated else None, today=date.fromisoformat(today))
+
+
+@st.cache_data(show_spinner=False, ttl=600, max_entries=16)
+def capacity(url: str, version: tuple[int, int], patrols: int, data_dir: str, ward: str, teams: int, now: str):
+    """What ``ward`` needs: its capacity curve with ``teams`` teams a night."""
+    from datetime import date
+
+    from planner.capacity import CapacityParams, capacity_for
+
+    return capacity_for(store(url), ward, data_dir=data_dir, params=CapacityParams(teams=teams),
+                        now=date.fromisoformat(now))
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=8)

@@ -11,7 +11,7 @@ import streamlit as st
 from app_pages import cached, ui
 from planner import settings
 from planner.agreements import STATUSES, add_agreement, list_agreements, update_agreement
-from planner.report import render_html
+from planner.report import capacity_figure, event_study_figure, render_html
 
 nl = ui.language() == "nl"
 FREQS = {"week": ("week", "week"), "month": ("maand", "month"), "quarter": ("kwartaal", "quarter")}
@@ -25,9 +25,13 @@ with ui.guarded():
                            format="DD-MM-YYYY")
     freq = c2.selectbox("Per", list(FREQS), format_func=lambda f: FREQS[f][not nl], key="coverage_freq")
     start, end = ui.date_range(period)
+    if start > today:
+        st.warning("Deze periode is nog niet begonnen." if nl else "This period has not started yet.")
+        st.stop()
+    keys = (url, version, cached.patrol_version(), cached.outcome_version())
     with st.spinner("Dekking berekenen…" if nl else "Computing coverage…"):
-        report = cached.coverage_report(url, version, cached.patrol_version(), str(settings.data_dir()),
-                                        start.isoformat(), (end + timedelta(days=1)).isoformat(), freq)
+        report = cached.coverage_report(*keys, str(settings.data_dir()), start.isoformat(),
+                                        (end + timedelta(days=1)).isoformat(), freq, today.isoformat())
     summary = report.summary
     if summary.empty:
         st.info("Nog geen surveillances in deze periode." if nl else "No patrols in this period yet.")
@@ -63,24 +67,61 @@ with ui.guarded():
         right.caption(f"Signalen per {FREQS[freq][0]}" if nl else f"Signals per {freq}")
         right.line_chart(signals, height=260)
 
-        st.subheader("Effect" if nl else "Effect review")
-        did = report.effect.did
-        if did is not None:
-            st.write(did.verdict(ui.language()))
-        st.caption(report.effect.caveat(ui.language()))
-        effect = report.effect.wards
+    st.subheader("Effect" if nl else "Effect review")
+    review = report.effect
+    with st.expander("Opzet van de vergelijking" if nl else "Design of the comparison"):
+        e1, e2 = st.columns([1, 2])
+        split = e1.date_input("Start meer surveillance" if nl else "More patrols from", value=review.split,
+                              min_value=start, max_value=end, key="effect_split", format="DD-MM-YYYY")
+        treated = e2.multiselect(
+            "Wijken met meer surveillance (leeg: volgens het rondelogboek)" if nl
+            else "Wards with more patrols (empty: from the patrol log)", list(wards["name"]), key="effect_treated")
+    if split != review.split or treated:
+        with st.spinner("Effect berekenen…" if nl else "Computing the effect…"):
+            review = cached.effect_review(*keys, start.isoformat(), (end + timedelta(days=1)).isoformat(),
+                                          split.isoformat(), tuple(treated) or None, today.isoformat())
+    result = review.result
+    if result is None:
+        st.info(("Geen effectmeting mogelijk: " if nl else "No effect review possible: ") + review.note)
+    else:
+        language = ui.language()
+        st.write(result.verdict(language))
+        f1, f2, f3, f4 = st.columns(4)
+        f1.metric("Verandering" if nl else "Change", ui.percent(result.estimate - 1))
+        f2.metric("95%-interval", f"{ui.percent(result.ci_low - 1)} – {ui.percent(result.ci_high - 1)}")
+        f3.metric("p-waarde" if nl else "p-value", ui.number(result.p_value, 2))
+        f4.metric("Kleinste meetbare effect" if nl else "Minimum detectable effect", ui.percent(result.mde))
+        st.pyplot(event_study_figure(result, language=language), clear_figure=False)
+        st.write(result.mde_sentence(language))
+        if result.placebo:
+            st.write(result.placebo_sentence(language))
+        table = result.table
         st.dataframe(pd.DataFrame({
-            ui.t("ward"): effect["ward"],
-            "Groep" if nl else "Group": effect["group"],
-            "Uren/week voor" if nl else "Hours/week before": effect["hours_per_week_before"].map(ui.number),
-            "Uren/week na" if nl else "Hours/week after": effect["hours_per_week_after"].map(ui.number),
-            "Signalen voor (95%)" if nl else "Signals before (95%)": [
-                f"{b} ({ui.number(lo, 1)}–{ui.number(hi, 1)})"
-                for b, lo, hi in zip(effect["before"], effect["before_low"], effect["before_high"], strict=True)],
-            "Signalen na (95%)" if nl else "Signals after (95%)": [
-                f"{a} ({ui.number(lo, 1)}–{ui.number(hi, 1)})"
-                for a, lo, hi in zip(effect["after"], effect["after_low"], effect["after_high"], strict=True)],
+            ui.t("ward"): table["ward"],
+            "Groep" if nl else "Group": table["treated"].map(
+                {True: "meer surveillance" if nl else "more patrols", False: "vergelijking" if nl else "comparison"}),
+            "Gemiddeld voor" if nl else "Mean before": table["before"].map(lambda v: ui.number(v, 1)),
+            "Gemiddeld na" if nl else "Mean after": table["after"].map(lambda v: ui.number(v, 1)),
+            **({"Uren/week voor" if nl else "Hours/week before": table["hours_per_week_before"].map(ui.number),
+                "Uren/week na" if nl else "Hours/week after": table["hours_per_week_after"].map(ui.number)}
+               if "hours_per_week_before" in table else {}),
         }), hide_index=True, key="coverage_effect")
+    st.caption(review.caveat(ui.language()))
+
+    st.subheader("Wat een wijk nodig heeft" if nl else "What a ward needs")
+    n1, n2, n3 = st.columns([2, 1, 1])
+    needs_ward = n1.selectbox(ui.t("ward"), list(wards["name"]), key="needs_ward")
+    needs_teams = n2.number_input("Teams per avond" if nl else "Teams a night", 1, 3, 1, key="needs_teams")
+    if n3.button("Berekenen" if nl else "Compute", key="needs_compute") or st.session_state.get("needs_shown"):
+        st.session_state["needs_shown"] = True
+        with st.spinner("Rondes plannen voor elk budget…" if nl else "Planning rounds for every budget…"), \
+                ui.guarded():
+            curve = cached.capacity(url, version, cached.patrol_version(), str(settings.data_dir()), needs_ward,
+                                    int(needs_teams), (end + timedelta(days=1)).isoformat())
+            st.pyplot(capacity_figure((curve,), language=ui.language()), clear_figure=False)
+            st.write(curve.sentence(ui.language()))
+            if result is not None:
+                st.caption(result.mde_sentence(ui.language()))
 
     st.subheader("Afspraken" if nl else "Agreements")
     agreements = list_agreements(cached.current_store())
@@ -113,6 +154,10 @@ with ui.guarded():
     st.subheader("Rapportage" if nl else "Report")
     st.write("Het rapport voor de gemeente: open het in de browser en print het als PDF." if nl else
              "The municipal report: open it in a browser and print it to PDF.")
-    st.download_button("Rapport (HTML)" if nl else "Report (HTML)", render_html(report).encode(),
-                       file_name=f"was-rapport-{start.isoformat()}-{end.isoformat()}.html", mime="text/html",
-                       key="coverage_report_download")
+    if st.button("Rapport maken" if nl else "Make the report", key="coverage_report_make"):
+        with st.spinner("Rapport maken (per wijk wat die nodig heeft)…" if nl else "Making the report…"):
+            full = cached.coverage_report(*keys, str(settings.data_dir()), start.isoformat(),
+                                          (end + timedelta(days=1)).isoformat(), freq, today.isoformat(), needs=True)
+        st.download_button("Rapport (HTML)" if nl else "Report (HTML)", render_html(full).encode(),
+                           file_name=f"was-rapport-{start.isoformat()}-{end.isoformat()}.html", mime="text/html",
+                           key="coverage_report_download")

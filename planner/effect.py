@@ -53,6 +53,10 @@ _ZERO_FILLED_SOURCES = ("police-uk", "signals")
 police's own tables a missing cell means "not published" and the area is left out instead."""
 
 
+class PlaceboError(InputError):
+    """The data leave too little untreated data for a placebo check (the review itself may run)."""
+
+
 # --------------------------------------------------------------------------------------------
 # Parameters
 # --------------------------------------------------------------------------------------------
@@ -790,7 +794,7 @@ def placebo_check(panel: Panel, treated: Sequence[str], split: date, *, runs: in
         description = "comparison"
     else:
         msg = "too little untreated data for a placebo check: it needs 4 periods before the split or 3 comparison wards"
-        raise InputError(msg)
+        raise PlaceboError(msg)
     k = min(int(mask.sum()), len(data) - 1)
     rng = np.random.default_rng(params.random_state + 1)
     claims = 0
@@ -911,3 +915,52 @@ def effect_for(
         table = result.table.merge(hours, on="ward", how="left")
         result = replace(result, table=table)
     return result
+
+
+@dataclass(frozen=True)
+class EffectReview:
+    """The effect review of a reporting period as the report and the dashboard show it: the
+    estimate, or a note saying plainly why there is none."""
+
+    start: date
+    split: date
+    end: date
+    result: EffectEstimate | None
+    note: str = ""
+
+    def caveat(self, language: str = "nl") -> str:
+        return self.result.caveat(language) if self.result else CAVEAT[language]
+
+
+def effect_review(
+    store,
+    start: date,
+    end: date,
+    *,
+    split: date | None = None,
+    treated: Sequence[str] | None = None,
+    today: date | None = None,
+    placebo: int = 200,
+    params: EffectParams = EffectParams(),
+) -> EffectReview:
+    """The effect review of the reporting period ``[start, end)``: registered crime when any is
+    stored, else signals not found on patrol (per week when the period is shorter than half a
+    year, else per month), split in the middle (on a period start) unless ``split`` is given,
+    the wards whose walked patrol hours rose as treated unless ``treated`` is given, with a
+    placebo check of ``placebo`` runs. A design that cannot be estimated gives a note instead."""
+    today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
+    end = min(end, today + timedelta(days=1))
+    period = None if len(store.outcomes()) else ("week" if (end - start).days < 183 else "month")
+    middle = split or period_start(start + (end - start) // 2, period or "month")
+    def review(runs: int) -> EffectEstimate:
+        return effect_for(store, split=middle, start=start, end=end, treated=treated, period=period, placebo=runs,
+                          today=today, params=params)
+
+    try:
+        try:
+            result = review(placebo)
+        except PlaceboError:
+            result = review(0)
+    except InputError as error:
+        return EffectReview(start=start, split=middle, end=end, result=None, note=str(error))
+    return EffectReview(start=start, split=result.split, end=end, result=result)

@@ -18,19 +18,19 @@ from pathlib import Path
 import pandas as pd
 
 from . import settings
-from ._errors import DataNotFoundError, InputError
+from ._errors import DataNotFoundError, InputError, PlannerError
 from .agreements import STATUSES, list_agreements
+from .capacity import CapacityCurve, capacity_for
 from .coverage import (
     FREQUENCIES,
     CoverageParams,
-    EffectReview,
     capacity_table,
     coverage_for,
     coverage_table,
-    effect_review,
     period_starts,
     ward_context,
 )
+from .effect import EffectEstimate, EffectReview, effect_review
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class Report:
     agreements: pd.DataFrame
     effect: EffectReview
     today: date
+    needs: tuple[CapacityCurve, ...] = ()
+    """Per ward: what it needs (capacity curve), when computed."""
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -58,13 +60,38 @@ class Report:
         return {
             "samenvatting": self.summary, f"dekking_per_{_PERIOD_NL[self.freq]}": self.coverage,
             "uren_en_dekking_per_wijk": self.capacity, f"signalen_per_{_PERIOD_NL[self.freq]}": self.signals,
-            "afspraken": self.agreements, "effect_wijken": self.effect.wards, "effect_hotspots": self.effect.hotspots,
+            "afspraken": self.agreements, "effect_wijken": _effect_table(self.effect.result),
+            "effect_per_periode": _event_table(self.effect.result), "benodigde_uren": _needs_table(self.needs),
         }
+
+
+def _effect_table(result: EffectEstimate | None) -> pd.DataFrame:
+    columns = {"ward": "wijk", "treated": "meer_surveillance", "before": "gemiddeld_voor", "after": "gemiddeld_na",
+               "weight": "gewicht", "hours_per_week_before": "uren_per_week_voor",
+               "hours_per_week_after": "uren_per_week_na"}
+    if result is None:
+        return pd.DataFrame(columns=list(columns.values()))
+    table = result.table[[c for c in columns if c in result.table]].round(3)
+    return table.rename(columns=columns)
+
+
+def _event_table(result: EffectEstimate | None) -> pd.DataFrame:
+    columns = {"period": "periode", "relative": "perioden_na_start", "estimate": "verhouding",
+               "null_low": "toeval_laag", "null_high": "toeval_hoog"}
+    if result is None:
+        return pd.DataFrame(columns=list(columns.values()))
+    return result.event_study.round(4).rename(columns=columns)
+
+
+def _needs_table(needs: tuple[CapacityCurve, ...]) -> pd.DataFrame:
+    rows = [{"wijk": curve.ward, **point} for curve in needs for point in curve.to_json()["curve"]]
+    return pd.DataFrame(rows, columns=["wijk", "person_hours_per_week", "score_share", "visits_per_hotspot"])
 
 
 def _check_period(start: date, end: date, freq: str) -> None:
     if end <= start:
-        msg = f"--to must lie after --from, got {start.isoformat()} – {end.isoformat()}"
+        msg = (f"the last day must not lie before the first, got {start.isoformat()} – "
+               f"{(end - timedelta(days=1)).isoformat()}")
         raise InputError(msg)
     if freq not in FREQUENCIES:
         msg = f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}"
@@ -103,11 +130,19 @@ def build_report(
     data_dir: str | Path | None = None,
     today: date | None = None,
     params: CoverageParams = CoverageParams(),
+    needs: bool = True,
 ) -> Report:
     """Compute the report of ``[start, end)``: coverage per ward and period, hours, signals,
-    agreements (overdue as of ``today``, default ``end``) and the effect review."""
+    agreements (overdue as of ``today``), the effect review and (``needs``) what each ward needs.
+
+    ``today`` defaults to the real date; a period reaching past it is cut at the end of today,
+    so days that have not happened count as neither walked nor idle."""
     _check_period(start, end, freq)
-    today = today or end
+    today = today or date.today()
+    if start > today:
+        msg = f"the period starts on {start.isoformat()}, after today ({today.isoformat()})"
+        raise InputError(msg)
+    end = min(end, today + timedelta(days=1))
     contexts, rows = {}, []
     overdue = {w: 0 for w in store.wards()["name"]}
     all_agreements = list_agreements(store)
@@ -128,11 +163,17 @@ def build_report(
         [{**a.to_json(), "status": STATUSES[a.status], "overdue": a.is_overdue(today)} for a in all_agreements],
         columns=["id", "ward", "what", "role", "due", "status", "hotspot", "location", "incident_id", "overdue"],
     ).drop(columns=["location", "incident_id"])
-    effect = effect_review(store, start, end, data_dir=data_dir, contexts=contexts, params=params)
+    effect = effect_review(store, start, end, today=today)
+    curves = []
+    for ward in contexts if needs else ():
+        try:
+            curves.append(capacity_for(store, ward, data_dir=data_dir, now=end))
+        except PlannerError as error:  # no hotspots or graph: the ward is left out of the needs table
+            log.warning("report: no capacity curve for %s: %s", ward, error)
     return Report(
         start=start, end=end, freq=freq, summary=summary, coverage=coverage,
         capacity=capacity_table(coverage), signals=signal_counts(store, start, end, freq=freq),
-        agreements=agreements, effect=effect, today=today,
+        agreements=agreements, effect=effect, today=today, needs=tuple(curves),
     )
 
 
@@ -178,6 +219,105 @@ def _line_chart(table: pd.DataFrame, value: str, *, title: str, ylabel: str, per
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", alpha=0.3)
     return _svg(figure)
+
+
+def event_study_figure(result: EffectEstimate, *, language: str = "nl"):
+    """The event study: per period the treated wards' rate relative to the comparison wards (the
+    last period before the split = 1), with the band 95 % of random assignments fall in. Lines
+    that drift apart before the split warn that the comparison is not fair."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    nl = language == "nl"
+    study = result.event_study
+    figure = Figure(figsize=(7.2, 2.8))
+    axes = figure.subplots()
+    x = study["relative"].to_numpy()
+    axes.fill_between(x, study["null_low"] - 1, study["null_high"] - 1, color="#bbbbbb", alpha=0.5,
+                      label="zo ver wijkt toeval af (95%)" if nl else "how far chance strays (95%)")
+    axes.plot(x, study["estimate"] - 1, marker="o", markersize=4, color="#1f5fa8",
+              label="meer surveillance t.o.v. vergelijking" if nl else "more patrols vs comparison")
+    axes.axhline(0, color="#444", linewidth=0.8)
+    axes.axvline(-0.5, color="#c77d00", linestyle="--", linewidth=1,
+                 label="start meer surveillance" if nl else "more patrols from here")
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    unit = {"week": ("weken", "weeks"), "month": ("maanden", "months"), "day": ("dagen", "days"),
+            "year": ("jaren", "years")}[result.period][0 if nl else 1]
+    axes.set_xlabel(f"{unit} t.o.v. de start" if nl else f"{unit} from the start", fontsize=8)
+    axes.set_title("Verschil per periode (event study)" if nl else "Difference per period (event study)",
+                   fontsize=10, loc="left")
+    axes.legend(fontsize=7, loc="lower left", frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(axis="y", alpha=0.3)
+    return figure
+
+
+def capacity_figure(curves: tuple[CapacityCurve, ...], *, language: str = "nl"):
+    """Per ward, weekly person-hours against the share of the hotspot score visited often
+    enough, with the target line."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    nl = language == "nl"
+    figure = Figure(figsize=(7.2, 2.8))
+    axes = figure.subplots()
+    for curve in curves:
+        points = curve.to_json()["curve"]
+        axes.plot([p["person_hours_per_week"] for p in points], [p["score_share"] for p in points], marker="o",
+                  markersize=3, label=curve.ward)
+    if curves:
+        axes.axhline(curves[0].params.target_share, color="#c77d00", linestyle="--", linewidth=1,
+                     label="doel" if nl else "target")
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.set_ylim(0, 1.05)
+    axes.set_xlabel("persoonsuren per week" if nl else "person-hours per week", fontsize=8)
+    visits = curves[0].params.visits_per_week if curves else 2
+    axes.set_title(f"Hotspotscore minstens {visits}× per week bezocht" if nl
+                   else f"Hotspot score visited at least {visits}× a week", fontsize=10, loc="left")
+    axes.legend(fontsize=7, ncols=min(4, len(curves) + 1), loc="lower right", frameon=False)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.grid(axis="y", alpha=0.3)
+    return figure
+
+
+def _effect_section(effect: EffectReview) -> str:
+    result = effect.result
+    head = "<section><h2>Effect: misdaad en signalen voor en na meer surveillance</h2>"
+    if result is None:
+        return (head + f"<p class='empty'>Geen effectmeting mogelijk: {html.escape(effect.note)}</p>"
+                f"<div class='caveat'><strong>Kanttekening.</strong> {html.escape(effect.caveat('nl'))}</div>"
+                "</section>")
+    what = "geregistreerde misdrijven" if result.outcome == "registered" else "signalen (niet tijdens surveillance)"
+    table = result.table.assign(group=result.table["treated"].map({True: "meer surveillance",
+                                                                   False: "vergelijking"}))
+    columns = {"ward": "Wijk", "group": "Groep", "before": "Gemiddeld voor", "after": "Gemiddeld na"}
+    if "hours_per_week_before" in table:
+        columns |= {"hours_per_week_before": "Uren/week voor", "hours_per_week_after": "Uren/week na"}
+    return (
+        head
+        + f"<p>Uitkomst: {what} per {_PERIOD_NL.get(result.period, result.period)}, voor en vanaf "
+          f"{result.split:%d-%m-%Y}. Methode: verschil-in-verschillen met vaste effecten voor wijk en periode "
+          "(Poisson), getoetst door herverdeling: dezelfde berekening met de extra surveillance bij andere "
+          "wijken.</p>"
+        + f"<p class='verdict'>{html.escape(result.verdict('nl'))}</p>"
+        + f"<figure>{_svg(event_study_figure(result, language='nl'))}</figure>"
+        + f"<p>{html.escape(result.mde_sentence('nl'))}</p>"
+        + (f"<p>{html.escape(result.placebo_sentence('nl'))}</p>" if result.placebo else "")
+        + _table(table, columns)
+        + f"<div class='caveat'><strong>Kanttekening.</strong> {html.escape(result.caveat('nl'))}</div>"
+        + "</section>"
+    )
+
+
+def _needs_section(needs: tuple[CapacityCurve, ...], effect: EffectEstimate | None) -> str:
+    if not needs:
+        return ""
+    items = "".join(f"<li>{html.escape(curve.sentence('nl'))}</li>" for curve in needs)
+    duration = (f"<p>Hoe lang meten? {html.escape(effect.mde_sentence('nl'))}</p>" if effect is not None else "")
+    return ("<section><h2>Wat een wijk nodig heeft</h2><p>Voor een reeks weekbudgetten zijn de rondes met de "
+            "routeplanner zelf gepland (afwisseling aan): welk deel van de hotspotscore dan vaak genoeg bezocht "
+            "wordt.</p>"
+            f"<figure>{_svg(capacity_figure(needs, language='nl'))}</figure><ul>{items}</ul>{duration}</section>")
 
 
 # --- HTML ---------------------------------------------------------------------------------------
@@ -285,33 +425,8 @@ def render_html(report: Report) -> str:
                            "status": "Status", "hotspot": "Plek"})
         + "</section>"
     )
-    verdict = effect.did.verdict("nl") if effect.did else html.escape(effect.note or "Geen vergelijking mogelijk.")
-    sections.append(
-        "<section><h2>Effect: signalen voor en na meer surveillance</h2>"
-        f"<p>Vergelijking van {effect.start:%d-%m-%Y}–{effect.split - timedelta(days=1):%d-%m-%Y} (voor) met "
-        f"{effect.split:%d-%m-%Y}–{effect.end - timedelta(days=1):%d-%m-%Y} (na). Wijken waar de persoonsuren "
-        "per week meer stegen dan in de middelste wijk tellen als ‘meer surveillance’, de andere als "
-        "vergelijking (verschil-in-verschillen). Tussen haakjes: het 95%-onzekerheidsinterval van elk aantal "
-        "(Poisson).</p>"
-        + _table(effect.wards.assign(
-            before_text=[f"{b} ({lo:g}–{hi:g})" for b, lo, hi in zip(
-                effect.wards.get("before", []), effect.wards.get("before_low", []),
-                effect.wards.get("before_high", []), strict=True)],
-            after_text=[f"{b} ({lo:g}–{hi:g})" for b, lo, hi in zip(
-                effect.wards.get("after", []), effect.wards.get("after_low", []),
-                effect.wards.get("after_high", []), strict=True)],
-        ) if len(effect.wards) else effect.wards,
-            {"ward": "Wijk", "group": "Groep", "hours_per_week_before": "Uren/week voor",
-             "hours_per_week_after": "Uren/week na", "before_text": "Signalen voor",
-             "after_text": "Signalen na"})
-        + f"<p class='verdict'>{verdict}</p>"
-        + f"<div class='caveat'><strong>Kanttekening.</strong> {html.escape(effect.caveat('nl'))}</div>"
-        + "<p>Per hotspot (stand aan het eind van de periode): signalen binnen het gebied voor en na, en hoe vaak "
-          "er daarna een ronde langskwam. Kleine aantallen: lees dit als signaal, niet als uitkomst.</p>"
-        + _table(effect.hotspots, {"ward": "Wijk", "hotspot": "Hotspot", "before": "Signalen voor",
-                                   "after": "Signalen na", "visits_after": "Bezoeken na"})
-        + "</section>"
-    )
+    sections.append(_effect_section(effect))
+    sections.append(_needs_section(report.needs, effect.result))
     return (
         "<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>"
         f"<title>WAS-rapportage {period}</title><style>{_CSS}</style></head><body>"

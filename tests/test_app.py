@@ -188,7 +188,28 @@ def test_coverage_page_shows_patrols_and_offers_the_report(app):
     assert int(metrics["Rondes"]) > 10
     table = at.dataframe[0].value
     assert set(table["Wijk"]) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
+    assert not any(button.proto.label == "Rapport (HTML)" for button in at.get("download_button"))
+    at.button(key="coverage_report_make").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
     assert any(button.proto.label == "Rapport (HTML)" for button in at.get("download_button"))
+
+
+def test_coverage_page_shows_the_effect_review_and_what_a_ward_needs(app):
+    """The effect review shows its verdict, interval, p-value, MDE and caveat on the demo's
+    signals; a chosen treated ward recomputes it; the capacity curve answers in plain words."""
+    at = app("coverage")
+    metrics = {m.label: m.value for m in at.metric}
+    assert {"Verandering", "95%-interval", "p-waarde", "Kleinste meetbare effect"} <= set(metrics)
+    texts = " ".join(m.value for m in at.markdown)
+    assert "vergelijkingswijk" in texts and "niet van toeval te onderscheiden" in texts
+    assert any("Signalen zijn een zwakke maatstaf" in c.value for c in at.caption)
+    at.multiselect(key="effect_treated").set_value(["Bomenwijk"]).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "In de 1 wijk(en) met meer surveillance" in " ".join(m.value for m in at.markdown)
+    at.selectbox(key="needs_ward").set_value("Vogelwijk")
+    at.button(key="needs_compute").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("persoonsuren per week nodig" in m.value for m in at.markdown)
 
 
 def test_coverage_page_adds_an_agreement(app, demo_dir):
