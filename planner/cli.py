@@ -1027,14 +1027,15 @@ def coverage_command(
     = False,
 ) -> None:
     """Coverage of a ward: patrols, person-hours, km, hotspot score visited, streets walked, idle hot streets."""
-    from datetime import timedelta
+    from datetime import date, timedelta
 
-    from .coverage import coverage_for
+    from .coverage import coverage_for, period_until_today
 
     store = _store(ctx)
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
-    result = coverage_for(store, name, first, last + timedelta(days=1), data_dir=ctx.obj.data_dir)
+    until = period_until_today(first, last + timedelta(days=1), today=date.today())
+    result = coverage_for(store, name, first, until, data_dir=ctx.obj.data_dir)
     echo_result(result, as_json)
 
 

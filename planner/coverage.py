@@ -122,7 +122,8 @@ class Coverage:
 
     def summary(self) -> str:
         return (
-            f"{self.ward} {_local_day(self.start)} – {_local_day(self.end)}: {self.patrols} patrols, "
+            f"{self.ward} {_local_day(self.start)} – {_local_day(self.end - timedelta(microseconds=1))}: "
+            f"{self.patrols} patrols, "
             f"{self.person_hours:.1f} person-hours, {self.km:.1f} km; hotspot score visited "
             f"{self.hotspot_share_visited:.0%} ({len(self.hotspots_visited)} of {self.hotspots} hotspots), "
             f"streets walked {self.street_share_walked:.0%}; {self.idle_hot_streets} of {self.hot_streets} "
@@ -304,6 +305,20 @@ def ward_coverage(
         revisit_median_days=median_gap, weeks_with_visit_share=weeks_share,
         visits={h: tuple(sorted(d)) for h, d in visits.items()},
     )
+
+
+def period_until_today(start: date, end: date, *, today: date) -> date:
+    """The exclusive end of the period ``[start, end)`` cut at the end of ``today``: days that have
+    not happened are neither walked nor idle. Refuses an empty period or one after today, naming
+    the first and last day as the user gave them (the last day is ``end`` − 1)."""
+    if end <= start:
+        msg = (f"the last day must not lie before the first, got {start.isoformat()} – "
+               f"{(end - timedelta(days=1)).isoformat()}")
+        raise InputError(msg)
+    if start > today:
+        msg = f"the period starts on {start.isoformat()}, after today ({today.isoformat()})"
+        raise InputError(msg)
+    return min(end, today + timedelta(days=1))
 
 
 def period_starts(start: date, end: date, freq: str) -> list[date]:

@@ -28,6 +28,7 @@ from .coverage import (
     coverage_for,
     coverage_table,
     period_starts,
+    period_until_today,
     ward_context,
 )
 from .effect import EffectEstimate, EffectReview, effect_review
@@ -88,11 +89,7 @@ def _needs_table(needs: tuple[CapacityCurve, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["wijk", "person_hours_per_week", "score_share", "visits_per_hotspot"])
 
 
-def _check_period(start: date, end: date, freq: str) -> None:
-    if end <= start:
-        msg = (f"the last day must not lie before the first, got {start.isoformat()} – "
-               f"{(end - timedelta(days=1)).isoformat()}")
-        raise InputError(msg)
+def _check_freq(freq: str) -> None:
     if freq not in FREQUENCIES:
         msg = f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}"
         raise InputError(msg)
@@ -137,12 +134,9 @@ def build_report(
 
     ``today`` defaults to the real date; a period reaching past it is cut at the end of today,
     so days that have not happened count as neither walked nor idle."""
-    _check_period(start, end, freq)
+    _check_freq(freq)
     today = today or date.today()
-    if start > today:
-        msg = f"the period starts on {start.isoformat()}, after today ({today.isoformat()})"
-        raise InputError(msg)
-    end = min(end, today + timedelta(days=1))
+    end = period_until_today(start, end, today=today)
     contexts, rows = {}, []
     overdue = {w: 0 for w in store.wards()["name"]}
     all_agreements = list_agreements(store)

@@ -211,3 +211,25 @@ def test_report_writes_printable_html_and_excel_csv(demo_season, tmp_path):
         assert ";" in raw.decode("utf-8-sig").splitlines()[0]
     summary = pd.read_csv(tmp_path / "samenvatting.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert set(summary["ward"]) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
+
+
+def test_a_period_past_today_is_cut_at_today(demo_season):
+    """`coverage --to` a month ahead reports the same as `--to` today (days that have not
+    happened are not idle), a period after today and a reversed one are refused with the days
+    as typed, and a one-day report works."""
+    _, directory = demo_season
+    today = date.today()
+    base = ["coverage", "--ward", "Vogelwijk", "--from", (today - timedelta(weeks=6)).isoformat(), "--json"]
+    ahead = _cli(directory, *base, "--to", (today + timedelta(days=31)).isoformat())
+    until_today = _cli(directory, *base, "--to", today.isoformat())
+    assert ahead.exit_code == 0 and json.loads(ahead.stdout) == json.loads(until_today.stdout)
+    later = (today + timedelta(days=3)).isoformat()
+    future = _cli(directory, "coverage", "--ward", "Vogelwijk", "--from", later, "--to", later)
+    assert future.exit_code == 2 and f"starts on {later}, after today" in future.output
+    reversed_ = _cli(directory, "coverage", "--ward", "Vogelwijk", "--from", "2026-11-20", "--to", "2026-11-10")
+    assert reversed_.exit_code == 2 and "2026-11-20 – 2026-11-10" in reversed_.output
+    assert "T23:00" not in reversed_.output
+    one_day = _cli(directory, "report", "--from", "2026-11-20", "--to", "2026-11-20", "--out",
+                   str(directory / "one-day"), "--json")
+    assert one_day.exit_code == 0, one_day.output
+    assert (directory / "one-day" / "rapport.html").exists()
