@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_effect.py [--runs 1000] [--months 6] [--seed 0] [--panel FILE ...]
+    .venv/bin/python bench/bench_effect.py [--runs 1000] [--mde-runs 200] [--months 6] [--seed 0] [--panel FILE ...]
 
 For every panel (default: the shared London boroughs and Amsterdam areas panels) and every
 subset size (all areas, 30 and 9 where the panel has more), each run draws a random set of areas,
@@ -40,10 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner.effect import (
     EffectParams,
-    _design,
-    _mde,
     _p_value,
     assignments,
+    minimum_detectable_effect,
     panel_from_outcomes,
     randomization_p,
 )
@@ -77,27 +76,22 @@ def reference_p(before: np.ndarray, after: np.ndarray, rows: np.ndarray, treated
     return _p_value(statistic(rows), statistic(treated[None, :])[0])
 
 
-def design_mde(window: np.ndarray, treated: np.ndarray, months: int, params: EffectParams) -> float:
-    before, after = _design(window, months).weighted
-    rows, _ = assignments(len(treated), int(treated.sum()), observed=treated, params=params)
-    return _mde(rows, before, after, params)
-
-
-def run(counts: np.ndarray, n_areas: int, *, runs: int, months: int, rng: np.random.Generator,
+def run(counts: np.ndarray, n_areas: int, *, runs: int, mde_runs: int, months: int, rng: np.random.Generator,
         params: EffectParams) -> dict:
     claims = {(method, effect): 0 for method in ("old", "new", "reference") for effect in (*EFFECTS, "mde")}
     mdes = []
-    for _ in range(runs):
+    for i in range(runs):
         areas = rng.choice(len(counts), n_areas, replace=False)
         first = int(rng.integers(0, counts.shape[1] - 2 * months + 1))
         window = counts[areas][:, first:first + 2 * months]
         k = int(rng.integers(2, n_areas // 2 + 1))
         treated = np.zeros(n_areas, dtype=bool)
         treated[rng.choice(n_areas, k, replace=False)] = True
-        mde = design_mde(window, treated, months, params)
-        mdes.append(mde)
-        for effect in (*EFFECTS, "mde"):
-            keep = 1 + (-mde if effect == "mde" else effect)
+        if i < mde_runs:  # the MDE is a simulation of its own: measured on the first runs only
+            rows, exact = assignments(n_areas, k, observed=treated, params=params, rng=rng)
+            mdes.append(minimum_detectable_effect(window, months, rows, exact=exact, params=params))
+        for effect in (*EFFECTS, "mde") if i < mde_runs else EFFECTS:
+            keep = 1 - mdes[-1] if effect == "mde" else 1 + effect
             changed = window.copy()
             if keep < 1:  # binomial thinning of the treated areas' counts after the split
                 changed[treated, months:] = rng.binomial(window[treated, months:].astype(int), keep)
@@ -106,7 +100,8 @@ def run(counts: np.ndarray, n_areas: int, *, runs: int, months: int, rng: np.ran
             claims["old", effect] += old_two_by_two(before, after, treated)
             claims["new", effect] += randomization_p(changed, treated, months, params=params, rng=rng) <= 0.05
             claims["reference", effect] += reference_p(before, after, rows, treated) <= 0.05
-    return {"rates": {key: value / runs for key, value in claims.items()}, "mde": float(np.median(mdes))}
+    rates = {(m, e): value / (min(runs, mde_runs) if e == "mde" else runs) for (m, e), value in claims.items()}
+    return {"rates": rates, "mde": float(np.median(mdes)) if mdes else float("nan")}
 
 
 def load(path: Path) -> tuple[str, np.ndarray]:
@@ -117,13 +112,15 @@ def load(path: Path) -> tuple[str, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--mde-runs", type=int, default=200, help="Runs that also check the MDE (slower).")
     parser.add_argument("--months", type=int, default=6)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--panel", type=Path, action="append", help="A panel file (long/politie/police-uk).")
     args = parser.parse_args()
     params = EffectParams(random_state=args.seed)
     rng = np.random.default_rng(args.seed)
-    print(f"runs per row: {args.runs}; window {args.months} + {args.months} periods; level 5 %\n")
+    print(f"runs per row: {args.runs} (MDE: the first {args.mde_runs}); window {args.months} + {args.months} "
+          "periods; level 5 %\n")
     print("| panel | areas | false positives old 2×2 / new / reference | power −10 % old / new / reference "
           "| power −25 % old / new / reference | median MDE | power at the MDE (new) | seconds |")
     print("|---|---|---|---|---|---|---|---|")
@@ -132,7 +129,8 @@ def main() -> None:
         sizes = [len(counts)] + [n for n in (30, 9) if n < len(counts)]
         for n in sizes:
             started = time.perf_counter()
-            result = run(counts, n, runs=args.runs, months=args.months, rng=rng, params=params)
+            result = run(counts, n, runs=args.runs, mde_runs=args.mde_runs, months=args.months, rng=rng,
+                         params=params)
             rates = result["rates"]
             cells = [" / ".join(f"{rates[m, effect]:.1%}" for m in ("old", "new", "reference")) for effect in EFFECTS]
             print(f"| {name} | {n} of {len(counts)} | {' | '.join(cells)} | "

@@ -619,39 +619,41 @@ def _interval(before: np.ndarray, after: np.ndarray, treated: np.ndarray, rows: 
     return ends[0], ends[1]
 
 
-def _mde(rows: np.ndarray, before: np.ndarray, after: np.ndarray, params: EffectParams,
-         *, hypotheticals: int = 300) -> float:
-    """The smallest reduction the test detects with ``params.power``, from the design itself:
-    for each of (up to ``hypotheticals``) assignments taken as the truth, the treated wards'
-    weighted counts after the split are reduced by δ and the whole randomization test is re-run;
-    the power is the share that rejects. This keeps the test's own discreteness, tails and the
-    widening of its distribution under an effect. 1.0: no reduction at all can be detected.
+def minimum_detectable_effect(counts: np.ndarray, n_before: int, rows: np.ndarray, *, exact: bool,
+                              params: EffectParams = EffectParams(), truths: int = 60,
+                              tests: int = 400) -> float:
+    """The smallest reduction the design detects with ``params.power`` at its level, by
+    simulation on the panel itself: for each of ``truths`` assignments taken as the real one,
+    the treated wards' counts after the split are thinned binomially by δ and the whole test
+    is re-run (design, weights, trends and the randomization p-value over ``tests`` of the
+    ``rows``, or all of them when they are ``exact``ly every assignment); the power is the share that
+    rejects. The same random draws serve every δ, so the power rises with δ and a bisection
+    finds the MDE. 1.0: no reduction at all can be detected (too few wards, say).
 
-    ``before``/``after`` are weighted ward totals; the group sums under every (truth, assignment)
-    pair come from one overlap matrix, so each δ costs one vectorised pass."""
-    truths = rows[: min(len(rows), hypotheticals)].astype(float)
-    assign = rows.astype(float)
-    overlap = assign @ (truths * after).T  # [assignment, truth]: after counts both hold
-    t_before = (assign @ before)[:, None]
-    t_after = (assign @ after)[:, None]
-    c_before = before.sum() - t_before
-    truth_after = (truths @ after)[None, :]
-    diagonal = np.arange(len(truths))
+    This keeps what a normal approximation loses: the test's discreteness with few wards, its
+    tails, and how an effect widens the randomization distribution."""
+    from scipy.stats import binom
+
+    rng = np.random.default_rng(params.random_state + 2)
+    compare = rows if exact else rows[: min(len(rows), tests)]
+    chosen = rows[rng.choice(len(rows), min(truths, len(rows)), replace=False)]
+    after = counts[:, n_before:]
+    uniforms = rng.random((len(chosen), *after.shape))
 
     def power(reduction: float) -> float:
-        treated_after = t_after - reduction * overlap
-        comparison_after = after.sum() - reduction * truth_after - treated_after
-        with np.errstate(divide="ignore", invalid="ignore"):
-            statistic = np.abs(np.log(treated_after) - np.log(t_before) - np.log(comparison_after) + np.log(c_before))
-        statistic = np.where(np.isnan(statistic), np.inf, statistic)
-        real = statistic[diagonal, diagonal]
-        p_values = np.mean(statistic >= real[None, :] - 1e-9, axis=0)
-        return float(np.mean(p_values <= params.alpha))
+        rejections = 0
+        for truth, uniform in zip(chosen, uniforms, strict=True):
+            changed = counts.copy()
+            changed[truth, n_before:] = binom.ppf(uniform[truth], after[truth], 1 - reduction)
+            before_w, after_w = _design(changed, n_before).weighted
+            real = _log_ratio(truth[None, :], before_w, after_w)[0]
+            rejections += _p_value(_log_ratio(compare, before_w, after_w), real) <= params.alpha
+        return rejections / len(chosen)
 
     if power(0.999) < params.power:
         return 1.0
     low, high = 0.0, 0.999
-    for _ in range(25):
+    for _ in range(12):
         middle = (low + high) / 2
         low, high = (low, middle) if power(middle) >= params.power else (middle, high)
     return high
@@ -736,7 +738,8 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
                           "after": after / (len(periods) - n_before), "weight": weights / weights.max()})
     return EffectEstimate(
         estimate=math.exp(observed), ci_low=math.exp(low), ci_high=math.exp(high), p_value=p_value, method=method,
-        wards=len(areas), treated=int(mask.sum()), periods=len(periods), mde=_mde(rows, wb, wa, params),
+        wards=len(areas), treated=int(mask.sum()), periods=len(periods),
+        mde=minimum_detectable_effect(counts, n_before, rows, exact=exact, params=params),
         placebo=placebo_check(panel, areas_treated(areas, mask), split, runs=placebo, params=params)
         if placebo else None,
         treated_names=tuple(areas_treated(areas, mask)), split=periods[n_before], period=panel.period,
@@ -762,11 +765,10 @@ def mde_by_duration(counts: pd.DataFrame, n_treated: int, durations: Iterable[in
     for n in sorted(set(durations)):
         if n < 1 or 2 * n > values.shape[1] or not 0 < n_treated < len(values):
             continue
-        before, after = _design(values[:, -2 * n:], n).weighted
         observed = np.zeros(len(values), dtype=bool)
         observed[:n_treated] = True
-        rows, _ = assignments(len(values), n_treated, observed=observed, params=params)
-        found.append((n, _mde(rows, before, after, params)))
+        rows, exact = assignments(len(values), n_treated, observed=observed, params=params)
+        found.append((n, minimum_detectable_effect(values[:, -2 * n:], n, rows, exact=exact, params=params)))
     return found
 
 
