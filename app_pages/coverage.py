@@ -3,6 +3,7 @@ review with its caveat, agreements, and the municipal report (HTML that prints t
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pandas as pd
@@ -88,9 +89,12 @@ with ui.guarded():
         st.write(result.verdict(language))
         f1, f2, f3, f4 = st.columns(4)
         f1.metric("Verandering" if nl else "Change", ui.percent(result.estimate - 1))
-        f2.metric("95%-interval", f"{ui.percent(result.ci_low - 1)} – {ui.percent(result.ci_high - 1)}")
+        bounded = result.ci_low > 0 and math.isfinite(result.ci_high)
+        f2.metric("95%-interval", f"{ui.percent(result.ci_low - 1)} – {ui.percent(result.ci_high - 1)}" if bounded
+                  else ("onbegrensd" if nl else "unbounded"))
         f3.metric("p-waarde" if nl else "p-value", ui.number(result.p_value, 2))
-        f4.metric("Kleinste meetbare effect" if nl else "Minimum detectable effect", ui.percent(result.mde))
+        f4.metric("Kleinste meetbare effect" if nl else "Minimum detectable effect",
+                  ui.percent(result.mde) if result.mde < 1 else ("niet meetbaar" if nl else "not detectable"))
         st.pyplot(event_study_figure(result, language=language), clear_figure=False)
         st.write(result.mde_sentence(language))
         if result.placebo:

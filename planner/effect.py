@@ -423,7 +423,7 @@ class EffectEstimate:
         """Exactly ``estimate, ci95, p_value, method, wards, treated, periods, mde, placebo``."""
         return {
             "estimate": round(self.estimate, 4),
-            "ci95": [round(self.ci_low, 4), round(self.ci_high, 4)],
+            "ci95": [_bound(self.ci_low), _bound(self.ci_high)],
             "p_value": round(self.p_value, 4),
             "method": self.method,
             "wards": self.wards,
@@ -443,14 +443,18 @@ class EffectEstimate:
     def verdict(self, language: str = "nl") -> str:
         """What the numbers say, in one or two plain sentences."""
         change, lo, hi = ((v - 1) * 100 for v in (self.estimate, self.ci_low, self.ci_high))
+        bounded = math.isfinite(hi) and self.ci_low > 0
+        interval = {"nl": (f"95%-interval {_nl_pct(lo)} tot {_nl_pct(hi)}" if bounded
+                           else "het 95%-interval is onbegrensd"),
+                    "en": f"95% interval {lo:+.0f}% to {hi:+.0f}%" if bounded else "the 95% interval is unbounded"}
         what = {("registered", "nl"): "het geregistreerde aantal misdrijven",
                 ("signals", "nl"): "het aantal signalen",
                 ("registered", "en"): "registered crime", ("signals", "en"): "signals"}[(self.outcome, language)]
         if language == "nl":
             head = (f"In de {self.treated} wijk(en) met meer surveillance veranderde {what} na "
                     f"{self.split.strftime('%d-%m-%Y')} met {_nl_pct(change)} ten opzichte van de "
-                    f"{self.wards - self.treated} vergelijkingswijk(en) (95%-interval {_nl_pct(lo)} tot "
-                    f"{_nl_pct(hi)}; p = {_nl_num(self.p_value, 2)}).")
+                    f"{self.wards - self.treated} vergelijkingswijk(en) ({interval['nl']}; "
+                    f"p = {_nl_num(self.p_value, 2)}).")
             if self.smallest_p > 1 - self.level:
                 tail = (f" Met {self.wards} wijken kan deze opzet geen effect aantonen: de kleinste mogelijke "
                         f"p-waarde is {_nl_num(self.smallest_p, 2)}.")
@@ -461,7 +465,7 @@ class EffectEstimate:
         else:
             head = (f"In the {self.treated} ward(s) with more patrols, {what} changed by {change:+.0f}% after "
                     f"{self.split.isoformat()} relative to the {self.wards - self.treated} comparison ward(s) "
-                    f"(95% interval {lo:+.0f}% to {hi:+.0f}%; p = {self.p_value:.2f}).")
+                    f"({interval['en']}; p = {self.p_value:.2f}).")
             if self.smallest_p > 1 - self.level:
                 tail = (f" With {self.wards} wards this design cannot show an effect: the smallest possible "
                         f"p-value is {self.smallest_p:.2f}.")
@@ -476,15 +480,22 @@ class EffectEstimate:
                 "en": {"day": "days", "week": "weeks", "month": "months", "year": "years"}}[language][self.period]
         before = int((self.event_study["relative"] < 0).sum())
         after = self.periods - before
+        if self.mde >= 1:
+            return (f"Met deze {self.wards} wijken en {before} + {after} {unit} is geen enkele verandering van "
+                    "toeval te onderscheiden: er zijn te weinig wijken om te vergelijken." if language == "nl" else
+                    f"With these {self.wards} wards and {before} + {after} {unit} no change at all can be told from "
+                    "chance: there are too few wards to compare.")
         if language == "nl":
             text = (f"Met deze {self.wards} wijken en {before} + {after} {unit} is een verandering kleiner dan "
                     f"ongeveer {_nl_num(self.mde * 100, 0)}% niet van toeval te onderscheiden "
                     f"(80% kans om een echte verandering van die grootte te zien, bij 5% onbetrouwbaarheid).")
-            longer = [f"{n} + {n} {unit}: {_nl_num(m * 100, 0)}%" for n, m in self.mde_by_duration]
+            longer = [f"{n} + {n} {unit}: " + (f"{_nl_num(m * 100, 0)}%" if m < 1 else "niet meetbaar")
+                      for n, m in self.mde_by_duration]
             return text + (f" Langer meten: {'; '.join(longer)}." if longer else "")
         text = (f"With these {self.wards} wards and {before} + {after} {unit}, a change smaller than about "
                 f"{self.mde * 100:.0f}% cannot be told from chance (80% power at the 5% level).")
-        longer = [f"{n} + {n} {unit}: {m * 100:.0f}%" for n, m in self.mde_by_duration]
+        longer = [f"{n} + {n} {unit}: " + (f"{m * 100:.0f}%" if m < 1 else "not detectable")
+                  for n, m in self.mde_by_duration]
         return text + (f" Measuring longer: {'; '.join(longer)}." if longer else "")
 
     def placebo_sentence(self, language: str = "nl") -> str:
@@ -526,6 +537,11 @@ SIGNALS_CAVEAT = {
            "found on patrol are left out. Registered crime (police figures per ward) is better: import it with "
            "outcomes import."),
 }
+
+
+def _bound(value: float) -> float | None:
+    """An interval end for JSON: rounded, or null where the interval is unbounded."""
+    return round(value, 4) if math.isfinite(value) else None
 
 
 def _nl_num(value: float, digits: int) -> str:
@@ -953,7 +969,8 @@ def effect_review(
     today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
     end = min(end, today + timedelta(days=1))
     period = None if len(store.outcomes()) else ("week" if (end - start).days < 183 else "month")
-    middle = split or period_start(start + (end - start) // 2, period or "month")
+    starts = period_starts(start, end, period or "month")
+    middle = split or (starts[len(starts) // 2] if len(starts) > 1 else start)
     def review(runs: int) -> EffectEstimate:
         return effect_for(store, split=middle, start=start, end=end, treated=treated, period=period, placebo=runs,
                           today=today, params=params)

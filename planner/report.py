@@ -240,7 +240,7 @@ def event_study_figure(result: EffectEstimate, *, language: str = "nl"):
     axes.set_xlabel(f"{unit} t.o.v. de start" if nl else f"{unit} from the start", fontsize=8)
     axes.set_title("Verschil per periode (event study)" if nl else "Difference per period (event study)",
                    fontsize=10, loc="left")
-    axes.legend(fontsize=7, loc="lower left", frameon=False)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.22), ncols=3, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", alpha=0.3)
     return figure

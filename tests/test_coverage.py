@@ -196,7 +196,7 @@ def test_report_writes_printable_html_and_excel_csv(demo_season, tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "rapport.html").read_text(encoding="utf-8")
     for section in ("Samenvatting per wijk", "Dekking per week", "Persoonsuren", "Signalen per week", "Afspraken",
-                    "Effect", "Kanttekening", "Verschil per periode (event study)", "niet van toeval te onderscheiden",
+                    "Effect", "Kanttekening", "Verschil per periode (event study)", "van toeval te onderscheiden",
                     "Wat een wijk nodig heeft", "persoonsuren per week nodig"):
         assert section in page
     assert page.count("<svg") >= 6 and "<script" not in page

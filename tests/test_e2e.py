@@ -146,3 +146,21 @@ def test_typed_html_is_shown_escaped_never_executed(browser, server):
     assert dialogs == []
     assert "<script>alert(2)</script>" in page.locator("[data-testid='stAlertContentError']").first.inner_text()
     page.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1400, 2000), (390, 844)])
+def test_coverage_effect_review_in_the_browser(browser, server, width, height):
+    """The Dekking page shows the effect review (figures, event-study chart, caveat) on a desktop
+    and on a phone-sized screen, without an exception box."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{server}/{PAGES['dekking']}")
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
+    page.get_by_text("Kleinste meetbare effect").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"coverage-effect-{width}.png"), full_page=True)
+    assert page.locator("[data-testid='stException'], [data-testid='stErrorElementStack']").count() == 0
+    assert page.get_by_text("p-waarde").count() > 0
+    assert page.locator("[data-testid='stImage'] img, [data-testid='stPyplot'] img, img[src*='media']").count() >= 1
+    assert page.get_by_text("Let op: dit is een vergelijking").count() > 0
+    page.close()
