@@ -347,12 +347,15 @@ def _p_value(statistics: np.ndarray, observed: float) -> float:
 
 
 def randomization_p(counts: np.ndarray, treated: np.ndarray, n_before: int, *,
-                    params: EffectParams = EffectParams(), rng: np.random.Generator | None = None) -> float:
+                    params: EffectParams = EffectParams(), rng: np.random.Generator | None = None,
+                    rows: np.ndarray | None = None) -> float:
     """Two-sided randomization p-value of the weighted-PPML effect for the ward × period
-    ``counts`` with the first ``n_before`` periods before the split."""
+    ``counts`` with the first ``n_before`` periods before the split, against ``rows`` (default:
+    ``assignments``)."""
     design = _design(counts, n_before)
     before, after = design.weighted
-    rows, _ = assignments(len(treated), int(treated.sum()), observed=treated, params=params, rng=rng)
+    if rows is None:
+        rows, _ = assignments(len(treated), int(treated.sum()), observed=treated, params=params, rng=rng)
     observed = _log_ratio(treated[None, :], before, after)[0]
     return _p_value(_log_ratio(rows, before, after), observed)
 
@@ -863,6 +866,9 @@ def store_panel(store, *, outcome: str | None = None, start: date, end: date, ca
         raise InputError(msg)
     if outcome != "signals":
         rows = store.outcomes()
+        matched = rows["ward"].notna()
+        if matched.any():  # the loaded wards are the units; counts of other areas are not theirs
+            rows = rows[matched]
         if len(rows) or outcome == "registered":
             panel = panel_from_outcomes(rows, category=category)
             if period is not None and period != panel.period:
@@ -914,6 +920,7 @@ def effect_for(
         msg = f"no {panel.period} of data has ended by {end.isoformat()}"
         raise InputError(msg)
     window = panel.window(start, _next(finished[-1], panel.period))
+    _split_index(window.periods, split)
     hours = None
     if treated is None:
         hours = patrol_hours(store, window.periods[0], split, min(end, _next(finished[-1], panel.period)))

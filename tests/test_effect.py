@@ -288,3 +288,17 @@ def test_an_unbounded_interval_is_said_and_null_in_json():
     assert "onbegrensd" in result.verdict("nl") and "unbounded" in result.verdict("en")
     assert result.mde == 1.0 and "geen enkele verandering" in result.mde_sentence("nl")
     json.dumps(result.to_json(), allow_nan=False)
+
+
+def test_a_split_outside_the_stored_panel_is_named(store, tmp_path):
+    """Registered counts that end before the split are refused with the data's range, not a
+    misleading word about the patrol log."""
+    from planner.effect import effect_for
+    from planner.outcomes import import_outcomes
+
+    path = tmp_path / "counts.csv"
+    path.write_text("area,period,count\nA,2021-01,5\nB,2021-01,6\nC,2021-01,7\nA,2021-02,5\nB,2021-02,6\n"
+                    "C,2021-02,8\n", encoding="utf-8")
+    import_outcomes(store, path, rejects_dir=tmp_path)
+    with pytest.raises(InputError, match="the data runs from 2021-01-01 to 2021-02-01"):
+        effect_for(store, split=date(2026, 10, 1), today=date(2026, 12, 1))
