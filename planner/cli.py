@@ -513,7 +513,7 @@ def _month_or_day(text: str | None, flag: str):
 @cli_errors
 def effect_command(
     ctx: typer.Context,
-    split: Annotated[str, typer.Option(help="First month (YYYY-MM) or day of the changed patrols.")],
+    split: Annotated[str | None, typer.Option(help="First month (YYYY-MM) or day of the changed patrols.")] = None,
     panel: Annotated[Path | None, typer.Option(help="Counts per area and period in a file (default: the store).")]
     = None,
     panel_format: Annotated[str | None, typer.Option("--format", help="Panel file format: long, politie or "
@@ -523,6 +523,8 @@ def effect_command(
     treated: Annotated[str | None, typer.Option(help="Treated wards, comma-separated.")] = None,
     treated_auto: Annotated[bool, typer.Option("--treated-auto", help="Treated: the wards whose walked "
                                                "person-hours per week rose (patrol log).")] = False,
+    dose: Annotated[bool, typer.Option("--dose", help="Treatment: each ward's walked person-hours per week in "
+                                       "each period (patrol log); no split.")] = False,
     start: Annotated[str | None, typer.Option("--from", help="First month or day of the window.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last month or day of the window (included).")] = None,
     category: Annotated[str | None, typer.Option(help="One crime category (default: the total).")] = None,
@@ -539,11 +541,17 @@ def effect_command(
     from .effect import EffectParams, effect_for, panel_from_outcomes
     from .outcomes import read_outcomes
 
-    if (treated is None) == (not treated_auto):
-        msg = "give either --treated W1,W2,… or --treated-auto"
+    if sum((treated is not None, treated_auto, dose)) != 1:
+        msg = "give one of --treated W1,W2,…, --treated-auto or --dose"
+        raise PlannerError(msg)
+    if split is None and not dose:
+        msg = "give --split: the first month (YYYY-MM) or day of the changed patrols"
         raise PlannerError(msg)
     if placebo < 0:
         msg = f"--placebo must be 0 or more, got {placebo}"
+        raise PlannerError(msg)
+    if placebo and dose:
+        msg = "--placebo goes with --treated or --treated-auto, not with --dose"
         raise PlannerError(msg)
     first, last = _month_or_day(start, "--from"), _month_or_day(end, "--to")
     if end is not None and len(end.strip()) == 7:  # a month given as --to includes that whole month
@@ -555,11 +563,12 @@ def effect_command(
     elif panel_format is not None:
         msg = "--format goes with --panel"
         raise PlannerError(msg)
-    names = None if treated_auto else [w.strip() for w in treated.split(",") if w.strip()]
+    names = None if treated is None else [w.strip() for w in treated.split(",") if w.strip()]
     result = effect_for(
         store, split=_month_or_day(split, "--split"), start=first,
         end=last + timedelta(days=1) if last else None, treated=names, panel=table, outcome=outcome,
-        category=category, placebo=placebo, params=EffectParams(permutations=permutations, random_state=seed),
+        category=category, placebo=placebo, dose=dose,
+        params=EffectParams(permutations=permutations, random_state=seed),
     )
     echo_result(result, as_json)
 

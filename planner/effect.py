@@ -830,6 +830,128 @@ def placebo_check(panel: Panel, treated: Sequence[str], split: date, *, runs: in
 
 
 # --------------------------------------------------------------------------------------------
+# The dose: person-hours per week as the treatment
+# --------------------------------------------------------------------------------------------
+DOSE_UNIT = 10.0
+"""The dose effect is stated per this many person-hours a week."""
+
+
+@dataclass(frozen=True)
+class DoseEstimate:
+    """The effect of patrol intensity itself: how the outcome moves with each ward's walked
+    person-hours per week, period by period; ``to_json()`` has the shape of ``EffectEstimate``'s."""
+
+    estimate: float
+    """Rate ratio per ``DOSE_UNIT`` person-hours a week more (0.90 = 10 % fewer)."""
+    ci_low: float
+    ci_high: float
+    p_value: float
+    method: str
+    wards: int
+    treated: int
+    """Wards with any walked patrol in the window."""
+    periods: int
+    mde: float
+    period: str
+    outcome: str
+    exact: bool
+    assignments: int
+    table: pd.DataFrame
+    """Per ward: ``ward``, ``mean`` outcome per period, ``hours_per_week`` (mean dose)."""
+    level: float = 0.95
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"estimate": round(self.estimate, 4), "ci95": [_bound(self.ci_low), _bound(self.ci_high)],
+                "p_value": round(self.p_value, 4), "method": self.method, "wards": self.wards,
+                "treated": self.treated, "periods": self.periods, "mde": round(self.mde, 4), "placebo": None}
+
+    def verdict(self, language: str = "nl") -> str:
+        change, lo, hi = ((v - 1) * 100 for v in (self.estimate, self.ci_low, self.ci_high))
+        unit = f"{DOSE_UNIT:.0f}"
+        if language == "nl":
+            what = "het geregistreerde aantal misdrijven" if self.outcome == "registered" else "het aantal signalen"
+            return (f"Per {unit} persoonsuren surveillance per week meer veranderde {what} met {_nl_pct(change)} "
+                    f"(95%-interval {_nl_pct(lo)} tot {_nl_pct(hi)}; p = {_nl_num(self.p_value, 2)}), "
+                    f"vergeleken binnen elke wijk door de tijd en tussen wijken in dezelfde {self.period}.")
+        what = "registered crime" if self.outcome == "registered" else "signals"
+        return (f"Per {unit} person-hours of patrol a week more, {what} changed by {change:+.0f}% (95% interval "
+                f"{lo:+.0f}% to {hi:+.0f}%; p = {self.p_value:.2f}), comparing each ward with itself over time and "
+                f"wards with each other in the same {self.period}.")
+
+    def summary(self) -> str:
+        lines = [self.verdict("en"), f"method: {self.method}",
+                 f"a change smaller than about {self.mde * 100:.0f}% per {DOSE_UNIT:.0f} person-hours a week "
+                 "cannot be told from chance (80% power at the 5% level)"]
+        return "\n".join(lines + [f"note: {n}" for n in self.notes])
+
+    def caveat(self, language: str = "nl") -> str:
+        return CAVEAT[language] + (SIGNALS_CAVEAT[language] if self.outcome == "signals" else "")
+
+
+def _dose_coefficient(counts: np.ndarray, dose: np.ndarray) -> float:
+    import statsmodels.api as sm
+
+    n_wards, n_periods = counts.shape
+    ward = np.repeat(np.arange(n_wards), n_periods)
+    period = np.tile(np.arange(n_periods), n_wards)
+    columns = [np.ones(n_wards * n_periods), dose.reshape(-1)]
+    columns += [(ward == i).astype(float) for i in range(1, n_wards)]
+    columns += [(period == t).astype(float) for t in range(1, n_periods)]
+    fit = sm.GLM(counts.reshape(-1), np.column_stack(columns), family=sm.families.Poisson()).fit(
+        method="newton", maxiter=100, tol=1e-10)
+    return float(fit.params[1])
+
+
+def estimate_dose_effect(panel: Panel, dose: pd.DataFrame, *, params: EffectParams = EffectParams(),
+                         permutations: int = 199) -> DoseEstimate:
+    """Two-way fixed-effects Poisson (statsmodels) of the outcome on the dose (person-hours per
+    week in each ward and period), with randomization inference: the wards' whole dose series
+    are re-assigned to other wards (all orders when there are at most ``params.max_exact``, else
+    ``permutations`` random ones), so each ward's own pattern of patrols stays intact.
+
+    The interval is the estimate minus the 2.5 % and 97.5 % points of that re-assignment
+    distribution (a constant-effect approximation: each re-assignment is one more fit, so the
+    interval is not inverted exactly as for a treated group)."""
+    from scipy.stats import norm
+
+    areas = panel.areas
+    missing = [a for a in areas if a not in dose.index]
+    if missing:
+        msg = f"no patrol hours for {', '.join(missing)}"
+        raise InputError(msg)
+    counts = panel.counts.to_numpy(dtype=float)
+    hours = dose.loc[areas, panel.periods].to_numpy(dtype=float) / DOSE_UNIT
+    if len(areas) < 3 or np.ptp(hours) == 0:
+        msg = "the dose review needs at least three wards whose patrol hours differ"
+        raise InputError(msg)
+    observed = _dose_coefficient(counts, hours)
+    total = math.factorial(len(areas))
+    rng = np.random.default_rng(params.random_state)
+    if total <= params.max_exact:
+        orders = [list(o) for o in itertools.permutations(range(len(areas)))]
+        exact = True
+    else:
+        orders = [list(range(len(areas)))] + [list(rng.permutation(len(areas))) for _ in range(permutations)]
+        exact = False
+    null = np.array([_dose_coefficient(counts, hours[order]) for order in orders])
+    p_value = _p_value(null, observed)
+    low, high = np.quantile(null, [params.alpha / 2, 1 - params.alpha / 2])
+    spread = float(np.std(null))
+    mde = 1 - math.exp(-(norm.ppf(1 - params.alpha / 2) + norm.ppf(params.power)) * spread)
+    table = pd.DataFrame({"ward": areas, "mean": counts.mean(axis=1), "hours_per_week": hours.mean(axis=1) * DOSE_UNIT})
+    return DoseEstimate(
+        estimate=math.exp(observed), ci_low=math.exp(observed - high), ci_high=math.exp(observed - low),
+        p_value=p_value, method=(f"two-way fixed-effects Poisson (PPML, statsmodels) on person-hours per week; "
+                                 f"randomization inference over {len(orders)} {'(all)' if exact else 'random'} "
+                                 "re-assignments of the wards' patrol series"),
+        wards=len(areas), treated=int((hours.sum(axis=1) > 0).sum()), periods=len(panel.periods), mde=mde,
+        period=panel.period, outcome=panel.outcome, exact=exact, assignments=len(orders), table=table,
+        level=params.level, notes=panel.notes,
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # From the store
 # --------------------------------------------------------------------------------------------
 def patrol_hours(store, start: date, split: date, end: date) -> pd.DataFrame:
@@ -849,6 +971,24 @@ def patrol_hours(store, start: date, split: date, end: date) -> pd.DataFrame:
     hours = pd.DataFrame(rows, columns=["ward", "hours_per_week_before", "hours_per_week_after"])
     hours["change"] = hours["hours_per_week_after"] - hours["hours_per_week_before"]
     return hours
+
+
+def patrol_dose(store, periods: Sequence[date], period: str) -> pd.DataFrame:
+    """Walked person-hours per week of every stored ward (rows) in each ``period`` starting at
+    ``periods`` (columns)."""
+    from .coverage import _utc
+    from .patrols import list_patrols
+
+    bounds = [*periods, _next(periods[-1], period)]
+    dose = pd.DataFrame(0.0, index=pd.Index(list(store.wards()["name"]), name="ward"), columns=list(periods))
+    walked = list_patrols(store, since=_utc(bounds[0]), until=_utc(bounds[-1]), status="walked")
+    for patrol in walked:
+        day = patrol.start.astimezone(ZoneInfo(settings.TIMEZONE)).date()
+        first = period_start(day, period)
+        if patrol.ward in dose.index and first in dose.columns:
+            dose.loc[patrol.ward, first] += patrol.person_hours
+    weeks = np.array([(bounds[i + 1] - bounds[i]).days / 7 for i in range(len(periods))])
+    return dose / weeks[None, :]
 
 
 def intensified(hours: pd.DataFrame) -> list[str]:
@@ -885,7 +1025,7 @@ def store_panel(store, *, outcome: str | None = None, start: date, end: date, ca
 def effect_for(
     store,
     *,
-    split: date,
+    split: date | None,
     start: date | None = None,
     end: date | None = None,
     treated: Sequence[str] | None = None,
@@ -894,18 +1034,25 @@ def effect_for(
     category: str | None = None,
     period: str | None = None,
     placebo: int = 0,
+    dose: bool = False,
     today: date | None = None,
     params: EffectParams = EffectParams(),
-) -> EffectEstimate:
+) -> EffectEstimate | DoseEstimate:
     """The effect review of ``[start, end)`` around ``split`` on the given ``panel`` or the
     stored one, with ``treated`` wards or (``treated=None``) the wards whose walked patrol hours
-    per week rose (``intensified``); per-ward hours are added to the result's table then.
+    per week rose (``intensified``); per-ward hours are added to the result's table then. With
+    ``dose`` the treatment is each ward's walked person-hours per week in each period instead
+    (``estimate_dose_effect``; no split).
 
-    Defaults: the window runs from the panel's first period (signals: 6 months before the split)
-    to its last (signals: ``today``); periods that have not ended by ``today`` are left out.
+    Defaults: the window runs from the panel's first period (signals: 6 months before the split,
+    or before ``today`` for a dose) to its last (signals: ``today``); periods that have not ended
+    by ``today`` are left out.
     """
     today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
-    if split > today:
+    if split is None and not dose:
+        msg = "give the split: the first month or day of the changed patrols"
+        raise InputError(msg)
+    if split is not None and split > today:
         msg = f"the split {split.isoformat()} lies in the future"
         raise InputError(msg)
     if start is not None and end is not None and end <= start:
@@ -913,13 +1060,15 @@ def effect_for(
         raise InputError(msg)
     end = min(end or today, today)
     if panel is None:
-        signal_start = start or period_start(split - timedelta(days=183), period or "month")
+        signal_start = start or period_start((split or end) - timedelta(days=183), period or "month")
         panel = store_panel(store, outcome=outcome, start=signal_start, end=end, category=category, period=period)
     finished = [p for p in panel.periods if _next(p, panel.period) <= end]
     if not finished:
         msg = f"no {panel.period} of data has ended by {end.isoformat()}"
         raise InputError(msg)
     window = panel.window(start, _next(finished[-1], panel.period))
+    if dose:
+        return estimate_dose_effect(window, patrol_dose(store, window.periods, window.period), params=params)
     _split_index(window.periods, split)
     hours = None
     if treated is None:
