@@ -101,7 +101,8 @@ def run(counts: np.ndarray, n_areas: int, *, runs: int, mde_runs: int, months: i
             claims["old", effect] += old_two_by_two(before, after, treated)
             claims["new", effect] += randomization_p(changed, treated, months, rows=rows) <= 0.05
             claims["reference", effect] += reference_p(before, after, rows, treated) <= 0.05
-    rates = {(m, e): value / (min(runs, mde_runs) if e == "mde" else runs) for (m, e), value in claims.items()}
+    rates = {(m, e): value / (min(runs, mde_runs) if e == "mde" else runs)
+             for (m, e), value in claims.items() if e != "mde" or mde_runs}
     return {"rates": rates, "mde": float(np.median(mdes)) if mdes else float("nan")}
 
 
@@ -135,7 +136,8 @@ def main() -> None:
             rates = result["rates"]
             cells = [" / ".join(f"{rates[m, effect]:.1%}" for m in ("old", "new", "reference")) for effect in EFFECTS]
             print(f"| {name} | {n} of {len(counts)} | {' | '.join(cells)} | "
-                  f"{result['mde']:.1%} | {rates['new', 'mde']:.1%} | {time.perf_counter() - started:.0f} |",
+                  f"{result['mde']:.1%} | {rates.get(('new', 'mde'), math.nan):.1%} | "
+                  f"{time.perf_counter() - started:.0f} |",
                   flush=True)
 
 
