@@ -63,8 +63,8 @@ with ui.guarded():
     window = f"{start_time.strftime('%H:%M')}-{end.strftime('%H:%M')}"
     # Variety: streets of the last 3 rounds count 1.5× as long, so consecutive nights differ.
     params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed),
-                         variety_penalty=0.5 if variety else 0.0)
-    vary_last = 3 if variety else 0
+                         variety_penalty=settings.VARIETY_PENALTY if variety else 0.0)
+    vary_last = settings.VARY_LAST_ROUNDS if variety else 0
     patrol_log = recent_patrol_edges(cached.current_store(), ward, last=vary_last) if variety else frozenset()
     with st.spinner("Route plannen…" if nl else "Planning the route…"):
         spots, plan = cached.patrol_plan(

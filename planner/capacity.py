@@ -98,8 +98,8 @@ class CapacityParams:
     target_share: float = 0.8
     visits_per_week: int = 2
     seed: int = 0
-    variety_penalty: float = 0.5
-    vary_last: int = 3
+    variety_penalty: float = settings.VARIETY_PENALTY
+    vary_last: int = settings.VARY_LAST_ROUNDS
 
     def __post_init__(self) -> None:
         hours = tuple(self.hours) if isinstance(self.hours, Sequence) and not isinstance(self.hours, str) else ()

@@ -835,10 +835,10 @@ def route_command(
     ] = None,
     vary_last: Annotated[
         int, typer.Option("--vary-last", help="Vary from the streets of the ward's last N logged patrols (0: off).")
-    ] = 3,
+    ] = settings.VARY_LAST_ROUNDS,
     variety: Annotated[
         float, typer.Option(help="Extra cost of recently walked streets (0.5: they count 1.5×; 0: off).")
-    ] = 0.5,
+    ] = settings.VARIETY_PENALTY,
     gpx: Annotated[Path | None, typer.Option(help="Write the route as GPX 1.1 (OsmAnd, Organic Maps).")] = None,
     geojson: Annotated[Path | None, typer.Option(help="Write the route and stops as GeoJSON.")] = None,
     briefing: Annotated[Path | None, typer.Option(help="Write the printable one-page briefing (HTML).")] = None,

@@ -565,7 +565,8 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
         variants, recent = [], frozenset()
         for i, minutes in enumerate((90, 60, 120)):
             plan = plan_patrol(graph, targets, start=(lat, lon), start_name=start_name, recent_edges=recent,
-                               params=RouteParams(minutes=minutes, seed=seed + i, variety_penalty=0.5))
+                               params=RouteParams(minutes=minutes, seed=seed + i,
+                                                  variety_penalty=settings.VARIETY_PENALTY))
             variants.append((minutes, plan))
             recent = recent | frozenset().union(*(t.edges for t in plan.teams))
         for week in range(weeks):

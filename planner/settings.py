@@ -21,6 +21,11 @@ PUBLIC_MIN_SIGNALS = 5
 
 RECENCY_HALF_LIFE_DAYS = 30.0
 
+VARIETY_PENALTY = 0.5
+"""With variety on, streets of recent rounds cost 1.5× as much, so consecutive nights differ."""
+VARY_LAST_ROUNDS = 3
+"""With variety on, the streets of the ward's last this many rounds count as recent."""
+
 
 def data_dir() -> Path:
     """Directory for the database, demo data, graph cache and exports (``WAS_DATA_DIR``)."""
