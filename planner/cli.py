@@ -556,10 +556,14 @@ def effect_command(
     first, last = _month_or_day(start, "--from"), _month_or_day(end, "--to")
     if end is not None and len(end.strip()) == 7:  # a month given as --to includes that whole month
         last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    if first and last and last < first:
+        msg = f"--to {end} lies before --from {start}"
+        raise PlannerError(msg)
     store = _store(ctx)
     table = None
     if panel is not None:
-        table = panel_from_outcomes(read_outcomes(panel, format=panel_format, wards=store.wards()).rows)
+        table = panel_from_outcomes(read_outcomes(panel, format=panel_format, wards=store.wards()).rows,
+                                    category=category)
     elif panel_format is not None:
         msg = "--format goes with --panel"
         raise PlannerError(msg)

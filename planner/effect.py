@@ -755,6 +755,7 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
     low, high = _interval(wb, wa, mask, rows, observed, float(np.std(finite)) if len(finite) > 1 else 1.0,
                           params.alpha)
     distinct = math.comb(len(areas), int(mask.sum()))
+    mde = minimum_detectable_effect(counts, n_before, rows, exact=exact, params=params)
     method = (f"two-way fixed-effects Poisson (PPML, statsmodels) with ward precision weights"
               f"{' and ward pre-trends' if design.trend else ''}; randomization inference over {len(rows)} "
               f"{'(all)' if exact else 'random'} treatment assignments")
@@ -762,8 +763,7 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
                           "after": after / (len(periods) - n_before), "weight": weights / weights.max()})
     return EffectEstimate(
         estimate=math.exp(observed), ci_low=math.exp(low), ci_high=math.exp(high), p_value=p_value, method=method,
-        wards=len(areas), treated=int(mask.sum()), periods=len(periods),
-        mde=minimum_detectable_effect(counts, n_before, rows, exact=exact, params=params),
+        wards=len(areas), treated=int(mask.sum()), periods=len(periods), mde=mde,
         placebo=placebo_check(panel, areas_treated(areas, mask), split, runs=placebo, params=params)
         if placebo else None,
         treated_names=tuple(areas_treated(areas, mask)), split=periods[n_before], period=panel.period,
@@ -772,7 +772,8 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
         event_study=_event_study(counts, rows, mask, weights, n_before, periods, params.alpha), table=table,
         level=params.level, power=params.power, notes=panel.notes,
         mde_by_duration=tuple(mde_by_duration(panel.counts if history is None else history, int(mask.sum()),
-                                                durations, params=params)),
+                                                durations, mde=mde, spread=_null_spread(statistics),
+                                                params=params)),
     )
 
 
@@ -780,19 +781,31 @@ def areas_treated(areas: Sequence[str], mask: np.ndarray) -> list[str]:
     return [a for a, m in zip(areas, mask, strict=True) if m]
 
 
-def mde_by_duration(counts: pd.DataFrame, n_treated: int, durations: Iterable[int], *,
-                    params: EffectParams = EffectParams()) -> list[tuple[int, float]]:
-    """The MDE of an ``n`` + ``n`` period design for each ``n`` in ``durations``, on the latest
-    ``2n`` periods of ``counts`` (only where the panel is that long)."""
+def _null_spread(statistics: np.ndarray) -> float:
+    finite = statistics[np.isfinite(statistics)]
+    return float(np.std(finite)) if len(finite) > 1 else math.inf
+
+
+def mde_by_duration(counts: pd.DataFrame, n_treated: int, durations: Iterable[int], *, mde: float,
+                    spread: float, params: EffectParams = EffectParams()) -> list[tuple[int, float]]:
+    """The MDE of an ``n`` + ``n`` period design for each ``n`` in ``durations`` where the panel is
+    that long, scaled from the design's own ``mde``: by how much wider or narrower the
+    randomization distribution is for such designs (the median over every non-overlapping
+    stretch of ``2n`` periods, so one unusual stretch does not decide it) than the design's own
+    (``spread``). Cheap, and on the same footing as the simulated MDE it scales."""
     values = counts.dropna().to_numpy(dtype=float)
     found = []
+    if not (math.isfinite(spread) and spread > 0) or mde >= 1:
+        return found
     for n in sorted(set(durations)):
         if n < 1 or 2 * n > values.shape[1] or not 0 < n_treated < len(values):
             continue
         observed = np.zeros(len(values), dtype=bool)
         observed[:n_treated] = True
-        rows, exact = assignments(len(values), n_treated, observed=observed, params=params)
-        found.append((n, minimum_detectable_effect(values[:, -2 * n:], n, rows, exact=exact, params=params)))
+        rows, _ = assignments(len(values), n_treated, observed=observed, params=params)
+        spreads = [_null_spread(_log_ratio(rows, *_design(values[:, end - 2 * n:end], n).weighted))
+                   for end in range(values.shape[1], 2 * n - 1, -2 * n)]
+        found.append((n, min(1.0, 1 - (1 - mde) ** (float(np.median(spreads)) / spread))))
     return found
 
 
@@ -1054,6 +1067,12 @@ def effect_for(
     by ``today`` are left out.
     """
     today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
+    if outcome not in (None, *OUTCOMES):
+        msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}"
+        raise InputError(msg)
+    if panel is not None and outcome == "signals":
+        msg = "a panel file holds registered counts: leave out the signals outcome or the panel"
+        raise InputError(msg)
     if split is None and not dose:
         msg = "give the split: the first month or day of the changed patrols"
         raise InputError(msg)

@@ -2,38 +2,69 @@
 
 Train on the signals before a split date, forecast the next ``horizon_days``, and measure the
 hit rate (share of the future signals inside the flagged area) and the PAI (Chainey et al.
-2008: hit rate ÷ area share) at 1, 5 and 10 % of a fixed study area, for three methods run on
-the same cells:
+2008: hit rate ÷ area share) at 1, 5 and 10 % of a fixed study area, for the planner and the
+baselines an analyst would use, all run on the same cells and coverages:
 
 - ``planner``: what WAS Planner ships: the signal weights of ``hotspots.signal_weights``
   (recency half-life, category weights, aoristic relevance for the target window, patrol
   discount, resolved signals out) on a Gaussian kernel of ``bandwidth_m``, plus the near-repeat
   term (a linear fall-off to 400 m and 60 days around recent burglaries and car crimes).
-- ``kde``: planar Gaussian kernel density of all training signals, bandwidth by Scott's rule.
-- ``naive``: signals per cell over the last 4 weeks before the split.
+- ``naive_all``: signals per cell over the whole training period.
+- ``naive_4w``: signals per cell over the last 4 weeks before the split.
+- ``kde_cv``: planar Gaussian KDE of all training signals with the bandwidth chosen by
+  rolling-origin cross-validation on the training period (below).
+- ``kde_50m``, ``kde_100m``, ``kde_200m``: the same KDE at fixed bandwidths.
+- ``kde_scott``: the same KDE with Scott's rule (about 1 km on a city-wide spread: a bandwidth
+  no analyst would pick, kept for comparison with earlier figures).
+
+The earlier names stay in the results with the same values: ``kde`` is ``kde_scott`` and
+``naive`` is ``naive_4w`` (``ALIASES``).
+
+Every KDE is scikit-learn's ``KernelDensity`` (Gaussian, standard deviation = bandwidth) read
+at the cell centres. The baselines never tie: cells with the same score are ordered by the
+50 m KDE of the training signals, then by the lower cell index (``deterministic_rank``), so a
+count map is one map an analyst could print, independent of the order of the input rows. The
+planner's score is used as it is; its ties at the threshold share the remaining places (below).
+
+Cross-validation of ``kde_cv`` (``BacktestParams.cv_bandwidths_m``, ``cv_folds``). Only the
+training signals are read. Going back from the split, each fold's origin is the latest training
+signal start at least one fold length before the previous origin (the split for the first
+fold); the fold length is ``horizon_days`` but at most the training period ÷ (folds + 1), so a
+short history still gives every fold something to train on. A fold trains on the signals that
+ended before its origin and is tested on those that began between its origin and the previous
+one (in the target window, as the real test signals are). Taking origins at signal starts keeps
+month-only data (police.uk) on whole months. Each candidate bandwidth's hit rate at each
+evaluation coverage is pooled over the folds (caught ÷ tested); at each coverage it is divided
+by the best any candidate reached there, and these relative hit rates are averaged over the
+coverages: the highest mean wins, the smaller bandwidth on a tie. Scoring by PAI picks the same
+bandwidth (PAI ÷ hit rate is the same for every candidate at one coverage), and no coverage
+outweighs another. With no fold holding both training and test signals the bandwidth is
+100 m.
 
 The study area is the union of the wards when given, otherwise the convex hull of the training
 signals buffered by 500 m; it is cut into 100 m × 100 m cells in a metric CRS (RD New in the
 Netherlands, local UTM elsewhere) and a cell belongs to it when its centre does. A method's
 forecast at coverage c % is its best-scoring ``round(c % × cells)`` cells; cells tied at the
 threshold share the remaining places, so their future signals count in proportion (the expected
-value of a random tie-break), which keeps coarse methods from gaining or losing by cell order.
+value of a random tie-break).
 
 A signal is training data when it ended before the split and test data when it began within the
 horizon; one that straddles the split is neither. Month-only signals (police.uk) therefore work at
 month resolution: split on the first of a month and the next month's signals are the test set.
 
-Per km of street (``graph`` given, a prepared walk graph). The same three methods rank the
-graph's streets (both directions of a street are one street) and coverage is measured by street
+Per km of street (``graph`` given, a prepared walk graph). The same methods rank the graph's
+streets (both directions of a street are one street) and coverage is measured by street
 length, as DOMAIN.md asks for networks: PAI = hit-rate share ÷ street-length share, at 1, 5 and
 10 % of the graph's street length. Test signals count when they lie within ``streets.snap_m`` of
 a street (snapped to the nearest); the others are not on this network and are left out.
 
 - ``planner``: ``hotspots.hot_streets`` density (network kernel along the streets, with the
   planner's signal weights): exactly what the map's hot streets and the route prizes show.
-- ``kde``: the planar Scott-bandwidth KDE above, read at each street's midpoint.
-- ``naive``: signals of the last 4 weeks snapped to each street, per km of that street.
+- ``naive_all``, ``naive_4w``: training signals snapped to each street, per km of that street.
+- ``kde_*``: the planar KDEs above read at each street's midpoint; ``kde_cv`` is cross-validated
+  the same way, but scored per km of street on the streets.
 
+Ties among streets are broken by the 50 m KDE at the midpoint, then by the lower street index.
 Every score is per unit of length, so a long street is not favoured for its length alone. The
 forecast at c % is the best-scoring streets up to c % of the total length; the street (or group
 of tied streets) at the threshold is taken in part and its future signals count in proportion to
@@ -44,6 +75,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -55,8 +87,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
-from scipy import ndimage
 from scipy.spatial import cKDTree
+from sklearn.neighbors import KernelDensity
 
 from . import settings
 from ._crs import metric_crs_for, require_crs
@@ -76,8 +108,21 @@ from .incidents import ParseOptions, parse_incidents, read_table
 
 log = logging.getLogger(__name__)
 
-METHODS: tuple[str, ...] = ("planner", "kde", "naive")
+FIXED_BANDWIDTHS_M: tuple[float, ...] = (50.0, 100.0, 200.0)
+"""Bandwidths (m) of the fixed-bandwidth KDE baselines ``kde_50m``, ``kde_100m``, ``kde_200m``."""
+METHODS: tuple[str, ...] = (
+    "planner", "naive_all", "naive_4w", "kde_cv", *(f"kde_{h:g}m" for h in FIXED_BANDWIDTHS_M), "kde_scott",
+)
+ALIASES: dict[str, str] = {"kde": "kde_scott", "naive": "naive_4w"}
+"""Earlier method names, kept in the results with the values of the method they now name."""
 PATROL_SIGNALS: tuple[str, ...] = ("with", "without")
+RECENT_WEEKS = 4.0
+"""``naive_4w`` counts the training signals that ended in this many weeks before the split."""
+TIE_BANDWIDTH_M = 50.0
+"""Bandwidth (m) of the KDE that orders the cells (or streets) a baseline scores equally."""
+CV_FALLBACK_M = 100.0
+"""``kde_cv``'s bandwidth when no fold has both training and test signals: the middle fixed one."""
+_KDE_RTOL = 1e-4
 _BACKTEST_OPTIONS = ParseOptions(default_category="other")
 
 
@@ -96,10 +141,14 @@ class BacktestParams:
         Side of the study area's cells (m).
     coverages
         Shares of the study area (%) at which hit rate and PAI are reported.
-    naive_weeks
-        The ``naive`` method counts the signals of the last this many weeks.
     study_buffer_m
         Buffer around the training signals' hull when no wards are given (m).
+    cv_bandwidths_m
+        Candidate bandwidths (m) of ``kde_cv``, tried by rolling-origin cross-validation on the
+        training period (module docstring).
+    cv_folds
+        Most folds of that cross-validation: the last this many stretches of the training period,
+        each forecast from the signals before it.
     hotspot
         The planner's signal weights and kernel (``HotspotParams``; its ``window`` is replaced
         by this ``window``).
@@ -117,8 +166,9 @@ class BacktestParams:
     window: TimeWindow | None = None
     cell_m: float = 100.0
     coverages: tuple[float, ...] = (1.0, 5.0, 10.0)
-    naive_weeks: float = 4.0
     study_buffer_m: float = 500.0
+    cv_bandwidths_m: tuple[float, ...] = (25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0)
+    cv_folds: int = 2
     hotspot: HotspotParams = field(default_factory=HotspotParams)
     streets: HotStreetParams = field(default_factory=HotStreetParams)
     patrol_signals: str = "with"
@@ -127,7 +177,7 @@ class BacktestParams:
         if self.patrol_signals not in PATROL_SIGNALS:
             msg = f"patrol_signals must be 'with' or 'without', got {self.patrol_signals!r}"
             raise InputError(msg)
-        for name in ("horizon_days", "cell_m", "naive_weeks"):
+        for name in ("horizon_days", "cell_m"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 msg = f"{name} must be > 0, got {value!r}"
@@ -137,6 +187,15 @@ class BacktestParams:
             raise InputError(msg)
         if not self.coverages or any(not 0 < c <= 100 for c in self.coverages):
             msg = f"coverages must be percentages in (0, 100], got {self.coverages!r}"
+            raise InputError(msg)
+        bandwidths = self.cv_bandwidths_m
+        if not bandwidths or any(not (math.isfinite(h) and h > 0) for h in bandwidths) or list(bandwidths) != sorted(
+            set(bandwidths)
+        ):
+            msg = f"cv_bandwidths_m must be distinct bandwidths > 0 in increasing order, got {bandwidths!r}"
+            raise InputError(msg)
+        if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or self.cv_folds < 1:
+            msg = f"cv_folds must be a whole number ≥ 1, got {self.cv_folds!r}"
             raise InputError(msg)
         if self.window is not None and not isinstance(self.window, TimeWindow):
             msg = f"window must be a TimeWindow or None, got {type(self.window).__name__}"
@@ -150,10 +209,15 @@ class BacktestParams:
 class BacktestResult:
     """Hit rate and PAI per method and coverage, on one split.
 
-    ``methods[name]`` holds ``hit_rate@c`` and ``pai@c`` for each coverage ``c`` (in %).
-    ``network`` is ``None`` without a graph; with one it holds the same keys per method at c %
-    of the street length, plus ``street_km`` (the graph's street length) and ``n_test`` (test
-    signals snapped to its streets).
+    ``methods[name]`` holds ``hit_rate@c`` and ``pai@c`` for each coverage ``c`` (in %), for every
+    name in ``METHODS`` and ``ALIASES``. ``network`` is ``None`` without a graph; with one it holds
+    the same keys per method at c % of the street length, plus ``street_km`` (the graph's street
+    length) and ``n_test`` (test signals snapped to its streets).
+
+    ``bandwidths_m`` holds the bandwidths (m) that were chosen, not given: ``kde_cv`` and
+    ``kde_scott`` on the grid, and ``network_kde_cv`` with a graph. ``scores`` holds each
+    method's ranking score per cell of the study area (``network_scores`` per street): what the
+    forecasts were made of, for checks; neither is part of ``to_json``.
     """
 
     methods: dict[str, dict[str, float]]
@@ -163,13 +227,16 @@ class BacktestResult:
     split: pd.Timestamp
     crs: str
     network: dict[str, Any] | None = None
+    bandwidths_m: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    network_scores: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI contract: ``{"methods": {...}, "n_train": N, "n_test": N}``.
 
-        With a graph, one more key: ``"network": {"planner": {...}, "kde": {...}, "naive":
-        {...}, "street_km": x, "n_test": N}`` (the same six keys per method, at shares of
-        street length).
+        ``methods`` maps each name of ``METHODS`` and ``ALIASES`` to the same six keys. With a
+        graph, one more key: ``"network": {"planner": {...}, ..., "street_km": x, "n_test": N}``
+        (the same names and six keys per method, at shares of street length).
         """
         payload: dict[str, Any] = {"methods": self.methods, "n_train": self.n_train, "n_test": self.n_test}
         if self.network is not None:
@@ -178,25 +245,26 @@ class BacktestResult:
 
     def summary(self) -> str:
         """A small table for people."""
-        keys = list(next(iter(self.methods.values())).keys())
+        keys = list(self.methods["planner"])
+        head = f"{'method':<10}" + "".join(f"{k:>14}" for k in keys)
         lines = [
             (
                 f"split {self.split.isoformat()}: {self.n_train} training signals, {self.n_test} "
                 f"test signals, {self.n_cells} cells of the study area ({self.crs})"
             ),
-            f"{'method':<10}" + "".join(f"{k:>14}" for k in keys),
+            head,
         ]
-        for name, values in self.methods.items():
-            lines.append(f"{name:<10}" + "".join(f"{values[k]:>14.3f}" for k in keys))
+        lines += [f"{name:<10}" + "".join(f"{self.methods[name][k]:>14.3f}" for k in keys) for name in METHODS]
+        chosen = ", ".join(f"{name} {h:g} m" for name, h in self.bandwidths_m.items())
+        lines.append(f"bandwidths: {chosen}; " + ", ".join(f"{old} = {new}" for old, new in ALIASES.items()))
         if self.network is not None:
             net = self.network
             lines.append(
                 f"per km of street: {net['street_km']:.1f} km of streets, {net['n_test']} test signals "
                 f"on them; coverage = share of street length"
             )
-            lines.append(f"{'method':<10}" + "".join(f"{k:>14}" for k in keys))
-            for name in METHODS:
-                lines.append(f"{name:<10}" + "".join(f"{net[name][k]:>14.3f}" for k in keys))
+            lines.append(head)
+            lines += [f"{name:<10}" + "".join(f"{net[name][k]:>14.3f}" for k in keys) for name in METHODS]
         return "\n".join(lines)
 
 
@@ -289,24 +357,131 @@ def scott_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
     return max(spread * n ** (-1 / 6), 1.0)
 
 
-def _scores_kde(x: np.ndarray, y: np.ndarray, grid: _Grid) -> np.ndarray:
-    """Planar Gaussian KDE (Scott bandwidth) at the cell centres, by binning and filtering."""
-    h = scott_bandwidth(x, y)
-    pad = math.ceil(4 * h / grid.size)
-    nx, ny = grid.nx + 2 * pad, grid.ny + 2 * pad
-    ix = np.floor((x - grid.x0) / grid.size).astype(np.int64) + pad
-    iy = np.floor((y - grid.y0) / grid.size).astype(np.int64) + pad
-    ok = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-    counts = np.zeros((ny, nx))
-    np.add.at(counts, (iy[ok], ix[ok]), 1.0)
-    density = ndimage.gaussian_filter(counts, sigma=h / grid.size, mode="constant", truncate=4.0)
-    log.debug("kde: Scott bandwidth %.0f m", h)
-    return density[pad : pad + grid.ny, pad : pad + grid.nx][grid.inside]
+def kde_log_density(
+    x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray, *, bandwidth_m: float
+) -> np.ndarray:
+    """Log of the planar Gaussian KDE of the points (x, y), read at (px, py).
+
+    scikit-learn's ``KernelDensity`` (standard deviation ``bandwidth_m``, relative tolerance
+    1e-4). The log does not underflow far from every point, so distance still orders the cells
+    there. The points are sorted first: the tree, and so every rounding, does not depend on the
+    order of the input rows.
+    """
+    order = np.lexsort((y, x))
+    model = KernelDensity(bandwidth=bandwidth_m, kernel="gaussian", rtol=_KDE_RTOL)
+    model.fit(np.column_stack([x[order], y[order]]))
+    return model.score_samples(np.column_stack([px, py]))
 
 
-def _scores_naive(cells: np.ndarray, recent: np.ndarray, n_cells: int, flat_to_cell: np.ndarray) -> np.ndarray:
-    ok = (cells >= 0) & recent
-    return np.bincount(flat_to_cell[cells[ok]], minlength=n_cells).astype(float)
+def deterministic_rank(scores: np.ndarray, *, tiebreak: np.ndarray) -> np.ndarray:
+    """Rank 0 … n − 1 (higher is better) by ``scores``, then ``tiebreak``, then the lower index.
+
+    No two units share a rank, so a forecast at any coverage is one set of cells or streets,
+    whatever order the input rows came in.
+    """
+    n = len(scores)
+    order = np.lexsort((-np.arange(n), tiebreak, scores))
+    rank = np.empty(n)
+    rank[order] = np.arange(n)
+    return rank
+
+
+def rolling_folds(
+    starts: pd.Series, ends: pd.Series, *, split: pd.Timestamp, horizon_days: float, folds: int,
+    testable: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(fit, test)`` masks over the training signals, one pair per fold, latest fold first.
+
+    Only training signals are given, so no fold can read the forecast period; the origins and
+    the fold length follow the module docstring. ``testable`` marks the signals that may be
+    test signals of a fold (those in the target window). Folds without training or test
+    signals are left out.
+    """
+    start = starts.to_numpy("datetime64[ns]")
+    end = ends.to_numpy("datetime64[ns]")
+    span = split.to_datetime64() - start.min()
+    length = min(np.timedelta64(int(horizon_days * 86_400e9), "ns"), span // (folds + 1))
+    out = []
+    previous = split.to_datetime64()
+    for _ in range(folds):
+        earlier = start[start <= previous - length]
+        if not len(earlier):
+            break
+        origin = earlier.max()
+        fit = end <= origin
+        test = (start >= origin) & (start < previous) & testable
+        if fit.any() and test.any():
+            out.append((fit, test))
+        previous = origin
+    return out
+
+
+def cv_bandwidth(
+    density: Callable[[float, np.ndarray], np.ndarray],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    fold_hits: Callable[[np.ndarray], np.ndarray],
+    rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    bandwidths: tuple[float, ...],
+    coverages: tuple[float, ...],
+) -> float:
+    """The candidate bandwidth with the best mean relative hit rate over the folds (module docstring).
+
+    ``density(h, fit)`` scores the units from the fold's training signals, ``fold_hits(test)``
+    counts the fold's test signals per unit and ``rates`` turns both into ``hit_rate@c``.
+    """
+    caught = np.zeros((len(bandwidths), len(coverages)))
+    for fit, test in folds:
+        hits = fold_hits(test)
+        n = hits.sum()
+        if n == 0:
+            continue
+        for i, h in enumerate(bandwidths):
+            rate = rates(density(h, fit), hits)
+            caught[i] += [rate[f"hit_rate@{c:g}"] * n for c in coverages]
+    best = caught.max(axis=0)
+    if not (best > 0).any():
+        log.warning("kde_cv: no fold with training and test signals; bandwidth %g m", CV_FALLBACK_M)
+        return CV_FALLBACK_M
+    relative = (caught[:, best > 0] / best[best > 0]).mean(axis=1)
+    log.info("kde_cv: %s", ", ".join(f"{h:g} m {r:.3f}" for h, r in zip(bandwidths, relative, strict=True)))
+    return float(bandwidths[int(np.argmax(relative))])
+
+
+def _baseline_scores(
+    tx: np.ndarray, ty: np.ndarray, ux: np.ndarray, uy: np.ndarray, *,
+    counts_all: np.ndarray, counts_recent: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+    fold_hits: Callable[[np.ndarray], np.ndarray], rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    params: BacktestParams,
+) -> tuple[dict[str, np.ndarray], float]:
+    """Ranks of every baseline at the units (cells or street midpoints ``ux, uy``), and kde_cv's bandwidth.
+
+    ``tx, ty`` are the training signals; ``counts_*`` their counts per unit (all, last weeks).
+    """
+    cache: dict[float, np.ndarray] = {}
+
+    def density(h: float, fit: np.ndarray | None = None) -> np.ndarray:
+        if fit is not None:
+            return kde_log_density(tx[fit], ty[fit], ux, uy, bandwidth_m=h)
+        if h not in cache:
+            cache[h] = kde_log_density(tx, ty, ux, uy, bandwidth_m=h)
+        return cache[h]
+
+    chosen = cv_bandwidth(density, folds, fold_hits=fold_hits, rates=rates, bandwidths=params.cv_bandwidths_m,
+                          coverages=params.coverages)
+    primary = {
+        "naive_all": counts_all,
+        "naive_4w": counts_recent,
+        "kde_cv": density(chosen),
+        **{f"kde_{h:g}m": density(h) for h in FIXED_BANDWIDTHS_M},
+        "kde_scott": density(scott_bandwidth(tx, ty)),
+    }
+    tiebreak = density(TIE_BANDWIDTH_M)
+    return {name: deterministic_rank(score, tiebreak=tiebreak) for name, score in primary.items()}, chosen
+
+
+def _with_aliases(methods: dict[str, Any]) -> dict[str, Any]:
+    return {**methods, **{old: dict(methods[new]) for old, new in ALIASES.items()}}
 
 
 def hit_rates(scores: np.ndarray, hits: np.ndarray, coverages: tuple[float, ...]) -> dict[str, float]:
@@ -366,40 +541,22 @@ def _snap_to_streets(
     return found[0], found[1]
 
 
-def _kde_at(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """Planar Gaussian KDE (Scott bandwidth) of the points (x, y) read at (px, py).
-
-    Binned on a grid of a fifth of the bandwidth (at most 20 m) and read bilinearly: the exact
-    sum is points × streets kernel terms, too many for a city graph, and the binning moves each
-    point by at most a tenth of the bandwidth.
-    """
-    h = scott_bandwidth(x, y)
-    size = min(h / 5, 20.0)
-    pad = 4 * h + size
-    x0, y0 = min(x.min(), px.min()) - pad, min(y.min(), py.min()) - pad
-    nx_ = math.ceil((max(x.max(), px.max()) + pad - x0) / size) + 1
-    ny_ = math.ceil((max(y.max(), py.max()) + pad - y0) / size) + 1
-    counts = np.zeros((ny_, nx_))
-    np.add.at(counts, (np.floor((y - y0) / size).astype(np.int64), np.floor((x - x0) / size).astype(np.int64)), 1.0)
-    density = ndimage.gaussian_filter(counts, sigma=h / size, mode="constant", truncate=4.0)
-    # Cell (i, j) holds the points of [x0 + j·size, x0 + (j+1)·size): its value sits at the centre.
-    rows, cols = (py - y0) / size - 0.5, (px - x0) / size - 0.5
-    return ndimage.map_coordinates(density, [rows, cols], order=1, mode="nearest")
-
-
 def _network_backtest(
     graph: nx.MultiDiGraph,
     frame: pd.DataFrame,
     train_mask: np.ndarray,
     test_mask: np.ndarray,
     recent: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
     split: pd.Timestamp,
     params: BacktestParams,
     planner_params: HotspotParams,
-) -> dict[str, Any]:
-    """The three methods on the streets of ``graph``, coverage by street length (module docstring).
+) -> tuple[dict[str, Any], dict[str, np.ndarray], float]:
+    """The methods on the streets of ``graph``, coverage by street length (module docstring).
 
-    ``recent`` marks, among the training signals, those of the naive method's last weeks.
+    ``recent`` marks, among the training signals, those of ``naive_4w``; ``folds`` are the
+    cross-validation folds over the training signals. Returns the ``network`` figures, each
+    method's score per street and ``kde_cv``'s bandwidth on the streets.
     """
     crs = graph.graph.get("crs")
     if crs is None or not CRS.from_user_input(crs).is_projected:
@@ -425,22 +582,33 @@ def _network_backtest(
     planner = np.zeros(len(table))
     planner[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy(float)
     mid = shapely.line_interpolate_point(geometry, 0.5, normalized=True)
-    kde = _kde_at(tx, ty, shapely.get_x(mid), shapely.get_y(mid))
-    recent_idx = np.flatnonzero(recent)
-    _, recent_street = _snap_to_streets(geometry, tx[recent_idx], ty[recent_idx], snap_m)
+    train_street = np.full(len(tx), -1, dtype=np.int64)
+    snapped, nearest = _snap_to_streets(geometry, tx, ty, snap_m)
+    train_street[snapped] = nearest
+
+    def per_street(mask: np.ndarray) -> np.ndarray:
+        streets_hit = train_street[mask]
+        return np.bincount(streets_hit[streets_hit >= 0], minlength=len(table)).astype(float)
+
     # A street shorter than a metre would rank first on a single signal; count it as a metre.
-    naive = np.bincount(recent_street, minlength=len(table)) / np.maximum(length, 1.0) * 1000
-    scores = {"planner": planner, "kde": kde, "naive": naive}
-    network: dict[str, Any] = {
-        name: length_hit_rates(scores[name], hits, length, params.coverages) for name in METHODS
-    }
+    per_km = 1000 / np.maximum(length, 1.0)
+    ranks, chosen = _baseline_scores(
+        tx, ty, shapely.get_x(mid), shapely.get_y(mid),
+        counts_all=per_street(np.ones(len(tx), dtype=bool)) * per_km, counts_recent=per_street(recent) * per_km,
+        folds=folds, fold_hits=per_street, rates=lambda s, h: length_hit_rates(s, h, length, params.coverages),
+        params=params,
+    )
+    scores = {"planner": planner, **ranks}
+    network: dict[str, Any] = _with_aliases(
+        {name: length_hit_rates(scores[name], hits, length, params.coverages) for name in METHODS}
+    )
     network["street_km"] = round(float(length.sum()) / 1000, 3)
     network["n_test"] = len(on_street)
     log.info(
-        "network backtest: %d streets (%.1f km), %d of %d test signals within %g m of a street",
-        len(table), length.sum() / 1000, len(on_street), len(test_idx), snap_m,
+        "network backtest: %d streets (%.1f km), %d of %d test signals within %g m of a street; kde_cv %g m",
+        len(table), length.sum() / 1000, len(on_street), len(test_idx), snap_m, chosen,
     )
-    return network
+    return network, scores, chosen
 
 
 def backtest(
@@ -470,10 +638,11 @@ def backtest(
     train_mask = (end <= split).to_numpy()
     if params.patrol_signals == "without" and "on_patrol" in frame.columns:
         train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
-    test_mask = ((start >= split) & (start < horizon_end)).to_numpy()
+    in_window = np.ones(len(frame), dtype=bool)
     if params.window is not None and not params.window.is_all_day:
-        in_window = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
-        test_mask = test_mask & (in_window >= 0.5)
+        share = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
+        in_window = share >= 0.5
+    test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & in_window
     if not train_mask.any() or not test_mask.any():
         span = f"{start.min().isoformat()} to {end.max().isoformat()}" if len(frame) else "no signals"
         msg = (
@@ -513,23 +682,36 @@ def backtest(
         raise InputError(msg)
 
     tx, ty = x[train_mask], y[train_mask]
+    train_cell = np.where(cell_of[train_mask] >= 0, flat_to_cell[cell_of[train_mask]], -1)
+
+    def per_cell(mask: np.ndarray) -> np.ndarray:
+        cells = train_cell[mask]
+        return np.bincount(cells[cells >= 0], minlength=n_cells).astype(float)
+
     planner_params = _with_window(params.hotspot, params.window)
-    recent = (end[train_mask] > split - pd.Timedelta(weeks=params.naive_weeks)).to_numpy()
-    scores = {
-        "planner": _scores_planner(train, tx, ty, cx, cy, split, planner_params),
-        "kde": _scores_kde(tx, ty, grid),
-        "naive": _scores_naive(cell_of[train_mask], recent, n_cells, flat_to_cell),
-    }
-    methods = {name: hit_rates(scores[name], hits, params.coverages) for name in METHODS}
-    network = None
+    recent = (end[train_mask] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
+    # The folds see the training rows only: the forecast period cannot steer the bandwidth.
+    folds = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+                          folds=params.cv_folds, testable=in_window[train_mask])
+    ranks, chosen = _baseline_scores(
+        tx, ty, cx, cy, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
+        folds=folds, fold_hits=per_cell, rates=lambda s, h: hit_rates(s, h, params.coverages), params=params,
+    )
+    scores = {"planner": _scores_planner(train, tx, ty, cx, cy, split, planner_params), **ranks}
+    methods = _with_aliases({name: hit_rates(scores[name], hits, params.coverages) for name in METHODS})
+    bandwidths = {"kde_cv": chosen, "kde_scott": round(scott_bandwidth(tx, ty), 1)}
+    network = network_scores = None
     if graph is not None:
-        network = _network_backtest(graph, frame, train_mask, test_mask, recent, split, params, planner_params)
+        network, network_scores, bandwidths["network_kde_cv"] = _network_backtest(
+            graph, frame, train_mask, test_mask, recent, folds, split, params, planner_params
+        )
     log.info(
-        "backtest at %s: %d train, %d test (%d outside the study area), %d cells",
-        split.isoformat(), len(train), n_test, outside, n_cells,
+        "backtest at %s: %d train, %d test (%d outside the study area), %d cells, %d folds, kde_cv %g m",
+        split.isoformat(), len(train), n_test, outside, n_cells, len(folds), chosen,
     )
     return BacktestResult(methods=methods, n_train=len(train), n_test=n_test, n_cells=n_cells,
-                          split=split, crs=CRS.from_user_input(crs).to_string(), network=network)
+                          split=split, crs=CRS.from_user_input(crs).to_string(), network=network,
+                          bandwidths_m=bandwidths, scores=scores, network_scores=network_scores)
 
 
 def backtest_patrol_signals(

@@ -134,8 +134,11 @@ def test_mde_shrinks_with_more_wards_and_longer_designs():
     wide = estimate_effect(_panel(big[:, :12]), [f"W{i}" for i in range(4)], MONTHS[6])
     narrow = estimate_effect(_panel(small[:, :12]), [f"W{i}" for i in range(4)], MONTHS[6])
     assert 0 < wide.mde < narrow.mde < 1
-    by_length = dict(mde_by_duration(pd.DataFrame(big), 4, (2, 6)))
-    assert by_length[6] < by_length[2]
+    by_length = dict(mde_by_duration(pd.DataFrame(big), 4, (2, 6), mde=wide.mde, spread=0.05))
+    assert by_length[6] < by_length[2] < 1
+    with_history = estimate_effect(_panel(big[:, :12]), [f"W{i}" for i in range(4)], MONTHS[6], durations=(3, 6),
+                                   history=pd.DataFrame(big))
+    assert dict(with_history.mde_by_duration)[6] == pytest.approx(wide.mde, rel=0.5)
     assert "kleiner dan ongeveer" in wide.mde_sentence("nl") and "smaller than about" in wide.mde_sentence("en")
 
 
