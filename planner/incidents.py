@@ -75,7 +75,7 @@ SOURCES: dict[str, str] = {
 }
 STATUSES: dict[str, str] = {"open": "open", "in_progress": "in_behandeling", "resolved": "opgelost"}
 
-# Further spellings people use; keys are compared after _fold().
+# Further spellings people use; keys are compared after fold_label().
 _EXTRA_ALIASES: dict[str, str] = {
     "woninginbraak": "burglary",
     "diefstaluitauto": "vehicle_crime",
@@ -139,14 +139,14 @@ def utc_timestamp(moment: datetime) -> pd.Timestamp:
     return stamp.tz_convert("UTC")
 
 
-def _fold(text: object) -> str:
+def fold_label(text: object) -> str:
     """Case-, space-, underscore- and hyphen-insensitive form used to match names."""
     return re.sub(r"[\s_\-]+", "", str(text).strip().lower().lstrip("\ufeff"))
 
 
 def _vocabulary(codes: Mapping[str, str]) -> dict[str, str]:
-    lookup = {_fold(code): code for code in codes}
-    lookup.update({_fold(alias): code for code, alias in codes.items()})
+    lookup = {fold_label(code): code for code in codes}
+    lookup.update({fold_label(alias): code for code, alias in codes.items()})
     lookup.update({k: v for k, v in _EXTRA_ALIASES.items() if v in codes})
     return lookup
 
@@ -158,7 +158,7 @@ _STATUS_LOOKUP = _vocabulary(STATUSES)
 
 def canonical_category(value: object) -> str | None:
     """The canonical code for a category written in English or Dutch, or None if unknown."""
-    return _CATEGORY_LOOKUP.get(_fold(value))
+    return _CATEGORY_LOOKUP.get(fold_label(value))
 
 
 def category_label(code: str, *, language: str = "nl") -> str:
@@ -310,13 +310,13 @@ def resolve_columns(columns: list[str], mapping: tuple[tuple[str, str], ...]) ->
             msg = f"--mapping names column {column!r}, which the file lacks; it has: {', '.join(columns)}"
             raise InputError(msg)
         resolved[target] = column
-    folded = {_fold(c): c for c in reversed(columns)}
+    folded = {fold_label(c): c for c in reversed(columns)}
     taken = set(resolved.values())
     for target, aliases in _FIELD_ALIASES.items():
         if target in resolved:
             continue
         for alias in aliases:
-            column = folded.get(_fold(alias))
+            column = folded.get(fold_label(alias))
             if column is not None and column not in taken:
                 resolved[target] = column
                 taken.add(column)
@@ -380,12 +380,12 @@ def parse_incidents(
     reject(category.isna(), "category: unknown " + text("category").map(repr) + f"; use one of {accepted(CATEGORIES)}")
 
     source_text = text("source")
-    source = source_text.map(lambda v: _SOURCE_LOOKUP.get(_fold(v)))
+    source = source_text.map(lambda v: _SOURCE_LOOKUP.get(fold_label(v)))
     source = source.where(source_text != "", options.default_source)
     reject(source.isna(), "source: unknown " + source_text.map(repr) + f"; use one of {accepted(SOURCES)}")
 
     status_text = text("status")
-    status = status_text.map(lambda v: _STATUS_LOOKUP.get(_fold(v)))
+    status = status_text.map(lambda v: _STATUS_LOOKUP.get(fold_label(v)))
     status = status.where(status_text != "", "open")
     reject(status.isna(), "status: unknown " + status_text.map(repr) + f"; use one of {accepted(STATUSES)}")
 

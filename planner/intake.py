@@ -112,7 +112,7 @@ def import_table(
             valid = valid[~outside]
     rejects_file = None
     if len(rejects) and rejects_dir is not None:
-        rejects_file = str(_write_rejects(rejects, Path(rejects_dir), file_name, table.delimiter))
+        rejects_file = str(write_rejects(rejects, Path(rejects_dir), file_name, table.delimiter))
     counts = store.add_batch(
         valid, rejects, file_name=file_name, content_hash=content_hash, rejects_file=rejects_file
     )
@@ -145,7 +145,7 @@ def _outside_reasons(rows: pd.DataFrame, wards) -> list[str]:
     return reasons
 
 
-def _write_rejects(rejects: pd.DataFrame, directory: Path, file_name: str, delimiter: str) -> Path:
+def write_rejects(rejects: pd.DataFrame, directory: Path, file_name: str, delimiter: str) -> Path:
     """Write the rejects CSV atomically, so a crash never leaves half a file behind."""
     directory.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -27,8 +27,8 @@ import pandas as pd
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
-from .incidents import RawTable, _fold, read_table
-from .intake import _write_rejects
+from .incidents import RawTable, fold_label, read_table
+from .intake import write_rejects
 from .store import Store, outcome_frame
 from .wards import assign_wards, find_ward
 
@@ -244,7 +244,7 @@ def _category(text: str) -> str:
     if not value:
         msg = "missing"
         raise InputError(msg)
-    return TOTAL if _fold(value) in _TOTALS else value
+    return TOTAL if fold_label(value) in _TOTALS else value
 
 
 class _Reasons:
@@ -281,10 +281,10 @@ def _parse_each(values: pd.Series, parse) -> tuple[pd.Series, pd.Series]:
 
 def _resolve(file_format: str, columns: list[str]) -> dict[str, str]:
     """Which file column feeds each field of ``file_format``."""
-    folded = {_fold(c): c for c in reversed(columns)}
+    folded = {fold_label(c): c for c in reversed(columns)}
     found: dict[str, str] = {}
     for field, aliases in _COLUMNS[file_format].items():
-        column = next((folded[_fold(a)] for a in aliases if _fold(a) in folded), None)
+        column = next((folded[fold_label(a)] for a in aliases if fold_label(a) in folded), None)
         if column is not None and column not in found.values():
             found[field] = column
     return found
@@ -559,7 +559,7 @@ def import_outcomes(
     rejects_file = None
     if len(outcome.rejects):
         directory = Path(rejects_dir) if rejects_dir is not None else settings.data_dir() / "rejects"
-        rejects_file = str(_write_rejects(outcome.rejects, directory, path.name, table.delimiter))
+        rejects_file = str(write_rejects(outcome.rejects, directory, path.name, table.delimiter))
     counts = store.add_outcomes(
         outcome.rows, outcome.rejects, file_name=path.name, content_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
         read=outcome.read, rejects_file=rejects_file,
