@@ -163,14 +163,14 @@ def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=32)
 def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: int, start: str, end: str,
-                  split: str, treated: tuple[str, ...] | None, today: str):
-    """The effect review with a chosen split and (or else the patrol log's) treated wards."""
+                  split: str, treated: tuple[str, ...] | None, outcome: str, today: str):
+    """The effect review with a chosen split, outcome and (or else the patrol log's) treated wards."""
     from datetime import date
 
     from planner.effect import effect_review as review
 
     return review(store(url), date.fromisoformat(start), date.fromisoformat(end), split=date.fromisoformat(split),
-                  treated=list(treated) if treated else None, today=date.fromisoformat(today))
+                  treated=list(treated) if treated else None, outcome=outcome, today=date.fromisoformat(today))
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)

@@ -70,17 +70,22 @@ with ui.guarded():
 
     st.subheader("Effect" if nl else "Effect review")
     review = report.effect
+    outcomes = {"registered": "geregistreerde misdrijven" if nl else "registered crime",
+                "signals": "signalen (niet tijdens surveillance)" if nl else "signals (not found on patrol)"}
+    stored_outcome = "registered" if cached.outcome_version() else "signals"
     with st.expander("Opzet van de vergelijking" if nl else "Design of the comparison"):
+        outcome = st.radio("Uitkomst" if nl else "Outcome", list(outcomes) if stored_outcome == "registered"
+                           else ["signals"], format_func=outcomes.get, horizontal=True, key="effect_outcome")
         e1, e2 = st.columns([1, 2])
         split = e1.date_input("Start meer surveillance" if nl else "More patrols from", value=review.split,
                               min_value=start, max_value=end, key="effect_split", format="DD-MM-YYYY")
         treated = e2.multiselect(
             "Wijken met meer surveillance (leeg: volgens het rondelogboek)" if nl
             else "Wards with more patrols (empty: from the patrol log)", list(wards["name"]), key="effect_treated")
-    if split != review.split or treated:
+    if split != review.split or treated or outcome != stored_outcome:
         with st.spinner("Effect berekenen…" if nl else "Computing the effect…"):
             review = cached.effect_review(*keys, start.isoformat(), (end + timedelta(days=1)).isoformat(),
-                                          split.isoformat(), tuple(treated) or None, today.isoformat())
+                                          split.isoformat(), tuple(treated) or None, outcome, today.isoformat())
     result = review.result
     if result is None:
         st.info(("Geen effectmeting mogelijk: " if nl else "No effect review possible: ") + review.note)

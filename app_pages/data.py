@@ -26,8 +26,9 @@ def _saved(upload) -> Path:
     return path
 
 
-signals_tab, wards_tab, demo_tab = st.tabs(
-    ["Signalen importeren" if nl else "Import signals", ui.t("ward") + ("en" if nl else "s"), "Demo"]
+signals_tab, outcomes_tab, wards_tab, demo_tab = st.tabs(
+    ["Signalen importeren" if nl else "Import signals", "Geregistreerde misdaad" if nl else "Registered crime",
+     ui.t("ward") + ("en" if nl else "s"), "Demo"]
 )
 
 with signals_tab, ui.guarded():
@@ -71,6 +72,42 @@ with signals_tab, ui.guarded():
                 rejects.to_csv(sep=";", index=False).encode("utf-8-sig"),
                 file_name=f"{Path(upload.name).stem}-afgewezen.csv", mime="text/csv", key="data_rejects_download",
             )
+
+with outcomes_tab, ui.guarded():
+    st.write(
+        "Politiecijfers per wijk en periode voor de effectmeting: het CSV-bestand van de open data van de politie "
+        "(47022NED per maand, 47018NED per jaar), police.uk, of een eigen tabel `area,period,count`. Laad eerst de "
+        "wijken: de cijfers worden aan de wijken gekoppeld via de CBS-code of de naam." if nl else
+        "Police figures per ward and period for the effect review: the police open-data CSV (47022NED monthly, "
+        "47018NED yearly), police.uk, or a table `area,period,count`. Load the wards first: counts are linked to "
+        "them by CBS code or name."
+    )
+    counts_file = st.file_uploader("Bestand" if nl else "File", type=["csv", "txt"], key="data_outcomes_file")
+    counts_format = st.selectbox("Formaat" if nl else "Format", ["auto", "politie", "police-uk", "long"],
+                                 key="data_outcomes_format")
+    if st.button("Importeren" if nl else "Import", key="data_outcomes_import", type="primary",
+                 disabled=counts_file is None):
+        from planner.outcomes import import_outcomes
+
+        with st.spinner("Bezig met importeren…" if nl else "Importing…"), \
+                tempfile.TemporaryDirectory(prefix="was-upload-") as folder:
+            path = Path(folder) / Path(counts_file.name).name
+            path.write_bytes(counts_file.getvalue())
+            counted = import_outcomes(cached.current_store(), path,
+                                      format=None if counts_format == "auto" else counts_format,
+                                      rejects_dir=settings.data_dir() / "rejects")
+        st.success(
+            f"{counted.read} rijen gelezen: {counted.imported} nieuwe aantallen, {counted.updated} bijgewerkt, "
+            f"{counted.duplicates} al bekend, {counted.rejected} afgewezen; {counted.matched_wards} wijken "
+            "gekoppeld." if nl else
+            f"Read {counted.read} rows: {counted.imported} new counts, {counted.updated} updated, "
+            f"{counted.duplicates} already known, {counted.rejected} rejected; {counted.matched_wards} wards linked."
+        )
+        for warning in counted.warnings:
+            st.warning(warning)
+        if counted.rejected:
+            st.dataframe(pd.DataFrame(counted.reasons, columns=["row_number", "reason"]), hide_index=True,
+                         key="data_outcomes_rejects")
 
 with wards_tab, ui.guarded():
     summary = cached.ward_summary(cached.database_url(), cached.data_version())

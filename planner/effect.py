@@ -1137,23 +1137,25 @@ def effect_review(
     *,
     split: date | None = None,
     treated: Sequence[str] | None = None,
+    outcome: str | None = None,
     today: date | None = None,
     placebo: int = 200,
     params: EffectParams = EffectParams(),
 ) -> EffectReview:
     """The effect review of the reporting period ``[start, end)``: registered crime when any is
-    stored, else signals not found on patrol (per week when the period is shorter than half a
-    year, else per month), split in the middle (on a period start) unless ``split`` is given,
+    stored (or ``outcome`` says so), else signals not found on patrol (per week when the period
+    is shorter than half a year, else per month), split in the middle (on a period start) unless ``split`` is given,
     the wards whose walked patrol hours rose as treated unless ``treated`` is given, with a
     placebo check of ``placebo`` runs. A design that cannot be estimated gives a note instead."""
     today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
     end = min(end, today + timedelta(days=1))
-    period = None if len(store.outcomes()) else ("week" if (end - start).days < 183 else "month")
+    registered = outcome != "signals" and (outcome == "registered" or len(store.outcomes()))
+    period = None if registered else ("week" if (end - start).days < 183 else "month")
     starts = period_starts(start, end, period or "month")
     middle = split or (starts[len(starts) // 2] if len(starts) > 1 else start)
     def review(runs: int) -> EffectEstimate:
         return effect_for(store, split=middle, start=start, end=end, treated=treated, period=period, placebo=runs,
-                          today=today, params=params)
+                          outcome="registered" if registered else "signals", today=today, params=params)
 
     try:
         try:

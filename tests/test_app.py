@@ -332,3 +332,40 @@ def test_tonight_stops_say_why(app):
     at = app()
     table = at.dataframe[0].value
     assert "Waarom" in table.columns and table["Waarom"].str.contains("%").all()
+
+
+def test_registered_crime_uploaded_on_the_data_page_drives_the_effect_review(demo_template, tmp_path, monkeypatch):
+    """Counts uploaded on the Gegevens page are stored and linked to the wards; the Dekking page
+    then reviews registered crime by default, and signals on request."""
+    import shutil
+    from datetime import date, timedelta
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_template, data)
+    monkeypatch.setenv("WAS_DATA_DIR", str(data))
+    monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
+    first = date.today().replace(day=1)
+    months = []
+    for _ in range(12):
+        first = (first - timedelta(days=1)).replace(day=1)
+        months.append(first)
+    wards = ["Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"]
+    lines = ["area;period;count"] + [f"{w};{m:%Y-%m};{40 + 7 * i + m.month}" for i, w in enumerate(wards)
+                                     for m in months]
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    at.file_uploader(key="data_outcomes_file").set_value(("misdrijven.csv", "\n".join(lines).encode(), "text/csv"))
+    at.run()
+    at.button(key="data_outcomes_import").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("48 nieuwe aantallen" in s.value and "4 wijken gekoppeld" in s.value for s in at.success)
+    store = open_store(f"sqlite:///{data / 'was.db'}")
+    assert set(store.outcomes()["ward"]) == set(wards)
+    at.switch_page("app_pages/coverage.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="effect_outcome").value == "registered"
+    assert any("geregistreerde aantal misdrijven" in m.value for m in at.markdown)
+    at.radio(key="effect_outcome").set_value("signals").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("het aantal signalen" in m.value for m in at.markdown)
