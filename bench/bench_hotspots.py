@@ -13,8 +13,9 @@ Usage::
 2. Hot streets on the Amsterdam Osdorp-Midden sidewalk network (27,622 directed edges) with
    20,000 signals, against a naive network KDE (networkx Dijkstra from every signal, measured
    on 1,000 signals and scaled linearly).
-3. Backtest: rolling splits on Sacramento (horizon 7 days) and monthly splits on the City of
-   London file; mean hit rate and PAI per method.
+3. Backtest: the planner against every baseline of ``planner.evaluate`` on rolling splits of
+   Sacramento (horizon 7 days) and monthly splits of the City of London file, per split and on
+   average (``bench_baselines.py``, which runs this section on its own).
 4. Backtest per km of street on the demo town (Demostad: synthetic streets and synthetic
    signals, built in a temporary directory): monthly splits, the whole town's walk graph. Neither
    real incident file has a street network offline (no Sacramento or London OSM extract in
@@ -37,11 +38,11 @@ from pyproj import Transformer
 from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planner import streets
-from planner.evaluate import backtest
+from planner.evaluate import METHODS
 from planner.hotspots import HotspotParams, find_hotspots, hot_streets
-from planner.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
 
@@ -151,37 +152,10 @@ def bench_hot_streets(shared: Path, n: int = 20_000) -> list[tuple[str, float, s
 
 
 def bench_backtest(shared: Path) -> list[str]:
-    lines = []
-    sac = shared / "incidents" / "sacramento_2006-01-01_to_2006-01-21.csv"
-    options = ParseOptions(mapping=parse_mapping("cdatetime=occurred_at,latitude=lat,longitude=lon"),
-                           date_format="%m/%d/%y %H:%M", default_category="other")
-    valid = parse_incidents(read_table(sac), options=options).valid
-    london = shared / "incidents" / "city_of_london_street_2016-01_2017-06.csv"
-    lon_options = ParseOptions(mapping=parse_mapping("Month=occurred_at,Crime type=category"), default_category="other")
-    lon_valid = parse_incidents(read_table(london), options=lon_options).valid
-    lon_valid = lon_valid.dropna(subset=["lat"])
-    runs = [
-        ("Sacramento, horizon 7 d", valid, ["2006-01-08", "2006-01-10", "2006-01-12", "2006-01-14"], 7),
-        ("City of London, next month", lon_valid, [f"2017-0{m}-01" for m in range(1, 7)], 28),
-    ]
-    for label, data, splits, horizon in runs:
-        from planner.evaluate import BacktestParams
+    """Section 3: the per-split tables of ``bench_baselines`` (planner against every baseline)."""
+    import bench_baselines
 
-        results = [backtest(data, split=s, params=BacktestParams(horizon_days=horizon)) for s in splits]
-        keys = list(results[0].methods["planner"].keys())
-        lines.append(f"\n{label}: splits {', '.join(splits)}; mean over splits")
-        lines.append(f"| method | {' | '.join(keys)} |")
-        lines.append("|---" * (len(keys) + 1) + "|")
-        for method in ("planner", "kde", "naive"):
-            means = [statistics.mean(r.methods[method][k] for r in results) for k in keys]
-            lines.append(f"| {method} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
-        ratio = statistics.mean(r.methods["planner"]["pai@5"] for r in results) / statistics.mean(
-            r.methods["kde"]["pai@5"] for r in results
-        )
-        per_split = ", ".join(f"{r.methods['planner']['pai@5'] / r.methods['kde']['pai@5']:.2f}" for r in results)
-        lines.append(f"planner PAI@5 / kde PAI@5 = {ratio:.2f} (per split: {per_split}); "
-                     f"n_test per split: {', '.join(str(r.n_test) for r in results)}")
-    return lines
+    return bench_baselines.measure(shared)
 
 
 def bench_network_backtest() -> list[str]:
@@ -211,7 +185,7 @@ def bench_network_backtest() -> list[str]:
     for title, pick in (("grid, 100 m cells", lambda r: r.methods), ("per km of street", lambda r: r.network)):
         lines.append(f"\n{title}\n| method | {' | '.join(keys)} |")
         lines.append("|---" * (len(keys) + 1) + "|")
-        for method in ("planner", "kde", "naive"):
+        for method in METHODS:
             means = [statistics.mean(pick(r)[method][k] for r in results) for k in keys]
             lines.append(f"| {method} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
     counts = ", ".join(f"{r.n_test}/{r.network['n_test']}" for r in results)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from . import settings
 from ._errors import InputError
-from .evaluate import METHODS, BacktestParams, BacktestResult, backtest
+from .evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
 from .hotspots import HotspotParams, reference_time
 from .incidents import CATEGORIES, SOURCES
 from .store import Store
@@ -74,15 +74,23 @@ def _num(value: float, language: str, digits: int = 3) -> str:
 def backtest_table(result: BacktestResult, *, language: str = "nl") -> str:
     """The backtest as a Markdown table: one row per method, hit rate and PAI per coverage."""
     keys = list(result.methods["planner"])
-    names = {"nl": {"planner": "WAS Planner", "kde": "KDE (basislijn)", "naive": "naïef: tellingen laatste 4 weken "
-                    "(basislijn)"},
-             "en": {"planner": "WAS Planner", "kde": "KDE (baseline)", "naive": "naive: counts of the last 4 weeks "
-                    "(baseline)"}}[language]
+    chosen = _num(result.bandwidths_m["kde_cv"], language, 0)
+    fixed = {f"kde_{h:g}m": f"KDE {_num(h, language, 0)} m" for h in FIXED_BANDWIDTHS_M}
+    names = {
+        "nl": {"planner": "WAS Planner", "naive_all": "naïef: tellingen hele trainingsperiode",
+               "naive_4w": "naïef: tellingen laatste 4 weken", "kde_cv": f"KDE {chosen} m, gekozen door kruisvalidatie",
+               **fixed, "kde_scott": "KDE, regel van Scott"},
+        "en": {"planner": "WAS Planner", "naive_all": "naive: counts over the whole training period",
+               "naive_4w": "naive: counts of the last 4 weeks", "kde_cv": f"KDE {chosen} m, chosen by cross-validation",
+               **fixed, "kde_scott": "KDE, Scott's rule"},
+    }[language]
+    suffix = " (basislijn)" if language == "nl" else " (baseline)"
     head = "| " + ("methode" if language == "nl" else "method") + " | " + " | ".join(keys) + " |"
     lines = [head, "|" + "---|" * (len(keys) + 1)]
     for method in METHODS:
         values = result.methods[method]
-        lines.append(f"| {names[method]} | " + " | ".join(_num(values[k], language) for k in keys) + " |")
+        label = names[method] + ("" if method == "planner" else suffix)
+        lines.append(f"| {label} | " + " | ".join(_num(values[k], language) for k in keys) + " |")
     return "\n".join(lines)
 
 
@@ -186,20 +194,25 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
             (f"Getraind op de {result.n_train} signalen vóór {_day(result.split)}, getoetst op de {result.n_test} "
              f"signalen in de {BacktestParams().horizon_days:g} dagen daarna, in {result.n_cells} cellen van "
              "100 × 100 m. *Trefkans* (hit rate) = aandeel van de latere signalen in het aangewezen gebied; *PAI* = "
-             "trefkans ÷ oppervlakteaandeel, bij 1, 5 en 10 % van de oppervlakte. Twee basislijnen: KDE "
-             "(kerndichtheid van alle signalen) en naïeve tellingen per cel over de laatste 4 weken." if nl else
+             "trefkans ÷ oppervlakteaandeel, bij 1, 5 en 10 % van de oppervlakte. Basislijnen op dezelfde cellen: "
+             "naïeve tellingen per cel (hele trainingsperiode en laatste 4 weken; gelijke tellingen geordend op een "
+             "KDE van 50 m, dan op celnummer) en kerndichtheid (KDE) van alle trainingssignalen, met de bandbreedte "
+             "gekozen door kruisvalidatie op de trainingsperiode (de laatste weken voorspeld uit de weken ervoor), "
+             "met vaste bandbreedtes en met de regel van Scott." if nl else
              f"Trained on the {result.n_train} signals before {_day(result.split)}, tested on the {result.n_test} "
              f"signals of the {BacktestParams().horizon_days:g} days after, in {result.n_cells} cells of 100 × 100 m. "
              "*Hit rate* = share of later signals inside the flagged area; *PAI* = hit rate ÷ area share, at 1, 5 "
-             "and 10 % of the area. Two baselines: KDE (kernel density of all signals) and naive counts per "
-             "cell over the last 4 weeks."),
+             "and 10 % of the area. Baselines on the same cells: naive counts per cell (whole training period "
+             "and last 4 weeks; equal counts ordered by a 50 m KDE, then by cell number) and kernel density (KDE) "
+             "of all training signals, with the bandwidth chosen by cross-validation on the training period (the "
+             "last weeks forecast from the weeks before), with fixed bandwidths and with Scott's rule."),
             "",
             backtest_table(result, language=language),
             "",
             ("Eén week is een kleine steekproef: de cijfers schommelen van week tot week. Doet WAS Planner het niet "
-             "beter dan de naïeve telling, dan voegt het op deze gegevens weinig toe." if nl else
+             "beter dan de naïeve tellingen of een KDE, dan voegt het op deze gegevens weinig toe." if nl else
              "One week is a small sample: the figures vary from week to week. If WAS Planner does no better than "
-             "the naive count, it adds little on this data."),
+             "the naive counts or a KDE, it adds little on this data."),
         ]
     out += [
         "",

@@ -13,12 +13,26 @@ from typer.testing import CliRunner
 
 from planner._errors import InputError
 from planner.cli import app
-from planner.evaluate import BacktestParams, backtest, hit_rates, length_hit_rates, scott_bandwidth
+from planner.evaluate import (
+    ALIASES,
+    METHODS,
+    BacktestParams,
+    backtest,
+    deterministic_rank,
+    hit_rates,
+    kde_log_density,
+    length_hit_rates,
+    parse_split,
+    rolling_folds,
+    scott_bandwidth,
+)
 from planner.hotspots import TimeWindow
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 SACRAMENTO_MAPPING = "cdatetime=occurred_at,latitude=lat,longitude=lon"
 KEYS = {f"{kind}@{c}" for kind in ("hit_rate", "pai") for c in (1, 5, 10)}
+NAMES = {*METHODS, *ALIASES}
+BASELINES = [name for name in METHODS if name != "planner"]
 
 
 def signals(x, y, times, category="other") -> pd.DataFrame:
@@ -44,7 +58,7 @@ def test_known_answer_all_future_signals_in_the_one_hot_cell(known, two_wards):
     """When every signal falls in one cell, each method catches all of them at 1 % (PAI 100)."""
     result = backtest(known, split="2026-02-22T12:00", wards=two_wards)
     assert (result.n_train, result.n_test, result.n_cells) == (20, 10, 200)
-    for name in ("planner", "kde", "naive"):
+    for name in NAMES:
         values = result.methods[name]
         assert values["hit_rate@1"] == pytest.approx(1.0)
         assert values["pai@1"] == pytest.approx(100.0)  # 1 / (2 of 200 cells)
@@ -52,12 +66,13 @@ def test_known_answer_all_future_signals_in_the_one_hot_cell(known, two_wards):
 
 
 def test_json_contract_is_exact(known, two_wards):
-    """to_json has exactly methods (planner, kde, naive × six keys), n_train and n_test."""
+    """to_json has exactly methods (every method and old name × six keys), n_train and n_test."""
     payload = backtest(known, split="2026-02-22T12:00", wards=two_wards).to_json()
     assert set(payload) == {"methods", "n_train", "n_test"}
-    assert set(payload["methods"]) == {"planner", "kde", "naive"}
+    assert set(payload["methods"]) == NAMES
     for values in payload["methods"].values():
         assert set(values) == KEYS and all(isinstance(v, float) for v in values.values())
+    assert all(payload["methods"][old] == payload["methods"][new] for old, new in ALIASES.items())
     json.dumps(payload)
 
 
@@ -84,6 +99,14 @@ def test_straddling_and_out_of_window_signals_are_left_out(two_wards):
     windowed = backtest(frame, split=t, wards=two_wards,
                         params=BacktestParams(window=TimeWindow.parse("20:00-23:00")))
     assert windowed.n_test == 1
+
+
+def test_a_signal_at_the_split_is_test_data_only(two_wards):
+    """A signal at the very moment of the split is a test signal, not also a training one."""
+    t = pd.Timestamp("2026-02-10T12:00", tz="UTC")
+    frame = signals([91_500] * 3, [452_500] * 3, [t - pd.Timedelta(days=2), t, t + pd.Timedelta(days=1)])
+    result = backtest(frame, split=t, wards=two_wards)
+    assert (result.n_train, result.n_test) == (1, 2)
 
 
 def test_no_test_signals_is_a_clear_error(known, two_wards):
@@ -113,10 +136,14 @@ def test_params_name_the_bad_field():
         BacktestParams(horizon_days=0)
     with pytest.raises(InputError, match="coverages"):
         BacktestParams(coverages=(0.0,))
+    with pytest.raises(InputError, match="cv_bandwidths_m"):
+        BacktestParams(cv_bandwidths_m=(100.0, 50.0))
+    with pytest.raises(InputError, match="cv_folds"):
+        BacktestParams(cv_folds=0)
 
 
 def test_sacramento_cli_json(shared_data):
-    """Sacramento through the import aliases: the exact contract, and planner beats KDE at 5 %."""
+    """Sacramento through the import aliases: the exact contract; a chosen bandwidth beats Scott's at 5 %."""
     path = shared_data / "incidents" / "sacramento_2006-01-01_to_2006-01-21.csv"
     result = CliRunner().invoke(app, [
         "evaluate", str(path), "--split", "2006-01-08", "--horizon-days", "7", "--mapping", SACRAMENTO_MAPPING,
@@ -125,10 +152,11 @@ def test_sacramento_cli_json(shared_data):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) == {"methods", "n_train", "n_test"}
-    assert (payload["n_train"], payload["n_test"]) == (1652, 1740)
+    assert (payload["n_train"], payload["n_test"]) == (1651, 1740)  # 8 Jan 0:00 is a test signal only
     methods = payload["methods"]
-    assert all(set(values) == KEYS for values in methods.values())
-    assert methods["planner"]["pai@5"] > methods["kde"]["pai@5"]
+    assert set(methods) == NAMES and all(set(values) == KEYS for values in methods.values())
+    assert methods["kde_cv"]["pai@5"] > methods["kde_scott"]["pai@5"] == methods["kde"]["pai@5"]
+    assert methods["naive_all"] == methods["naive_4w"]  # one week of training: both count it all
 
 
 def test_city_of_london_month_only(shared_data):
@@ -158,8 +186,110 @@ def test_evaluate_cli_bad_split_exits_2(shared_data):
     assert result.exit_code == 2 and "split" in result.stderr
 
 
+# -- baselines: ties, cross-validated bandwidth --------------------------------------------------
+def tight_clusters(rng, n, start, days, spread=10.0):
+    """``n`` signals around 20 cell centres of the two wards (uneven weights), 30 % uniform noise."""
+    centres = np.column_stack([rng.choice(np.arange(91_050, 93_000, 100), 20, replace=False),
+                               rng.choice(np.arange(452_050, 453_000, 100), 20)])
+    xy = centres[rng.choice(20, n, p=np.arange(1, 21) / 210)] + rng.normal(0, spread, (n, 2))
+    noise = rng.random(n) < 0.3
+    xy[noise] = rng.uniform([91_001, 452_001], [92_999, 452_999], (int(noise.sum()), 2))
+    return signals(xy[:, 0], xy[:, 1], pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.uniform(0, days, n), "D"))
+
+
+def diffuse_blobs(rng, n, start, days, spread=250.0):
+    """``n`` signals around the centres of the two wards (Gaussian, ``spread`` m), inside the wards."""
+    xy = np.array([[91_500, 452_500], [92_500, 452_500]])[rng.integers(0, 2, 3 * n)] + rng.normal(0, spread, (3 * n, 2))
+    xy = xy[(xy[:, 0] > 91_000) & (xy[:, 0] < 93_000) & (xy[:, 1] > 452_000) & (xy[:, 1] < 453_000)][:n]
+    return signals(xy[:, 0], xy[:, 1], pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.uniform(0, days, n), "D"))
+
+
+@pytest.mark.parametrize("hot", ["east", "west"])
+def test_equal_counts_are_ordered_by_the_50m_kde(two_wards, hot):
+    """Two cells with two training signals each: the one with a signal next door ranks first, not the lower index."""
+    t = pd.Timestamp("2026-02-02", tz="UTC")
+    # West cell (lower index) and east cell both hold 2; the east one has a neighbour 60 m away.
+    train = signals([91_145, 91_155, 91_745, 91_755, 91_810], [452_545, 452_555, 452_545, 452_555, 452_550], [t] * 5)
+    x = 91_750 if hot == "east" else 91_150
+    test = signals([x - 20, x, x + 20], [452_550] * 3, [pd.Timestamp("2026-02-23", tz="UTC")] * 3)
+    result = backtest(pd.concat([train, test], ignore_index=True), split="2026-02-22", wards=two_wards,
+                      params=BacktestParams(coverages=(0.5,)))  # one cell of 200
+    for name in ("naive_all", "naive_4w"):
+        assert result.methods[name]["hit_rate@0.5"] == (1.0 if hot == "east" else 0.0)
+
+
+def test_complete_ties_go_to_the_lower_index():
+    """Equal scores and equal tie-break: the lower index ranks higher; the tie-break comes before the index."""
+    assert list(deterministic_rank(np.zeros(5), tiebreak=np.zeros(5))) == [4, 3, 2, 1, 0]
+    ranks = deterministic_rank(np.array([1.0, 1.0, 1.0, 0.0]), tiebreak=np.array([0.0, 2.0, 2.0, 9.0]))
+    assert list(ranks) == [1, 3, 2, 0]
+    hits = np.array([0.0, 0, 3, 0, 0, 0, 0, 0, 0, 0])
+    tied = deterministic_rank(np.zeros(10), tiebreak=np.zeros(10))
+    assert hit_rates(tied, hits, (30.0,))["hit_rate@30"] == 1.0  # cells 0, 1, 2: the first three
+    assert hit_rates(tied, hits, (20.0,))["hit_rate@20"] == 0.0
+
+
+def test_shuffled_rows_give_the_same_baselines(two_wards):
+    """Signals on 40 shared points (many equal counts): shuffling the rows changes no baseline, figure or KDE bit."""
+    rng = np.random.default_rng(5)
+    spots = rng.uniform([91_001, 452_001], [92_999, 452_999], (40, 2))
+    pick = spots[rng.integers(0, 40, 300)]
+    times = pd.Timestamp("2026-02-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 28, 300), "D")
+    frame = signals(pick[:, 0], pick[:, 1], times)
+    one = backtest(frame, split="2026-02-22", wards=two_wards)
+    other = backtest(frame.sample(frac=1, random_state=1), split="2026-02-22", wards=two_wards)
+    for name in BASELINES:
+        assert np.array_equal(one.scores[name], other.scores[name]), name
+        assert one.methods[name] == other.methods[name], name
+    assert one.bandwidths_m == other.bandwidths_m
+    perm = rng.permutation(300)
+    cells = rng.uniform([91_000, 452_000], [93_000, 453_000], (500, 2))
+    density = kde_log_density(pick[:, 0], pick[:, 1], cells[:, 0], cells[:, 1], bandwidth_m=50)
+    assert np.array_equal(density, kde_log_density(pick[perm, 0], pick[perm, 1], cells[:, 0], cells[:, 1],
+                                                   bandwidth_m=50))  # bit for bit: no near-tie flips
+
+
+def test_cv_picks_a_small_bandwidth_on_tight_clusters_and_a_larger_one_on_diffuse_points(two_wards):
+    """Clusters of 10 m sd get kde_cv ≤ 50 m; two blobs of 250 m sd get ≥ 100 m (three seeds each)."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        tight = backtest(tight_clusters(rng, 300, "2026-02-01", 28), split="2026-02-22", wards=two_wards)
+        diffuse = backtest(diffuse_blobs(rng, 300, "2026-02-01", 28), split="2026-02-22", wards=two_wards)
+        assert tight.bandwidths_m["kde_cv"] <= 50 < 100 <= diffuse.bandwidths_m["kde_cv"], seed
+
+
+def test_rolling_folds_on_whole_months_and_on_a_short_history():
+    """Month-only signals: the folds test the last two whole months; one week of history: folds of 7/3 days."""
+    starts = pd.Series(pd.date_range("2016-01-01", periods=6, freq="MS", tz="UTC")).repeat(3).reset_index(drop=True)
+    ends = starts + pd.offsets.MonthBegin(1)
+    folds = rolling_folds(starts, ends, split=pd.Timestamp("2016-07-01", tz="UTC"), horizon_days=28, folds=2,
+                          testable=np.ones(18, dtype=bool))
+    assert [(set(starts[test].dt.month), set(starts[fit].dt.month)) for fit, test in folds] == [
+        ({6}, {1, 2, 3, 4, 5}), ({5}, {1, 2, 3, 4})]  # tested on June (then May), trained on the months before
+    split = parse_split("2006-01-08")
+    week = pd.Series(split - pd.to_timedelta(np.linspace(7, 0.01, 200), "D"))
+    short = rolling_folds(week, week, split=split, horizon_days=7, folds=2, testable=np.ones(200, dtype=bool))
+    assert len(short) == 2 and not any((fit & test).any() for fit, test in [*folds, *short])
+    origins = [week[test].min() for _, test in short]  # the last start at or before 7/3 (then 14/3) days back
+    assert all(split - pd.Timedelta(days=d * 7 / 3, hours=2) < o <= split - pd.Timedelta(days=d * 7 / 3)
+               for d, o in zip((1, 2), origins, strict=True))
+    assert week[short[0][0]].max() <= week[short[0][1]].min()
+
+
+def test_evaluate_cli_json_lists_every_baseline(tmp_path):
+    """`evaluate --json` holds every method and old name with the same six keys; the text names the bandwidths."""
+    frame = tight_clusters(np.random.default_rng(0), 300, "2026-02-01", 28)
+    frame.assign(occurred_at=frame["occurred_from"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))[
+        ["occurred_at", "lat", "lon", "category"]].to_csv(tmp_path / "s.csv", index=False)
+    args = ["evaluate", str(tmp_path / "s.csv"), "--split", "2026-02-22"]
+    payload = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout)
+    assert set(payload["methods"]) == NAMES and all(set(v) == KEYS for v in payload["methods"].values())
+    text = CliRunner().invoke(app, args).stdout
+    assert "kde_cv" in text and "bandwidths: kde_cv" in text
+
+
 # -- per km of street (a graph given) -----------------------------------------------------------
-NET_KEYS = {"planner", "kde", "naive", "street_km", "n_test"}
+NET_KEYS = {*NAMES, "street_km", "n_test"}
 
 
 @pytest.fixture
@@ -204,7 +334,7 @@ def test_network_known_answer_one_hot_street(one_hot_street, line_graph, two_war
     result = backtest(one_hot_street, split="2026-02-22T12:00", wards=two_wards, graph=line_graph)
     network = result.network
     assert network["street_km"] == pytest.approx(1.0) and network["n_test"] == 10
-    for name in ("planner", "kde", "naive"):
+    for name in NAMES:
         values = network[name]
         assert values["hit_rate@1"] == pytest.approx(0.1) and values["pai@1"] == pytest.approx(10.0)
         assert values["hit_rate@5"] == pytest.approx(0.5) and values["pai@5"] == pytest.approx(10.0)
@@ -216,7 +346,7 @@ def test_network_adds_exactly_one_json_key(one_hot_street, line_graph, two_wards
     payload = backtest(one_hot_street, split="2026-02-22T12:00", wards=two_wards, graph=line_graph).to_json()
     assert set(payload) == {"methods", "n_train", "n_test", "network"}
     assert set(payload["network"]) == NET_KEYS
-    assert all(set(payload["network"][name]) == KEYS for name in ("planner", "kde", "naive"))
+    assert all(set(payload["network"][name]) == KEYS for name in NAMES)
     json.dumps(payload)
 
 
@@ -273,7 +403,32 @@ def test_network_backtest_on_the_amsterdam_sidewalks(shared_data):
     network = result.network
     assert network["n_test"] == 100
     assert network["street_km"] == pytest.approx(sum(length for _, length in mids) / 2000, rel=0.01)
-    for name in ("planner", "kde", "naive"):
+    for name in NAMES:
         rates = [network[name][f"hit_rate@{c}"] for c in (1, 5, 10)]
         assert rates == sorted(rates) and rates[0] >= 0 and rates[-1] <= 1
     assert network["planner"]["pai@5"] > 5
+
+
+def test_a_burst_in_the_forecast_period_changes_no_baseline(line_graph):
+    """400 diffuse signals in the forecast week (50 outside the training hull) change no bandwidth or baseline score."""
+    rng = np.random.default_rng(0)
+    on_street = signals(91_000 + rng.choice([150, 450, 850], 120) + rng.normal(0, 5, 120),
+                        452_500 + rng.normal(0, 5, 120),
+                        pd.Timestamp("2026-02-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 27, 120), "D"))
+    history = pd.concat([tight_clusters(rng, 300, "2026-02-01", 27), on_street], ignore_index=True)
+    away = signals(rng.uniform(93_500, 94_000, 50), rng.uniform(452_000, 453_000, 50),
+                   pd.Timestamp("2026-02-23", tz="UTC") + pd.to_timedelta(rng.uniform(0, 3, 50), "D"))
+    burst = pd.concat([diffuse_blobs(rng, 400, "2026-02-22T12:00", 5), away], ignore_index=True)
+    split = "2026-02-22T06:00"
+    plain = backtest(history, split=split, graph=line_graph)
+    planted = backtest(pd.concat([history, burst], ignore_index=True), split=split, graph=line_graph)
+    assert planted.n_test == plain.n_test + 400 and planted.n_cells == plain.n_cells
+    assert planted.bandwidths_m == plain.bandwidths_m
+    for name in BASELINES:
+        assert np.array_equal(planted.scores[name], plain.scores[name]), name
+        assert np.array_equal(planted.network_scores[name], plain.network_scores[name]), name
+    when = pd.Timestamp("2026-02-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 20, len(burst)), "D")
+    earlier = backtest(pd.concat([history, burst.assign(occurred_from=when, occurred_to=when)], ignore_index=True),
+                       split=split, graph=line_graph)
+    assert earlier.bandwidths_m["kde_scott"] != plain.bandwidths_m["kde_scott"]  # the same burst in training counts
+    assert not np.array_equal(earlier.scores["kde_cv"], plain.scores["kde_cv"])

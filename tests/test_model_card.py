@@ -46,13 +46,16 @@ def test_model_card_holds_the_current_backtest_figures(demo):
         row = next(line for line in card.splitlines() if line.startswith("| ") and method_label(method) in line)
         cells = [c.strip() for c in row.strip("|").split("|")[1:]]
         assert cells == [f"{v:.3f}".replace(".", ",") for v in expected.methods[method].values()]
+    assert f"KDE {expected.bandwidths_m['kde_cv']:g} m, gekozen door kruisvalidatie" in card
     english = model_card(store, language="en")
     assert f"{expected.methods['planner']['pai@5']:.3f}" in english
 
 
 def method_label(method: str) -> str:
-    """The start of a method's row label in the Dutch card."""
-    return {"planner": "WAS Planner |", "kde": "KDE", "naive": "naïef"}[method]
+    """A part of a method's row label in the Dutch card that no other row has."""
+    return {"planner": "WAS Planner |", "naive_all": "hele trainingsperiode", "naive_4w": "laatste 4 weken",
+            "kde_cv": "door kruisvalidatie (", "kde_50m": "KDE 50 m (", "kde_100m": "KDE 100 m (",
+            "kde_200m": "KDE 200 m (", "kde_scott": "Scott"}[method]
 
 
 def test_model_card_sections_settings_and_contact(demo, monkeypatch):

@@ -1,0 +1,119 @@
+"""Planner against every hotspot baseline of ``planner.evaluate``, per split and on average (issue 13).
+
+Usage::
+
+    .venv/bin/python bench/bench_baselines.py [--shared DIR] [--only sacramento|london]
+
+Real data only: Sacramento (minute timestamps) on rolling daily splits 2006-01-08 … 2006-01-15
+with a 7-day horizon (every 7-day horizon the three weeks of the file allow; the test weeks
+overlap, so the splits are not independent), and the City of London (police.uk, month-only
+dates) on monthly splits 2016-07-01 … 2017-06-01 with the next month as test set (horizon 28
+days: a month-only signal starts on the first, so any horizon of 1–28 days takes that month).
+Study area = training hull + 500 m in 100 m cells; the methods and the cross-validation rule are
+those of ``planner.evaluate`` (module docstring). Prints, per dataset, one table per coverage
+(PAI per split, mean last) and a table of means with the number of splits the planner is ahead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planner.evaluate import METHODS, BacktestParams, BacktestResult, backtest
+from planner.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
+
+SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
+COVERAGES = ("1", "5", "10")
+SACRAMENTO_SPLITS = [f"2006-01-{day:02d}" for day in range(8, 16)]
+LONDON_SPLITS = [f"{year}-{month:02d}-01" for year, month in
+                 [(2016, m) for m in range(7, 13)] + [(2017, m) for m in range(1, 7)]]
+
+
+def sacramento(shared: Path) -> pd.DataFrame:
+    """The Sacramento file through the import aliases (as ``was-planner evaluate --mapping ...``)."""
+    options = ParseOptions(mapping=parse_mapping("cdatetime=occurred_at,latitude=lat,longitude=lon"),
+                           date_format="%m/%d/%y %H:%M", default_category="other")
+    return parse_incidents(read_table(shared / "incidents" / "sacramento_2006-01-01_to_2006-01-21.csv"),
+                           options=options).valid
+
+
+def london(shared: Path) -> pd.DataFrame:
+    """The City of London rows that have coordinates, month-only dates."""
+    options = ParseOptions(mapping=parse_mapping("Month=occurred_at,Crime type=category"), default_category="other")
+    valid = parse_incidents(read_table(shared / "incidents" / "city_of_london_street_2016-01_2017-06.csv"),
+                            options=options).valid
+    return valid.dropna(subset=["lat"])
+
+
+def run(data: pd.DataFrame, splits: list[str], horizon: float) -> tuple[list[BacktestResult], float]:
+    """One backtest per split; also the mean seconds per split."""
+    t = time.perf_counter()
+    results = [backtest(data, split=s, params=BacktestParams(horizon_days=horizon)) for s in splits]
+    return results, (time.perf_counter() - t) / len(splits)
+
+
+def means(results: list[BacktestResult], key: str) -> dict[str, float]:
+    """Mean of ``methods[name][key]`` over the splits, per method."""
+    return {name: statistics.mean(r.methods[name][key] for r in results) for name in METHODS}
+
+
+def tables(label: str, splits: list[str], results: list[BacktestResult], seconds: float) -> list[str]:
+    """Per coverage: PAI per split and the mean; then the means with the planner's wins."""
+    n = len(results)
+    lines = [f"\n### {label}: {n} splits, {seconds:.1f} s per split",
+             "n_train / n_test per split: " + ", ".join(f"{r.n_train}/{r.n_test}" for r in results),
+             "kde_cv bandwidth (m) per split: " + ", ".join(f"{r.bandwidths_m['kde_cv']:g}" for r in results),
+             "kde_scott bandwidth (m) per split: " + ", ".join(f"{r.bandwidths_m['kde_scott']:.0f}" for r in results)]
+    for c in COVERAGES:
+        key = f"pai@{c}"
+        lines += [f"\nPAI@{c}", "| split | " + " | ".join(METHODS) + " |", "|---" + "|---:" * len(METHODS) + "|"]
+        for split, r in zip(splits, results, strict=True):
+            lines.append(f"| {split} | " + " | ".join(f"{r.methods[m][key]:.2f}" for m in METHODS) + " |")
+        mean = means(results, key)
+        lines.append("| **mean** | " + " | ".join(f"**{mean[m]:.2f}**" for m in METHODS) + " |")
+    lines += ["\nmeans over the splits; 'planner ahead' = splits where the planner's PAI is higher",
+              "| method | PAI@1 | PAI@5 | PAI@10 | planner ahead @1 | @5 | @10 |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    mean = {c: means(results, f"pai@{c}") for c in COVERAGES}
+    for m in METHODS:
+        ahead = [sum(r.methods["planner"][f"pai@{c}"] > r.methods[m][f"pai@{c}"] for r in results) for c in COVERAGES]
+        wins = " | ".join("–" if m == "planner" else f"{a}/{n}" for a in ahead)
+        lines.append(f"| {m} | " + " | ".join(f"{mean[c][m]:.2f}" for c in COVERAGES) + f" | {wins} |")
+    return lines
+
+
+RUNS = (("sacramento", "Sacramento, horizon 7 days", sacramento, SACRAMENTO_SPLITS, 7.0),
+        ("london", "City of London, next month", london, LONDON_SPLITS, 28.0))
+
+
+def measure(shared: Path, *, only: str | None = None) -> list[str]:
+    """The tables of every run in ``RUNS`` (or of the one named ``only``)."""
+    lines = []
+    for key, label, load, splits, horizon in RUNS:
+        if only in (None, key):
+            results, seconds = run(load(shared), splits, horizon)
+            lines += tables(label, splits, results, seconds)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--only", choices=[key for key, *_ in RUNS])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print(f"machine: {os.cpu_count()} cores")
+    print("\n".join(measure(args.shared, only=args.only)))
+
+
+if __name__ == "__main__":
+    main()
