@@ -562,8 +562,13 @@ def effect_command(
     store = _store(ctx)
     table = None
     if panel is not None:
-        table = panel_from_outcomes(read_outcomes(panel, format=panel_format, wards=store.wards()).rows,
-                                    category=category)
+        counts = read_outcomes(panel, format=panel_format, wards=store.wards())
+        if counts.rows.empty:
+            first_problem = f" (row {counts.rejects['row_number'].iloc[0]}: {counts.rejects['reason'].iloc[0]})" \
+                if len(counts.rejects) else ""
+            msg = f"{panel.name}: no usable counts{first_problem}"
+            raise PlannerError(msg)
+        table = panel_from_outcomes(counts.rows, category=category)
     elif panel_format is not None:
         msg = "--format goes with --panel"
         raise PlannerError(msg)

@@ -227,7 +227,8 @@ def _next(first: date, period: str) -> date:
 def panel_from_signals(incidents: pd.DataFrame, wards: Sequence[str], *, start: date, end: date,
                        period: str = "month") -> Panel:
     """Signals per ward and whole ``period`` of ``[start, end)`` (local time of the start of
-    their time window), leaving out signals found on patrol: walking more finds more."""
+    their time window), leaving out signals found on patrol: walking more finds more. The panel
+    starts at the first period with a signal in any ward."""
     starts = period_starts(start, end, period)
     if not starts:
         msg = f"no whole {period} between {start.isoformat()} and {end.isoformat()}"
@@ -240,8 +241,13 @@ def panel_from_signals(incidents: pd.DataFrame, wards: Sequence[str], *, start: 
         inside = first.isin(starts)
         table = pd.crosstab(kept.loc[inside, "ward"], first[inside])
         counts.loc[table.index, table.columns] = table.to_numpy(dtype=float)
-    return Panel(counts=counts, period=period, outcome="signals", source="signals",
-                 notes=("signals found on patrol left out",))
+    notes = ["signals found on patrol left out"]
+    # Periods before the first signal in any ward precede the data: they are not zero signals.
+    any_signal = np.flatnonzero(counts.to_numpy().sum(axis=0) > 0)
+    if len(any_signal) and any_signal[0] > 0:
+        counts = counts.iloc[:, any_signal[0]:]
+        notes.append(f"the signals start in the {period} of {counts.columns[0].isoformat()}")
+    return Panel(counts=counts, period=period, outcome="signals", source="signals", notes=tuple(notes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,6 +289,13 @@ class _Design:
     @property
     def weighted(self) -> tuple[np.ndarray, np.ndarray]:
         return self.weights * self.before, self.weights * self.after / self.expected
+
+    def adjusted(self, counts: np.ndarray, n_before: int) -> np.ndarray:
+        """``counts`` with each ward's after-split counts divided by its expected change: the
+        data the weighted PPML is fitted to (its estimate is ``_log_ratio`` of ``weighted``)."""
+        adjusted = counts.astype(float)
+        adjusted[:, n_before:] /= self.expected[:, None]
+        return adjusted
 
 
 def ward_trends(counts: np.ndarray, n_before: int) -> tuple[np.ndarray, float]:
@@ -591,11 +604,10 @@ def _treated_mask(areas: Sequence[str], treated: Iterable[str]) -> np.ndarray:
     return mask
 
 
-def fit_ppml(counts: np.ndarray, treated: np.ndarray, n_before: int, weights: np.ndarray, *,
-             expected: np.ndarray | None = None) -> float:
-    """The log rate ratio of the two-way fixed-effects Poisson model with ward weights and (as an
-    offset after the split) each ward's ``expected`` change, fitted by statsmodels; the closed
-    form of ``_log_ratio`` must equal it."""
+def fit_ppml(counts: np.ndarray, treated: np.ndarray, n_before: int, weights: np.ndarray) -> float:
+    """The log rate ratio of the two-way fixed-effects Poisson model with ward weights, fitted by
+    statsmodels. ``_log_ratio`` is its closed form (tests hold them equal); the review uses the
+    closed form because every re-assignment needs one."""
     import statsmodels.api as sm
 
     n_wards, n_periods = counts.shape
@@ -604,19 +616,21 @@ def fit_ppml(counts: np.ndarray, treated: np.ndarray, n_before: int, weights: np
     columns = [np.ones(n_wards * n_periods), (treated[ward] & (period >= n_before)).astype(float)]
     columns += [(ward == i).astype(float) for i in range(1, n_wards)]
     columns += [(period == t).astype(float) for t in range(1, n_periods)]
-    offset = np.log(expected[ward]) * (period >= n_before) if expected is not None else None
     model = sm.GLM(counts.reshape(-1), np.column_stack(columns), family=sm.families.Poisson(),
-                   var_weights=weights[ward], offset=offset)
+                   var_weights=weights[ward])
     return float(model.fit(method="newton", maxiter=100, tol=1e-10).params[1])
 
 
-def _interval(before: np.ndarray, after: np.ndarray, treated: np.ndarray, rows: np.ndarray, observed: float,
+def _interval(counts: np.ndarray, n_before: int, treated: np.ndarray, rows: np.ndarray, observed: float,
               spread: float, alpha: float) -> tuple[float, float]:
     """The randomization interval: every effect b whose removal from the treated wards' after
-    counts leaves an assignment test that does not reject at ``alpha`` (Imbens & Rosenbaum 2005)."""
+    counts leaves an assignment test that does not reject at ``alpha`` (Imbens & Rosenbaum 2005).
+    The design (weights, trends) is recomputed from each shifted panel, as the test itself would."""
     def p_at(b: float) -> float:
-        shifted = after * np.exp(-b * treated)
-        return _p_value(_log_ratio(rows, before, shifted), observed - b)
+        shifted = counts.astype(float)
+        shifted[treated, n_before:] *= math.exp(-b)
+        before, after = _design(shifted, n_before).weighted
+        return _p_value(_log_ratio(rows, before, after), _log_ratio(treated[None, :], before, after)[0])
 
     if not math.isfinite(observed):
         return -math.inf, math.inf
@@ -671,7 +685,10 @@ def minimum_detectable_effect(counts: np.ndarray, n_before: int, rows: np.ndarra
             changed[truth, n_before:] = binom.ppf(uniform[truth], after[truth], 1 - reduction)
             before_w, after_w = _design(changed, n_before).weighted
             real = _log_ratio(truth[None, :], before_w, after_w)[0]
-            rejections += _p_value(_log_ratio(compare, before_w, after_w), real) <= params.alpha
+            statistics = _log_ratio(compare, before_w, after_w)
+            if not exact:  # the truth counts among the compared, as the observed does in the test
+                statistics = np.append(statistics, real)
+            rejections += _p_value(statistics, real) <= params.alpha
         return rejections / len(chosen)
 
     if power(0.999) < params.power:
@@ -749,14 +766,14 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
     rows, exact = assignments(len(areas), int(mask.sum()), observed=mask, params=params, rng=rng)
     wb, wa = design.weighted
     statistics = _log_ratio(rows, wb, wa)
-    observed = fit_ppml(counts, mask, n_before, weights, expected=design.expected)
+    observed = _log_ratio(mask[None, :], wb, wa)[0]
     p_value = _p_value(statistics, observed)
     finite = statistics[np.isfinite(statistics)]
-    low, high = _interval(wb, wa, mask, rows, observed, float(np.std(finite)) if len(finite) > 1 else 1.0,
+    low, high = _interval(counts, n_before, mask, rows, observed, float(np.std(finite)) if len(finite) > 1 else 1.0,
                           params.alpha)
     distinct = math.comb(len(areas), int(mask.sum()))
     mde = minimum_detectable_effect(counts, n_before, rows, exact=exact, params=params)
-    method = (f"two-way fixed-effects Poisson (PPML, statsmodels) with ward precision weights"
+    method = (f"two-way fixed-effects Poisson (PPML, closed form of the statsmodels fit) with ward precision weights"
               f"{' and ward pre-trends' if design.trend else ''}; randomization inference over {len(rows)} "
               f"{'(all)' if exact else 'random'} treatment assignments")
     table = pd.DataFrame({"ward": areas, "treated": mask, "before": before / n_before,

@@ -433,6 +433,8 @@ def _reject_repeats(counts: pd.DataFrame, key: list[str], reasons: _Reasons, fie
     """Reject each row after the first with the same ``key``, with ``describe(row)`` as the reason
     (the row's cells, and the first row's with the suffix ``_first``); returns the rejected rows."""
     again = counts.duplicated(key, keep="first")
+    if not again.any():  # nothing repeats (also: no valid rows, which the join cannot type)
+        return counts.index[:0]
     later = counts[again].join(counts[~again].set_index(key), on=key, rsuffix="_first")
     said = pd.Series([describe(row) for row in later.to_dict("records")], index=later.index, dtype=object)
     said = said.reindex(reasons.values.index)

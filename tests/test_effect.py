@@ -17,6 +17,7 @@ from planner._errors import InputError
 from planner.effect import (
     EffectParams,
     Panel,
+    _design,
     _log_ratio,
     estimate_effect,
     fit_ppml,
@@ -77,7 +78,8 @@ def test_randomization_p_is_exact_on_a_tiny_panel():
 
 def test_closed_form_equals_the_statsmodels_fit():
     """The collapsed weighted-PPML log rate ratio used for re-assignments equals the two-way
-    fixed-effects Poisson fit with the same ward weights."""
+    fixed-effects Poisson fit with the same ward weights, also with ward trends carried forward
+    (the fit is then on the trend-adjusted counts)."""
     rng = np.random.default_rng(4)
     counts = _simulated(rng, wards=9, months=8, treated=3, effect=0.8).astype(float)
     treated = np.arange(9) < 3
@@ -86,6 +88,34 @@ def test_closed_form_equals_the_statsmodels_fit():
     assert tau2 > 0 and weights.min() < 1
     closed = _log_ratio(treated[None, :], weights * before, weights * after)[0]
     assert closed == pytest.approx(fit_ppml(counts, treated, 4, weights), abs=1e-7)
+    trending = _trending(np.random.default_rng(6))
+    design = _design(trending, 6)
+    assert design.trend != 0 and np.ptp(design.expected) > 0
+    mask = np.arange(len(trending)) < 4
+    closed = _log_ratio(mask[None, :], *design.weighted)[0]
+    assert closed == pytest.approx(fit_ppml(design.adjusted(trending, 6), mask, 6, design.weights), abs=1e-7)
+
+
+def _trending(rng, wards=12, months=12):
+    """Counts whose wards keep their own (strong) trend across the split."""
+    slope = rng.normal(0, 0.06, wards)
+    mean = rng.uniform(80, 400, wards)[:, None] * np.exp(slope[:, None] * np.arange(months)[None, :])
+    return rng.poisson(mean).astype(float)
+
+
+def test_with_trends_the_exact_p_value_never_beats_the_number_of_assignments():
+    """With ward trends carried forward the reported effect is still the statistic that is
+    re-assigned: an exact test over C(7, 2) = 21 assignments never reports p below 1/21, and the
+    reported estimate is the real assignment's re-assigned statistic."""
+    rng = np.random.default_rng(12)
+    for _ in range(10):
+        counts = _trending(rng, wards=7)
+        result = estimate_effect(_panel(counts), ["W0", "W1"], MONTHS[6])
+        assert result.exact and result.assignments == 21
+        assert result.p_value >= 1 / 21 - 1e-12
+        design = _design(counts, 6)
+        mask = np.arange(7) < 2
+        assert math.log(result.estimate) == pytest.approx(_log_ratio(mask[None, :], *design.weighted)[0])
 
 
 def test_known_effect_is_recovered_within_its_interval():
@@ -237,6 +267,8 @@ def test_panel_from_signals_leaves_out_patrol_finds():
                               "on_patrol": [False, False, True, False, False]})
     panel = panel_from_signals(incidents, ["A", "B", "C"], start=date(2025, 1, 1), end=date(2025, 3, 10))
     assert panel.periods == [date(2025, 1, 1), date(2025, 2, 1)]
+    earlier = panel_from_signals(incidents, ["A", "B", "C"], start=date(2024, 10, 1), end=date(2025, 3, 10))
+    assert earlier.periods == panel.periods and "start in the month of 2025-01-01" in earlier.notes[-1]
     assert panel.counts.loc["A"].tolist() == [2, 0] and panel.counts.loc["B"].tolist() == [0, 1]
     assert panel.counts.loc["C"].tolist() == [0, 0] and panel.outcome == "signals"
 

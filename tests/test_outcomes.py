@@ -399,3 +399,16 @@ def test_two_areas_naming_one_ward_count_it_once(two_wards, tmp_path):
     assert list(table.rejects["reason"]) == [
         "area: 'WK999902' is ward Oost, which row 1 ('Oost') counts already for this period and category"
     ]
+
+
+@pytest.mark.parametrize("text", ["area,period,count\n", "area,period,count\nA,2021-01,-3\nB,2021-01,x\n"])
+def test_a_file_without_one_valid_row_imports_nothing_and_says_why(store, tmp_path, text):
+    """A header-only file, or one whose every row is rejected, imports nothing without a
+    traceback; the rejected rows keep their reasons."""
+    path = tmp_path / "counts.csv"
+    path.write_text(text, encoding="utf-8")
+    report = import_outcomes(store, path, rejects_dir=tmp_path)
+    assert report.imported == 0 and report.rejected == text.count("\n") - 1
+    assert store.outcomes().empty
+    if report.rejected:
+        assert all("count" in reason for _, reason in report.reasons)
