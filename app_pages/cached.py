@@ -143,14 +143,17 @@ def patrol_version() -> int:
     return hash(tuple((r.id, r.status) for r in records))
 
 
-def outcome_version() -> int:
-    """Changes whenever registered-crime counts are imported."""
-    return len(current_store().outcomes())
+def outcome_version() -> tuple[int, int]:
+    """Changes whenever registered-crime counts are imported, also when an import only revises
+    counts: (outcome imports, the latest one's batch id)."""
+    batches = current_store().batches()
+    mine = batches[batches["kind"] == "outcomes"] if "kind" in batches else batches.iloc[:0]
+    return len(mine), int(mine["id"].max()) if len(mine) else 0
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
-def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: int, data_dir: str, start: str,
-                    end: str, freq: str, today: str, needs: bool = False):
+def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], data_dir: str,
+                    start: str, end: str, freq: str, today: str, needs: bool = False):
     """Everything the coverage page shows for ``[start, end)``; with ``needs`` also each ward's
     capacity curve, as the municipal report has it (that takes a few seconds per ward)."""
     from datetime import date
@@ -162,7 +165,7 @@ def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: 
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=32)
-def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: int, start: str, end: str,
+def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], start: str, end: str,
                   split: str, treated: tuple[str, ...] | None, outcome: str, today: str):
     """The effect review with a chosen split, outcome and (or else the patrol log's) treated wards."""
     from datetime import date

@@ -62,6 +62,10 @@ _MEANINGS = {
 }
 
 
+MAX_WEEKS = 26
+MAX_BUDGETS = 40
+
+
 @dataclass(frozen=True)
 class CapacityParams:
     """Options of ``plan_capacity``; validated on creation, usable as a cache key.
@@ -105,8 +109,9 @@ class CapacityParams:
         hours = tuple(self.hours) if isinstance(self.hours, Sequence) and not isinstance(self.hours, str) else ()
         numbers = all(isinstance(h, int | float) and not isinstance(h, bool) and math.isfinite(h) and h > 0
                       for h in hours)
-        if not hours or not numbers:
-            msg = f"hours ({_MEANINGS['hours']}) must be one or more numbers > 0, got {self.hours!r}"
+        if not hours or not numbers or len(hours) > MAX_BUDGETS:
+            msg = (f"hours ({_MEANINGS['hours']}) must be 1 to {MAX_BUDGETS} numbers > 0, got "
+                   f"{self.hours if len(hours) <= MAX_BUDGETS else f'{len(hours)} numbers'!r}")
             raise InputError(msg)
         # A sorted tuple: the curve reads from small to large budgets, and a list would not hash.
         object.__setattr__(self, "hours", tuple(sorted({float(h) for h in hours})))
@@ -119,7 +124,8 @@ class CapacityParams:
             return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
         checks = {
-            "weeks": (whole(self.weeks, 1), "an integer ≥ 1"),
+            # Each week plans up to 7 nights per budget: half a year is already a long simulation.
+            "weeks": (whole(self.weeks, 1, MAX_WEEKS), f"an integer from 1 to {MAX_WEEKS}"),
             "teams": (whole(self.teams, 1, 3), "1, 2 or 3"),
             "team_size": (whole(self.team_size, 1), "an integer ≥ 1"),
             "round_minutes": (positive(self.round_minutes), "> 0"),

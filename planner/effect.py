@@ -42,12 +42,12 @@ import pandas as pd
 
 from . import settings
 from ._errors import InputError
+from .outcomes import TOTAL
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("registered", "signals")
 PERIODS = ("day", "week", "month", "year")
-_TOTAL_NAMES = ("total", "totaal", "totaal misdrijven", "all crime", "all", "0.0.0")
 _ZERO_FILLED_SOURCES = ("police-uk", "signals")
 """Sources whose missing area-period cells mean "no crime" (rows are counted events); in the
 police's own tables a missing cell means "not published" and the area is left out instead."""
@@ -174,14 +174,15 @@ def panel_from_outcomes(rows: pd.DataFrame, *, category: str | None = None) -> P
             raise InputError(msg)
         frame = frame[chosen]
     else:
-        total = categories.str.strip().str.casefold().isin(_TOTAL_NAMES)
+        total = categories == TOTAL  # every import writes a file's total category as this
         if total.any():
             frame = frame[total]
         elif categories.nunique() > 1:
             notes.append(f"sum of {categories.nunique()} categories")
     counts = frame.pivot_table(index="unit", columns="period_start", values="count", aggfunc="sum")
-    source = ",".join(sorted(set(frame["source"].astype(str))))
-    if set(frame["source"].astype(str)) <= set(_ZERO_FILLED_SOURCES):
+    sources = set(frame["source"].astype(str))
+    source = ",".join(sorted(sources))
+    if {s.split(":")[0] for s in sources} <= set(_ZERO_FILLED_SOURCES):
         counts = counts.fillna(0)
     counts.index.name = "area"
     counts = counts.reindex(sorted(counts.columns), axis=1)
@@ -202,7 +203,7 @@ def period_start(day: date, period: str) -> date:
     raise InputError(msg)
 
 
-def period_starts(start: date, end: date, period: str) -> list[date]:
+def whole_periods(start: date, end: date, period: str) -> list[date]:
     """Starts of the whole ``period``s inside ``[start, end)``."""
     first = period_start(start, period)
     if first < start:
@@ -229,7 +230,7 @@ def panel_from_signals(incidents: pd.DataFrame, wards: Sequence[str], *, start: 
     """Signals per ward and whole ``period`` of ``[start, end)`` (local time of the start of
     their time window), leaving out signals found on patrol: walking more finds more. The panel
     starts at the first period with a signal in any ward."""
-    starts = period_starts(start, end, period)
+    starts = whole_periods(start, end, period)
     if not starts:
         msg = f"no whole {period} between {start.isoformat()} and {end.isoformat()}"
         raise InputError(msg)
@@ -957,8 +958,11 @@ def estimate_dose_effect(panel: Panel, dose: pd.DataFrame, *, params: EffectPara
         raise InputError(msg)
     counts = panel.counts.to_numpy(dtype=float)
     hours = dose.loc[areas, panel.periods].to_numpy(dtype=float) / DOSE_UNIT
-    if len(areas) < 3 or np.ptp(hours) == 0:
-        msg = "the dose review needs at least three wards whose patrol hours differ"
+    # What the ward and period effects cannot explain is all the dose can be judged on.
+    within = hours - hours.mean(axis=1, keepdims=True) - hours.mean(axis=0, keepdims=True) + hours.mean()
+    if len(areas) < 3 or float(np.abs(within).max()) < 1e-9:
+        msg = ("the dose review needs at least three wards whose patrol hours rise and fall differently "
+               "(hours that change the same way everywhere cannot be told from the periods)")
         raise InputError(msg)
     observed = _dose_coefficient(counts, hours)
     total = math.factorial(len(areas))
@@ -1168,7 +1172,7 @@ def effect_review(
     end = min(end, today + timedelta(days=1))
     registered = outcome != "signals" and (outcome == "registered" or len(store.outcomes()))
     period = None if registered else ("week" if (end - start).days < 183 else "month")
-    starts = period_starts(start, end, period or "month")
+    starts = whole_periods(start, end, period or "month")
     middle = split or (starts[len(starts) // 2] if len(starts) > 1 else start)
     def review(runs: int) -> EffectEstimate:
         return effect_for(store, split=middle, start=start, end=end, treated=treated, period=period, placebo=runs,

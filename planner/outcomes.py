@@ -55,6 +55,7 @@ _COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "lon": ("Longitude",),
         "lat": ("Latitude",),
         "lsoa": ("LSOA code",),
+        "force": ("Reported by",),
     },
     "long": {
         # Order matters: with both `area` and `area_name`, `area` (the code) wins.
@@ -82,7 +83,10 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
 }
 
 _PERIOD_HINT = "write YYYY-MM (month), YYYY-Www (ISO week), YYYY-MM-DD (day) or YYYY (year)"
-_KEY = ["area", "period_start", "period", "category"]
+_KEY = ["area", "period_start", "period", "category", "source"]
+"""One stored count per key. The source is the format, and for police.uk also the force that
+reported the crimes: a force's file for a month (the Met, British Transport Police) adds to the
+other forces' counts for the same area rather than replacing them."""
 
 
 @dataclass(frozen=True)
@@ -372,7 +376,9 @@ def _read(table: RawTable, *, file_format: str | None, wards: gpd.GeoDataFrame |
         if chosen == "politie":
             rejected_areas = _cells(rows, found["area"])[~reasons.ok]
             counts, warnings = _sum_buurten(counts, wards, rejected_areas=rejected_areas)
-    result = outcome_frame(counts.assign(source=chosen).sort_values(_KEY, kind="stable"))
+    if "source" not in counts:
+        counts = counts.assign(source=chosen)
+    result = outcome_frame(counts.sort_values(_KEY, kind="stable"))
     rejects = rows[~reasons.ok].copy()
     rejects["row_number"] = rejects.index + 1
     rejects["reason"] = reasons.values[~reasons.ok]
@@ -410,7 +416,7 @@ def _row_counts(rows: pd.DataFrame, found: dict[str, str], reasons: _Reasons) ->
         "count": count[ok].astype("int64"),
         "row_number": rows.index[ok] + 1,
     }, index=rows.index[ok])
-    return counts.drop(index=_reject_repeats(counts, _KEY, reasons, "area/period/category", _repeated))
+    return counts.drop(index=_reject_repeats(counts, _KEY[:-1], reasons, "area/period/category", _repeated))
 
 
 def _repeated(row: dict) -> str:
@@ -518,12 +524,14 @@ def _police_uk_counts(
     reasons.add(area.isna() & located, "location", outside)
     reasons.add(area.isna(), "location", "no coordinates and no LSOA code")
     ok = reasons.ok
+    force = _cells(rows, found["force"]) if "force" in found else blank
     crimes = pd.DataFrame({
         "area": area[ok],
         "ward": ward[ok],
         "period_start": [p[0] for p in period[ok]],
         "period": [p[1] for p in period[ok]],
         "category": category[ok],
+        "source": ["police-uk" + (f": {f}" if f else "") for f in force[ok]],
     })
     grouped = crimes.groupby(_KEY, sort=False)
     counts = grouped.size().rename("count").reset_index()

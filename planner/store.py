@@ -142,7 +142,7 @@ outcomes_table = Table(
     Column("count", Integer, nullable=False),
     Column("source", String(20), nullable=False),
     Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False),
-    UniqueConstraint("area", "period_start", "period", "category", name="uq_outcomes_key"),
+    UniqueConstraint("area", "period_start", "period", "category", "source", name="uq_outcomes_key"),
 )
 
 OUTCOME_COLUMNS = ("area", "ward", "period_start", "period", "category", "count", "source")
@@ -524,7 +524,7 @@ class Store:
         (``kind`` 'outcomes') and rejected rows.
 
         ``counts`` has the ``OUTCOME_COLUMNS``, one row per (area, period_start, period,
-        category). A new key is inserted; a stored key with another count gets the new count
+        category, source). A new key is inserted; a stored key with another count gets the new count
         (police revise their figures) and counts as updated; an equal count is a duplicate, which
         at most links the stored count to the ward it matches now (wards loaded since).
         """
@@ -543,14 +543,16 @@ class Store:
             stored: dict[tuple, tuple[int, int, int | None]] = {}
             for chunk in _chunks(sorted(set(counts["area"])), _CHUNK):
                 query = select(
-                    t.c.id, t.c.area, t.c.period_start, t.c.period, t.c.category, t.c["count"], t.c.ward_id
+                    t.c.id, t.c.area, t.c.period_start, t.c.period, t.c.category, t.c.source, t.c["count"],
+                    t.c.ward_id,
                 ).where(t.c.area.in_(chunk))
                 for row in conn.execute(query):
-                    stored[(row[1], row[2], row[3], row[4])] = (row[0], row[5], row[6])
+                    stored[(row[1], row[2], row[3], row[4], row[5])] = (row[0], row[6], row[7])
             fresh, changed, linked = [], [], []
             for record in counts.to_dict("records"):
                 ward_id = ward_ids.get(record["ward"]) if isinstance(record["ward"], str) else None
-                known = stored.get((record["area"], record["period_start"], record["period"], record["category"]))
+                known = stored.get((record["area"], record["period_start"], record["period"], record["category"],
+                                    record["source"]))
                 if known is None:
                     fresh.append({
                         "area": record["area"], "ward_id": ward_id, "period_start": record["period_start"],

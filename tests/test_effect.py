@@ -377,3 +377,14 @@ def test_cli_dose_on_the_demo_season(demo_season):
     assert payload["wards"] == 4 and payload["periods"] == 6 and payload["placebo"] is None
     bad = runner.invoke(app, [*base, "--placebo", "10"])
     assert bad.exit_code == 2 and "--placebo goes with" in bad.output
+
+
+def test_a_dose_that_moves_the_same_way_everywhere_is_refused():
+    """Patrol hours that rise and fall alike in every ward are the period effects themselves:
+    the dose review says so instead of printing a singular fit."""
+    from planner.effect import estimate_dose_effect
+
+    counts = _simulated(np.random.default_rng(3), wards=5, months=6, treated=0)
+    same = pd.DataFrame(np.tile(np.arange(6.0), (5, 1)), index=[f"W{i}" for i in range(5)], columns=MONTHS[:6])
+    with pytest.raises(InputError, match="rise and fall differently"):
+        estimate_dose_effect(_panel(counts), same)

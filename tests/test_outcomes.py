@@ -412,3 +412,23 @@ def test_a_file_without_one_valid_row_imports_nothing_and_says_why(store, tmp_pa
     assert store.outcomes().empty
     if report.rejected:
         assert all("count" in reason for _, reason in report.reasons)
+
+
+def test_police_uk_files_of_two_forces_add_up(store, tmp_path):
+    """A second police.uk file for the same month from another force (British Transport Police
+    beside the Met) adds its crimes instead of replacing the first force's count; re-importing
+    either adds nothing."""
+    header = "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type\n"
+    met = tmp_path / "2021-01-metropolitan-street.csv"
+    met.write_text(header + "".join(f"m{i},2021-01,Metropolitan Police Service,Metropolitan Police Service,,,"
+                                    f"On or near X,E01000001,City 001A,Burglary\n" for i in range(2)), encoding="utf-8")
+    btp = tmp_path / "2021-01-btp-street.csv"
+    btp.write_text(header + "b1,2021-01,British Transport Police,British Transport Police,,,On or near Y,E01000001,"
+                            "City 001A,Burglary\n", encoding="utf-8")
+    assert import_outcomes(store, met, rejects_dir=tmp_path).imported == 1
+    second = import_outcomes(store, btp, rejects_dir=tmp_path)
+    assert second.imported == 1 and second.updated == 0
+    stored = store.outcomes()
+    assert stored["count"].sum() == 3 and set(stored["source"]) == {
+        "police-uk: Metropolitan Police Service", "police-uk: British Transport Police"}
+    assert import_outcomes(store, met, rejects_dir=tmp_path).duplicates == 1

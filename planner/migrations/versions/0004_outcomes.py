@@ -2,7 +2,7 @@
 
 - ``outcomes``: one count of police-registered crime per area, period and category, linked to
   the loaded ward it matched (if any) and to the import batch that last wrote it. The key
-  (area, period_start, period, category) is unique: a re-import updates a revised count
+  (area, period_start, period, category, source) is unique: a re-import updates a revised count
   instead of adding a second one.
 - ``import_batches`` gets ``kind`` ('signals' or 'outcomes': both imports keep their batches and
   rejected rows there) and ``updated`` (stored counts an outcomes import replaced).
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("source", sa.String(20), nullable=False),
         sa.Column("batch_id", sa.Integer, sa.ForeignKey("import_batches.id"), nullable=False),
-        sa.UniqueConstraint("area", "period_start", "period", "category", name="uq_outcomes_key"),
+        sa.UniqueConstraint("area", "period_start", "period", "category", "source", name="uq_outcomes_key"),
         sa.CheckConstraint('"count" >= 0', name="ck_outcomes_count"),
         sa.CheckConstraint("period IN ('day', 'week', 'month', 'year')", name="ck_outcomes_period"),
     )
