@@ -562,8 +562,9 @@ SIGNALS_CAVEAT = {
 
 
 def _bound(value: float) -> float | None:
-    """An interval end for JSON: rounded, or null where the interval is unbounded."""
-    return round(value, 4) if math.isfinite(value) else None
+    """An interval end (a rate ratio) for JSON: rounded, or null where the interval is unbounded
+    (a lower end of 0 is exp(−∞))."""
+    return round(value, 4) if math.isfinite(value) and value > 0 else None
 
 
 def _nl_num(value: float, digits: int) -> str:
@@ -751,7 +752,8 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
     counts = panel.counts.to_numpy(dtype=float)
     areas, periods = panel.areas, panel.periods
     if len(areas) < 2:
-        msg = f"the effect review needs at least two wards, the data has {len(areas)}"
+        why = f" ({'; '.join(panel.notes)})" if panel.notes else ""
+        msg = f"the effect review needs at least two wards, the data has {len(areas)}{why}"
         raise InputError(msg)
     mask = _treated_mask(areas, treated)
     n_before = _split_index(periods, split)
