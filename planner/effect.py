@@ -21,9 +21,14 @@ small. Each ward is weighted by its precision ``1 / (τ² + 1/before + 1/after)`
 variation between wards beyond Poisson noise (estimated from all wards, so it does not depend on
 which wards are treated and the randomization test stays exact). With τ² = 0 this is plain PPML.
 
+Where the wards' own trends before the split clearly persist, each ward's expected change is
+carried forward (its after-split counts divided by it), shrunk to nothing when the trend is noise
+(``ward_trends``); everything that shapes the statistic is computed from all wards alike.
+
 With a common split the weighted PPML estimate has a closed form (ward totals collapse per
-group), which makes thousands of re-assignments cheap; ``statsmodels`` fits the reported model
-and a test checks that both agree.
+group), which makes thousands of re-assignments cheap. The closed form is what is reported and
+re-assigned; the tests hold it equal to statsmodels' GLM fit of the same model. The dose
+variant has no closed form and is fitted with statsmodels throughout.
 """
 
 from __future__ import annotations
@@ -291,12 +296,6 @@ class _Design:
     def weighted(self) -> tuple[np.ndarray, np.ndarray]:
         return self.weights * self.before, self.weights * self.after / self.expected
 
-    def adjusted(self, counts: np.ndarray, n_before: int) -> np.ndarray:
-        """``counts`` with each ward's after-split counts divided by its expected change: the
-        data the weighted PPML is fitted to (its estimate is ``_log_ratio`` of ``weighted``)."""
-        adjusted = counts.astype(float)
-        adjusted[:, n_before:] /= self.expected[:, None]
-        return adjusted
 
 
 def ward_trends(counts: np.ndarray, n_before: int) -> tuple[np.ndarray, float]:
@@ -604,23 +603,6 @@ def _treated_mask(areas: Sequence[str], treated: Iterable[str]) -> np.ndarray:
         msg = "at least one ward must stay untreated as the comparison"
         raise InputError(msg)
     return mask
-
-
-def fit_ppml(counts: np.ndarray, treated: np.ndarray, n_before: int, weights: np.ndarray) -> float:
-    """The log rate ratio of the two-way fixed-effects Poisson model with ward weights, fitted by
-    statsmodels. ``_log_ratio`` is its closed form (tests hold them equal); the review uses the
-    closed form because every re-assignment needs one."""
-    import statsmodels.api as sm
-
-    n_wards, n_periods = counts.shape
-    ward = np.repeat(np.arange(n_wards), n_periods)
-    period = np.tile(np.arange(n_periods), n_wards)
-    columns = [np.ones(n_wards * n_periods), (treated[ward] & (period >= n_before)).astype(float)]
-    columns += [(ward == i).astype(float) for i in range(1, n_wards)]
-    columns += [(period == t).astype(float) for t in range(1, n_periods)]
-    model = sm.GLM(counts.reshape(-1), np.column_stack(columns), family=sm.families.Poisson(),
-                   var_weights=weights[ward])
-    return float(model.fit(method="newton", maxiter=100, tol=1e-10).params[1])
 
 
 def _interval(counts: np.ndarray, n_before: int, treated: np.ndarray, rows: np.ndarray, observed: float,
