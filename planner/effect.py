@@ -441,18 +441,7 @@ class EffectEstimate:
         return self.p_value <= 1 - self.level
 
     def to_json(self) -> dict[str, Any]:
-        """Exactly ``estimate, ci95, p_value, method, wards, treated, periods, mde, placebo``."""
-        return {
-            "estimate": round(self.estimate, 4),
-            "ci95": [_bound(self.ci_low), _bound(self.ci_high)],
-            "p_value": round(self.p_value, 4),
-            "method": self.method,
-            "wards": self.wards,
-            "treated": self.treated,
-            "periods": self.periods,
-            "mde": round(self.mde, 4),
-            "placebo": self.placebo.to_json() if self.placebo else None,
-        }
+        return _contract(self, self.placebo)
 
     def summary(self) -> str:
         lines = [self.verdict("en"), self.mde_sentence("en"), f"method: {self.method}"]
@@ -558,6 +547,22 @@ SIGNALS_CAVEAT = {
            "found on patrol are left out. Registered crime (police figures per ward) is better: import it with "
            "outcomes import."),
 }
+
+
+def _contract(result: EffectEstimate | DoseEstimate, placebo: PlaceboCheck | None) -> dict[str, Any]:
+    """Exactly ``estimate, ci95, p_value, method, wards, treated, periods, mde, placebo``: the
+    contract of ``was-planner effect --json``, whichever treatment."""
+    return {
+        "estimate": round(result.estimate, 4),
+        "ci95": [_bound(result.ci_low), _bound(result.ci_high)],
+        "p_value": round(result.p_value, 4),
+        "method": result.method,
+        "wards": result.wards,
+        "treated": result.treated,
+        "periods": result.periods,
+        "mde": round(result.mde, 4),
+        "placebo": placebo.to_json() if placebo else None,
+    }
 
 
 def _bound(value: float) -> float | None:
@@ -882,9 +887,7 @@ class DoseEstimate:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"estimate": round(self.estimate, 4), "ci95": [_bound(self.ci_low), _bound(self.ci_high)],
-                "p_value": round(self.p_value, 4), "method": self.method, "wards": self.wards,
-                "treated": self.treated, "periods": self.periods, "mde": round(self.mde, 4), "placebo": None}
+        return _contract(self, None)
 
     def verdict(self, language: str = "nl") -> str:
         change, lo, hi = ((v - 1) * 100 for v in (self.estimate, self.ci_low, self.ci_high))
