@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_baselines.py [--shared DIR] [--only sacramento|london]
+    .venv/bin/python bench/bench_baselines.py [--shared DIR] [--only sacramento|london] [--min-history-days D]
 
 Real data only: Sacramento (minute timestamps) on rolling daily splits 2006-01-08 … 2006-01-15
 with a 7-day horizon (every 7-day horizon the three weeks of the file allow; the test weeks
@@ -12,6 +12,9 @@ days: a month-only signal starts on the first, so any horizon of 1–28 days tak
 Study area = training hull + 500 m in 100 m cells; the methods and the cross-validation rule are
 those of ``planner.evaluate`` (module docstring). Prints, per dataset, one table per coverage
 (PAI per split, mean last) and a table of means with the number of splits the planner is ahead.
+The planner is the shipped surface (``--planner fixed``, the default) or the calibrated candidate
+(``--planner calibrated``, ``planner.calibration``); ``--min-history-days`` overrides the
+candidate's short-history fallback (default 56 days: every Sacramento split has less and uses the prior).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from planner.calibration import CalibrationParams
 from planner.evaluate import METHODS, BacktestParams, BacktestResult, backtest
 from planner.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
 
@@ -54,10 +58,12 @@ def london(shared: Path) -> pd.DataFrame:
     return valid.dropna(subset=["lat"])
 
 
-def run(data: pd.DataFrame, splits: list[str], horizon: float) -> tuple[list[BacktestResult], float]:
+def run(data: pd.DataFrame, splits: list[str], horizon: float, *, planner: str = "fixed",
+        calibration: CalibrationParams = CalibrationParams()) -> tuple[list[BacktestResult], float]:
     """One backtest per split; also the mean seconds per split."""
     t = time.perf_counter()
-    results = [backtest(data, split=s, params=BacktestParams(horizon_days=horizon)) for s in splits]
+    params = BacktestParams(horizon_days=horizon, planner=planner, calibration=calibration)
+    results = [backtest(data, split=s, params=params) for s in splits]
     return results, (time.perf_counter() - t) / len(splits)
 
 
@@ -72,6 +78,9 @@ def tables(label: str, splits: list[str], results: list[BacktestResult], seconds
     lines = [f"\n### {label}: {n} splits, {seconds:.1f} s per split",
              "n_train / n_test per split: " + ", ".join(f"{r.n_train}/{r.n_test}" for r in results),
              "kde_cv bandwidth (m) per split: " + ", ".join(f"{r.bandwidths_m['kde_cv']:g}" for r in results),
+             "planner calibrated per split: " + "; ".join(
+                 (r.calibration.chosen.label() + (" (prior)" if r.calibration.fallback else "")
+                  + f" {r.calibration.seconds:.1f} s") if r.calibration else "fixed" for r in results),
              "kde_scott bandwidth (m) per split: " + ", ".join(f"{r.bandwidths_m['kde_scott']:.0f}" for r in results)]
     for c in COVERAGES:
         key = f"pai@{c}"
@@ -95,12 +104,13 @@ RUNS = (("sacramento", "Sacramento, horizon 7 days", sacramento, SACRAMENTO_SPLI
         ("london", "City of London, next month", london, LONDON_SPLITS, 28.0))
 
 
-def measure(shared: Path, *, only: str | None = None) -> list[str]:
+def measure(shared: Path, *, only: str | None = None, planner: str = "fixed",
+            calibration: CalibrationParams = CalibrationParams()) -> list[str]:
     """The tables of every run in ``RUNS`` (or of the one named ``only``)."""
     lines = []
     for key, label, load, splits, horizon in RUNS:
         if only in (None, key):
-            results, seconds = run(load(shared), splits, horizon)
+            results, seconds = run(load(shared), splits, horizon, planner=planner, calibration=calibration)
             lines += tables(label, splits, results, seconds)
     return lines
 
@@ -109,10 +119,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--only", choices=[key for key, *_ in RUNS])
+    parser.add_argument("--planner", choices=["fixed", "calibrated"], default="fixed",
+                        help="the shipped surface (default) or the calibrated candidate")
+    parser.add_argument("--min-history-days", type=float, default=None,
+                        help="calibrate the planner on shorter histories than the default 56 days")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print(f"machine: {os.cpu_count()} cores")
-    print("\n".join(measure(args.shared, only=args.only)))
+    calibration = CalibrationParams()
+    if args.min_history_days is not None:
+        calibration = CalibrationParams(min_history_days=args.min_history_days)
+    print(f"machine: {os.cpu_count()} cores; planner: {args.planner}, calibration min history "
+          f"{calibration.min_history_days:g} days")
+    print("\n".join(measure(args.shared, only=args.only, planner=args.planner, calibration=calibration)))
 
 
 if __name__ == "__main__":

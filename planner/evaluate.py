@@ -5,10 +5,17 @@ hit rate (share of the future signals inside the flagged area) and the PAI (Chai
 2008: hit rate ÷ area share) at 1, 5 and 10 % of a fixed study area, for the planner and the
 baselines an analyst would use, all run on the same cells and coverages:
 
-- ``planner``: what WAS Planner ships: the signal weights of ``hotspots.signal_weights``
-  (recency half-life, category weights, aoristic relevance for the target window, patrol
-  discount, resolved signals out) on a Gaussian kernel of ``bandwidth_m``, plus the near-repeat
-  term (a linear fall-off to 400 m and 60 days around recent burglaries and car crimes).
+- ``planner``: what WAS Planner ships (``BacktestParams.planner="fixed"``, the default): the
+  signal weights of ``hotspots.signal_weights`` (recency half-life 30 days) on a Gaussian kernel
+  of ``bandwidth_m``, plus the near-repeat term (a linear fall-off to 400 m and 60 days around
+  recent burglaries and car crimes), its scores used as they are. With ``planner="calibrated"``:
+  the candidate surface of ``calibration.calibrate_surface``, not wired into the hotspots yet: a
+  blend of long-term counts and recent density with the planner's signal weights, plus an
+  optional near-repeat term; its bandwidth (0 = counts per cell), recency half-life (∞ = whole
+  history), blend and near-repeat on/off are chosen from a small grid by the cross-validation
+  rule of ``kde_cv`` (``calibration.cv_choose``) on rolling folds of the training period
+  (``CalibrationParams.folds``, 4 by default), with the literature defaults when the history is
+  short; its cells are ordered like the baselines' on ties.
 - ``naive_all``: signals per cell over the whole training period.
 - ``naive_4w``: signals per cell over the last 4 weeks before the split.
 - ``kde_cv``: planar Gaussian KDE of all training signals with the bandwidth chosen by
@@ -24,7 +31,8 @@ Every KDE is scikit-learn's ``KernelDensity`` (Gaussian, standard deviation = ba
 at the cell centres. The baselines never tie: cells with the same score are ordered by the
 50 m KDE of the training signals, then by the lower cell index (``deterministic_rank``), so a
 count map is one map an analyst could print, independent of the order of the input rows. The
-planner's score is used as it is; its ties at the threshold share the remaining places (below).
+calibrated planner is ordered the same way; the fixed planner's score is used as it is, its ties
+at the threshold sharing the remaining places (below).
 
 Cross-validation of ``kde_cv`` (``BacktestParams.cv_bandwidths_m``, ``cv_folds``). Only the
 training signals are read. Going back from the split, each fold's origin is the latest training
@@ -93,6 +101,14 @@ from sklearn.neighbors import KernelDensity
 from . import settings
 from ._crs import metric_crs_for, require_crs
 from ._errors import InputError
+from .calibration import (
+    Calibration,
+    CalibrationParams,
+    calibrate_surface,
+    cv_choose,
+    deterministic_rank,
+    near_repeat_term,
+)
 from .hotspots import (
     HotspotParams,
     HotStreetParams,
@@ -116,6 +132,7 @@ METHODS: tuple[str, ...] = (
 ALIASES: dict[str, str] = {"kde": "kde_scott", "naive": "naive_4w"}
 """Earlier method names, kept in the results with the values of the method they now name."""
 PATROL_SIGNALS: tuple[str, ...] = ("with", "without")
+PLANNER_SURFACES: tuple[str, ...] = ("calibrated", "fixed")
 RECENT_WEEKS = 4.0
 """``naive_4w`` counts the training signals that ended in this many weeks before the split."""
 TIE_BANDWIDTH_M = 50.0
@@ -156,6 +173,15 @@ class BacktestParams:
         Network backtest only: the planner's hot-streets kernel (``bandwidth_m``) and how far a
         signal may lie from a street to be snapped to it (``snap_m``); its ``weights`` are
         replaced by ``hotspot`` with this ``window``.
+    planner
+        ``"fixed"`` (default): the ``planner`` method is the surface the product ships (the
+        literature defaults of ``hotspot``: Gaussian ``bandwidth_m`` + near-repeat, scores used
+        as they are); ``"calibrated"``: the candidate surface of ``calibration.calibrate_surface``,
+        its parameters chosen on the training period by the folds of ``kde_cv``. Not the default
+        while the hotspots and routes do not use it: ``evaluate`` and the model card measure what
+        is shipped.
+    calibration
+        The candidate grid and the short-history fallback of the calibrated planner.
     patrol_signals
         ``"with"`` (default) trains on every signal; ``"without"`` leaves the signals found on
         patrol (``on_patrol``) out of the training data of every method, to see whether they
@@ -172,10 +198,15 @@ class BacktestParams:
     hotspot: HotspotParams = field(default_factory=HotspotParams)
     streets: HotStreetParams = field(default_factory=HotStreetParams)
     patrol_signals: str = "with"
+    planner: str = "fixed"
+    calibration: CalibrationParams = field(default_factory=CalibrationParams)
 
     def __post_init__(self) -> None:
         if self.patrol_signals not in PATROL_SIGNALS:
             msg = f"patrol_signals must be 'with' or 'without', got {self.patrol_signals!r}"
+            raise InputError(msg)
+        if self.planner not in PLANNER_SURFACES:
+            msg = f"planner must be 'calibrated' or 'fixed', got {self.planner!r}"
             raise InputError(msg)
         for name in ("horizon_days", "cell_m"):
             value = getattr(self, name)
@@ -229,6 +260,7 @@ class BacktestResult:
     network: dict[str, Any] | None = None
     bandwidths_m: dict[str, float] = field(default_factory=dict)
     scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    calibration: Calibration | None = None
     network_scores: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
@@ -257,6 +289,10 @@ class BacktestResult:
         lines += [f"{name:<10}" + "".join(f"{self.methods[name][k]:>14.3f}" for k in keys) for name in METHODS]
         chosen = ", ".join(f"{name} {h:g} m" for name, h in self.bandwidths_m.items())
         lines.append(f"bandwidths: {chosen}; " + ", ".join(f"{old} = {new}" for old, new in ALIASES.items()))
+        if self.calibration is not None:
+            cal = self.calibration
+            how = f"prior ({cal.reason})" if cal.fallback else f"best of {cal.n_candidates} on {cal.n_folds} folds"
+            lines.append(f"planner calibrated: {cal.chosen.label()}, {how}, {cal.seconds:.1f} s")
         if self.network is not None:
             net = self.network
             lines.append(
@@ -339,14 +375,9 @@ def _scores_planner(
     end = pd.to_datetime(train["occurred_to"], utc=True)
     age = ((split - end) / pd.Timedelta(days=1)).to_numpy(float)
     eligible = train["category"].isin(params.near_repeat_categories).to_numpy()
-    use = eligible & (age < params.near_repeat_days) & (base > 0)
-    if use.any() and params.near_repeat_weight > 0:
-        recent = cKDTree(np.column_stack([x[use], y[use]]))
-        nr = cells.sparse_distance_matrix(recent, params.near_repeat_m, output_type="coo_matrix")
-        factor = (1 - np.maximum(age[use], 0) / params.near_repeat_days) * base[use]
-        score += params.near_repeat_weight * np.bincount(
-            nr.row, weights=(1 - nr.data / params.near_repeat_m) * factor[nr.col], minlength=len(cx)
-        )
+    if params.near_repeat_weight > 0:
+        score += params.near_repeat_weight * near_repeat_term(cells, x, y, age_days=age, eligible=eligible,
+                                                              base=base, params=params)
     return score
 
 
@@ -371,19 +402,6 @@ def kde_log_density(
     model = KernelDensity(bandwidth=bandwidth_m, kernel="gaussian", rtol=_KDE_RTOL)
     model.fit(np.column_stack([x[order], y[order]]))
     return model.score_samples(np.column_stack([px, py]))
-
-
-def deterministic_rank(scores: np.ndarray, *, tiebreak: np.ndarray) -> np.ndarray:
-    """Rank 0 … n − 1 (higher is better) by ``scores``, then ``tiebreak``, then the lower index.
-
-    No two units share a rank, so a forecast at any coverage is one set of cells or streets,
-    whatever order the input rows came in.
-    """
-    n = len(scores)
-    order = np.lexsort((-np.arange(n), tiebreak, scores))
-    rank = np.empty(n)
-    rank[order] = np.arange(n)
-    return rank
 
 
 def rolling_folds(
@@ -430,16 +448,9 @@ def cv_bandwidth(
     ``density(h, fit)`` scores the units from the fold's training signals, ``fold_hits(test)``
     counts the fold's test signals per unit and ``rates`` turns both into ``hit_rate@c``.
     """
-    caught = np.zeros(len(bandwidths))
-    tested = 0
-    for fit, test in folds:
-        hits = fold_hits(test)
-        n = hits.sum()
-        tested += int(n)
-        for i, h in enumerate(bandwidths):
-            rate = rates(density(h, fit), hits)
-            caught[i] += sum(rate[f"hit_rate@{c:g}"] for c in coverages) * n
-    if not caught.any():
+    best, caught, tested = cv_choose(lambda i, k: density(bandwidths[i], folds[k][0]), len(bandwidths), folds,
+                                     fold_hits=fold_hits, rates=rates, coverages=coverages)
+    if best is None:
         log.warning("kde_cv: no fold caught a test signal; bandwidth %g m", CV_FALLBACK_M)
         return CV_FALLBACK_M
     log.info("kde_cv: mean hit rate over the coverages on %d fold test signals: %s", tested,
@@ -696,7 +707,22 @@ def backtest(
         tx, ty, cx, cy, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
         folds=folds, fold_hits=per_cell, rates=lambda s, h: hit_rates(s, h, params.coverages), params=params,
     )
-    scores = {"planner": _scores_planner(train, tx, ty, cx, cy, split, planner_params), **ranks}
+    calibration = None
+    if params.planner == "calibrated":
+        tiebreak_all = kde_log_density(tx, ty, cx, cy, bandwidth_m=TIE_BANDWIDTH_M)
+        surface, calibration = calibrate_surface(
+            train, tx, ty, unit_of=train_cell, ux=cx, uy=cy, now=split, fold_hits=per_cell,
+            folds=folds if params.calibration.folds in (None, params.cv_folds) else rolling_folds(
+                start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+                folds=params.calibration.folds, testable=in_window[train_mask]),
+            rates=lambda s, h: hit_rates(s, h, params.coverages),
+            tiebreak=lambda fit: kde_log_density(tx[fit], ty[fit], cx, cy, bandwidth_m=TIE_BANDWIDTH_M),
+            coverages=params.coverages, hotspot=planner_params, params=params.calibration,
+        )
+        planner = deterministic_rank(surface, tiebreak=tiebreak_all)
+    else:
+        planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
+    scores = {"planner": planner, **ranks}
     methods = _with_aliases({name: hit_rates(scores[name], hits, params.coverages) for name in METHODS})
     bandwidths = {"kde_cv": chosen, "kde_scott": round(scott_bandwidth(tx, ty), 1)}
     network = network_scores = None
@@ -710,7 +736,8 @@ def backtest(
     )
     return BacktestResult(methods=methods, n_train=len(train), n_test=n_test, n_cells=n_cells,
                           split=split, crs=CRS.from_user_input(crs).to_string(), network=network,
-                          bandwidths_m=bandwidths, scores=scores, network_scores=network_scores)
+                          bandwidths_m=bandwidths, scores=scores, calibration=calibration,
+                          network_scores=network_scores)
 
 
 def backtest_patrol_signals(

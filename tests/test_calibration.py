@@ -1,0 +1,139 @@
+"""Tests for planner/calibration.py: the calibrated planner surface of the backtest (issue 13, part 2)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from planner._errors import InputError
+from planner.calibration import CalibrationParams, SurfaceParams, cv_choose
+from planner.evaluate import BacktestParams, backtest
+
+TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+SPLIT = "2026-04-01T06:00"
+CALIBRATED = BacktestParams(planner="calibrated")
+
+
+def signals(x, y, times, category="other") -> pd.DataFrame:
+    """Signals at RD New metres and aware times."""
+    lon, lat = TO_WGS.transform(np.asarray(x, float), np.asarray(y, float))
+    times = pd.DatetimeIndex(times)
+    return pd.DataFrame({"occurred_from": times, "occurred_to": times, "lat": lat, "lon": lon,
+                         "category": category, "status": "open", "on_patrol": False})
+
+
+def spots(rng, n, start, days, centres, spread=15.0) -> pd.DataFrame:
+    """``n`` signals around ``centres`` (RD New), uniform in time over ``days`` from ``start``."""
+    xy = np.asarray(centres, float)[rng.integers(0, len(centres), n)] + rng.normal(0, spread, (n, 2))
+    when = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.uniform(0, days, n), "D")
+    return signals(xy[:, 0], xy[:, 1], when)
+
+
+@pytest.fixture
+def history():
+    """300 signals on six places over the 10 weeks before the split (enough to calibrate), 30 in the week after."""
+    rng = np.random.default_rng(0)
+    centres = [[91_150, 452_150], [91_450, 452_750], [91_850, 452_350], [92_250, 452_650], [92_650, 452_250],
+               [92_850, 452_850]]
+    return pd.concat([spots(rng, 300, "2026-01-20", 70, centres), spots(rng, 30, "2026-04-01T12:00", 6, centres)],
+                     ignore_index=True)
+
+
+def test_a_planted_future_burst_changes_no_calibration(history, two_wards):
+    """400 signals in the forecast week change neither the chosen parameters nor the planner's scores."""
+    rng = np.random.default_rng(1)
+    burst = spots(rng, 400, "2026-04-01T12:00", 5, [[91_550, 452_450], [92_450, 452_450]], spread=200)
+    plain = backtest(history, split=SPLIT, wards=two_wards, params=CALIBRATED)
+    planted = backtest(pd.concat([history, burst], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
+    assert not plain.calibration.fallback
+    assert planted.n_test > plain.n_test + 350  # a few fall outside the wards
+    assert planted.calibration.chosen == plain.calibration.chosen
+    assert planted.calibration.scores == plain.calibration.scores
+    assert np.array_equal(planted.scores["planner"], plain.scores["planner"])
+    moved = burst.assign(occurred_from=burst["occurred_from"] - pd.Timedelta(days=20),
+                         occurred_to=burst["occurred_to"] - pd.Timedelta(days=20))
+    earlier = backtest(pd.concat([history, moved], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
+    assert not np.array_equal(earlier.scores["planner"], plain.scores["planner"])  # in training it counts
+
+
+def test_short_histories_use_the_prior(history, two_wards):
+    """Fewer than 200 signals or less than 8 weeks: the literature defaults, and the reason says which."""
+    few = backtest(pd.concat([history.iloc[:150], history.iloc[300:]]), split=SPLIT, wards=two_wards, params=CALIBRATED)
+    assert few.calibration.fallback and few.calibration.chosen == SurfaceParams()
+    assert "150 training signals" in few.calibration.reason
+    recent = history[pd.to_datetime(history["occurred_from"]) >= pd.Timestamp("2026-03-01", tz="UTC")]  # + test week
+    extra = spots(np.random.default_rng(2), 250, "2026-03-01", 31, [[91_150, 452_150]])
+    short = backtest(pd.concat([recent, extra], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
+    assert short.calibration.fallback and short.calibration.chosen == SurfaceParams()
+    assert "days of history" in short.calibration.reason
+    assert short.calibration.scores == ()
+    allowed = backtest(pd.concat([recent, extra], ignore_index=True), split=SPLIT, wards=two_wards,
+                       params=BacktestParams(planner="calibrated", calibration=CalibrationParams(min_history_days=0)))
+    assert not allowed.calibration.fallback and allowed.calibration.n_folds >= 1
+
+
+def test_a_moved_hotspot_is_followed_by_recency(two_wards):
+    """The busy place moved three weeks ago and stays there: the calibrated planner catches the new one at 1 %."""
+    rng = np.random.default_rng(3)
+    old = spots(rng, 300, "2026-01-01", 69, [[91_150, 452_150]])
+    new = spots(rng, 60, "2026-03-11", 21, [[92_650, 452_850]])
+    test = spots(rng, 20, "2026-04-01T12:00", 6, [[92_650, 452_850]])
+    result = backtest(pd.concat([old, new, test], ignore_index=True), split=SPLIT, wards=two_wards,
+                      params=BacktestParams(planner="calibrated", coverages=(0.5,), horizon_days=7))
+    chosen = result.calibration.chosen
+    assert chosen.blend > 0 and math.isfinite(chosen.half_life_days)
+    assert result.methods["planner"]["hit_rate@0.5"] == 1.0
+    assert result.methods["naive_all"]["hit_rate@0.5"] == 0.0
+
+
+def test_the_candidates_start_with_the_prior_and_hold_no_repeats():
+    """Prior first; blend 0 is one candidate; without near-repeat categories no near-repeat candidate."""
+    grid = CalibrationParams()
+    with_nr, without = grid.candidates(near_repeat=True), grid.candidates(near_repeat=False)
+    assert with_nr[0] == SurfaceParams() and without[0] == SurfaceParams(near_repeat=False)
+    assert len(set(with_nr)) == len(with_nr) and len(set(without)) == len(without)
+    assert sum(c.blend == 0 for c in without) == 1
+    assert not any(c.near_repeat for c in without)
+    assert len(with_nr) == 2 * len(without)
+
+
+def test_cv_choose_keeps_the_lower_index_on_a_tie():
+    """Equal fold scores go to the earlier candidate; nothing caught gives None."""
+    fit, test = np.ones(3, bool), np.ones(3, bool)
+    hits = np.array([1.0, 0.0, 0.0])
+
+    def rates(scores, h):
+        return {"hit_rate@50": float(h[np.argmax(scores)] / h.sum())}
+
+    same = cv_choose(lambda i, k: np.array([1.0, 0, 0]), 3, [(fit, test)], fold_hits=lambda t: hits, rates=rates,
+                     coverages=(50.0,))
+    assert same[0] == 0 and same[2] == 1
+    best = cv_choose(lambda i, k: np.array([0, 1.0, 0]) if i == 0 else np.array([1.0, 0, 0]), 2, [(fit, test)],
+                     fold_hits=lambda t: hits, rates=rates, coverages=(50.0,))
+    assert best[0] == 1
+    none = cv_choose(lambda i, k: np.array([0, 1.0, 0]), 2, [(fit, test)], fold_hits=lambda t: hits, rates=rates,
+                     coverages=(50.0,))
+    assert none[0] is None
+
+
+def test_the_fixed_planner_is_the_old_surface(history, two_wards):
+    """The default planner is the shipped (fixed) surface and reports no calibration."""
+    fixed = backtest(history, split=SPLIT, wards=two_wards)
+    assert fixed.calibration is None
+    assert fixed.scores["planner"].min() >= 0 and len(np.unique(fixed.scores["planner"])) > 10
+
+
+def test_params_name_the_bad_field():
+    """Bad calibration settings raise InputError naming the field."""
+    with pytest.raises(InputError, match="blend"):
+        SurfaceParams(blend=2)
+    with pytest.raises(InputError, match="bandwidths_m"):
+        CalibrationParams(bandwidths_m=(-1.0,))
+    with pytest.raises(InputError, match="min_signals"):
+        CalibrationParams(min_signals=-1)
+    with pytest.raises(InputError, match="planner"):
+        BacktestParams(planner="magic")
