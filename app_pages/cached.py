@@ -164,6 +164,14 @@ def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: 
                         today=date.fromisoformat(today), needs=needs)
 
 
+@st.cache_data(show_spinner=False, ttl=600)
+def default_outcome(url: str, outcomes: tuple[int, int], version: tuple[int, int]) -> str:
+    """What the effect review measures unless told otherwise (registered crime of the wards, or signals)."""
+    from planner.effect import default_outcome as outcome
+
+    return outcome(store(url))
+
+
 @st.cache_data(show_spinner=False, ttl=600, max_entries=32)
 def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], start: str, end: str,
                   split: str, treated: tuple[str, ...] | None, outcome: str, today: str):

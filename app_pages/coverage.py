@@ -72,7 +72,7 @@ with ui.guarded():
     review = report.effect
     outcomes = {"registered": "geregistreerde misdrijven" if nl else "registered crime",
                 "signals": "signalen (niet tijdens surveillance)" if nl else "signals (not found on patrol)"}
-    stored_outcome = "registered" if cached.outcome_version()[0] else "signals"
+    stored_outcome = cached.default_outcome(url, cached.outcome_version(), version)
     with st.expander("Opzet van de vergelijking" if nl else "Design of the comparison"):
         outcome = st.radio("Uitkomst" if nl else "Outcome", list(outcomes) if stored_outcome == "registered"
                            else ["signals"], format_func=outcomes.get, horizontal=True, key="effect_outcome")

@@ -1023,24 +1023,33 @@ def intensified(hours: pd.DataFrame) -> list[str]:
     return list(hours.loc[(hours["change"] > median) & (hours["change"] > 0), "ward"])
 
 
+def default_outcome(store) -> str:
+    """``registered`` when the store holds registered crime of its loaded wards (or of any area
+    while no ward is loaded), else ``signals``."""
+    rows = store.outcomes()
+    if rows["ward"].notna().any() or (len(rows) and store.wards().empty):
+        return "registered"
+    return "signals"
+
+
 def store_panel(store, *, outcome: str | None = None, start: date, end: date, category: str | None = None,
                 period: str | None = None) -> Panel:
-    """The stored panel: registered crime when any is stored (or ``outcome='registered'``),
-    else signals not found on patrol, per ward and ``period`` (default month)."""
+    """The stored panel of ``outcome`` (default ``default_outcome``): registered crime of the
+    loaded wards (of every area while none is loaded), or signals not found on patrol, per
+    ward and ``period`` (default month)."""
     if outcome not in (None, *OUTCOMES):
         msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}"
         raise InputError(msg)
-    if outcome != "signals":
+    if (outcome or default_outcome(store)) == "registered":
         rows = store.outcomes()
         matched = rows["ward"].notna()
         if matched.any():  # the loaded wards are the units; counts of other areas are not theirs
             rows = rows[matched]
-        if len(rows) or outcome == "registered":
-            panel = panel_from_outcomes(rows, category=category)
-            if period is not None and period != panel.period:
-                msg = f"the registered counts are per {panel.period}, not per {period}"
-                raise InputError(msg)
-            return panel
+        panel = panel_from_outcomes(rows, category=category)
+        if period is not None and period != panel.period:
+            msg = f"the registered counts are per {panel.period}, not per {period}"
+            raise InputError(msg)
+        return panel
     from .coverage import _utc
 
     incidents = store.incidents(since=_utc(start), until=_utc(end))
@@ -1157,7 +1166,7 @@ def effect_review(
     placebo check of ``placebo`` runs. A design that cannot be estimated gives a note instead."""
     today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
     end = min(end, today + timedelta(days=1))
-    registered = outcome != "signals" and (outcome == "registered" or len(store.outcomes()))
+    registered = (outcome or default_outcome(store)) == "registered"
     period = None if registered else ("week" if (end - start).days < 183 else "month")
     starts = whole_periods(start, end, period or "month")
     middle = split or (starts[len(starts) // 2] if len(starts) > 1 else start)
