@@ -406,3 +406,22 @@ def test_a_dose_that_moves_the_same_way_everywhere_is_refused():
     same = pd.DataFrame(np.tile(np.arange(6.0), (5, 1)), index=[f"W{i}" for i in range(5)], columns=MONTHS[:6])
     with pytest.raises(InputError, match="rise and fall differently"):
         estimate_dose_effect(_panel(counts), same)
+
+
+def test_the_default_outcome_is_registered_crime_of_the_loaded_wards(store, tmp_path, two_wards):
+    """Counts of areas that are none of the loaded wards do not make registered crime the
+    default; counts of a loaded ward do, and so do any counts while no ward is loaded."""
+    from planner.effect import default_outcome
+    from planner.outcomes import import_outcomes
+
+    assert default_outcome(store) == "signals"
+    other = tmp_path / "other.csv"
+    other.write_text("area,period,count\nElsewhere,2021-01,5\n", encoding="utf-8")
+    import_outcomes(store, other, rejects_dir=tmp_path)
+    assert default_outcome(store) == "registered"  # no ward loaded: the areas are the units
+    store.save_wards(two_wards)
+    assert default_outcome(store) == "signals"
+    mine = tmp_path / "mine.csv"
+    mine.write_text(f"area,period,count\n{two_wards['name'].iloc[0]},2021-01,5\n", encoding="utf-8")
+    import_outcomes(store, mine, rejects_dir=tmp_path)
+    assert default_outcome(store) == "registered"
