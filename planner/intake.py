@@ -47,17 +47,21 @@ class ImportReport:
 
     def summary(self) -> str:
         """A few lines for people: the counts, then the first rejected rows with their reasons."""
-        lines = [
-            f"read {self.read} rows: {self.imported} imported, {self.duplicates} already known, "
-            f"{self.rejected} rejected"
-        ]
-        lines += [f"  row {row}: {reason}" for row, reason in self.reasons[:10]]
-        if self.rejected > 10:
-            lines.append(f"  … and {self.rejected - 10} more")
-        if self.rejects_file:
-            lines.append(f"rejected rows with their reasons: {self.rejects_file}")
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+        head = (f"read {self.read} rows: {self.imported} imported, {self.duplicates} already known, "
+                f"{self.rejected} rejected")
+        return "\n".join([head, *rejected_lines(self.reasons, self.rejected, self.rejects_file, self.warnings)])
+
+
+def rejected_lines(reasons: tuple[tuple[int, str], ...], rejected: int, rejects_file: str | None,
+                   warnings: tuple[str, ...]) -> list[str]:
+    """The lines an import summary ends with: the first rejected rows with their reasons, where
+    the rest are, and the warnings."""
+    lines = [f"  row {row}: {reason}" for row, reason in reasons[:10]]
+    if rejected > 10:
+        lines.append(f"  … and {rejected - 10} more")
+    if rejects_file:
+        lines.append(f"rejected rows with their reasons: {rejects_file}")
+    return lines + [f"warning: {w}" for w in warnings]
 
 
 def import_file(

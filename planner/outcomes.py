@@ -28,7 +28,7 @@ import pandas as pd
 from . import settings
 from ._errors import DataNotFoundError, InputError
 from .incidents import RawTable, fold_label, read_table
-from .intake import write_rejects
+from .intake import rejected_lines, write_rejects
 from .store import Store, outcome_frame
 from .wards import assign_wards, find_ward
 
@@ -145,18 +145,12 @@ class OutcomeImport:
 
     def summary(self) -> str:
         """A few lines for people: the counts, then the first rejected rows with their reasons."""
-        lines = [
+        return "\n".join([
             f"read {self.read} rows ({self.source}): {self.imported} counts new, {self.updated} updated, "
             f"{self.duplicates} already stored; {self.rejected} rows rejected",
             f"areas: {self.areas} ({self.matched_wards} of them loaded wards); periods: {self.periods}",
-        ]
-        lines += [f"  row {row}: {reason}" for row, reason in self.reasons[:10]]
-        if self.rejected > 10:
-            lines.append(f"  … and {self.rejected - 10} more")
-        if self.rejects_file:
-            lines.append(f"rejected rows with their reasons: {self.rejects_file}")
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
+            *rejected_lines(self.reasons, self.rejected, self.rejects_file, self.warnings),
+        ])
 
 
 def parse_period(text: str) -> tuple[date, str]:
@@ -548,9 +542,10 @@ def import_outcomes(
     """Import a file of registered-crime counts into ``store`` as one transaction.
 
     Areas are matched to the stored wards (see ``read_outcomes``). A count already stored for
-    the same area, period and category is a duplicate when equal and replaced (``updated``) when
-    the police revised it. Rejected rows are written, with a ``reason`` column and the input's
-    delimiter, to a CSV in ``rejects_dir`` (default ``DATA_DIR/rejects``) and kept in the store.
+    the same area, period, category and source (for police.uk: the reporting force) is a
+    duplicate when equal and replaced (``updated``) when the police revised it. Rejected rows
+    are written, with a ``reason`` column and the input's delimiter, to a CSV in ``rejects_dir``
+    (default ``DATA_DIR/rejects``) and kept in the store.
 
     Raises
     ------
