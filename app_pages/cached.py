@@ -100,15 +100,16 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
     ``patrol_log`` (the recent patrols' edges) is only part of the key: saving a patrol must
     give the next plan a chance to vary from it.
     """
-    from planner.hotspots import HotspotParams, TimeWindow
+    from planner.hotspots import TimeWindow
     from planner.routes import plan_for_ward
+    from planner.tuning import hotspot_params
 
     start_text, _, end_text = window.partition("-")
     tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
     today = pd.Timestamp.now(tz="Europe/Amsterdam").normalize()
     shown = hotspots(url, version, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
                      (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES),
-                     HotspotParams(window=tonight, audience="public"))
+                     hotspot_params(store(url), window=tonight, audience="public"))
     plan = plan_for_ward(store(url), ward, params=params, window=tonight, start=start, vary_last=vary_last,
                          data_dir=data_dir)
     return shown.hotspots, plan

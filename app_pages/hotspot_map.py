@@ -12,8 +12,9 @@ import streamlit as st
 from app_pages import cached, maps, ui
 from planner import settings, streets
 from planner.agreements import list_agreements
-from planner.hotspots import HotspotParams, HotStreetParams, TimeWindow, hot_streets
+from planner.hotspots import HotStreetParams, TimeWindow, hot_streets
 from planner.incidents import CATEGORIES
+from planner.tuning import hotspot_params
 
 nl = ui.language() == "nl"
 WEEKDAYS = (["ma", "di", "wo", "do", "vr", "za", "zo"] if nl else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
@@ -48,8 +49,8 @@ with ui.guarded():
         start=hours[0].strftime("%H:%M"), end="24:00" if hours[1] == time(23, 59) else hours[1].strftime("%H:%M"),
         weekdays=tuple(sorted(days)),
     )
-    params = HotspotParams(window=window, audience=audience)
     with st.spinner("Hotspots berekenen…" if nl else "Computing hotspots…"):
+        params = hotspot_params(cached.current_store(), window=window, audience=audience)
         result = cached.hotspots(url, version, ward, start.isoformat(), (end + timedelta(days=1)).isoformat(),
                                  tuple(chosen), params)
     shown_wards = wards if ward is None else wards[wards["name"] == ward]

@@ -168,9 +168,10 @@ def visible_hotspots(
     AccessDeniedError
         A role without ``view_points`` asks for ``audience="officer"``.
     """
-    from .hotspots import HotspotParams, find_hotspots
+    from .hotspots import find_hotspots
+    from .tuning import hotspot_params
 
-    params = params if params is not None else HotspotParams(audience=hotspot_audience(user))
+    params = params if params is not None else hotspot_params(store, audience=hotspot_audience(user))
     if params.audience != "public":
         require(user, "view_points")
     if not can(user, "view_points"):

@@ -173,13 +173,38 @@ class Calibration:
     fold_test_signals: int
     seconds: float
     scores: tuple[tuple[SurfaceParams, float], ...] = ()
+    recency_floor: float = 0.0
+
+    def tune(self, params: HotspotParams) -> HotspotParams:
+        """``params`` with the chosen weights: what ``find_hotspots`` sums and ``hot_streets`` spreads.
+
+        A signal's weight there is proportional to its share of the chosen surface: the
+        half-life, ``recency_floor`` (the long-term counts' share of each signal's weight,
+        fixed at fitting time from the training totals) and the near-repeat term on or off
+        (its weight as in ``params`` when on). The kernel bandwidth is the backtest's cell
+        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own.
+        """
+        c = self.chosen
+        return replace(
+            params, bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
+            half_life_days=params.half_life_days if math.isinf(c.half_life_days) else c.half_life_days,
+            recency_floor=self.recency_floor, near_repeat_weight=params.near_repeat_weight if c.near_repeat else 0.0,
+        )
+
+    def summary(self) -> str:
+        """One line: the choice, or the prior and why."""
+        if self.fallback:
+            return f"literature defaults ({self.chosen.label()}): {self.reason}"
+        return (f"{self.chosen.label()} (of {self.n_candidates} candidates, {self.n_folds} folds, "
+                f"{self.fold_test_signals} fold test signals)")
 
     def to_json(self) -> dict[str, Any]:
         """The choice as plain data (half-life ∞ as ``null``)."""
         c = self.chosen
         return {"bandwidth_m": c.bandwidth_m,
                 "half_life_days": None if math.isinf(c.half_life_days) else c.half_life_days,
-                "blend": c.blend, "near_repeat": c.near_repeat, "fallback": self.fallback, "reason": self.reason,
+                "blend": c.blend, "near_repeat": c.near_repeat, "recency_floor": round(self.recency_floor, 6),
+                "fallback": self.fallback, "reason": self.reason,
                 "candidates": self.n_candidates, "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
                 "seconds": round(self.seconds, 3)}
 
@@ -278,9 +303,26 @@ class _Surface:
             return np.ones(len(self.train))
         key = (now, half_life)
         if key not in self._recency:
-            params = replace(self.hotspot, half_life_days=half_life)
+            params = replace(self.hotspot, half_life_days=half_life, recency_floor=0.0)
             self._recency[key] = signal_weights(self.train, params=params, now=now)["recency"].to_numpy()
         return self._recency[key]
+
+    def recency_floor(self, candidate: SurfaceParams, now: pd.Timestamp) -> float:
+        """The share of each signal's weight that does not fade, so that weights ∝ its share of the surface.
+
+        Signal i carries (1 − blend) · base_i / ΣL of the long-term part and blend · base_i ·
+        r_i / ΣR of the recent one (a kernel spreads a signal's weight but keeps its total),
+        sums over the signals inside the units; per signal that is ∝ floor + (1 − floor) · r_i.
+        """
+        if candidate.blend == 0 or math.isinf(candidate.half_life_days):
+            return 1.0
+        inside = np.asarray(self.counts.sum(axis=0)).ravel() > 0
+        total = self.base[inside].sum()
+        recent = (self.base * self.recency(now, candidate.half_life_days))[inside].sum()
+        if candidate.blend == 1 or total <= 0 or recent <= 0:
+            return 0.0
+        old = (1 - candidate.blend) / total
+        return float(old / (old + candidate.blend / recent))
 
     def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float) -> np.ndarray:
         """The candidate's surface from the signals ``fit`` as seen at ``now``."""
@@ -366,4 +408,5 @@ def calibrate_surface(
         log.info("calibration: %s chosen of %d candidates on %d folds (%d fold test signals), %.1f s",
                  chosen.label(), len(candidates), len(folds), tested, seconds)
     return final, Calibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
-                              n_folds=len(folds), fold_test_signals=tested, seconds=seconds, scores=scores)
+                              n_folds=len(folds), fold_test_signals=tested, seconds=seconds, scores=scores,
+                              recency_floor=surface.recency_floor(chosen, now))

@@ -444,9 +444,10 @@ def capacity_for(
     DataNotFoundError
         The ward is unknown, has no cached street graph, or has no hotspots.
     """
-    from .hotspots import HotspotParams, find_hotspots
+    from .hotspots import find_hotspots
     from .routes import targets_from_hotspots, ward_start
     from .streets import ward_graph
+    from .tuning import hotspot_params
     from .wards import find_ward
 
     wards = store.wards()
@@ -454,7 +455,7 @@ def capacity_for(
     graph = ward_graph(store, name, data_dir=data_dir)
     moment = _utc(now) if now is not None else datetime.now(UTC)
     incidents = store.incidents(ward=name, until=moment if now is not None else None)
-    found = (find_hotspots(incidents, wards[wards["name"] == name], params=HotspotParams(),
+    found = (find_hotspots(incidents, wards[wards["name"] == name], params=hotspot_params(store),
                            now=moment if now is not None else None) if len(incidents) else None)
     if found is None or found.hotspots.empty:
         msg = (f"{name} has no hotspots (places with at least {settings.PUBLIC_MIN_SIGNALS} signals close "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,15 @@ class Paths:
     db_url: str
 
 
+class _StderrLines(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(record.getMessage(), err=True)
+
+
+_PROGRESS = _StderrLines(level=logging.INFO)
+"""Shows on stderr what every command should show while it works: a re-fit of the risk surface."""
+
+
 @app.callback()
 def _global_options(
     ctx: typer.Context,
@@ -46,6 +56,10 @@ def _global_options(
         typer.Option("--data-dir", help="Data directory (default: WAS_DATA_DIR or ./data)."),
     ] = None,
 ) -> None:
+    tuning = logging.getLogger("planner.tuning")
+    tuning.setLevel(logging.INFO)
+    if _PROGRESS not in tuning.handlers:
+        tuning.addHandler(_PROGRESS)
     directory = data_dir if data_dir is not None else settings.data_dir()
     ctx.obj = Paths(data_dir=directory, db_url=db or settings.database_url(directory))
 
@@ -226,7 +240,11 @@ def demo_command(
         end_day = date.fromisoformat(end) if end else None
     except ValueError:
         raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
-    summary = build_demo(_store(ctx), ctx.obj.data_dir, seed=seed, end=end_day, place=place)
+    from .tuning import installation_calibration
+
+    store = _store(ctx)
+    summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place)
+    installation_calibration(store)  # fitted now, so the dashboard's first view is warm
     echo_result(summary, as_json)
 
 
@@ -339,18 +357,16 @@ def hotspots_command(
     --json adds one key, "hot_streets": {"n_snapped", "n_unsnapped", "streets": [...]} (the 20
     densest streets).
     """
-    from .hotspots import HotspotParams, HotStreetParams, TimeWindow, find_hotspots, hot_streets, parse_category_weights
+    from .hotspots import HotStreetParams, TimeWindow, find_hotspots, hot_streets, parse_category_weights
+    from .tuning import hotspot_params
     from .wards import find_ward
 
     if day and not window:
         window = "00:00-24:00"
     target = TimeWindow.parse(window, day=day) if window else None
-    params = HotspotParams(
-        method=method, audience=audience, window=target,
-        ward_category_weights=(),
-        category_weights=parse_category_weights(weights),
-    )
     store = _store(ctx)
+    params = hotspot_params(store, method=method, audience=audience, window=target,
+                            category_weights=parse_category_weights(weights))
     if audience == "officer":
         _require(store, user, password, "view_points")
     wards = store.wards()
@@ -438,6 +454,10 @@ def evaluate_command(
             "both prints the two results side by side (--json: {\"with\": {...}, \"without\": {...}}).",
         ),
     ] = "with",
+    planner: Annotated[
+        str, typer.Option(help="calibrated (default: what hotspots and routes use) or fixed (the literature "
+                               "defaults before calibration, for comparison).")
+    ] = "calibrated",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with hit rates and PAI.")] = False,
 ) -> None:
     """Backtest: hit rate and PAI at 1/5/10 % of the area for planner, KDE and naive counts.
@@ -446,9 +466,10 @@ def evaluate_command(
     "n_test": N}. With --graph the methods also rank the graph's streets and coverage is a share
     of street length (PAI = hit-rate share / street-length share), adding one key:
     "network": {"planner": {"hit_rate@1": .., "pai@1": .., ...}, "kde": {...}, "naive": {...},
-    "street_km": km, "n_test": test signals within 50 m of a street}.
+    "street_km": km, "n_test": test signals within 50 m of a street}. The text summary says what
+    the calibrated planner chose on the training period.
     """
-    from .evaluate import BacktestParams, evaluate_file
+    from .evaluate import PLANNER_SURFACES, BacktestParams, evaluate_file
     from .hotspots import TimeWindow
     from .incidents import ParseOptions, parse_mapping
     from .wards import read_wards
@@ -465,6 +486,8 @@ def evaluate_command(
         # GraphML is a prepared graph saved by was-planner; anything else is a source to prepare.
         is_graphml = graph_file.suffix.lower() == ".graphml"
         graph = load_graph(graph_file) if is_graphml else build_ward_graph(None, osm=graph_file)
+    if planner not in PLANNER_SURFACES:
+        raise PlannerError(f"--planner must be calibrated or fixed, got {planner!r}")
     if patrol_signals not in {"with", "without", "both"}:
         msg = f"--patrol-signals must be with, without or both, got {patrol_signals!r}"
         raise PlannerError(msg)
@@ -472,7 +495,8 @@ def evaluate_command(
         results = {
             choice: evaluate_file(
                 file, split=split,
-                params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=choice),
+                params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=choice,
+                                      planner=planner),
                 options=options, wards=wards, graph=graph,
             )
             for choice in ("with", "without")
@@ -486,10 +510,33 @@ def evaluate_command(
         return
     result = evaluate_file(
         file, split=split,
-        params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=patrol_signals),
+        params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=patrol_signals,
+                              planner=planner),
         options=options, wards=wards, graph=graph,
     )
     echo_result(result, as_json)
+
+
+@app.command("calibrate")
+@cli_errors
+def calibrate_command(
+    ctx: typer.Context,
+    refit: Annotated[bool, typer.Option("--refit", help="Fit again even when the signals did not change.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the choice as one JSON object.")] = False,
+) -> None:
+    """Calibrate the risk surface of hotspots, hot streets and routes on this installation's own signals.
+
+    Bandwidth, recency half-life, the share of long-term counts and near-repeat on or off are
+    chosen by a rolling-origin backtest on the stored signals (the week after each fold's
+    origin, never later data); the choice is kept and re-fitted by the first command after the
+    signals change. With too short a history the literature defaults are kept, and it says why.
+    """
+    from .tuning import installation_calibration
+
+    calibration = installation_calibration(_store(ctx), refit=refit)
+    if calibration is None:
+        raise PlannerError("no signals to calibrate on: import signals first (was-planner import FILE)")
+    echo_result(calibration, as_json)
 
 
 def _month_or_day(text: str | None, flag: str):
@@ -1146,11 +1193,12 @@ def agreements_add(
     name = _ward_name(store, ward)
     lat = lon = label = None
     if hotspot is not None:
-        from .hotspots import HotspotParams, find_hotspots
+        from .hotspots import find_hotspots
+        from .tuning import hotspot_params
 
         wards = store.wards()
         found = find_hotspots(store.incidents(ward=name), wards[wards["name"] == name],
-                              params=HotspotParams(audience="officer")).hotspots
+                              params=hotspot_params(store, audience="officer")).hotspots
         row = found[found["id"] == hotspot]
         if row.empty:
             raise PlannerError(f"{name} has no hotspot {hotspot} now (it has {len(found)})")

@@ -383,8 +383,9 @@ def ward_context(
 ) -> WardContext:
     """Streets (cached ward graph), hotspots and hot streets of ``ward`` from the signals of the
     ``history_days`` before ``now`` (the officer rendering, used only for shares and counts)."""
-    from .hotspots import HotspotParams, find_hotspots, hot_streets
+    from .hotspots import HotStreetParams, find_hotspots, hot_streets
     from .streets import ward_graph
+    from .tuning import hotspot_params
 
     moment = _utc(now)
     graph = graph if graph is not None else ward_graph(store, ward, data_dir=data_dir)
@@ -397,9 +398,10 @@ def ward_context(
     incidents = store.incidents(ward=ward, since=moment - timedelta(days=history_days), until=moment)
     incidents = incidents[incidents["occurred_from"] < pd.Timestamp(moment)]
     if len(incidents):
-        found = find_hotspots(incidents, wards[wards["name"] == ward],
-                              params=HotspotParams(audience="officer"), now=moment).hotspots
-        hot = hot_street_pairs(hot_streets(graph, incidents, now=moment).edges, streets, share=params.hot_share)
+        weights = hotspot_params(store, audience="officer")
+        found = find_hotspots(incidents, wards[wards["name"] == ward], params=weights, now=moment).hotspots
+        hot = hot_street_pairs(hot_streets(graph, incidents, params=HotStreetParams(weights=weights), now=moment).edges,
+                               streets, share=params.hot_share)
     else:
         found = gpd.GeoDataFrame({"id": [], "score": []}, geometry=[], crs=settings.WGS84)
         hot = frozenset()

@@ -5,17 +5,18 @@ hit rate (share of the future signals inside the flagged area) and the PAI (Chai
 2008: hit rate ÷ area share) at 1, 5 and 10 % of a fixed study area, for the planner and the
 baselines an analyst would use, all run on the same cells and coverages:
 
-- ``planner``: what WAS Planner ships (``BacktestParams.planner="fixed"``, the default): the
-  signal weights of ``hotspots.signal_weights`` (recency half-life 30 days) on a Gaussian kernel
-  of ``bandwidth_m``, plus the near-repeat term (a linear fall-off to 400 m and 60 days around
-  recent burglaries and car crimes), its scores used as they are. With ``planner="calibrated"``:
-  the candidate surface of ``calibration.calibrate_surface``, not wired into the hotspots yet: a
-  blend of long-term counts and recent density with the planner's signal weights, plus an
-  optional near-repeat term; its bandwidth (0 = counts per cell), recency half-life (∞ = whole
-  history), blend and near-repeat on/off are chosen from a small grid by the cross-validation
-  rule of ``kde_cv`` (``calibration.cv_choose``) on rolling folds of the training period
-  (``CalibrationParams.folds``, 4 by default), with the literature defaults when the history is
-  short; its cells are ordered like the baselines' on ties.
+- ``planner``: what WAS Planner ships (``BacktestParams.planner="calibrated"``, the default):
+  the surface of ``calibration.calibrate_surface``, a blend of long-term counts and recent
+  density with the planner's signal weights, plus an optional near-repeat term; its bandwidth
+  (0 = counts per cell), recency half-life (∞ = whole history), blend and near-repeat on/off
+  are chosen from a small grid by the cross-validation rule of ``kde_cv``
+  (``calibration.cv_choose``) on rolling folds of the training period
+  (``CalibrationParams.folds``, 4 by default), with the literature defaults when the history
+  is too short; its cells are ordered like the baselines' on ties. The same choice, made on
+  all stored signals, weights an installation's hotspots, hot streets and routes (``tuning``).
+  With ``planner="fixed"``: the literature defaults as shipped before calibration (signal
+  weights with half-life 30 days on a Gaussian kernel of ``bandwidth_m``, plus the
+  near-repeat term, scores used as they are).
 - ``naive_all``: signals per cell over the whole training period.
 - ``naive_4w``: signals per cell over the last 4 weeks before the split.
 - ``kde_cv``: planar Gaussian KDE of all training signals with the bandwidth chosen by
@@ -174,12 +175,11 @@ class BacktestParams:
         signal may lie from a street to be snapped to it (``snap_m``); its ``weights`` are
         replaced by ``hotspot`` with this ``window``.
     planner
-        ``"fixed"`` (default): the ``planner`` method is the surface the product ships (the
-        literature defaults of ``hotspot``: Gaussian ``bandwidth_m`` + near-repeat, scores used
-        as they are); ``"calibrated"``: the candidate surface of ``calibration.calibrate_surface``,
-        its parameters chosen on the training period by the folds of ``kde_cv``. Not the default
-        while the hotspots and routes do not use it: ``evaluate`` and the model card measure what
-        is shipped.
+        ``"calibrated"`` (default): the surface the product ships (``calibration.calibrate_surface``,
+        its parameters chosen on the training period by rolling folds, as ``tuning`` chooses
+        them for an installation's hotspots and routes); ``"fixed"``: the literature defaults of
+        ``hotspot`` as they were before calibration (Gaussian ``bandwidth_m`` + near-repeat,
+        scores used as they are), kept for comparison.
     calibration
         The candidate grid and the short-history fallback of the calibrated planner.
     patrol_signals
@@ -198,7 +198,7 @@ class BacktestParams:
     hotspot: HotspotParams = field(default_factory=HotspotParams)
     streets: HotStreetParams = field(default_factory=HotStreetParams)
     patrol_signals: str = "with"
-    planner: str = "fixed"
+    planner: str = "calibrated"
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
 
     def __post_init__(self) -> None:
@@ -268,7 +268,8 @@ class BacktestResult:
 
         ``methods`` maps each name of ``METHODS`` and ``ALIASES`` to the same six keys. With a
         graph, one more key: ``"network": {"planner": {...}, ..., "street_km": x, "n_test": N}``
-        (the same names and six keys per method, at shares of street length).
+        (the same names and six keys per method, at shares of street length). The calibrated
+        planner's choice is in ``summary()`` and ``calibration``, not here: the shape is a contract.
         """
         payload: dict[str, Any] = {"methods": self.methods, "n_train": self.n_train, "n_test": self.n_test}
         if self.network is not None:
@@ -454,8 +455,9 @@ def cv_bandwidth(
         log.warning("kde_cv: no fold caught a test signal; bandwidth %g m", CV_FALLBACK_M)
         return CV_FALLBACK_M
     log.info("kde_cv: mean hit rate over the coverages on %d fold test signals: %s", tested,
-             ", ".join(f"{h:g} m {c / tested / len(coverages):.3f}" for h, c in zip(bandwidths, caught, strict=True)))
-    return float(bandwidths[int(np.argmax(caught))])
+             ", ".join(f"{h:g} m {c / tested / len(coverages):.3f}"
+                       for h, c in zip(bandwidths, caught, strict=True)))
+    return float(bandwidths[best])
 
 
 def _baseline_scores(
@@ -621,6 +623,66 @@ def _network_backtest(
     return network, scores, chosen
 
 
+@dataclass(frozen=True)
+class _Study:
+    """The study area's cells and where the signals fall in them (module docstring)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    crs: Any
+    n_cells: int
+    cell_of: np.ndarray  # flat grid index per signal, −1 outside
+    flat_to_cell: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    train_cell: np.ndarray  # cell per training signal, −1 outside
+    tx: np.ndarray  # the training signals' metric coordinates
+    ty: np.ndarray
+
+    def per_cell(self, mask: np.ndarray) -> np.ndarray:
+        """Training signals per cell, of those ``mask`` marks."""
+        cells = self.train_cell[mask]
+        return np.bincount(cells[cells >= 0], minlength=self.n_cells).astype(float)
+
+
+def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame | None,
+           params: BacktestParams) -> _Study:
+    """The wards' union (or the training hull + ``study_buffer_m``) in ``cell_m`` cells, metric CRS."""
+    if wards is not None:
+        require_crs(wards, "wards")
+        bounds = wards.to_crs(settings.WGS84).total_bounds
+        crs = metric_crs_for((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+        area = shapely.union_all(wards.to_crs(crs).geometry.to_numpy())
+        x, y, crs = metric_xy(frame, crs)
+    else:
+        train = frame[train_mask]
+        crs = metric_crs_for(float(np.median(train["lon"].to_numpy(float))),
+                             float(np.median(train["lat"].to_numpy(float))))
+        x, y, crs = metric_xy(frame, crs)
+        hull = shapely.MultiPoint(np.column_stack([x[train_mask], y[train_mask]])).convex_hull
+        area = hull.buffer(params.study_buffer_m)
+    grid = _study_grid(area, params.cell_m)
+    n_cells = int(grid.inside.sum())
+    flat_to_cell = np.full(grid.nx * grid.ny, -1, dtype=np.int64)
+    flat_to_cell[grid.inside.ravel()] = np.arange(n_cells)
+    cell_of = grid.index(x, y)
+    cx, cy = grid.centres()
+    train_cell = np.where(cell_of[train_mask] >= 0, flat_to_cell[cell_of[train_mask]], -1)
+    return _Study(x, y, crs, n_cells, cell_of, flat_to_cell, cx, cy, train_cell, x[train_mask], y[train_mask])
+
+
+def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: list[tuple[np.ndarray, np.ndarray]],
+                params: BacktestParams, hotspot: HotspotParams) -> tuple[np.ndarray, Calibration]:
+    """``calibration.calibrate_surface`` on the study's cells, scored as the backtest scores."""
+    tx, ty, cx, cy = study.tx, study.ty, study.cx, study.cy
+    return calibrate_surface(
+        train, tx, ty, unit_of=study.train_cell, ux=cx, uy=cy, now=now, folds=folds, fold_hits=study.per_cell,
+        rates=lambda s, h: hit_rates(s, h, params.coverages),
+        tiebreak=lambda fit: kde_log_density(tx[fit], ty[fit], cx, cy, bandwidth_m=TIE_BANDWIDTH_M),
+        coverages=params.coverages, hotspot=hotspot, params=params.calibration,
+    )
+
+
 def backtest(
     incidents: pd.DataFrame,
     *,
@@ -663,40 +725,17 @@ def backtest(
         raise InputError(msg)
 
     train = frame[train_mask].reset_index(drop=True)
-    if wards is not None:
-        require_crs(wards, "wards")
-        bounds = wards.to_crs(settings.WGS84).total_bounds
-        crs = metric_crs_for((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-        area = shapely.union_all(wards.to_crs(crs).geometry.to_numpy())
-        x, y, crs = metric_xy(frame, crs)
-    else:
-        lon = train["lon"].to_numpy(float)
-        lat = train["lat"].to_numpy(float)
-        crs = metric_crs_for(float(np.median(lon)), float(np.median(lat)))
-        x, y, crs = metric_xy(frame, crs)
-        hull = shapely.MultiPoint(np.column_stack([x[train_mask], y[train_mask]])).convex_hull
-        area = hull.buffer(params.study_buffer_m)
-    grid = _study_grid(area, params.cell_m)
-    n_cells = int(grid.inside.sum())
-    flat_to_cell = np.full(grid.nx * grid.ny, -1, dtype=np.int64)
-    flat_to_cell[grid.inside.ravel()] = np.arange(n_cells)
-    cell_of = grid.index(x, y)
-    cx, cy = grid.centres()
+    study = _study(frame, train_mask, wards, params)
+    n_cells, cx, cy, tx, ty = study.n_cells, study.cx, study.cy, study.tx, study.ty
+    per_cell = study.per_cell
 
-    test_cells = cell_of[test_mask]
+    test_cells = study.cell_of[test_mask]
     outside = int((test_cells < 0).sum())
-    hits = np.bincount(flat_to_cell[test_cells[test_cells >= 0]], minlength=n_cells).astype(float)
+    hits = np.bincount(study.flat_to_cell[test_cells[test_cells >= 0]], minlength=n_cells).astype(float)
     n_test = int(hits.sum())
     if n_test == 0:
         msg = f"none of the {int(test_mask.sum())} test signals lies in the study area"
         raise InputError(msg)
-
-    tx, ty = x[train_mask], y[train_mask]
-    train_cell = np.where(cell_of[train_mask] >= 0, flat_to_cell[cell_of[train_mask]], -1)
-
-    def per_cell(mask: np.ndarray) -> np.ndarray:
-        cells = train_cell[mask]
-        return np.bincount(cells[cells >= 0], minlength=n_cells).astype(float)
 
     planner_params = _with_window(params.hotspot, params.window)
     recent = (end[train_mask] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
@@ -709,17 +748,11 @@ def backtest(
     )
     calibration = None
     if params.planner == "calibrated":
-        tiebreak_all = kde_log_density(tx, ty, cx, cy, bandwidth_m=TIE_BANDWIDTH_M)
-        surface, calibration = calibrate_surface(
-            train, tx, ty, unit_of=train_cell, ux=cx, uy=cy, now=split, fold_hits=per_cell,
-            folds=folds if params.calibration.folds in (None, params.cv_folds) else rolling_folds(
-                start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                folds=params.calibration.folds, testable=in_window[train_mask]),
-            rates=lambda s, h: hit_rates(s, h, params.coverages),
-            tiebreak=lambda fit: kde_log_density(tx[fit], ty[fit], cx, cy, bandwidth_m=TIE_BANDWIDTH_M),
-            coverages=params.coverages, hotspot=planner_params, params=params.calibration,
-        )
-        planner = deterministic_rank(surface, tiebreak=tiebreak_all)
+        cal_folds = folds if params.calibration.folds in (None, params.cv_folds) else rolling_folds(
+            start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+            folds=params.calibration.folds, testable=in_window[train_mask])
+        surface, calibration = _calibrated(train, study, split, cal_folds, params, planner_params)
+        planner = deterministic_rank(surface, tiebreak=kde_log_density(tx, ty, cx, cy, bandwidth_m=TIE_BANDWIDTH_M))
     else:
         planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
     scores = {"planner": planner, **ranks}
@@ -727,17 +760,61 @@ def backtest(
     bandwidths = {"kde_cv": chosen, "kde_scott": round(scott_bandwidth(tx, ty), 1)}
     network = network_scores = None
     if graph is not None:
+        weights = planner_params if calibration is None else calibration.tune(planner_params)
         network, network_scores, bandwidths["network_kde_cv"] = _network_backtest(
-            graph, frame, train_mask, test_mask, recent, folds, split, params, planner_params
+            graph, frame, train_mask, test_mask, recent, folds, split, params, weights
         )
     log.info(
         "backtest at %s: %d train, %d test (%d outside the study area), %d cells, %d folds, kde_cv %g m",
         split.isoformat(), len(train), n_test, outside, n_cells, len(folds), chosen,
     )
     return BacktestResult(methods=methods, n_train=len(train), n_test=n_test, n_cells=n_cells,
-                          split=split, crs=CRS.from_user_input(crs).to_string(), network=network,
+                          split=split, crs=CRS.from_user_input(study.crs).to_string(), network=network,
                           bandwidths_m=bandwidths, scores=scores, calibration=calibration,
                           network_scores=network_scores)
+
+
+def calibrate(
+    incidents: pd.DataFrame,
+    *,
+    now: datetime | pd.Timestamp | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    params: BacktestParams = BacktestParams(),
+) -> Calibration:
+    """Calibrate the planner's surface on every signal that ended by ``now`` (default the latest).
+
+    The choice ``backtest(..., planner="calibrated")`` makes at a split, made at ``now`` for the
+    period ahead: the same cells (the wards, or the signals' hull + ``study_buffer_m``), the
+    same folds of ``horizon_days`` (``CalibrationParams.folds``) and the same rule. What an
+    installation's hotspots and routes use (``tuning``).
+
+    Raises
+    ------
+    InputError
+        No signal ended by ``now``, or the study area holds no cell.
+    """
+    frame = incidents.reset_index(drop=True)
+    start = pd.to_datetime(frame["occurred_from"], utc=True)
+    end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
+    moment = end.max() if now is None and len(frame) else parse_split(now) if now is not None else None
+    train_mask = ((end <= moment) & (start <= moment)).to_numpy() if moment is not None else np.zeros(0, bool)
+    if not train_mask.any():
+        msg = "no signal to calibrate on: import signals first (was-planner import FILE)"
+        raise InputError(msg)
+    if params.patrol_signals == "without" and "on_patrol" in frame.columns:
+        train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
+    in_window = np.ones(len(frame), dtype=bool)
+    if params.window is not None and not params.window.is_all_day:
+        share = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
+        in_window = share >= 0.5
+    # The forecast starts just after the latest signal, so that signal can be a fold's test signal.
+    origin = moment + pd.Timedelta(seconds=1)
+    folds = rolling_folds(start[train_mask], end[train_mask], split=origin, horizon_days=params.horizon_days,
+                          folds=params.calibration.folds or params.cv_folds, testable=in_window[train_mask])
+    train = frame[train_mask].reset_index(drop=True)
+    study = _study(frame, train_mask, wards, params)
+    _, calibration = _calibrated(train, study, origin, folds, params, _with_window(params.hotspot, params.window))
+    return calibration
 
 
 def backtest_patrol_signals(

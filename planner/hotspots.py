@@ -271,6 +271,11 @@ class HotspotParams:
         Fewest distinct days a hotspot's signals fall on: one evening's burst is a one-off.
     half_life_days
         Recency: a signal's weight halves every this many days.
+    recency_floor
+        Share of a signal's weight that does not fade with age, 0 … 1: the recency weight is
+        ``recency_floor + (1 − recency_floor) · 0.5 ** (age / half_life_days)``, so a place's
+        long-term record keeps counting next to its recent signals (1 = every signal alike).
+        0 by default; an installation's calibration sets it (``calibration``).
     category_weights
         ``(category, weight)`` pairs for every ward (default 1 for each category).
     ward_category_weights
@@ -311,6 +316,7 @@ class HotspotParams:
     cell_m: float = 20.0
     min_days: int = 2
     half_life_days: float = settings.RECENCY_HALF_LIFE_DAYS
+    recency_floor: float = 0.0
     category_weights: tuple[tuple[str, float], ...] = ()
     ward_category_weights: tuple[tuple[str, str, float], ...] = ()
     window: TimeWindow | None = None
@@ -358,6 +364,9 @@ class HotspotParams:
             raise InputError(msg)
         if not 0 < self.alpha < 1:
             msg = f"alpha must be between 0 and 1, got {self.alpha!r}"
+            raise InputError(msg)
+        if not (isinstance(self.recency_floor, (int, float)) and 0 <= self.recency_floor <= 1):
+            msg = f"recency_floor must be between 0 and 1, got {self.recency_floor!r}"
             raise InputError(msg)
         if not isinstance(self.permutations, (int, np.integer)) or self.permutations < 19:
             msg = f"permutations must be an integer ≥ 19, got {self.permutations!r}"
@@ -560,7 +569,8 @@ def signal_weights(
 ) -> pd.DataFrame:
     """Per-signal weight components and their product ``weight``.
 
-    Columns: ``recency`` (0.5 ** (age / half-life), averaged over a window-known signal's span),
+    Columns: ``recency`` (0.5 ** (age / half-life), averaged over a window-known signal's span,
+    raised to ``recency_floor + (1 − recency_floor) ·`` that),
     ``category`` (the ward's category weight), ``relevance`` (aoristic share of the signal's span
     in the target window's smoothed profile; 1 without a window), ``source`` (the source's
     weight in ``source_weights``, default 1, times ``patrol_weight`` for signals found on
@@ -573,7 +583,8 @@ def signal_weights(
     day = pd.Timedelta(days=1)
     age_start = ((now - start) / day).to_numpy(dtype=float)
     age_end = ((now - end) / day).to_numpy(dtype=float)
-    recency = _decay_mean(age_start, age_end, params.half_life_days)
+    floor = params.recency_floor
+    recency = floor + (1 - floor) * _decay_mean(age_start, age_end, params.half_life_days)
     categories = _column(incidents, "category", "other").fillna("other").astype(str)
     wards = _column(incidents, "ward", None)
     category = np.ones(len(incidents))

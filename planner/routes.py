@@ -861,14 +861,15 @@ def plan_for_ward(
     those along ``recent_routes`` (WGS84 lines of previous routes, e.g. from ``read_route_lines``).
     """
     from . import streets
-    from .hotspots import HotspotParams, HotStreetParams, find_hotspots, hot_streets
+    from .hotspots import HotStreetParams, find_hotspots, hot_streets
+    from .tuning import hotspot_params
     from .wards import find_ward
 
     wards = store.wards()
     name = find_ward(ward_name, wards)
     graph = streets.ward_graph(store, name, data_dir=data_dir)
     incidents = store.incidents(ward=name)
-    weights = HotspotParams(window=window)
+    weights = hotspot_params(store, window=window)
     if len(incidents):
         result = find_hotspots(incidents, wards[wards["name"] == name], params=weights)
         targets = targets_from_hotspots(result)

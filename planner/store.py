@@ -38,6 +38,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    case,
     cast,
     create_engine,
     delete,
@@ -191,6 +192,14 @@ audit_table = Table(
     Column("action", String(40), nullable=False),
     Column("what", Text, nullable=False),
     Column("n_rows", Integer, nullable=False),
+)
+
+calibrations_table = Table(
+    "calibrations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fitted_at", DateTime, nullable=False),
+    Column("fingerprint", String(200), nullable=False, index=True),
+    Column("choice_json", Text, nullable=False),
 )
 
 _CHUNK = 500
@@ -508,6 +517,30 @@ class Store:
     def incident_count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(incidents_table)).scalar_one())
+
+    def signal_fingerprint(self) -> str:
+        """Changes whenever a signal is added, removed, resolved or anonymised: what a calibration is fitted on."""
+        t = incidents_table
+        query = select(func.count(), func.max(t.c.id), func.count(t.c.anonymised_at),
+                       func.sum(case((t.c.status == "resolved", 1), else_=0)))
+        with self.engine.connect() as conn:
+            count, top, anonymised, resolved = conn.execute(query).one()
+        return f"{count}:{top or 0}:{anonymised}:{resolved or 0}"
+
+    def save_calibration(self, fingerprint: str, choice: dict) -> None:
+        """Keep a fit (``Calibration.to_json``) for the signals of ``fingerprint``; older fits go."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(calibrations_table))
+            conn.execute(insert(calibrations_table).values(
+                fitted_at=datetime.now(UTC).replace(tzinfo=None), fingerprint=fingerprint,
+                choice_json=json.dumps(choice, ensure_ascii=False)))
+
+    def calibration(self) -> tuple[str, dict] | None:
+        """The latest fit as (fingerprint, choice), or ``None`` before the first."""
+        t = calibrations_table
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.fingerprint, t.c.choice_json).order_by(t.c.id.desc()).limit(1)).first()
+        return None if row is None else (row.fingerprint, json.loads(row.choice_json))
 
     # -- registered crime (outcomes) ---------------------------------------------------------
     def add_outcomes(

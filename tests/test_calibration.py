@@ -121,8 +121,9 @@ def test_cv_choose_keeps_the_lower_index_on_a_tie():
 
 
 def test_the_fixed_planner_is_the_old_surface(history, two_wards):
-    """The default planner is the shipped (fixed) surface and reports no calibration."""
-    fixed = backtest(history, split=SPLIT, wards=two_wards)
+    """The default planner is calibrated; ``planner="fixed"`` is the surface before calibration, without one."""
+    assert backtest(history, split=SPLIT, wards=two_wards).calibration is not None
+    fixed = backtest(history, split=SPLIT, wards=two_wards, params=BacktestParams(planner="fixed"))
     assert fixed.calibration is None
     assert fixed.scores["planner"].min() >= 0 and len(np.unique(fixed.scores["planner"])) > 10
 
