@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import re
 from datetime import datetime
 
@@ -20,10 +21,12 @@ from sqlalchemy.engine import make_url
 
 from . import settings
 from ._errors import InputError
+from .calibration import Calibration
 from .evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
 from .hotspots import HotspotParams, reference_time
 from .incidents import CATEGORIES, SOURCES
 from .store import Store
+from .tuning import installation_calibration
 from .users import ROLES
 
 log = logging.getLogger(__name__)
@@ -127,7 +130,8 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
         msg = f"language must be 'nl' or 'en', got {language!r}"
         raise InputError(msg)
     nl = language == "nl"
-    p = HotspotParams()
+    calibration = installation_calibration(store)
+    p = HotspotParams() if calibration is None else calibration.tune(HotspotParams())
     result, reason = latest_backtest(store, now=now)
     incidents = store.incidents()
     n_wards = len(store.wards())
@@ -183,6 +187,10 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
         "",
         *(_method_nl(p) if nl else _method_en(p)),
         "",
+        "## " + ("Afstemming op de eigen gegevens (kalibratie)" if nl else "Calibration on this installation's data"),
+        "",
+        *calibration_lines(calibration, language=language),
+        "",
         "## " + ("Prestaties op de eigen gegevens (backtest)" if nl else "Performance on this installation's data "
                  "(backtest)"),
         "",
@@ -208,6 +216,8 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
              "last weeks forecast from the weeks before), with fixed bandwidths and with Scott's rule."),
             "",
             backtest_table(result, language=language),
+            "",
+            *gain_lines(result, language=language),
             "",
             ("Eén week is een kleine steekproef: de cijfers schommelen van week tot week. Doet WAS Planner het niet "
              "beter dan de naïeve tellingen of een KDE, dan voegt het op deze gegevens weinig toe." if nl else
@@ -265,16 +275,90 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
     return "\n".join(out)
 
 
+def calibration_lines(calibration: Calibration | None, *, language: str = "nl") -> list[str]:
+    """What the calibration chose for this installation, or that the literature defaults are used and why."""
+    nl = language == "nl"
+    if calibration is None:
+        return ["Nog geen signalen: de standaardwaarden uit de literatuur gelden." if nl else
+                "No signals yet: the literature defaults apply."]
+    if calibration.fallback:
+        return [("**Te weinig geschiedenis om af te stemmen** (" if nl else "**Too little history to calibrate** (")
+                + calibration.reason + ("): de standaardwaarden uit de literatuur gelden (halfwaardetijd 30 dagen, "
+                "bandbreedte 100 m, near-repeat aan)." if nl else "): the literature defaults apply (half-life 30 "
+                "days, bandwidth 100 m, near repeat on).")]
+    c = calibration.chosen
+    n = calibration.n_candidates, calibration.n_folds, calibration.fold_test_signals
+    if nl:
+        life = "geen (de hele geschiedenis telt gelijk)" if math.isinf(c.half_life_days) else (
+            f"{_g(c.half_life_days)} dagen")
+        kernel = "telling per cel van 100 m" if c.bandwidth_m == 0 else f"{_g(c.bandwidth_m)} m"
+        return [
+            "De kaart weegt signalen zoals een backtest op de eigen signalen van deze installatie het beste vond: "
+            "elk van de laatste perioden is voorspeld uit alleen de signalen ervóór, en de instelling die de meeste "
+            f"latere signalen in 1, 5 en 10 % van het gebied ving, wint. Gekozen uit {n[0]} kandidaten op {n[1]} "
+            f"perioden ({n[2]} toetssignalen):",
+            "",
+            f"- halfwaardetijd van recentheid: {life}",
+            f"- aandeel lange-termijntellingen: {_num(1 - c.blend, language, 2)} (elk signaal houdt "
+            f"{_num(calibration.recency_floor, language, 2)} van zijn gewicht, hoe oud ook)",
+            f"- ruimtelijke bandbreedte van de voorspelkaart: {kernel}",
+            f"- near-repeat: {'aan' if c.near_repeat else 'uit'}",
+        ]
+    life = "none (all history alike)" if math.isinf(c.half_life_days) else f"{c.half_life_days:g} days"
+    kernel = "count per 100 m cell" if c.bandwidth_m == 0 else f"{c.bandwidth_m:g} m"
+    return [
+        "The map weighs signals as a backtest on this installation's own signals found best: each of the last "
+        "periods was forecast from only the signals before it, and the setting that caught the most later signals "
+        f"in 1, 5 and 10 % of the area wins. Chosen from {n[0]} candidates on {n[1]} periods ({n[2]} test signals):",
+        "",
+        f"- recency half-life: {life}",
+        f"- share of long-term counts: {1 - c.blend:.2f} (each signal keeps {calibration.recency_floor:.2f} of its "
+        "weight, however old)",
+        f"- spatial bandwidth of the forecast map: {kernel}",
+        f"- near repeat: {'on' if c.near_repeat else 'off'}",
+    ]
+
+
+def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:
+    """PAI of the planner ÷ PAI of each baseline per coverage, and where it does not win."""
+    nl = language == "nl"
+    coverages = [k.removeprefix("pai@") for k in result.methods["planner"] if k.startswith("pai@")]
+    head = ("| " + ("winst t.o.v." if nl else "gain over") + " | "
+            + " | ".join(f"PAI@{c}" for c in coverages) + " |")
+    lines = [("Winst van WAS Planner = zijn PAI ÷ de PAI van de basislijn (boven 1: beter):" if nl else
+              "Gain of WAS Planner = its PAI ÷ the baseline's PAI (above 1: better):"), "", head,
+             "|" + "---|" * (len(coverages) + 1)]
+    losses = []
+    for method in METHODS[1:]:
+        ratios = []
+        for c in coverages:
+            ours, theirs = result.methods["planner"][f"pai@{c}"], result.methods[method][f"pai@{c}"]
+            ratios.append(ours / theirs if theirs > 0 else math.inf)
+            if ours < theirs:
+                losses.append(f"{method} @{c}")
+        lines.append(f"| {method} | " + " | ".join("∞" if math.isinf(r) else _num(r, language, 2) for r in ratios)
+                     + " |")
+    lines.append("")
+    lines.append(("Verliest van: " + ", ".join(losses) + "." if losses else "Verliest van geen enkele basislijn.")
+                 if nl else ("Loses to: " + ", ".join(losses) + "." if losses else "Loses to no baseline."))
+    return lines
+
+
 def _method_nl(p: HotspotParams) -> list[str]:
     return [
-        f"1. **Gewicht per signaal** = recentheid (halveert elke {_g(p.half_life_days)} dagen) × categoriegewicht "
+        f"1. **Gewicht per signaal** = recentheid (halveert elke {_g(p.half_life_days)} dagen"
+        + (f"; een deel {_g(round(p.recency_floor, 2))} vervalt nooit" if p.recency_floor > 0 else "")
+        + ") × categoriegewicht "
         "(door het wijkteam te kiezen, standaard 1) × relevantie voor het tijdvak van de ronde (aoristisch: een "
         "melding 'tussen 22 en 7 uur' wordt over dat tijdvak verdeeld) × herkomst (per bron instelbaar, "
         f"standaard 1; gevonden tijdens surveillance × {_g(p.patrol_weight)}). Opgeloste signalen tellen niet.",
         f"2. **Clusteren** per wijk met DBSCAN ({_g(p.eps_m)} m, minstens {p.min_signals} signalen en "
         f"{_g(p.density_factor)} × de gemiddelde dichtheid van de wijk).",
-        "3. **Score** van een hotspot = som van de gewichten + near-repeat (na een inbraak of autokraak blijft het "
-        f"risico binnen {_g(p.near_repeat_m)} m {_g(p.near_repeat_days)} dagen verhoogd). Elke hotspot krijgt een "
+        "3. **Score** van een hotspot = som van de gewichten"
+        + (f" + near-repeat (na een inbraak of autokraak blijft het risico binnen {_g(p.near_repeat_m)} m "
+           f"{_g(p.near_repeat_days)} dagen verhoogd)" if p.near_repeat_weight > 0 else
+           " (near-repeat staat uit: de kalibratie vond dat het de voorspelling hier niet verbetert)")
+        + ". Elke hotspot krijgt een "
         "uitleg en een opsplitsing van zijn score in delen (aantal, recentheid, categorie, tijdvak, herkomst, "
         "near-repeat) die precies optellen tot de score (Shapley-verdeling).",
         f"4. **Toets op toeval**: Monte-Carlo-scan met {p.permutations} willekeurige spreidingen (α = {_g(p.alpha)}).",
@@ -286,14 +370,19 @@ def _method_nl(p: HotspotParams) -> list[str]:
 
 def _method_en(p: HotspotParams) -> list[str]:
     return [
-        f"1. **Weight per signal** = recency (halves every {p.half_life_days:g} days) × category weight (set by "
+        f"1. **Weight per signal** = recency (halves every {p.half_life_days:g} days"
+        + (f"; a share of {p.recency_floor:.2f} never fades" if p.recency_floor > 0 else "")
+        + ") × category weight (set by "
         "the ward team, default 1) × relevance for the patrol's time window (aoristic: a report 'between 22 and "
         "7 h' is spread over that window) × origin (per source, default 1; found on patrol × "
         f"{p.patrol_weight:g}). Resolved signals do not count.",
         f"2. **Clustering** per ward with DBSCAN ({p.eps_m:g} m, at least {p.min_signals} signals and "
         f"{p.density_factor:g} × the ward's average density).",
-        "3. **Score** of a hotspot = sum of the weights + near repeat (after a burglary or car crime the risk "
-        f"within {p.near_repeat_m:g} m stays raised for {p.near_repeat_days:g} days). Every hotspot carries an "
+        "3. **Score** of a hotspot = sum of the weights"
+        + (f" + near repeat (after a burglary or car crime the risk within {p.near_repeat_m:g} m stays raised for "
+           f"{p.near_repeat_days:g} days)" if p.near_repeat_weight > 0 else
+           " (near repeat is off: the calibration found it does not improve the forecast here)")
+        + ". Every hotspot carries an "
         "explanation and its score split into parts (count, recency, category, time window, origin, near "
         "repeat) that add up to the score exactly (Shapley split).",
         f"4. **Test against chance**: Monte Carlo scan with {p.permutations} random spreads (α = {p.alpha:g}).",
