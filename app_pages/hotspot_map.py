@@ -97,6 +97,9 @@ with ui.guarded():
             f"Bewonersweergave: alleen gebieden met minstens {settings.PUBLIC_MIN_SIGNALS} signalen, geen punten."
             if nl else f"Residents' view: only areas with at least {settings.PUBLIC_MIN_SIGNALS} signals, no points."
         )
+    st.caption(ui.t("weights_caption").format(
+        life=ui.number(params.half_life_days, 0), keep=ui.number(100 * params.recency_floor, 0),
+        repeat=ui.t("on" if params.near_repeat_weight > 0 else "off")))
     if len(spots) == 0:
         st.info("Geen hotspots in deze selectie." if nl else "No hotspots in this selection.")
     else:

@@ -28,6 +28,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "language": ("Taal / language", "Taal / language"),
     "ward": ("Wijk", "Ward"),
     "all_wards": ("Alle wijken", "All wards"),
+    "weights_caption": ("Weging (gekozen op de eigen signalen, of de standaard bij te weinig geschiedenis; zie "
+                        "Modelkaart): recentheid halveert elke {life} dagen, {keep} % van elk gewicht vervalt nooit, "
+                        "near-repeat {repeat}.",
+                        "Weighting (chosen on this installation's own signals, or the default with too little "
+                        "history; see Model card): recency halves every {life} days, {keep} % of each weight never "
+                        "fades, near repeat {repeat}."),
+    "on": ("aan", "on"),
+    "off": ("uit", "off"),
     "no_wards": ("Er zijn nog geen wijken. Maak demodata of laad wijken op de pagina Gegevens.",
                  "No wards yet. Build demo data or load wards on the Data page."),
     "synthetic": ("Demodata: Demostad en alle signalen zijn verzonnen (synthetisch), geen echte meldingen.",

@@ -12,9 +12,9 @@ days: a month-only signal starts on the first, so any horizon of 1–28 days tak
 Study area = training hull + 500 m in 100 m cells; the methods and the cross-validation rule are
 those of ``planner.evaluate`` (module docstring). Prints, per dataset, one table per coverage
 (PAI per split, mean last) and a table of means with the number of splits the planner is ahead.
-The planner is the shipped surface (``--planner fixed``, the default) or the calibrated candidate
-(``--planner calibrated``, ``planner.calibration``); ``--min-history-days`` overrides the
-candidate's short-history fallback (default 56 days: every Sacramento split has less and uses the prior).
+The planner is the shipped, calibrated surface (``--planner calibrated``, the default:
+``planner.calibration``) or the literature defaults before calibration (``--planner fixed``);
+``--min-history-days`` overrides the short-history fallback (default 7 days).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def london(shared: Path) -> pd.DataFrame:
     return valid.dropna(subset=["lat"])
 
 
-def run(data: pd.DataFrame, splits: list[str], horizon: float, *, planner: str = "fixed",
+def run(data: pd.DataFrame, splits: list[str], horizon: float, *, planner: str = "calibrated",
         calibration: CalibrationParams = CalibrationParams()) -> tuple[list[BacktestResult], float]:
     """One backtest per split; also the mean seconds per split."""
     t = time.perf_counter()
@@ -104,7 +104,7 @@ RUNS = (("sacramento", "Sacramento, horizon 7 days", sacramento, SACRAMENTO_SPLI
         ("london", "City of London, next month", london, LONDON_SPLITS, 28.0))
 
 
-def measure(shared: Path, *, only: str | None = None, planner: str = "fixed",
+def measure(shared: Path, *, only: str | None = None, planner: str = "calibrated",
             calibration: CalibrationParams = CalibrationParams()) -> list[str]:
     """The tables of every run in ``RUNS`` (or of the one named ``only``)."""
     lines = []
@@ -119,10 +119,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--only", choices=[key for key, *_ in RUNS])
-    parser.add_argument("--planner", choices=["fixed", "calibrated"], default="fixed",
-                        help="the shipped surface (default) or the calibrated candidate")
+    parser.add_argument("--planner", choices=["calibrated", "fixed"], default="calibrated",
+                        help="the shipped, calibrated surface (default) or the literature defaults before it")
     parser.add_argument("--min-history-days", type=float, default=None,
-                        help="calibrate the planner on shorter histories than the default 56 days")
+                        help="calibrate the planner on histories shorter (or only longer) than the default 7 days")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     calibration = CalibrationParams()

@@ -60,6 +60,17 @@ def test_hotspot_map_officer_view_has_points_and_table(app):
     assert len(table) >= 1 and (table["Signalen"] >= 5).all()
 
 
+def test_hotspot_map_says_the_weighting_it_uses(app, demo_dir):
+    """The map states the calibrated weighting the installation keeps (the same the routes use)."""
+    from planner.tuning import hotspot_params
+
+    params = hotspot_params(open_store(f"sqlite:///{demo_dir / 'was.db'}"))
+    at = app("hotspot_map")
+    caption = next(c.value for c in at.caption if c.value.startswith("Weging"))
+    assert f"halveert elke {params.half_life_days:.0f} dagen" in caption
+    assert f"{100 * params.recency_floor:.0f} % van elk gewicht" in caption
+
+
 def test_hotspot_map_public_view_has_no_points(app):
     """The residents' view shows areas only: no signal points reach the map."""
     at = app("hotspot_map")

@@ -61,12 +61,12 @@ def test_a_planted_future_burst_changes_no_calibration(history, two_wards):
 
 
 def test_short_histories_use_the_prior(history, two_wards):
-    """Fewer than 200 signals or less than 8 weeks: the literature defaults, and the reason says which."""
+    """Fewer than 200 signals or less than a week: the literature defaults, and the reason says which."""
     few = backtest(pd.concat([history.iloc[:150], history.iloc[300:]]), split=SPLIT, wards=two_wards, params=CALIBRATED)
     assert few.calibration.fallback and few.calibration.chosen == SurfaceParams()
     assert "150 training signals" in few.calibration.reason
-    recent = history[pd.to_datetime(history["occurred_from"]) >= pd.Timestamp("2026-03-01", tz="UTC")]  # + test week
-    extra = spots(np.random.default_rng(2), 250, "2026-03-01", 31, [[91_150, 452_150]])
+    recent = history[pd.to_datetime(history["occurred_from"]) >= pd.Timestamp("2026-03-27", tz="UTC")]  # + test week
+    extra = spots(np.random.default_rng(2), 250, "2026-03-27", 5, [[91_150, 452_150]])
     short = backtest(pd.concat([recent, extra], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
     assert short.calibration.fallback and short.calibration.chosen == SurfaceParams()
     assert "days of history" in short.calibration.reason
