@@ -148,3 +148,19 @@ def test_the_calibrate_command(demo_copy, tmp_path):
     assert "calibrated in" in result.stderr
     empty = runner.invoke(app, ["--data-dir", str(tmp_path / "empty"), "calibrate"])
     assert empty.exit_code == 2 and "import signals first" in empty.stderr
+
+
+def test_the_kept_fit_on_both_backends(any_store, make_signals):
+    """The fingerprint follows imports and resolutions; one fit is kept, the newest, on SQLite and PostgreSQL."""
+    from planner.incidents import RawTable
+    from planner.intake import import_table
+
+    empty = any_store.signal_fingerprint()
+    assert any_store.calibration() is None
+    import_table(any_store, RawTable(rows=make_signals(np.array([[91_500.0, 452_500.0]] * 4))), file_name="a",
+                 content_hash="a")
+    added = any_store.signal_fingerprint()
+    assert added != empty
+    any_store.save_calibration(added, {"fit": 1})
+    any_store.save_calibration(added, {"fit": 2})
+    assert any_store.calibration() == (added, {"fit": 2})
