@@ -151,7 +151,7 @@ def test_the_calibrate_command(demo_copy, tmp_path):
 
 
 def test_the_kept_fit_on_both_backends(any_store, make_signals):
-    """The fingerprint follows imports and resolutions; one fit is kept, the newest, on SQLite and PostgreSQL."""
+    """The fingerprint follows an import; one fit is kept, the newest, on SQLite and PostgreSQL."""
     from planner.incidents import RawTable
     from planner.intake import import_table
 
