@@ -12,9 +12,9 @@ import streamlit as st
 from app_pages import cached, maps, ui
 from planner import settings, streets
 from planner.agreements import list_agreements
-from planner.hotspots import HotStreetParams, TimeWindow, hot_streets
+from planner.hotspots import TimeWindow, hot_streets
 from planner.incidents import CATEGORIES
-from planner.tuning import hotspot_params
+from planner.tuning import hot_street_params, hotspot_params
 
 nl = ui.language() == "nl"
 WEEKDAYS = (["ma", "di", "wo", "do", "vr", "za", "zo"] if nl else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
@@ -63,7 +63,10 @@ with ui.guarded():
     if show_streets:
         graph = cached.ward_graph(str(settings.data_dir()), url, ward)
         signals = cached.incidents(url, version, ward)
-        scored = hot_streets(graph, signals, params=HotStreetParams(weights=params))
+        # The first view after new signals or a rebuilt graph fits the installation's hot streets (seconds).
+        with st.spinner("Hot streets berekenen…" if nl else "Computing hot streets…"):
+            street_params = hot_street_params(cached.current_store(), params, data_dir=settings.data_dir())
+            scored = hot_streets(graph, signals, params=street_params)
         if audience == "public":
             scored = scored.public(spots)
         hot = scored.edges[scored.edges["density"] > 0].to_crs(4326)

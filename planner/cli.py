@@ -240,11 +240,12 @@ def demo_command(
         end_day = date.fromisoformat(end) if end else None
     except ValueError:
         raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
-    from .tuning import installation_calibration
+    from .tuning import installation_street_calibration
 
     store = _store(ctx)
     summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place)
-    installation_calibration(store)  # fitted now, so the dashboard's first view is warm
+    # Fitted now (the cells, then the hot streets on the ward graphs), so the dashboard's first view is warm.
+    installation_street_calibration(store, data_dir=ctx.obj.data_dir)
     echo_result(summary, as_json)
 
 
@@ -357,8 +358,8 @@ def hotspots_command(
     --json adds one key, "hot_streets": {"n_snapped", "n_unsnapped", "streets": [...]} (the 20
     densest streets).
     """
-    from .hotspots import HotStreetParams, TimeWindow, find_hotspots, hot_streets, parse_category_weights
-    from .tuning import hotspot_params
+    from .hotspots import TimeWindow, find_hotspots, hot_streets, parse_category_weights
+    from .tuning import hot_street_params, hotspot_params
     from .wards import find_ward
 
     if day and not window:
@@ -381,7 +382,8 @@ def hotspots_command(
         from .streets import ward_graph
 
         graph = ward_graph(store, name, data_dir=ctx.obj.data_dir)
-        scored = hot_streets(graph, incidents, params=HotStreetParams(weights=params), now=result.now)
+        street_params = hot_street_params(store, params, data_dir=ctx.obj.data_dir)
+        scored = hot_streets(graph, incidents, params=street_params, now=result.now)
         if audience == "public":
             scored = scored.public(result.hotspots)
         hot_streets_file.parent.mkdir(parents=True, exist_ok=True)

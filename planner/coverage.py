@@ -383,9 +383,9 @@ def ward_context(
 ) -> WardContext:
     """Streets (cached ward graph), hotspots and hot streets of ``ward`` from the signals of the
     ``history_days`` before ``now`` (the officer rendering, used only for shares and counts)."""
-    from .hotspots import HotStreetParams, find_hotspots, hot_streets
+    from .hotspots import find_hotspots, hot_streets
     from .streets import ward_graph
-    from .tuning import hotspot_params
+    from .tuning import hot_street_params, hotspot_params
 
     moment = _utc(now)
     graph = graph if graph is not None else ward_graph(store, ward, data_dir=data_dir)
@@ -400,7 +400,8 @@ def ward_context(
     if len(incidents):
         weights = hotspot_params(store, audience="officer")
         found = find_hotspots(incidents, wards[wards["name"] == ward], params=weights, now=moment).hotspots
-        hot = hot_street_pairs(hot_streets(graph, incidents, params=HotStreetParams(weights=weights), now=moment).edges,
+        street_params = hot_street_params(store, weights, data_dir=data_dir)
+        hot = hot_street_pairs(hot_streets(graph, incidents, params=street_params, now=moment).edges,
                                streets, share=params.hot_share)
     else:
         found = gpd.GeoDataFrame({"id": [], "score": []}, geometry=[], crs=settings.WGS84)

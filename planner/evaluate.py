@@ -67,8 +67,14 @@ length, as DOMAIN.md asks for networks: PAI = hit-rate share ÷ street-length sh
 10 % of the graph's street length. Test signals count when they lie within ``streets.snap_m`` of
 a street (snapped to the nearest); the others are not on this network and are left out.
 
-- ``planner``: ``hotspots.hot_streets`` density (network kernel along the streets, with the
-  planner's signal weights): exactly what the map's hot streets and the route prizes show.
+- ``planner``: ``hotspots.hot_streets``, exactly what the map's hot streets and the route prizes
+  show, calibrated (``BacktestParams.planner="calibrated"``, the default) as the product is
+  (``hot_street_calibration``): a blend of counts per km and a network kernel density, its
+  bandwidth, blend, recency half-life and weight of resolved signals chosen from a small grid
+  by the rule of ``kde_cv`` on rolling folds of the training period
+  (``StreetCalibrationParams.folds``), with the cell calibration's signal weights; its streets
+  ordered like the baselines' on ties. With ``planner="fixed"``: the 150 m kernel with the
+  planner's weights, scores used as they are.
 - ``naive_all``, ``naive_4w``: training signals snapped to each street, per km of that street.
 - ``kde_*``: the planar KDEs above read at each street's midpoint; ``kde_cv`` is cross-validated
   the same way, but scored per km of street on the streets.
@@ -84,7 +90,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -110,11 +116,13 @@ from .calibration import (
     deterministic_rank,
     near_repeat_term,
 )
+from .hot_street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
 from .hotspots import (
     HotspotParams,
     HotStreetParams,
     TimeWindow,
     aoristic_share,
+    graph_crs,
     hot_streets,
     local_minutes,
     metric_xy,
@@ -171,9 +179,9 @@ class BacktestParams:
         The planner's signal weights and kernel (``HotspotParams``; its ``window`` is replaced
         by this ``window``).
     streets
-        Network backtest only: the planner's hot-streets kernel (``bandwidth_m``) and how far a
-        signal may lie from a street to be snapped to it (``snap_m``); its ``weights`` are
-        replaced by ``hotspot`` with this ``window``.
+        Network backtest only: how far a signal may lie from a street to be snapped to it
+        (``snap_m``) and, for ``planner="fixed"``, the hot-streets kernel (``bandwidth_m``,
+        ``blend``); its ``weights`` are replaced by ``hotspot`` with this ``window``.
     planner
         ``"calibrated"`` (default): the surface the product ships (``calibration.calibrate_surface``,
         its parameters chosen on the training period by rolling folds, as ``tuning`` chooses
@@ -182,6 +190,8 @@ class BacktestParams:
         scores used as they are), kept for comparison.
     calibration
         The candidate grid and the short-history fallback of the calibrated planner.
+    street_calibration
+        The same for the calibrated planner's hot streets (network backtest only).
     patrol_signals
         ``"with"`` (default) trains on every signal; ``"without"`` leaves the signals found on
         patrol (``on_patrol``) out of the training data of every method, to see whether they
@@ -200,6 +210,7 @@ class BacktestParams:
     patrol_signals: str = "with"
     planner: str = "calibrated"
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
+    street_calibration: StreetCalibrationParams = field(default_factory=StreetCalibrationParams)
 
     def __post_init__(self) -> None:
         if self.patrol_signals not in PATROL_SIGNALS:
@@ -234,6 +245,9 @@ class BacktestParams:
         if not isinstance(self.streets, HotStreetParams):
             msg = f"streets must be HotStreetParams, got {type(self.streets).__name__}"
             raise InputError(msg)
+        if not isinstance(self.street_calibration, StreetCalibrationParams):
+            msg = f"street_calibration must be StreetCalibrationParams, got {type(self.street_calibration).__name__}"
+            raise InputError(msg)
 
 
 @dataclass(frozen=True)
@@ -248,7 +262,8 @@ class BacktestResult:
     ``bandwidths_m`` holds the bandwidths (m) that were chosen, not given: ``kde_cv`` and
     ``kde_scott`` on the grid, and ``network_kde_cv`` with a graph. ``scores`` holds each
     method's ranking score per cell of the study area (``network_scores`` per street): what the
-    forecasts were made of, for checks; neither is part of ``to_json``.
+    forecasts were made of, for checks; neither is part of ``to_json``. ``calibration`` and
+    ``street_calibration`` hold the calibrated planner's choices on the cells and the streets.
     """
 
     methods: dict[str, dict[str, float]]
@@ -262,6 +277,7 @@ class BacktestResult:
     scores: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     calibration: Calibration | None = None
     network_scores: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    street_calibration: StreetCalibration | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The CLI contract: ``{"methods": {...}, "n_train": N, "n_test": N}``.
@@ -302,6 +318,9 @@ class BacktestResult:
             )
             lines.append(head)
             lines += [f"{name:<10}" + "".join(f"{net[name][k]:>14.3f}" for k in keys) for name in METHODS]
+            if self.street_calibration is not None:
+                lines.append(f"hot streets calibrated: {self.street_calibration.summary()}, "
+                             f"{self.street_calibration.seconds:.1f} s")
         return "\n".join(lines)
 
 
@@ -563,21 +582,21 @@ def _network_backtest(
     split: pd.Timestamp,
     params: BacktestParams,
     planner_params: HotspotParams,
-) -> tuple[dict[str, Any], dict[str, np.ndarray], float]:
+    street_folds: list[tuple[np.ndarray, np.ndarray]] | None,
+) -> tuple[dict[str, Any], dict[str, np.ndarray], float, StreetCalibration | None]:
     """The methods on the streets of ``graph``, coverage by street length (module docstring).
 
     ``recent`` marks, among the training signals, those of ``naive_4w``; ``folds`` are the
-    cross-validation folds over the training signals. Returns the ``network`` figures, each
-    method's score per street and ``kde_cv``'s bandwidth on the streets.
+    cross-validation folds over the training signals (of ``kde_cv``), ``street_folds`` those of
+    the calibrated hot streets (``None``: the fixed planner). Returns the ``network`` figures,
+    each method's score per street, ``kde_cv``'s bandwidth on the streets and the hot streets'
+    calibration.
     """
-    crs = graph.graph.get("crs")
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
+    crs = graph_crs(graph)
     table, _ = street_table(graph)
     length = table["length"].to_numpy(float)
     geometry = np.asarray(table["geometry"].to_list(), dtype=object)
-    x, y, _ = metric_xy(frame, CRS.from_user_input(crs))
+    x, y, _ = metric_xy(frame, crs)
     snap_m = params.streets.snap_m
 
     test_idx = np.flatnonzero(test_mask)
@@ -589,11 +608,18 @@ def _network_backtest(
 
     train = frame[train_mask].reset_index(drop=True)
     tx, ty = x[train_mask], y[train_mask]
+    mid = shapely.line_interpolate_point(geometry, 0.5, normalized=True)
     street = replace(params.streets, weights=planner_params)
+    calibration = None
+    if street_folds is not None:
+        calibration = _street_calibrated([(graph, train, street_folds)], split, params, planner_params)
+        street = calibration.tune(street)
     scored = hot_streets(graph, train, params=street, now=split)
     planner = np.zeros(len(table))
     planner[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy(float)
-    mid = shapely.line_interpolate_point(geometry, 0.5, normalized=True)
+    if calibration is not None:
+        tiebreak = kde_log_density(tx, ty, shapely.get_x(mid), shapely.get_y(mid), bandwidth_m=TIE_BANDWIDTH_M)
+        planner = deterministic_rank(planner, tiebreak=tiebreak)
     train_street = np.full(len(tx), -1, dtype=np.int64)
     snapped, nearest = _snap_to_streets(geometry, tx, ty, snap_m)
     train_street[snapped] = nearest
@@ -620,7 +646,17 @@ def _network_backtest(
         "network backtest: %d streets (%.1f km), %d of %d test signals within %g m of a street; kde_cv %g m",
         len(table), length.sum() / 1000, len(on_street), len(test_idx), snap_m, chosen,
     )
-    return network, scores, chosen
+    return network, scores, chosen, calibration
+
+
+def _street_calibrated(areas: list[tuple[nx.MultiDiGraph, pd.DataFrame, list[tuple[np.ndarray, np.ndarray]]]],
+                       now: pd.Timestamp, params: BacktestParams, hotspot: HotspotParams) -> StreetCalibration:
+    """``hot_street_calibration.calibrate_streets``, scored and tie-broken as the backtest scores streets."""
+    return calibrate_streets(
+        areas, now=now, rates=lambda s, h, lengths: length_hit_rates(s, h, lengths, params.coverages),
+        tiebreak=lambda x, y, mx, my: kde_log_density(x, y, mx, my, bandwidth_m=TIE_BANDWIDTH_M),
+        coverages=params.coverages, hotspot=hotspot, snap_m=params.streets.snap_m, params=params.street_calibration,
+    )
 
 
 @dataclass(frozen=True)
@@ -747,22 +783,29 @@ def backtest(
         folds=folds, fold_hits=per_cell, rates=lambda s, h: hit_rates(s, h, params.coverages), params=params,
     )
     calibration = None
+
+    def folds_of(count: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The rolling folds of ``count`` (``None``: those of ``kde_cv``), over the training rows only."""
+        if count in (None, params.cv_folds):
+            return folds
+        return rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+                             folds=count, testable=in_window[train_mask])
+
     if params.planner == "calibrated":
-        cal_folds = folds if params.calibration.folds in (None, params.cv_folds) else rolling_folds(
-            start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-            folds=params.calibration.folds, testable=in_window[train_mask])
-        surface, calibration = _calibrated(train, study, split, cal_folds, params, planner_params)
+        surface, calibration = _calibrated(train, study, split, folds_of(params.calibration.folds), params,
+                                           planner_params)
         planner = deterministic_rank(surface, tiebreak=kde_log_density(tx, ty, cx, cy, bandwidth_m=TIE_BANDWIDTH_M))
     else:
         planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
     scores = {"planner": planner, **ranks}
     methods = _with_aliases({name: hit_rates(scores[name], hits, params.coverages) for name in METHODS})
     bandwidths = {"kde_cv": chosen, "kde_scott": round(scott_bandwidth(tx, ty), 1)}
-    network = network_scores = None
+    network = network_scores = street_calibration = None
     if graph is not None:
         weights = planner_params if calibration is None else calibration.tune(planner_params)
-        network, network_scores, bandwidths["network_kde_cv"] = _network_backtest(
-            graph, frame, train_mask, test_mask, recent, folds, split, params, weights
+        street_folds = folds_of(params.street_calibration.folds) if params.planner == "calibrated" else None
+        network, network_scores, bandwidths["network_kde_cv"], street_calibration = _network_backtest(
+            graph, frame, train_mask, test_mask, recent, folds, split, params, weights, street_folds
         )
     log.info(
         "backtest at %s: %d train, %d test (%d outside the study area), %d cells, %d folds, kde_cv %g m",
@@ -771,7 +814,7 @@ def backtest(
     return BacktestResult(methods=methods, n_train=len(train), n_test=n_test, n_cells=n_cells,
                           split=split, crs=CRS.from_user_input(study.crs).to_string(), network=network,
                           bandwidths_m=bandwidths, scores=scores, calibration=calibration,
-                          network_scores=network_scores)
+                          network_scores=network_scores, street_calibration=street_calibration)
 
 
 def calibrate(
@@ -794,27 +837,79 @@ def calibrate(
         No signal ended by ``now``, or the study area holds no cell.
     """
     frame = incidents.reset_index(drop=True)
-    start = pd.to_datetime(frame["occurred_from"], utc=True)
-    end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
-    moment = end.max() if now is None and len(frame) else parse_split(now) if now is not None else None
-    train_mask = ((end <= moment) & (start <= moment)).to_numpy() if moment is not None else np.zeros(0, bool)
-    if not train_mask.any():
+    moment = _calibration_moment([frame], now)
+    if moment is not None:
+        train_mask, folds = _calibration_rows(frame, moment, params, folds=params.calibration.folds)
+    if moment is None or not train_mask.any():
         msg = "no signal to calibrate on: import signals first (was-planner import FILE)"
         raise InputError(msg)
+    train = frame[train_mask].reset_index(drop=True)
+    study = _study(frame, train_mask, wards, params)
+    _, calibration = _calibrated(train, study, _origin(moment), folds, params,
+                                 _with_window(params.hotspot, params.window))
+    return calibration
+
+
+def calibrate_hot_streets(
+    areas: Sequence[tuple[nx.MultiDiGraph, pd.DataFrame]],
+    *,
+    now: datetime | pd.Timestamp | None = None,
+    params: BacktestParams = BacktestParams(),
+) -> StreetCalibration:
+    """Calibrate the hot streets on every signal that ended by ``now`` (default the latest of all areas).
+
+    ``areas`` are ``(graph, signals)`` pairs, e.g. each ward's prepared walk graph and its
+    signals; they are calibrated together (``hot_street_calibration``), each on folds of
+    ``horizon_days`` over its own signals (``StreetCalibrationParams.folds``), by the rule
+    ``backtest(..., graph=G)`` uses at a split. The weights are ``params.hotspot`` (an
+    installation passes its cell calibration's, as its hot streets get them). What an
+    installation's hot streets and their routes use (``tuning.hot_street_params``); with no
+    area or too short a history, the 150 m kernel and the reason.
+    """
+    frames = [incidents.reset_index(drop=True) for _, incidents in areas]
+    moment = _calibration_moment(frames, now)
+    origin = _origin(moment) if moment is not None else pd.Timestamp.now(tz="UTC")
+    prepared = []
+    for (graph, _), frame in zip(areas, frames, strict=True):
+        train_mask, folds = (np.zeros(len(frame), dtype=bool), []) if moment is None else _calibration_rows(
+            frame, moment, params, folds=params.street_calibration.folds)
+        prepared.append((graph, frame[train_mask].reset_index(drop=True), folds))
+    return _street_calibrated(prepared, origin, params, _with_window(params.hotspot, params.window))
+
+
+def _calibration_moment(frames: Sequence[pd.DataFrame], now: datetime | pd.Timestamp | None) -> pd.Timestamp | None:
+    """``now`` as UTC, or the latest end of a signal in ``frames`` (``None`` without any)."""
+    if now is not None:
+        return parse_split(now)
+    ends = [pd.to_datetime(f["occurred_to"], utc=True).fillna(pd.to_datetime(f["occurred_from"], utc=True)).max()
+            for f in frames if len(f)]
+    return max(ends) if ends else None
+
+
+def _origin(moment: pd.Timestamp) -> pd.Timestamp:
+    # The forecast starts just after the latest signal, so that signal can be a fold's test signal.
+    return moment + pd.Timedelta(seconds=1)
+
+
+def _calibration_rows(
+    frame: pd.DataFrame, moment: pd.Timestamp, params: BacktestParams, *, folds: int | None
+) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The training rows of a calibration at ``moment`` (ended by it; patrol signals out when asked) and
+    ``folds`` rolling folds over them (``None``: ``cv_folds``), none without training rows."""
+    start = pd.to_datetime(frame["occurred_from"], utc=True)
+    end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
+    train_mask = ((end <= moment) & (start <= moment)).to_numpy()
     if params.patrol_signals == "without" and "on_patrol" in frame.columns:
         train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
+    if not train_mask.any():
+        return train_mask, []
     in_window = np.ones(len(frame), dtype=bool)
     if params.window is not None and not params.window.is_all_day:
         share = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
         in_window = share >= 0.5
-    # The forecast starts just after the latest signal, so that signal can be a fold's test signal.
-    origin = moment + pd.Timedelta(seconds=1)
-    folds = rolling_folds(start[train_mask], end[train_mask], split=origin, horizon_days=params.horizon_days,
-                          folds=params.calibration.folds or params.cv_folds, testable=in_window[train_mask])
-    train = frame[train_mask].reset_index(drop=True)
-    study = _study(frame, train_mask, wards, params)
-    _, calibration = _calibrated(train, study, origin, folds, params, _with_window(params.hotspot, params.window))
-    return calibration
+    return train_mask, rolling_folds(start[train_mask], end[train_mask], split=_origin(moment),
+                                     horizon_days=params.horizon_days, folds=folds or params.cv_folds,
+                                     testable=in_window[train_mask])
 
 
 def backtest_patrol_signals(

@@ -10,7 +10,9 @@ Three steps, each usable on its own:
    signal weights plus a near-repeat term), tests it against a random spread of the ward's signals
    and renders it for an audience: ``public`` (residents: only areas with at least
    ``settings.PUBLIC_MIN_SIGNALS`` signals, no points) or ``officer`` (with the points).
-3. ``hot_streets`` snaps signals to a walk graph and scores every edge by network kernel density.
+3. ``hot_streets`` snaps signals to a walk graph and scores every street by a blend of its counts
+   per km and a network kernel density (``HotStreetParams``; an installation's calibration
+   chooses the blend and bandwidth, ``hot_street_calibration``).
 
 Clustering choice (``HotspotParams.method``). The default, ``"dbscan"``, is DBSCAN on signals
 pre-aggregated to small grid cells (``cell_m``, default 20 m) with the number of signals per cell
@@ -1044,12 +1046,28 @@ def _centre(gdf: gpd.GeoDataFrame) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class HotStreetParams:
-    """Network kernel density on a walk graph.
+    """How streets are scored on a walk graph: a blend of counts per km and network kernel density.
+
+    The density of a street is ``(1 − blend) · L · W / B + blend · R`` (weighted signals per km):
+    ``L`` the signals snapped to the street per km of it, each with its weight without recency
+    (category, target window, source; ``B`` their sum), the place's long-term record; ``R`` the
+    network kernel density of the signals with their full weight (recency included; ``W`` their
+    sum). A resolved signal weighs ``resolved_weight`` in both. Scaling ``L`` by ``W / B`` gives
+    both parts the same total weight, so the prizes stay comparable with the hotspots' scores
+    whatever the blend.
 
     Parameters
     ----------
     bandwidth_m
-        Kernel reach along the network (m): a quartic kernel ``(1 - (d/h)²)²`` up to ``h``.
+        Kernel reach along the network (m): a quartic kernel ``(1 - (d/h)²)²`` up to ``h``;
+        0 scores counts per km only (whatever the blend). 150 m, the literature default, unless
+        an installation's calibration chose another (``tuning.hot_street_params``).
+    blend
+        Share of the kernel density, 0 … 1; the rest goes to the counts per km (0 = counts only).
+    resolved_weight
+        Weight, 0 … 1, of a resolved signal (times its other weights): resolving a signal handles
+        the problem, it does not show that the place stopped drawing signals. 0 by default
+        (resolved signals out, as in the hotspots); an installation's calibration may set 1.
     snap_m
         Signals farther than this from every street are not snapped (and counted as such).
     weights
@@ -1059,12 +1077,21 @@ class HotStreetParams:
     bandwidth_m: float = 150.0
     snap_m: float = 50.0
     weights: HotspotParams = field(default_factory=HotspotParams)
+    blend: float = 1.0
+    resolved_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("bandwidth_m", "snap_m"):
+        if not (isinstance(self.bandwidth_m, (int, float)) and math.isfinite(self.bandwidth_m)
+                and self.bandwidth_m >= 0):
+            msg = f"bandwidth_m must be ≥ 0 (0 = counts per km), got {self.bandwidth_m!r}"
+            raise InputError(msg)
+        if not (isinstance(self.snap_m, (int, float)) and math.isfinite(self.snap_m) and self.snap_m > 0):
+            msg = f"snap_m must be > 0, got {self.snap_m!r}"
+            raise InputError(msg)
+        for name in ("blend", "resolved_weight"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                msg = f"{name} must be > 0, got {value!r}"
+            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+                msg = f"{name} must be between 0 and 1, got {value!r}"
                 raise InputError(msg)
         if not isinstance(self.weights, HotspotParams):
             msg = f"weights must be HotspotParams, got {type(self.weights).__name__}"
@@ -1082,7 +1109,7 @@ class HotStreets:
         directions of a street carry the same values): ``street`` (the row of
         ``street_table``: both directions share it), ``length`` (m), ``signals`` (snapped to
         this street; absent in the ``public`` rendering), ``density`` (weighted signals per km
-        of street at the segment's midpoint) and ``prize`` (``density`` × length in km: the
+        of street, ``HotStreetParams``) and ``prize`` (``density`` × length in km: the
         segment's expected share of signals, the value the route planner collects).
     n_snapped, n_unsnapped
         Signals placed on a street, and those farther than ``snap_m`` from every street.
@@ -1193,6 +1220,135 @@ def street_table(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, np.ndarray]:
     return table, np.asarray(index, dtype=np.int64)
 
 
+def street_weights(weights: pd.DataFrame, *, resolved_weight: float) -> np.ndarray:
+    """Each signal's hot-streets weight before recency: its ``signal_weights`` without recency, ×
+    ``resolved_weight`` instead of 0 when it is resolved (``HotStreetParams``)."""
+    active = weights["active"].to_numpy()
+    kept = active + (1 - active) * resolved_weight
+    return weights[["category", "relevance", "source"]].prod(axis=1).to_numpy() * kept
+
+
+def graph_crs(graph: nx.MultiDiGraph) -> CRS:
+    """The metric CRS of a prepared walk graph; an unprojected graph is refused with the fix."""
+    crs = graph.graph.get("crs")
+    if crs is None or not CRS.from_user_input(crs).is_projected:
+        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
+        raise InputError(msg)
+    return CRS.from_user_input(crs)
+
+
+class NetworkKernel:
+    """Signals snapped to a walk graph, and the walking distances the hot-streets density needs.
+
+    Built once for a set of signals (at metric ``x, y`` in the graph's CRS) and the largest
+    kernel reach ``reach_m``; ``density`` then scores the streets for any weights of those
+    signals and any bandwidth up to ``reach_m`` without walking the network again, which is
+    what lets a calibration try many candidates (``calibration.calibrate_streets``).
+    ``hot_streets`` is this with ``reach_m`` = its bandwidth.
+
+    Each signal snaps to its nearest street within ``snap_m`` (``street_of``, −1 beyond); those
+    ``use`` marks (default all) feed the kernel: a signal's weight goes to its street's two ends
+    in proportion to how close it is to each (exact for the street itself, corrected in
+    ``density``; elsewhere off by at most the street's length, a few metres on a sidewalk
+    network), and the distance from an end node to a street's midpoint is the shortest walk to
+    either end of that street plus half its length.
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, x: np.ndarray, y: np.ndarray, *, snap_m: float,
+                 reach_m: float, use: np.ndarray | None = None) -> None:
+        graph_crs(graph)
+        if graph.number_of_edges() == 0:
+            msg = "the street graph has no edges"
+            raise InputError(msg)
+        self.table, self.directed_row = street_table(graph)
+        nodes = list(graph.nodes)
+        position = {node: i for i, node in enumerate(nodes)}
+        eu = self.table["u"].map(position).to_numpy(np.int64)
+        ev = self.table["v"].map(position).to_numpy(np.int64)
+        self.length = self.table["length"].to_numpy(float)
+        self.geometry = np.asarray(self.table["geometry"].to_list(), dtype=object)
+        self.reach_m = float(reach_m)
+
+        points = shapely.points(x, y)
+        found = shapely.STRtree(self.geometry).query_nearest(points, max_distance=snap_m, all_matches=False)
+        self.street_of = np.full(len(x), -1, dtype=np.int64)
+        self.street_of[found[0]] = found[1]
+        keep = np.ones(len(found[0]), dtype=bool) if use is None else np.asarray(use, bool)[found[0]]
+        self.signal_idx, self.edge_idx = found[0][keep], found[1][keep]
+        edge_len = self.length[self.edge_idx]
+        geom_len = shapely.length(self.geometry[self.edge_idx])
+        along = shapely.line_locate_point(self.geometry[self.edge_idx], points[self.signal_idx])
+        self.t = np.clip(along * edge_len / np.where(geom_len > 0, geom_len, 1.0), 0, edge_len)
+        n_nodes, n_sig = len(nodes), len(self.signal_idx)
+
+        # Node masses: column i holds signal i's shares at its street's two ends.
+        frac = np.where(edge_len > 0, self.t / np.maximum(edge_len, 1e-9), 0.5)
+        ends = np.concatenate([eu[self.edge_idx], ev[self.edge_idx]])
+        shares = np.concatenate([1 - frac, frac])
+        columns = np.tile(np.arange(n_sig), 2)
+        positive = shares > 0
+        self._sources = np.unique(ends[positive])
+        row_of = np.full(n_nodes, -1, dtype=np.int64)
+        row_of[self._sources] = np.arange(len(self._sources))
+        self._to_sources = sparse.csr_matrix(
+            (shares[positive], (row_of[ends[positive]], columns[positive])), shape=(len(self._sources), n_sig))
+        self._mid_row = self._mid_col = self._mid_dist = np.zeros(0)
+        if n_sig and self.reach_m > 0:
+            node_xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
+            adjacency = _symmetric_min(eu, ev, self.length, n_nodes)
+            h = self.reach_m
+            closeness = _closeness_rows(adjacency, node_xy, self._sources, h).tocsc()
+            # Closeness of each source node to each street's midpoint, through either end.
+            mid = closeness[:, eu].maximum(closeness[:, ev]).tocoo()
+            data = mid.data - self.length[mid.col] / 2
+            ok = data > 0
+            self._mid_row, self._mid_col, self._mid_dist = mid.row[ok], mid.col[ok], h - data[ok]
+        self._kernels: dict[float, sparse.csr_matrix] = {}
+
+    def _kernel(self, h: float) -> sparse.csr_matrix:
+        """Quartic kernel (streets × source nodes) at bandwidth ``h`` ≤ ``reach_m``."""
+        if h not in self._kernels:
+            near = self._mid_dist < h
+            values = (1 - (self._mid_dist[near] / h) ** 2) ** 2
+            self._kernels[h] = sparse.csr_matrix(
+                (values, (self._mid_col[near], self._mid_row[near])), shape=(len(self.table), len(self._sources)))
+        return self._kernels[h]
+
+    def per_km(self, base: np.ndarray) -> np.ndarray:
+        """Per street: the ``base`` weights of the signals snapped to it, per km (a street under 1 m counts as 1 m)."""
+        total = np.bincount(self.edge_idx, weights=base[self.signal_idx], minlength=len(self.table))
+        # A street shorter than a metre would rank first on a single signal.
+        return total * 1000 / np.maximum(self.length, 1.0)
+
+    def density(self, base: np.ndarray, weight: np.ndarray, *, bandwidth_m: float, blend: float) -> np.ndarray:
+        """Per street: ``(1 − blend) · L · W / B + blend · R`` (``HotStreetParams``).
+
+        ``base`` (the counts' weights) and ``weight`` (the kernel's, with recency) are given per
+        signal, in the order of the ``x, y`` the kernel was built on; ``bandwidth_m`` must not
+        exceed ``reach_m``.
+        """
+        if bandwidth_m > self.reach_m:
+            msg = f"bandwidth_m {bandwidth_m:g} exceeds the kernel's reach of {self.reach_m:g} m"
+            raise InputError(msg)
+        w = weight[self.signal_idx]
+        if bandwidth_m == 0:
+            blend = 0.0
+        out = np.zeros(len(self.table))
+        if blend > 0 and len(w):
+            h = bandwidth_m
+            t, edge_len = self.t, self.length[self.edge_idx]
+            recent = self._kernel(h) @ (self._to_sources @ w)
+            # On its own street a signal lies |t - L/2| from the midpoint, not L/2.
+            own = np.clip(1 - (np.abs(t - edge_len / 2) / h) ** 2, 0, None) ** 2
+            via_end = np.clip(1 - (edge_len / 2 / h) ** 2, 0, None) ** 2
+            recent += np.bincount(self.edge_idx, weights=w * (own - via_end), minlength=len(self.table))
+            out += blend * recent / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
+        total_base = base[self.signal_idx].sum()
+        if blend < 1 and total_base > 0:
+            out += (1 - blend) * self.per_km(base) * (w.sum() / total_base)
+        return out
+
+
 def hot_streets(
     graph: nx.MultiDiGraph,
     incidents: pd.DataFrame,
@@ -1200,72 +1356,28 @@ def hot_streets(
     params: HotStreetParams = HotStreetParams(),
     now: datetime | pd.Timestamp | None = None,
 ) -> HotStreets:
-    """Snap signals to the nearest street and score every street by network kernel density.
+    """Snap signals to the nearest street and score every street (``HotStreetParams``).
 
-    The density of a street is evaluated at its midpoint: each snapped signal adds its weight
-    × a quartic kernel of the shortest walking distance (along the network, both directions)
-    from its snapped position to that midpoint, up to ``bandwidth_m``. This is the simple
-    (not the "equal-split") network kernel; streets much longer than the bandwidth are only
-    measured at their middle. Works on any graph from ``streets.prepare_graph`` (projected,
+    The kernel density of a street is evaluated at its midpoint: each snapped signal adds its
+    weight × a quartic kernel of the shortest walking distance (along the network, both
+    directions) from its snapped position to that midpoint, up to ``bandwidth_m``. This is the
+    simple (not the "equal-split") network kernel; streets much longer than the bandwidth are
+    only measured at their middle. ``params.blend`` mixes it with the counts per km
+    (``NetworkKernel``). Works on any graph from ``streets.prepare_graph`` (projected,
     ``length`` on every edge); the graph is not changed.
     """
-    crs = graph.graph.get("crs")
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
-    if graph.number_of_edges() == 0:
-        msg = "the street graph has no edges"
-        raise InputError(msg)
-    h = params.bandwidth_m
-    table, directed_row = street_table(graph)
-    nodes = list(graph.nodes)
-    position = {node: i for i, node in enumerate(nodes)}
-    eu = table["u"].map(position).to_numpy(np.int64)
-    ev = table["v"].map(position).to_numpy(np.int64)
-    length = table["length"].to_numpy(float)
-    geometry = np.asarray(table["geometry"].to_list(), dtype=object)
-
-    # Snap signals to the nearest street within snap_m.
+    crs = graph_crs(graph)
     frame = incidents.reset_index(drop=True)
-    x, y, _ = metric_xy(frame, CRS.from_user_input(crs))
-    weights = signal_weights(frame, params=params.weights, now=now)["weight"].to_numpy()
-    points = shapely.points(x, y)
-    tree = shapely.STRtree(geometry)
-    found = tree.query_nearest(points, max_distance=params.snap_m, all_matches=False)
-    signal_idx, edge_idx = found[0], found[1]
-    keep = weights[signal_idx] > 0
-    n_snapped = len(signal_idx)
-    signal_idx, edge_idx = signal_idx[keep], edge_idx[keep]
-    geom_len = shapely.length(geometry[edge_idx])
-    along = shapely.line_locate_point(geometry[edge_idx], points[signal_idx])
-    t = np.clip(along * length[edge_idx] / np.where(geom_len > 0, geom_len, 1.0), 0, length[edge_idx])
-    w = weights[signal_idx]
-    n_edges, n_nodes, n_sig = len(table), len(nodes), len(signal_idx)
-
-    density = np.zeros(n_edges)
-    if n_sig:
-        # Each signal's weight goes to its street's two ends in proportion to how close it is
-        # to each (exact for the street itself, corrected below; elsewhere off by at most the
-        # street's length, a few metres on a sidewalk network).
-        frac = np.where(length[edge_idx] > 0, t / np.maximum(length[edge_idx], 1e-9), 0.5)
-        mass = np.bincount(eu[edge_idx], weights=w * (1 - frac), minlength=n_nodes)
-        mass += np.bincount(ev[edge_idx], weights=w * frac, minlength=n_nodes)
-        sources = np.flatnonzero(mass > 0)
-        node_xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
-        adjacency = _symmetric_min(eu, ev, length, n_nodes)
-        closeness = _closeness_rows(adjacency, node_xy, sources, h).tocsc()
-        # Closeness of each source node to each street's midpoint, through either end.
-        mid = closeness[:, eu].maximum(closeness[:, ev]).tocoo()
-        data = mid.data - length[mid.col] / 2
-        ok = data > 0
-        kernel = (1 - ((h - data[ok]) / h) ** 2) ** 2
-        density = np.bincount(mid.col[ok], weights=kernel * mass[sources][mid.row[ok]], minlength=n_edges)
-        # On its own street a signal lies |t - L/2| from the midpoint, not L/2.
-        own = np.clip(1 - (np.abs(t - length[edge_idx] / 2) / h) ** 2, 0, None) ** 2
-        via_end = np.clip(1 - (length[edge_idx] / 2 / h) ** 2, 0, None) ** 2
-        density += np.bincount(edge_idx, weights=w * (own - via_end), minlength=n_edges)
-        density = density / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
-    counts = np.bincount(edge_idx, minlength=n_edges)
+    x, y, _ = metric_xy(frame, crs)
+    weights = signal_weights(frame, params=params.weights, now=now)
+    base = street_weights(weights, resolved_weight=params.resolved_weight)
+    weight = base * weights["recency"].to_numpy()
+    reach = params.bandwidth_m if params.blend > 0 else 0.0
+    kernel = NetworkKernel(graph, x, y, snap_m=params.snap_m, reach_m=reach, use=base > 0)
+    density = kernel.density(base, weight, bandwidth_m=reach, blend=params.blend)
+    table, directed_row, length = kernel.table, kernel.directed_row, kernel.length
+    n_snapped = int((kernel.street_of >= 0).sum())
+    counts = np.bincount(kernel.edge_idx, minlength=len(table))
     u_list, v_list, k_list = zip(*graph.edges(keys=True), strict=True)
     edges = gpd.GeoDataFrame(
         {
@@ -1277,11 +1389,11 @@ def hot_streets(
             "density": density[directed_row],
             "prize": density[directed_row] * length[directed_row] / 1000,
         },
-        geometry=list(geometry[directed_row]), crs=crs,
+        geometry=list(kernel.geometry[directed_row]), crs=crs,
     )
     log.info(
         "hot streets: %d signals snapped to %d of %d streets (%d beyond %g m)",
-        n_snapped, int((counts > 0).sum()), n_edges, len(frame) - n_snapped, params.snap_m,
+        n_snapped, int((counts > 0).sum()), len(table), len(frame) - n_snapped, params.snap_m,
     )
     return HotStreets(edges=edges, n_snapped=n_snapped, n_unsnapped=len(frame) - n_snapped)
 

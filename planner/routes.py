@@ -861,8 +861,8 @@ def plan_for_ward(
     those along ``recent_routes`` (WGS84 lines of previous routes, e.g. from ``read_route_lines``).
     """
     from . import streets
-    from .hotspots import HotStreetParams, find_hotspots, hot_streets
-    from .tuning import hotspot_params
+    from .hotspots import find_hotspots, hot_streets
+    from .tuning import hot_street_params, hotspot_params
     from .wards import find_ward
 
     wards = store.wards()
@@ -876,7 +876,7 @@ def plan_for_ward(
     else:
         targets = _no_targets()
     if hot_street_targets and len(incidents):
-        hot = hot_streets(graph, incidents, params=HotStreetParams(weights=weights))
+        hot = hot_streets(graph, incidents, params=hot_street_params(store, weights, data_dir=data_dir))
         streets_ = targets_from_hot_streets(hot, incidents, top=hot_street_targets, avoid=targets)
         if len(streets_):
             targets = gpd.GeoDataFrame(

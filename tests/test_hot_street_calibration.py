@@ -1,0 +1,226 @@
+"""Tests for planner/hot_street_calibration.py: hot streets calibrated per km of street (issue 13)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+from planner._errors import InputError
+from planner.evaluate import BacktestParams, backtest, calibrate_hot_streets, rolling_folds
+from planner.hot_street_calibration import (
+    StreetCalibration,
+    StreetCalibrationParams,
+    StreetSurfaceParams,
+    _Area,
+)
+from planner.hotspots import HotspotParams, HotStreetParams, NetworkKernel, hot_streets
+from planner.store import open_store
+from planner.tuning import hot_street_params, installation_street_calibration, street_calibration_from_json
+
+TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+SPLIT = "2026-03-01T12:00"
+# Streets of the 5 × 5 grid (tests/conftest.py street_grid) as (node, node): node = 5 i + j at
+# x = 92 000 + 100 i, y = 452 000 + 100 j.
+HOT = [(0, 1), (6, 7), (12, 17), (18, 23)]
+OTHER = [(2, 3), (8, 13), (15, 20), (21, 22), (3, 4), (10, 11)]
+
+
+def on_streets(rng, n, start, days, pairs, *, resolved=0.0) -> pd.DataFrame:
+    """``n`` signals within 5 m of the given streets of the grid, uniform in time over ``days``."""
+    pick = np.asarray(pairs)[rng.integers(0, len(pairs), n)]
+    a = np.column_stack([92_000 + 100 * (pick[:, 0] // 5), 452_000 + 100 * (pick[:, 0] % 5)])
+    b = np.column_stack([92_000 + 100 * (pick[:, 1] // 5), 452_000 + 100 * (pick[:, 1] % 5)])
+    xy = a + (b - a) * rng.uniform(0.05, 0.95, (n, 1)) + rng.normal(0, 2, (n, 2))
+    lon, lat = TO_WGS.transform(xy[:, 0], xy[:, 1])
+    when = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.uniform(0, days, n), "D")
+    status = np.where(rng.random(n) < resolved, "resolved", "open")
+    return pd.DataFrame({"occurred_from": when, "occurred_to": when, "lat": lat, "lon": lon, "category": "other",
+                         "status": status})
+
+
+@pytest.fixture
+def history() -> pd.DataFrame:
+    """Sixty days before the split: 240 signals on four hot streets, 120 spread over six others."""
+    rng = np.random.default_rng(7)
+    return pd.concat([on_streets(rng, 240, "2026-01-01", 59.5, HOT, resolved=0.6),
+                      on_streets(rng, 120, "2026-01-01", 59.5, OTHER, resolved=0.6)], ignore_index=True)
+
+
+def without_seconds(calibration: StreetCalibration) -> dict:
+    return calibration.to_json() | {"seconds": 0}
+
+
+def test_a_planted_burst_in_the_forecast_period_changes_nothing(history, street_grid):
+    """300 signals in the forecast week change neither the choice nor the planner's street scores."""
+    rng = np.random.default_rng(8)
+    burst = on_streets(rng, 300, "2026-03-01T13:00", 5, OTHER)
+    future = pd.concat([on_streets(rng, 40, "2026-03-01T13:00", 6, HOT), burst], ignore_index=True)
+    plain = backtest(pd.concat([history, future.iloc[:40]], ignore_index=True), split=SPLIT, graph=street_grid)
+    planted = backtest(pd.concat([history, future], ignore_index=True), split=SPLIT, graph=street_grid)
+    assert not plain.street_calibration.fallback and plain.street_calibration.fold_test_signals > 0
+    assert without_seconds(planted.street_calibration) == without_seconds(plain.street_calibration)
+    assert np.array_equal(planted.network_scores["planner"], plain.network_scores["planner"])
+    assert planted.network["n_test"] == plain.network["n_test"] + 300
+    earlier = burst.assign(occurred_from=burst["occurred_from"] - pd.Timedelta(days=6),
+                           occurred_to=burst["occurred_to"] - pd.Timedelta(days=6))
+    seen = backtest(pd.concat([history, future.iloc[:40], earlier], ignore_index=True), split=SPLIT,
+                    graph=street_grid)
+    assert not np.array_equal(seen.network_scores["planner"], plain.network_scores["planner"])  # training counts
+
+
+def test_too_short_a_history_keeps_the_150_m_kernel_and_says_why(history, street_grid):
+    """Under 200 signals, under a week of history or no graph: the prior, with the reason."""
+    few = backtest(pd.concat([history.iloc[:150], on_streets(np.random.default_rng(1), 20, "2026-03-02", 3, HOT)]),
+                   split=SPLIT, graph=street_grid)
+    assert few.street_calibration.fallback and few.street_calibration.chosen == StreetSurfaceParams()
+    assert "150 training signals < 200" in few.street_calibration.reason
+    assert "150 m, blend 1" in few.summary()
+    rng = np.random.default_rng(2)
+    recent = pd.concat([on_streets(rng, 250, "2026-02-26", 3, HOT), on_streets(rng, 20, "2026-03-02", 3, HOT)])
+    short = backtest(recent, split=SPLIT, graph=street_grid)
+    assert short.street_calibration.fallback and "days of history < 7" in short.street_calibration.reason
+    none = calibrate_hot_streets([])
+    assert none.fallback and none.reason == "no street graph" and none.chosen == StreetSurfaceParams()
+    tuned = none.tune(HotStreetParams(weights=HotspotParams(half_life_days=9.0)))
+    assert tuned == HotStreetParams(weights=HotspotParams(half_life_days=9.0))
+
+
+def test_the_products_hot_streets_reproduce_the_backtest_ranking(history, street_grid):
+    """hot_streets with the tuned parameters orders the streets as the backtest's planner does."""
+    rng = np.random.default_rng(9)
+    frame = pd.concat([history, on_streets(rng, 40, "2026-03-01T13:00", 6, HOT)], ignore_index=True)
+    result = backtest(frame, split=SPLIT, graph=street_grid)
+    calibration = result.street_calibration
+    assert not calibration.fallback and calibration.chosen != StreetSurfaceParams()
+    weights = result.calibration.tune(HotspotParams())
+    params = calibration.tune(HotStreetParams(weights=weights))
+    train = frame[pd.to_datetime(frame["occurred_from"]) < pd.Timestamp(SPLIT, tz="Europe/Amsterdam")]
+    scored = hot_streets(street_grid, train, params=params, now=pd.Timestamp(SPLIT, tz="Europe/Amsterdam"))
+    density = np.zeros(len(result.network_scores["planner"]))
+    density[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy()
+    by_rank = density[np.argsort(-result.network_scores["planner"])]
+    assert (np.diff(by_rank) <= 0).all() and by_rank[0] > 0
+    assert street_calibration_from_json(calibration.to_json()).to_json() == calibration.to_json()
+
+
+@pytest.mark.parametrize("candidate", [
+    StreetSurfaceParams(), StreetSurfaceParams(50.0, 0.5, 30.0, 1.0), StreetSurfaceParams(100.0, 0.25, math.inf),
+    StreetSurfaceParams(0.0, 0.0, None, 1.0),
+])
+def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
+    """What a fold scores from the shared 300 m distances is hot_streets' density with the tuned parameters."""
+    start = pd.to_datetime(history["occurred_from"], utc=True)
+    split = pd.Timestamp(SPLIT, tz="Europe/Amsterdam").tz_convert("UTC")
+    folds = rolling_folds(start, start, split=split, horizon_days=7, folds=2, testable=np.ones(len(history), bool))
+    weights = HotspotParams(half_life_days=20.0, recency_floor=0.2)
+    area = _Area(street_grid, history, folds, hotspot=weights, reach_m=300.0, snap_m=50.0, resolved_weights=(0.0, 1.0))
+    calibration = StreetCalibration(chosen=candidate, fallback=False, reason="", n_candidates=1, n_folds=1,
+                                    fold_test_signals=1, seconds=0.0)
+    fit = area.folds[0][0]
+    scored = hot_streets(street_grid, history[fit], params=calibration.tune(HotStreetParams(weights=weights)),
+                         now=area.origins[0])
+    density = np.zeros(len(area.kernel.table))
+    density[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy()
+    assert area.score(candidate, 0) == pytest.approx(density, rel=1e-9, abs=1e-12)
+
+
+def test_counts_per_km_and_the_blend_known_answer(street_grid):
+    """One fresh signal mid-street: 10 per km on its 100 m street with bandwidth 0; a blend mixes linearly."""
+    lon, lat = TO_WGS.transform(92_050.0, 452_000.0)
+    now = pd.Timestamp("2026-03-01", tz="UTC")
+    signal = pd.DataFrame({"occurred_from": [now], "occurred_to": [now], "lat": [lat], "lon": [lon],
+                           "category": ["other"]})
+    counts = hot_streets(street_grid, signal, params=HotStreetParams(bandwidth_m=0.0), now=now).streets()
+    assert counts["density"].iloc[0] == pytest.approx(10.0) and (counts["density"].iloc[1:] == 0).all()
+    kernel = hot_streets(street_grid, signal, now=now).edges["density"].to_numpy()
+    half = hot_streets(street_grid, signal, params=HotStreetParams(blend=0.5), now=now).edges["density"].to_numpy()
+    per_km = hot_streets(street_grid, signal, params=HotStreetParams(blend=0.0), now=now).edges["density"].to_numpy()
+    assert half == pytest.approx(0.5 * kernel + 0.5 * per_km)
+    resolved = signal.assign(status="resolved")
+    assert hot_streets(street_grid, resolved, now=now).edges["density"].sum() == 0
+    counted = hot_streets(street_grid, resolved, params=HotStreetParams(resolved_weight=1.0), now=now)
+    assert counted.edges["density"].to_numpy() == pytest.approx(kernel)
+
+
+def test_bad_parameters_name_the_field(street_grid):
+    """Every parameter is checked on construction; the message names it."""
+    for kwargs, field in [({"bandwidth_m": -1.0}, "bandwidth_m"), ({"blend": 1.5}, "blend"),
+                          ({"resolved_weight": 2.0}, "resolved_weight"), ({"snap_m": 0.0}, "snap_m"),
+                          ({"weights": None}, "weights")]:
+        with pytest.raises(InputError, match=field):
+            HotStreetParams(**kwargs)
+    for kwargs, field in [({"bandwidth_m": math.inf}, "bandwidth_m"), ({"blend": -0.1}, "blend"),
+                          ({"half_life_days": 0.0}, "half_life_days"), ({"resolved_weight": 1.5}, "resolved_weight")]:
+        with pytest.raises(InputError, match=field):
+            StreetSurfaceParams(**kwargs)
+    for kwargs, field in [({"bandwidths_m": (0.0,)}, "bandwidths_m"), ({"blends": (2.0,)}, "blends"),
+                          ({"half_lives_days": (-1.0,)}, "half_lives_days"),
+                          ({"resolved_weights": ()}, "resolved_weights"),
+                          ({"folds": 0}, "folds"), ({"min_history_days": -1.0}, "min_history_days"),
+                          ({"min_signals": -1}, "min_signals"), ({"prior": None}, "prior")]:
+        with pytest.raises(InputError, match=field):
+            StreetCalibrationParams(**kwargs)
+    with pytest.raises(InputError, match="street_calibration"):
+        BacktestParams(street_calibration=None)
+    kernel = NetworkKernel(street_grid, np.array([92_050.0]), np.array([452_000.0]), snap_m=50.0, reach_m=100.0)
+    with pytest.raises(InputError, match="reach"):
+        kernel.density(np.ones(1), np.ones(1), bandwidth_m=150.0, blend=1.0)
+
+
+def test_the_grid_has_the_prior_first_and_no_repeats():
+    """The prior leads; blend 0 is one candidate per resolved weight; nothing twice."""
+    candidates = StreetCalibrationParams().candidates()
+    assert candidates[0] == StreetSurfaceParams() and len(set(candidates)) == len(candidates)
+    counts = [c for c in candidates if c.counts_only]
+    assert counts == [StreetSurfaceParams(0.0, 0.0, None, 0.0), StreetSurfaceParams(0.0, 0.0, None, 1.0)]
+    assert len(candidates) == 1 + 2 + 3 * 4 * 5 * 2 - 1  # the prior is also on the grid
+
+
+@pytest.fixture
+def demo_store(demo_copy):
+    store = open_store(f"sqlite:///{demo_copy / 'was.db'}")
+    yield store
+    store.engine.dispose()
+
+
+def test_an_installation_keeps_its_street_choice_until_signals_or_graphs_change(demo_store, demo_copy, caplog):
+    """Fitted on the four ward graphs together, kept next to the cell choice, re-fitted when a graph is rebuilt."""
+    from planner.streets import ward_graph_path
+    from planner.tuning import hotspot_params
+
+    caplog.set_level(logging.INFO, logger="planner.tuning")
+    first = installation_street_calibration(demo_store, data_dir=demo_copy, refit=True)
+    assert not first.fallback and first.n_folds > 4  # folds of every ward, pooled
+    kept = demo_store.calibration()[1]
+    assert {"bandwidth_m", "half_life_days", "blend"} <= set(kept) and kept["streets"]["graphs"].count(":") == 8
+    caplog.clear()
+    weights = hotspot_params(demo_store)
+    assert hot_street_params(demo_store, weights, data_dir=demo_copy) == first.tune(HotStreetParams(weights=weights))
+    assert "calibrating the hot streets" not in caplog.text
+    path = ward_graph_path("Vogelwijk", data_dir=demo_copy)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    again = installation_street_calibration(demo_store, data_dir=demo_copy)
+    assert "calibrating the hot streets" in caplog.text
+    assert without_seconds(again) == without_seconds(first)
+
+
+def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards, data_dir, make_signals):
+    """No ward has a street graph: the 150 m kernel, and the choice says why."""
+    from planner.incidents import RawTable
+    from planner.intake import import_table
+    from planner.wards import store_wards
+
+    store_wards(store, two_wards)
+    rows = make_signals(np.random.default_rng(0).uniform([91_100, 452_100], [91_900, 452_900], (30, 2)))
+    import_table(store, RawTable(rows=rows), file_name="s", content_hash="s")
+    calibration = installation_street_calibration(store, data_dir=data_dir)
+    assert calibration.fallback and calibration.reason == "no street graph"
+    weights = HotspotParams(audience="officer")
+    assert hot_street_params(store, weights, data_dir=data_dir) == HotStreetParams(weights=weights)
