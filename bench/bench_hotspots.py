@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_hotspots.py [--signals 1000000] [--shared DIR] [--skip-backtest]
-    .venv/bin/python bench/bench_hotspots.py --network-only     # section 4 only
+    .venv/bin/python bench/bench_hotspots.py --network-only     # section 4 only (bench_hot_streets.py)
 
 1. Hotspots: ``--signals`` synthetic signals over 10 square wards of 2 × 2 km (RD New), 40 % of
    them in 12 Gaussian clusters per ward, times over a year (a tenth known only as a window),
@@ -16,17 +16,16 @@ Usage::
 3. Backtest: the planner against every baseline of ``planner.evaluate`` on rolling splits of
    Sacramento (horizon 7 days) and monthly splits of the City of London file, per split and on
    average (``bench_baselines.py``, which runs this section on its own).
-4. Backtest per km of street on the demo town (Demostad: synthetic streets and synthetic
-   signals, built in a temporary directory): monthly splits, the whole town's walk graph. Neither
-   real incident file has a street network offline (no Sacramento or London OSM extract in
-   ../shared/data), so the per-km figures can only be shown on synthetic data here.
+4. Backtest per km of street (``bench_hot_streets.py``, which runs this section on its own): the
+   demo town (Demostad: synthetic streets and signals, built in a temporary directory, monthly
+   splits) and Chicago Logan Square (real assaults on a real OSM extract, yearly splits); the
+   calibrated hot streets against every baseline, per split and on average.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -41,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from planner import streets
-from planner.evaluate import METHODS
 from planner.hotspots import HotspotParams, find_hotspots, hot_streets
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
@@ -158,39 +156,11 @@ def bench_backtest(shared: Path) -> list[str]:
     return bench_baselines.measure(shared)
 
 
-def bench_network_backtest() -> list[str]:
-    """Grid and per-km figures on Demostad (synthetic), monthly splits, horizon 30 days."""
-    import tempfile
-    from datetime import date
+def bench_network_backtest(shared: Path) -> list[str]:
+    """Section 4: the per-km tables of ``bench_hot_streets`` (demo town and Chicago)."""
+    import bench_hot_streets
 
-    from planner.demo import build_demo
-    from planner.evaluate import BacktestParams, evaluate_file
-    from planner.store import open_store
-
-    lines = []
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        summary = build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0,
-                             end=date(2026, 11, 1))
-        graph = streets.build_ward_graph(None, osm=summary.osm_file)
-        splits = ["2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01"]
-        t = time.perf_counter()
-        results = [evaluate_file(summary.signals_file, split=s, params=BacktestParams(horizon_days=30), graph=graph)
-                   for s in splits]
-        seconds = (time.perf_counter() - t) / len(splits)
-    keys = list(results[0].methods["planner"].keys())
-    net = results[0].network
-    lines.append(f"\nDemostad (SYNTHETIC signals and streets), splits {', '.join(splits)}, horizon 30 d; "
-                 f"{net['street_km']:.1f} km of streets; {seconds:.2f} s per split; mean over splits")
-    for title, pick in (("grid, 100 m cells", lambda r: r.methods), ("per km of street", lambda r: r.network)):
-        lines.append(f"\n{title}\n| method | {' | '.join(keys)} |")
-        lines.append("|---" * (len(keys) + 1) + "|")
-        for method in METHODS:
-            means = [statistics.mean(pick(r)[method][k] for r in results) for k in keys]
-            lines.append(f"| {method} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
-    counts = ", ".join(f"{r.n_test}/{r.network['n_test']}" for r in results)
-    lines.append(f"n_test per split (grid / on streets): {counts}")
-    return lines
+    return bench_hot_streets.measure(shared)
 
 
 def main() -> None:
@@ -198,11 +168,12 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=1_000_000)
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--skip-backtest", action="store_true")
-    parser.add_argument("--network-only", action="store_true", help="Only the per-km backtest on the demo town.")
+    parser.add_argument("--network-only", action="store_true",
+                        help="Only the per-km backtests (the demo town and Chicago).")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores")
     if args.network_only:
-        print("\n".join(bench_network_backtest()))
+        print("\n".join(bench_network_backtest(args.shared)))
         return
     rows = bench_hotspots(args.signals)
     if (args.shared / "networks").is_dir():
@@ -213,7 +184,7 @@ def main() -> None:
     if not args.skip_backtest and (args.shared / "incidents").is_dir():
         print("\n".join(bench_backtest(args.shared)))
     if not args.skip_backtest:
-        print("\n".join(bench_network_backtest()))
+        print("\n".join(bench_network_backtest(args.shared)))
 
 
 if __name__ == "__main__":
