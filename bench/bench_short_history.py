@@ -26,10 +26,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_baselines import SHARED, sacramento  # noqa: E402
+from bench_baselines import SHARED, sacramento
 
-from planner.calibration import CalibrationParams  # noqa: E402
-from planner.evaluate import METHODS, BacktestParams, BacktestResult, backtest  # noqa: E402
+from planner.calibration import CalibrationParams
+from planner.evaluate import METHODS, BacktestParams, BacktestResult, backtest
 
 COVERAGES = ("1", "5", "10")
 SPLITS = ("2006-01-11", "2006-01-15")

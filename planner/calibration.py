@@ -7,14 +7,15 @@ long-term counts and recent density, plus an optional near-repeat term::
 
 - ``L``: the signals per unit over the whole history, each with its planner weight
   (``hotspots.signal_weights`` without recency: category, aoristic relevance for the target
-  window, source and patrol discount, resolved signals out);
+  window, source and patrol discount, a resolved signal × ``resolved_weight``: 0, or 1 when
+  counting the handled ones too forecasts better, tried only where the data hold resolved ones);
 - ``R``: the same weights times the recency ``0.5 ** (age / half_life_days)`` (1 with an
   infinite half-life), spread by a Gaussian kernel of ``bandwidth_m`` cut at 3 sd, or counted
   per unit when the bandwidth is 0;
 - ``N``: the near-repeat term of the planner (a linear fall-off to ``near_repeat_m`` and
   ``near_repeat_days`` around recent burglaries and car crimes, ``HotspotParams``), when on.
 
-``calibrate_surface`` picks these four parameters from a small grid (``CalibrationParams``) by
+``calibrate_surface`` picks these five parameters from a small grid (``CalibrationParams``) by
 the rolling-origin cross-validation rule of the ``kde_cv`` baseline (``cv_choose``: the
 candidate whose fold forecasts catch the most fold test signals, summed over the coverages;
 the earlier candidate on a tie), on folds built from the training signals only, so the period
@@ -48,7 +49,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from ._errors import InputError
-from .hotspots import HotspotParams, signal_weights
+from .hotspots import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,15 @@ class SurfaceParams:
         Share of the recent density in the surface, 0 … 1; the rest goes to long-term counts.
     near_repeat
         Whether the near-repeat term is added.
+    resolved_weight
+        Weight, 0 … 1, of a resolved signal (``HotspotParams.resolved_weight``).
     """
 
     bandwidth_m: float = 100.0
     half_life_days: float = 30.0
     blend: float = 1.0
     near_repeat: bool = True
+    resolved_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.bandwidth_m) and self.bandwidth_m >= 0):
@@ -81,15 +85,17 @@ class SurfaceParams:
         if not self.half_life_days > 0:
             msg = f"half_life_days must be > 0 (math.inf for none), got {self.half_life_days!r}"
             raise InputError(msg)
-        if not 0 <= self.blend <= 1:
-            msg = f"blend must be between 0 and 1, got {self.blend!r}"
-            raise InputError(msg)
+        for name in ("blend", "resolved_weight"):
+            if not 0 <= getattr(self, name) <= 1:
+                msg = f"{name} must be between 0 and 1, got {getattr(self, name)!r}"
+                raise InputError(msg)
 
     def label(self) -> str:
-        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"``."""
+        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``", resolved × 1"`` when they count)."""
         life = "∞" if math.isinf(self.half_life_days) else f"{self.half_life_days:g} d"
+        resolved = f", resolved × {self.resolved_weight:g}" if self.resolved_weight else ""
         return (f"{self.bandwidth_m:g} m, half-life {life}, blend {self.blend:g}, "
-                f"near-repeat {'on' if self.near_repeat else 'off'}")
+                f"near-repeat {'on' if self.near_repeat else 'off'}{resolved}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,8 @@ class CalibrationParams:
         Candidate recency half-lives (days); ``math.inf`` = the whole history alike.
     blends
         Candidate shares of the recent density (0 = long-term counts only).
+    resolved_weights
+        Candidate weights of a resolved signal (tried only when the training holds resolved ones).
     near_repeat_share
         Mass of the near-repeat term relative to the rest of the surface when it is on.
     folds
@@ -118,6 +126,7 @@ class CalibrationParams:
     bandwidths_m: tuple[float, ...] = (0.0, 50.0, 100.0, 200.0)
     half_lives_days: tuple[float, ...] = (7.0, 30.0, 90.0, 365.0, math.inf)
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    resolved_weights: tuple[float, ...] = (0.0, 1.0)
     near_repeat_share: float = 0.25
     folds: int | None = 4
     min_history_days: float = 7.0
@@ -131,9 +140,11 @@ class CalibrationParams:
         if not self.half_lives_days or any(not t > 0 for t in self.half_lives_days):
             msg = f"half_lives_days must be > 0 (math.inf for none), got {self.half_lives_days!r}"
             raise InputError(msg)
-        if not self.blends or any(not 0 <= b <= 1 for b in self.blends):
-            msg = f"blends must be between 0 and 1, got {self.blends!r}"
-            raise InputError(msg)
+        for name in ("blends", "resolved_weights"):
+            values = getattr(self, name)
+            if not values or any(not 0 <= v <= 1 for v in values):
+                msg = f"{name} must be between 0 and 1, got {values!r}"
+                raise InputError(msg)
         if not (math.isfinite(self.near_repeat_share) and self.near_repeat_share >= 0):
             msg = f"near_repeat_share must be ≥ 0, got {self.near_repeat_share!r}"
             raise InputError(msg)
@@ -148,20 +159,22 @@ class CalibrationParams:
             msg = f"min_signals must be a whole number ≥ 0, got {self.min_signals!r}"
             raise InputError(msg)
 
-    def candidates(self, *, near_repeat: bool = True) -> list[SurfaceParams]:
-        """The prior first, then the grid (near-repeat only when ``near_repeat``), without repeats.
+    def candidates(self, *, near_repeat: bool = True, resolved: bool = False) -> list[SurfaceParams]:
+        """The prior first, then the grid, without repeats: near-repeat only when ``near_repeat``,
+        resolved weights other than the prior's only when ``resolved`` (the data hold resolved signals).
 
         With blend 0 the surface is long-term counts whatever the bandwidth and half-life, so
-        that corner is one candidate.
+        that corner is one candidate per near-repeat and resolved weight.
         """
         out = [self.prior if near_repeat else replace(self.prior, near_repeat=False)]
-        for nr in (False, True) if near_repeat else (False,):
-            for blend in self.blends:
-                for h in self.bandwidths_m if blend > 0 else (0.0,):
-                    for life in self.half_lives_days if blend > 0 else (math.inf,):
-                        candidate = SurfaceParams(h, life, blend, nr)
-                        if candidate not in out:
-                            out.append(candidate)
+        for r in self.resolved_weights if resolved else (self.prior.resolved_weight,):
+            for nr in (False, True) if near_repeat else (False,):
+                for blend in self.blends:
+                    for h in self.bandwidths_m if blend > 0 else (0.0,):
+                        for life in self.half_lives_days if blend > 0 else (math.inf,):
+                            candidate = SurfaceParams(h, life, blend, nr, r)
+                            if candidate not in out:
+                                out.append(candidate)
         return out
 
 
@@ -197,6 +210,7 @@ class Calibration:
             params, bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
             half_life_days=params.half_life_days if math.isinf(c.half_life_days) else c.half_life_days,
             recency_floor=self.recency_floor, near_repeat_weight=params.near_repeat_weight if c.near_repeat else 0.0,
+            resolved_weight=c.resolved_weight,
         )
 
     def summary(self) -> str:
@@ -211,7 +225,8 @@ class Calibration:
         c = self.chosen
         return {"bandwidth_m": c.bandwidth_m,
                 "half_life_days": None if math.isinf(c.half_life_days) else c.half_life_days,
-                "blend": c.blend, "near_repeat": c.near_repeat, "recency_floor": round(self.recency_floor, 6),
+                "blend": c.blend, "near_repeat": c.near_repeat, "resolved_weight": c.resolved_weight,
+                "recency_floor": round(self.recency_floor, 6),
                 "fallback": self.fallback, "reason": self.reason,
                 "candidates": self.n_candidates, "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
                 "seconds": round(self.seconds, 3)}
@@ -286,7 +301,8 @@ class _Surface:
     """The pieces every candidate is made of, computed once over the training signals."""
 
     def __init__(self, train: pd.DataFrame, x: np.ndarray, y: np.ndarray, unit_of: np.ndarray,
-                 ux: np.ndarray, uy: np.ndarray, hotspot: HotspotParams, bandwidths: set[float]) -> None:
+                 ux: np.ndarray, uy: np.ndarray, hotspot: HotspotParams, bandwidths: set[float],
+                 resolved_weights: set[float] = frozenset({0.0})) -> None:
         self.train, self.x, self.y, self.hotspot = train, x, y, hotspot
         self.n_units = len(ux)
         inside = unit_of >= 0
@@ -302,8 +318,9 @@ class _Surface:
         self.start = pd.to_datetime(train["occurred_from"], utc=True)
         self.end = pd.to_datetime(train["occurred_to"], utc=True).fillna(self.start)
         self.eligible = train["category"].isin(hotspot.near_repeat_categories).to_numpy()
-        weights = signal_weights(train, params=hotspot, now=self.end.max() if len(train) else None)
-        self.base = weights[["category", "relevance", "source", "active"]].prod(axis=1).to_numpy()
+        latest = self.end.max() if len(train) else None
+        self._base = {r: base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=r), now=latest))
+                      for r in resolved_weights}
         self._recency: dict[tuple[pd.Timestamp, float], np.ndarray] = {}
 
     def recency(self, now: pd.Timestamp, half_life: float) -> np.ndarray:
@@ -325,8 +342,9 @@ class _Surface:
         if candidate.blend == 0 or math.isinf(candidate.half_life_days):
             return 1.0
         inside = np.asarray(self.counts.sum(axis=0)).ravel() > 0
-        total = self.base[inside].sum()
-        recent = (self.base * self.recency(now, candidate.half_life_days))[inside].sum()
+        base = self._base[candidate.resolved_weight]
+        total = base[inside].sum()
+        recent = (base * self.recency(now, candidate.half_life_days))[inside].sum()
         if candidate.blend == 1 or total <= 0 or recent <= 0:
             return 0.0
         old = (1 - candidate.blend) / total
@@ -334,7 +352,7 @@ class _Surface:
 
     def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float) -> np.ndarray:
         """The candidate's surface from the signals ``fit`` as seen at ``now``."""
-        base = self.base * fit
+        base = self._base[candidate.resolved_weight] * fit
         out = np.zeros(self.n_units)
         if candidate.blend < 1:
             out += (1 - candidate.blend) * _share(self.counts @ base)
@@ -378,7 +396,8 @@ def calibrate_surface(
     start = pd.to_datetime(train["occurred_from"], utc=True)
     history_days = float((now - start.min()) / pd.Timedelta(days=1)) if len(train) else 0.0
     has_nr = bool(train["category"].isin(hotspot.near_repeat_categories).any())
-    candidates = params.candidates(near_repeat=has_nr)
+    has_resolved = bool((train["status"] == "resolved").any()) if "status" in train.columns else False
+    candidates = params.candidates(near_repeat=has_nr, resolved=has_resolved)
     reason = ""
     if len(train) < params.min_signals:
         reason = f"{len(train)} training signals < {params.min_signals}"
@@ -387,7 +406,7 @@ def calibrate_surface(
     elif not folds:
         reason = "no cross-validation fold"
     bandwidths = {c.bandwidth_m for c in candidates} if not reason else {params.prior.bandwidth_m}
-    surface = _Surface(train, x, y, unit_of, ux, uy, hotspot, bandwidths)
+    surface = _Surface(train, x, y, unit_of, ux, uy, hotspot, bandwidths, {c.resolved_weight for c in candidates})
     every = np.ones(len(train), dtype=bool)
     scores: tuple[tuple[SurfaceParams, float], ...] = ()
     tested = 0

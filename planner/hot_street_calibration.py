@@ -52,10 +52,10 @@ from .hotspots import (
     HotspotParams,
     HotStreetParams,
     NetworkKernel,
+    base_weights,
     graph_crs,
     metric_xy,
     signal_weights,
-    street_weights,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class StreetSurfaceParams:
         Recency half-life of the kernel part (days); ``math.inf`` weighs the whole history
         alike; ``None`` keeps the weights' own recency (the cell calibration's choice).
     resolved_weight
-        Weight, 0 … 1, of a resolved signal (``HotStreetParams``).
+        Weight, 0 … 1, of a resolved signal (``HotspotParams.resolved_weight``).
     """
 
     bandwidth_m: float = 150.0
@@ -222,16 +222,15 @@ class StreetCalibration:
         An explicit half-life replaces the weights' half-life with no lasting share
         (``recency_floor`` 0); an infinite one weighs every signal alike (``recency_floor`` 1);
         ``None`` keeps the weights as they are. Categories, window, sources and ``snap_m`` stay;
-        ``resolved_weight`` is the choice's.
+        the weights' ``resolved_weight`` is the choice's.
         """
         c = self.chosen
-        weights = params.weights
+        weights = replace(params.weights, resolved_weight=c.resolved_weight)
         if c.half_life_days is not None and not c.counts_only:
             weights = (replace(weights, recency_floor=1.0) if math.isinf(c.half_life_days)
                        else replace(weights, half_life_days=c.half_life_days, recency_floor=0.0))
         bandwidth, blend = (0.0, 0.0) if c.counts_only else (c.bandwidth_m, c.blend)
-        return replace(params, bandwidth_m=bandwidth, blend=blend, resolved_weight=c.resolved_weight,
-                       weights=weights)
+        return replace(params, bandwidth_m=bandwidth, blend=blend, weights=weights)
 
     def summary(self) -> str:
         """One line: the choice, or the prior and why."""
@@ -259,8 +258,9 @@ class _Area:
         self.train, self.hotspot = train, hotspot
         x, y, _ = metric_xy(train, graph_crs(graph))
         end = pd.to_datetime(train["occurred_to"], utc=True).fillna(pd.to_datetime(train["occurred_from"], utc=True))
-        weights = signal_weights(train, params=hotspot, now=end.max() if len(train) else None)
-        self.base = {r: street_weights(weights, resolved_weight=r) for r in resolved_weights}
+        now = end.max() if len(train) else None
+        self.base = {r: base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=r), now=now))
+                     for r in resolved_weights}
         use = np.logical_or.reduce([w > 0 for w in self.base.values()])
         self.kernel = NetworkKernel(graph, x, y, snap_m=snap_m, reach_m=reach_m, use=use)
         self.x, self.y = x, y

@@ -290,6 +290,10 @@ class HotspotParams:
     patrol_weight
         Weight of signals found on patrol, on top of their source's weight: patrolled places
         otherwise look worse and worse because they are looked at (the feedback loop).
+    resolved_weight
+        Weight, 0 … 1, of a resolved signal (times its other weights). 0 by default: a handled
+        problem does not count. But resolving a signal does not show that the place stopped
+        drawing signals, so an installation's calibration may set 1 when that forecasts better.
     near_repeat_m, near_repeat_days, near_repeat_weight, near_repeat_categories
         After a burglary the risk within about 400 m stays raised for about two months (Bowers,
         Johnson & Pease 2004): each such signal adds ``near_repeat_weight`` × its weight × a
@@ -324,6 +328,7 @@ class HotspotParams:
     window: TimeWindow | None = None
     source_weights: tuple[tuple[str, float], ...] = ()
     patrol_weight: float = 0.5
+    resolved_weight: float = 0.0
     near_repeat_m: float = 400.0
     near_repeat_days: float = 60.0
     near_repeat_weight: float = 1.0
@@ -367,9 +372,11 @@ class HotspotParams:
         if not 0 < self.alpha < 1:
             msg = f"alpha must be between 0 and 1, got {self.alpha!r}"
             raise InputError(msg)
-        if not (isinstance(self.recency_floor, (int, float)) and 0 <= self.recency_floor <= 1):
-            msg = f"recency_floor must be between 0 and 1, got {self.recency_floor!r}"
-            raise InputError(msg)
+        for name in ("recency_floor", "resolved_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+                msg = f"{name} must be between 0 and 1, got {value!r}"
+                raise InputError(msg)
         if not isinstance(self.permutations, (int, np.integer)) or self.permutations < 19:
             msg = f"permutations must be an integer ≥ 19, got {self.permutations!r}"
             raise InputError(msg)
@@ -576,7 +583,7 @@ def signal_weights(
     ``category`` (the ward's category weight), ``relevance`` (aoristic share of the signal's span
     in the target window's smoothed profile; 1 without a window), ``source`` (the source's
     weight in ``source_weights``, default 1, times ``patrol_weight`` for signals found on
-    patrol), ``active`` (0 for resolved signals) and ``weight``.
+    patrol), ``active`` (``resolved_weight`` for resolved signals, else 1) and ``weight``.
     Signals after ``now`` count as brand new. ``now`` defaults to the latest signal.
     """
     now = _utc(now, incidents)
@@ -609,7 +616,7 @@ def signal_weights(
     source = origin.map(lambda name: by_source.get(name, 1.0)).to_numpy(dtype=float)
     source = source * np.where(on_patrol, params.patrol_weight, 1.0)
     status = _column(incidents, "status", "open").fillna("open").astype(str)
-    active = (status != "resolved").to_numpy(dtype=float)
+    active = np.where(status == "resolved", params.resolved_weight, 1.0)
     weights = pd.DataFrame(
         {"recency": recency, "category": category, "relevance": relevance, "source": source,
          "active": active},
@@ -873,7 +880,7 @@ def find_hotspots(
     sources = _column(frame, "source", "resident").fillna("resident").astype(str).to_numpy()
     on_patrol = _column(frame, "on_patrol", False).fillna(False).astype(bool).to_numpy()
     public = params.audience == "public"
-    nr_base = weights[["category", "relevance", "source", "active"]].prod(axis=1).to_numpy()
+    nr_base = base_weights(weights)
     local_day = np.floor(start_min / _DAY).astype(np.int64)
 
     if ward_polys is not None and "ward" in frame.columns:
@@ -1052,7 +1059,7 @@ class HotStreetParams:
     ``L`` the signals snapped to the street per km of it, each with its weight without recency
     (category, target window, source; ``B`` their sum), the place's long-term record; ``R`` the
     network kernel density of the signals with their full weight (recency included; ``W`` their
-    sum). A resolved signal weighs ``resolved_weight`` in both. Scaling ``L`` by ``W / B`` gives
+    sum). A resolved signal weighs ``weights.resolved_weight`` in both. Scaling ``L`` by ``W / B`` gives
     both parts the same total weight, so the prizes stay comparable with the hotspots' scores
     whatever the blend.
 
@@ -1064,10 +1071,6 @@ class HotStreetParams:
         an installation's calibration chose another (``tuning.hot_street_params``).
     blend
         Share of the kernel density, 0 … 1; the rest goes to the counts per km (0 = counts only).
-    resolved_weight
-        Weight, 0 … 1, of a resolved signal (times its other weights): resolving a signal handles
-        the problem, it does not show that the place stopped drawing signals. 0 by default
-        (resolved signals out, as in the hotspots); an installation's calibration may set 1.
     snap_m
         Signals farther than this from every street are not snapped (and counted as such).
     weights
@@ -1078,7 +1081,6 @@ class HotStreetParams:
     snap_m: float = 50.0
     weights: HotspotParams = field(default_factory=HotspotParams)
     blend: float = 1.0
-    resolved_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if not (isinstance(self.bandwidth_m, (int, float)) and math.isfinite(self.bandwidth_m)
@@ -1088,11 +1090,9 @@ class HotStreetParams:
         if not (isinstance(self.snap_m, (int, float)) and math.isfinite(self.snap_m) and self.snap_m > 0):
             msg = f"snap_m must be > 0, got {self.snap_m!r}"
             raise InputError(msg)
-        for name in ("blend", "resolved_weight"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
-                msg = f"{name} must be between 0 and 1, got {value!r}"
-                raise InputError(msg)
+        if not (isinstance(self.blend, (int, float)) and 0 <= self.blend <= 1):
+            msg = f"blend must be between 0 and 1, got {self.blend!r}"
+            raise InputError(msg)
         if not isinstance(self.weights, HotspotParams):
             msg = f"weights must be HotspotParams, got {type(self.weights).__name__}"
             raise InputError(msg)
@@ -1220,12 +1220,10 @@ def street_table(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, np.ndarray]:
     return table, np.asarray(index, dtype=np.int64)
 
 
-def street_weights(weights: pd.DataFrame, *, resolved_weight: float) -> np.ndarray:
-    """Each signal's hot-streets weight before recency: its ``signal_weights`` without recency, ×
-    ``resolved_weight`` instead of 0 when it is resolved (``HotStreetParams``)."""
-    active = weights["active"].to_numpy()
-    kept = active + (1 - active) * resolved_weight
-    return weights[["category", "relevance", "source"]].prod(axis=1).to_numpy() * kept
+def base_weights(weights: pd.DataFrame) -> np.ndarray:
+    """Each signal's weight without recency, from a ``signal_weights`` frame: what long-term counts and
+    the near-repeat term count with."""
+    return weights[["category", "relevance", "source", "active"]].prod(axis=1).to_numpy()
 
 
 def graph_crs(graph: nx.MultiDiGraph) -> CRS:
@@ -1370,7 +1368,7 @@ def hot_streets(
     frame = incidents.reset_index(drop=True)
     x, y, _ = metric_xy(frame, crs)
     weights = signal_weights(frame, params=params.weights, now=now)
-    base = street_weights(weights, resolved_weight=params.resolved_weight)
+    base = base_weights(weights)
     weight = base * weights["recency"].to_numpy()
     reach = params.bandwidth_m if params.blend > 0 else 0.0
     kernel = NetworkKernel(graph, x, y, snap_m=params.snap_m, reach_m=reach, use=base > 0)

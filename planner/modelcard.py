@@ -303,6 +303,7 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
             f"{_num(calibration.recency_floor, language, 2)} van zijn gewicht, hoe oud ook)",
             f"- ruimtelijke bandbreedte van de voorspelkaart: {kernel}",
             f"- near-repeat: {'aan' if c.near_repeat else 'uit'}",
+            f"- opgeloste signalen: {'tellen mee' if c.resolved_weight else 'tellen niet'}",
         ]
     life = "none (all history alike)" if math.isinf(c.half_life_days) else f"{c.half_life_days:g} days"
     kernel = "count per 100 m cell" if c.bandwidth_m == 0 else f"{c.bandwidth_m:g} m"
@@ -316,6 +317,7 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
         "weight, however old)",
         f"- spatial bandwidth of the forecast map: {kernel}",
         f"- near repeat: {'on' if c.near_repeat else 'off'}",
+        f"- resolved signals: {'count' if c.resolved_weight else 'do not count'}",
     ]
 
 
@@ -351,7 +353,10 @@ def _method_nl(p: HotspotParams) -> list[str]:
         + ") × categoriegewicht "
         "(door het wijkteam te kiezen, standaard 1) × relevantie voor het tijdvak van de ronde (aoristisch: een "
         "melding 'tussen 22 en 7 uur' wordt over dat tijdvak verdeeld) × herkomst (per bron instelbaar, "
-        f"standaard 1; gevonden tijdens surveillance × {_g(p.patrol_weight)}). Opgeloste signalen tellen niet.",
+        f"standaard 1; gevonden tijdens surveillance × {_g(p.patrol_weight)}). "
+        + ("Opgeloste signalen tellen niet." if p.resolved_weight == 0 else
+           f"Opgeloste signalen tellen × {_g(p.resolved_weight)} (de kalibratie vond dat een opgelost probleem de "
+           "plek niet veiliger voorspelt)."),
         f"2. **Clusteren** per wijk met DBSCAN ({_g(p.eps_m)} m, minstens {p.min_signals} signalen en "
         f"{_g(p.density_factor)} × de gemiddelde dichtheid van de wijk).",
         "3. **Score** van een hotspot = som van de gewichten"
@@ -375,7 +380,10 @@ def _method_en(p: HotspotParams) -> list[str]:
         + ") × category weight (set by "
         "the ward team, default 1) × relevance for the patrol's time window (aoristic: a report 'between 22 and "
         "7 h' is spread over that window) × origin (per source, default 1; found on patrol × "
-        f"{p.patrol_weight:g}). Resolved signals do not count.",
+        f"{p.patrol_weight:g}). "
+        + ("Resolved signals do not count." if p.resolved_weight == 0 else
+           f"Resolved signals count × {p.resolved_weight:g} (the calibration found that a handled problem does not "
+           "forecast a safer place)."),
         f"2. **Clustering** per ward with DBSCAN ({p.eps_m:g} m, at least {p.min_signals} signals and "
         f"{p.density_factor:g} × the ward's average density).",
         "3. **Score** of a hotspot = sum of the weights"

@@ -36,7 +36,8 @@ def calibration_from_json(choice: dict[str, Any]) -> Calibration:
     life = choice.get("half_life_days")
     chosen = SurfaceParams(bandwidth_m=float(choice["bandwidth_m"]),
                            half_life_days=math.inf if life is None else float(life),
-                           blend=float(choice["blend"]), near_repeat=bool(choice["near_repeat"]))
+                           blend=float(choice["blend"]), near_repeat=bool(choice["near_repeat"]),
+                           resolved_weight=float(choice.get("resolved_weight", 0.0)))
     return Calibration(chosen=chosen, fallback=bool(choice["fallback"]), reason=str(choice["reason"]),
                        n_candidates=int(choice["candidates"]), n_folds=int(choice["folds"]),
                        fold_test_signals=int(choice["fold_test_signals"]), seconds=float(choice["seconds"]),

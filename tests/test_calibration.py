@@ -12,6 +12,7 @@ from pyproj import Transformer
 from planner._errors import InputError
 from planner.calibration import CalibrationParams, SurfaceParams, cv_choose
 from planner.evaluate import BacktestParams, backtest
+from planner.hotspots import HotspotParams
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 SPLIT = "2026-04-01T06:00"
@@ -138,3 +139,19 @@ def test_params_name_the_bad_field():
         CalibrationParams(min_signals=-1)
     with pytest.raises(InputError, match="planner"):
         BacktestParams(planner="magic")
+
+
+def test_resolved_signals_count_when_they_forecast(two_wards):
+    """Where handled signals keep coming back, the calibration counts them; without resolved ones it never tries."""
+    rng = np.random.default_rng(6)
+    handled = spots(rng, 300, "2026-01-01", 90, [[91_250, 452_250]]).assign(status="resolved")
+    open_elsewhere = spots(rng, 90, "2026-01-01", 90, [[92_250, 452_750], [92_550, 452_750], [92_850, 452_750]])
+    test = spots(rng, 30, "2026-04-01T12:00", 6, [[91_250, 452_250]])
+    result = backtest(pd.concat([handled, open_elsewhere, test], ignore_index=True), split=SPLIT, wards=two_wards,
+                      params=BacktestParams(coverages=(1.0,)))
+    assert result.calibration.chosen.resolved_weight == 1.0
+    assert result.methods["planner"]["hit_rate@1"] > 0.9
+    assert result.calibration.tune(HotspotParams()).resolved_weight == 1.0
+    grid = CalibrationParams()
+    assert {c.resolved_weight for c in grid.candidates(resolved=False)} == {0.0}
+    assert len(grid.candidates(resolved=True)) == 2 * len(grid.candidates(resolved=False))

@@ -144,17 +144,20 @@ def test_counts_per_km_and_the_blend_known_answer(street_grid):
     assert half == pytest.approx(0.5 * kernel + 0.5 * per_km)
     resolved = signal.assign(status="resolved")
     assert hot_streets(street_grid, resolved, now=now).edges["density"].sum() == 0
-    counted = hot_streets(street_grid, resolved, params=HotStreetParams(resolved_weight=1.0), now=now)
+    counted = hot_streets(street_grid, resolved, params=HotStreetParams(weights=HotspotParams(resolved_weight=1.0)),
+                          now=now)
     assert counted.edges["density"].to_numpy() == pytest.approx(kernel)
 
 
 def test_bad_parameters_name_the_field(street_grid):
     """Every parameter is checked on construction; the message names it."""
     for kwargs, field in [({"bandwidth_m": -1.0}, "bandwidth_m"), ({"blend": 1.5}, "blend"),
-                          ({"resolved_weight": 2.0}, "resolved_weight"), ({"snap_m": 0.0}, "snap_m"),
+                          ({"snap_m": 0.0}, "snap_m"),
                           ({"weights": None}, "weights")]:
         with pytest.raises(InputError, match=field):
             HotStreetParams(**kwargs)
+    with pytest.raises(InputError, match="resolved_weight"):
+        HotspotParams(resolved_weight=2.0)
     for kwargs, field in [({"bandwidth_m": math.inf}, "bandwidth_m"), ({"blend": -0.1}, "blend"),
                           ({"half_life_days": 0.0}, "half_life_days"), ({"resolved_weight": 1.5}, "resolved_weight")]:
         with pytest.raises(InputError, match=field):
