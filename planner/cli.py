@@ -528,17 +528,26 @@ def calibrate_command(
 ) -> None:
     """Calibrate the risk surface of hotspots, hot streets and routes on this installation's own signals.
 
-    Bandwidth, recency half-life, the share of long-term counts and near-repeat on or off are
-    chosen by a rolling-origin backtest on the stored signals (the week after each fold's
-    origin, never later data); the choice is kept and re-fitted by the first command after the
-    signals change. With too short a history the literature defaults are kept, and it says why.
+    Bandwidth, recency half-life, the share of long-term counts, near-repeat on or off and
+    whether resolved signals count are chosen by a rolling-origin backtest on the stored
+    signals (the week after each fold's origin, never later data); the hot streets get their
+    own network bandwidth and blend on the cached ward graphs. The choice is kept and re-fitted
+    by the first command after the signals change. With too short a history the literature
+    defaults are kept, and it says why. --json: the cell choice's keys plus "streets" (the hot
+    streets' choice, null without signals).
     """
-    from .tuning import installation_calibration
+    from .tuning import installation_calibration, installation_street_calibration
 
-    calibration = installation_calibration(_store(ctx), refit=refit)
+    store = _store(ctx)
+    calibration = installation_calibration(store, refit=refit)
     if calibration is None:
         raise PlannerError("no signals to calibrate on: import signals first (was-planner import FILE)")
-    echo_result(calibration, as_json)
+    streets = installation_street_calibration(store, data_dir=ctx.obj.data_dir, refit=refit)
+    if as_json:
+        echo_json(calibration.to_json() | {"streets": streets.to_json() if streets is not None else None})
+    else:
+        typer.echo(f"risk surface: {calibration.summary()}")
+        typer.echo(f"hot streets: {streets.summary()}")
 
 
 def _month_or_day(text: str | None, flag: str):

@@ -190,6 +190,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
         "## " + ("Afstemming op de eigen gegevens (kalibratie)" if nl else "Calibration on this installation's data"),
         "",
         *calibration_lines(calibration, language=language),
+        *street_lines(store, language=language),
         "",
         "## " + ("Prestaties op de eigen gegevens (backtest)" if nl else "Performance on this installation's data "
                  "(backtest)"),
@@ -319,6 +320,18 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
         f"- near repeat: {'on' if c.near_repeat else 'off'}",
         f"- resolved signals: {'count' if c.resolved_weight else 'do not count'}",
     ]
+
+
+def street_lines(store: Store, *, language: str = "nl") -> list[str]:
+    """The kept hot-streets choice (``tuning.installation_street_calibration``), when there is one."""
+    from .tuning import street_calibration_from_json
+
+    kept = store.calibration()
+    streets = kept[1].get("streets") if kept is not None and kept[0] == store.signal_fingerprint() else None
+    if streets is None:
+        return []
+    label = "hotstraten (per km straat)" if language == "nl" else "hot streets (per km of street)"
+    return [f"- {label}: {street_calibration_from_json(streets).summary()}"]
 
 
 def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:

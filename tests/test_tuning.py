@@ -144,7 +144,9 @@ def test_the_calibrate_command(demo_copy, tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert set(payload) >= {"bandwidth_m", "half_life_days", "blend", "near_repeat", "recency_floor", "fallback",
-                            "reason", "candidates", "folds", "fold_test_signals", "seconds"}
+                            "reason", "candidates", "folds", "fold_test_signals", "seconds", "resolved_weight",
+                            "streets"}
+    assert set(payload["streets"]) >= {"bandwidth_m", "blend", "resolved_weight", "fallback", "reason"}
     assert "calibrated in" in result.stderr
     empty = runner.invoke(app, ["--data-dir", str(tmp_path / "empty"), "calibrate"])
     assert empty.exit_code == 2 and "import signals first" in empty.stderr
