@@ -967,15 +967,18 @@ def _day_option(text: str | None, flag: str):
         raise typer.BadParameter(f"{flag} {text!r} is not a date like 2026-11-25") from None
 
 
-def _local_moment(text: str, flag: str, *, day=None):
-    """``YYYY-MM-DD HH:MM`` (or ``HH:MM`` on ``day``) in local time → an aware datetime."""
+def _local_moment(text: str, flag: str, *, after=None):
+    """``YYYY-MM-DD HH:MM`` (or ``HH:MM``: the first such clock time after the moment ``after``) in
+    local time → an aware datetime."""
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from .patrols import walk_end
+
     zone = ZoneInfo(settings.TIMEZONE)
     try:
-        if day is not None and len(text.strip()) <= 5:
-            return datetime.combine(day, time.fromisoformat(text.strip()), tzinfo=zone)
+        if after is not None and len(text.strip()) <= 5:
+            return walk_end(after, time.fromisoformat(text.strip()))
         return datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
     except ValueError:
         raise typer.BadParameter(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
@@ -1014,6 +1017,9 @@ def patrols_import_track(
         echo_json(result.to_json())
         return
     match, record = result.match, result.patrol
+    if result.duplicate:
+        typer.echo(f"patrol {record.id} ({name}): this track is stored already; nothing added")
+        return
     typer.echo(
         f"patrol {record.id} ({name}): {match.n_points} track points → {len(match.edges)} streets, "
         f"{match.length_m / 1000:.2f} km, {record.person_hours:.1f} person-hours"
@@ -1071,7 +1077,7 @@ def patrols_walked(
     from .patrols import mark_walked
 
     begin = _local_moment(start, "--start")
-    finish = _local_moment(end, "--end", day=begin.date())
+    finish = _local_moment(end, "--end", after=begin)
     record = mark_walked(_store(ctx), patrol, actual_start=begin, actual_end=finish, notes=notes,
                          team_size=team_size)
     if as_json:
