@@ -742,10 +742,11 @@ def retention_apply(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
 ) -> None:
-    """Remove description, reporter and exact location from signals older than the retention period."""
+    """Remove personal data older than the retention period: signals' description, reporter and exact
+    location, rejected rows (also from the rejects files), patrol members and notes, agreements on them."""
     from .retention import apply_retention
 
-    report = apply_retention(_store(ctx), older_than=older_than)
+    report = apply_retention(_store(ctx), older_than=older_than, data_dir=ctx.obj.data_dir)
     echo_result(report, as_json)
 
 

@@ -359,6 +359,17 @@ def _set_members(conn, patrol_id: int, members: Sequence[str]) -> None:
         conn.execute(insert(patrol_members_table), [{"patrol_id": patrol_id, "name": n} for n in names])
 
 
+def forget_patrol_people(conn, cutoff: datetime) -> tuple[int, int]:
+    """Retention: delete the member names and clear the notes of patrols that ended before
+    ``cutoff`` (timezone-aware), inside the caller's transaction; returns (names, notes) removed."""
+    p, m = patrols_table, patrol_members_table
+    ended = func.coalesce(p.c.actual_end, p.c.planned_end, p.c.created_at) < _utc_naive(cutoff)
+    old = select(p.c.id).where(ended)
+    names = conn.execute(delete(m).where(m.c.patrol_id.in_(old))).rowcount
+    notes = conn.execute(update(p).where(ended, p.c.notes.is_not(None)).values(notes=None)).rowcount
+    return names, notes
+
+
 def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
     return shapely.to_wkt(shapely.LineString(path), rounding_precision=7) if len(path) > 1 else None
 
