@@ -134,9 +134,11 @@ with wards_tab, ui.guarded():
 with demo_tab, ui.guarded():
     st.write(ui.t("synthetic"))
     seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="data_demo_seed")
+    force = st.checkbox("Ook naast echte gegevens (--force)" if nl else "Even beside real data (--force)",
+                        key="data_demo_force")
     if st.button("Demodata maken" if nl else "Build demo data", key="data_demo_build"):
         from planner.demo import build_demo
 
         with st.spinner("Demostad bouwen (wijken, straten, signalen)…" if nl else "Building Demostad…"):
-            summary = build_demo(cached.current_store(), settings.data_dir(), seed=int(seed))
+            summary = build_demo(cached.current_store(), settings.data_dir(), seed=int(seed), force=force)
         st.success(summary.summary())

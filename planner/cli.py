@@ -229,6 +229,8 @@ def demo_command(
         typer.Option(help="Needs internet: real CBS wards and OSM streets of e.g. \"Zoetermeer, Netherlands\"; "
                      "only the signals and patrols are synthetic."),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Build it even beside real wards, signals or accounts.")]
+    = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
 ) -> None:
     """Build demo data (wards, streets, a year of signals, a season of patrols) in the data directory."""
@@ -243,7 +245,7 @@ def demo_command(
     from .tuning import installation_calibration
 
     store = _store(ctx)
-    summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place)
+    summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place, force=force)
     installation_calibration(store)  # fitted now, so the dashboard's first view is warm
     echo_result(summary, as_json)
 

@@ -284,6 +284,14 @@ class Store:
             with connection.begin():
                 yield connection
 
+    @contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """This store as seen from one write transaction: everything done through the yielded
+        store (the writes of several steps, and reads that see them) is stored together when the
+        block ends, or not at all if it raises."""
+        with self.transaction() as connection:
+            yield _AtomicStore(self.engine, connection)
+
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(schema_version.c.version)).scalar_one())
@@ -780,6 +788,39 @@ class Store:
         if busy:
             log.warning("the write-ahead log of %s is in use by another process; it empties at its next checkpoint",
                         self.url)
+
+
+class _OneConnection:
+    """The engine of a ``Store.atomic`` block: every connect is the block's connection, every begin
+    a savepoint inside its transaction; the rest (dialect, url) is the real engine's."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        self._engine, self._connection = engine, connection
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        yield self._connection
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self._connection.begin_nested():
+            yield self._connection
+
+
+class _AtomicStore(Store):
+    """A store whose reads and writes all run in one open transaction (see ``Store.atomic``)."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        # No finaliser: the engine stays the caller's.
+        self.engine = _OneConnection(engine, connection)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
 
 
 def _add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -> None:
