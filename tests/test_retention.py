@@ -182,3 +182,34 @@ def test_personal_data_past_retention_leaves_the_database_file_and_the_data_dire
     left = {key: value for key, value in json.loads(again.stdout).items()
             if key not in {"older_than", "cutoff", "already_anonymised"}}
     assert again.exit_code == 0 and set(left.values()) == {0}
+
+
+def test_patrol_names_notes_and_agreements_go_on_both_backends(aged):
+    """Patrols that ended before the cutoff lose member names and notes, agreements on anonymised
+    signals their text and place; later ones keep theirs (SQLite and PostgreSQL alike)."""
+    from datetime import UTC, timedelta
+
+    from planner.agreements import add_agreement, get_agreement
+    from planner.patrols import get_patrol, mark_walked, patrol_members, save_planned_patrol
+
+    ids = aged.incidents().set_index("external_id")["id"]
+    made = {}
+    for start, signal in ((datetime(2023, 3, 11, 20, tzinfo=UTC), "old0"), (datetime(2026, 11, 21, 20, tzinfo=UTC),
+                                                                            "new0")):
+        planned = save_planned_patrol(aged, ward="West", start=start, minutes=60, team_size=2,
+                                      route_geojson={"type": "FeatureCollection", "features": []})
+        mark_walked(aged, planned.id, actual_start=start, actual_end=start + timedelta(hours=1), notes="rustig",
+                    members=["Anna"])
+        agreement = add_agreement(aged, ward="West", what="bellen met de buurman", role="wijkagent", due=start.date(),
+                                  incident_id=int(ids[signal]), lat=52.06, lon=4.49)
+        made[signal] = (planned.id, agreement.id)
+    report = apply_retention(aged, older_than="2y", now=NOW)
+    assert (report.patrol_members_deleted, report.patrol_notes_cleared, report.agreements_cleared) == (1, 1, 1)
+    old_patrol, old_agreement = made["old0"]
+    new_patrol, new_agreement = made["new0"]
+    assert patrol_members(aged, old_patrol) == () and get_patrol(aged, old_patrol).notes is None
+    assert patrol_members(aged, new_patrol) == ("Anna",) and get_patrol(aged, new_patrol).notes == "rustig"
+    assert (get_agreement(aged, old_agreement).what, get_agreement(aged, old_agreement).lon) == ("", None)
+    assert get_agreement(aged, new_agreement).what == "bellen met de buurman"
+    again = apply_retention(aged, older_than="2y", now=NOW)
+    assert (again.patrol_members_deleted, again.patrol_notes_cleared, again.agreements_cleared) == (0, 0, 0)
