@@ -1071,7 +1071,8 @@ def patrols_walked(
     ctx: typer.Context,
     patrol: Annotated[int, typer.Argument(help="Patrol id (see `patrols list`).")],
     start: Annotated[str, typer.Option(help="Actual start, local time: '2026-11-20 20:05'.")],
-    end: Annotated[str, typer.Option(help="Actual end, local time: '2026-11-20 21:40' or '21:40'.")],
+    end: Annotated[str, typer.Option(help="Actual end, local time: '2026-11-20 21:40', or '21:40' (the next day "
+                                          "if that is not after the start).")],
     team_size: Annotated[int | None, typer.Option("--team-size", help="People who actually walked.")] = None,
     notes: Annotated[str | None, typer.Option(help="Notes (no names or descriptions of people).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the patrol as one JSON object.")] = False,
