@@ -412,3 +412,18 @@ def test_uploads_leave_no_file_behind(demo_template, tmp_path, monkeypatch):
         at.button(key=button).click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert len(at.success) == 1 and list(scratch.iterdir()) == [], uploader
+
+
+def test_demo_button_refuses_beside_real_wards(store, data_dir, two_wards):
+    """The Gegevens page's demo button on a store with real wards shows the refusal naming the
+    switch and stores nothing; the dashboard and the CLI share the rule."""
+    from planner.wards import store_wards
+
+    store_wards(store, two_wards)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    at.button(key="data_demo_build").click().run()
+    assert not at.exception
+    assert any("--force" in e.value and "2 wards" in e.value for e in at.error), [e.value for e in at.error]
+    assert sorted(store.wards()["name"]) == ["Oost", "West"] and store.incident_count() == 0
