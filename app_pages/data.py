@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +20,14 @@ nl = ui.language() == "nl"
 st.header(ui.t("page_data"))
 
 
-def _saved(upload) -> Path:
-    """Uploaded bytes as a file with the original suffix (the readers go by suffix)."""
-    folder = Path(tempfile.mkdtemp(prefix="was-upload-"))
-    path = folder / Path(upload.name).name
-    path.write_bytes(upload.getvalue())
-    return path
+@contextmanager
+def _saved(upload) -> Iterator[Path]:
+    """Uploaded bytes as a file with the original suffix (the readers go by suffix), deleted with
+    its folder when the block ends: an upload may hold names, and the store keeps what it needs."""
+    with tempfile.TemporaryDirectory(prefix="was-upload-") as folder:
+        path = Path(folder) / Path(upload.name).name
+        path.write_bytes(upload.getvalue())
+        yield path
 
 
 signals_tab, outcomes_tab, wards_tab, demo_tab = st.tabs(
@@ -51,10 +55,9 @@ with signals_tab, ui.guarded():
     )
     if st.button("Importeren" if nl else "Import", key="data_import", type="primary", disabled=upload is None):
         options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format or None)
-        with st.spinner("Bezig met importeren…" if nl else "Importing…"):
+        with st.spinner("Bezig met importeren…" if nl else "Importing…"), _saved(upload) as path:
             report = import_file(
-                cached.current_store(), _saved(upload), options=options,
-                rejects_dir=settings.data_dir() / "rejects",
+                cached.current_store(), path, options=options, rejects_dir=settings.data_dir() / "rejects",
             )
         st.success(
             f"{report.read} rijen gelezen: {report.imported} nieuw, {report.duplicates} al bekend, "
@@ -89,10 +92,7 @@ with outcomes_tab, ui.guarded():
                  disabled=counts_file is None):
         from planner.outcomes import import_outcomes
 
-        with st.spinner("Bezig met importeren…" if nl else "Importing…"), \
-                tempfile.TemporaryDirectory(prefix="was-upload-") as folder:
-            path = Path(folder) / Path(counts_file.name).name
-            path.write_bytes(counts_file.getvalue())
+        with st.spinner("Bezig met importeren…" if nl else "Importing…"), _saved(counts_file) as path:
             counted = import_outcomes(cached.current_store(), path,
                                       format=None if counts_format == "auto" else counts_format,
                                       rejects_dir=settings.data_dir() / "rejects")
@@ -125,7 +125,8 @@ with wards_tab, ui.guarded():
     )
     if st.button("Wijken laden" if nl else "Load wards", key="data_wards_load", disabled=ward_file is None):
         with st.spinner("Wijken laden en signalen toewijzen…" if nl else "Loading wards and assigning signals…"):
-            wards = read_wards(_saved(ward_file))
+            with _saved(ward_file) as path:
+                wards = read_wards(path)
             assigned = store_wards(cached.current_store(), wards)
         st.success(f"{len(wards)} wijken opgeslagen; {assigned} signalen liggen in een wijk." if nl else
                    f"Stored {len(wards)} wards; {assigned} signals lie in a ward.")
@@ -133,9 +134,11 @@ with wards_tab, ui.guarded():
 with demo_tab, ui.guarded():
     st.write(ui.t("synthetic"))
     seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="data_demo_seed")
+    force = st.checkbox("Ook naast echte gegevens (--force)" if nl else "Even beside real data (--force)",
+                        key="data_demo_force")
     if st.button("Demodata maken" if nl else "Build demo data", key="data_demo_build"):
         from planner.demo import build_demo
 
         with st.spinner("Demostad bouwen (wijken, straten, signalen)…" if nl else "Building Demostad…"):
-            summary = build_demo(cached.current_store(), settings.data_dir(), seed=int(seed))
+            summary = build_demo(cached.current_store(), settings.data_dir(), seed=int(seed), force=force)
         st.success(summary.summary())

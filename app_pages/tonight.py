@@ -147,7 +147,7 @@ with ui.guarded():
         st.success(f"Opgeslagen als ronde {saved.id}." if nl else f"Saved as patrol {saved.id}.")
 
     with st.expander("Gelopen ronde vastleggen" if nl else "Record a walked patrol"):
-        from planner.patrols import import_track, list_patrols, mark_walked
+        from planner.patrols import import_track, list_patrols, mark_walked, walk_end
 
         planned = list_patrols(cached.current_store(), ward=ward, status="planned")
         if planned:
@@ -165,9 +165,7 @@ with ui.guarded():
             if st.button("Markeer als gelopen" if nl else "Mark as walked", key="walked_mark"):
                 walk_day = choice.planned_start.astimezone(local).date()
                 actual_start = datetime.combine(walk_day, began, tzinfo=local)
-                actual_end = datetime.combine(walk_day, ended, tzinfo=local)
-                if actual_end <= actual_start:
-                    actual_end += timedelta(days=1)  # a round past midnight
+                actual_end = walk_end(actual_start, ended)
                 mark_walked(cached.current_store(), choice.id, actual_start=actual_start, actual_end=actual_end,
                             notes=notes or None)
                 st.success("Vastgelegd." if nl else "Recorded.")
@@ -183,5 +181,9 @@ with ui.guarded():
                 imported = import_track(cached.current_store(), graph, track.getvalue(), ward=ward,
                                         team_size=int(people))
             km = ui.number(imported.patrol.length_m / 1000, 1)
-            st.success(f"Spoor vastgelegd als ronde {imported.patrol.id}: {km} km." if nl else
-                       f"Track recorded as patrol {imported.patrol.id}: {km} km.")
+            if imported.duplicate:
+                st.info(f"Dit spoor is al vastgelegd als ronde {imported.patrol.id}." if nl else
+                        f"This track is recorded already as patrol {imported.patrol.id}.")
+            else:
+                st.success(f"Spoor vastgelegd als ronde {imported.patrol.id}: {km} km." if nl else
+                           f"Track recorded as patrol {imported.patrol.id}: {km} km.")

@@ -197,3 +197,15 @@ def update_agreement(
         msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
         raise DataNotFoundError(msg)
     return get_agreement(store, agreement_id)
+
+
+def forget_signal_agreements(conn) -> int:
+    """Retention: clear the text and place of agreements that follow up an anonymised signal
+    (what was agreed may name or describe the people involved), inside the caller's
+    transaction; returns how many were cleared. The ward, role, due date and status stay."""
+    a, t = agreements_table, incidents_table
+    anonymised = select(t.c.id).where(t.c.anonymised_at.is_not(None))
+    cleared = (a.c.what != "") | a.c.lat.is_not(None) | a.c.lon.is_not(None)
+    return conn.execute(
+        update(a).where(a.c.incident_id.in_(anonymised), cleared).values(what="", lat=None, lon=None, updated_at=_now())
+    ).rowcount

@@ -229,6 +229,8 @@ def demo_command(
         typer.Option(help="Needs internet: real CBS wards and OSM streets of e.g. \"Zoetermeer, Netherlands\"; "
                      "only the signals and patrols are synthetic."),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Build it even beside real wards, signals or accounts.")]
+    = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
 ) -> None:
     """Build demo data (wards, streets, a year of signals, a season of patrols) in the data directory."""
@@ -243,7 +245,7 @@ def demo_command(
     from .tuning import installation_street_calibration
 
     store = _store(ctx)
-    summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place)
+    summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place, force=force)
     # Fitted now (the cells, then the hot streets on the ward graphs), so the dashboard's first view is warm.
     installation_street_calibration(store, data_dir=ctx.obj.data_dir)
     echo_result(summary, as_json)
@@ -753,10 +755,11 @@ def retention_apply(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
 ) -> None:
-    """Remove description, reporter and exact location from signals older than the retention period."""
+    """Remove personal data older than the retention period: signals' description, reporter and exact
+    location, rejected rows (also from the rejects files), patrol members and notes, agreements on them."""
     from .retention import apply_retention
 
-    report = apply_retention(_store(ctx), older_than=older_than)
+    report = apply_retention(_store(ctx), older_than=older_than, data_dir=ctx.obj.data_dir)
     echo_result(report, as_json)
 
 
@@ -978,15 +981,18 @@ def _day_option(text: str | None, flag: str):
         raise typer.BadParameter(f"{flag} {text!r} is not a date like 2026-11-25") from None
 
 
-def _local_moment(text: str, flag: str, *, day=None):
-    """``YYYY-MM-DD HH:MM`` (or ``HH:MM`` on ``day``) in local time → an aware datetime."""
+def _local_moment(text: str, flag: str, *, after=None):
+    """``YYYY-MM-DD HH:MM`` (or ``HH:MM``: the first such clock time after the moment ``after``) in
+    local time → an aware datetime."""
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from .patrols import walk_end
+
     zone = ZoneInfo(settings.TIMEZONE)
     try:
-        if day is not None and len(text.strip()) <= 5:
-            return datetime.combine(day, time.fromisoformat(text.strip()), tzinfo=zone)
+        if after is not None and len(text.strip()) <= 5:
+            return walk_end(after, time.fromisoformat(text.strip()))
         return datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
     except ValueError:
         raise typer.BadParameter(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
@@ -1025,6 +1031,9 @@ def patrols_import_track(
         echo_json(result.to_json())
         return
     match, record = result.match, result.patrol
+    if result.duplicate:
+        typer.echo(f"patrol {record.id} ({name}): this track is stored already; nothing added")
+        return
     typer.echo(
         f"patrol {record.id} ({name}): {match.n_points} track points → {len(match.edges)} streets, "
         f"{match.length_m / 1000:.2f} km, {record.person_hours:.1f} person-hours"
@@ -1073,7 +1082,8 @@ def patrols_walked(
     ctx: typer.Context,
     patrol: Annotated[int, typer.Argument(help="Patrol id (see `patrols list`).")],
     start: Annotated[str, typer.Option(help="Actual start, local time: '2026-11-20 20:05'.")],
-    end: Annotated[str, typer.Option(help="Actual end, local time: '2026-11-20 21:40' or '21:40'.")],
+    end: Annotated[str, typer.Option(help="Actual end, local time: '2026-11-20 21:40', or '21:40' (the next day "
+                                          "if that is not after the start).")],
     team_size: Annotated[int | None, typer.Option("--team-size", help="People who actually walked.")] = None,
     notes: Annotated[str | None, typer.Option(help="Notes (no names or descriptions of people).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the patrol as one JSON object.")] = False,
@@ -1082,7 +1092,7 @@ def patrols_walked(
     from .patrols import mark_walked
 
     begin = _local_moment(start, "--start")
-    finish = _local_moment(end, "--end", day=begin.date())
+    finish = _local_moment(end, "--end", after=begin)
     record = mark_walked(_store(ctx), patrol, actual_start=begin, actual_end=finish, notes=notes,
                          team_size=team_size)
     if as_json:

@@ -497,8 +497,28 @@ def demo_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "demo"
 
 
+DEMO_BATCH = "demo/signals.csv"
+"""The name the demo's signals are stored under: a real import is named after its file, never a path."""
+
+
+def real_data(store: Store) -> list[str]:
+    """What ``store`` holds that no demo wrote (``["2 wards", "10 signals"]``; empty if nothing):
+    signals outside the demo's imports, registered-crime counts, accounts, and wards of a store
+    without a demo."""
+    batches = store.batches()
+    demo = batches[batches["file_name"] == DEMO_BATCH]
+    found = {
+        "wards": 0 if len(demo) else len(store.ward_summary()),
+        "signals": store.incident_count() - int(demo["imported"].sum()),
+        "imports of registered crime": int((batches["kind"] == "outcomes").sum()),
+        "accounts": len(store.user_rows()),
+    }
+    return [f"{count} {what}" for what, count in found.items() if count > 0]
+
+
 def build_demo(
-    store: Store, data_dir: Path, *, seed: int = 0, end: date | None = None, place: str | None = None
+    store: Store, data_dir: Path, *, seed: int = 0, end: date | None = None, place: str | None = None,
+    force: bool = False,
 ) -> DemoSummary:
     """Write a demo into ``data_dir`` and ``store``: wards, streets, a year of signals, a season
     of patrols.
@@ -509,11 +529,24 @@ def build_demo(
 
     Deterministic: the same ``seed`` and ``end`` give the same files and signals. ``end``
     (default: today) is the day after the last signal, so the demo always looks current.
+    A store holding real data (``real_data``) is refused unless ``force``; the store gets the
+    whole demo or, if a step fails, nothing.
     """
     end = end or date.today()
     if end > date.today():
         msg = f"end must not lie in the future, got {end.isoformat()}"
         raise InputError(msg)
+    found = real_data(store)
+    if found and not force:
+        msg = (f"the store {store.url} holds real data ({', '.join(found)}); a demo would put synthetic "
+               "signals beside it: build the demo in an empty store (another --data-dir or --db), or add it anyway "
+               "with --force")
+        raise InputError(msg)
+    with store.atomic() as atomic:
+        return _build_demo(atomic, Path(data_dir), seed=seed, end=end, place=place)
+
+
+def _build_demo(store: Store, data_dir: Path, *, seed: int, end: date, place: str | None) -> DemoSummary:
     folder = demo_dir(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     if place is None:
@@ -536,7 +569,8 @@ def build_demo(
     signals = synthesise_signals(anchors, end=end, seed=seed)
     signals_file = folder / "signals.csv"
     signals.to_csv(signals_file, sep=";", index=False, encoding="utf-8")
-    report = import_file(store, signals_file, rejects_dir=folder, now=datetime.combine(end, time()))
+    report = import_file(store, signals_file, rejects_dir=folder, now=datetime.combine(end, time()),
+                         file_name=DEMO_BATCH)
     log.info("demo: %d wards, %d signals (%d rejected)", len(wards), report.imported, report.rejected)
     from .coverage import demo_patrols  # a season of recorded patrols and agreements (issue 6)
 

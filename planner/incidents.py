@@ -11,7 +11,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -351,12 +351,7 @@ def parse_incidents(
     now_utc = utc_timestamp(now if now is not None else datetime.now(UTC))
     n = len(rows)
     reasons = pd.Series([None] * n, dtype=object)
-
-    def text(name: str) -> pd.Series:
-        column = columns.get(name)
-        if column is None:
-            return pd.Series([""] * n, dtype=object)
-        return rows[column].astype(str).str.strip()
+    text = _cells(rows, columns)
 
     def reject(mask: pd.Series, reason: pd.Series | str) -> None:
         fresh = mask & reasons.isna()
@@ -420,6 +415,29 @@ def parse_incidents(
     rejects["reason"] = reasons[~ok]
     log.info("parsed %s: %d valid, %d rejected", table.name or "table", int(ok.sum()), int((~ok).sum()))
     return ParsedIncidents(valid=valid.reset_index(drop=True), rejects=rejects.reset_index(drop=True))
+
+
+def _cells(rows: pd.DataFrame, columns: dict[str, str]) -> Callable[[str], pd.Series]:
+    """``text(field)``: the stripped text of the column feeding ``field``, empty where there is none."""
+
+    def text(name: str) -> pd.Series:
+        column = columns.get(name)
+        if column is None:
+            return pd.Series([""] * len(rows), dtype=object)
+        return rows[column].astype(str).str.strip()
+
+    return text
+
+
+def event_ends(rows: pd.DataFrame, *, options: ParseOptions = ParseOptions()) -> pd.Series:
+    """When the event of each raw row ended (UTC, like ``occurred_to``), NaT where no date can be
+    read from it: how retention judges a rejected row, whatever else was wrong with it."""
+    rows = rows.reset_index(drop=True)
+    columns = resolve_columns(list(rows.columns), options.mapping)
+    if not any(k in columns for k in ("occurred_at", "date", "occurred_from")):
+        return pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns, UTC]")
+    start, end, _, _ = _parse_when(_cells(rows, columns), columns, options.date_format)
+    return end.fillna(start)
 
 
 def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOptions) -> None:

@@ -71,17 +71,19 @@ def import_file(
     options: ParseOptions = ParseOptions(),
     rejects_dir: Path | None = None,
     now: datetime | None = None,
+    file_name: str | None = None,
 ) -> ImportReport:
     """Import a CSV/GeoJSON/GeoPackage of signals into ``store``.
 
     Rejected rows are written, with a ``reason`` column, to a CSV in ``rejects_dir`` (default:
-    next to the input) that uses the input's delimiter, and kept in the store.
+    next to the input) that uses the input's delimiter, and kept in the store. The batch is
+    recorded under ``file_name`` (default: the file's name).
     """
     path = Path(path)
     table = read_table(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return import_table(
-        store, table, file_name=path.name, content_hash=digest, options=options,
+        store, table, file_name=file_name or path.name, content_hash=digest, options=options,
         rejects_dir=rejects_dir if rejects_dir is not None else path.parent, now=now,
     )
 

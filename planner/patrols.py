@@ -359,17 +359,44 @@ def _set_members(conn, patrol_id: int, members: Sequence[str]) -> None:
         conn.execute(insert(patrol_members_table), [{"patrol_id": patrol_id, "name": n} for n in names])
 
 
+def forget_patrol_people(conn, cutoff: datetime) -> tuple[int, int]:
+    """Retention: delete the member names and clear the notes of patrols that ended before
+    ``cutoff`` (timezone-aware), inside the caller's transaction; returns (names, notes) removed."""
+    p, m = patrols_table, patrol_members_table
+    ended = func.coalesce(p.c.actual_end, p.c.planned_end, p.c.created_at) < _utc_naive(cutoff)
+    old = select(p.c.id).where(ended)
+    names = conn.execute(delete(m).where(m.c.patrol_id.in_(old))).rowcount
+    notes = conn.execute(update(p).where(ended, p.c.notes.is_not(None)).values(notes=None)).rowcount
+    return names, notes
+
+
+def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
+    return shapely.to_wkt(shapely.LineString(path), rounding_precision=7) if len(path) > 1 else None
+
+
 def _write_walk(conn, patrol_id: int, *, source: str, path: Sequence[tuple[float, float]], edges: Iterable,
                 length_m: float, stops: Sequence[WalkedStop], track_points: int | None = None,
                 matched_share: float | None = None) -> None:
     conn.execute(delete(patrol_walks_table).where(patrol_walks_table.c.patrol_id == patrol_id))
-    wkt = shapely.to_wkt(shapely.LineString(path), rounding_precision=7) if len(path) > 1 else None
     conn.execute(insert(patrol_walks_table).values(
-        patrol_id=patrol_id, source=source, path_wkt=wkt,
+        patrol_id=patrol_id, source=source, path_wkt=_path_wkt(path),
         edges_json=json.dumps(sorted([int(u), int(v)] for u, v in edges)), length_m=float(length_m),
         stops_json=json.dumps([s.to_json() for s in stops]), track_points=track_points,
         matched_share=matched_share, recorded_at=datetime.now(UTC).replace(tzinfo=None),
     ))
+
+
+def walk_end(start: datetime, clock: time) -> datetime:
+    """When a walk that began at ``start`` ended, given only the clock time it ended: on the day
+    it began, or the next day when that is not after ``start`` (a round past midnight)."""
+    end = datetime.combine(start.date(), clock, tzinfo=start.tzinfo)
+    if end <= start:
+        end = datetime.combine(start.date() + timedelta(days=1), clock, tzinfo=start.tzinfo)
+    return end
+
+
+_CLOCK_SLACK = timedelta(minutes=5)
+"""A walk may end this much after the machine's clock (a phone's clock runs a little ahead)."""
 
 
 def _check_times(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -379,6 +406,9 @@ def _check_times(start: datetime, end: datetime) -> tuple[datetime, datetime]:
         raise InputError(msg)
     if finish - begin > timedelta(hours=24):
         msg = f"a patrol lasts at most 24 hours, got {start.isoformat()} – {end.isoformat()}"
+        raise InputError(msg)
+    if finish > datetime.now(UTC).replace(tzinfo=None) + _CLOCK_SLACK:
+        msg = f"actual_end {end.isoformat()} lies in the future; record a patrol once it has been walked"
         raise InputError(msg)
     return begin, finish
 
@@ -799,10 +829,12 @@ class TrackImport:
     patrol: PatrolRecord
     match: MatchedTrack
     times_estimated: bool
+    duplicate: bool = False
+    """The track was stored before (as ``patrol``), so nothing was added."""
 
     def to_json(self) -> dict:
         return {"patrol": self.patrol.to_json(), "match": self.match.to_json(),
-                "times_estimated": self.times_estimated}
+                "times_estimated": self.times_estimated, "duplicate": self.duplicate}
 
 
 def import_track(
@@ -822,7 +854,8 @@ def import_track(
 
     With ``patrol_id`` the track completes that (planned) patrol; otherwise a new walked patrol
     is added. Start and end come from the track's times; a track without times needs ``day``
-    and gets a duration estimated from its length at the graph's walking speed.
+    and gets a duration estimated from its length at the graph's walking speed. The same track
+    imported again adds nothing: the result is the patrol stored before, ``duplicate`` set.
     """
     if team_size < 1:
         msg = f"team_size must be ≥ 1, got {team_size}"
@@ -852,35 +885,53 @@ def import_track(
         if ward_id is None:
             msg = f"no ward {ward!r} in the store"
             raise DataNotFoundError(msg)
-        values = {"status": WALKED, "actual_start": begin, "actual_end": finish}
-        if notes is not None:
-            values["notes"] = notes
-        if patrol_id is None:
-            row = {**values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
-                   "team_size": int(team_size), "route_geojson": None,
-                   "created_at": datetime.now(UTC).replace(tzinfo=None)}
-            patrol_id = conn.execute(insert(patrols_table).values(row)).inserted_primary_key[0]
-            stops: tuple[WalkedStop, ...] = ()
+        # The same file imported again is the patrol it was stored as: nothing is added or changed.
+        known = _stored_track(conn, ward_id, begin, finish, match) if patrol_id is None else None
+        if known is not None:
+            patrol_id = known
         else:
-            existing = conn.execute(select(patrols_table.c.ward_id, patrols_table.c.route_geojson)
-                                    .where(patrols_table.c.id == int(patrol_id))).first()
-            if existing is None:
-                msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
-                raise DataNotFoundError(msg)
-            if existing.ward_id != ward_id:
-                msg = f"patrol {patrol_id} is not a patrol of {ward}"
-                raise InputError(msg)
-            conn.execute(update(patrols_table).where(patrols_table.c.id == int(patrol_id))
-                         .values(values | {"team_size": int(team_size)}))
-            stops = tuple(_route_parts(json.loads(existing.route_geojson or "{}"))[1])
-            # Planned stops count as made only where the walked path came within reach of them.
-            stops = _stops_on_path(stops, match.path_lonlat, graph.graph["crs"], params.search_m)
-        _write_walk(conn, int(patrol_id), source="gpx", path=match.path_lonlat, edges=match.edges,
-                    length_m=match.length_m, stops=stops, track_points=match.n_points,
-                    matched_share=match.matched_share)
-        if members is not None:
-            _set_members(conn, int(patrol_id), members)
-    return TrackImport(patrol=get_patrol(store, int(patrol_id)), match=match, times_estimated=estimated)
+            values = {"status": WALKED, "actual_start": begin, "actual_end": finish}
+            if notes is not None:
+                values["notes"] = notes
+            if patrol_id is None:
+                row = {**values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
+                       "team_size": int(team_size), "route_geojson": None,
+                       "created_at": datetime.now(UTC).replace(tzinfo=None)}
+                patrol_id = conn.execute(insert(patrols_table).values(row)).inserted_primary_key[0]
+                stops: tuple[WalkedStop, ...] = ()
+            else:
+                existing = conn.execute(select(patrols_table.c.ward_id, patrols_table.c.route_geojson)
+                                        .where(patrols_table.c.id == int(patrol_id))).first()
+                if existing is None:
+                    msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
+                    raise DataNotFoundError(msg)
+                if existing.ward_id != ward_id:
+                    msg = f"patrol {patrol_id} is not a patrol of {ward}"
+                    raise InputError(msg)
+                conn.execute(update(patrols_table).where(patrols_table.c.id == int(patrol_id))
+                             .values(values | {"team_size": int(team_size)}))
+                stops = tuple(_route_parts(json.loads(existing.route_geojson or "{}"))[1])
+                # Planned stops count as made only where the walked path came within reach of them.
+                stops = _stops_on_path(stops, match.path_lonlat, graph.graph["crs"], params.search_m)
+            _write_walk(conn, int(patrol_id), source="gpx", path=match.path_lonlat, edges=match.edges,
+                        length_m=match.length_m, stops=stops, track_points=match.n_points,
+                        matched_share=match.matched_share)
+            if members is not None:
+                _set_members(conn, int(patrol_id), members)
+    return TrackImport(patrol=get_patrol(store, int(patrol_id)), match=match, times_estimated=estimated,
+                       duplicate=known is not None)
+
+
+def _stored_track(conn, ward_id: int, begin: datetime, finish: datetime, match: MatchedTrack) -> int | None:
+    """The walked patrol of the ward stored from this GPS track before, if any: the same times,
+    number of fixes and matched path (which the same file on the same streets gives again)."""
+    p, k = patrols_table, patrol_walks_table
+    query = select(p.c.id, k.c.path_wkt).select_from(p.join(k, k.c.patrol_id == p.c.id)).where(
+        p.c.ward_id == ward_id, p.c.status == WALKED, p.c.actual_start == begin, p.c.actual_end == finish,
+        k.c.source == "gpx", k.c.track_points == match.n_points,
+    )
+    path = _path_wkt(match.path_lonlat)
+    return next((int(row.id) for row in conn.execute(query.order_by(p.c.id)) if row.path_wkt == path), None)
 
 
 def _stops_on_path(stops: Sequence[WalkedStop], path: Sequence[tuple[float, float]], crs, reach_m: float

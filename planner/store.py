@@ -284,6 +284,14 @@ class Store:
             with connection.begin():
                 yield connection
 
+    @contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """This store as seen from one write transaction: everything done through the yielded
+        store (the writes of several steps, and reads that see them) is stored together when the
+        block ends, or not at all if it raises."""
+        with self.transaction() as connection:
+            yield _AtomicStore(self.engine, connection)
+
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(schema_version.c.version)).scalar_one())
@@ -708,10 +716,10 @@ class Store:
         frame["at"] = pd.to_datetime(frame["at"]).dt.tz_localize("UTC")
         return frame
 
-    # -- retention ---------------------------------------------------------------------------
-    def anonymise_before(self, cutoff: datetime) -> dict[str, int]:
-        """Anonymise signals that ended before ``cutoff`` and drop old rejected rows, in one
-        transaction: description, reporter and external id removed, the location moved to the
+    # -- retention (policy in retention.py) --------------------------------------------------
+    def anonymise_before(self, cutoff: datetime, *, conn: Connection | None = None) -> dict[str, int]:
+        """Anonymise signals that ended before ``cutoff``, in one transaction (``conn``'s, if
+        given): description, reporter and external id removed, the location moved to the
         ward's representative point (2-decimal rounding, ≈ 1 km, outside every ward). Rows
         anonymised before are left alone, so running it twice changes nothing the second time.
         """
@@ -727,7 +735,7 @@ class Store:
             column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")
         }
         cleared = {"description": None, "reporter": None, "external_id": None, "anonymised_at": stamp}
-        with self.transaction() as conn:
+        with (self.transaction() if conn is None else nullcontext(conn)) as conn:
             in_ward = conn.execute(
                 update(t).where(old, t.c.ward_id.is_not(None))
                 .values(
@@ -737,17 +745,82 @@ class Store:
                 )
             ).rowcount
             outside = conn.execute(update(t).where(old, t.c.ward_id.is_(None)).values(**coarse, **cleared)).rowcount
-            old_batches = select(import_batches.c.id).where(import_batches.c.imported_at < cutoff)
-            rejects = conn.execute(delete(rejected_rows).where(rejected_rows.c.batch_id.in_(old_batches))).rowcount
             before = conn.execute(
                 select(func.count()).select_from(t).where(t.c.anonymised_at.is_not(None), t.c.anonymised_at < stamp)
             ).scalar_one()
-        return {
-            "anonymised": in_ward + outside,
-            "outside_wards": outside,
-            "already_anonymised": int(before),
-            "rejected_rows_deleted": rejects,
-        }
+        return {"anonymised": in_ward + outside, "outside_wards": outside, "already_anonymised": int(before)}
+
+    def rejected_records(self) -> pd.DataFrame:
+        """Every kept rejected row as stored (``id``, ``batch_id``, ``row_number``, ``row_json``)
+        with its batch's ``kind`` and ``imported_at`` (naive UTC)."""
+        r, b = rejected_rows, import_batches
+        query = select(r.c.id, r.c.batch_id, r.c.row_number, r.c.row_json, b.c.kind, b.c.imported_at).select_from(
+            r.join(b, r.c.batch_id == b.c.id)
+        ).order_by(r.c.id)
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
+
+    def forget_rejected(self, ids: Iterable[int], *, files_gone: Iterable[int] = (), conn: Connection) -> int:
+        """Delete the rejected rows ``ids`` and the rejects-file paths of the batches
+        ``files_gone`` (their files were deleted); returns how many rows went."""
+        deleted = 0
+        for chunk in _chunks(sorted(int(i) for i in ids), _CHUNK):
+            deleted += conn.execute(delete(rejected_rows).where(rejected_rows.c.id.in_(chunk))).rowcount
+        for chunk in _chunks(sorted(int(i) for i in files_gone), _CHUNK):
+            conn.execute(update(import_batches).where(import_batches.c.id.in_(chunk)).values(rejects_file=None))
+        return deleted
+
+    def scrub(self) -> None:
+        """Leave no removed value in the database files: SQLite keeps deleted and overwritten
+        cells in free pages and the write-ahead log until the file is rebuilt (VACUUM) and the
+        log emptied. PostgreSQL reuses such space only as it goes (see the README)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        connection = self.engine.raw_connection()
+        try:
+            # The pool's connections run in autocommit mode (see _sqlite_pragmas), as VACUUM needs.
+            cursor = connection.cursor()
+            cursor.execute("VACUUM")
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            cursor.close()
+        finally:
+            connection.close()
+        if busy:
+            log.warning("the write-ahead log of %s is in use by another process; it empties at its next checkpoint",
+                        self.url)
+
+
+class _OneConnection:
+    """The engine of a ``Store.atomic`` block: every connect is the block's connection, every begin
+    a savepoint inside its transaction; the rest (dialect, url) is the real engine's."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        self._engine, self._connection = engine, connection
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        yield self._connection
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self._connection.begin_nested():
+            yield self._connection
+
+
+class _AtomicStore(Store):
+    """A store whose reads and writes all run in one open transaction (see ``Store.atomic``)."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        # No finaliser: the engine stays the caller's.
+        self.engine = _OneConnection(engine, connection)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
 
 
 def _add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -> None:

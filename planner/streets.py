@@ -73,6 +73,9 @@ _NOT_BIKEABLE_HIGHWAYS = {
 _NO = {"no", "private"}
 _YES = {"yes", "designated", "permissive"}
 _NAME_COLUMNS = ("name", "street", "straatnaam", "openbareruimte", "street_name", "stop_name")
+_OTHER_MODE_PATHS = {"walk": "bike", "bike": "walk"}
+"""The ``path_type`` of a segment network's paths that are for the other mode only (Amsterdam's
+networks: ``walk`` sidewalks, ``bike`` cycle paths, ``walk_bike_connection`` joining them)."""
 _GRAPH_DTYPES = {"speed_kmh": float, "buffer_m": float, "snap_m": float}
 _CACHE_VERSION = 1
 
@@ -272,6 +275,7 @@ def graph_from_segments(
     *,
     polygon: BaseGeometry | None = None,
     snap_m: float = SNAP_M,
+    network_type: str = "walk",
 ) -> nx.MultiDiGraph:
     """An osmnx-style graph from line segments (a municipal walking network), in their CRS.
 
@@ -279,8 +283,11 @@ def graph_from_segments(
     segment becomes an edge in both directions with its ``geometry`` and ``length`` (from the
     geometry, in metres), plus its text attributes (e.g. ``path_type``, ``crossing``) and a
     ``name`` when a street-name column exists. ``polygon`` (WGS84) keeps the segments that touch
-    it. The result carries ``crs`` like an osmnx graph, so ``prepare_graph`` works unchanged.
+    it. Segments whose ``path_type`` is the other mode's (``bike`` in a walk graph, ``walk`` in a
+    bike graph) are left out. The result carries ``crs`` like an osmnx graph, so
+    ``prepare_graph`` works unchanged.
     """
+    _check_network_type(network_type)
     if snap_m < 0:
         msg = f"snap_m must be ≥ 0, got {snap_m}"
         raise InputError(msg)
@@ -294,6 +301,8 @@ def graph_from_segments(
     if polygon is not None:
         area = gpd.GeoSeries([polygon], crs=settings.WGS84).to_crs(segments.crs).iloc[0]
         segments = segments[segments.intersects(area)]
+    if "path_type" in segments.columns:
+        segments = segments[segments["path_type"] != _OTHER_MODE_PATHS[network_type]]
     segments = segments.explode(index_parts=False)
     segments = segments[segments.geom_type == "LineString"].reset_index(drop=True)
     segments = segments[~segments.geometry.is_empty]
@@ -562,7 +571,7 @@ def build_ward_graph(
     if osm is not None:
         path = Path(osm)
         if _suffix(path) in SEGMENT_SUFFIXES:
-            graph = graph_from_segments(path, polygon=area)
+            graph = graph_from_segments(path, polygon=area, network_type=network_type)
             source = path.name
         else:
             graph = graph_from_osm_file(path, polygon=area, network_type=network_type)

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 _NAME_COLUMNS = ("WK_NAAM", "wijknaam", "name", "naam", "BU_NAAM", "buurtnaam")
 _CODE_COLUMNS = ("WK_CODE", "wijkcode", "code", "BU_CODE", "buurtcode")
+_BUURT_COLUMNS = (("BU_NAAM", "buurtnaam", "name", "naam"), ("BU_CODE", "buurtcode", "code"))
+"""A CBS buurten file also has its wijk's ``WK_CODE``: its areas are named and coded as buurten,
+so that a buurt keeps its own ``BU`` code beside the wijken."""
 
 PDOK_WFS = "https://service.pdok.nl/cbs/wijkenbuurten/2024/wfs/v1_0"
 """CBS Wijk- en Buurtkaart web feature service (the official online source of Dutch wards)."""
@@ -55,11 +58,13 @@ def read_wards(path: str | Path, *, name_col: str | None = None, code_col: str |
         msg = f"{path.name}: has no geometry; ward files need polygons"
         raise InputError(msg)
     columns = [c for c in raw.columns if c != raw.geometry.name]
-    name = _pick(columns, name_col, _NAME_COLUMNS, "name")
+    buurten = {c.lower() for c in columns} & {c.lower() for group in _BUURT_COLUMNS for c in group[:2]}
+    names, codes = _BUURT_COLUMNS if buurten else (_NAME_COLUMNS, _CODE_COLUMNS)
+    name = _pick(columns, name_col, names, "name")
     if name is None:
-        msg = f"{path.name}: no ward name column found (looked for {', '.join(_NAME_COLUMNS)}); give --name-col"
+        msg = f"{path.name}: no ward name column found (looked for {', '.join(names)}); give --name-col"
         raise InputError(msg)
-    code = _pick(columns, code_col, _CODE_COLUMNS, "code")
+    code = _pick(columns, code_col, codes, "code")
     wards = gpd.GeoDataFrame(
         {
             "name": raw[name].astype(str).str.strip(),

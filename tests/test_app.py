@@ -380,3 +380,50 @@ def test_registered_crime_uploaded_on_the_data_page_drives_the_effect_review(dem
     at.radio(key="effect_outcome").set_value("signals").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("het aantal signalen" in m.value for m in at.markdown)
+
+
+def test_uploads_leave_no_file_behind(demo_template, tmp_path, monkeypatch):
+    """Signals, registered crime and wards uploaded on the Gegevens page are imported from a
+    temporary file that is deleted afterwards (an upload may hold reporters' names)."""
+    import shutil
+    import tempfile
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_template, data)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv("WAS_DATA_DIR", str(data))
+    monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
+    signals = b"datum;tijd;categorie;lat;lon;melder\n20-11-2026;22:30;inbraak;52.6;5.2;Jan Jansen\n"
+    wards = (data / "demo" / "wards.geojson").read_bytes()
+    uploads = (
+        ("data_signals_file", "data_import", ("meldingen.csv", signals, "text/csv")),
+        ("data_outcomes_file", "data_outcomes_import",
+         ("misdrijven.csv", b"area;period;count\nVogelwijk;2026-10;4\n", "text/csv")),
+        ("data_wards_file", "data_wards_load", ("wijken.geojson", wards, "application/geo+json")),
+    )
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    for uploader, button, upload in uploads:
+        at.file_uploader(key=uploader).set_value(upload)
+        at.run()
+        at.button(key=button).click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        assert len(at.success) == 1 and list(scratch.iterdir()) == [], uploader
+
+
+def test_demo_button_refuses_beside_real_wards(store, data_dir, two_wards):
+    """The Gegevens page's demo button on a store with real wards shows the refusal naming the
+    switch and stores nothing; the dashboard and the CLI share the rule."""
+    from planner.wards import store_wards
+
+    store_wards(store, two_wards)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    at.button(key="data_demo_build").click().run()
+    assert not at.exception
+    assert any("--force" in e.value and "2 wards" in e.value for e in at.error), [e.value for e in at.error]
+    assert sorted(store.wards()["name"]) == ["Oost", "West"] and store.incident_count() == 0

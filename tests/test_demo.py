@@ -129,3 +129,47 @@ def test_signals_can_be_synthesised_for_real_streets_abroad(tmp_path, shared_dat
     signals = synthesise_signals(anchors, end=END, seed=1)
     assert len(signals) > 100
     assert signals["lat"].between(37.80, 37.82).all() and signals["lon"].between(-122.32, -122.28).all()
+
+
+def test_demo_refuses_a_store_with_real_data_unless_forced(store, data_dir, two_wards, make_signals, monkeypatch):
+    """`demo` on a store with real wards and signals exits 2 with one line naming --force and
+    changes nothing; with --force it adds the demo beside them; a demo-only store is rebuilt
+    without asking."""
+    from typer.testing import CliRunner
+
+    from planner import coverage
+    from planner.cli import app
+    from planner.incidents import RawTable
+    from planner.intake import import_table
+    from planner.wards import store_wards
+
+    monkeypatch.setattr(coverage, "demo_patrols", lambda *args, **kwargs: None)  # the season is not needed here
+    store_wards(store, two_wards)
+    import_table(store, RawTable(rows=make_signals(np.array([[91_500, 452_500], [92_500, 452_500]]))),
+                 file_name="echt.csv", content_hash="echt")
+    run = ["--data-dir", str(data_dir), "demo", "--end", END.isoformat()]
+    refused = CliRunner().invoke(app, run)
+    assert refused.exit_code == 2 and "--force" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    assert "2 wards, 2 signals" in refused.stderr
+    assert store.incident_count() == 2 and sorted(store.wards()["name"]) == ["Oost", "West"]
+    forced = CliRunner().invoke(app, [*run, "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert store.incident_count() > 500 and len(store.wards()) == 6
+    fresh = open_store(f"sqlite:///{data_dir / 'demo-only.db'}")
+    build_demo(fresh, data_dir, seed=3, end=END)
+    assert build_demo(fresh, data_dir, seed=3, end=END).signals == fresh.incident_count()
+
+
+def test_a_demo_that_fails_half_way_leaves_nothing(any_store, data_dir, monkeypatch):
+    """A failure after the wards and signals are written (here: in the patrol season) leaves the
+    store as it was, on either backend: no synthetic signal beside what was there."""
+    from planner import coverage
+
+    def broken(*args, **kwargs):
+        msg = "the patrol season failed"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(coverage, "demo_patrols", broken)
+    with pytest.raises(RuntimeError, match="patrol season"):
+        build_demo(any_store, data_dir, seed=3, end=END)
+    assert any_store.incident_count() == 0 and any_store.wards().empty and any_store.batches().empty

@@ -178,3 +178,63 @@ def test_tracks_without_times_or_off_the_streets_are_refused(demo_route, store, 
         import_track(store, graph, far, ward="West", day=EVENING.date())
     with pytest.raises(InputError, match="median_window"):
         MatchParams(median_window=4)
+
+
+def test_a_clock_time_end_before_the_start_is_the_next_day(store, two_wards):
+    """`patrols walked --start '… 23:30' --end 00:40` ends the next day (the rule the dashboard
+    uses too: patrols.walk_end); an end after the start stays on the day."""
+    from planner.cli import app
+    from planner.patrols import walk_end
+
+    local = ZoneInfo("Europe/Amsterdam")
+    start = datetime(2026, 10, 24, 23, 30, tzinfo=local)
+    assert walk_end(start, datetime(2026, 1, 1, 0, 40).time()) == datetime(2026, 10, 25, 0, 40, tzinfo=local)
+    assert walk_end(start, datetime(2026, 1, 1, 23, 50).time()) == datetime(2026, 10, 24, 23, 50, tzinfo=local)
+    store_wards(store, two_wards)
+    saved = save_planned_patrol(store, ward="West", start=start, minutes=60, team_size=2, route_geojson=LINE_ROUTE)
+    result = CliRunner().invoke(app, ["--db", store.url, "patrols", "walked", str(saved.id),
+                                      "--start", "2026-10-24 23:30", "--end", "00:40", "--json"])
+    assert result.exit_code == 0, result.output
+    record = get_patrol(store, saved.id)
+    # 25 October 2026 is the end of summer time: 23:30 CEST to 00:40 CEST is 70 minutes.
+    assert record.actual_end - record.actual_start == timedelta(minutes=70)
+
+
+def test_walked_patrols_in_the_future_are_refused(store, two_wards):
+    """A patrol cannot be marked walked (nor a track stored) before it ends; from the CLI that is
+    `error: …` and exit code 2."""
+    from planner.cli import app
+
+    store_wards(store, two_wards)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    saved = save_planned_patrol(store, ward="West", start=tomorrow, minutes=60, team_size=2, route_geojson=LINE_ROUTE)
+    with pytest.raises(InputError, match=r"actual_end .* future"):
+        mark_walked(store, saved.id, actual_start=tomorrow, actual_end=tomorrow + timedelta(hours=1))
+    local = tomorrow.astimezone(ZoneInfo("Europe/Amsterdam"))
+    later = local + timedelta(hours=1)
+    result = CliRunner().invoke(app, ["--db", store.url, "patrols", "walked", str(saved.id),
+                                      "--start", f"{local:%Y-%m-%d %H:%M}", "--end", f"{later:%H:%M}"])
+    assert result.exit_code == 2 and "future" in result.output and "Traceback" not in result.output
+    assert get_patrol(store, saved.id).status == "planned"
+
+
+def test_the_same_gpx_twice_is_one_patrol(demo_route, store, two_wards, tmp_path):
+    """Importing one GPS track twice (with or without times) stores one walked patrol; the second
+    import says it is a duplicate and changes nothing."""
+    from planner.patrols import import_track
+
+    graph, patrol = demo_route
+    store_wards(store, two_wards)
+    begin = datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    fixes = patrol.path_lonlat[:80]
+    timed = write_gpx_track(fixes, tmp_path / "timed.gpx", times=[begin + timedelta(seconds=5 * i)
+                                                                  for i in range(len(fixes))])
+    untimed = write_gpx_track(fixes, tmp_path / "untimed.gpx")
+    first = import_track(store, graph, timed, ward="West", notes="eerste keer")
+    again = import_track(store, graph, timed.read_bytes(), ward="West", notes="tweede keer")
+    assert not first.duplicate and again.duplicate and again.patrol.id == first.patrol.id
+    assert again.to_json()["duplicate"] is True and get_patrol(store, first.patrol.id).notes == "eerste keer"
+    day = EVENING.date()
+    assert not import_track(store, graph, untimed, ward="West", day=day).duplicate
+    assert import_track(store, graph, untimed, ward="West", day=day).duplicate
+    assert len(list_patrols(store, ward="West", status="walked")) == 2

@@ -185,12 +185,12 @@ def test_pbf_clip_keeps_only_streets_near_the_ward(shared_data):
 @pytest.mark.shared
 def test_amsterdam_segment_network_is_routable(shared_data):
     """The Osdorp-Midden sidewalk network becomes one large, routable graph in RD New with its
-    path types kept."""
+    path types kept, and without its cycle-only paths."""
     graph = streets.build_ward_graph(None, osm=shared_data / "networks" / "amsterdam_osdorp_midden_walk.gpkg")
     assert graph.graph["crs"] == "EPSG:28992"
     assert graph.number_of_nodes() > 8000  # of ~8,900 snapped endpoints: ≥ 90 % routable
     assert nx.is_strongly_connected(graph)
-    assert {"walk", "bike"} <= _values(graph, "path_type")
+    assert _values(graph, "path_type") == {"walk", "walk_bike_connection"}
     nodes = ox.graph_to_gdfs(graph, edges=False)
     south, north = nodes["y"].idxmin(), nodes["y"].idxmax()
     metres = nx.shortest_path_length(graph, south, north, weight="length")
@@ -220,6 +220,18 @@ def test_segment_edges_go_both_ways_with_geometry_and_name():
     assert list(backward["geometry"].coords) == list(forward["geometry"].coords)[::-1]
     assert forward["name"] == "Pieter Calandlaan" and forward["path_type"] == "walk"
     assert (graph.nodes[u]["x"], graph.nodes[u]["y"]) == forward["geometry"].coords[0]
+
+
+def test_segment_network_types_keep_to_their_paths(shared_data):
+    """A walk graph from the Nieuwmarkt GeoPackage holds no path_type=bike segment and a bike
+    graph no sidewalk (path_type=walk); connections between the two stay in both."""
+    network = shared_data / "networks" / "amsterdam_nieuwmarkt_walk.gpkg"
+    walk = streets.graph_from_segments(network)
+    bike = streets.graph_from_segments(network, network_type="bike")
+    assert _values(walk, "path_type") == {"walk", "walk_bike_connection"}
+    assert _values(bike, "path_type") == {"bike", "walk_bike_connection"}
+    tiny = _lines([[(0, 0), (10, 0)], [(10, 0), (20, 0)], [(20, 0), (30, 0)]], path_type=["walk", "bike", None])
+    assert streets.graph_from_segments(tiny).number_of_edges() == 4  # the untyped segment is a path
 
 
 def test_segments_without_crs_are_refused():

@@ -73,3 +73,19 @@ def test_missing_name_column_is_explained(tmp_path, two_wards):
     with pytest.raises(InputError, match="--name-col"):
         read_wards(path)
     assert list(read_wards(path, name_col="label")["name"]) == ["West", "Oost"]
+
+
+def test_buurten_keep_their_own_codes_beside_wijken(shared_data, store):
+    """Zoetermeer's buurten load with their BU codes (not their wijk's WK code), so with the
+    wijken loaded too every code names one area and finds it."""
+    from planner.wards import store_wards
+
+    wijken = read_wards(shared_data / "wards" / "zoetermeer_wijken_2015.geojson")
+    buurten = read_wards(shared_data / "wards" / "zoetermeer_buurten_2015.geojson")
+    assert buurten["code"].str.match(r"^BU0637\d{4}$").all() and buurten["code"].is_unique
+    store_wards(store, wijken)
+    store_wards(store, buurten)
+    stored = store.wards()
+    assert len(stored) == len(wijken) + len(buurten) and stored["code"].is_unique
+    for row in stored.itertuples():
+        assert find_ward(row.code, stored) == row.name
