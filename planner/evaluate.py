@@ -850,6 +850,8 @@ def evaluate_file(
     count as ``other`` when ``options.default_category`` is set, as it is by default here.
     """
     parsed = parse_incidents(read_table(path), options=options)
+    for warning in parsed.warnings:
+        log.warning("%s: %s", Path(path).name, warning)
     if len(parsed.rejects):
         log.warning("%s: %d rows left out (%s)", Path(path).name, len(parsed.rejects),
                     parsed.rejects["reason"].iloc[0])

@@ -100,7 +100,7 @@ def import_table(
     parsed = parse_incidents(table, options=options, now=now)
     valid, rejects = parsed.valid, parsed.rejects
     wards = store.wards()
-    warnings: list[str] = []
+    warnings = list(parsed.warnings)
     if wards.empty:
         valid = valid.assign(ward=None)
         if len(valid):
