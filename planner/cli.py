@@ -18,6 +18,7 @@ import typer
 
 from . import settings
 from ._errors import PlannerError
+from .output import write_csv, write_text, writing
 
 app = typer.Typer(
     help="WAS Planner: hotspots, walking patrol routes and coverage for Wijk en Agent Samen teams.",
@@ -374,8 +375,7 @@ def hotspots_command(
     incidents = store.incidents(ward=name)
     result = find_hotspots(incidents, wards[wards["name"] == name], params=params)
     if geojson is not None:
-        geojson.parent.mkdir(parents=True, exist_ok=True)
-        geojson.write_text(json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        write_text(geojson, json.dumps(result.to_geojson(), ensure_ascii=False))
     scored = None
     if hot_streets_file is not None:
         from .streets import ward_graph
@@ -384,8 +384,7 @@ def hotspots_command(
         scored = hot_streets(graph, incidents, params=HotStreetParams(weights=params), now=result.now)
         if audience == "public":
             scored = scored.public(result.hotspots)
-        hot_streets_file.parent.mkdir(parents=True, exist_ok=True)
-        hot_streets_file.write_text(json.dumps(scored.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        write_text(hot_streets_file, json.dumps(scored.to_geojson(), ensure_ascii=False))
     if as_json:
         payload = {"ward": name, **result.to_json()}
         if scored is not None:
@@ -776,12 +775,13 @@ def export_signals(
     account = authenticate(store, user, password)
     name = find_ward(ward, store.wards()) if ward else None
     frame = export_incidents(store, account, ward=name, include_personal=personal)
-    file.parent.mkdir(parents=True, exist_ok=True)
     suffix = file.suffix.lower()
     if suffix == ".csv":
-        frame.drop(columns="geometry").to_csv(file, sep=";", index=False, encoding="utf-8-sig")
+        write_csv(frame.drop(columns="geometry"), file)
     elif suffix in {".geojson", ".json", ".gpkg"}:
-        frame.to_file(file, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
+        with writing(file):
+            file.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_file(file, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
     else:
         raise typer.BadParameter(f"{file.name}: use .csv, .geojson or .gpkg")
     if as_json:
@@ -926,20 +926,14 @@ def route_command(
     )
     written = []
     if gpx is not None:
-        gpx.parent.mkdir(parents=True, exist_ok=True)
-        gpx.write_text(plan_to_gpx(plan, name=f"Looproute {name}"), encoding="utf-8")
-        written.append(gpx)
+        written.append(write_text(gpx, plan_to_gpx(plan, name=f"Looproute {name}")))
     if geojson is not None:
-        geojson.parent.mkdir(parents=True, exist_ok=True)
-        geojson.write_text(json.dumps(plan_to_geojson(plan), ensure_ascii=False), encoding="utf-8")
-        written.append(geojson)
+        written.append(write_text(geojson, json.dumps(plan_to_geojson(plan), ensure_ascii=False)))
     if briefing is not None:
-        briefing.parent.mkdir(parents=True, exist_ok=True)
         moment = when or (target.label() if target else "")
         title = f"Looproute {name}" if language == "nl" else f"Patrol route {name}"
-        briefing.write_text(briefing_html(plan, ward=name, title=title, when=moment, language=language),
-                            encoding="utf-8")
-        written.append(briefing)
+        written.append(write_text(briefing, briefing_html(plan, ward=name, title=title, when=moment,
+                                                          language=language)))
     if as_json:
         echo_json(plan.to_json())
         for path in written:
@@ -1266,8 +1260,7 @@ def _write_or_echo(text: str, out: Path | None, what: str) -> None:
     if out is None:
         typer.echo(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text)
     typer.echo(f"{what} written to {out}")
 
 

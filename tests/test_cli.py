@@ -107,3 +107,11 @@ def test_demo_for_a_real_place_fails_clearly_offline(data_dir):
     result = run(data_dir, "demo", "--place", "Zoetermeer, Netherlands")
     assert result.exit_code == 2, result.output
     assert "internet" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_output_path_that_is_a_folder_exits_2_with_one_line(data_dir, tmp_path):
+    """`dpia --out FOLDER` (like `route --gpx out/`) says it cannot write there, no traceback."""
+    result = run(data_dir, "dpia", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert f"cannot write {tmp_path}: it is a folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
