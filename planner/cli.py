@@ -233,16 +233,13 @@ def demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
 ) -> None:
     """Build demo data (wards, streets, a year of signals, a season of patrols) in the data directory."""
-    from datetime import date
-
     from .demo import build_demo
-
-    try:
-        end_day = date.fromisoformat(end) if end else None
-    except ValueError:
-        raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
     from .tuning import installation_calibration
 
+    if seed < 0:
+        msg = f"--seed must be 0 or more, got {seed}"
+        raise PlannerError(msg)
+    end_day = _day_option(end, "--end")
     store = _store(ctx)
     summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place)
     installation_calibration(store)  # fitted now, so the dashboard's first view is warm
@@ -543,16 +540,17 @@ def _month_or_day(text: str | None, flag: str):
     import re
     from datetime import date
 
+    from .incidents import check_day
+
     if text is None:
         return None
     value = text.strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{2}", value):
-            return date.fromisoformat(value + "-01")
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value + "-01" if re.fullmatch(r"\d{4}-\d{2}", value) else value)
     except ValueError:
         msg = f"{flag} {text!r} is not a month or day like 2026-09 or 2026-09-15"
         raise PlannerError(msg) from None
+    return check_day(day, what=f"{flag} {text}")
 
 
 @app.command("effect")
@@ -953,12 +951,15 @@ app.add_typer(patrols_app, name="patrols")
 def _day_option(text: str | None, flag: str):
     from datetime import date
 
+    from .incidents import check_day
+
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{flag} {text!r} is not a date like 2026-11-25") from None
+        raise PlannerError(f"{flag} {text!r} is not a date like 2026-11-25") from None
+    return check_day(day, what=f"{flag} {text}")
 
 
 def _local_moment(text: str, flag: str, *, day=None):
@@ -966,13 +967,18 @@ def _local_moment(text: str, flag: str, *, day=None):
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from .incidents import check_day
+
     zone = ZoneInfo(settings.TIMEZONE)
     try:
         if day is not None and len(text.strip()) <= 5:
-            return datetime.combine(day, time.fromisoformat(text.strip()), tzinfo=zone)
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
+            moment = datetime.combine(day, time.fromisoformat(text.strip()), tzinfo=zone)
+        else:
+            moment = datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
     except ValueError:
-        raise typer.BadParameter(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
+        raise PlannerError(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
+    check_day(moment.date(), what=f"{flag} {text}")
+    return moment
 
 
 def _ward_name(store, ward: str) -> str:
@@ -1146,6 +1152,8 @@ def report_command(
     from .report import build_report, write_report
 
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
+    with writing(out):  # before the minutes of work, not after
+        out.mkdir(parents=True, exist_ok=True)
     store = _store(ctx)
     files = write_report(build_report(store, first, last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir),
                          out)

@@ -221,6 +221,11 @@ def aoristic_share(
 # --------------------------------------------------------------------------------------------
 # Parameters and results
 # --------------------------------------------------------------------------------------------
+MAX_CATEGORY_WEIGHT = 100.0
+"""Weights say how much more a category counts than another; beyond this they only make the
+scores overflow (1e308 gave an infinite hotspot score)."""
+
+
 def _check_weights(pairs: tuple, name: str, width: int) -> None:
     for item in pairs:
         if not isinstance(item, tuple) or len(item) != width:
@@ -230,8 +235,8 @@ def _check_weights(pairs: tuple, name: str, width: int) -> None:
         if category not in CATEGORIES:
             msg = f"{name}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
             raise InputError(msg)
-        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-            msg = f"{name}: weight of {category!r} must be a number ≥ 0, got {weight!r}"
+        if not (isinstance(weight, (int, float)) and 0 <= weight <= MAX_CATEGORY_WEIGHT):
+            msg = f"{name}: weight of {category!r} must be a number from 0 to {MAX_CATEGORY_WEIGHT:g}, got {weight!r}"
             raise InputError(msg)
 
 

@@ -294,7 +294,7 @@ def test_utf16_csv_is_read(tmp_path):
         assert len(parse_incidents(read_table(path), now=NOW).valid) == 1, encoding
     broken = tmp_path / "broken.csv"
     broken.write_bytes(codecs.BOM_UTF16_LE + "datum\n".encode("utf-16-le") + b"\x00\xd8")
-    with pytest.raises(InputError, match="UTF-16.*CSV UTF-8"):
+    with pytest.raises(InputError, match=r"UTF-16.*CSV UTF-8"):
         read_table(broken)
 
 
