@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -237,6 +238,7 @@ class RawTable:
 
     ``problems`` holds the rows the reader could not split into the header's columns, as
     ``(position, reason)``: they are rejected with that reason, the other rows still count.
+    ``warnings`` says what the reader noticed about the whole file (for the import summary).
     """
 
     rows: pd.DataFrame
@@ -244,6 +246,7 @@ class RawTable:
     delimiter: str = ","
     name: str = ""
     problems: tuple[tuple[int, str], ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def read_table(path: str | Path) -> RawTable:
@@ -345,11 +348,20 @@ def _header(names: list[str], file_name: str) -> list[str]:
 
 
 def _read_geo_table(path: Path) -> RawTable:
-    try:
-        gdf = pyogrio.read_dataframe(path)
-    except Exception as error:  # pyogrio raises several GDAL error types for unreadable files
-        msg = f"{path.name}: not a readable GeoJSON/GeoPackage ({error})"
-        raise InputError(msg) from None
+    notes = []
+    # GDAL's complaints come as Python warnings on stderr; they become lines of the import summary.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+            if len(layers) > 1:
+                notes.append(f"{path.name} has {len(layers)} layers ({', '.join(layers)}); read the first, "
+                             f"{layers[0]!r}: save the signals as a file of their own to read another")
+            gdf = pyogrio.read_dataframe(path, layer=layers[0] if layers else None)
+        except Exception as error:  # pyogrio raises several GDAL error types for unreadable files
+            msg = f"{path.name}: not a readable GeoJSON/GeoPackage ({error})"
+            raise InputError(msg) from None
+    notes += [f"{path.name}: {warning.message}" for warning in caught]
     if gdf.crs is None:
         msg = f"{path.name}: the layer has no CRS; save it with one (GeoJSON is WGS84 by default)"
         raise InputError(msg)
@@ -362,7 +374,7 @@ def _read_geo_table(path: Path) -> RawTable:
     rows = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str)
     rows = rows.replace({"None": "", "nan": "", "NaT": ""})
     rows["geometry"] = geometry.to_wkt().fillna("")
-    return RawTable(rows=rows, lonlat=lonlat, delimiter=",", name=path.name)
+    return RawTable(rows=rows, lonlat=lonlat, delimiter=",", name=path.name, warnings=tuple(dict.fromkeys(notes)))
 
 
 def resolve_columns(columns: list[str], mapping: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -493,7 +505,7 @@ def parse_incidents(
     rejects["reason"] = reasons[~ok]
     log.info("parsed %s: %d valid, %d rejected", table.name or "table", int(ok.sum()), int((~ok).sum()))
     return ParsedIncidents(valid=valid.reset_index(drop=True), rejects=rejects.reset_index(drop=True),
-                           warnings=(order_warning,) if order_warning else ())
+                           warnings=table.warnings + ((order_warning,) if order_warning else ()))
 
 
 def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOptions) -> None:

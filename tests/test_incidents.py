@@ -310,3 +310,21 @@ def test_a_bad_date_format_is_refused_up_front():
     """--date-format '%Q' is an InputError naming the format, not a pandas ValueError later."""
     with pytest.raises(InputError, match="date format '%Q' is not a strptime format"):
         ParseOptions(date_format="%Q")
+
+
+def test_gdal_warnings_become_import_warnings_not_stderr(tmp_path):
+    """A GeoPackage with two layers: the first is read, and the summary (not stderr) says so."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    path = tmp_path / "two.gpkg"
+    layer = gpd.GeoDataFrame({"datum": ["14-11-2026"], "categorie": ["inbraak"]}, geometry=[Point(4.49, 52.06)],
+                             crs="EPSG:4326")
+    layer.to_file(path, layer="signalen", driver="GPKG")
+    layer.to_file(path, layer="oud", driver="GPKG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parsed = parse_incidents(read_table(path), now=NOW)
+    assert len(parsed.valid) == 1
+    assert parsed.warnings == ("two.gpkg has 2 layers (signalen, oud); read the first, 'signalen': save the signals "
+                               "as a file of their own to read another",)
