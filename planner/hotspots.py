@@ -121,8 +121,8 @@ class TimeWindow:
     smoothing_hours: float = 1.0
 
     def __post_init__(self) -> None:
-        _minutes(self.start, "start")
-        _minutes(self.end, "end")
+        _minutes(self.start, "window start")
+        _minutes(self.end, "window end")
         for day in self.weekdays:
             if not isinstance(day, (int, np.integer)) or not 0 <= day <= 6:
                 msg = f"weekdays must be numbers 0-6 (0 = Monday), got {self.weekdays!r}"
@@ -147,7 +147,7 @@ class TimeWindow:
     @property
     def is_all_day(self) -> bool:
         """Whether the window covers every minute of every day (no time weighting at all)."""
-        start, end = _minutes(self.start, "start"), _minutes(self.end, "end")
+        start, end = _minutes(self.start, "window start"), _minutes(self.end, "window end")
         return not self.weekdays and (end - start) % _DAY == 0
 
     def label(self) -> str:
@@ -157,7 +157,7 @@ class TimeWindow:
 
     def mask(self) -> np.ndarray:
         """Boolean per minute of the week (Monday 00:00 first): inside the window or not."""
-        start, end = _minutes(self.start, "start"), _minutes(self.end, "end")
+        start, end = _minutes(self.start, "window start"), _minutes(self.end, "window end")
         length = (end - start) % _DAY or _DAY
         inside = np.zeros(WEEK_MINUTES, dtype=bool)
         for day in self.weekdays or range(7):

@@ -80,7 +80,8 @@ class RouteParams:
         limits = {
             "minutes": "> 0 and at most 1440 (a day)", "teams": f"an integer from 1 to {settings.MAX_TEAMS}",
             "dwell_min": "≥ 0 and at most 1440 (a day)", "speed_kmh": "> 0", "time_limit": "> 0",
-            "pass_by_m": "≥ 0", "max_snap_m": "> 0", "variety_penalty": "≥ 0",
+            "pass_by_m": "≥ 0", "max_snap_m": "> 0",
+            "variety_penalty": "≥ 0 (the extra cost of recently walked streets: 0.5 counts them 1.5×)",
             "iterations": "None or an integer ≥ 0",
         }
         for name, ok in checks.items():
@@ -697,9 +698,11 @@ def targets_from_hot_streets(
     (the team stops at the corner nearest the middle). Lines in the graph's CRS, scored by their
     prize, named like ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
     """
-    if top < 0 or min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
-        msg = f"top ≥ 0, min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {top}, {min_signals}, " \
-              f"{radius_m}, {min_gap_m}"
+    if top < 0:
+        msg = f"the number of hot streets to visit (top) must be ≥ 0, got {top}"
+        raise InputError(msg)
+    if min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
+        msg = f"min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {min_signals}, {radius_m}, {min_gap_m}"
         raise InputError(msg)
     from pyproj import CRS
 

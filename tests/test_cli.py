@@ -132,6 +132,12 @@ def test_an_output_path_that_is_a_folder_exits_2_with_one_line(data_dir, tmp_pat
         (["route", "--ward", "West", "--teams", "100000"], "teams must be an integer from 1 to 4"),
         (["route", "--ward", "West", "--avoid", "{tmp}/binary.gpx"], "binary.gpx: not a GPX file"),
         (["patrols", "walked", "1", "--start", "9999-12-31 20:00", "--end", "21:00"], "--start 9999-12-31 20:00 lies"),
+        # Messages name what the user set, not an internal parameter.
+        (["route", "--ward", "West", "--minutes", "1e308"], "minutes must be > 0 and at most 1440 (a day)"),
+        (["route", "--ward", "West", "--variety", "-1"], "(the extra cost of recently walked streets"),
+        (["hotspots", "--ward", "West", "--window", "25:00-26:00"], "window start must be a time of day"),
+        (["effect", "--treated", "West", "--split", "2026-06", "--seed", "-1"], "seed (random_state) must be"),
+        (["import", "{tmp}/s.csv", "--source", "buurman"], "source of rows without one must be one of"),
     ],
 )
 def test_hostile_options_exit_2_with_one_line(data_dir, tmp_path, args, message):
