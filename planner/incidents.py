@@ -578,18 +578,24 @@ def date_order(values: pd.Series) -> tuple[bool, str | None]:
     InputError
         Some dates read only day-first and others only month-first.
     """
-    parts = values.astype(str).str.strip().str.extract(_NUMERIC_DATE).dropna().astype(int)
-    first, second = parts[0], parts[1]
+    texts = values.astype(str).str.strip()
+    # By position: the values may come from several columns, whose row labels repeat.
+    parts = texts.str.extract(_NUMERIC_DATE).to_numpy(dtype=float)
+    first, second = parts[:, 0], parts[:, 1]
     day_only, month_only = (first > 12) & (second <= 12), (second > 12) & (first <= 12)
+
+    def shown(mask: np.ndarray) -> str:
+        position = int(np.argmax(mask))
+        return f"{texts.iloc[position]!r} (row {texts.index[position] + 1})"
+
     if day_only.any() and month_only.any():
-        day, month = day_only.idxmax(), month_only.idxmax()
-        msg = (f"dates: {values[day]!r} (row {day + 1}) reads only day-first and {values[month]!r} "
-               f"(row {month + 1}) only month-first; give the date format (--date-format, e.g. '%d-%m-%Y')")
+        msg = (f"dates: {shown(day_only)} reads only day-first and {shown(month_only)} only month-first; "
+               "give the date format (--date-format, e.g. '%d-%m-%Y')")
         raise InputError(msg)
     either = (first <= 12) & (second <= 12) & (first != second)
     if month_only.any() or day_only.any() or not either.any():
         return bool(month_only.any()), None
-    example = values[either.idxmax()]
+    example = texts.iloc[int(np.argmax(either))]
     return False, (f"dates such as {example!r} read both day-first and month-first; they were read day-first, "
                    "the Dutch order; if they are month-first, give the date format (--date-format '%m/%d/%y')")
 

@@ -328,3 +328,16 @@ def test_gdal_warnings_become_import_warnings_not_stderr(tmp_path):
     assert len(parsed.valid) == 1
     assert parsed.warnings == ("two.gpkg has 2 layers (signalen, oud); read the first, 'signalen': save the signals "
                                "as a file of their own to read another",)
+
+
+def test_date_order_is_judged_over_every_date_column():
+    """occurred_from proves month-first for occurred_to too; a conflict across columns names both rows."""
+    rows = pd.DataFrame({"van": ["1/2/06 22:00", "1/3/06 22:00"], "tot": ["1/3/06 06:00", "1/14/06 06:00"],
+                         "category": "burglary", "lat": "52.06", "lon": "4.49"})
+    valid = parse_incidents(RawTable(rows=rows), now=NOW).valid
+    local = valid["occurred_to"].dt.tz_convert("Europe/Amsterdam").dt.strftime("%Y-%m-%d")
+    assert local.tolist() == ["2006-01-03", "2006-01-14"]
+    rows["tot"] = ["13/2/06 06:00", "1/14/06 06:00"]
+    with pytest.raises(InputError, match=r"'13/2/06 06:00' \(row 1\) reads only day-first and '1/14/06 06:00' "
+                                         r"\(row 2\) only month-first"):
+        parse_incidents(RawTable(rows=rows), now=NOW)
