@@ -675,14 +675,14 @@ def _parse_when(text, columns: dict[str, str], date_format: str | None, month_fi
     n = len(text("category"))
     reason = pd.Series([None] * n, dtype=object)
 
-    def parse_timestamps(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    def window(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         return _parse_window(values, date_format, month_first)[:2]
 
     if "occurred_from" in columns:
         start, _, outside = _parse_window(text("occurred_from"), date_format, month_first)
         if "occurred_to" in columns:
             to_text = text("occurred_to")
-            _, end = parse_timestamps(to_text)
+            _, end = window(to_text)
             end = end.where(to_text != "", start)
         else:
             to_text = pd.Series([""] * n)
@@ -705,11 +705,11 @@ def _parse_when(text, columns: dict[str, str], date_format: str | None, month_fi
         start, end, outside = _parse_window(combined, date_format, month_first)
         if is_range.any():
             until = (raw + " " + time_range[1].str.replace(".", ":", regex=False)).where(is_range, "")
-            _, range_end = parse_timestamps(until)
+            _, range_end = window(until)
             overnight = range_end < start
             range_end = range_end.where(~overnight, range_end + pd.Timedelta(days=1))
             end = end.where(~is_range, range_end)
-        date_alone, _ = parse_timestamps(raw)
+        date_alone, _ = window(raw)
         bad_time = (time_text != "") & start.isna() & date_alone.notna()
         reason[bad_time] = "time: cannot read " + time_text[bad_time].map(repr) + " (use HH:MM or HH:MM-HH:MM)"
     missing = raw == ""
