@@ -14,6 +14,7 @@ from app_pages import cached, ui
 from planner import settings
 from planner.incidents import ParseOptions, parse_mapping
 from planner.intake import import_file
+from planner.output import csv_bytes
 from planner.wards import read_wards, store_wards
 
 nl = ui.language() == "nl"
@@ -72,7 +73,7 @@ with signals_tab, ui.guarded():
             st.dataframe(rejects[["row_number", "reason"]], hide_index=True, key="data_rejects_table")
             st.download_button(
                 "Afgewezen rijen (CSV)" if nl else "Rejected rows (CSV)",
-                rejects.to_csv(sep=";", index=False).encode("utf-8-sig"),
+                csv_bytes(rejects),
                 file_name=f"{Path(upload.name).stem}-afgewezen.csv", mime="text/csv", key="data_rejects_download",
             )
 

@@ -14,6 +14,7 @@ from planner import settings, streets
 from planner.agreements import list_agreements
 from planner.hotspots import TimeWindow, hot_streets
 from planner.incidents import CATEGORIES
+from planner.output import csv_bytes
 from planner.tuning import hot_street_params, hotspot_params
 
 nl = ui.language() == "nl"
@@ -124,5 +125,5 @@ with ui.guarded():
         d1, d2 = st.columns(2)
         d1.download_button("GeoJSON", json.dumps(result.to_geojson(), ensure_ascii=False).encode(),
                            file_name="hotspots.geojson", mime="application/geo+json", key="hotspots_geojson")
-        d2.download_button("CSV", table.to_csv(sep=";", index=False).encode("utf-8-sig"),
+        d2.download_button("CSV", csv_bytes(table),
                            file_name="hotspots.csv", mime="text/csv", key="hotspots_csv")

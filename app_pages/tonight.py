@@ -27,7 +27,7 @@ with ui.guarded():
     start_time = c3.time_input("Start", value=time(20, 0), step=timedelta(minutes=15), key="tonight_start")
     minutes = c4.slider("Duur (minuten)" if nl else "Duration (minutes)", 30, 240, 90, step=15, key="tonight_minutes")
     c5, c6, c7, c8 = st.columns([1, 1.5, 1.5, 1.5])
-    teams = c5.number_input("Teams", 1, 4, 1, key="tonight_teams")
+    teams = c5.number_input("Teams", 1, settings.MAX_TEAMS, 1, key="tonight_teams")
     speed = c6.slider("Loopsnelheid (km/u)" if nl else "Walking speed (km/h)", 3.0, 6.0,
                       settings.WALKING_SPEED_KMH, step=0.5, key="tonight_speed")
     dwell = c7.slider("Stop bij hotspot (min)" if nl else "Stop at hotspot (min)", 0, 20,

@@ -18,6 +18,7 @@ import typer
 
 from . import settings
 from ._errors import PlannerError
+from .output import write_csv, write_text, writing
 
 app = typer.Typer(
     help="WAS Planner: hotspots, walking patrol routes and coverage for Wijk en Agent Samen teams.",
@@ -234,16 +235,13 @@ def demo_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object describing the demo.")] = False,
 ) -> None:
     """Build demo data (wards, streets, a year of signals, a season of patrols) in the data directory."""
-    from datetime import date
-
     from .demo import build_demo
-
-    try:
-        end_day = date.fromisoformat(end) if end else None
-    except ValueError:
-        raise typer.BadParameter(f"--end {end!r} is not a date like 2026-11-25") from None
     from .tuning import installation_street_calibration
 
+    if seed < 0:
+        msg = f"--seed must be 0 or more, got {seed}"
+        raise PlannerError(msg)
+    end_day = _day_option(end, "--end")
     store = _store(ctx)
     summary = build_demo(store, ctx.obj.data_dir, seed=seed, end=end_day, place=place, force=force)
     # Fitted now (the cells, then the hot streets on the ward graphs), so the dashboard's first view is warm.
@@ -377,8 +375,7 @@ def hotspots_command(
     incidents = store.incidents(ward=name)
     result = find_hotspots(incidents, wards[wards["name"] == name], params=params)
     if geojson is not None:
-        geojson.parent.mkdir(parents=True, exist_ok=True)
-        geojson.write_text(json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        write_text(geojson, json.dumps(result.to_geojson(), ensure_ascii=False))
     scored = None
     if hot_streets_file is not None:
         from .streets import ward_graph
@@ -388,8 +385,7 @@ def hotspots_command(
         scored = hot_streets(graph, incidents, params=street_params, now=result.now)
         if audience == "public":
             scored = scored.public(result.hotspots)
-        hot_streets_file.parent.mkdir(parents=True, exist_ok=True)
-        hot_streets_file.write_text(json.dumps(scored.to_geojson(), ensure_ascii=False), encoding="utf-8")
+        write_text(hot_streets_file, json.dumps(scored.to_geojson(), ensure_ascii=False))
     if as_json:
         payload = {"ward": name, **result.to_json()}
         if scored is not None:
@@ -557,16 +553,17 @@ def _month_or_day(text: str | None, flag: str):
     import re
     from datetime import date
 
+    from .incidents import check_day
+
     if text is None:
         return None
     value = text.strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{2}", value):
-            return date.fromisoformat(value + "-01")
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value + "-01" if re.fullmatch(r"\d{4}-\d{2}", value) else value)
     except ValueError:
         msg = f"{flag} {text!r} is not a month or day like 2026-09 or 2026-09-15"
         raise PlannerError(msg) from None
+    return check_day(day, what=f"{flag} {text}")
 
 
 @app.command("effect")
@@ -790,12 +787,13 @@ def export_signals(
     account = authenticate(store, user, password)
     name = find_ward(ward, store.wards()) if ward else None
     frame = export_incidents(store, account, ward=name, include_personal=personal)
-    file.parent.mkdir(parents=True, exist_ok=True)
     suffix = file.suffix.lower()
     if suffix == ".csv":
-        frame.drop(columns="geometry").to_csv(file, sep=";", index=False, encoding="utf-8-sig")
+        write_csv(frame.drop(columns="geometry"), file)
     elif suffix in {".geojson", ".json", ".gpkg"}:
-        frame.to_file(file, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
+        with writing(file):
+            file.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_file(file, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
     else:
         raise typer.BadParameter(f"{file.name}: use .csv, .geojson or .gpkg")
     if as_json:
@@ -940,20 +938,14 @@ def route_command(
     )
     written = []
     if gpx is not None:
-        gpx.parent.mkdir(parents=True, exist_ok=True)
-        gpx.write_text(plan_to_gpx(plan, name=f"Looproute {name}"), encoding="utf-8")
-        written.append(gpx)
+        written.append(write_text(gpx, plan_to_gpx(plan, name=f"Looproute {name}")))
     if geojson is not None:
-        geojson.parent.mkdir(parents=True, exist_ok=True)
-        geojson.write_text(json.dumps(plan_to_geojson(plan), ensure_ascii=False), encoding="utf-8")
-        written.append(geojson)
+        written.append(write_text(geojson, json.dumps(plan_to_geojson(plan), ensure_ascii=False)))
     if briefing is not None:
-        briefing.parent.mkdir(parents=True, exist_ok=True)
         moment = when or (target.label() if target else "")
         title = f"Looproute {name}" if language == "nl" else f"Patrol route {name}"
-        briefing.write_text(briefing_html(plan, ward=name, title=title, when=moment, language=language),
-                            encoding="utf-8")
-        written.append(briefing)
+        written.append(write_text(briefing, briefing_html(plan, ward=name, title=title, when=moment,
+                                                          language=language)))
     if as_json:
         echo_json(plan.to_json())
         for path in written:
@@ -973,12 +965,15 @@ app.add_typer(patrols_app, name="patrols")
 def _day_option(text: str | None, flag: str):
     from datetime import date
 
+    from .incidents import check_day
+
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(f"{flag} {text!r} is not a date like 2026-11-25") from None
+        raise PlannerError(f"{flag} {text!r} is not a date like 2026-11-25") from None
+    return check_day(day, what=f"{flag} {text}")
 
 
 def _local_moment(text: str, flag: str, *, after=None):
@@ -987,15 +982,19 @@ def _local_moment(text: str, flag: str, *, after=None):
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from .incidents import check_day
     from .patrols import walk_end
 
     zone = ZoneInfo(settings.TIMEZONE)
     try:
         if after is not None and len(text.strip()) <= 5:
-            return walk_end(after, time.fromisoformat(text.strip()))
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
+            moment = walk_end(after, time.fromisoformat(text.strip()))
+        else:
+            moment = datetime.fromisoformat(text.strip()).replace(tzinfo=zone)
     except ValueError:
-        raise typer.BadParameter(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
+        raise PlannerError(f"{flag} {text!r} is not a time like '2026-11-20 20:00' (local time)") from None
+    check_day(moment.date(), what=f"{flag} {text}")
+    return moment
 
 
 def _ward_name(store, ward: str) -> str:
@@ -1173,6 +1172,8 @@ def report_command(
     from .report import build_report, write_report
 
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
+    with writing(out):  # before the minutes of work, not after
+        out.mkdir(parents=True, exist_ok=True)
     store = _store(ctx)
     files = write_report(build_report(store, first, last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir),
                          out)
@@ -1287,8 +1288,7 @@ def _write_or_echo(text: str, out: Path | None, what: str) -> None:
     if out is None:
         typer.echo(text)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text)
     typer.echo(f"{what} written to {out}")
 
 

@@ -102,7 +102,7 @@ class EffectParams:
                 msg = f"{name} must lie in [0.5, 1), got {value!r}"
                 raise InputError(msg)
         if not isinstance(self.random_state, int) or self.random_state < 0:
-            msg = f"random_state must be a whole number ≥ 0, got {self.random_state!r}"
+            msg = f"seed (random_state) must be a whole number ≥ 0, got {self.random_state!r}"
             raise InputError(msg)
 
     @property

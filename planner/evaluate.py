@@ -129,7 +129,7 @@ from .hotspots import (
     signal_weights,
     street_table,
 )
-from .incidents import ParseOptions, parse_incidents, read_table
+from .incidents import ParseOptions, check_day, parse_incidents, read_table
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,9 @@ ALIASES: dict[str, str] = {"kde": "kde_scott", "naive": "naive_4w"}
 """Earlier method names, kept in the results with the values of the method they now name."""
 PATROL_SIGNALS: tuple[str, ...] = ("with", "without")
 PLANNER_SURFACES: tuple[str, ...] = ("calibrated", "fixed")
+MAX_HORIZON_DAYS = 3653
+"""Longest forecast period of a backtest (ten years): longer ones leave no date to test on and
+overflow the timestamps."""
 RECENT_WEEKS = 4.0
 """``naive_4w`` counts the training signals that ended in this many weeks before the split."""
 TIE_BANDWIDTH_M = 50.0
@@ -224,6 +227,9 @@ class BacktestParams:
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 msg = f"{name} must be > 0, got {value!r}"
                 raise InputError(msg)
+        if self.horizon_days > MAX_HORIZON_DAYS:
+            msg = f"horizon_days must be at most {MAX_HORIZON_DAYS} (ten years), got {self.horizon_days!r}"
+            raise InputError(msg)
         if not (math.isfinite(self.study_buffer_m) and self.study_buffer_m >= 0):
             msg = f"study_buffer_m must be ≥ 0, got {self.study_buffer_m!r}"
             raise InputError(msg)
@@ -334,6 +340,7 @@ def parse_split(text: str | datetime | pd.Timestamp) -> pd.Timestamp:
     if pd.isna(stamp):
         msg = f"split must be a date, got {text!r}"
         raise InputError(msg)
+    check_day(stamp.date(), what=f"split {text}")
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(settings.TIMEZONE)
     return stamp.tz_convert("UTC")
@@ -945,6 +952,8 @@ def evaluate_file(
     count as ``other`` when ``options.default_category`` is set, as it is by default here.
     """
     parsed = parse_incidents(read_table(path), options=options)
+    for warning in parsed.warnings:
+        log.warning("%s: %s", Path(path).name, warning)
     if len(parsed.rejects):
         log.warning("%s: %d rows left out (%s)", Path(path).name, len(parsed.rejects),
                     parsed.rejects["reason"].iloc[0])

@@ -136,6 +136,19 @@ def plan_to_gpx(plan: Plan, *, name: str) -> str:
     return gpx.to_xml(version="1.1")
 
 
+def parse_gpx(data: str | bytes, *, name: str) -> gpxpy.gpx.GPX:
+    """A GPX document from a file's bytes or text; an ``InputError`` naming ``name`` when it is
+    none (binary content, text that is not UTF-8, XML that is not GPX)."""
+    try:
+        return gpxpy.parse(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except UnicodeDecodeError:
+        msg = f"{name}: not a GPX file (binary content); give the .gpx file the phone or GPS app exported"
+        raise InputError(msg) from None
+    except (gpxpy.gpx.GPXException, ValueError) as error:
+        msg = f"{name}: not a readable GPX file ({error})"
+        raise InputError(msg) from None
+
+
 def plan_to_geojson(plan: Plan) -> dict:
     """A WGS84 FeatureCollection: a LineString per team (team, length_m, duration_min, score) and
     a Point per stop (team, number, name, score, categories, arrive_min)."""

@@ -123,8 +123,8 @@ class TimeWindow:
     smoothing_hours: float = 1.0
 
     def __post_init__(self) -> None:
-        _minutes(self.start, "start")
-        _minutes(self.end, "end")
+        _minutes(self.start, "window start")
+        _minutes(self.end, "window end")
         for day in self.weekdays:
             if not isinstance(day, (int, np.integer)) or not 0 <= day <= 6:
                 msg = f"weekdays must be numbers 0-6 (0 = Monday), got {self.weekdays!r}"
@@ -149,7 +149,7 @@ class TimeWindow:
     @property
     def is_all_day(self) -> bool:
         """Whether the window covers every minute of every day (no time weighting at all)."""
-        start, end = _minutes(self.start, "start"), _minutes(self.end, "end")
+        start, end = _minutes(self.start, "window start"), _minutes(self.end, "window end")
         return not self.weekdays and (end - start) % _DAY == 0
 
     def label(self) -> str:
@@ -159,7 +159,7 @@ class TimeWindow:
 
     def mask(self) -> np.ndarray:
         """Boolean per minute of the week (Monday 00:00 first): inside the window or not."""
-        start, end = _minutes(self.start, "start"), _minutes(self.end, "end")
+        start, end = _minutes(self.start, "window start"), _minutes(self.end, "window end")
         length = (end - start) % _DAY or _DAY
         inside = np.zeros(WEEK_MINUTES, dtype=bool)
         for day in self.weekdays or range(7):
@@ -223,6 +223,11 @@ def aoristic_share(
 # --------------------------------------------------------------------------------------------
 # Parameters and results
 # --------------------------------------------------------------------------------------------
+MAX_CATEGORY_WEIGHT = 100.0
+"""Weights say how much more a category counts than another; beyond this they only make the
+scores overflow (1e308 gave an infinite hotspot score)."""
+
+
 def _check_weights(pairs: tuple, name: str, width: int) -> None:
     for item in pairs:
         if not isinstance(item, tuple) or len(item) != width:
@@ -232,8 +237,8 @@ def _check_weights(pairs: tuple, name: str, width: int) -> None:
         if category not in CATEGORIES:
             msg = f"{name}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
             raise InputError(msg)
-        if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-            msg = f"{name}: weight of {category!r} must be a number ≥ 0, got {weight!r}"
+        if not (isinstance(weight, (int, float)) and 0 <= weight <= MAX_CATEGORY_WEIGHT):
+            msg = f"{name}: weight of {category!r} must be a number from 0 to {MAX_CATEGORY_WEIGHT:g}, got {weight!r}"
             raise InputError(msg)
 
 

@@ -6,14 +6,16 @@ Every row ends up in exactly one of the two outputs; nothing valid is dropped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import logging
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -200,11 +202,20 @@ class ParseOptions:
                 msg = f"mapping {column}={target}: unknown field {target!r}; use one of {', '.join(FIELDS)}"
                 raise InputError(msg)
         if self.default_source not in SOURCES:
-            msg = f"default_source must be one of {accepted(SOURCES)}, got {self.default_source!r}"
+            msg = f"source of rows without one must be one of {accepted(SOURCES)}, got {self.default_source!r}"
             raise InputError(msg)
         if self.default_category is not None and self.default_category not in CATEGORIES:
-            msg = f"default_category must be one of {accepted(CATEGORIES)}, got {self.default_category!r}"
+            msg = f"default category must be one of {accepted(CATEGORIES)}, got {self.default_category!r}"
             raise InputError(msg)
+        if self.date_format is not None:
+            # Read back a known moment with the same parser the rows go through.
+            sample = datetime(2026, 11, 25, 22, 30, 15).strftime(self.date_format)
+            try:
+                pd.to_datetime(pd.Series([sample]), format=self.date_format)
+            except ValueError as error:
+                msg = (f"date format {self.date_format!r} is not a strptime format ({error}); "
+                       "use e.g. %d-%m-%Y %H:%M or %m/%d/%y")
+                raise InputError(msg) from None
 
 
 def parse_mapping(text: str | None) -> tuple[tuple[str, str], ...]:
@@ -223,12 +234,19 @@ def parse_mapping(text: str | None) -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class RawTable:
-    """A table as read from a file: every cell as text, plus point locations if it had geometry."""
+    """A table as read from a file: every cell as text, plus point locations if it had geometry.
+
+    ``problems`` holds the rows the reader could not split into the header's columns, as
+    ``(position, reason)``: they are rejected with that reason, the other rows still count.
+    ``warnings`` says what the reader noticed about the whole file (for the import summary).
+    """
 
     rows: pd.DataFrame
     lonlat: pd.DataFrame | None = None
     delimiter: str = ","
     name: str = ""
+    problems: tuple[tuple[int, str], ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def read_table(path: str | Path) -> RawTable:
@@ -254,39 +272,96 @@ def read_table(path: str | Path) -> RawTable:
     return _read_csv(path)
 
 
-def _read_csv(path: Path) -> RawTable:
-    raw = path.read_bytes()
+def _utf16(head: bytes) -> str | None:
+    """The UTF-16 codec of a file's first bytes (Excel's "Unicode text"), or None."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    # Without a byte-order mark, text of Latin letters has a NUL in every other byte.
+    even, odd = head[0::2], head[1::2]
+    if len(head) >= 4 and b"\x00" not in even and odd.count(0) == len(odd):
+        return "utf-16-le"
+    if len(head) >= 4 and b"\x00" not in odd and even.count(0) == len(even):
+        return "utf-16-be"
+    return None
+
+
+def _decode(raw: bytes, name: str) -> str:
+    """The text of a CSV file in UTF-8 (with or without BOM), UTF-16 or Windows-1252."""
+    encoding = _utf16(raw[:4096])
+    if encoding is not None:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            msg = f"{name}: looks like UTF-16 text but does not decode as it; save it as 'CSV UTF-8' and import that"
+            raise InputError(msg) from None
     if b"\x00" in raw[:4096]:
-        msg = f"{path.name}: not a text table (binary content); give a CSV, GeoJSON or GeoPackage"
+        msg = f"{name}: not a text table (binary content); give a CSV, GeoJSON or GeoPackage"
         raise InputError(msg)
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         # Older Dutch Excel versions save CSV as Windows-1252.
-        text = raw.decode("cp1252", errors="replace")
+        return raw.decode("cp1252", errors="replace")
+
+
+def _read_csv(path: Path) -> RawTable:
+    text = _decode(path.read_bytes(), path.name)
     header = next((line for line in text.splitlines() if line.strip()), "")
     if not header:
         msg = f"{path.name}: the file is empty; it needs a header row and at least one row"
         raise InputError(msg)
     delimiter = max([";", ",", "\t"], key=header.count)
     try:
-        rows = pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-            skip_blank_lines=True, quoting=csv.QUOTE_MINIMAL,
-        )
-    except (pd.errors.ParserError, ValueError) as error:
+        records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                   if len(r) > 1 or (r and r[0].strip())]
+    except csv.Error as error:
         msg = f"{path.name}: not a readable table ({error}); check the delimiter and quotes"
         raise InputError(msg) from None
-    rows.columns = [str(c).strip() for c in rows.columns]
-    return RawTable(rows=rows, delimiter=delimiter, name=path.name)
+    columns = _header(records[0], path.name)
+    width = len(columns)
+    cells, problems = [], []
+    for position, record in enumerate(records[1:]):
+        extra = record[width:]
+        if any(cell.strip() for cell in extra):
+            problems.append((position, (
+                f"row has {len(record)} cells, the header {width}: a cell holds an unquoted {delimiter!r}; "
+                "put that cell in double quotes")))
+            # The surplus stays in the last cell, so the rejects file keeps every character.
+            record = [*record[:width - 1], delimiter.join(record[width - 1:])]
+        # A short row (trailing cells left off) has those cells empty.
+        cells.append(record[:width] + [""] * (width - len(record)))
+    rows = pd.DataFrame(cells, columns=columns, dtype=object)
+    return RawTable(rows=rows, delimiter=delimiter, name=path.name, problems=tuple(problems))
+
+
+def _header(names: list[str], file_name: str) -> list[str]:
+    """Stripped column names; an unnamed column is called by its number, a repeated name is an error."""
+    columns = [name.strip() or f"column {number}" for number, name in enumerate(names, 1)]
+    first: dict[str, int] = {}
+    for number, column in enumerate(columns, 1):
+        if column in first:
+            msg = (f"{file_name}: column {column!r} appears twice (columns {first[column]} and {number}); "
+                   "rename or remove one")
+            raise InputError(msg)
+        first[column] = number
+    return columns
 
 
 def _read_geo_table(path: Path) -> RawTable:
-    try:
-        gdf = pyogrio.read_dataframe(path)
-    except Exception as error:  # pyogrio raises several GDAL error types for unreadable files
-        msg = f"{path.name}: not a readable GeoJSON/GeoPackage ({error})"
-        raise InputError(msg) from None
+    notes = []
+    # GDAL's complaints come as Python warnings on stderr; they become lines of the import summary.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+            if len(layers) > 1:
+                notes.append(f"{path.name} has {len(layers)} layers ({', '.join(layers)}); read the first, "
+                             f"{layers[0]!r}: save the signals as a file of their own to read another")
+            gdf = pyogrio.read_dataframe(path, layer=layers[0] if layers else None)
+        except Exception as error:  # pyogrio raises several GDAL error types for unreadable files
+            msg = f"{path.name}: not a readable GeoJSON/GeoPackage ({error})"
+            raise InputError(msg) from None
+    notes += [f"{path.name}: {warning.message}" for warning in caught]
     if gdf.crs is None:
         msg = f"{path.name}: the layer has no CRS; save it with one (GeoJSON is WGS84 by default)"
         raise InputError(msg)
@@ -299,7 +374,7 @@ def _read_geo_table(path: Path) -> RawTable:
     rows = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(str)
     rows = rows.replace({"None": "", "nan": "", "NaT": ""})
     rows["geometry"] = geometry.to_wkt().fillna("")
-    return RawTable(rows=rows, lonlat=lonlat, delimiter=",", name=path.name)
+    return RawTable(rows=rows, lonlat=lonlat, delimiter=",", name=path.name, warnings=tuple(dict.fromkeys(notes)))
 
 
 def resolve_columns(columns: list[str], mapping: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -326,10 +401,12 @@ def resolve_columns(columns: list[str], mapping: tuple[tuple[str, str], ...]) ->
 
 @dataclass(frozen=True)
 class ParsedIncidents:
-    """Result of validating a table: valid rows (``COLUMNS``) and rejects (original + reason)."""
+    """Result of validating a table: valid rows (``COLUMNS``), rejects (original + reason) and
+    warnings about how the table was read."""
 
     valid: pd.DataFrame
     rejects: pd.DataFrame
+    warnings: tuple[str, ...] = ()
 
 
 def parse_incidents(
@@ -358,10 +435,16 @@ def parse_incidents(
         if fresh.any():
             reasons[fresh] = reason if isinstance(reason, str) else reason[fresh]
 
-    start, end, time_reason, time_field = _parse_when(text, columns, options.date_format)
+    for position, problem in table.problems:
+        reasons[position] = problem
+    month_first, order_warning = (False, None) if options.date_format else date_order(pd.concat(
+        [text(name) for name in ("occurred_at", "date", "occurred_from", "occurred_to", "reported_at")
+         if name in columns]))
+    start, end, time_reason, time_field = _parse_when(text, columns, options.date_format, month_first)
     reject(time_reason.notna(), time_reason)
     future = start > now_utc + pd.Timedelta(minutes=5)
-    reject(future, f"{time_field}: lies in the future; check it (dates are read day-first: 25-11-2026)")
+    order = "month-first: 11-25-2026" if month_first else "day-first: 25-11-2026"
+    reject(future, f"{time_field}: lies in the future; check it (dates are read {order})")
     end = end.where(end <= now_utc, now_utc)
 
     lat, lon, where_reason = _parse_location(text, columns, table.lonlat)
@@ -389,7 +472,7 @@ def parse_incidents(
     on_patrol = patrol_text.isin(_TRUE)
 
     # An unreadable report time is left empty rather than costing a valid signal.
-    reported_at, _ = parse_timestamps(text("reported_at"), options.date_format)
+    reported_at, _ = parse_timestamps(text("reported_at"), options.date_format, month_first=month_first)
 
     ok = reasons.isna()
     valid = pd.DataFrame(
@@ -400,8 +483,9 @@ def parse_incidents(
             "category": category,
             "source": source,
             "on_patrol": on_patrol,
-            "lat": lat.round(7),
-            "lon": lon.round(7),
+            # Rejected rows may hold 1e308: rounding them would overflow (and warn) for nothing.
+            "lat": lat.where(ok).round(7),
+            "lon": lon.where(ok).round(7),
             "description": text("description"),
             "reporter": text("reporter"),
             "status": status,
@@ -414,7 +498,8 @@ def parse_incidents(
     rejects["row_number"] = rejects.index + 1
     rejects["reason"] = reasons[~ok]
     log.info("parsed %s: %d valid, %d rejected", table.name or "table", int(ok.sum()), int((~ok).sum()))
-    return ParsedIncidents(valid=valid.reset_index(drop=True), rejects=rejects.reset_index(drop=True))
+    return ParsedIncidents(valid=valid.reset_index(drop=True), rejects=rejects.reset_index(drop=True),
+                           warnings=table.warnings + ((order_warning,) if order_warning else ()))
 
 
 def _cells(rows: pd.DataFrame, columns: dict[str, str]) -> Callable[[str], pd.Series]:
@@ -424,7 +509,8 @@ def _cells(rows: pd.DataFrame, columns: dict[str, str]) -> Callable[[str], pd.Se
         column = columns.get(name)
         if column is None:
             return pd.Series([""] * len(rows), dtype=object)
-        return rows[column].astype(str).str.strip()
+        # Empty cells of a GeoPackage or a form arrive as None or NaN: they are empty text.
+        return rows[column].astype(object).where(rows[column].notna(), "").astype(str).str.strip()
 
     return text
 
@@ -470,17 +556,74 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
 
 
 _DAYFIRST = ("%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%d/%m/%y")
+_MONTHFIRST = tuple(f.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m") for f in _DAYFIRST)
 _TIMES = (" %H:%M:%S", " %H:%M", "")
+_NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}(?!\d)")
+_EARLIEST = pd.Timestamp(settings.EARLIEST_DAY)
+_LATEST = pd.Timestamp(settings.LATEST_DAY) + pd.Timedelta(days=1)
 _MONTH = re.compile(r"^\d{4}-\d{1,2}$|^\d{1,2}[-/]\d{4}$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TIME_RANGE = re.compile(r"^(\d{1,2}[:.]\d{2})\s*[-–]\s*(\d{1,2}[:.]\d{2})$")
 
 
-def _to_local_naive(values: pd.Series, date_format: str | None) -> pd.Series:
-    """Parse timestamps without an offset: ``date_format`` only, or ISO then day-first forms."""
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    formats = [date_format] if date_format else ["ISO8601"] + [d + t for d in _DAYFIRST for t in _TIMES]
+def check_day(day: date, *, what: str) -> date:
+    """``day`` itself if it lies from ``settings.EARLIEST_DAY`` to ``settings.LATEST_DAY``: the
+    years signals and periods may have (year 1 or 9999 overflow the store's timestamps).
+
+    Raises
+    ------
+    InputError
+        Naming ``what`` (e.g. ``--from 0001-01-01``) and the range.
+    """
+    if not settings.EARLIEST_DAY <= day <= settings.LATEST_DAY:
+        msg = (f"{what} lies outside the years WAS Planner handles "
+               f"({settings.EARLIEST_DAY:%Y} to {settings.LATEST_DAY:%Y}); check the year")
+        raise InputError(msg)
+    return day
+
+
+def date_order(values: pd.Series) -> tuple[bool, str | None]:
+    """Whether the numeric dates in ``values`` (``1/2/06``) are month-first, judged over them all.
+
+    A date with a first number over 12 reads only day-first (``13/1/06``), one with a second
+    number over 12 only month-first (``1/13/06``); the column is read the one way its dates
+    allow. When every date reads both ways the Dutch day-first order is kept and the second
+    value says so (a warning for the user); otherwise it is None.
+
+    Raises
+    ------
+    InputError
+        Some dates read only day-first and others only month-first.
+    """
+    texts = values.astype(str).str.strip()
+    # By position: the values may come from several columns, whose row labels repeat.
+    parts = texts.str.extract(_NUMERIC_DATE).to_numpy(dtype=float)
+    first, second = parts[:, 0], parts[:, 1]
+    day_only, month_only = (first > 12) & (second <= 12), (second > 12) & (first <= 12)
+
+    def shown(mask: np.ndarray) -> str:
+        position = int(np.argmax(mask))
+        return f"{texts.iloc[position]!r} (row {texts.index[position] + 1})"
+
+    if day_only.any() and month_only.any():
+        msg = (f"dates: {shown(day_only)} reads only day-first and {shown(month_only)} only month-first; "
+               "give the date format (--date-format, e.g. '%d-%m-%Y')")
+        raise InputError(msg)
+    either = (first <= 12) & (second <= 12) & (first != second)
+    if month_only.any() or day_only.any() or not either.any():
+        return bool(month_only.any()), None
+    example = texts.iloc[int(np.argmax(either))]
+    return False, (f"dates such as {example!r} read both day-first and month-first; they were read day-first, "
+                   "the Dutch order; if they are month-first, give the date format (--date-format '%m/%d/%y')")
+
+
+def _to_local_naive(values: pd.Series, date_format: str | None, month_first: bool) -> pd.Series:
+    """Parse timestamps without an offset: ``date_format`` only, or ISO then the day-first (or
+    month-first) forms, at microseconds so that any year parses and can be judged."""
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
+    numeric = _MONTHFIRST if month_first else _DAYFIRST
+    formats = [date_format] if date_format else ["ISO8601"] + [d + t for d in numeric for t in _TIMES]
     for fmt in formats:
         todo = out.isna() & (values != "")
         if not todo.any():
@@ -488,15 +631,13 @@ def _to_local_naive(values: pd.Series, date_format: str | None) -> pd.Series:
         parsed = pd.to_datetime(values[todo], format=fmt, errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             continue
-        # ISO 8601 reads e.g. "-0" as the year 0, outside what nanosecond timestamps hold.
-        parsed = parsed.where((parsed >= pd.Timestamp.min) & (parsed <= pd.Timestamp.max))
-        out[todo] = parsed.astype("datetime64[ns]")
+        out[todo] = parsed.astype("datetime64[us]")
     if not date_format:
         months = values.str.match(_MONTH) & out.isna()
         for fmt in ("%Y-%m", "%m-%Y", "%m/%Y"):
             todo = months & out.isna()
             if todo.any():
-                out[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce").astype("datetime64[ns]")
+                out[todo] = pd.to_datetime(values[todo], format=fmt, errors="coerce").astype("datetime64[us]")
     return out
 
 
@@ -507,38 +648,59 @@ def _localise(naive: pd.Series) -> pd.Series:
     return local.dt.tz_convert("UTC")
 
 
-def parse_timestamps(values: pd.Series, date_format: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """Parse text timestamps to a UTC ``(start, end)`` window.
+def parse_timestamps(
+    values: pd.Series, date_format: str | None = None, *, month_first: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """Parse text timestamps to a UTC ``(start, end)`` window (NaT where unreadable).
 
     A full timestamp gives ``start == end``; a date alone covers that day and a month alone
-    (``2016-01``) that month, so that aoristic weighting can spread it over its span.
+    (``2016-01``) that month, so that aoristic weighting can spread it over its span. Numeric
+    dates are day-first unless ``month_first`` (see ``date_order``); a moment before
+    ``settings.EARLIEST_DAY`` or after ``settings.LATEST_DAY`` is NaT too (``_parse_window``
+    says which).
     """
+    start, end, _ = _parse_window(values, date_format, month_first)
+    return start, end
+
+
+def _parse_window(values: pd.Series, date_format: str | None, month_first: bool):
+    """``parse_timestamps`` plus, per value, ``"past"`` or ``"future"`` when it parsed but lies
+    outside the years the store holds (else None)."""
     values = values.astype(str).str.strip()
     with_offset = values.str.contains(_OFFSET) & values.str.contains(r"\d[T ]\d", regex=True)
-    naive = _to_local_naive(values.where(~with_offset, ""), date_format)
+    naive = _to_local_naive(values.where(~with_offset, ""), date_format, month_first)
     start = _localise(naive)
     if with_offset.any():
         aware = pd.to_datetime(values[with_offset], format="ISO8601", utc=True, errors="coerce")
-        start = start.astype("datetime64[ns, UTC]")
-        start[with_offset] = aware.astype("datetime64[ns, UTC]")
+        start[with_offset] = aware.astype("datetime64[us, UTC]")
     end = start.copy()
     if not date_format:
         day = values.str.match(_DATE_ONLY)
         month = values.str.match(_MONTH)
         end[day] = _localise(naive[day] + pd.Timedelta(days=1))
         end[month] = _localise(naive[month] + pd.offsets.MonthBegin(1))
-    return start.astype("datetime64[ns, UTC]"), end.astype("datetime64[ns, UTC]")
+    local = start.dt.tz_convert(settings.TIMEZONE).dt.tz_localize(None)
+    outside = pd.Series(None, index=values.index, dtype=object)
+    outside[local < _EARLIEST] = "past"
+    outside[local >= _LATEST] = "future"
+    keep = outside.isna()
+    return (start.where(keep).astype("datetime64[ns, UTC]"), end.where(keep).astype("datetime64[ns, UTC]"),
+            outside)
 
 
-def _parse_when(text, columns: dict[str, str], date_format: str | None):
+def _parse_when(text, columns: dict[str, str], date_format: str | None, month_first: bool):
     """Start, end and a rejection reason per row from whichever time columns the file has."""
     n = len(text("category"))
     reason = pd.Series([None] * n, dtype=object)
+
+    def window(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+        return _parse_window(values, date_format, month_first)[:2]
+
     if "occurred_from" in columns:
-        start, _ = parse_timestamps(text("occurred_from"), date_format)
+        start, _, outside = _parse_window(text("occurred_from"), date_format, month_first)
         if "occurred_to" in columns:
             to_text = text("occurred_to")
-            _, end = parse_timestamps(to_text, date_format)
+            _, end = window(to_text)
             end = end.where(to_text != "", start)
         else:
             to_text = pd.Series([""] * n)
@@ -558,18 +720,22 @@ def _parse_when(text, columns: dict[str, str], date_format: str | None):
         is_range = time_range[0].notna()
         first_time = time_range[0].where(is_range, time_text).str.replace(".", ":", regex=False)
         combined = (raw + " " + first_time).str.strip()
-        start, end = parse_timestamps(combined, date_format)
+        start, end, outside = _parse_window(combined, date_format, month_first)
         if is_range.any():
             until = (raw + " " + time_range[1].str.replace(".", ":", regex=False)).where(is_range, "")
-            _, range_end = parse_timestamps(until, date_format)
+            _, range_end = window(until)
             overnight = range_end < start
             range_end = range_end.where(~overnight, range_end + pd.Timedelta(days=1))
             end = end.where(~is_range, range_end)
-        date_alone, _ = parse_timestamps(raw, date_format)
+        date_alone, _ = window(raw)
         bad_time = (time_text != "") & start.isna() & date_alone.notna()
         reason[bad_time] = "time: cannot read " + time_text[bad_time].map(repr) + " (use HH:MM or HH:MM-HH:MM)"
     missing = raw == ""
     reason[missing & reason.isna()] = f"{field_name}: missing; give the date (and time) it happened"
+    past = (outside == "past") & reason.isna()
+    reason[past] = (f"{field_name}: " + raw[past].map(repr)
+                    + f" lies too far in the past (before {settings.EARLIEST_DAY:%Y}); check the year")
+    reason[(outside == "future") & reason.isna()] = f"{field_name}: lies in the future; check the year"
     unreadable = start.isna() & reason.isna()
     reason[unreadable] = (
         f"{field_name}: cannot read " + raw[unreadable].map(repr)
@@ -595,13 +761,7 @@ def _parse_location(text, columns: dict[str, str], lonlat: pd.DataFrame | None):
         lat, lon = _number(lat_text), _number(lon_text)
         bad = ((lat_text != "") & lat.isna()) | ((lon_text != "") & lon.isna())
         reason[bad] = "lat/lon: not a number " + (lat_text + ", " + lon_text)[bad].map(repr)
-        out = lat.notna() & lon.notna() & ((lat.abs() > 90) | (lon.abs() > 180))
-        reason[out & reason.isna()] = (
-            "lat/lon: out of range " + (lat_text + ", " + lon_text)[out].map(repr)
-            + "; latitude is -90..90 and longitude -180..180"
-        )
-        zero = (lat == 0) & (lon == 0)
-        reason[zero & reason.isna()] = "lat/lon: 0, 0 is a missing geocode, not a place"
+        _reject_off_earth(reason, lat, lon, lat_text + ", " + lon_text, "lat/lon")
     if "x" in columns and "y" in columns:
         x_text, y_text = text("x"), text("y")
         x, y = _number(x_text), _number(y_text)
@@ -625,9 +785,21 @@ def _parse_location(text, columns: dict[str, str], lonlat: pd.DataFrame | None):
         reason[not_point] = "geometry: a " + lonlat["kind"][not_point] + ", not a point; give point locations"
         lat = lat.where(~use, lonlat["lat"])
         lon = lon.where(~use, lonlat["lon"])
+        shown = lonlat["lat"].astype(str) + ", " + lonlat["lon"].astype(str)
+        _reject_off_earth(reason, lat.where(use), lon.where(use), shown, "geometry")
     missing = (lat.isna() | lon.isna()) & reason.isna()
     reason[missing] = "location: missing; give lat and lon (WGS84) or x and y (RD New)"
     return lat, lon, reason
+
+
+def _reject_off_earth(reason: pd.Series, lat: pd.Series, lon: pd.Series, shown: pd.Series, field: str) -> None:
+    """Give rows whose WGS84 point lies off the earth (or infinitely far) or at 0, 0 a reason."""
+    out = lat.notna() & lon.notna() & ~((lat.abs() <= 90) & (lon.abs() <= 180))
+    reason[out & reason.isna()] = (
+        f"{field}: out of range " + shown[out].map(repr) + "; latitude is -90..90 and longitude -180..180"
+    )
+    zero = (lat == 0) & (lon == 0)
+    reason[zero & reason.isna()] = f"{field}: 0, 0 is a missing geocode, not a place"
 
 
 def content_keys(valid: pd.DataFrame) -> pd.Series:

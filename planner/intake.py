@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .incidents import ParseOptions, RawTable, parse_incidents, read_table
+from .output import write_csv
 from .store import Store
 from .wards import assign_wards
 
@@ -102,7 +101,7 @@ def import_table(
     parsed = parse_incidents(table, options=options, now=now)
     valid, rejects = parsed.valid, parsed.rejects
     wards = store.wards()
-    warnings: list[str] = []
+    warnings = list(parsed.warnings)
     if wards.empty:
         valid = valid.assign(ward=None)
         if len(valid):
@@ -152,13 +151,6 @@ def _outside_reasons(rows: pd.DataFrame, wards) -> list[str]:
 
 
 def write_rejects(rejects: pd.DataFrame, directory: Path, file_name: str, delimiter: str) -> Path:
-    """Write the rejects CSV atomically, so a crash never leaves half a file behind."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the rejects CSV (atomically, spreadsheet-safe) in the input's delimiter."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    target = directory / f"{Path(file_name).stem}.rejects-{stamp}.csv"
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
-        rejects.to_csv(out, sep=delimiter, index=False)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, target)
-    return target
+    return write_csv(rejects, directory / f"{Path(file_name).stem}.rejects-{stamp}.csv", sep=delimiter)

@@ -357,6 +357,8 @@ def _read(table: RawTable, *, file_format: str | None, wards: gpd.GeoDataFrame |
     chosen, found = _columns(file_format, list(rows.columns), table.name or "the table")
     wards = wards if wards is not None else gpd.GeoDataFrame({"name": [], "code": []}, geometry=[])
     reasons = _Reasons(len(rows))
+    for position, problem in table.problems:
+        reasons.values[position] = problem
     warnings: list[str] = []
     if chosen == "police-uk":
         counts = _police_uk_counts(rows, found, wards, reasons)

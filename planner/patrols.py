@@ -792,22 +792,16 @@ class Track:
 
 def read_gpx(source: str | Path | bytes) -> Track:
     """The fixes of a GPX file (path, or the file's bytes/text): track points, else route points."""
-    import gpxpy
-    import gpxpy.gpx
+    from .export import parse_gpx
 
+    name = "the track"
     if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):
         path = Path(source)
         if not path.is_file():
             msg = f"no GPX file at {path}"
             raise DataNotFoundError(msg)
-        text = path.read_text(encoding="utf-8")
-    else:
-        text = source.decode("utf-8") if isinstance(source, bytes) else source
-    try:
-        gpx = gpxpy.parse(text)
-    except (gpxpy.gpx.GPXException, ValueError) as error:
-        msg = f"not a readable GPX file: {error}"
-        raise InputError(msg) from None
+        source, name = path.read_bytes(), path.name
+    gpx = parse_gpx(source, name=name)
     fixes = [p for track in gpx.tracks for segment in track.segments for p in segment.points]
     if not fixes:
         fixes = [p for r in gpx.routes for p in r.points]

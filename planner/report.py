@@ -32,6 +32,7 @@ from .coverage import (
     ward_context,
 )
 from .effect import EffectEstimate, EffectReview, effect_review
+from .output import write_csv, write_text
 
 log = logging.getLogger(__name__)
 
@@ -438,14 +439,6 @@ def report_html(store, start: date, end: date, *, freq: str = "week", data_dir: 
     return render_html(build_report(store, start, end, freq=freq, data_dir=data_dir, today=today))
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """A table for Dutch Excel: ``;``-separated, decimal comma, UTF-8 with BOM."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(target, sep=";", decimal=",", index=False, encoding="utf-8-sig")
-    return target
-
-
 @dataclass(frozen=True)
 class ReportFiles:
     """What ``write_report`` wrote."""
@@ -460,9 +453,8 @@ class ReportFiles:
 def write_report(report: Report, out_dir: str | Path) -> ReportFiles:
     """Write ``rapport.html`` and the CSV tables into ``out_dir``."""
     folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    page = folder / "rapport.html"
-    page.write_text(render_html(report), encoding="utf-8")
-    tables = tuple(write_csv(frame, folder / f"{stem}.csv") for stem, frame in report.tables.items())
+    page = write_text(folder / "rapport.html", render_html(report))
+    # Dutch Excel: ';' between cells and a decimal comma.
+    tables = tuple(write_csv(frame, folder / f"{stem}.csv", decimal=",") for stem, frame in report.tables.items())
     log.info("report: wrote %s and %d tables", page, len(tables))
     return ReportFiles(html=page, csv=tables)

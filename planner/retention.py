@@ -47,7 +47,7 @@ def parse_age(text: str) -> pd.DateOffset:
     Raises
     ------
     InputError
-        Not a number and a unit, or shorter than one day.
+        Not a number and a unit, shorter than one day or longer than 100 years.
     """
     match = _AGE.match(str(text).lower())
     unit = _UNITS.get(match.group(2)) if match else None
@@ -57,6 +57,10 @@ def parse_age(text: str) -> pd.DateOffset:
     amount = int(match.group(1))
     if amount < 1:
         msg = f"--older-than {text!r}: must be at least 1 day, or every signal would be anonymised"
+        raise InputError(msg)
+    # Longer ages reach back past the first year of the calendar (3000y crashed the cutoff).
+    if amount * {"years": 366, "months": 31, "weeks": 7, "days": 1}[unit] > 100 * 366:
+        msg = f"--older-than {text!r}: must be at most 100 years"
         raise InputError(msg)
     return pd.DateOffset(**{unit: amount})
 

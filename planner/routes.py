@@ -66,9 +66,10 @@ class RouteParams:
 
     def __post_init__(self) -> None:
         checks = {
-            "minutes": self.minutes > 0,
-            "teams": isinstance(self.teams, int) and self.teams >= 1,
-            "dwell_min": self.dwell_min >= 0,
+            # A round longer than a day is a typo (1e308 minutes overflowed the solver's budget).
+            "minutes": 0 < self.minutes <= 24 * 60,
+            "teams": isinstance(self.teams, int) and 1 <= self.teams <= settings.MAX_TEAMS,
+            "dwell_min": 0 <= self.dwell_min <= 24 * 60,
             "speed_kmh": self.speed_kmh is None or self.speed_kmh > 0,
             "time_limit": self.time_limit > 0,
             "pass_by_m": self.pass_by_m >= 0,
@@ -77,8 +78,10 @@ class RouteParams:
             "iterations": self.iterations is None or (isinstance(self.iterations, int) and self.iterations >= 0),
         }
         limits = {
-            "minutes": "> 0", "teams": "an integer ≥ 1", "dwell_min": "≥ 0", "speed_kmh": "> 0",
-            "time_limit": "> 0", "pass_by_m": "≥ 0", "max_snap_m": "> 0", "variety_penalty": "≥ 0",
+            "minutes": "> 0 and at most 1440 (a day)", "teams": f"an integer from 1 to {settings.MAX_TEAMS}",
+            "dwell_min": "≥ 0 and at most 1440 (a day)", "speed_kmh": "> 0", "time_limit": "> 0",
+            "pass_by_m": "≥ 0", "max_snap_m": "> 0",
+            "variety_penalty": "≥ 0 (the extra cost of recently walked streets: 0.5 counts them 1.5×)",
             "iterations": "None or an integer ≥ 0",
         }
         for name, ok in checks.items():
@@ -257,18 +260,20 @@ def _targets_in(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, params: Route
     })
 
 
-def snap_start(graph: nx.MultiDiGraph, lat: float, lon: float, *, max_snap_m: float = MAX_SNAP_M) -> tuple[int, float]:
-    """The walkable node nearest to a WGS84 point and its distance (m); refused beyond ``max_snap_m``."""
+def snap_start(graph: nx.MultiDiGraph, lat: float, lon: float, *, max_snap_m: float = MAX_SNAP_M,
+               what: str = "start") -> tuple[int, float]:
+    """The walkable node nearest to a WGS84 point and its distance (m); refused beyond ``max_snap_m``
+    with a message calling the point ``what`` (the start or the end)."""
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        msg = f"start {lat},{lon} is not a latitude,longitude pair"
+        msg = f"{what} {lat},{lon} is not a latitude,longitude pair"
         raise InputError(msg)
     x, y = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True).transform(lon, lat)
     nodes, dists = _nearest(graph, np.array([x]), np.array([y]))
     node, dist = nodes[0], dists[0]
     if dist > max_snap_m:
         msg = (
-            f"start {lat:.5f},{lon:.5f} is {dist:,.0f} m from the nearest walkable street of this ward "
-            f"(limit {max_snap_m:g} m): choose a start in or near the ward"
+            f"{what} {lat:.5f},{lon:.5f} is {dist:,.0f} m from the nearest walkable street of this ward "
+            f"(limit {max_snap_m:g} m): choose a point in or near the ward"
         )
         raise InputError(msg)
     return int(node), float(dist)
@@ -393,7 +398,7 @@ def plan_patrol(
         start_node, snap_m = snap_start(graph, *start, max_snap_m=params.max_snap_m)
         if snap_m > 25:
             notes.append(f"the start lies {snap_m:.0f} m from the nearest walkable street; the route starts there")
-    end_node = start_node if end is None else snap_start(graph, *end, max_snap_m=params.max_snap_m)[0]
+    end_node = start_node if end is None else snap_start(graph, *end, max_snap_m=params.max_snap_m, what="end")[0]
     table = _targets_in(graph, targets, params)
     if table.empty:
         notes.append("there are no targets (no hotspots or hot streets): an empty round trip is planned")
@@ -693,9 +698,11 @@ def targets_from_hot_streets(
     (the team stops at the corner nearest the middle). Lines in the graph's CRS, scored by their
     prize, named like ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
     """
-    if top < 0 or min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
-        msg = f"top ≥ 0, min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {top}, {min_signals}, " \
-              f"{radius_m}, {min_gap_m}"
+    if top < 0:
+        msg = f"the number of hot streets to visit (top) must be ≥ 0, got {top}"
+        raise InputError(msg)
+    if min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
+        msg = f"min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {min_signals}, {radius_m}, {min_gap_m}"
         raise InputError(msg)
     from pyproj import CRS
 
@@ -773,20 +780,16 @@ def read_route_lines(path: str | Path) -> list[shapely.LineString]:
     LineStrings of a GeoJSON file (such as ``export.plan_to_geojson`` writes)."""
     import json
 
-    import gpxpy
+    from .export import parse_gpx
 
     path = Path(path)
     if not path.is_file():
         msg = f"route file not found: {path}"
         raise DataNotFoundError(msg)
-    text = path.read_text(encoding="utf-8")
+    data = path.read_bytes()
     lines: list[shapely.LineString] = []
     if path.suffix.lower() == ".gpx":
-        try:
-            gpx = gpxpy.parse(text)
-        except gpxpy.gpx.GPXException as error:
-            msg = f"{path.name}: not a valid GPX file ({error})"
-            raise InputError(msg) from None
+        gpx = parse_gpx(data, name=path.name)
         for track in gpx.tracks:
             for segment in track.segments:
                 if len(segment.points) > 1:
@@ -796,8 +799,8 @@ def read_route_lines(path: str | Path) -> list[shapely.LineString]:
                 lines.append(shapely.LineString([(p.longitude, p.latitude) for p in route.points]))
     elif path.suffix.lower() in {".geojson", ".json"}:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
+            data = json.loads(data)
+        except ValueError as error:  # a JSONDecodeError, or a UnicodeDecodeError for binary content
             msg = f"{path.name}: not valid JSON ({error})"
             raise InputError(msg) from None
         features = data.get("features", [data]) if isinstance(data, dict) else []

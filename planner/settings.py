@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 TIMEZONE = "Europe/Amsterdam"
@@ -25,6 +26,16 @@ VARIETY_PENALTY = 0.5
 """With variety on, streets of recent rounds cost 1.5× as much, so consecutive nights differ."""
 VARY_LAST_ROUNDS = 3
 """With variety on, the streets of the ward's last this many rounds count as recent."""
+
+MAX_TEAMS = 4
+"""Teams one plan may send out at once (the dashboard offers 1–4); the solver's work grows with
+every team, and a ward seldom has more volunteers walking the same night."""
+
+EARLIEST_DAY = date(1970, 1, 1)
+"""Signals and days before this are refused as too far in the past: such years are typos
+(``0206``) or placeholders (``1900``, pandas' ``1677``), not incidents a team can act on."""
+LATEST_DAY = date(2199, 12, 31)
+"""Days given as options after this are refused: periods must fit the timestamps of the store."""
 
 
 def data_dir() -> Path:

@@ -107,3 +107,43 @@ def test_demo_for_a_real_place_fails_clearly_offline(data_dir):
     result = run(data_dir, "demo", "--place", "Zoetermeer, Netherlands")
     assert result.exit_code == 2, result.output
     assert "internet" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_output_path_that_is_a_folder_exits_2_with_one_line(data_dir, tmp_path):
+    """`dpia --out FOLDER` (like `route --gpx out/`) says it cannot write there, no traceback."""
+    result = run(data_dir, "dpia", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert f"cannot write {tmp_path}: it is a folder" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo", "--seed", "-1"], "--seed must be 0 or more, got -1"),
+        (["demo", "--end", "9999-12-31"], "--end 9999-12-31 lies outside the years"),
+        (["report", "--from", "0001-01-01", "--to", "2026-01-31", "--out", "{tmp}/r"], "--from 0001-01-01 lies"),
+        (["report", "--from", "2026-01-01", "--to", "9999-12-31", "--out", "{tmp}/r"], "--to 9999-12-31 lies outside"),
+        (["retention", "apply", "--older-than", "3000y"], "must be at most 100 years"),
+        (["evaluate", "{tmp}/s.csv", "--split", "2026-09-01", "--horizon-days", "1e9"], "horizon_days must be at most"),
+        (["evaluate", "{tmp}/s.csv", "--split", "0001-01-01"], "split 0001-01-01 lies outside the years"),
+        (["import", "{tmp}/s.csv", "--date-format", "%Q"], "date format '%Q' is not a strptime format"),
+        (["hotspots", "--ward", "West", "--weights", "burglary=1e308"], "must be a number from 0 to 100"),
+        (["route", "--ward", "West", "--teams", "100000"], "teams must be an integer from 1 to 4"),
+        (["route", "--ward", "West", "--avoid", "{tmp}/binary.gpx"], "binary.gpx: not a GPX file"),
+        (["patrols", "walked", "1", "--start", "9999-12-31 20:00", "--end", "21:00"], "--start 9999-12-31 20:00 lies"),
+        # Messages name what the user set, not an internal parameter.
+        (["route", "--ward", "West", "--minutes", "1e308"], "minutes must be > 0 and at most 1440 (a day)"),
+        (["route", "--ward", "West", "--variety", "-1"], "(the extra cost of recently walked streets"),
+        (["hotspots", "--ward", "West", "--window", "25:00-26:00"], "window start must be a time of day"),
+        (["effect", "--treated", "West", "--split", "2026-06", "--seed", "-1"], "seed (random_state) must be"),
+        (["import", "{tmp}/s.csv", "--source", "buurman"], "source of rows without one must be one of"),
+    ],
+)
+def test_hostile_options_exit_2_with_one_line(data_dir, tmp_path, args, message):
+    """Each attack of issue 14 §4 on the options gives exit code 2 and one line, no traceback."""
+    (tmp_path / "s.csv").write_text("datum,categorie,lat,lon\n01-11-2025,inbraak,52.06,4.49\n")
+    (tmp_path / "binary.gpx").write_bytes(bytes(range(256)) * 4)
+    result = run(data_dir, *[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr

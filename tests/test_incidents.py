@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import warnings
 from datetime import datetime
 
 import pandas as pd
@@ -189,3 +191,153 @@ def test_arbitrary_rows_never_crash_and_never_lose_a_valid_row(rows):
     assert parsed.rejects["reason"].str.contains(":").all()
     kept = set(parsed.valid["external_id"])
     assert {f"r{i}" for i, (keep, _, _) in enumerate(rows) if keep} <= kept
+
+
+# -- bad input never crashes and never loses valid rows (issue 14 §4) ----------------------------------
+def _points(tmp_path, name, features):
+    """A GeoJSON file of point features ``(properties, [lon, lat])``."""
+    import json
+
+    path = tmp_path / name
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": coords}}
+        for props, coords in features]}).replace("1e+308", "Infinity"))
+    return path
+
+
+def test_null_text_properties_of_a_geojson_are_empty_text(tmp_path):
+    """A NULL description (QGIS exports) is an empty text, not a crash in content_keys."""
+    path = _points(tmp_path, "null.geojson", [
+        ({"datum": "01-11-2026", "categorie": "inbraak", "omschrijving": None}, [4.49, 52.06]),
+        ({"datum": "14-11-2026", "categorie": "inbraak", "omschrijving": "deur"}, [4.49, 52.06]),
+    ])
+    valid = parse_incidents(read_table(path), now=NOW).valid
+    assert list(valid["description"]) == ["", "deur"]
+    assert valid["content_key"].str.len().eq(32).all()
+
+
+def test_infinite_or_huge_geometry_coordinates_are_rejected(tmp_path):
+    """Infinity and 1e308 from GeoJSON geometry are range-checked like CSV coordinates."""
+    path = _points(tmp_path, "far.geojson", [
+        ({"datum": "01-11-2026", "categorie": "inbraak"}, [1e308, 52.5]),
+        ({"datum": "01-11-2026", "categorie": "inbraak"}, [4.49, 1e308]),
+        ({"datum": "14-11-2026", "categorie": "inbraak"}, [4.49, 52.06]),
+    ])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warning on the way
+        parsed = parse_incidents(read_table(path), now=NOW)
+    assert len(parsed.valid) == 1
+    assert parsed.rejects["reason"].str.startswith("geometry: out of range").all()
+
+
+def test_a_ragged_row_is_rejected_and_the_rest_imported(tmp_path):
+    """One row with an unquoted delimiter is rejected with the reason; the others are read."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("datum;categorie;lat;lon;omschrijving\n"
+                    "01-11-2026;inbraak;52.06;4.49;deur\n"
+                    "02-11-2026;inbraak;52.06;4.49;deur; raam; schuur\n"
+                    "03-11-2026;inbraak;52.06;4.49\n")
+    parsed = parse_incidents(read_table(path), now=NOW)
+    assert len(parsed.valid) == 2 and list(parsed.valid["row_number"]) == [1, 3]
+    (reason,) = parsed.rejects["reason"]
+    assert reason.startswith("row has 7 cells, the header 5") and "double quotes" in reason
+    # Nothing of the row is lost: the surplus stays in its last cell.
+    assert parsed.rejects["omschrijving"].iloc[0] == "deur; raam; schuur"
+
+
+def _dates(*values):
+    return RawTable(rows=pd.DataFrame({"date": list(values), "category": "burglary", "lat": "52.06",
+                                       "lon": "4.49"}))
+
+
+def test_a_column_of_month_first_dates_is_read_month_first():
+    """'1/13/06' only parses month-first, so '1/2/06' in the same column is 2 January."""
+    parsed = parse_incidents(_dates("1/2/06", "1/13/06"), now=NOW)
+    assert parsed.valid["occurred_from"].dt.tz_convert("Europe/Amsterdam").dt.strftime("%Y-%m-%d").tolist() == [
+        "2006-01-02", "2006-01-13"]
+    assert parsed.warnings == ()
+
+
+def test_day_first_only_dates_are_day_first_and_ambiguous_ones_warn():
+    """'13/1/06' proves day-first (no warning); a column of '1/2/06' alone is day-first with a warning."""
+    proven = parse_incidents(_dates("1/2/06", "13/1/06"), now=NOW)
+    assert proven.valid["occurred_from"].dt.tz_convert("Europe/Amsterdam").dt.month.tolist() == [2, 1]
+    assert proven.warnings == ()
+    ambiguous = parse_incidents(_dates("1/2/06", "3/4/06"), now=NOW)
+    assert ambiguous.valid["occurred_from"].dt.tz_convert("Europe/Amsterdam").dt.month.tolist() == [2, 4]
+    (warning,) = ambiguous.warnings
+    assert "'1/2/06'" in warning and "day-first" in warning and "--date-format" in warning
+
+
+def test_a_column_needing_both_orders_asks_for_the_date_format():
+    """Day-first-only and month-first-only dates in one file stop with a message naming both rows."""
+    with pytest.raises(InputError, match=r"'13/1/06' \(row 1\).*'1/13/06' \(row 2\).*--date-format"):
+        parse_incidents(_dates("13/1/06", "1/13/06"), now=NOW)
+
+
+def test_years_before_1970_are_too_far_in_the_past():
+    """1677, 1900 and 1000 are refused as too far in the past, not accepted or called unreadable."""
+    parsed = parse_incidents(_dates("01-01-1677", "01-01-1900", "01-01-1000", "1000-01-01T10:00+01:00",
+                                    "14-11-2026"), now=NOW)
+    assert len(parsed.valid) == 1
+    assert parsed.rejects["reason"].str.contains("lies too far in the past").all()
+    far = parse_incidents(_dates("01-01-9999", "14-11-2026"), now=NOW)
+    assert far.rejects["reason"].iloc[0] == "date: lies in the future; check the year"
+
+
+def test_utf16_csv_is_read(tmp_path):
+    """A UTF-16 CSV (Excel's "Unicode text", with or without BOM) is read, not called binary."""
+    text = "datum\tcategorie\tlat\tlon\n14-11-2026\tinbraak\t52.06\t4.49\n"
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.csv"
+        path.write_bytes(text.encode(encoding))
+        assert len(parse_incidents(read_table(path), now=NOW).valid) == 1, encoding
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(codecs.BOM_UTF16_LE + "datum\n".encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(InputError, match=r"UTF-16.*CSV UTF-8"):
+        read_table(broken)
+
+
+def test_duplicate_header_names_are_an_error(tmp_path):
+    """Two columns called 'lat' are refused, naming both positions."""
+    path = tmp_path / "dup.csv"
+    path.write_text("datum;categorie;lat;lon;lat\n14-11-2026;inbraak;52.06;4.49;1\n")
+    with pytest.raises(InputError, match=r"column 'lat' appears twice \(columns 3 and 5\)"):
+        read_table(path)
+
+
+def test_a_bad_date_format_is_refused_up_front():
+    """--date-format '%Q' is an InputError naming the format, not a pandas ValueError later."""
+    with pytest.raises(InputError, match="date format '%Q' is not a strptime format"):
+        ParseOptions(date_format="%Q")
+
+
+def test_gdal_warnings_become_import_warnings_not_stderr(tmp_path):
+    """A GeoPackage with two layers: the first is read, and the summary (not stderr) says so."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    path = tmp_path / "two.gpkg"
+    layer = gpd.GeoDataFrame({"datum": ["14-11-2026"], "categorie": ["inbraak"]}, geometry=[Point(4.49, 52.06)],
+                             crs="EPSG:4326")
+    layer.to_file(path, layer="signalen", driver="GPKG")
+    layer.to_file(path, layer="oud", driver="GPKG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parsed = parse_incidents(read_table(path), now=NOW)
+    assert len(parsed.valid) == 1
+    assert parsed.warnings == ("two.gpkg has 2 layers (signalen, oud); read the first, 'signalen': save the signals "
+                               "as a file of their own to read another",)
+
+
+def test_date_order_is_judged_over_every_date_column():
+    """occurred_from proves month-first for occurred_to too; a conflict across columns names both rows."""
+    rows = pd.DataFrame({"van": ["1/2/06 22:00", "1/3/06 22:00"], "tot": ["1/3/06 06:00", "1/14/06 06:00"],
+                         "category": "burglary", "lat": "52.06", "lon": "4.49"})
+    valid = parse_incidents(RawTable(rows=rows), now=NOW).valid
+    local = valid["occurred_to"].dt.tz_convert("Europe/Amsterdam").dt.strftime("%Y-%m-%d")
+    assert local.tolist() == ["2006-01-03", "2006-01-14"]
+    rows["tot"] = ["13/2/06 06:00", "1/14/06 06:00"]
+    with pytest.raises(InputError, match=r"'13/2/06 06:00' \(row 1\) reads only day-first and '1/14/06 06:00' "
+                                         r"\(row 2\) only month-first"):
+        parse_incidents(RawTable(rows=rows), now=NOW)

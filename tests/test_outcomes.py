@@ -244,6 +244,16 @@ def test_a_key_repeated_in_one_file_is_counted_once(tmp_path):
     ]
 
 
+def test_a_ragged_row_is_rejected_and_the_other_counts_kept(tmp_path):
+    """A row with a cell too many (an unquoted comma) is rejected with the reason; the rest count."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("area,period,count\nA,2021-01,3\nB,2021-01,1,5\nC,2021-01,2\n", encoding="utf-8")
+    table = read_outcomes(path)
+    assert list(table.rows["count"]) == [3, 2]
+    (reason,) = table.rejects["reason"]
+    assert reason.startswith("row has 4 cells, the header 3")
+
+
 def test_area_code_wins_over_area_name(tmp_path):
     """With both ``area`` and ``area_name`` columns the code is the area."""
     path = tmp_path / "london.csv"

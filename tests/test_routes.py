@@ -104,7 +104,7 @@ def test_same_seed_same_plan(grid):
 
 def test_params_are_validated():
     """A negative dwell time is refused with a message naming the field."""
-    with pytest.raises(InputError, match="dwell_min must be ≥ 0, got -5"):
+    with pytest.raises(InputError, match=r"dwell_min must be ≥ 0 and at most 1440 \(a day\), got -5"):
         RouteParams(dwell_min=-5)
 
 
@@ -403,3 +403,25 @@ def test_real_extract_west_oakland(shared_data):
     assert team.streets and all(isinstance(s, str) for s in team.streets)
     line = LineString(team.path_lonlat)
     assert line.bounds[0] > -122.4 and line.bounds[2] < -122.2
+
+
+def test_teams_and_budgets_are_bounded():
+    """--teams 100000 and --minutes 1e308 are refused up front, saying the bound."""
+    with pytest.raises(InputError, match="teams must be an integer from 1 to 4, got 100000"):
+        RouteParams(teams=100_000)
+    with pytest.raises(InputError, match=r"minutes must be > 0 and at most 1440 \(a day\), got 1e\+308"):
+        RouteParams(minutes=1e308)
+
+
+def test_an_unusable_end_is_called_the_end(grid):
+    """An end far from the streets is named 'end' in the message, not 'start'."""
+    with pytest.raises(InputError, match=r"^end 0\.00000,0\.00000 is .* m from the nearest walkable street"):
+        plan_patrol(grid, _targets([]), start=_start(), end=(0.0, 0.0))
+
+
+def test_a_binary_file_named_gpx_is_an_input_error(tmp_path):
+    """Binary bytes where a GPX is expected: a one-line InputError, not a UnicodeDecodeError."""
+    path = tmp_path / "old.gpx"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(InputError, match=r"old\.gpx: not a GPX file"):
+        read_route_lines(path)
