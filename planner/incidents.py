@@ -437,9 +437,7 @@ def parse_incidents(
 
     for position, problem in table.problems:
         reasons[position] = problem
-    month_first, order_warning = (False, None) if options.date_format else date_order(pd.concat(
-        [text(name) for name in ("occurred_at", "date", "occurred_from", "occurred_to", "reported_at")
-         if name in columns]))
+    month_first, order_warning = _file_date_order(text, columns, options)
     start, end, time_reason, time_field = _parse_when(text, columns, options.date_format, month_first)
     reject(time_reason.notna(), time_reason)
     future = start > now_utc + pd.Timedelta(minutes=5)
@@ -522,8 +520,22 @@ def event_ends(rows: pd.DataFrame, *, options: ParseOptions = ParseOptions()) ->
     columns = resolve_columns(list(rows.columns), options.mapping)
     if not any(k in columns for k in ("occurred_at", "date", "occurred_from")):
         return pd.Series(pd.NaT, index=rows.index, dtype="datetime64[ns, UTC]")
-    start, end, _, _ = _parse_when(_cells(rows, columns), columns, options.date_format)
+    text = _cells(rows, columns)
+    try:
+        month_first, _ = _file_date_order(text, columns, options)
+    except InputError:  # dates needing both orders: the rows that read day-first still tell their age
+        month_first = False
+    start, end, _, _ = _parse_when(text, columns, options.date_format, month_first)
     return end.fillna(start)
+
+
+def _file_date_order(text: Callable[[str], pd.Series], columns: dict[str, str],
+                     options: ParseOptions) -> tuple[bool, str | None]:
+    """``date_order`` over every date column of a file (day-first when ``date_format`` is given)."""
+    if options.date_format:
+        return False, None
+    return date_order(pd.concat([text(name) for name in ("occurred_at", "date", "occurred_from", "occurred_to",
+                                                         "reported_at") if name in columns]))
 
 
 def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOptions) -> None:
