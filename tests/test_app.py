@@ -239,12 +239,15 @@ def test_coverage_page_adds_an_agreement(app, demo_dir):
 
 
 def test_tonight_mark_a_planned_patrol_as_walked(app, demo_dir):
-    """A saved plan can be marked as walked from tonight's page; it then counts as walked."""
+    """A saved plan of a past evening can be marked as walked from tonight's page; it then counts as walked."""
+    from datetime import date, timedelta
+
     from planner.patrols import list_patrols
 
     store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
     at = app()
     ward = at.selectbox(key="tonight_ward").value
+    at.date_input(key="tonight_date").set_value(date.today() - timedelta(days=2)).run()
     at.button(key="tonight_save").click().run()
     walked_before = len(list_patrols(store, ward=ward, status="walked"))
     at.button(key="walked_mark").click().run()
