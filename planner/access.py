@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from .agreements import Agreement
+    from .coverage import Coverage
     from .hotspots import HotspotResult, HotStreets
     from .intake import ImportReport
     from .patrols import PatrolRecord
@@ -358,6 +359,14 @@ def coverage_report(store: Store, user: User, start, end, **options: Any) -> Rep
 
     require(user, "view_coverage")
     return build_report(store, start, end, **options)
+
+
+def ward_coverage(store: Store, user: User, ward: str, start, end, **options: Any) -> Coverage:
+    """One ward's coverage over ``[start, end)`` (``coverage.coverage_for``) for roles with ``view_coverage``."""
+    from .coverage import coverage_for
+
+    require(user, "view_coverage")
+    return coverage_for(store, ward, start, end, **options)
 
 
 def audit_log(store: Store, user: User, *, limit: int | None = 500) -> pd.DataFrame:

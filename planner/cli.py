@@ -1139,17 +1139,21 @@ def coverage_command(
     end: Annotated[str, typer.Option("--to", help="Last day (included), YYYY-MM-DD.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object with the six metrics.")]
     = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """Coverage of a ward: patrols, person-hours, km, hotspot score visited, streets walked, idle hot streets."""
     from datetime import date, timedelta
 
-    from .coverage import coverage_for, period_until_today
+    from .access import ward_coverage
+    from .coverage import period_until_today
 
     store = _store(ctx)
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
     until = period_until_today(first, last + timedelta(days=1), today=date.today())
-    result = coverage_for(store, name, first, until, data_dir=ctx.obj.data_dir)
+    result = ward_coverage(store, _signed_in(store, user, password, "view_coverage"), name, first, until,
+                           data_dir=ctx.obj.data_dir)
     echo_result(result, as_json)
 
 

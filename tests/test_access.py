@@ -300,7 +300,8 @@ def replace_via(user: User) -> User:
 # -- issue 14 §1: planner.access is the front-ends' only reader ----------------------------------------
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 FRONT_ENDS = [ROOT / "app.py", ROOT / "planner" / "cli.py", *sorted((ROOT / "app_pages").glob("*.py"))]
-READERS = {"find_hotspots", "hot_streets", "list_patrols", "list_agreements", "build_report", "list_users",
+READERS = {"find_hotspots", "hot_streets", "list_patrols", "list_agreements", "build_report", "coverage_for",
+           "list_users",
            "incidents", "incidents_within", "audit_entries", "verify_audit", "user_rows", "user_row"}
 """Functions and store methods that read what a role limits; front-ends reach them only as ``access.X``."""
 
