@@ -204,9 +204,20 @@ def _signed_in_page(browser, base: str, name: str):
 
 
 def _download(page, label: str) -> bytes:
-    with page.expect_download(timeout=120_000) as info:
-        page.get_by_test_id("stDownloadButton").get_by_role("button", name=label).click()
-    return Path(info.value.path()).read_bytes()
+    """Click a download button once the script is idle; a click that lands while a re-run replaces
+    the button's deferred file gets no download, so it is tried once more."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for last in (False, True):
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+        page.wait_for_timeout(1000)
+        try:
+            with page.expect_download(timeout=60_000) as info:
+                page.get_by_test_id("stDownloadButton").get_by_role("button", name=label).click()
+            return Path(info.value.path()).read_bytes()
+        except PlaywrightTimeout:
+            if last:
+                raise
 
 
 def test_point_views_and_downloads_are_logged_per_role(browser, shared_server):
