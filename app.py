@@ -1,28 +1,45 @@
 """WAS Planner dashboard: the router. Run with `make run` (or `streamlit run app.py`).
 
 With accounts in the store (a shared installation) everyone signs in and sees only the pages
-and data their role allows; without accounts (a laptop, the demo) everything is visible.
+and data their role allows; with ``WAS_OIDC_ROLE_CLAIM`` set they sign in through the
+municipality's identity provider instead (``st.login``, the role from that claim); without
+accounts (a laptop, the demo) everything is visible.
 """
+
+from dataclasses import replace
 
 import streamlit as st
 
 from app_pages import cached, ui
-from planner import settings
-from planner.users import authenticate, list_users
+from planner import access, settings
+from planner.users import authenticate, parse_role_map, user_from_claims
 
 st.set_page_config(page_title="WAS Planner", page_icon=":material/directions_walk:", layout="wide")
 ui.init_session()
+role_claim = settings.oidc_role_claim()
 with ui.guarded():
-    st.session_state["accounts_enabled"] = bool(list_users(cached.current_store()))
+    st.session_state["accounts_enabled"] = bool(role_claim) or access.accounts_exist(cached.current_store())
 
-if ui.accounts_enabled() and st.session_state["user"] is None:
+if role_claim:  # sign-in through the municipality's identity provider (.streamlit/secrets.toml [auth])
+    if not st.user.is_logged_in:
+        st.title("WAS Planner")
+        st.button(ui.t("login_oidc"), type="primary", key="login_oidc", on_click=st.login)
+        st.stop()
+    st.session_state["user"] = None
+    with ui.guarded():
+        st.session_state["user"] = user_from_claims(st.user.to_dict(), role_claim=role_claim,
+                                                    roles=parse_role_map(settings.oidc_roles()))
+    if st.session_state["user"] is None:
+        st.stop()
+elif ui.accounts_enabled() and st.session_state["user"] is None:
     st.title("WAS Planner")
     with st.form("login"):
         name = st.text_input(ui.t("user_name"), key="login_name")
         password = st.text_input(ui.t("password"), type="password", key="login_password")
         if st.form_submit_button(ui.t("login"), type="primary"):
             with ui.guarded():
-                st.session_state["user"] = authenticate(cached.current_store(), name, password)
+                signed_in = authenticate(cached.current_store(), name, password)
+                st.session_state["user"] = replace(signed_in, via="dashboard")
                 st.rerun()
     st.stop()
 
@@ -50,6 +67,8 @@ with st.sidebar:
         st.write(f"{user.name} ({user.role})")
         if st.button(ui.t("logout"), key="logout"):
             st.session_state["user"] = None
+            if role_claim:
+                st.logout()
             st.rerun()
     else:
         st.caption(ui.t("local_mode"))

@@ -2,7 +2,11 @@
 
 Caches are keyed by strings, numbers and frozen params dataclasses, never by GeoDataFrames
 (hashing those is slow). Results that depend on stored data also take ``version``, which changes
-whenever an import or a report adds signals, so nobody sees stale hotspots.
+whenever an import or a report adds signals, so nobody sees stale hotspots. Whatever a role
+limits is read through ``planner.access`` and cached per signed-in ``User`` (a frozen
+dataclass), so one role's rendering never serves another; an officer's point view is logged
+when it is computed, so the cache keeps re-runs of the same view within ten minutes out of
+the log.
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
-from planner import settings
+from planner import access, settings
+from planner.access import Store, open_store
 from planner.incidents import CATEGORIES
-from planner.store import Store, open_store
+from planner.users import User
+
+LOCAL_PUBLIC = User(name="vanavond", role="resident", via="dashboard")
+"""Who the tonight page's map is drawn for: everyone sees tonight's public hotspot areas."""
 
 
 def database_url() -> str:
@@ -59,12 +67,6 @@ def ward_summary(url: str, version: tuple[int, int]) -> list[dict]:
     return store(url).ward_summary()
 
 
-@st.cache_data(show_spinner=False, ttl=600)
-def incidents(url: str, version: tuple[int, int], ward: str | None = None) -> gpd.GeoDataFrame:
-    """Signals without reporter fields (they never reach the dashboard)."""
-    return store(url).incidents(ward=ward)
-
-
 @st.cache_resource(show_spinner=False, max_entries=16)
 def ward_graph(data_dir: str, url: str, ward: str) -> nx.MultiDiGraph:
     """A ward's prepared street graph, loaded once per process and shared read-only."""
@@ -75,21 +77,14 @@ def ward_graph(data_dir: str, url: str, ward: str) -> nx.MultiDiGraph:
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
-def hotspots(url: str, version: tuple[int, int], ward: str | None, since: str, until: str,
-             categories: tuple[str, ...], params):
-    """Hotspots of the signals in a period (ISO dates, ``until`` exclusive) and categories."""
-    from planner.hotspots import find_hotspots
-
-    signals = incidents(url, version, ward)
-    signals = signals[
-        (signals["occurred_to"] >= pd.Timestamp(since, tz="Europe/Amsterdam"))
-        & (signals["occurred_from"] < pd.Timestamp(until, tz="Europe/Amsterdam"))
-        & signals["category"].isin(categories)
-    ]
-    ward_shapes = wards(url, version)
-    if ward is not None:
-        ward_shapes = ward_shapes[ward_shapes["name"] == ward]
-    return find_hotspots(signals, ward_shapes, params=params, now=pd.Timestamp(until, tz="Europe/Amsterdam"))
+def hotspots(url: str, version: tuple[int, int], user: User, ward: str | None, since: str, until: str,
+             categories: tuple[str, ...], audience: str, window):
+    """``access.visible_hotspots`` of the signals in a period (ISO dates, ``until`` exclusive)
+    and categories, as ``user`` may see them."""
+    return access.visible_hotspots(
+        store(url), user, ward, audience=audience, since=pd.Timestamp(since, tz=settings.TIMEZONE),
+        until=pd.Timestamp(until, tz=settings.TIMEZONE), categories=categories, window=window,
+    )
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
@@ -102,14 +97,12 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
     """
     from planner.hotspots import TimeWindow
     from planner.routes import plan_for_ward
-    from planner.tuning import hotspot_params
 
     start_text, _, end_text = window.partition("-")
     tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
     today = pd.Timestamp.now(tz="Europe/Amsterdam").normalize()
-    shown = hotspots(url, version, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
-                     (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES),
-                     hotspot_params(store(url), window=tonight, audience="public"))
+    shown = hotspots(url, version, LOCAL_PUBLIC, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
+                     (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES), "public", tonight)
     plan = plan_for_ward(store(url), ward, params=params, window=tonight, start=start, vary_last=vary_last,
                          data_dir=data_dir)
     return shown.hotspots, plan
@@ -136,11 +129,9 @@ def ward_streets(data_dir: str, url: str, ward: str) -> dict:
     return json.loads(edges.to_json(drop_id=True))
 
 
-def patrol_version() -> int:
+def patrol_version(user: User) -> int:
     """Changes whenever a patrol is saved, walked or imported."""
-    from planner.patrols import list_patrols
-
-    records = list_patrols(current_store())
+    records = access.visible_patrols(current_store(), user)
     return hash(tuple((r.id, r.status) for r in records))
 
 
@@ -153,16 +144,15 @@ def outcome_version() -> tuple[int, int]:
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
-def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], data_dir: str,
-                    start: str, end: str, freq: str, today: str, needs: bool = False):
-    """Everything the coverage page shows for ``[start, end)``; with ``needs`` also each ward's
-    capacity curve, as the municipal report has it (that takes a few seconds per ward)."""
+def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], user: User,
+                    data_dir: str, start: str, end: str, freq: str, today: str, needs: bool = False):
+    """Everything the coverage page shows for ``[start, end)`` (``access.coverage_report``); with
+    ``needs`` also each ward's capacity curve, as the municipal report has it (that takes a few
+    seconds per ward)."""
     from datetime import date
 
-    from planner.report import build_report
-
-    return build_report(store(url), date.fromisoformat(start), date.fromisoformat(end), freq=freq, data_dir=data_dir,
-                        today=date.fromisoformat(today), needs=needs)
+    return access.coverage_report(store(url), user, date.fromisoformat(start), date.fromisoformat(end), freq=freq,
+                                  data_dir=data_dir, today=date.fromisoformat(today), needs=needs)
 
 
 @st.cache_data(show_spinner=False, ttl=600)

@@ -11,7 +11,8 @@ import streamlit as st
 
 from app_pages import cached, ui
 from planner import settings
-from planner.agreements import STATUSES, add_agreement, list_agreements, update_agreement
+from planner.access import visible_agreements
+from planner.agreements import STATUSES, add_agreement, update_agreement
 from planner.report import capacity_figure, event_study_figure, render_html
 
 nl = ui.language() == "nl"
@@ -29,9 +30,10 @@ with ui.guarded():
     if start > today:
         st.warning("Deze periode is nog niet begonnen." if nl else "This period has not started yet.")
         st.stop()
-    keys = (url, version, cached.patrol_version(), cached.outcome_version())
+    user = ui.current_user()
+    keys = (url, version, cached.patrol_version(user), cached.outcome_version())
     with st.spinner("Dekking berekenen…" if nl else "Computing coverage…"):
-        report = cached.coverage_report(*keys, str(settings.data_dir()), start.isoformat(),
+        report = cached.coverage_report(*keys, user, str(settings.data_dir()), start.isoformat(),
                                         (end + timedelta(days=1)).isoformat(), freq, today.isoformat())
     summary = report.summary
     if summary.empty:
@@ -125,7 +127,7 @@ with ui.guarded():
         st.session_state["needs_shown"] = True
         with st.spinner("Rondes plannen voor elk budget…" if nl else "Planning rounds for every budget…"), \
                 ui.guarded():
-            curve = cached.capacity(url, version, cached.patrol_version(), str(settings.data_dir()), needs_ward,
+            curve = cached.capacity(url, version, cached.patrol_version(user), str(settings.data_dir()), needs_ward,
                                     int(needs_teams), (end + timedelta(days=1)).isoformat())
             st.pyplot(capacity_figure((curve,), language=ui.language()), clear_figure=False)
             st.write(curve.sentence(ui.language()))
@@ -133,7 +135,7 @@ with ui.guarded():
                 st.caption(result.mde_sentence(ui.language()))
 
     st.subheader("Afspraken" if nl else "Agreements")
-    agreements = list_agreements(cached.current_store())
+    agreements = visible_agreements(cached.current_store(), user)
     if agreements:
         frame = pd.DataFrame([{**a.to_json(), "overdue": a.is_overdue(today)} for a in agreements])
         st.dataframe(frame[["id", "ward", "what", "role", "due", "status", "hotspot", "overdue"]].assign(
@@ -165,7 +167,7 @@ with ui.guarded():
              "The municipal report: open it in a browser and print it to PDF.")
     if st.button("Rapport maken" if nl else "Make the report", key="coverage_report_make"):
         with st.spinner("Rapport maken (per wijk wat die nodig heeft)…" if nl else "Making the report…"):
-            full = cached.coverage_report(*keys, str(settings.data_dir()), start.isoformat(),
+            full = cached.coverage_report(*keys, user, str(settings.data_dir()), start.isoformat(),
                                           (end + timedelta(days=1)).isoformat(), freq, today.isoformat(), needs=True)
         st.download_button("Rapport (HTML)" if nl else "Report (HTML)", render_html(full).encode(),
                            file_name=f"was-rapport-{start.isoformat()}-{end.isoformat()}.html", mime="text/html",

@@ -3,6 +3,7 @@ and time of day, with a table and exports."""
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import time, timedelta
 
@@ -10,12 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
-from planner import settings, streets
-from planner.agreements import list_agreements
-from planner.hotspots import TimeWindow, hot_streets
+from planner import access, settings, streets
+from planner.hotspots import TimeWindow
 from planner.incidents import CATEGORIES
 from planner.output import csv_bytes
-from planner.tuning import hot_street_params, hotspot_params
 
 nl = ui.language() == "nl"
 WEEKDAYS = (["ma", "di", "wo", "do", "vr", "za", "zo"] if nl else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
@@ -50,10 +49,11 @@ with ui.guarded():
         start=hours[0].strftime("%H:%M"), end="24:00" if hours[1] == time(23, 59) else hours[1].strftime("%H:%M"),
         weekdays=tuple(sorted(days)),
     )
+    user = ui.current_user()
     with st.spinner("Hotspots berekenen…" if nl else "Computing hotspots…"):
-        params = hotspot_params(cached.current_store(), window=window, audience=audience)
-        result = cached.hotspots(url, version, ward, start.isoformat(), (end + timedelta(days=1)).isoformat(),
-                                 tuple(chosen), params)
+        result = cached.hotspots(url, version, user, ward, start.isoformat(), (end + timedelta(days=1)).isoformat(),
+                                 tuple(chosen), audience, window)
+    params = result.params
     shown_wards = wards if ward is None else wards[wards["name"] == ward]
     spots = result.hotspots
     layers = [maps.ward_layer(shown_wards)]
@@ -63,13 +63,10 @@ with ui.guarded():
     show_streets = has_graph and st.toggle("Hot streets", value=False, key="hotspots_streets")
     if show_streets:
         graph = cached.ward_graph(str(settings.data_dir()), url, ward)
-        signals = cached.incidents(url, version, ward)
         # The first view after new signals or a rebuilt graph fits the installation's hot streets (seconds).
         with st.spinner("Hot streets berekenen…" if nl else "Computing hot streets…"):
-            street_params = hot_street_params(cached.current_store(), params, data_dir=settings.data_dir())
-            scored = hot_streets(graph, signals, params=street_params)
-        if audience == "public":
-            scored = scored.public(spots)
+            scored = access.visible_hot_streets(cached.current_store(), user, graph, ward, result,
+                                                data_dir=settings.data_dir())
         hot = scored.edges[scored.edges["density"] > 0].to_crs(4326)
         if len(hot):
             top = hot["density"].max()
@@ -83,7 +80,7 @@ with ui.guarded():
         points = result.signals.assign(category_label=result.signals["category"].map(ui.category_label))
         layers.append(maps.points_layer(points[["lon", "lat", "category_label"]], layer_id="signals",
                                         color=[20, 20, 20, 160], radius=4))
-    open_agreements = [a for a in list_agreements(cached.current_store(), ward=ward)
+    open_agreements = [a for a in access.visible_agreements(cached.current_store(), user, ward=ward)
                        if a.status != "done" and a.lat is not None]
     if audience == "officer" and open_agreements:
         layers.append(maps.points_layer(
@@ -122,8 +119,14 @@ with ui.guarded():
             }
         )
         st.dataframe(table, hide_index=True, key="hotspots_table")
-        d1, d2 = st.columns(2)
-        d1.download_button("GeoJSON", json.dumps(result.to_geojson(), ensure_ascii=False).encode(),
-                           file_name="hotspots.geojson", mime="application/geo+json", key="hotspots_geojson")
-        d2.download_button("CSV", csv_bytes(table),
-                           file_name="hotspots.csv", mime="text/csv", key="hotspots_csv")
+        files = [("geojson", "GeoJSON", "application/geo+json", json.dumps(result.to_geojson(), ensure_ascii=False)
+                  .encode()),
+                 ("csv", "CSV", "text/csv", csv_bytes(table))]
+        for column, (fmt, label, mime, content) in zip(st.columns(2), files, strict=True):
+            data = content
+            if result.signals is not None:  # a download of the officer view is an access to points: logged on click
+                what = json.dumps({"table": "hotspot points", "ward": ward, "since": start.isoformat(),
+                                   "until": end.isoformat(), "file": f"hotspots.{fmt}"})
+                data = functools.partial(access.record_download, cached.current_store(), user, content, what=what,
+                                         n_rows=len(result.signals), format=fmt)
+            column.download_button(label, data, file_name=f"hotspots.{fmt}", mime=mime, key=f"hotspots_{fmt}")

@@ -147,9 +147,10 @@ with ui.guarded():
         st.success(f"Opgeslagen als ronde {saved.id}." if nl else f"Saved as patrol {saved.id}.")
 
     with st.expander("Gelopen ronde vastleggen" if nl else "Record a walked patrol"):
-        from planner.patrols import import_track, list_patrols, mark_walked, walk_end
+        from planner.access import visible_patrols
+        from planner.patrols import import_track, mark_walked, walk_end
 
-        planned = list_patrols(cached.current_store(), ward=ward, status="planned")
+        planned = visible_patrols(cached.current_store(), ui.current_user(), ward=ward, status="planned")
         if planned:
             choice = st.selectbox(
                 "Geplande ronde" if nl else "Planned patrol", planned, key="walked_patrol",

@@ -51,6 +51,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "score": ("Score", "Score"),
     "signals": ("Signalen", "Signals"),
     "login": ("Inloggen", "Sign in"),
+    "login_oidc": ("Inloggen via de gemeente", "Sign in through the municipality"),
     "logout": ("Uitloggen", "Sign out"),
     "user_name": ("Gebruikersnaam", "User name"),
     "password": ("Wachtwoord", "Password"),
@@ -128,7 +129,7 @@ def guarded():
         st.error(t("unexpected"))
 
 
-LOCAL_USER = User(name="lokaal", role="admin")
+LOCAL_USER = User(name="lokaal", role="admin", via="dashboard (local, no accounts)")
 """Who uses an installation without accounts (a laptop, the demo): everything is visible."""
 
 

@@ -18,7 +18,7 @@ import typer
 
 from . import settings
 from ._errors import PlannerError
-from .output import write_csv, write_text, writing
+from .output import write_text, writing
 
 app = typer.Typer(
     help="WAS Planner: hotspots, walking patrol routes and coverage for Wijk en Agent Samen teams.",
@@ -79,20 +79,50 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _require(store, user: str | None, password: str | None, permission: str) -> None:
-    """In an installation with accounts, sign in and check ``permission``; without accounts the
-    operator of the machine may do everything (whoever has the database file has the data)."""
-    from .access import require
-    from .users import authenticate, list_users
+def _os_user() -> str:
+    import getpass
+    import os
 
-    if not list_users(store):
-        return
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in a bare container: the uid still says who
+        return f"uid {os.getuid()}"
+
+
+def _signed_in(store, user: str | None, password: str | None, permission: str | None):
+    """Who runs this command (the CLI's trust model, README "Who may use the CLI").
+
+    Without accounts the operator of the machine may do everything, as an admin named after the
+    operating-system user (whoever has the database file has the data). With accounts, ``user``
+    signs in (the password is asked for when not given) and must have ``permission``; without
+    ``user`` only a permission every role has is granted, with the least role (``resident``).
+    Either way the audit log records the operating-system user as where the action came from.
+    """
+    from dataclasses import replace
+
+    from .access import PERMISSIONS, accounts_exist, require
+    from .users import ROLES, User, authenticate
+
+    via = f"cli (os user {_os_user()})"
+    if not accounts_exist(store):
+        return User(name=_os_user(), role="admin", via=via)
     if not user:
+        if permission is not None and ROLES[0] in PERMISSIONS[permission]:
+            return User(name=_os_user(), role=ROLES[0], via=via)
         msg = "this installation has accounts: give --user (or WAS_USER) with a role that may do this"
         raise PlannerError(msg)
     if password is None:
         password = typer.prompt("Password", hide_input=True)
-    require(authenticate(store, user, password), permission)
+    account = replace(authenticate(store, user, password), via=via)
+    if permission is not None:
+        require(account, permission)
+    return account
+
+
+_USER = Annotated[str | None, typer.Option("--user", envvar="WAS_USER", help="Your account, in an installation "
+                                           "with accounts (see README: who may use the CLI).")]
+_PASSWORD = Annotated[str | None, typer.Option("--password", envvar="WAS_PASSWORD", hide_input=True,
+                                               help="Your password; asked for when needed and not given.")]
 
 
 def echo_json(payload: Any) -> None:
@@ -109,7 +139,7 @@ def echo_result(result: Any, as_json: bool) -> None:
 
 
 def _store(ctx: typer.Context):
-    from .store import open_store
+    from .access import open_store
 
     return open_store(ctx.obj.db_url)
 
@@ -342,13 +372,8 @@ def hotspots_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the hotspots.")] = False,
-    user: Annotated[
-        str | None, typer.Option("--user", envvar="WAS_USER", help="Your account (needed for --audience officer "
-                                 "in an installation with accounts).")
-    ] = None,
-    password: Annotated[
-        str | None, typer.Option(envvar="WAS_PASSWORD", hide_input=True, help="Asked for when needed and not given.")
-    ] = None,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """Hotspots of a ward, scored for a target window, for residents or officers.
 
@@ -358,33 +383,25 @@ def hotspots_command(
     --json adds one key, "hot_streets": {"n_snapped", "n_unsnapped", "streets": [...]} (the 20
     densest streets).
     """
-    from .hotspots import TimeWindow, find_hotspots, hot_streets, parse_category_weights
-    from .tuning import hot_street_params, hotspot_params
-    from .wards import find_ward
+    from .access import export_hotspots, visible_hot_streets, visible_hotspots
+    from .hotspots import TimeWindow, parse_category_weights
 
     if day and not window:
         window = "00:00-24:00"
     target = TimeWindow.parse(window, day=day) if window else None
     store = _store(ctx)
-    params = hotspot_params(store, method=method, audience=audience, window=target,
-                            category_weights=parse_category_weights(weights))
-    if audience == "officer":
-        _require(store, user, password, "view_points")
-    wards = store.wards()
-    name = find_ward(ward, wards)
-    incidents = store.incidents(ward=name)
-    result = find_hotspots(incidents, wards[wards["name"] == name], params=params)
+    account = _signed_in(store, user, password, "view_points" if audience == "officer" else "view_aggregates")
+    name = _ward_name(store, ward)
+    result = visible_hotspots(store, account, name, audience=audience, method=method, window=target,
+                              category_weights=parse_category_weights(weights))
     if geojson is not None:
-        write_text(geojson, json.dumps(result.to_geojson(), ensure_ascii=False))
+        export_hotspots(store, account, result, geojson)
     scored = None
     if hot_streets_file is not None:
         from .streets import ward_graph
 
         graph = ward_graph(store, name, data_dir=ctx.obj.data_dir)
-        street_params = hot_street_params(store, params, data_dir=ctx.obj.data_dir)
-        scored = hot_streets(graph, incidents, params=street_params, now=result.now)
-        if audience == "public":
-            scored = scored.public(result.hotspots)
+        scored = visible_hot_streets(store, account, graph, name, result, data_dir=ctx.obj.data_dir)
         write_text(hot_streets_file, json.dumps(scored.to_geojson(), ensure_ascii=False))
     if as_json:
         payload = {"ward": name, **result.to_json()}
@@ -393,7 +410,7 @@ def hotspots_command(
         echo_json(payload)
         return
     typer.echo(
-        f"{name}: {len(incidents)} signals, {len(result.hotspots)} hotspots ({audience}"
+        f"{name}: {len(result.hotspots)} hotspots ({audience}"
         f"{', window ' + target.label() if target else ''}; as of {result.now:%Y-%m-%d})"
     )
     for row in result.hotspots.itertuples(index=False):
@@ -652,14 +669,9 @@ def db_upgrade(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the versions.")] = False,
 ) -> None:
     """Create or upgrade the schema to this version's (runs the Alembic migrations)."""
-    from .store import create_store_engine, migrate
+    from .access import upgrade_schema
 
-    engine = create_store_engine(ctx.obj.db_url)
-    try:
-        before, after = migrate(engine)
-    finally:
-        engine.dispose()
-    url = engine.url.render_as_string(hide_password=True)
+    url, before, after = upgrade_schema(ctx.obj.db_url)
     if as_json:
         echo_json({"url": url, "before": before, "after": after})
     elif before == after:
@@ -667,6 +679,13 @@ def db_upgrade(
     else:
         typer.echo(f"{url}: schema version {before if before is not None else 'none'} → {after}")
 
+
+_NEW_PASSWORD = Annotated[
+    str,
+    typer.Option("--new-password", prompt="New password", hide_input=True, confirmation_prompt=True,
+                 envvar="WAS_NEW_PASSWORD", help="The account's password: asked for when not given (or from "
+                 "WAS_NEW_PASSWORD, for scripts)."),
+]
 
 users_app = typer.Typer(help="Accounts and roles (resident, officer, municipality, admin).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -678,17 +697,18 @@ def users_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option(help="resident, officer, municipality or admin.")],
-    password: Annotated[
-        str,
-        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="WAS_NEW_PASSWORD",
-                     help="Asked for when not given (or from WAS_NEW_PASSWORD, for scripts)."),
-    ],
+    new_password: _NEW_PASSWORD,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
-    """Add an account; the password is asked for and stored as an argon2 hash."""
-    from .users import add_user
+    """Add an account; the password is asked for and stored as an argon2 hash. Once accounts
+    exist, only a signed-in admin may add one; the change is recorded in the audit log."""
+    from .access import add_account
 
-    user = add_user(_store(ctx), name, role=role, password=password)
-    typer.echo(f"added {user.name} ({user.role})")
+    store = _store(ctx)
+    added = add_account(store, _signed_in(store, user, password, "manage_users"), name, role=role,
+                        password=new_password)
+    typer.echo(f"added {added.name} ({added.role})")
 
 
 @users_app.command("list")
@@ -696,11 +716,14 @@ def users_add(
 def users_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
-    """List the accounts with their roles."""
-    from .users import list_users
+    """List the accounts with their roles (a signed-in admin, once accounts exist)."""
+    from .access import accounts
 
-    users = list_users(_store(ctx))
+    store = _store(ctx)
+    users = accounts(store, _signed_in(store, user, password, "manage_users"))
     if as_json:
         echo_json(users)
         return
@@ -713,14 +736,15 @@ def users_list(
 def users_passwd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Login name.")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, envvar="WAS_NEW_PASSWORD")
-    ],
+    new_password: _NEW_PASSWORD,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
-    """Set a new password for an account."""
-    from .users import set_password
+    """Set a new password for an account (a signed-in admin; recorded in the audit log)."""
+    from .access import set_account_password
 
-    set_password(_store(ctx), name, password)
+    store = _store(ctx)
+    set_account_password(store, _signed_in(store, user, password, "manage_users"), name, new_password)
     typer.echo(f"password of {name} changed")
 
 
@@ -730,11 +754,15 @@ def users_disable(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Login name.")],
     enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
-    """Disable an account (it can no longer sign in), or re-enable it."""
-    from .users import set_disabled
+    """Disable an account (it can no longer sign in), or re-enable it (a signed-in admin;
+    recorded in the audit log)."""
+    from .access import set_account_disabled
 
-    set_disabled(_store(ctx), name, disabled=not enable)
+    store = _store(ctx)
+    set_account_disabled(store, _signed_in(store, user, password, "manage_users"), name, disabled=not enable)
     typer.echo(f"{name} {'enabled' if enable else 'disabled'}")
 
 
@@ -751,12 +779,16 @@ def retention_apply(
         typer.Option("--older-than", help="Age, e.g. 2y, 18m, 90d (default: WAS_RETENTION or 2y)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the counts.")] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """Remove personal data older than the retention period: signals' description, reporter and exact
     location, rejected rows (also from the rejects files), patrol members and notes, agreements on them."""
     from .retention import apply_retention
 
-    report = apply_retention(_store(ctx), older_than=older_than, data_dir=ctx.obj.data_dir)
+    store = _store(ctx)
+    _signed_in(store, user, password, "apply_retention")
+    report = apply_retention(store, older_than=older_than, data_dir=ctx.obj.data_dir)
     echo_result(report, as_json)
 
 
@@ -770,39 +802,27 @@ app.add_typer(export_app, name="export")
 def export_signals(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Output: .csv (';', Dutch Excel), .geojson or .gpkg.")],
-    user: Annotated[str, typer.Option("--user", help="Your account (officer or admin).")],
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, envvar="WAS_PASSWORD", help="Asked for when not given.")
-    ],
+    user: _USER = None,
+    password: _PASSWORD = None,
     ward: Annotated[str | None, typer.Option(help="Only this ward (name or code).")] = None,
     personal: Annotated[bool, typer.Option("--personal", help="Include the reporter (admins only).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with the count.")] = False,
 ) -> None:
-    """Export raw signals (points, descriptions) to a file; recorded in the audit log."""
+    """Export raw signals (points, descriptions) to a file; recorded in the audit log once written."""
     from .access import export_incidents
-    from .users import authenticate
-    from .wards import find_ward
 
     store = _store(ctx)
-    account = authenticate(store, user, password)
-    name = find_ward(ward, store.wards()) if ward else None
-    frame = export_incidents(store, account, ward=name, include_personal=personal)
-    suffix = file.suffix.lower()
-    if suffix == ".csv":
-        write_csv(frame.drop(columns="geometry"), file)
-    elif suffix in {".geojson", ".json", ".gpkg"}:
-        with writing(file):
-            file.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_file(file, driver="GPKG" if suffix == ".gpkg" else "GeoJSON")
-    else:
-        raise typer.BadParameter(f"{file.name}: use .csv, .geojson or .gpkg")
+    account = _signed_in(store, user, password, None)  # export_incidents records a refusal itself
+    name = _ward_name(store, ward) if ward else None
+    exported = export_incidents(store, account, file, ward=name, include_personal=personal)
     if as_json:
-        echo_json({"file": str(file), "rows": len(frame)})
+        echo_json(exported.to_json())
     else:
-        typer.echo(f"wrote {len(frame)} signals to {file} (recorded in the audit log)")
+        typer.echo(f"wrote {exported.rows} signals to {file} (recorded in the audit log)")
 
 
-audit_app = typer.Typer(help="The audit log of raw-signal exports.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log: views and exports of points, account changes (admins).",
+                        no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
@@ -812,9 +832,14 @@ def audit_show(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="Newest entries to show.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
-    """Who exported which raw signals, when (newest first)."""
-    entries = _store(ctx).audit_entries(limit=limit)
+    """Who viewed or exported which signals and changed which accounts, when (newest first)."""
+    from .access import audit_log
+
+    store = _store(ctx)
+    entries = audit_log(store, _signed_in(store, user, password, "view_audit"), limit=limit)
     records = [
         {**row, "at": row["at"].isoformat()} for row in entries.to_dict("records")
     ]
@@ -823,7 +848,27 @@ def audit_show(
         return
     for row in records:
         typer.echo(f"{row['at'][:19]}  {row['user_name']:<20} {row['role']:<13} {row['action']:<8} "
-                   f"{row['n_rows']:>7} rows  {row['what']}")
+                   f"{row['n_rows']:>7} rows {row['format'] or '':<8} {row['what']}  [{row['via'] or ''}]")
+
+
+@audit_app.command("verify")
+@cli_errors
+def audit_verify(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: ok, entries, head, broken_id.")]
+    = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
+) -> None:
+    """Check the audit log's hash chain: ok with its head hash (note it elsewhere: a rewritten
+    log changes it), or the first broken entry and exit code 2."""
+    from .access import verify_audit
+
+    store = _store(ctx)
+    check = verify_audit(store, _signed_in(store, user, password, "view_audit"))
+    echo_result(check, as_json)
+    if not check.ok:
+        raise typer.Exit(code=2)
 
 
 @app.command("op-solve")
@@ -1050,19 +1095,22 @@ def patrols_list(
     end: Annotated[str | None, typer.Option("--to", help="Up to and including this day, YYYY-MM-DD.")] = None,
     status: Annotated[str | None, typer.Option(help="planned, walked or cancelled.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"patrols": [...]}.')] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """List the patrol log (never the members' names)."""
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
+    from .access import visible_patrols
     from .coverage import _utc
-    from .patrols import list_patrols
 
     store = _store(ctx)
     name = _ward_name(store, ward) if ward else None
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
-    records = list_patrols(store, ward=name, status=status, since=_utc(first) if first else None,
-                           until=_utc(last + timedelta(days=1)) if last else None)
+    records = visible_patrols(store, _signed_in(store, user, password, "view_aggregates"), ward=name, status=status,
+                              since=_utc(first) if first else None,
+                              until=_utc(last + timedelta(days=1)) if last else None)
     if as_json:
         echo_json({"patrols": [r.to_json() for r in records]})
         return
@@ -1110,17 +1158,21 @@ def coverage_command(
     end: Annotated[str, typer.Option("--to", help="Last day (included), YYYY-MM-DD.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object with the six metrics.")]
     = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """Coverage of a ward: patrols, person-hours, km, hotspot score visited, streets walked, idle hot streets."""
     from datetime import date, timedelta
 
-    from .coverage import coverage_for, period_until_today
+    from .access import ward_coverage
+    from .coverage import period_until_today
 
     store = _store(ctx)
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
     until = period_until_today(first, last + timedelta(days=1), today=date.today())
-    result = coverage_for(store, name, first, until, data_dir=ctx.obj.data_dir)
+    result = ward_coverage(store, _signed_in(store, user, password, "view_coverage"), name, first, until,
+                           data_dir=ctx.obj.data_dir)
     echo_result(result, as_json)
 
 
@@ -1165,18 +1217,22 @@ def report_command(
     out: Annotated[Path, typer.Option(help="Folder for rapport.html and the CSV tables.")],
     freq: Annotated[str, typer.Option(help="Periods in charts and tables: week, month or quarter.")] = "week",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object listing the files.")] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """The municipality's report: printable HTML (Dutch) plus CSV tables for Excel."""
     from datetime import timedelta
 
-    from .report import build_report, write_report
+    from .access import coverage_report
+    from .report import write_report
 
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
     with writing(out):  # before the minutes of work, not after
         out.mkdir(parents=True, exist_ok=True)
     store = _store(ctx)
-    files = write_report(build_report(store, first, last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir),
-                         out)
+    report = coverage_report(store, _signed_in(store, user, password, "view_coverage"), first,
+                             last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir)
+    files = write_report(report, out)
     if as_json:
         echo_json(files.to_json())
     else:
@@ -1207,20 +1263,20 @@ def agreements_add(
     signal: Annotated[int | None, typer.Option(help="Signal id the agreement follows up.")] = None,
     status: Annotated[str, typer.Option(help="open, in_progress or done.")] = "open",
     as_json: Annotated[bool, typer.Option("--json", help="Print the agreement as one JSON object.")] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
-    """Record an agreement for a ward, optionally at one of its hotspots or for a signal."""
+    """Record an agreement for a ward, optionally at one of its hotspots (numbered as `hotspots`
+    shows them to you) or for a signal."""
     from .agreements import add_agreement
 
     store = _store(ctx)
     name = _ward_name(store, ward)
     lat = lon = label = None
     if hotspot is not None:
-        from .hotspots import find_hotspots
-        from .tuning import hotspot_params
+        from .access import visible_hotspots
 
-        wards = store.wards()
-        found = find_hotspots(store.incidents(ward=name), wards[wards["name"] == name],
-                              params=hotspot_params(store, audience="officer")).hotspots
+        found = visible_hotspots(store, _signed_in(store, user, password, "view_aggregates"), name).hotspots
         row = found[found["id"] == hotspot]
         if row.empty:
             raise PlannerError(f"{name} has no hotspot {hotspot} now (it has {len(found)})")
@@ -1243,16 +1299,19 @@ def agreements_list(
     = False,
     today: Annotated[str | None, typer.Option(help="Day to judge 'overdue' on (default: today).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help='Print one JSON object {"agreements": [...]}.')] = False,
+    user: _USER = None,
+    password: _PASSWORD = None,
 ) -> None:
     """List agreements by due date; --overdue for those past due."""
     from datetime import date
 
-    from .agreements import list_agreements
+    from .access import visible_agreements
 
     store = _store(ctx)
     name = _ward_name(store, ward) if ward else None
     day = _day_option(today, "--today") or date.today()
-    found = list_agreements(store, ward=name, status=status, overdue_on=day if overdue else None)
+    found = visible_agreements(store, _signed_in(store, user, password, "view_aggregates"), ward=name,
+                               status=status, overdue_on=day if overdue else None)
     if as_json:
         echo_json({"agreements": [{**a.to_json(), "overdue": a.is_overdue(day)} for a in found]})
         return

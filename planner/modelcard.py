@@ -258,14 +258,18 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
            f"- **Bewaartermijn**: na {settings.retention_period()} verliezen signalen beschrijving, melder en "
            "extern nummer en gaat de locatie terug naar het midden van de wijk (`was-planner retention apply`).",
            "- **Rollen**: " + ", ".join(ROLES) + "; wat elke rol mag zien wordt in de kern afgedwongen.",
-           "- **Logboek**: elke export van ruwe signalen wordt vastgelegd (wie, wanneer, hoeveel).",
+           "- **Logboek**: elke inzage van punten door een agent, elke export of download van punten en elke "
+           "accountwijziging wordt vastgelegd (wie, waarvandaan, wanneer, formaat, hoeveel), in een hashketen die "
+           "`was-planner audit verify` controleert.",
            "- Geen foto's, geen namen, geen profilering van personen."] if nl else
           [f"- **k-threshold**: residents see only areas ({p.public_cell_m:g} m grid cells) with at least {k} "
            f"signals, and explanations without sources, without counts under {k} and with dates by month.",
            f"- **Retention**: after {settings.retention_period()} signals lose description, reporter and external "
            "id and their location moves to the ward's centre (`was-planner retention apply`).",
            "- **Roles**: " + ", ".join(ROLES) + "; what each role may see is enforced in the core.",
-           "- **Audit log**: every export of raw signals is logged (who, when, how many).",
+           "- **Audit log**: every officer's view of points, every export or download of points and every "
+           "account change is logged (who, from where, when, format, how many), in a hash chain that "
+           "`was-planner audit verify` checks.",
            "- No photos, no names, no profiling of persons."]),
         "",
         "## Contact",

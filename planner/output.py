@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
+from pyogrio.errors import DataSourceError
 
 from ._errors import InputError
 
@@ -52,8 +53,8 @@ def writing(path: str | Path) -> Iterator[None]:
     except IsADirectoryError:
         msg = f"cannot write {path}: it is a folder; give a file name inside it"
         raise InputError(msg) from None
-    except OSError as error:
-        reason = (error.strerror or str(error)).lower()
+    except (OSError, DataSourceError) as error:  # GDAL reports an unwritable GeoPackage as its own error
+        reason = (getattr(error, "strerror", None) or str(error).splitlines()[0]).lower()
         msg = f"cannot write {path}: {reason}; choose a place you can write to"
         raise InputError(msg) from None
 

@@ -67,3 +67,16 @@ CONTACT_DEFAULT = "de gemeente (stel WAS_CONTACT in met een e-mailadres of afdel
 def contact() -> str:
     """Who answers questions about the algorithm (``WAS_CONTACT``), shown in the model card."""
     return os.environ.get("WAS_CONTACT", CONTACT_DEFAULT)
+
+
+def oidc_role_claim() -> str | None:
+    """The identity-provider claim that holds a WAS role (``WAS_OIDC_ROLE_CLAIM``, e.g. ``groups``);
+    set, the dashboard signs people in through ``st.login`` (``.streamlit/secrets.toml`` ``[auth]``)
+    instead of its own accounts."""
+    return os.environ.get("WAS_OIDC_ROLE_CLAIM") or None
+
+
+def oidc_roles() -> str | None:
+    """Claim values → WAS roles (``WAS_OIDC_ROLES``, e.g. ``wijkagenten=officer,was-leden=resident``);
+    unset, a claim value that is a role's own name is that role."""
+    return os.environ.get("WAS_OIDC_ROLES") or None

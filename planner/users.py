@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -31,10 +32,12 @@ _DUMMY_HASH = _HASHER.hash("not a real password, only used to equalise timing")
 
 @dataclass(frozen=True)
 class User:
-    """A signed-in person: ``name`` and ``role`` (one of ``ROLES``)."""
+    """A signed-in person: ``name``, ``role`` (one of ``ROLES``) and ``via``, where they act
+    from as the audit log records it (``"dashboard"``, ``"cli (os user NAME)"``)."""
 
     name: str
     role: str
+    via: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -114,3 +117,45 @@ def set_disabled(store: Store, name: str, *, disabled: bool = True) -> None:
 def list_users(store: Store) -> list[dict]:
     """``[{"name", "role", "disabled"}]`` sorted by name (never the hashes)."""
     return [{"name": r["name"], "role": r["role"], "disabled": bool(r["disabled"])} for r in store.user_rows()]
+
+
+def parse_role_map(text: str | None) -> dict[str, str]:
+    """``"wijkagenten=officer,was-leden=resident"`` → ``{claim value: role}``; ``None`` or empty →
+    each role's own name (a claim value ``officer`` is the officer role).
+
+    Raises
+    ------
+    InputError
+        A pair without ``=`` or a role not in ``ROLES``.
+    """
+    if not text or not text.strip():
+        return {role: role for role in ROLES}
+    mapping = {}
+    for pair in text.split(","):
+        value, sep, role = (part.strip() for part in pair.partition("="))
+        if not sep or not value or role not in ROLES:
+            msg = f"WAS_OIDC_ROLES: {pair.strip()!r} must be CLAIM_VALUE=ROLE with a role of {', '.join(ROLES)}"
+            raise InputError(msg)
+        mapping[value] = role
+    return mapping
+
+
+def user_from_claims(claims: Mapping[str, object], *, role_claim: str, roles: Mapping[str, str]) -> User:
+    """The ``User`` an identity provider signed in: the name from ``email``, else
+    ``preferred_username``, else ``sub``; the role from ``claims[role_claim]`` (one value or a
+    list, such as groups) through ``roles``; with several, the most trusted (``ROLES`` order).
+
+    Raises
+    ------
+    AuthenticationError
+        No name, or no value of the claim maps to a role (the message names the claim).
+    """
+    name = next((str(claims[key]) for key in ("email", "preferred_username", "sub") if claims.get(key)), None)
+    raw = claims.get(role_claim)
+    values = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else []
+    matched = {roles[str(value)] for value in values if str(value) in roles}
+    if name is None or not matched:
+        msg = (f"signed in, but the identity provider gave no WAS role in the claim {role_claim!r}: ask the "
+               "administrator to grant one (WAS_OIDC_ROLES maps claim values to roles)")
+        raise AuthenticationError(msg)
+    return User(name=name, role=max(matched, key=ROLES.index), via="dashboard (oidc)")

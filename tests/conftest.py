@@ -264,3 +264,28 @@ def street_grid():
                     for a, b in ((u, v), (v, u)):
                         raw.add_edge(a, b, length=100.0, name=f"straat {min(u, v)}")
     return streets.prepare_graph(raw)
+
+
+def _leaks(text: str, signals: pd.DataFrame) -> list[str]:
+    """What of ``signals`` (read with ``include_personal``) shows in ``text``: a place (two numbers
+    side by side, either order, within 1.5e-6° ≈ 0.15 m of a signal's latitude and longitude:
+    printed to 6 decimals, rounded or cut), a description or a reporter."""
+    import re
+
+    tolerance = 1.5e-6
+    numbers = np.array([float(n) for n in re.findall(r"-?\d+\.\d{6,}", text)])
+    pairs = np.vstack([np.column_stack([numbers[:-1], numbers[1:]]), np.column_stack([numbers[1:], numbers[:-1]])]) \
+        if len(numbers) > 1 else np.empty((0, 2))
+    order = np.argsort(signals["lat"].to_numpy())
+    lats, lons = signals["lat"].to_numpy()[order], signals["lon"].to_numpy()[order]
+    low, high = np.searchsorted(lats, pairs[:, 0] - tolerance), np.searchsorted(lats, pairs[:, 0] + tolerance)
+    places = {f"place {lats[k]:.6f},{lons[k]:.6f}" for (_, lon), first, last in zip(pairs, low, high, strict=True)
+              for k in range(first, last) if abs(lons[k] - lon) < tolerance}
+    words = set(signals["description"].dropna()) | set(signals["reporter"].dropna())
+    return sorted(places) + sorted(word for word in words if word in text)
+
+
+@pytest.fixture
+def find_leaks():
+    """``find_leaks(text, signals)``: the places, descriptions and reporters of ``signals`` found in ``text``."""
+    return _leaks

@@ -74,34 +74,34 @@ def test_resident_counts_leave_out_groups_below_k(filled):
 
 def test_resident_hotspots_are_public_areas_only(filled):
     """A resident's hotspots never carry points or signal ids, and asking for them is refused."""
-    from planner.hotspots import HotspotParams
-
     result = access.visible_hotspots(filled, RESIDENT, "West", now=NOW)
     assert result.audience == "public" and result.signals is None
     payload = json.dumps(result.to_json()) + json.dumps(result.to_geojson())
     assert "signal_ids" not in payload and "fiets" not in payload and "J. Jansen" not in payload
     assert not POINT_COLUMNS & set(result.hotspots.columns)
     with pytest.raises(AccessDeniedError):
-        access.visible_hotspots(filled, RESIDENT, "West", params=HotspotParams(audience="officer"))
-    lowered = access.visible_hotspots(filled, RESIDENT, "West", params=HotspotParams(public_min_signals=1), now=NOW)
+        access.visible_hotspots(filled, RESIDENT, "West", audience="officer")
+    lowered = access.visible_hotspots(filled, RESIDENT, "West", public_min_signals=1, now=NOW)
     assert (lowered.hotspots["n_signals"] >= 5).all()
     officer = access.visible_hotspots(filled, OFFICER, "West", now=NOW)
     assert officer.audience == "officer" and officer.signals is not None
 
 
-def test_exports_are_audited_and_refusals_too(filled):
-    """An officer's export is logged (who, what, rows); a resident's attempt is refused and logged."""
-    frame = access.export_incidents(filled, OFFICER, ward="West")
+def test_exports_are_audited_and_refusals_too(filled, tmp_path):
+    """An officer's export is logged (who, what, format, rows); a resident's attempt is refused and logged."""
+    exported = access.export_incidents(filled, OFFICER, tmp_path / "west.gpkg", ward="West")
     with pytest.raises(AccessDeniedError):
-        access.export_incidents(filled, RESIDENT)
+        access.export_incidents(filled, RESIDENT, tmp_path / "all.csv")
     log = access.audit_log(filled, ADMIN)
     assert list(log["action"]) == ["denied", "export"]
     export = log.iloc[1]
-    assert (export["user_name"], export["role"], export["n_rows"]) == ("otto", "officer", len(frame) == 40 and 40)
+    assert (export["user_name"], export["role"], export["n_rows"], export["format"]) == ("otto", "officer", 40, "gpkg")
+    assert exported.rows == 40 and len(__import__("geopandas").read_file(exported.path)) == 40
     assert json.loads(export["what"])["ward"] == "West" and str(export["at"].tz) == "UTC"
+    assert not (tmp_path / "all.csv").exists()
     with pytest.raises(AccessDeniedError):
         access.audit_log(filled, OFFICER)
-    access.audit_export(filled, OFFICER, "hotspots West as GeoPackage", 7)
+    access.record_access(filled, OFFICER, "hotspots West as GeoPackage", 7, format="gpkg")
     assert access.audit_log(filled, ADMIN, limit=1).iloc[0]["n_rows"] == 7
 
 
@@ -122,7 +122,7 @@ def test_residents_report_signals_as_was_members(filled):
     assert bad.rejected == 1 and "category" in bad.reasons[0][1]
 
 
-def test_every_core_path_of_a_resident_is_free_of_points(filled):
+def test_every_core_path_of_a_resident_is_free_of_points(filled, tmp_path):
     """Whatever a resident calls in planner.access, no coordinates, descriptions or sources of a
     signal come back: the calls either refuse or return aggregates/areas."""
     points = filled.incidents(include_personal=True)
@@ -132,14 +132,25 @@ def test_every_core_path_of_a_resident_is_free_of_points(filled):
         return f"{whole}.{fraction[:6]}"
 
     located = [(micro(lat), micro(lon)) for lat, lon in zip(points["lat"], points["lon"], strict=True)]
+    from planner.agreements import add_agreement
+
+    add_agreement(filled, ward="West", what="lamp", role="gemeente", due=NOW.date(), hotspot="hotspot 1",
+                  lat=float(points["lat"].iloc[0]), lon=float(points["lon"].iloc[0]), incident_id=1)
     refused = 0
     calls = {
         "visible_incidents": lambda: access.visible_incidents(filled, RESIDENT),
-        "export_incidents": lambda: access.export_incidents(filled, RESIDENT),
-        "export_personal": lambda: access.export_incidents(filled, RESIDENT, include_personal=True),
+        "export_incidents": lambda: access.export_incidents(filled, RESIDENT, tmp_path / "a.csv"),
+        "export_personal": lambda: access.export_incidents(filled, RESIDENT, tmp_path / "b.csv",
+                                                           include_personal=True),
         "audit_log": lambda: access.audit_log(filled, RESIDENT),
         "signal_counts": lambda: access.signal_counts(filled, RESIDENT, by=("ward", "category", "status")),
         "visible_hotspots": lambda: access.visible_hotspots(filled, RESIDENT, "West", now=NOW).to_json(),
+        "all_wards_hotspots": lambda: access.visible_hotspots(filled, RESIDENT, None, now=NOW).to_json(),
+        "agreements": lambda: [a.to_json() for a in access.visible_agreements(filled, RESIDENT)],
+        "patrols": lambda: [p.to_json() for p in access.visible_patrols(filled, RESIDENT)],
+        "coverage": lambda: access.coverage_report(filled, RESIDENT, NOW.date(), NOW.date()),
+        "accounts": lambda: access.accounts(filled, RESIDENT),
+        "verify_audit": lambda: access.verify_audit(filled, RESIDENT),
     }
     for name, call in calls.items():
         try:
@@ -151,7 +162,7 @@ def test_every_core_path_of_a_resident_is_free_of_points(filled):
         leaked = [pair for pair in located if pair[0] in text and pair[1] in text]
         assert not leaked, f"{name} leaks signal locations {leaked[:3]}"
         assert "fiets weg" not in text and "J. Jansen" not in text and "was_member" not in text
-    assert refused == 4
+    assert refused == 7
 
 
 def test_cli_export_needs_an_officer_login_and_is_audited(filled, data_dir, tmp_path):
@@ -170,8 +181,152 @@ def test_cli_export_needs_an_officer_login_and_is_audited(filled, data_dir, tmp_
     assert json.loads(ok.stdout)["rows"] == 40
     written = pd.read_csv(target, sep=";", encoding="utf-8-sig")
     assert len(written) == 40 and "reporter" not in written
-    shown = json.loads(runner.invoke(app, ["--db", filled.url, "audit", "show", "--json"]).stdout)
+    add_user(filled, "ada", role="admin", password=PASSWORD)
+    shown = json.loads(runner.invoke(app, ["--db", filled.url, "audit", "show", "--json", "--user", "ada"],
+                                     env={"WAS_PASSWORD": PASSWORD}).stdout)
     entries = [(e["user_name"], e["action"], e["n_rows"]) for e in shown]
     assert entries == [("otto", "export", 40), ("rita", "denied", 0)]
     geo = runner.invoke(app, [*base[:-1], str(tmp_path / "out.geojson"), "--user", "otto"], input=f"{PASSWORD}\n")
     assert geo.exit_code == 0, geo.output
+
+
+# -- issue 14 §2: the audit log records what happened, who changed accounts, and cannot be edited quietly --
+def _cli(*args: str, password: str | None = PASSWORD, input: str | None = None):
+    env = {"WAS_PASSWORD": password} if password is not None else {}
+    return CliRunner().invoke(app, list(args), env=env, input=input)
+
+
+def test_export_records_only_files_written_with_format_and_rows(filled, data_dir, tmp_path):
+    """A refused suffix or an unwritable path exits 2 and logs nothing; a written file is
+    logged once with its format and row count (issue 14: both used to appear as an export)."""
+    add_user(filled, "otto", role="officer", password=PASSWORD)
+    add_user(filled, "ada", role="admin", password=PASSWORD)
+    base = ["--db", filled.url, "export", "signals"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for target in (tmp_path / "out" / "o.txt", blocker / "o.csv"):
+        refused = _cli(*base, str(target), "--user", "otto")
+        assert refused.exit_code == 2 and refused.output.startswith("error: ") and "Traceback" not in refused.output
+        assert not target.exists()
+    assert "must end in .csv, .geojson or .gpkg" in _cli(*base, str(tmp_path / "o.txt"), "--user", "otto").output
+    assert access.audit_log(filled, ADMIN).empty
+    ok = _cli(*base, str(tmp_path / "o.geojson"), "--user", "otto", "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout) == {"file": str(tmp_path / "o.geojson"), "format": "geojson", "rows": 43}
+    log = access.audit_log(filled, ADMIN)
+    assert log[["user_name", "action", "format", "n_rows"]].values.tolist() == [["otto", "export", "geojson", 43]]
+    assert log.iloc[0]["via"].startswith("cli (os user ")
+
+
+def test_cli_account_changes_need_an_admin_and_are_logged(filled, data_dir):
+    """`users passwd` needs an admin's sign-in once accounts exist; the change is logged with the
+    admin and the operating-system user, so a later export "as admin" has a visible cause."""
+    add_user(filled, "ada", role="admin", password=PASSWORD)
+    add_user(filled, "otto", role="officer", password=PASSWORD)
+    new = "another long password"
+    passwd = ["--db", filled.url, "users", "passwd", "ada", "--new-password", new]
+    anonymous = _cli(*passwd, password=None)
+    assert anonymous.exit_code == 2 and "give --user" in anonymous.output
+    officer = _cli(*passwd, "--user", "otto")
+    assert officer.exit_code == 2 and "may not manage users" in officer.output
+    assert _cli(*passwd, "--user", "ada").exit_code == 0
+    for args in (["users", "add", "bert", "--role", "resident", "--new-password", new],
+                 ["users", "disable", "bert"]):
+        assert _cli("--db", filled.url, *args, "--user", "ada", password=new).exit_code == 0
+    log = access.audit_log(filled, ADMIN)
+    assert list(log["action"]) == ["account"] * 3 and set(log["user_name"]) == {"ada"}
+    changes = [json.loads(w) for w in log["what"][::-1]]
+    assert changes == [{"account": "ada", "change": "password"}, {"account": "bert", "change": "added as resident"},
+                       {"account": "bert", "change": "disabled"}]
+    listed = _cli("--db", filled.url, "users", "list", "--json", password=None)
+    assert listed.exit_code == 2
+
+
+def test_without_accounts_the_operator_acts_as_admin_and_is_named(store, data_dir):
+    """Without accounts the CLI is the operator's tool: the first account is added without a
+    sign-in, and the log names the operating-system user who added it."""
+    result = _cli("users", "add", "ada", "--role", "admin", password=None, input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    entry = access.audit_log(store, ADMIN).iloc[0]
+    assert entry["action"] == "account" and entry["role"] == "admin"
+    assert entry["via"] == f"cli (os user {entry['user_name']})"
+
+
+def test_officer_point_views_and_hotspot_files_are_logged(filled, data_dir, tmp_path):
+    """`hotspots --audience officer --geojson` leaves a view and an export of the points in the
+    log; a public run with a file leaves nothing (no points left the store)."""
+    add_user(filled, "otto", role="officer", password=PASSWORD)
+    base = ["--db", filled.url, "hotspots", "--ward", "West"]
+    assert _cli(*base, "--geojson", str(tmp_path / "public.geojson"), password=None).exit_code == 0
+    assert access.audit_log(filled, ADMIN).empty
+    officer = _cli(*base, "--audience", "officer", "--geojson", str(tmp_path / "o.geojson"), "--user", "otto")
+    assert officer.exit_code == 0, officer.output
+    log = access.audit_log(filled, ADMIN)
+    assert log[["action", "format", "n_rows"]].values.tolist() == [["export", "geojson", 40], ["view", None, 40]]
+    assert json.loads(log.iloc[1]["what"])["table"] == "hotspot points"
+
+
+def test_audit_chain_detects_an_edited_or_removed_entry(any_store, backend_url):
+    """Each entry carries the previous entry's hash; editing or deleting one breaks the chain at
+    that entry and `audit verify` says which (exit 2); SQLite and PostgreSQL alike."""
+    from sqlalchemy import delete, update
+
+    from planner.store import AUDIT_GENESIS, audit_table
+
+    for n in range(4):
+        access.record_access(any_store, replace_via(OFFICER), f"export {n}", n, format="csv")
+    check = access.verify_audit(any_store, ADMIN)
+    assert check.ok and check.n_entries == 4 and check.head != AUDIT_GENESIS
+    verified = _cli("--db", backend_url, "audit", "verify", "--json", password=None)
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["head"] == check.head
+    with any_store.transaction() as conn:
+        second = conn.execute(audit_table.select().order_by(audit_table.c.id)).all()[1].id
+        conn.execute(update(audit_table).where(audit_table.c.id == second).values(n_rows=0))
+    broken = access.verify_audit(any_store, ADMIN)
+    assert (broken.ok, broken.broken_id, broken.n_entries) == (False, second, 1)
+    shown = _cli("--db", backend_url, "audit", "verify", password=None)
+    assert shown.exit_code == 2 and f"broken at entry {second}" in shown.output
+    with any_store.transaction() as conn:
+        conn.execute(delete(audit_table).where(audit_table.c.id == second))
+    assert access.verify_audit(any_store, ADMIN).broken_id == second + 1
+
+
+def replace_via(user: User) -> User:
+    from dataclasses import replace
+
+    return replace(user, via="test")
+
+
+# -- issue 14 §1: planner.access is the front-ends' only reader ----------------------------------------
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+FRONT_ENDS = [ROOT / "app.py", ROOT / "planner" / "cli.py", *sorted((ROOT / "app_pages").glob("*.py"))]
+READERS = {"find_hotspots", "hot_streets", "list_patrols", "list_agreements", "build_report", "coverage_for",
+           "list_users",
+           "incidents", "incidents_within", "audit_entries", "verify_audit", "user_rows", "user_row"}
+"""Functions and store methods that read what a role limits; front-ends reach them only as ``access.X``."""
+
+
+def test_front_ends_cannot_import_the_store():
+    """The import-linter contract in pyproject.toml holds: app_pages and the CLI never import planner.store."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True) == 0
+
+
+def test_front_ends_call_no_reader_but_through_access():
+    """No page, app.py or CLI command imports or calls a reader of signals, hotspots, hot streets,
+    patrols, agreements, accounts or the audit log except ``planner.access``'s own."""
+    import ast
+
+    offences = []
+    for path in FRONT_ENDS:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] != "access":
+                named = [a.name for a in node.names if a.name in READERS]
+                offences += [f"{path.name}: from {node.module} import {name}" for name in named]
+            if isinstance(node, ast.Attribute) and node.attr in READERS and not (
+                isinstance(node.value, ast.Name) and node.value.id == "access"
+            ):
+                offences.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    assert not offences, offences

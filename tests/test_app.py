@@ -257,7 +257,7 @@ def test_tonight_mark_a_planned_patrol_as_walked(app, demo_dir):
 
 @pytest.fixture
 def shared_install(demo_dir, tmp_path, monkeypatch):
-    """A copy of the demo with accounts: a resident, an officer and a municipality user."""
+    """A copy of the demo with accounts: a resident, an officer, a municipality user and an admin."""
     import shutil
 
     from planner.users import add_user
@@ -265,7 +265,8 @@ def shared_install(demo_dir, tmp_path, monkeypatch):
     directory = tmp_path / "shared"
     shutil.copytree(demo_dir, directory)
     store = open_store(f"sqlite:///{directory / 'was.db'}")
-    for name, role in (("bewoner1", "resident"), ("agent1", "officer"), ("gemeente1", "municipality")):
+    for name, role in (("bewoner1", "resident"), ("agent1", "officer"), ("gemeente1", "municipality"),
+                       ("beheer1", "admin")):
         add_user(store, name, role=role, password="geheim-wachtwoord")
     monkeypatch.setenv("WAS_DATA_DIR", str(directory))
     return directory
@@ -430,3 +431,83 @@ def test_demo_button_refuses_beside_real_wards(store, data_dir, two_wards):
     assert not at.exception
     assert any("--force" in e.value and "2 wards" in e.value for e in at.error), [e.value for e in at.error]
     assert sorted(store.wards()["name"]) == ["Oost", "West"] and store.incident_count() == 0
+
+
+# -- issue 14 §1: every page as every role, and sign-in through the identity provider ----------------
+ROLE_ACCOUNTS = {"resident": "bewoner1", "officer": "agent1", "municipality": "gemeente1", "admin": "beheer1"}
+
+
+def _rendered(node) -> list[str]:
+    """The text of everything a page sent: tables as CSV, maps as their JSON, other elements as protobuf text."""
+    from streamlit.testing.v1.element_tree import Block, Dataframe
+
+    if isinstance(node, Block):
+        return [text for child in node.children.values() for text in _rendered(child)]
+    if isinstance(node, Dataframe):
+        return [node.value.astype(str).to_csv()]
+    proto = getattr(node, "proto", None)
+    return [getattr(proto, "json", None) or str(proto)] if proto is not None else []
+
+
+@pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
+def test_every_page_as_every_role_keeps_points_from_residents(shared_install, role, find_leaks):
+    """Signed in as each role, every page it may open runs; a resident's pages never carry a
+    signal's location, description, source or reporter, nor a category count below k, while
+    an officer's hotspot map does carry points (so the check can see them)."""
+    import re
+
+    from planner import settings
+    from planner.incidents import SOURCES
+
+    store = open_store(f"sqlite:///{shared_install / 'was.db'}")
+    signals = store.incidents(include_personal=True)
+    at = sign_in(ROLE_ACCOUNTS[role])
+    pages = {"tonight", "hotspot_map", "coverage", "report", "data", "about"}
+    opened, texts, categories = set(), [], []
+    for page in sorted(pages):
+        try:
+            at.switch_page(f"app_pages/{page}.py").run()
+        except ValueError:  # not in this role's navigation
+            continue
+        assert not at.exception, (page, [e.value for e in at.exception])
+        opened.add(page)
+        if page == "hotspot_map":
+            categories = list(at.dataframe[0].value["Categorieën"])
+        texts += [f"--- {page}", *_rendered(at.main), *_rendered(at.sidebar)]
+    text = "\n".join(texts)
+    leaks = find_leaks(text, signals)
+    expected = {"resident": {"about", "hotspot_map", "report", "tonight"},
+                "municipality": {"about", "coverage", "hotspot_map", "report"}}.get(role, pages)
+    assert opened == expected
+    if role != "resident":
+        assert role not in ("officer", "admin") or any(leak.startswith("place") for leak in leaks), \
+            "the officer's map should carry points"
+        return
+    assert not leaks, leaks[:3]
+    assert not [code for code in SOURCES if f'"{code}"' in text or f",{code}," in text]
+    counts = [int(n) for cell in categories for n in re.findall(r"\((\d+)\)", cell)]
+    assert counts and min(counts) >= settings.PUBLIC_MIN_SIGNALS
+
+
+def test_identity_provider_sign_in_takes_the_role_from_the_claim(shared_install, monkeypatch):
+    """With WAS_OIDC_ROLE_CLAIM set the page asks for the municipality's sign-in instead of the own
+    accounts; a signed-in user gets the role its claim maps to, one without a mapped value none."""
+    monkeypatch.setenv("WAS_OIDC_ROLE_CLAIM", "groups")
+    monkeypatch.setenv("WAS_OIDC_ROLES", "wijkagenten=officer,was-leden=resident")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert at.button(key="login_oidc") is not None
+    with pytest.raises(KeyError):
+        at.text_input(key="login_name")
+    at.user = {"is_logged_in": True, "email": "j.devries@gemeente.nl", "groups": ["was-leden", "wijkagenten"]}
+    at.run()
+    assert not at.exception
+    assert at.session_state["user"].role == "officer" and at.session_state["user"].via == "dashboard (oidc)"
+    at.switch_page("app_pages/hotspot_map.py").run()
+    assert "signals" in deck_layers(at)
+    stranger = AppTest.from_file(APP, default_timeout=120)
+    stranger.user = {"is_logged_in": True, "email": "x@elders.nl", "groups": ["sport"]}
+    stranger.run()
+    assert any("no WAS role in the claim 'groups'" in e.value for e in stranger.error)
+    assert not stranger.get("deck_gl_json_chart")

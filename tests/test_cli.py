@@ -147,3 +147,68 @@ def test_hostile_options_exit_2_with_one_line(data_dir, tmp_path, args, message)
     result = run(data_dir, *[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.exit_code == 2, result.output
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+# -- issue 14 §1: every command that reads what a role limits, as each role -----------------------------
+ROLE_ACCOUNTS = {"resident": "bewoner1", "officer": "agent1", "municipality": "gemeente1", "admin": "beheer1"}
+
+
+@pytest.fixture(scope="module")
+def shared_demo(demo_copy):
+    """The demo with one account per role (password geheim-wachtwoord) and an agreement at a signal."""
+    from planner.agreements import add_agreement
+    from planner.store import open_store
+    from planner.users import add_user
+
+    store = open_store(f"sqlite:///{demo_copy / 'was.db'}")
+    for role, name in ROLE_ACCOUNTS.items():
+        add_user(store, name, role=role, password="geheim-wachtwoord")
+    point = store.incidents(ward="Vogelwijk").iloc[0]
+    add_agreement(store, ward="Vogelwijk", what="lamp", role="gemeente", due=__import__("datetime").date(2026, 12, 1),
+                  hotspot="hotspot 1", lat=float(point["lat"]), lon=float(point["lon"]), incident_id=int(point["id"]))
+    return demo_copy, store
+
+
+@pytest.mark.parametrize("role", list(ROLE_ACCOUNTS))
+def test_every_reading_command_as_every_role(shared_demo, role, tmp_path, monkeypatch, find_leaks):
+    """Each command that reads signals, hotspots, hot streets, coverage, patrols, agreements, accounts
+    or the audit log answers each role as planner.access allows (exit 0, else exit 2 naming the
+    role); whatever a resident receives, on stdout or in a file, holds no signal's location,
+    description, source or reporter."""
+    from planner.access import PERMISSIONS
+    from planner.incidents import SOURCES
+
+    data, store = shared_demo
+    monkeypatch.setenv("WAS_USER", ROLE_ACCOUNTS[role])
+    monkeypatch.setenv("WAS_PASSWORD", "geheim-wachtwoord")
+    out = tmp_path / "out"
+    commands = {  # command → the permission it needs
+        ("hotspots", "--ward", "Vogelwijk", "--json", "--geojson", str(out / "h.geojson"),
+         "--hot-streets", str(out / "s.geojson")): "view_aggregates",
+        ("hotspots", "--ward", "Vogelwijk", "--audience", "officer", "--json"): "view_points",
+        ("agreements", "list", "--json"): "view_aggregates",
+        ("patrols", "list", "--json"): "view_aggregates",
+        ("report", "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(out / "report"), "--json"):
+            "view_coverage",
+        ("coverage", "--ward", "Vogelwijk", "--from", "2026-10-01", "--to", "2026-10-31", "--json"): "view_coverage",
+        ("export", "signals", str(out / "signals.csv")): "export_raw",
+        ("audit", "show", "--json"): "view_audit",
+        ("audit", "verify"): "view_audit",
+        ("users", "list", "--json"): "manage_users",
+        ("retention", "apply", "--older-than", "100y", "--json"): "apply_retention",
+    }
+    received = []
+    for args, permission in commands.items():
+        result = run(data, *args)
+        allowed = role in PERMISSIONS[permission]
+        assert result.exit_code == (0 if allowed else 2), (args, result.output)
+        if not allowed:
+            assert f"({role}) may not" in result.stderr and "Traceback" not in result.output
+        received.append(result.stdout)
+    received += [path.read_text(encoding="utf-8-sig") for path in out.rglob("*") if path.is_file()]
+    if role != "resident":
+        return
+    text = "\n".join(received)
+    assert not find_leaks(text, store.incidents(include_personal=True))
+    assert not [code for code in SOURCES if f'"{code}"' in text]
+    assert '"points"' not in text and '"signal_ids"' not in text

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -55,10 +56,9 @@ def browser():
         instance.close()
 
 
-@pytest.fixture(scope="module")
-def server(demo_copy):
-    """`streamlit run app.py` on a free loopback port with the demo data; yields its base URL."""
-    data = demo_copy
+@contextmanager
+def _streamlit(data: Path):
+    """`streamlit run app.py` on a free loopback port with ``data`` as data directory; yields its base URL."""
     port = _free_port()
     env = {**os.environ, "WAS_DATA_DIR": str(data)}
     env.pop("WAS_DATABASE_URL", None)
@@ -87,6 +87,30 @@ def server(demo_copy):
     process.terminate()
     process.wait(timeout=20)
     log.close()
+
+
+@pytest.fixture(scope="module")
+def server(demo_copy):
+    """The dashboard on the demo data (no accounts); yields its base URL."""
+    with _streamlit(demo_copy) as base:
+        yield base
+
+
+PASSWORD = "geheim-wachtwoord"
+
+
+@pytest.fixture(scope="module")
+def shared_server(demo_template, tmp_path_factory):
+    """The dashboard on a copy of the demo with a resident's and an officer's account: (URL, store)."""
+    from planner.users import add_user
+
+    data = tmp_path_factory.mktemp("shared") / "data"
+    shutil.copytree(demo_template, data)
+    store = open_store(f"sqlite:///{data / 'was.db'}")
+    for name, role in (("bewoner1", "resident"), ("agent1", "officer")):
+        add_user(store, name, role=role, password=PASSWORD)
+    with _streamlit(data) as base:
+        yield base, store
 
 
 def open_page(browser, url: str, name: str):
@@ -164,3 +188,65 @@ def test_coverage_effect_review_in_the_browser(browser, server, width, height):
     assert page.locator("[data-testid='stImage'] img, [data-testid='stPyplot'] img, img[src*='media']").count() >= 1
     assert page.get_by_text("Let op: dit is een vergelijking").count() > 0
     page.close()
+
+
+def _signed_in_page(browser, base: str, name: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000}, accept_downloads=True)
+    page.goto(base)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
+    page.get_by_label(TEXTS["user_name"][0]).fill(name)
+    page.get_by_label(TEXTS["password"][0], exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=TEXTS["login"][0]).click()
+    page.get_by_role("link", name=TEXTS["page_hotspots"][0]).click()
+    page.wait_for_selector("[data-testid='stDownloadButton']", timeout=120_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+    return page
+
+
+def _download(page, label: str) -> bytes:
+    """Click a download button once the script is idle; a click that lands while a re-run replaces
+    the button's deferred file gets no download, so it is tried once more."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for last in (False, True):
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+        page.wait_for_timeout(1000)
+        try:
+            with page.expect_download(timeout=60_000) as info:
+                page.get_by_test_id("stDownloadButton").get_by_role("button", name=label).click()
+            return Path(info.value.path()).read_bytes()
+        except PlaywrightTimeout:
+            if last:
+                raise
+
+
+def test_point_views_and_downloads_are_logged_per_role(browser, shared_server):
+    """Issue 14 re-run in Chromium: an officer's hotspot map and its GeoJSON/CSV downloads leave a
+    view and two exports in the audit log (from the dashboard); a resident's map and download carry
+    no points and leave nothing."""
+    import json
+
+    from planner import access
+    from planner.users import User
+
+    base, store = shared_server
+    admin = User("test", "admin")
+    page = _signed_in_page(browser, base, "agent1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "hotspots-officer.png"), full_page=True)
+    geojson = json.loads(_download(page, "GeoJSON"))
+    assert any(f["properties"]["kind"] == "signal" for f in geojson["features"])
+    assert _download(page, "CSV").startswith("\ufeff".encode())
+    page.close()
+    log = access.audit_log(store, admin)
+    mine = log[log["user_name"] == "agent1"]
+    assert sorted(zip(mine["action"], mine["format"].fillna(""), strict=True)) == [
+        ("export", "csv"), ("export", "geojson"), ("view", "")]
+    assert set(mine["via"]) == {"dashboard"}
+    page = _signed_in_page(browser, base, "bewoner1")
+    assert page.get_by_text("Weergave", exact=True).count() == 0
+    public = json.loads(_download(page, "GeoJSON"))
+    assert {f["properties"]["kind"] for f in public["features"]} <= {"hotspot"}
+    page.close()
+    assert "bewoner1" not in set(access.audit_log(store, admin)["user_name"])
+    assert access.verify_audit(store, admin).ok

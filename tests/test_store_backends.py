@@ -224,3 +224,28 @@ def test_unsupported_dialect_is_an_input_error():
     """Only SQLite and PostgreSQL URLs are accepted, and the message says so."""
     with pytest.raises(InputError, match="postgresql"):
         open_store("mysql+pymysql://u@127.0.0.1/x")
+
+
+def test_audit_entries_from_before_the_chain_are_chained_by_the_upgrade(backend_url):
+    """A version-5 store's audit entries get hashes in id order on upgrade; new entries extend the
+    chain and `Store.verify_audit` finds it whole, on SQLite and PostgreSQL."""
+    from alembic import command
+    from alembic.config import Config
+
+    store = open_store(backend_url)
+    with store.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(Path(store_module.__file__).with_name("migrations")))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        for n in range(3):
+            conn.execute(text("INSERT INTO audit_log (at, user_name, role, action, what, n_rows) VALUES "
+                              "(:at, 'otto', 'officer', 'export', :what, :n)"),
+                         {"at": datetime(2026, 11, 20, 21, n, 5, 123456), "what": f"export {n}", "n": n})
+    store.engine.dispose()
+    upgraded = open_store(backend_url)
+    assert upgraded.schema_version() == SCHEMA_VERSION
+    upgraded.add_audit(user_name="ada", role="admin", action="account", what="{}", n_rows=1, via="test")
+    check = upgraded.verify_audit()
+    assert check.ok and check.n_entries == 4, check
+    upgraded.engine.dispose()

@@ -17,8 +17,10 @@ from planner.users import (
     add_user,
     authenticate,
     list_users,
+    parse_role_map,
     set_disabled,
     set_password,
+    user_from_claims,
 )
 
 PASSWORD = "correct horse battery"
@@ -78,14 +80,16 @@ def test_names_are_unique(store):
 
 
 def test_users_add_prompts_for_the_password_twice(data_dir):
-    """`users add NAME --role R` asks for the password (hidden, confirmed) and stores the account."""
+    """`users add NAME --role R` asks for the password (hidden, confirmed) and stores the account;
+    once accounts exist, listing and adding need an admin's sign-in."""
     runner = CliRunner()
-    result = runner.invoke(app, ["users", "add", "bert", "--role", "municipality"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    result = runner.invoke(app, ["users", "add", "bert", "--role", "admin"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output
-    listed = json.loads(runner.invoke(app, ["users", "list", "--json"]).stdout)
-    assert listed == [{"name": "bert", "role": "municipality", "disabled": False}]
-    bad = runner.invoke(app, ["users", "add", "carl", "--role", "chief"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    admin = {"WAS_USER": "bert", "WAS_PASSWORD": PASSWORD}
+    listed = json.loads(runner.invoke(app, ["users", "list", "--json"], env=admin).stdout)
+    assert listed == [{"name": "bert", "role": "admin", "disabled": False}]
+    bad = runner.invoke(app, ["users", "add", "carl", "--role", "chief"], input=f"{PASSWORD}\n{PASSWORD}\n", env=admin)
     assert bad.exit_code == 2 and "role must be one of" in bad.output
 
 
@@ -93,3 +97,20 @@ def test_roles_are_the_four_of_the_issue():
     """Roles: resident, officer, municipality, admin."""
     assert ROLES == ("resident", "officer", "municipality", "admin")
     assert list_users.__doc__ and "hashes" in list_users.__doc__
+
+
+def test_identity_provider_claims_map_to_one_role():
+    """A configured claim's values map to roles (the most trusted of several); unmapped values,
+    a missing claim or a bad mapping are refused with the claim or pair named."""
+    roles = parse_role_map("wijkagenten=officer, was-leden=resident")
+    assert roles == {"wijkagenten": "officer", "was-leden": "resident"}
+    both = user_from_claims({"email": "j@gemeente.nl", "groups": ["was-leden", "wijkagenten"]}, role_claim="groups",
+                            roles=roles)
+    assert (both.name, both.role, both.via) == ("j@gemeente.nl", "officer", "dashboard (oidc)")
+    single = user_from_claims({"sub": "abc", "was_role": "admin"}, role_claim="was_role", roles=parse_role_map(None))
+    assert (single.name, single.role) == ("abc", "admin")
+    for claims in ({"email": "x@y.nl", "groups": ["sport"]}, {"email": "x@y.nl"}, {"groups": ["was-leden"]}):
+        with pytest.raises(AuthenticationError, match="no WAS role in the claim 'groups'"):
+            user_from_claims(claims, role_claim="groups", roles=roles)
+    with pytest.raises(InputError, match="'wijkagenten=chief' must be CLAIM_VALUE=ROLE"):
+        parse_role_map("wijkagenten=chief")
