@@ -389,11 +389,12 @@ def hotspots_command(
     if day and not window:
         window = "00:00-24:00"
     target = TimeWindow.parse(window, day=day) if window else None
+    category_weights = parse_category_weights(weights)  # bad flags are named before the store is read
     store = _store(ctx)
     account = _signed_in(store, user, password, "view_points" if audience == "officer" else "view_aggregates")
     name = _ward_name(store, ward)
     result = visible_hotspots(store, account, name, audience=audience, method=method, window=target,
-                              category_weights=parse_category_weights(weights))
+                              category_weights=category_weights)
     if geojson is not None:
         export_hotspots(store, account, result, geojson)
     scored = None

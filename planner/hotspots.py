@@ -429,6 +429,7 @@ def parse_category_weights(text: str | None) -> tuple[tuple[str, float], ...]:
             msg = f"--weights item {item!r}: {value!r} is not a number"
             raise InputError(msg) from None
         pairs.append((category, weight))
+    _check_weights(tuple(pairs), "--weights", 2)
     return tuple(pairs)
 
 

@@ -212,10 +212,12 @@ def demo_season(tmp_path_factory):
     patrols, built once per session; tests may add to it but not remove from it."""
     from planner.demo import build_demo
     from planner.store import open_store
+    from planner.tuning import installation_street_calibration
 
     directory = tmp_path_factory.mktemp("demo_season")
     store = open_store(f"sqlite:///{directory / 'was.db'}")
     build_demo(store, directory, seed=3, end=DEMO_END)
+    installation_street_calibration(store, data_dir=directory)  # as `was-planner demo` leaves it: warm
     return store, directory
 
 
@@ -226,10 +228,12 @@ def demo_template(tmp_path_factory) -> Path:
 
     from planner.demo import build_demo
     from planner.store import open_store
+    from planner.tuning import installation_street_calibration
 
     directory = tmp_path_factory.mktemp("demo-template")
     store = open_store(f"sqlite:///{directory / 'was.db'}")
     build_demo(store, directory, seed=0, end=date.today())
+    installation_street_calibration(store, data_dir=directory)  # fitted once; every copy keeps the fit
     store.engine.dispose()  # no open connection while the files are copied
     return directory
 
