@@ -179,21 +179,41 @@ class CalibrationParams:
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """What ``calibrate_surface`` chose, and why.
+class Choice:
+    """What a calibration chose, and why: the part the cells' and the streets' choices share.
 
-    ``scores`` holds each candidate's mean fold hit rate over the coverages (empty on a
-    fallback); ``reason`` says why the prior was used (``""`` when calibrated).
+    ``chosen`` is the winning candidate (with a ``label()``); ``scores`` holds each candidate's
+    mean fold hit rate over the coverages (empty on a fallback); ``reason`` says why the prior
+    was used (``""`` when calibrated).
     """
 
-    chosen: SurfaceParams
+    chosen: Any
     fallback: bool
     reason: str
     n_candidates: int
     n_folds: int
     fold_test_signals: int
     seconds: float
-    scores: tuple[tuple[SurfaceParams, float], ...] = ()
+    scores: tuple[tuple[Any, float], ...] = ()
+
+    def summary(self) -> str:
+        """One line: the choice, or the prior and why."""
+        if self.fallback:
+            return f"literature defaults ({self.chosen.label()}): {self.reason}"
+        return (f"{self.chosen.label()} (of {self.n_candidates} candidates, {self.n_folds} folds, "
+                f"{self.fold_test_signals} fold test signals)")
+
+    def _outcome_json(self) -> dict[str, Any]:
+        """The keys every choice's ``to_json`` ends with."""
+        return {"fallback": self.fallback, "reason": self.reason, "candidates": self.n_candidates,
+                "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Calibration(Choice):
+    """What ``calibrate_surface`` chose, and why (``Choice``); ``recency_floor`` as fixed at fitting."""
+
     recency_floor: float = 0.0
 
     def tune(self, params: HotspotParams) -> HotspotParams:
@@ -213,23 +233,13 @@ class Calibration:
             resolved_weight=c.resolved_weight,
         )
 
-    def summary(self) -> str:
-        """One line: the choice, or the prior and why."""
-        if self.fallback:
-            return f"literature defaults ({self.chosen.label()}): {self.reason}"
-        return (f"{self.chosen.label()} (of {self.n_candidates} candidates, {self.n_folds} folds, "
-                f"{self.fold_test_signals} fold test signals)")
-
     def to_json(self) -> dict[str, Any]:
         """The choice as plain data (half-life ∞ as ``null``)."""
         c = self.chosen
         return {"bandwidth_m": c.bandwidth_m,
                 "half_life_days": None if math.isinf(c.half_life_days) else c.half_life_days,
                 "blend": c.blend, "near_repeat": c.near_repeat, "resolved_weight": c.resolved_weight,
-                "recency_floor": round(self.recency_floor, 6),
-                "fallback": self.fallback, "reason": self.reason,
-                "candidates": self.n_candidates, "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
-                "seconds": round(self.seconds, 3)}
+                "recency_floor": round(self.recency_floor, 6), **self._outcome_json()}
 
 
 def cv_choose(

@@ -47,7 +47,7 @@ import pandas as pd
 import shapely
 
 from ._errors import InputError
-from .calibration import CalibrationParams, cv_choose, deterministic_rank
+from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
 from .hotspots import (
     HotspotParams,
     HotStreetParams,
@@ -200,21 +200,8 @@ class StreetCalibrationParams:
 
 
 @dataclass(frozen=True)
-class StreetCalibration:
-    """What ``calibrate_streets`` chose, and why.
-
-    ``scores`` holds each candidate's mean fold hit rate over the coverages (empty on a
-    fallback); ``reason`` says why the prior was used (``""`` when calibrated).
-    """
-
-    chosen: StreetSurfaceParams
-    fallback: bool
-    reason: str
-    n_candidates: int
-    n_folds: int
-    fold_test_signals: int
-    seconds: float
-    scores: tuple[tuple[StreetSurfaceParams, float], ...] = ()
+class StreetCalibration(Choice):
+    """What ``calibrate_streets`` chose (a ``StreetSurfaceParams``), and why (``Choice``)."""
 
     def tune(self, params: HotStreetParams) -> HotStreetParams:
         """``params`` with the chosen bandwidth, blend and recency: what ``hot_streets`` scores with.
@@ -232,22 +219,13 @@ class StreetCalibration:
         bandwidth, blend = (0.0, 0.0) if c.counts_only else (c.bandwidth_m, c.blend)
         return replace(params, bandwidth_m=bandwidth, blend=blend, weights=weights)
 
-    def summary(self) -> str:
-        """One line: the choice, or the prior and why."""
-        if self.fallback:
-            return f"literature default ({self.chosen.label()}): {self.reason}"
-        return (f"{self.chosen.label()} (of {self.n_candidates} candidates, {self.n_folds} folds, "
-                f"{self.fold_test_signals} fold test signals)")
-
     def to_json(self) -> dict[str, Any]:
         """The choice as plain data: half-life ∞ as ``null``; ``weights_recency`` for the weights' own."""
         life = self.chosen.half_life_days
         return {"bandwidth_m": self.chosen.bandwidth_m, "blend": self.chosen.blend,
                 "half_life_days": None if life is None or math.isinf(life) else life,
                 "weights_recency": life is None, "resolved_weight": self.chosen.resolved_weight,
-                "fallback": self.fallback, "reason": self.reason, "candidates": self.n_candidates,
-                "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
-                "seconds": round(self.seconds, 3)}
+                **self._outcome_json()}
 
 
 class _Area:
