@@ -4,7 +4,7 @@ the filled-in DPIA template for the municipality."""
 import streamlit as st
 
 from app_pages import cached, ui
-from planner.modelcard import dpia
+from planner.review.modelcard import dpia
 
 st.header("Modelkaart" if ui.language() == "nl" else "Model card")
 with ui.guarded():

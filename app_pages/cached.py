@@ -18,7 +18,7 @@ import streamlit as st
 
 from planner import access, settings
 from planner.access import Store, open_store
-from planner.incidents import CATEGORIES
+from planner.signals.incidents import CATEGORIES
 from planner.users import User
 
 LOCAL_PUBLIC = User(name="vanavond", role="resident", via="dashboard")
@@ -96,7 +96,7 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
     give the next plan a chance to vary from it.
     """
     from planner.hotspots import TimeWindow
-    from planner.routes import plan_for_ward
+    from planner.routing.routes import plan_for_ward
 
     start_text, _, end_text = window.partition("-")
     tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
@@ -158,7 +158,7 @@ def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: 
 @st.cache_data(show_spinner=False, ttl=600)
 def default_outcome(url: str, outcomes: tuple[int, int], version: tuple[int, int]) -> str:
     """What the effect review measures unless told otherwise (registered crime of the wards, or signals)."""
-    from planner.effect import default_outcome as outcome
+    from planner.review.effect import default_outcome as outcome
 
     return outcome(store(url))
 
@@ -169,7 +169,7 @@ def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: tu
     """The effect review with a chosen split, outcome and (or else the patrol log's) treated wards."""
     from datetime import date
 
-    from planner.effect import effect_review as review
+    from planner.review.effect import effect_review as review
 
     return review(store(url), date.fromisoformat(start), date.fromisoformat(end), split=date.fromisoformat(split),
                   treated=list(treated) if treated else None, outcome=outcome, today=date.fromisoformat(today))
@@ -180,7 +180,7 @@ def capacity(url: str, version: tuple[int, int], patrols: int, data_dir: str, wa
     """What ``ward`` needs: its capacity curve with ``teams`` teams a night."""
     from datetime import date
 
-    from planner.capacity import CapacityParams, capacity_for
+    from planner.review.capacity import CapacityParams, capacity_for
 
     return capacity_for(store(url), ward, data_dir=data_dir, params=CapacityParams(teams=teams),
                         now=date.fromisoformat(now))
@@ -189,6 +189,6 @@ def capacity(url: str, version: tuple[int, int], patrols: int, data_dir: str, wa
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
 def model_card(url: str, version: tuple[int, int], language: str) -> str:
     """The model card with the latest backtest on the store's own signals (a few seconds)."""
-    from planner.modelcard import model_card as card
+    from planner.review.modelcard import model_card as card
 
     return card(store(url), language=language)

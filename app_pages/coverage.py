@@ -12,8 +12,8 @@ import streamlit as st
 from app_pages import cached, ui
 from planner import settings
 from planner.access import visible_agreements
-from planner.agreements import STATUSES, add_agreement, update_agreement
-from planner.report import capacity_figure, event_study_figure, render_html
+from planner.review.agreements import STATUSES, add_agreement, update_agreement
+from planner.review.report import capacity_figure, event_study_figure, render_html
 
 nl = ui.language() == "nl"
 FREQS = {"week": ("week", "week"), "month": ("maand", "month"), "quarter": ("kwartaal", "quarter")}

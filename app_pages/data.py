@@ -12,10 +12,10 @@ import streamlit as st
 
 from app_pages import cached, ui
 from planner import settings
-from planner.incidents import ParseOptions, parse_mapping
-from planner.intake import import_file
 from planner.output import csv_bytes
-from planner.wards import read_wards, store_wards
+from planner.signals.incidents import ParseOptions, parse_mapping
+from planner.signals.intake import import_file
+from planner.signals.wards import read_wards, store_wards
 
 nl = ui.language() == "nl"
 st.header(ui.t("page_data"))
@@ -91,7 +91,7 @@ with outcomes_tab, ui.guarded():
                                  key="data_outcomes_format")
     if st.button("Importeren" if nl else "Import", key="data_outcomes_import", type="primary",
                  disabled=counts_file is None):
-        from planner.outcomes import import_outcomes
+        from planner.signals.outcomes import import_outcomes
 
         with st.spinner("Bezig met importeren…" if nl else "Importing…"), _saved(counts_file) as path:
             counted = import_outcomes(cached.current_store(), path,

@@ -13,8 +13,8 @@ import streamlit as st
 from app_pages import cached, maps, ui
 from planner import access, settings, streets
 from planner.hotspots import TimeWindow
-from planner.incidents import CATEGORIES
 from planner.output import csv_bytes
+from planner.signals.incidents import CATEGORIES
 
 nl = ui.language() == "nl"
 WEEKDAYS = (["ma", "di", "wo", "do", "vr", "za", "zo"] if nl else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])

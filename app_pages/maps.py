@@ -111,7 +111,7 @@ def grid_points(area: gpd.GeoDataFrame, *, spacing_m: float) -> pd.DataFrame:
     """
     from shapely import contains_xy
 
-    from planner._crs import to_metric
+    from planner._geo import to_metric
 
     metric = to_metric(area)
     west, south, east, north = metric.total_bounds

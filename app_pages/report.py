@@ -10,7 +10,7 @@ import streamlit as st
 from app_pages import cached, maps, ui
 from planner import settings, streets
 from planner.access import report_signal
-from planner.incidents import CATEGORIES
+from planner.signals.incidents import CATEGORIES
 from planner.users import User
 
 FIELDS = {  # which widget a rejection reason's field belongs to

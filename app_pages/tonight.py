@@ -12,9 +12,9 @@ import streamlit as st
 
 from app_pages import cached, maps, ui
 from planner import settings
-from planner.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
-from planner.patrols import recent_patrol_edges, save_planned_patrol
-from planner.routes import RouteParams
+from planner.patrols import save_planned_patrol
+from planner.routing.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.routing.routes import RouteParams
 
 nl = ui.language() == "nl"
 st.header(ui.t("page_tonight"))
@@ -65,7 +65,7 @@ with ui.guarded():
     params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed),
                          variety_penalty=settings.VARIETY_PENALTY if variety else 0.0)
     vary_last = settings.VARY_LAST_ROUNDS if variety else 0
-    patrol_log = recent_patrol_edges(cached.current_store(), ward, last=vary_last) if variety else frozenset()
+    patrol_log = cached.current_store().recent_patrol_edges(ward, last=vary_last) if variety else frozenset()
     with st.spinner("Route plannen…" if nl else "Planning the route…"):
         spots, plan = cached.patrol_plan(
             url, version, str(settings.data_dir()), ward, window, begin.weekday(), params, start, vary_last,

@@ -11,7 +11,7 @@ import streamlit as st
 
 from planner import access, settings
 from planner._errors import PlannerError
-from planner.incidents import CATEGORIES
+from planner.signals.incidents import CATEGORIES
 from planner.users import User
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Planner against every hotspot baseline of ``planner.evaluate``, per split and on average (issue 13).
+"""Planner against every hotspot baseline of ``planner.hotspots.evaluate``, per split and on average (issue 13).
 
 Usage::
 
@@ -10,10 +10,10 @@ overlap, so the splits are not independent), and the City of London (police.uk, 
 dates) on monthly splits 2016-07-01 … 2017-06-01 with the next month as test set (horizon 28
 days: a month-only signal starts on the first, so any horizon of 1–28 days takes that month).
 Study area = training hull + 500 m in 100 m cells; the methods and the cross-validation rule are
-those of ``planner.evaluate`` (module docstring). Prints, per dataset, one table per coverage
+those of ``planner.hotspots.evaluate`` (module docstring). Prints, per dataset, one table per coverage
 (PAI per split, mean last) and a table of means with the number of splits the planner is ahead.
 The planner is the shipped, calibrated surface (``--planner calibrated``, the default:
-``planner.calibration``) or the literature defaults before calibration (``--planner fixed``);
+``planner.hotspots.calibration``) or the literature defaults before calibration (``--planner fixed``);
 ``--min-history-days`` overrides the short-history fallback (default 7 days).
 """
 
@@ -31,9 +31,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.calibration import CalibrationParams
-from planner.evaluate import METHODS, BacktestParams, BacktestResult, backtest
-from planner.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
+from planner.hotspots.calibration import CalibrationParams
+from planner.hotspots.evaluate import METHODS, BacktestParams, BacktestResult, backtest
+from planner.signals.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
 COVERAGES = ("1", "5", "10")

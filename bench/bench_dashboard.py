@@ -22,7 +22,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from planner.demo import build_demo
-from planner.store import open_store
+from planner.storage.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 

@@ -17,7 +17,7 @@ numbers):
 
 - **old 2×2**: the effect review before issue 12: the pooled 2×2 Poisson DiD of the group sums
   with the usual log-rate-ratio interval;
-- **new**: ``planner.effect.randomization_p``: two-way fixed-effects Poisson with ward precision
+- **new**: ``planner.review.effect.randomization_p``: two-way fixed-effects Poisson with ward precision
   weights and the wards' own pre-split trends (shrunk), randomization inference (exact
   enumeration up to 5,000 assignments, else 999 random);
 - **reference**: a permutation test on ward-level log-count differences: the mean of
@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.effect import (
+from planner.review.effect import (
     EffectParams,
     _p_value,
     assignments,
@@ -47,7 +47,7 @@ from planner.effect import (
     panel_from_outcomes,
     randomization_p,
 )
-from planner.outcomes import read_outcomes
+from planner.signals.outcomes import read_outcomes
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
 PANELS = (

@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python bench/bench_hot_streets.py [--shared DIR] [--only demo|chicago]
 
-``backtest(..., graph=G)`` on two networks, coverage = share of street length (``planner.evaluate``):
+``backtest(..., graph=G)`` on two networks, coverage = share of street length (``planner.hotspots.evaluate``):
 
 1. Demostad (SYNTHETIC streets and signals): ``build_demo(seed=0, end=2026-11-01)`` in a
    temporary directory (what ``was-planner --data-dir D demo --end 2026-11-01`` builds), the
@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner import streets
-from planner.evaluate import METHODS, BacktestParams, BacktestResult, evaluate_file
+from planner.hotspots.evaluate import METHODS, BacktestParams, BacktestResult, evaluate_file
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
 COVERAGES = ("1", "5", "10")
@@ -95,7 +95,7 @@ def tables(label: str, splits: list[str], calibrated: list[BacktestResult], fixe
 def demo() -> list[str]:
     """Section 1: Demostad, built in a temporary directory."""
     from planner.demo import build_demo
-    from planner.store import open_store
+    from planner.storage.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)

@@ -1,4 +1,4 @@
-"""Benchmark of ``planner.hotspots`` and ``planner.evaluate`` (issue 3).
+"""Benchmark of ``planner.hotspots`` and ``planner.hotspots.evaluate`` (issue 3).
 
 Usage::
 
@@ -13,7 +13,7 @@ Usage::
 2. Hot streets on the Amsterdam Osdorp-Midden sidewalk network (27,622 directed edges) with
    20,000 signals, against a naive network KDE (networkx Dijkstra from every signal, measured
    on 1,000 signals and scaled linearly).
-3. Backtest: the planner against every baseline of ``planner.evaluate`` on rolling splits of
+3. Backtest: the planner against every baseline of ``planner.hotspots.evaluate`` on rolling splits of
    Sacramento (horizon 7 days) and monthly splits of the City of London file, per split and on
    average (``bench_baselines.py``, which runs this section on its own).
 4. Backtest per km of street (``bench_hot_streets.py``, which runs this section on its own): the

@@ -1,4 +1,4 @@
-"""Benchmark of ``planner.orienteering.solve_orienteering`` on the classic OP and TOP instances.
+"""Benchmark of ``planner.routing.orienteering.solve_orienteering`` on the classic OP and TOP instances.
 
 Usage::
 
@@ -39,12 +39,7 @@ from ortools.sat.python import cp_model
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner._errors import NoRouteError
-from planner.orienteering import (
-    OrienteeringProblem,
-    SolverParams,
-    read_instance,
-    solve_orienteering,
-)
+from planner.routing.orienteering import OrienteeringProblem, SolverParams, read_instance, solve_orienteering
 
 EXACT_SCALE = 10_000  # CP-SAT: distances floored at 1e-4
 ROUTING_SCALE = 1_000  # routing: distances ceiled at 1e-3

@@ -46,8 +46,8 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import Point
 
 from planner import streets
-from planner.orienteering import OrienteeringProblem, SolverParams, solve_orienteering
-from planner.routes import RouteParams, central_node, plan_patrol
+from planner.routing.orienteering import OrienteeringProblem, SolverParams, solve_orienteering
+from planner.routing.routes import RouteParams, central_node, plan_patrol
 
 DEFAULT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_baselines import SHARED, sacramento
 
-from planner.calibration import CalibrationParams
-from planner.evaluate import METHODS, BacktestParams, BacktestResult, backtest
+from planner.hotspots.calibration import CalibrationParams
+from planner.hotspots.evaluate import METHODS, BacktestParams, BacktestResult, backtest
 
 COVERAGES = ("1", "5", "10")
 SPLITS = ("2006-01-11", "2006-01-15")

@@ -7,7 +7,7 @@ Usage::
 1. Import: ``--rows`` synthetic signals (CSV with ``;``, Dutch dates, descriptions, 9 square
    wards of 2 × 2 km in RD New) through ``intake.import_file`` — read, validate, assign wards,
    one transaction — into a SQLite file and into PostgreSQL + PostGIS (a throwaway cluster
-   started by ``planner._pgcluster``, fsync on). Baseline in the same run: reading and
+   started by ``tests/pgcluster.py``, fsync on). Baseline in the same run: reading and
    validating the file without a store (``read_table`` + ``parse_incidents``), so the store's
    own share is the difference.
 2. Submissions: ``--processes`` processes each call ``access.report_signal`` (the dashboard's
@@ -35,14 +35,16 @@ from shapely.geometry import box
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test suite's PostgreSQL starter
 
-from planner import _pgcluster
+import pgcluster as _pgcluster
+
 from planner.access import report_signal
-from planner.incidents import CATEGORIES, RawTable, parse_incidents, read_table
-from planner.intake import import_file
-from planner.store import open_store
+from planner.signals.incidents import CATEGORIES, RawTable, parse_incidents, read_table
+from planner.signals.intake import import_file
+from planner.signals.wards import store_wards
+from planner.storage.store import open_store
 from planner.users import User
-from planner.wards import store_wards
 
 NOW = datetime(2026, 11, 25, 12, 0)
 ORIGIN = (90_000.0, 450_000.0)

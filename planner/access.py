@@ -11,7 +11,7 @@ Every function takes the signed-in ``users.User`` and raises ``AccessDeniedError
 ``PlannerError`` and a ``PermissionError``) for a request the role may not make. This module is
 the only way a front-end (dashboard page, CLI command) reads signals, hotspots, hot streets,
 coverage, patrols, agreements, accounts and the audit log: an import-linter contract keeps
-``planner.store`` out of ``app_pages`` and ``planner.cli``. Viewing points is an access to
+``planner.storage.store`` out of ``app_pages`` and ``planner.cli``. Viewing points is an access to
 personal data: officers' point views, every export of raw signals, every download or file of
 points and every account change are written to the audit log (who, from where, what, format,
 rows), after the file was written, never before.
@@ -35,20 +35,20 @@ from sqlalchemy import func, select
 from . import settings
 from ._errors import AccessDeniedError, InputError
 from .output import write_csv, write_text, writing
-from .store import AuditCheck, Store, _utc_naive, incidents_table, open_store, wards_table
+from .storage.store import AuditCheck, Store, _utc_naive, incidents_table, open_store, wards_table
 from .users import ROLES, User
 
 if TYPE_CHECKING:
     import networkx as nx
 
-    from .agreements import Agreement
-    from .coverage import Coverage
     from .hotspots import HotspotResult, HotStreets
-    from .intake import ImportReport
     from .patrols import PatrolRecord
-    from .report import Report
+    from .review.agreements import Agreement
+    from .review.coverage import Coverage
+    from .review.report import Report
+    from .signals.intake import ImportReport
 
-__all__ = ["Store", "open_store"]  # front-ends open the store here: they may not import planner.store
+__all__ = ["Store", "open_store"]  # front-ends open the store here: they may not import planner.storage.store
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def visible_hotspots(
         A role without ``view_points`` asks for ``audience="officer"``.
     """
     from .hotspots import find_hotspots
-    from .tuning import hotspot_params
+    from .hotspots.tuning import hotspot_params
 
     audience = audience if audience is not None else hotspot_audience(user)
     if audience != "public":
@@ -220,7 +220,7 @@ def visible_hot_streets(store: Store, user: User, graph: nx.MultiDiGraph, ward: 
     fitted on the ward graphs in ``data_dir``) with the weights of ``hotspots`` (a
     ``visible_hotspots`` result); in a public rendering only the streets touching its areas."""
     from .hotspots import hot_streets
-    from .tuning import hot_street_params
+    from .hotspots.tuning import hot_street_params
 
     require(user, "view_aggregates")
     if hotspots.audience != "public":
@@ -336,7 +336,7 @@ def visible_agreements(store: Store, user: User, **filters: Any) -> list[Agreeme
     """Agreements (``agreements.list_agreements(store, **filters)``); roles without
     ``view_points`` get them without location and signal id (a hotspot centroid of the officer
     view, or the signal followed up, may sit on one reported place)."""
-    from .agreements import list_agreements
+    from .review.agreements import list_agreements
 
     require(user, "view_aggregates")
     found = list_agreements(store, **filters)
@@ -356,7 +356,7 @@ def visible_patrols(store: Store, user: User, **filters: Any) -> list[PatrolReco
 def coverage_report(store: Store, user: User, start, end, **options: Any) -> Report:
     """The coverage and effect report of ``[start, end)`` (``report.build_report``): aggregates
     per ward and period for roles with ``view_coverage``."""
-    from .report import build_report
+    from .review.report import build_report
 
     require(user, "view_coverage")
     return build_report(store, start, end, **options)
@@ -364,7 +364,7 @@ def coverage_report(store: Store, user: User, start, end, **options: Any) -> Rep
 
 def ward_coverage(store: Store, user: User, ward: str, start, end, **options: Any) -> Coverage:
     """One ward's coverage over ``[start, end)`` (``coverage.coverage_for``) for roles with ``view_coverage``."""
-    from .coverage import coverage_for
+    from .review.coverage import coverage_for
 
     require(user, "view_coverage")
     return coverage_for(store, ward, start, end, **options)
@@ -430,7 +430,7 @@ def set_account_disabled(store: Store, user: User, name: str, *, disabled: bool 
 
 def upgrade_schema(url: str) -> tuple[str, int | None, int]:
     """Create or upgrade the store's schema at ``url``: (URL without password, before, after)."""
-    from .store import create_store_engine, migrate
+    from .storage.store import create_store_engine, migrate
 
     engine = create_store_engine(url)
     try:
@@ -451,8 +451,8 @@ def report_signal(
     the reporter is the signed-in user, whatever ``fields`` says. Returns the ``ImportReport``
     (imported 1, or rejected 1 with the reason).
     """
-    from .incidents import ParseOptions, RawTable
-    from .intake import import_table
+    from .signals.incidents import ParseOptions, RawTable
+    from .signals.intake import import_table
 
     require(user, "report_signal")
     unknown = sorted(set(fields) - _FORM_FIELDS)

@@ -40,7 +40,7 @@ from sqlalchemy import (
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
-from .store import Store, metadata, patrols_table, wards_table
+from .storage.store import Store, metadata, patrols_table, wards_table
 
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="WGS84")
@@ -119,24 +119,6 @@ def save_planned_patrol(
             _set_members(conn, patrol_id, members)
     end = start + timedelta(minutes=minutes)
     return SavedPatrol(patrol_id, ward, PLANNED, start, end, int(team_size))
-
-
-def recent_patrol_edges(store: Store, ward: str, *, last: int = 3) -> frozenset:
-    """The street edges of the ward's ``last`` most recent patrols (planned or walked)."""
-    query = (
-        select(patrols_table.c.route_geojson)
-        .select_from(patrols_table.join(wards_table, patrols_table.c.ward_id == wards_table.c.id))
-        .where(wards_table.c.name == ward)
-        .order_by(patrols_table.c.planned_start.desc(), patrols_table.c.id.desc())
-        .limit(last)
-    )
-    with store.engine.connect() as conn:
-        documents = conn.execute(query).scalars().all()
-    edges = set()
-    for document in documents:
-        for u, v in json.loads(document or "{}").get("edges", []):
-            edges.add((u, v))
-    return frozenset(edges)
 
 
 # --------------------------------------------------------------------------------------------
@@ -792,7 +774,7 @@ class Track:
 
 def read_gpx(source: str | Path | bytes) -> Track:
     """The fixes of a GPX file (path, or the file's bytes/text): track points, else route points."""
-    from .export import parse_gpx
+    from .routing.export import parse_gpx
 
     name = "the track"
     if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):

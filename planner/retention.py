@@ -23,11 +23,11 @@ import pandas as pd
 
 from . import settings
 from ._errors import InputError
-from .agreements import forget_signal_agreements
-from .incidents import event_ends, read_table
-from .intake import write_rejects
 from .patrols import forget_patrol_people
-from .store import Store
+from .review.agreements import forget_signal_agreements
+from .signals.incidents import event_ends, read_table
+from .signals.intake import write_rejects
+from .storage.store import Store
 
 log = logging.getLogger(__name__)
 

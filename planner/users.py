@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ._errors import AuthenticationError, DataNotFoundError, InputError
-from .store import Store
+from .storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 @pytest.fixture
 def store(data_dir):
     """A fresh SQLite store in the test's data directory."""
-    from planner.store import open_store
+    from planner.storage.store import open_store
 
     return open_store(f"sqlite:///{data_dir / 'was.db'}")
 
@@ -128,7 +128,7 @@ def tiny_osm(tmp_path) -> Path:
 def postgres_cluster():
     """A running throwaway PostgreSQL + PostGIS cluster: skipped locally without the binaries, a
     failure in CI (``CI`` set)."""
-    from planner._pgcluster import find_bin_dir, start_cluster
+    from pgcluster import find_bin_dir, start_cluster
 
     if find_bin_dir() is None:
         reason = "PostgreSQL binaries (initdb, pg_ctl) not installed: apt-get install postgresql postgis"
@@ -139,7 +139,7 @@ def postgres_cluster():
     try:
         from sqlalchemy import create_engine, text
 
-        from planner.store import open_store
+        from planner.storage.store import open_store
 
         admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
@@ -176,7 +176,7 @@ def backend_url(request, data_dir) -> str:
 @pytest.fixture
 def any_store(backend_url):
     """A fresh store on each backend (see ``backend_url``); its connections closed afterwards."""
-    from planner.store import open_store
+    from planner.storage.store import open_store
 
     store = open_store(backend_url)
     yield store
@@ -211,8 +211,8 @@ def demo_season(tmp_path_factory):
     """``(store, data_dir)`` of the demo (seed 3, ending 2026-11-25) with its season of recorded
     patrols, built once per session; tests may add to it but not remove from it."""
     from planner.demo import build_demo
-    from planner.store import open_store
-    from planner.tuning import installation_street_calibration
+    from planner.hotspots.tuning import installation_street_calibration
+    from planner.storage.store import open_store
 
     directory = tmp_path_factory.mktemp("demo_season")
     store = open_store(f"sqlite:///{directory / 'was.db'}")
@@ -227,8 +227,8 @@ def demo_template(tmp_path_factory) -> Path:
     from datetime import date
 
     from planner.demo import build_demo
-    from planner.store import open_store
-    from planner.tuning import installation_street_calibration
+    from planner.hotspots.tuning import installation_street_calibration
+    from planner.storage.store import open_store
 
     directory = tmp_path_factory.mktemp("demo-template")
     store = open_store(f"sqlite:///{directory / 'was.db'}")

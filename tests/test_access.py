@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 from planner import access
 from planner._errors import AccessDeniedError, PlannerError
 from planner.cli import app
-from planner.incidents import RawTable
-from planner.intake import import_table
+from planner.signals.incidents import RawTable
+from planner.signals.intake import import_table
+from planner.signals.wards import store_wards
 from planner.users import User, add_user
-from planner.wards import store_wards
 
 NOW = datetime(2026, 11, 25, 12, 0)
 RESIDENT, OFFICER = User("rita", "resident"), User("otto", "officer")
@@ -133,7 +133,7 @@ def test_every_core_path_of_a_resident_is_free_of_points(filled, tmp_path):
         return f"{whole}.{fraction[:6]}"
 
     located = [(micro(lat), micro(lon)) for lat, lon in zip(points["lat"], points["lon"], strict=True)]
-    from planner.agreements import add_agreement
+    from planner.review.agreements import add_agreement
 
     add_agreement(filled, ward="West", what="lamp", role="gemeente", due=NOW.date(), hotspot="hotspot 1",
                   lat=float(points["lat"].iloc[0]), lon=float(points["lon"].iloc[0]), incident_id=1)
@@ -272,7 +272,7 @@ def test_audit_chain_detects_an_edited_or_removed_entry(any_store, backend_url):
     that entry and `audit verify` says which (exit 2); SQLite and PostgreSQL alike."""
     from sqlalchemy import delete, update
 
-    from planner.store import AUDIT_GENESIS, audit_table
+    from planner.storage.store import AUDIT_GENESIS, audit_table
 
     for n in range(4):
         access.record_access(any_store, replace_via(OFFICER), f"export {n}", n, format="csv")
@@ -300,7 +300,8 @@ def replace_via(user: User) -> User:
 
 # -- issue 14 §1: planner.access is the front-ends' only reader ----------------------------------------
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
-FRONT_ENDS = [ROOT / "app.py", ROOT / "planner" / "cli.py", *sorted((ROOT / "app_pages").glob("*.py"))]
+FRONT_ENDS = [ROOT / "app.py", *sorted((ROOT / "planner" / "cli").glob("*.py")),
+              *sorted((ROOT / "app_pages").glob("*.py"))]
 READERS = {"find_hotspots", "hot_streets", "list_patrols", "list_agreements", "build_report", "coverage_for",
            "list_users",
            "incidents", "incidents_within", "audit_entries", "verify_audit", "user_rows", "user_row"}
@@ -308,7 +309,7 @@ READERS = {"find_hotspots", "hot_streets", "list_patrols", "list_agreements", "b
 
 
 def test_front_ends_cannot_import_the_store():
-    """The import-linter contract in pyproject.toml holds: app_pages and the CLI never import planner.store."""
+    """The import-linter contract in pyproject.toml holds: app_pages and the CLI never import planner.storage.store."""
     import os
     import subprocess
     import sys

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from planner._errors import DataNotFoundError, InputError
-from planner.agreements import add_agreement, list_agreements, overdue_per_ward, update_agreement
-from planner.wards import store_wards
+from planner.review.agreements import add_agreement, list_agreements, overdue_per_ward, update_agreement
+from planner.signals.wards import store_wards
 
 TODAY = date(2026, 11, 25)
 

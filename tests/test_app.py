@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner.store import open_store
+from planner.storage.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -62,7 +62,7 @@ def test_hotspot_map_officer_view_has_points_and_table(app):
 
 def test_hotspot_map_says_the_weighting_it_uses(app, demo_dir):
     """The map states the calibrated weighting the installation keeps (the same the routes use)."""
-    from planner.tuning import hotspot_params
+    from planner.hotspots.tuning import hotspot_params
 
     params = hotspot_params(open_store(f"sqlite:///{demo_dir / 'was.db'}"))
     at = app("hotspot_map")
@@ -156,13 +156,12 @@ def test_tonight_shorter_budget_and_two_teams(app):
 
 def test_tonight_save_as_planned_patrol(app, demo_dir):
     """Saving the plan stores a planned patrol whose edges the next plan can vary from."""
-    from planner.patrols import recent_patrol_edges
 
     store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
     at = app()
     at.button(key="tonight_save").click().run()
     assert not at.exception and at.success
-    assert recent_patrol_edges(store, at.selectbox(key="tonight_ward").value)
+    assert store.recent_patrol_edges(at.selectbox(key="tonight_ward").value)
 
 
 def test_tonight_bad_start_coordinates_are_explained(app):
@@ -225,7 +224,7 @@ def test_coverage_page_shows_the_effect_review_and_what_a_ward_needs(app):
 
 def test_coverage_page_adds_an_agreement(app, demo_dir):
     """An agreement added through the form is stored for its ward."""
-    from planner.agreements import list_agreements
+    from planner.review.agreements import list_agreements
 
     store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
     before = len(list_agreements(store, ward="Bomenwijk"))
@@ -425,7 +424,7 @@ def test_uploads_leave_no_file_behind(demo_template, tmp_path, monkeypatch):
 def test_demo_button_refuses_beside_real_wards(store, data_dir, two_wards):
     """The Gegevens page's demo button on a store with real wards shows the refusal naming the
     switch and stores nothing; the dashboard and the CLI share the rule."""
-    from planner.wards import store_wards
+    from planner.signals.wards import store_wards
 
     store_wards(store, two_wards)
     at = AppTest.from_file(APP, default_timeout=120)
@@ -461,7 +460,7 @@ def test_every_page_as_every_role_keeps_points_from_residents(shared_install, ro
     import re
 
     from planner import settings
-    from planner.incidents import SOURCES
+    from planner.signals.incidents import SOURCES
 
     store = open_store(f"sqlite:///{shared_install / 'was.db'}")
     signals = store.incidents(include_personal=True)

@@ -10,9 +10,9 @@ import pytest
 from pyproj import Transformer
 
 from planner._errors import InputError
-from planner.calibration import CalibrationParams, SurfaceParams, cv_choose
-from planner.evaluate import BacktestParams, backtest
 from planner.hotspots import HotspotParams
+from planner.hotspots.calibration import CalibrationParams, SurfaceParams, cv_choose
+from planner.hotspots.evaluate import BacktestParams, backtest
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 SPLIT = "2026-04-01T06:00"

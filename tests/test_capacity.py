@@ -15,7 +15,8 @@ from shapely.geometry import Point
 from typer.testing import CliRunner
 
 from planner._errors import DataNotFoundError, InputError
-from planner.capacity import (
+from planner.cli import app
+from planner.review.capacity import (
     CapacityCurve,
     CapacityParams,
     CapacityPoint,
@@ -24,7 +25,6 @@ from planner.capacity import (
     plan_capacity,
     weekly_rounds,
 )
-from planner.cli import app
 
 TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 START = TO_WGS84.transform(92_000, 452_000)[::-1]
@@ -76,7 +76,7 @@ def test_curve_rises_with_budget_in_the_demo_town(demo_season):
 
 def test_variety_makes_consecutive_nights_walk_different_streets(street_grid):
     """With variety on, the second night walks other streets than the first; without it, the same."""
-    from planner.capacity import _round_sequence
+    from planner.review.capacity import _round_sequence
 
     def streets(penalty: float) -> list[frozenset]:
         plans = _round_sequence(street_grid, _targets(FIVE_SPOTS), 2, 90.0, start=START, start_name=None,
@@ -205,8 +205,8 @@ def test_hours_are_parsed_sorted_and_bad_ones_named():
 def test_ward_without_graph_or_hotspots_is_refused(store, data_dir, two_wards, street_grid):
     """A ward without a cached street graph, and one with a graph but no hotspots, raise
     DataNotFoundError saying which is missing."""
+    from planner.signals.wards import store_wards
     from planner.streets import save_graph, ward_graph_path
-    from planner.wards import store_wards
 
     store_wards(store, two_wards)
     with pytest.raises(DataNotFoundError, match="no street graph"):
@@ -219,8 +219,8 @@ def test_ward_without_graph_or_hotspots_is_refused(store, data_dir, two_wards, s
 def test_capacity_for_reads_the_log_and_writes_nothing(demo_season):
     """`spent_per_week` is coverage's walked person-hours of the last weeks ÷ weeks, and planning the
     simulated weeks adds no patrols; two runs give the same curve."""
-    from planner.coverage import coverage_for
     from planner.patrols import list_patrols
+    from planner.review.coverage import coverage_for
 
     store, directory = demo_season
     before = len(list_patrols(store))

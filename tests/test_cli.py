@@ -83,7 +83,7 @@ def test_demo_command_says_it_is_synthetic(data_dir):
 
 def test_officer_hotspots_need_an_officer_login_once_accounts_exist(data_dir, monkeypatch):
     """With accounts, --audience officer needs an officer's login; a resident is refused."""
-    from planner.store import open_store
+    from planner.storage.store import open_store
     from planner.users import add_user
 
     assert run(data_dir, "demo", "--end", "2026-11-01").exit_code == 0
@@ -156,8 +156,8 @@ ROLE_ACCOUNTS = {"resident": "bewoner1", "officer": "agent1", "municipality": "g
 @pytest.fixture(scope="module")
 def shared_demo(demo_copy):
     """The demo with one account per role (password geheim-wachtwoord) and an agreement at a signal."""
-    from planner.agreements import add_agreement
-    from planner.store import open_store
+    from planner.review.agreements import add_agreement
+    from planner.storage.store import open_store
     from planner.users import add_user
 
     store = open_store(f"sqlite:///{demo_copy / 'was.db'}")
@@ -176,7 +176,7 @@ def test_every_reading_command_as_every_role(shared_demo, role, tmp_path, monkey
     role); whatever a resident receives, on stdout or in a file, holds no signal's location,
     description, source or reporter."""
     from planner.access import PERMISSIONS
-    from planner.incidents import SOURCES
+    from planner.signals.incidents import SOURCES
 
     data, store = shared_demo
     monkeypatch.setenv("WAS_USER", ROLE_ACCOUNTS[role])

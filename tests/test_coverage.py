@@ -15,13 +15,8 @@ from typer.testing import CliRunner
 
 from planner._errors import InputError
 from planner.cli import app
-from planner.coverage import (
-    CoverageParams,
-    coverage_over_time,
-    ward_coverage,
-    ward_streets,
-)
 from planner.patrols import PatrolRecord, WalkedStop, transformer
+from planner.review.coverage import CoverageParams, coverage_over_time, ward_coverage, ward_streets
 
 X0, Y0 = 91_000.0, 452_000.0
 END = datetime(2026, 11, 23, tzinfo=UTC)

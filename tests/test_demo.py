@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from planner.demo import SYNTHETIC_NOTICE, build_demo
-from planner.store import open_store
+from planner.storage.store import open_store
 from planner.streets import graph_from_osm_file, prepare_graph
 
 END = date(2026, 11, 25)
@@ -118,7 +118,7 @@ def test_signals_can_be_synthesised_for_real_streets_abroad(tmp_path, shared_dat
     from shapely.geometry import box
 
     from planner.demo import place_anchors, synthesise_signals
-    from planner.wards import store_wards
+    from planner.signals.wards import store_wards
 
     store = open_store(f"sqlite:///{tmp_path / 'was.db'}")
     ward = gpd.GeoDataFrame({"name": ["West Oakland"], "code": ["WO"]},
@@ -137,11 +137,11 @@ def test_demo_refuses_a_store_with_real_data_unless_forced(store, data_dir, two_
     without asking."""
     from typer.testing import CliRunner
 
-    from planner import coverage
     from planner.cli import app
-    from planner.incidents import RawTable
-    from planner.intake import import_table
-    from planner.wards import store_wards
+    from planner.review import coverage
+    from planner.signals.incidents import RawTable
+    from planner.signals.intake import import_table
+    from planner.signals.wards import store_wards
 
     monkeypatch.setattr(coverage, "demo_patrols", lambda *args, **kwargs: None)  # the season is not needed here
     store_wards(store, two_wards)
@@ -163,7 +163,7 @@ def test_demo_refuses_a_store_with_real_data_unless_forced(store, data_dir, two_
 def test_a_demo_that_fails_half_way_leaves_nothing(any_store, data_dir, monkeypatch):
     """A failure after the wards and signals are written (here: in the patrol season) leaves the
     store as it was, on either backend: no synthetic signal beside what was there."""
-    from planner import coverage
+    from planner.review import coverage
 
     def broken(*args, **kwargs):
         msg = "the patrol season failed"

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from app_pages.ui import TEXTS
-from planner.store import open_store
+from planner.storage.store import open_store
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +136,7 @@ def test_page_renders_without_exception(browser, server, name):
 
 def test_municipal_report_prints(browser, demo_copy):
     """The municipal report opens in Chromium without scripts and prints to a short PDF."""
-    from planner.report import report_html
+    from planner.review.report import report_html
 
     data = demo_copy
     store = open_store(f"sqlite:///{data / 'was.db'}")

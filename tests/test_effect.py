@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner._errors import InputError
-from planner.effect import (
+from planner.review.effect import (
     EffectParams,
     Panel,
     _design,
@@ -294,7 +294,7 @@ def test_panel_from_signals_leaves_out_patrol_finds():
 def test_effect_on_the_demo_store_with_treated_auto(demo_season):
     """On the demo's season, the wards whose patrol hours rose are found in the patrol log and
     the signals review runs, with hours per week in the table and the signals caveat."""
-    from planner.effect import effect_for
+    from planner.review.effect import effect_for
 
     store, _ = demo_season
     result = effect_for(store, split=date(2026, 10, 1), start=date(2026, 4, 1), end=date(2026, 11, 25),
@@ -347,8 +347,8 @@ def test_an_unbounded_interval_is_said_and_null_in_json():
 def test_a_split_outside_the_stored_panel_is_named(store, tmp_path):
     """Registered counts that end before the split are refused with the data's range, not a
     misleading word about the patrol log."""
-    from planner.effect import effect_for
-    from planner.outcomes import import_outcomes
+    from planner.review.effect import effect_for
+    from planner.signals.outcomes import import_outcomes
 
     path = tmp_path / "counts.csv"
     path.write_text("area,period,count\nA,2021-01,5\nB,2021-01,6\nC,2021-01,7\nA,2021-02,5\nB,2021-02,6\n"
@@ -361,7 +361,7 @@ def test_a_split_outside_the_stored_panel_is_named(store, tmp_path):
 def test_dose_effect_recovers_a_known_rate_per_ten_hours():
     """Counts falling 30 % per 10 person-hours a week (exp(−0.036 × 10)) are recovered inside the
     interval, significantly; with the dose unrelated to the counts the test does not reject."""
-    from planner.effect import estimate_dose_effect
+    from planner.review.effect import estimate_dose_effect
 
     rng = np.random.default_rng(8)
     wards, months = 12, 12
@@ -400,7 +400,7 @@ def test_cli_dose_on_the_demo_season(demo_season):
 def test_a_dose_that_moves_the_same_way_everywhere_is_refused():
     """Patrol hours that rise and fall alike in every ward are the period effects themselves:
     the dose review says so instead of printing a singular fit."""
-    from planner.effect import estimate_dose_effect
+    from planner.review.effect import estimate_dose_effect
 
     counts = _simulated(np.random.default_rng(3), wards=5, months=6, treated=0)
     same = pd.DataFrame(np.tile(np.arange(6.0), (5, 1)), index=[f"W{i}" for i in range(5)], columns=MONTHS[:6])
@@ -411,8 +411,8 @@ def test_a_dose_that_moves_the_same_way_everywhere_is_refused():
 def test_the_default_outcome_is_registered_crime_of_the_loaded_wards(store, tmp_path, two_wards):
     """Counts of areas that are none of the loaded wards do not make registered crime the
     default; counts of a loaded ward do, and so do any counts while no ward is loaded."""
-    from planner.effect import default_outcome
-    from planner.outcomes import import_outcomes
+    from planner.review.effect import default_outcome
+    from planner.signals.outcomes import import_outcomes
 
     assert default_outcome(store) == "signals"
     other = tmp_path / "other.csv"

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from planner._errors import InputError
 from planner.cli import app
-from planner.evaluate import (
+from planner.hotspots import TimeWindow
+from planner.hotspots.evaluate import (
     ALIASES,
     METHODS,
     BacktestParams,
@@ -26,7 +27,6 @@ from planner.evaluate import (
     rolling_folds,
     scott_bandwidth,
 )
-from planner.hotspots import TimeWindow
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 SACRAMENTO_MAPPING = "cdatetime=occurred_at,latitude=lat,longitude=lon"

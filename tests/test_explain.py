@@ -13,9 +13,9 @@ import pytest
 from pyproj import Transformer
 
 from planner._errors import InputError
-from planner.explain import hour_ranges, rounded_parts, score_parts, shapley_products
 from planner.hotspots import HotspotParams, TimeWindow, find_hotspots, signal_weights
-from planner.incidents import CATEGORIES, SOURCES
+from planner.hotspots.explain import hour_ranges, rounded_parts, score_parts, shapley_products
+from planner.signals.incidents import CATEGORIES, SOURCES
 
 NOW = pd.Timestamp("2026-03-01T12:00", tz="UTC")
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)

@@ -14,8 +14,8 @@ from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from planner._errors import InputError
-from planner.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
-from planner.routes import Plan, RouteParams, plan_patrol
+from planner.routing.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.routing.routes import Plan, RouteParams, plan_patrol
 
 TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 # The grid below spans 92000-92400 × 452000-452400 in RD New; its WGS84 bounding box (+ 20 m).

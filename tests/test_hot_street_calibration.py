@@ -12,16 +12,11 @@ import pytest
 from pyproj import Transformer
 
 from planner._errors import InputError
-from planner.evaluate import BacktestParams, backtest, calibrate_hot_streets, rolling_folds
-from planner.hot_street_calibration import (
-    StreetCalibration,
-    StreetCalibrationParams,
-    StreetSurfaceParams,
-    _Area,
-)
 from planner.hotspots import HotspotParams, HotStreetParams, NetworkKernel, hot_streets
-from planner.store import open_store
-from planner.tuning import hot_street_params, installation_street_calibration, street_calibration_from_json
+from planner.hotspots.evaluate import BacktestParams, backtest, calibrate_hot_streets, rolling_folds
+from planner.hotspots.street_calibration import StreetCalibration, StreetCalibrationParams, StreetSurfaceParams, _Area
+from planner.hotspots.tuning import hot_street_params, installation_street_calibration, street_calibration_from_json
+from planner.storage.store import open_store
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 SPLIT = "2026-03-01T12:00"
@@ -194,10 +189,10 @@ def demo_store(demo_copy):
 
 def test_an_installation_keeps_its_street_choice_until_signals_or_graphs_change(demo_store, demo_copy, caplog):
     """Fitted on the four ward graphs together, kept next to the cell choice, re-fitted when a graph is rebuilt."""
+    from planner.hotspots.tuning import hotspot_params
     from planner.streets import ward_graph_path
-    from planner.tuning import hotspot_params
 
-    caplog.set_level(logging.INFO, logger="planner.tuning")
+    caplog.set_level(logging.INFO, logger="planner.hotspots.tuning")
     first = installation_street_calibration(demo_store, data_dir=demo_copy, refit=True)
     assert not first.fallback and first.n_folds > 4  # folds of every ward, pooled
     kept = demo_store.calibration()[1]
@@ -216,9 +211,9 @@ def test_an_installation_keeps_its_street_choice_until_signals_or_graphs_change(
 
 def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards, data_dir, make_signals):
     """No ward has a street graph: the 150 m kernel, and the choice says why."""
-    from planner.incidents import RawTable
-    from planner.intake import import_table
-    from planner.wards import store_wards
+    from planner.signals.incidents import RawTable
+    from planner.signals.intake import import_table
+    from planner.signals.wards import store_wards
 
     store_wards(store, two_wards)
     rows = make_signals(np.random.default_rng(0).uniform([91_100, 452_100], [91_900, 452_900], (30, 2)))

@@ -386,7 +386,7 @@ def demo(tmp_path_factory):
     from datetime import date
 
     from planner.demo import build_demo
-    from planner.store import open_store
+    from planner.storage.store import open_store
 
     directory = tmp_path_factory.mktemp("demo")
     url = f"sqlite:///{directory / 'was.db'}"

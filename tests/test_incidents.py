@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner._errors import DataNotFoundError, InputError
-from planner.incidents import (
+from planner.signals.incidents import (
     CATEGORIES,
     ParseOptions,
     RawTable,

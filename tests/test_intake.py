@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from planner.intake import import_file
-from planner.store import incidents_table
-from planner.wards import store_wards
+from planner.signals.intake import import_file
+from planner.signals.wards import store_wards
+from planner.storage.store import incidents_table
 
 NOW = datetime(2026, 11, 25, 23, 0)
 

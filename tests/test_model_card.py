@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.evaluate import METHODS, backtest
-from planner.modelcard import backtest_split, dpia, model_card, model_card_html, storage_description
-from planner.store import open_store
+from planner.hotspots.evaluate import METHODS, backtest
+from planner.review.modelcard import backtest_split, dpia, model_card, model_card_html, storage_description
+from planner.storage.store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +136,7 @@ def test_hotspots_json_carries_explanations(demo):
 
 def test_backtest_with_and_without_patrol_signals(demo):
     """Without patrol-found signals the training set loses exactly those; the test set stays the same."""
-    from planner.evaluate import backtest_patrol_signals
+    from planner.hotspots.evaluate import backtest_patrol_signals
 
     store = demo[0]
     incidents = store.incidents()

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from planner._errors import DataNotFoundError, InputError, NoRouteError
 from planner.cli import app
-from planner.orienteering import (
+from planner.routing.orienteering import (
     OrienteeringProblem,
     OrienteeringSolution,
     SolverParams,

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from planner._errors import DataNotFoundError, InputError
 from planner.cli import app
-from planner.outcomes import import_outcomes, parse_period, read_outcomes
-from planner.store import OUTCOME_COLUMNS, import_batches
-from planner.wards import read_wards
+from planner.signals.outcomes import import_outcomes, parse_period, read_outcomes
+from planner.signals.wards import read_wards
+from planner.storage.store import OUTCOME_COLUMNS, import_batches
 
 LONG = (
     "\ufeffwijk;periode;aantal;categorie\n"

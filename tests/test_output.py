@@ -50,11 +50,11 @@ def test_formula_cells_get_a_quote_and_numbers_stay_numbers():
 def test_every_csv_of_a_hostile_import_opens_safely(demo_copy, tmp_path):
     """The hostile file's rejects, the audited signal export, the report's tables (afspraken.csv)
     and the dashboard's rejects download neutralise every formula cell."""
-    from planner.agreements import add_agreement
     from planner.cli import app
-    from planner.intake import import_file
-    from planner.report import build_report, write_report
-    from planner.store import open_store
+    from planner.review.agreements import add_agreement
+    from planner.review.report import build_report, write_report
+    from planner.signals.intake import import_file
+    from planner.storage.store import open_store
     from planner.users import add_user
 
     store = open_store(f"sqlite:///{demo_copy / 'was.db'}")

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from planner._errors import DataNotFoundError, InputError
-from planner.patrols import recent_patrol_edges, save_planned_patrol
-from planner.wards import store_wards
+from planner.patrols import save_planned_patrol
+from planner.signals.wards import store_wards
 
 EVENING = datetime(2026, 11, 20, 20, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
 ROUTE = {"type": "FeatureCollection", "features": []}
@@ -24,9 +24,9 @@ def test_saved_patrol_round_trips_its_edges(store, two_wards):
     saved = save_planned_patrol(store, ward="West", start=later, minutes=60, team_size=2, route_geojson=ROUTE,
                                 edges=frozenset({(7, 8)}))
     assert saved.planned_end.hour == 21 and saved.status == "planned"
-    assert recent_patrol_edges(store, "West", last=1) == frozenset({(7, 8)})
-    assert recent_patrol_edges(store, "West") == frozenset({(1, 2), (2, 3), (7, 8)})
-    assert recent_patrol_edges(store, "Oost") == frozenset()
+    assert store.recent_patrol_edges("West", last=1) == frozenset({(7, 8)})
+    assert store.recent_patrol_edges("West") == frozenset({(1, 2), (2, 3), (7, 8)})
+    assert store.recent_patrol_edges("Oost") == frozenset()
 
 
 def test_bad_patrols_are_refused(store, two_wards):

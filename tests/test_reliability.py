@@ -22,11 +22,11 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from planner import access
-from planner.incidents import CATEGORIES, RawTable
-from planner.intake import import_table
-from planner.store import import_batches, incidents_table, open_store, rejected_rows
+from planner.signals.incidents import CATEGORIES, RawTable
+from planner.signals.intake import import_table
+from planner.signals.wards import store_wards
+from planner.storage.store import import_batches, incidents_table, open_store, rejected_rows
 from planner.users import User
-from planner.wards import store_wards
 
 NOW = datetime(2026, 11, 25, 12, 0)
 TIMEOUT_S = 90
@@ -37,8 +37,8 @@ import json, sys, threading, time
 from datetime import datetime
 from pathlib import Path
 from planner.access import report_signal
-from planner.intake import import_file
-from planner.store import open_store
+from planner.signals.intake import import_file
+from planner.storage.store import open_store
 from planner.users import User
 
 url, csv, name, go, point, n = sys.argv[1:7]
@@ -66,8 +66,8 @@ print(json.dumps({"import": result, "reported": reported}))
 KILLED_WORKER = """
 import sys, time
 from datetime import datetime
-from planner.intake import import_file
-from planner.store import Store, open_store
+from planner.signals.intake import import_file
+from planner.storage.store import Store, open_store
 
 url, csv = sys.argv[1:3]
 insert_new = Store._insert_new

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from planner._errors import InputError
 from planner.cli import app
-from planner.incidents import RawTable
-from planner.intake import import_table
 from planner.retention import apply_retention, parse_age, retention_cutoff
-from planner.wards import store_wards
+from planner.signals.incidents import RawTable
+from planner.signals.intake import import_table
+from planner.signals.wards import store_wards
 
 NOW = datetime(2026, 11, 25, 12, 0)
 
@@ -131,8 +131,8 @@ def test_personal_data_past_retention_leaves_the_database_file_and_the_data_dire
     the data directory after `retention apply`; the 2026 ones stay, and a second run finds nothing."""
     from datetime import UTC, timedelta
 
-    from planner.agreements import add_agreement, get_agreement
     from planner.patrols import get_patrol, mark_walked, patrol_members, save_planned_patrol
+    from planner.review.agreements import add_agreement, get_agreement
 
     store_wards(store, two_wards)
     recent = datetime.now(UTC) - timedelta(days=5)  # `retention apply` judges by today
@@ -189,8 +189,8 @@ def test_patrol_names_notes_and_agreements_go_on_both_backends(aged):
     signals their text and place; later ones keep theirs (SQLite and PostgreSQL alike)."""
     from datetime import UTC, timedelta
 
-    from planner.agreements import add_agreement, get_agreement
     from planner.patrols import get_patrol, mark_walked, patrol_members, save_planned_patrol
+    from planner.review.agreements import add_agreement, get_agreement
 
     ids = aged.incidents().set_index("external_id")["id"]
     made = {}

@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from planner import streets
 from planner._errors import DataNotFoundError, InputError
 from planner.cli import app
-from planner.export import plan_to_geojson, plan_to_gpx
 from planner.hotspots import HotspotResult, HotStreetParams, hot_streets
-from planner.routes import (
+from planner.routing.export import plan_to_geojson, plan_to_gpx
+from planner.routing.routes import (
     RouteParams,
     edges_along,
     plan_patrol,
@@ -239,7 +239,7 @@ def test_targets_from_hotspots_are_named_in_dutch():
 
 def test_ward_without_meeting_point_starts_at_its_centre(store, two_wards, grid):
     """A stored ward with no meeting point starts at the graph's most central node."""
-    from planner.wards import store_wards
+    from planner.signals.wards import store_wards
 
     store_wards(store, two_wards)
     lat, lon, name = ward_start(store, "Oost", grid)
@@ -296,7 +296,7 @@ runner = CliRunner()
 def demo_dir(tmp_path_factory):
     """The demo town (4 wards, graphs, a year of signals) built once for this module."""
     from planner.demo import build_demo
-    from planner.store import open_store
+    from planner.storage.store import open_store
 
     directory = tmp_path_factory.mktemp("demo")
     build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0, end=date(2026, 11, 1))
@@ -364,7 +364,7 @@ def test_cli_route_varies_from_a_previous_route(demo_dir, tmp_path):
 def test_hot_street_targets_keep_privacy_and_distance(demo_dir):
     """Hot-street targets have ≥ 5 signals within 100 m, lie ≥ 150 m apart and from the hotspots."""
     from planner.hotspots import find_hotspots
-    from planner.store import open_store
+    from planner.storage.store import open_store
 
     store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
     graph = streets.ward_graph(store, "Vogelwijk", data_dir=demo_dir)

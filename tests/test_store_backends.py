@@ -15,14 +15,14 @@ from shapely.geometry import LineString, Point
 from sqlalchemy import create_engine, inspect, text, update
 from typer.testing import CliRunner
 
-from planner import store as store_module
 from planner._errors import InputError, PlannerError
 from planner.cli import app
-from planner.incidents import RawTable
-from planner.intake import import_table
-from planner.outcomes import import_outcomes
-from planner.store import SCHEMA_VERSION, open_store, schema_version
-from planner.wards import assign_wards, store_wards
+from planner.signals.incidents import RawTable
+from planner.signals.intake import import_table
+from planner.signals.outcomes import import_outcomes
+from planner.signals.wards import assign_wards, store_wards
+from planner.storage import store as store_module
+from planner.storage.store import SCHEMA_VERSION, open_store, schema_version
 
 NOW = datetime(2026, 11, 25, 12, 0)
 
@@ -87,15 +87,14 @@ def test_import_round_trip_gives_the_same_answer_on_both_backends(any_store, two
 
 
 def test_ward_assignment_in_the_database_matches_geopandas(any_store, two_wards):
-    """reassign_wards (ST_Intersects on PostGIS) agrees with assign_wards, borders included."""
+    """store_wards (ST_Intersects on PostGIS) agrees with assign_wards, borders included."""
     rng = np.random.default_rng(7)
     xy = np.vstack([rng.uniform([90_900, 451_900], [93_100, 453_100], size=(300, 2)),
                     [[92_000, 452_500], [92_000, 452_000]]])
     rows = rd_rows(xy)
     import_table(any_store, RawTable(rows=rows), file_name="x", content_hash="x", now=NOW)
     assert any_store.incidents()["ward"].isna().all()
-    any_store.save_wards(two_wards)
-    inside = any_store.reassign_wards()
+    inside = store_wards(any_store, two_wards)
     frame = any_store.incidents().sort_values("id")
     expected = assign_wards(frame["lon"], frame["lat"], any_store.wards())
     assert list(frame["ward"].fillna("-")) == list(expected.fillna("-"))
@@ -214,7 +213,7 @@ def test_db_upgrade_command(backend_url):
 
 def test_unreachable_server_is_a_clear_error():
     """A PostgreSQL URL nobody listens on gives a one-line PlannerError, not a traceback."""
-    from planner._pgcluster import free_port
+    from pgcluster import free_port
 
     with pytest.raises(PlannerError, match="cannot open the database"):
         open_store(f"postgresql+psycopg://was@127.0.0.1:{free_port()}/nothing")

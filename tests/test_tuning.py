@@ -12,12 +12,12 @@ import pytest
 from pyproj import Transformer
 from typer.testing import CliRunner
 
-from planner.calibration import Calibration, SurfaceParams, _Surface
 from planner.cli import app
-from planner.evaluate import calibrate
 from planner.hotspots import HotspotParams, signal_weights
-from planner.store import open_store
-from planner.tuning import calibration_from_json, hotspot_params, installation_calibration
+from planner.hotspots.calibration import Calibration, SurfaceParams, _Surface
+from planner.hotspots.evaluate import calibrate
+from planner.hotspots.tuning import calibration_from_json, hotspot_params, installation_calibration
+from planner.storage.store import open_store
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 runner = CliRunner()
@@ -100,10 +100,10 @@ def test_tune_maps_the_choice_onto_the_hotspot_weights():
 
 def test_a_fit_is_kept_until_the_signals_change(demo_store, make_signals, caplog):
     """One fit per state of the signals: read back while unchanged, fitted again after an import."""
-    from planner.incidents import RawTable
-    from planner.intake import import_table
+    from planner.signals.incidents import RawTable
+    from planner.signals.intake import import_table
 
-    caplog.set_level(logging.INFO, logger="planner.tuning")
+    caplog.set_level(logging.INFO, logger="planner.hotspots.tuning")
     first = installation_calibration(demo_store, refit=True)
     assert "calibrating" in caplog.text
     assert demo_store.calibration()[0] == demo_store.signal_fingerprint()
@@ -154,8 +154,8 @@ def test_the_calibrate_command(demo_copy, tmp_path):
 
 def test_the_kept_fit_on_both_backends(any_store, make_signals):
     """The fingerprint follows an import; one fit is kept, the newest, on SQLite and PostgreSQL."""
-    from planner.incidents import RawTable
-    from planner.intake import import_table
+    from planner.signals.incidents import RawTable
+    from planner.signals.intake import import_table
 
     empty = any_store.signal_fingerprint()
     assert any_store.calibration() is None

@@ -8,7 +8,7 @@ import pytest
 from shapely.geometry import LineString, Polygon
 
 from planner._errors import DataNotFoundError, InputError
-from planner.wards import assign_wards, find_ward, read_wards, validate_wards
+from planner.signals.wards import assign_wards, find_ward, read_wards, validate_wards
 
 
 def test_real_zoetermeer_wards_load(shared_data):
@@ -78,7 +78,7 @@ def test_missing_name_column_is_explained(tmp_path, two_wards):
 def test_buurten_keep_their_own_codes_beside_wijken(shared_data, store):
     """Zoetermeer's buurten load with their BU codes (not their wijk's WK code), so with the
     wijken loaded too every code names one area and finds it."""
-    from planner.wards import store_wards
+    from planner.signals.wards import store_wards
 
     wijken = read_wards(shared_data / "wards" / "zoetermeer_wijken_2015.geojson")
     buurten = read_wards(shared_data / "wards" / "zoetermeer_buurten_2015.geojson")

@@ -1,0 +1,449 @@
+"""A risk surface calibrated on an installation's own history (issue 13).
+
+The surface scores each unit (a cell of the study area) from the training signals as a blend of
+long-term counts and recent density, plus an optional near-repeat term::
+
+    score = (1 − blend) · L / ΣL + blend · R / ΣR + near_repeat_share · N / ΣN
+
+- ``L``: the signals per unit over the whole history, each with its planner weight
+  (``hotspots.signal_weights`` without recency: category, aoristic relevance for the target
+  window, source and patrol discount, a resolved signal × ``resolved_weight``: 0, or 1 when
+  counting the handled ones too forecasts better, tried only where the data hold resolved ones);
+- ``R``: the same weights times the recency ``0.5 ** (age / half_life_days)`` (1 with an
+  infinite half-life), spread by a Gaussian kernel of ``bandwidth_m`` cut at 3 sd, or counted
+  per unit when the bandwidth is 0;
+- ``N``: the near-repeat term of the planner (a linear fall-off to ``near_repeat_m`` and
+  ``near_repeat_days`` around recent burglaries and car crimes, ``HotspotParams``), when on.
+
+``calibrate_surface`` picks these five parameters from a small grid (``CalibrationParams``) by
+the rolling-origin cross-validation rule of the ``kde_cv`` baseline (``cv_choose``: the
+candidate whose fold forecasts catch the most fold test signals, summed over the coverages;
+the earlier candidate on a tie), on folds built from the training signals only, so the period
+being forecast can never steer the choice. The literature defaults (``SurfaceParams()``: 100 m,
+half-life 30 days, all weight on recent density, near-repeat on: the planner before
+calibration) are the prior: they are used as they are when the history is short (less than
+``min_history_days`` or fewer than ``min_signals`` training signals) or no fold caught a test
+signal, and they are the first candidate, so they win every tie.
+
+How short is too short was measured, not assumed (bench/RESULTS.md, "Short histories"): on
+Sacramento (two splits; random subsets of 100–800 training signals, 3 seeds each, and the last
+3, 5 or 7 days only) calibrating beat the prior in 40 of 42 comparisons (PAI@1/5/10), but it
+matched the best baseline only from about 400 signals on and stayed below it at 100. So the
+floor is 200 signals (below it the choice is noise on a forecast no better than counts) and one
+week of history (folds of a day or less below that), not the 8 weeks first proposed, which would
+have thrown away a measured gain on every Sacramento split.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+from .._errors import InputError
+from . import HotspotParams, base_weights, signal_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SurfaceParams:
+    """One candidate surface. The defaults are the literature prior (module docstring).
+
+    Parameters
+    ----------
+    bandwidth_m
+        Gaussian sd (m) of the recent-density kernel; 0 counts signals per unit.
+    half_life_days
+        Recency half-life of the recent density (days); ``math.inf`` weighs the whole history alike.
+    blend
+        Share of the recent density in the surface, 0 … 1; the rest goes to long-term counts.
+    near_repeat
+        Whether the near-repeat term is added.
+    resolved_weight
+        Weight, 0 … 1, of a resolved signal (``HotspotParams.resolved_weight``).
+    """
+
+    bandwidth_m: float = 100.0
+    half_life_days: float = 30.0
+    blend: float = 1.0
+    near_repeat: bool = True
+    resolved_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.bandwidth_m) and self.bandwidth_m >= 0):
+            msg = f"bandwidth_m must be ≥ 0, got {self.bandwidth_m!r}"
+            raise InputError(msg)
+        if not self.half_life_days > 0:
+            msg = f"half_life_days must be > 0 (math.inf for none), got {self.half_life_days!r}"
+            raise InputError(msg)
+        for name in ("blend", "resolved_weight"):
+            if not 0 <= getattr(self, name) <= 1:
+                msg = f"{name} must be between 0 and 1, got {getattr(self, name)!r}"
+                raise InputError(msg)
+
+    def label(self) -> str:
+        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``", resolved × 1"`` when they count)."""
+        life = "∞" if math.isinf(self.half_life_days) else f"{self.half_life_days:g} d"
+        resolved = f", resolved × {self.resolved_weight:g}" if self.resolved_weight else ""
+        return (f"{self.bandwidth_m:g} m, half-life {life}, blend {self.blend:g}, "
+                f"near-repeat {'on' if self.near_repeat else 'off'}{resolved}")
+
+
+@dataclass(frozen=True)
+class CalibrationParams:
+    """The candidate grid and when to fall back to the prior.
+
+    Parameters
+    ----------
+    bandwidths_m
+        Candidate kernel bandwidths (m); 0 = counts per unit.
+    half_lives_days
+        Candidate recency half-lives (days); ``math.inf`` = the whole history alike.
+    blends
+        Candidate shares of the recent density (0 = long-term counts only).
+    resolved_weights
+        Candidate weights of a resolved signal (tried only when the training holds resolved ones).
+    near_repeat_share
+        Mass of the near-repeat term relative to the rest of the surface when it is on.
+    folds
+        Folds of the rolling-origin cross-validation (``evaluate.rolling_folds``, the scheme of
+        ``kde_cv``); ``None`` uses the backtest's ``cv_folds``.
+    min_history_days, min_signals
+        Shorter or smaller training histories use ``prior`` without calibrating.
+    prior
+        The literature defaults; the first candidate, so it wins ties.
+    """
+
+    bandwidths_m: tuple[float, ...] = (0.0, 50.0, 100.0, 200.0)
+    half_lives_days: tuple[float, ...] = (7.0, 30.0, 90.0, 365.0, math.inf)
+    blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    resolved_weights: tuple[float, ...] = (0.0, 1.0)
+    near_repeat_share: float = 0.25
+    folds: int | None = 4
+    min_history_days: float = 7.0
+    min_signals: int = 200
+    prior: SurfaceParams = field(default_factory=SurfaceParams)
+
+    def __post_init__(self) -> None:
+        if not self.bandwidths_m or any(not (math.isfinite(h) and h >= 0) for h in self.bandwidths_m):
+            msg = f"bandwidths_m must be bandwidths ≥ 0, got {self.bandwidths_m!r}"
+            raise InputError(msg)
+        if not self.half_lives_days or any(not t > 0 for t in self.half_lives_days):
+            msg = f"half_lives_days must be > 0 (math.inf for none), got {self.half_lives_days!r}"
+            raise InputError(msg)
+        for name in ("blends", "resolved_weights"):
+            values = getattr(self, name)
+            if not values or any(not 0 <= v <= 1 for v in values):
+                msg = f"{name} must be between 0 and 1, got {values!r}"
+                raise InputError(msg)
+        if not (math.isfinite(self.near_repeat_share) and self.near_repeat_share >= 0):
+            msg = f"near_repeat_share must be ≥ 0, got {self.near_repeat_share!r}"
+            raise InputError(msg)
+        if self.folds is not None and (isinstance(self.folds, bool) or not isinstance(self.folds, int)
+                                       or self.folds < 1):
+            msg = f"folds must be a whole number ≥ 1 or None, got {self.folds!r}"
+            raise InputError(msg)
+        if not self.min_history_days >= 0:
+            msg = f"min_history_days must be ≥ 0, got {self.min_history_days!r}"
+            raise InputError(msg)
+        if isinstance(self.min_signals, bool) or not isinstance(self.min_signals, int) or self.min_signals < 0:
+            msg = f"min_signals must be a whole number ≥ 0, got {self.min_signals!r}"
+            raise InputError(msg)
+
+    def candidates(self, *, near_repeat: bool = True, resolved: bool = False) -> list[SurfaceParams]:
+        """The prior first, then the grid, without repeats: near-repeat only when ``near_repeat``,
+        resolved weights other than the prior's only when ``resolved`` (the data hold resolved signals).
+
+        With blend 0 the surface is long-term counts whatever the bandwidth and half-life, so
+        that corner is one candidate per near-repeat and resolved weight.
+        """
+        out = [self.prior if near_repeat else replace(self.prior, near_repeat=False)]
+        for r in self.resolved_weights if resolved else (self.prior.resolved_weight,):
+            for nr in (False, True) if near_repeat else (False,):
+                for blend in self.blends:
+                    for h in self.bandwidths_m if blend > 0 else (0.0,):
+                        for life in self.half_lives_days if blend > 0 else (math.inf,):
+                            candidate = SurfaceParams(h, life, blend, nr, r)
+                            if candidate not in out:
+                                out.append(candidate)
+        return out
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What a calibration chose, and why: the part the cells' and the streets' choices share.
+
+    ``chosen`` is the winning candidate (with a ``label()``); ``scores`` holds each candidate's
+    mean fold hit rate over the coverages (empty on a fallback); ``reason`` says why the prior
+    was used (``""`` when calibrated).
+    """
+
+    chosen: Any
+    fallback: bool
+    reason: str
+    n_candidates: int
+    n_folds: int
+    fold_test_signals: int
+    seconds: float
+    scores: tuple[tuple[Any, float], ...] = ()
+
+    def summary(self) -> str:
+        """One line: the choice, or the prior and why."""
+        if self.fallback:
+            return f"literature defaults ({self.chosen.label()}): {self.reason}"
+        return (f"{self.chosen.label()} (of {self.n_candidates} candidates, {self.n_folds} folds, "
+                f"{self.fold_test_signals} fold test signals)")
+
+    def _outcome_json(self) -> dict[str, Any]:
+        """The keys every choice's ``to_json`` ends with."""
+        return {"fallback": self.fallback, "reason": self.reason, "candidates": self.n_candidates,
+                "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Calibration(Choice):
+    """What ``calibrate_surface`` chose, and why (``Choice``); ``recency_floor`` as fixed at fitting."""
+
+    recency_floor: float = 0.0
+
+    def tune(self, params: HotspotParams) -> HotspotParams:
+        """``params`` with the chosen weights: what ``find_hotspots`` sums and ``hot_streets`` spreads.
+
+        A signal's weight there is proportional to its share of the chosen surface: the
+        half-life, ``recency_floor`` (the long-term counts' share of each signal's weight,
+        fixed at fitting time from the training totals) and the near-repeat term on or off
+        (its weight as in ``params`` when on). The kernel bandwidth is the backtest's cell
+        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own.
+        """
+        c = self.chosen
+        return replace(
+            params, bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
+            half_life_days=params.half_life_days if math.isinf(c.half_life_days) else c.half_life_days,
+            recency_floor=self.recency_floor, near_repeat_weight=params.near_repeat_weight if c.near_repeat else 0.0,
+            resolved_weight=c.resolved_weight,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The choice as plain data (half-life ∞ as ``null``)."""
+        c = self.chosen
+        return {"bandwidth_m": c.bandwidth_m,
+                "half_life_days": None if math.isinf(c.half_life_days) else c.half_life_days,
+                "blend": c.blend, "near_repeat": c.near_repeat, "resolved_weight": c.resolved_weight,
+                "recency_floor": round(self.recency_floor, 6), **self._outcome_json()}
+
+
+def cv_choose(
+    score_of: Callable[[int, int], np.ndarray],
+    n_candidates: int,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    fold_hits: Callable[[np.ndarray], np.ndarray],
+    rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    coverages: tuple[float, ...],
+) -> tuple[int | None, np.ndarray, int]:
+    """The rolling-origin rule shared by ``kde_cv`` and the calibrated planner.
+
+    ``score_of(i, k)`` scores the units for candidate ``i`` from fold ``k``'s training signals,
+    ``fold_hits(test)`` counts the fold's test signals per unit and ``rates`` turns both into
+    ``hit_rate@c``. Each candidate gets its hit rates summed over the coverages, weighted by the
+    fold's test signals and pooled over the folds; the most wins, the lower index on a tie.
+    Returns (winner or ``None`` when nothing was caught, caught per candidate, fold test signals).
+    """
+    caught = np.zeros(n_candidates)
+    tested = 0
+    for k, (_, test) in enumerate(folds):
+        hits = fold_hits(test)
+        n = hits.sum()
+        tested += int(n)
+        for i in range(n_candidates):
+            rate = rates(score_of(i, k), hits)
+            caught[i] += sum(rate[f"hit_rate@{c:g}"] for c in coverages) * n
+    if not caught.any():
+        return None, caught, tested
+    return int(np.argmax(caught)), caught, tested
+
+
+def deterministic_rank(scores: np.ndarray, *, tiebreak: np.ndarray) -> np.ndarray:
+    """Rank 0 … n − 1 (higher is better) by ``scores``, then ``tiebreak``, then the lower index.
+
+    No two units share a rank, so a forecast at any coverage is one set of cells or streets,
+    whatever order the input rows came in.
+    """
+    n = len(scores)
+    order = np.lexsort((-np.arange(n), tiebreak, scores))
+    rank = np.empty(n)
+    rank[order] = np.arange(n)
+    return rank
+
+
+def near_repeat_term(
+    units: cKDTree, x: np.ndarray, y: np.ndarray, *, age_days: np.ndarray, eligible: np.ndarray,
+    base: np.ndarray, params: HotspotParams,
+) -> np.ndarray:
+    """Per unit: Σ (1 − d / near_repeat_m)(1 − age / near_repeat_days) · base over recent eligible signals."""
+    score = np.zeros(units.n)
+    use = eligible & (age_days < params.near_repeat_days) & (base > 0)
+    if use.any():
+        recent = cKDTree(np.column_stack([x[use], y[use]]))
+        nr = units.sparse_distance_matrix(recent, params.near_repeat_m, output_type="coo_matrix")
+        factor = (1 - np.maximum(age_days[use], 0) / params.near_repeat_days) * base[use]
+        score = np.bincount(nr.row, weights=(1 - nr.data / params.near_repeat_m) * factor[nr.col],
+                            minlength=units.n)
+    return score
+
+
+def _share(values: np.ndarray) -> np.ndarray:
+    total = values.sum()
+    return values / total if total > 0 else values
+
+
+class _Surface:
+    """The pieces every candidate is made of, computed once over the training signals."""
+
+    def __init__(self, train: pd.DataFrame, x: np.ndarray, y: np.ndarray, unit_of: np.ndarray,
+                 ux: np.ndarray, uy: np.ndarray, hotspot: HotspotParams, bandwidths: set[float],
+                 resolved_weights: set[float] = frozenset({0.0})) -> None:
+        self.train, self.x, self.y, self.hotspot = train, x, y, hotspot
+        self.n_units = len(ux)
+        inside = unit_of >= 0
+        cols = np.flatnonzero(inside)
+        self.counts = sparse.csr_matrix((np.ones(len(cols)), (unit_of[inside], cols)), shape=(self.n_units, len(x)))
+        self.units = cKDTree(np.column_stack([ux, uy]))
+        points = cKDTree(np.column_stack([x, y]))
+        self.kernels: dict[float, sparse.csr_matrix] = {}
+        for h in sorted(bandwidths - {0.0}):
+            near = self.units.sparse_distance_matrix(points, 3 * h, output_type="coo_matrix")
+            self.kernels[h] = sparse.csr_matrix(
+                (np.exp(-0.5 * (near.data / h) ** 2), (near.row, near.col)), shape=(self.n_units, len(x)))
+        self.start = pd.to_datetime(train["occurred_from"], utc=True)
+        self.end = pd.to_datetime(train["occurred_to"], utc=True).fillna(self.start)
+        self.eligible = train["category"].isin(hotspot.near_repeat_categories).to_numpy()
+        latest = self.end.max() if len(train) else None
+        self._base = {r: base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=r), now=latest))
+                      for r in resolved_weights}
+        self._recency: dict[tuple[pd.Timestamp, float], np.ndarray] = {}
+
+    def recency(self, now: pd.Timestamp, half_life: float) -> np.ndarray:
+        if math.isinf(half_life):
+            return np.ones(len(self.train))
+        key = (now, half_life)
+        if key not in self._recency:
+            params = replace(self.hotspot, half_life_days=half_life, recency_floor=0.0)
+            self._recency[key] = signal_weights(self.train, params=params, now=now)["recency"].to_numpy()
+        return self._recency[key]
+
+    def recency_floor(self, candidate: SurfaceParams, now: pd.Timestamp) -> float:
+        """The share of each signal's weight that does not fade, so that weights ∝ its share of the surface.
+
+        Signal i carries (1 − blend) · base_i / ΣL of the long-term part and blend · base_i ·
+        r_i / ΣR of the recent one (a kernel spreads a signal's weight but keeps its total),
+        sums over the signals inside the units; per signal that is ∝ floor + (1 − floor) · r_i.
+        """
+        if candidate.blend == 0 or math.isinf(candidate.half_life_days):
+            return 1.0
+        inside = np.asarray(self.counts.sum(axis=0)).ravel() > 0
+        base = self._base[candidate.resolved_weight]
+        total = base[inside].sum()
+        recent = (base * self.recency(now, candidate.half_life_days))[inside].sum()
+        if candidate.blend == 1 or total <= 0 or recent <= 0:
+            return 0.0
+        old = (1 - candidate.blend) / total
+        return float(old / (old + candidate.blend / recent))
+
+    def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float) -> np.ndarray:
+        """The candidate's surface from the signals ``fit`` as seen at ``now``."""
+        base = self._base[candidate.resolved_weight] * fit
+        out = np.zeros(self.n_units)
+        if candidate.blend < 1:
+            out += (1 - candidate.blend) * _share(self.counts @ base)
+        if candidate.blend > 0:
+            w = base * self.recency(now, candidate.half_life_days)
+            matrix = self.kernels[candidate.bandwidth_m] if candidate.bandwidth_m > 0 else self.counts
+            out += candidate.blend * _share(matrix @ w)
+        if candidate.near_repeat and share_nr > 0:
+            age = ((now - self.end) / pd.Timedelta(days=1)).to_numpy(float)
+            term = near_repeat_term(self.units, self.x, self.y, age_days=age, eligible=self.eligible & fit,
+                                    base=base, params=self.hotspot)
+            out += share_nr * _share(term)
+        return out
+
+
+def calibrate_surface(
+    train: pd.DataFrame,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    unit_of: np.ndarray,
+    ux: np.ndarray,
+    uy: np.ndarray,
+    now: pd.Timestamp,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    fold_hits: Callable[[np.ndarray], np.ndarray],
+    rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    tiebreak: Callable[[np.ndarray], np.ndarray],
+    coverages: tuple[float, ...],
+    hotspot: HotspotParams = HotspotParams(),
+    params: CalibrationParams = CalibrationParams(),
+) -> tuple[np.ndarray, Calibration]:
+    """The calibrated surface at the units ``(ux, uy)`` as of ``now``, and the choice (module docstring).
+
+    ``train`` are the training signals only (at metric ``x, y``; ``unit_of`` their unit, −1
+    outside); ``folds`` are ``(fit, test)`` masks over them (``evaluate.rolling_folds``), scored
+    by ``fold_hits`` and ``rates``; ``tiebreak(fit)`` orders units a candidate scores equally in a
+    fold, as the final ranking does. Nothing after ``now`` is read but what ``train`` holds.
+    """
+    t0 = time.perf_counter()
+    start = pd.to_datetime(train["occurred_from"], utc=True)
+    history_days = float((now - start.min()) / pd.Timedelta(days=1)) if len(train) else 0.0
+    has_nr = bool(train["category"].isin(hotspot.near_repeat_categories).any())
+    has_resolved = bool((train["status"] == "resolved").any()) if "status" in train.columns else False
+    candidates = params.candidates(near_repeat=has_nr, resolved=has_resolved)
+    reason = ""
+    if len(train) < params.min_signals:
+        reason = f"{len(train)} training signals < {params.min_signals}"
+    elif history_days < params.min_history_days:
+        reason = f"{history_days:.0f} days of history < {params.min_history_days:g}"
+    elif not folds:
+        reason = "no cross-validation fold"
+    bandwidths = {c.bandwidth_m for c in candidates} if not reason else {params.prior.bandwidth_m}
+    surface = _Surface(train, x, y, unit_of, ux, uy, hotspot, bandwidths, {c.resolved_weight for c in candidates})
+    every = np.ones(len(train), dtype=bool)
+    scores: tuple[tuple[SurfaceParams, float], ...] = ()
+    tested = 0
+    chosen = params.prior
+    if not reason:
+        origins = [start[test].min() for _, test in folds]
+        breaks = [tiebreak(fit) for fit, _ in folds]
+
+        def score_of(i: int, k: int) -> np.ndarray:
+            raw = surface.score(candidates[i], folds[k][0], origins[k], params.near_repeat_share)
+            return deterministic_rank(raw, tiebreak=breaks[k])
+
+        best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=fold_hits, rates=rates,
+                                         coverages=coverages)
+        if best is None:
+            reason = "no fold test signal caught"
+        else:
+            chosen = candidates[best]
+            mean = caught / max(tested, 1) / len(coverages)
+            scores = tuple((c, round(float(m), 6)) for c, m in zip(candidates, mean, strict=True))
+    if reason:
+        log.info("calibration: prior %s (%s)", chosen.label(), reason)
+    final = surface.score(chosen, every, now, params.near_repeat_share)
+    seconds = time.perf_counter() - t0
+    if not reason:
+        log.info("calibration: %s chosen of %d candidates on %d folds (%d fold test signals), %.1f s",
+                 chosen.label(), len(candidates), len(folds), tested, seconds)
+    return final, Calibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
+                              n_folds=len(folds), fold_test_signals=tested, seconds=seconds, scores=scores,
+                              recency_floor=surface.recency_floor(chosen, now))

@@ -1,0 +1,335 @@
+"""Hot streets calibrated on an installation's own history, per km of street (issue 13).
+
+The hot-streets surface (``hotspots.HotStreetParams``) scores each street as a blend of its
+long-term counts per km and a network kernel density of recent signals::
+
+    density = (1 − blend) · L · W / B + blend · R
+
+- ``L``: the signals snapped to the street over the whole history, per km of it, each with its
+  planner weight without recency (category, target window, source; ``B`` their sum);
+- ``R``: the network quartic kernel density at the street's midpoint (reach ``bandwidth_m``)
+  of the same signals with their recency (``W`` their sum): the weights' own recency (what the
+  cell calibration chose, ``half_life_days=None``) or ``0.5 ** (age / half_life_days)``;
+- a resolved signal weighs 0 in both (as in the hotspots) or, with ``resolved_weight`` 1, like
+  an open one. That is measured, not assumed: resolving a signal handles the problem, it does
+  not show that the place stopped drawing signals, and on the demo town seven in ten signals are
+  resolved by the end of the year.
+
+``calibrate_streets`` picks bandwidth, blend, half-life and ``resolved_weight`` from a small grid
+(``StreetCalibrationParams``) by the rule of ``kde_cv`` and the cell calibration
+(``calibration.cv_choose``: the candidate whose fold forecasts catch the most fold test
+signals per share of street length, summed over the coverages; the earlier candidate on a
+tie) on rolling folds of the training signals only, so the period being forecast never steers
+the choice. Streets a candidate scores equally in a fold are ordered by the 50 m planar KDE of
+the fold's training signals at their midpoints, as the baselines are. The network distances
+are walked once, for the largest bandwidth (``hotspots.NetworkKernel``); every candidate and
+fold reuses them. The prior is the hot streets before calibration (``StreetSurfaceParams()``:
+150 m, all weight on the kernel, the weights' own recency); it is the first candidate, so it
+wins every tie, and it is used as it is when there is no street graph, too short a history
+(the floors of the cell calibration, ``CalibrationParams``) or no fold caught a test signal.
+
+Several areas (each ward's graph with its own signals) are calibrated together: each is
+ranked on its own streets, as the product ranks them, and the signals caught are pooled.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from .._errors import InputError
+from . import HotspotParams, HotStreetParams, NetworkKernel, base_weights, graph_crs, metric_xy, signal_weights
+from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
+
+log = logging.getLogger(__name__)
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+
+
+def _positive_or_inf(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+@dataclass(frozen=True)
+class StreetSurfaceParams:
+    """One candidate hot-streets surface. The defaults are the prior (module docstring).
+
+    Parameters
+    ----------
+    bandwidth_m
+        Network kernel reach (m); 0 = counts per km only.
+    blend
+        Share of the kernel density, 0 … 1; the rest goes to the counts per km.
+    half_life_days
+        Recency half-life of the kernel part (days); ``math.inf`` weighs the whole history
+        alike; ``None`` keeps the weights' own recency (the cell calibration's choice).
+    resolved_weight
+        Weight, 0 … 1, of a resolved signal (``HotspotParams.resolved_weight``).
+    """
+
+    bandwidth_m: float = 150.0
+    blend: float = 1.0
+    half_life_days: float | None = None
+    resolved_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.bandwidth_m, (int, float)) and math.isfinite(self.bandwidth_m)
+                and self.bandwidth_m >= 0):
+            msg = f"bandwidth_m must be ≥ 0 (0 = counts per km), got {self.bandwidth_m!r}"
+            raise InputError(msg)
+        for name in ("blend", "resolved_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+                msg = f"{name} must be between 0 and 1, got {value!r}"
+                raise InputError(msg)
+        if self.half_life_days is not None and not _positive_or_inf(self.half_life_days):
+            msg = f"half_life_days must be > 0, math.inf or None, got {self.half_life_days!r}"
+            raise InputError(msg)
+
+    @property
+    def counts_only(self) -> bool:
+        """Whether the surface is the counts per km alone (no kernel)."""
+        return self.blend == 0 or self.bandwidth_m == 0
+
+    def label(self) -> str:
+        """E.g. ``"150 m, blend 1, the weights' recency"`` or ``"counts per km, resolved × 1"``."""
+        resolved = f", resolved × {self.resolved_weight:g}" if self.resolved_weight else ""
+        if self.counts_only:
+            return "counts per km" + resolved
+        if self.half_life_days is None:
+            life = "the weights' recency"
+        else:
+            life = "half-life " + ("∞" if math.isinf(self.half_life_days) else f"{self.half_life_days:g} d")
+        return f"{self.bandwidth_m:g} m, blend {self.blend:g}, {life}{resolved}"
+
+
+@dataclass(frozen=True)
+class StreetCalibrationParams:
+    """The candidate grid and when to fall back to the prior.
+
+    Parameters
+    ----------
+    bandwidths_m
+        Candidate network kernel reaches (m), each > 0.
+    blends
+        Candidate shares of the kernel density (0 = counts per km only: one candidate).
+    half_lives_days
+        Candidate recency half-lives of the kernel part (days); ``math.inf`` = the whole
+        history alike, ``None`` = the weights' own recency.
+    resolved_weights
+        Candidate weights of a resolved signal.
+    folds
+        Folds of the rolling-origin cross-validation; ``None`` uses the backtest's ``cv_folds``.
+    min_history_days, min_signals
+        Shorter or smaller training histories use ``prior``; the cell calibration's floors.
+    prior
+        The hot streets before calibration; the first candidate, so it wins ties.
+    """
+
+    bandwidths_m: tuple[float, ...] = (50.0, 100.0, 150.0, 300.0)
+    blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+    half_lives_days: tuple[float | None, ...] = (None, 30.0, 90.0, 365.0, math.inf)
+    resolved_weights: tuple[float, ...] = (0.0, 1.0)
+    folds: int | None = CalibrationParams.folds
+    min_history_days: float = CalibrationParams.min_history_days
+    min_signals: int = CalibrationParams.min_signals
+    prior: StreetSurfaceParams = field(default_factory=StreetSurfaceParams)
+
+    def __post_init__(self) -> None:
+        if not self.bandwidths_m or any(not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0)
+                                        for h in self.bandwidths_m):
+            msg = f"bandwidths_m must be bandwidths > 0, got {self.bandwidths_m!r}"
+            raise InputError(msg)
+        if not self.blends or any(not (isinstance(b, (int, float)) and 0 <= b <= 1) for b in self.blends):
+            msg = f"blends must be between 0 and 1, got {self.blends!r}"
+            raise InputError(msg)
+        if not self.resolved_weights or any(not (isinstance(r, (int, float)) and 0 <= r <= 1)
+                                            for r in self.resolved_weights):
+            msg = f"resolved_weights must be between 0 and 1, got {self.resolved_weights!r}"
+            raise InputError(msg)
+        if not self.half_lives_days or any(t is not None and not _positive_or_inf(t) for t in self.half_lives_days):
+            msg = f"half_lives_days must be > 0, math.inf or None, got {self.half_lives_days!r}"
+            raise InputError(msg)
+        if self.folds is not None and (isinstance(self.folds, bool) or not isinstance(self.folds, int)
+                                       or self.folds < 1):
+            msg = f"folds must be a whole number ≥ 1 or None, got {self.folds!r}"
+            raise InputError(msg)
+        if not (isinstance(self.min_history_days, (int, float)) and self.min_history_days >= 0):
+            msg = f"min_history_days must be ≥ 0, got {self.min_history_days!r}"
+            raise InputError(msg)
+        if isinstance(self.min_signals, bool) or not isinstance(self.min_signals, int) or self.min_signals < 0:
+            msg = f"min_signals must be a whole number ≥ 0, got {self.min_signals!r}"
+            raise InputError(msg)
+        if not isinstance(self.prior, StreetSurfaceParams):
+            msg = f"prior must be StreetSurfaceParams, got {type(self.prior).__name__}"
+            raise InputError(msg)
+
+    def candidates(self) -> list[StreetSurfaceParams]:
+        """The prior first, then the grid, without repeats.
+
+        Counts per km (blend 0) is one candidate per resolved weight, whatever the bandwidth and
+        half-life.
+        """
+        out = [self.prior]
+        for blend in self.blends:
+            for h in self.bandwidths_m if blend > 0 else (0.0,):
+                for life in self.half_lives_days if blend > 0 else (None,):
+                    for resolved in self.resolved_weights:
+                        candidate = StreetSurfaceParams(bandwidth_m=h, blend=blend if h > 0 else 0.0,
+                                                        half_life_days=life, resolved_weight=resolved)
+                        if candidate not in out:
+                            out.append(candidate)
+        return out
+
+
+@dataclass(frozen=True)
+class StreetCalibration(Choice):
+    """What ``calibrate_streets`` chose (a ``StreetSurfaceParams``), and why (``Choice``)."""
+
+    def tune(self, params: HotStreetParams) -> HotStreetParams:
+        """``params`` with the chosen bandwidth, blend and recency: what ``hot_streets`` scores with.
+
+        An explicit half-life replaces the weights' half-life with no lasting share
+        (``recency_floor`` 0); an infinite one weighs every signal alike (``recency_floor`` 1);
+        ``None`` keeps the weights as they are. Categories, window, sources and ``snap_m`` stay;
+        the weights' ``resolved_weight`` is the choice's.
+        """
+        c = self.chosen
+        weights = replace(params.weights, resolved_weight=c.resolved_weight)
+        if c.half_life_days is not None and not c.counts_only:
+            weights = (replace(weights, recency_floor=1.0) if math.isinf(c.half_life_days)
+                       else replace(weights, half_life_days=c.half_life_days, recency_floor=0.0))
+        bandwidth, blend = (0.0, 0.0) if c.counts_only else (c.bandwidth_m, c.blend)
+        return replace(params, bandwidth_m=bandwidth, blend=blend, weights=weights)
+
+    def to_json(self) -> dict[str, Any]:
+        """The choice as plain data: half-life ∞ as ``null``; ``weights_recency`` for the weights' own."""
+        life = self.chosen.half_life_days
+        return {"bandwidth_m": self.chosen.bandwidth_m, "blend": self.chosen.blend,
+                "half_life_days": None if life is None or math.isinf(life) else life,
+                "weights_recency": life is None, "resolved_weight": self.chosen.resolved_weight,
+                **self._outcome_json()}
+
+
+class _Area:
+    """One graph and its training signals: the kernel, the weights and the streets' midpoints."""
+
+    def __init__(self, graph: nx.MultiDiGraph, train: pd.DataFrame, folds: Folds, *, hotspot: HotspotParams,
+                 reach_m: float, snap_m: float, resolved_weights: tuple[float, ...]) -> None:
+        self.train, self.hotspot = train, hotspot
+        x, y, _ = metric_xy(train, graph_crs(graph))
+        end = pd.to_datetime(train["occurred_to"], utc=True).fillna(pd.to_datetime(train["occurred_from"], utc=True))
+        now = end.max() if len(train) else None
+        self.base = {r: base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=r), now=now))
+                     for r in resolved_weights}
+        use = np.logical_or.reduce([w > 0 for w in self.base.values()])
+        self.kernel = NetworkKernel(graph, x, y, snap_m=snap_m, reach_m=reach_m, use=use)
+        self.x, self.y = x, y
+        mid = shapely.line_interpolate_point(self.kernel.geometry, 0.5, normalized=True)
+        self.mx, self.my = shapely.get_x(mid), shapely.get_y(mid)
+        self.folds = [(fit, test) for fit, test in folds if fit.any() and test.any()]
+        start = pd.to_datetime(train["occurred_from"], utc=True)
+        self.origins = [start[test].min() for _, test in self.folds]
+        self._recency: dict[tuple[int, float | None], np.ndarray] = {}
+
+    def hits(self, test: np.ndarray) -> np.ndarray:
+        """Fold test signals per street (those within ``snap_m`` of one)."""
+        streets = self.kernel.street_of[test]
+        return np.bincount(streets[streets >= 0], minlength=len(self.kernel.table)).astype(float)
+
+    def recency(self, k: int, half_life: float | None) -> np.ndarray:
+        key = (k, half_life)
+        if key not in self._recency:
+            if half_life is not None and math.isinf(half_life):
+                self._recency[key] = np.ones(len(self.train))
+            else:
+                params = self.hotspot if half_life is None else replace(
+                    self.hotspot, half_life_days=half_life, recency_floor=0.0)
+                weights = signal_weights(self.train, params=params, now=self.origins[k])
+                self._recency[key] = weights["recency"].to_numpy()
+        return self._recency[key]
+
+    def score(self, candidate: StreetSurfaceParams, k: int) -> np.ndarray:
+        """The candidate's density per street from fold ``k``'s training signals, as ``hot_streets`` scores."""
+        base = self.base[candidate.resolved_weight] * self.folds[k][0]
+        # Counts per km ignore the half-life, but their scale W / B is the weights' own, as in hot_streets.
+        weight = base * self.recency(k, None if candidate.counts_only else candidate.half_life_days)
+        return self.kernel.density(base, weight, bandwidth_m=candidate.bandwidth_m, blend=candidate.blend)
+
+
+def calibrate_streets(
+    areas: Sequence[tuple[nx.MultiDiGraph, pd.DataFrame, Folds]],
+    *,
+    now: pd.Timestamp,
+    rates: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, float]],
+    tiebreak: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    coverages: tuple[float, ...],
+    hotspot: HotspotParams = HotspotParams(),
+    snap_m: float = HotStreetParams.snap_m,
+    params: StreetCalibrationParams = StreetCalibrationParams(),
+) -> StreetCalibration:
+    """Choose the hot-streets surface on the areas' training signals as of ``now`` (module docstring).
+
+    Each area is ``(graph, train, folds)``: a prepared walk graph, the training signals only
+    and ``(fit, test)`` masks over them (``evaluate.rolling_folds``). ``rates(scores, hits,
+    lengths)`` gives ``hit_rate@c`` by share of street length (``evaluate.length_hit_rates``);
+    ``tiebreak(x, y, mx, my)`` orders the streets (midpoints ``mx, my``) a candidate scores
+    equally, from a fold's training signals at ``x, y``. ``hotspot`` are the weights the hot
+    streets get (their recency is the ``None`` half-life). Nothing after ``now`` is read but
+    what the training signals hold.
+    """
+    t0 = time.perf_counter()
+    candidates = params.candidates()
+    n_train = sum(len(train) for _, train, _ in areas)
+    starts = [pd.to_datetime(train["occurred_from"], utc=True).min() for _, train, _ in areas if len(train)]
+    history_days = float((now - min(starts)) / pd.Timedelta(days=1)) if starts else 0.0
+    reason = ""
+    if not areas:
+        reason = "no street graph"
+    elif n_train < params.min_signals:
+        reason = f"{n_train} training signals < {params.min_signals}"
+    elif history_days < params.min_history_days:
+        reason = f"{history_days:.0f} days of history < {params.min_history_days:g}"
+    elif not any(folds for _, _, folds in areas):
+        reason = "no cross-validation fold"
+    caught, tested, n_folds = np.zeros(len(candidates)), 0, 0
+    if not reason:
+        reach = max(c.bandwidth_m for c in candidates)
+        for graph, train, folds in areas:
+            area = _Area(graph, train, folds, hotspot=hotspot, reach_m=reach, snap_m=snap_m,
+                         resolved_weights=tuple({c.resolved_weight for c in candidates}))
+            if not area.folds:
+                continue
+            breaks = [tiebreak(area.x[fit], area.y[fit], area.mx, area.my) for fit, _ in area.folds]
+
+            def score_of(i: int, k: int, area: _Area = area, breaks: list = breaks) -> np.ndarray:
+                return deterministic_rank(area.score(candidates[i], k), tiebreak=breaks[k])
+
+            _, got, n = cv_choose(score_of, len(candidates), area.folds, fold_hits=area.hits,
+                                  rates=lambda s, h, area=area: rates(s, h, area.kernel.length),
+                                  coverages=coverages)
+            caught, tested, n_folds = caught + got, tested + n, n_folds + len(area.folds)
+        if not caught.any():
+            reason = "no fold test signal caught"
+    chosen, scores = params.prior, ()
+    if not reason:
+        chosen = candidates[int(np.argmax(caught))]
+        mean = caught / max(tested, 1) / len(coverages)
+        scores = tuple((c, round(float(m), 6)) for c, m in zip(candidates, mean, strict=True))
+    seconds = time.perf_counter() - t0
+    if reason:
+        log.info("hot-street calibration: prior %s (%s)", chosen.label(), reason)
+    else:
+        log.info("hot-street calibration: %s chosen of %d candidates on %d folds (%d fold test signals), %.1f s",
+                 chosen.label(), len(candidates), n_folds, tested, seconds)
+    return StreetCalibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
+                             n_folds=n_folds, fold_test_signals=tested, seconds=seconds, scores=scores)

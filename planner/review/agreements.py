@@ -1,0 +1,211 @@
+"""Agreements ("afspraken"): follow-up actions a WAS team agrees on for a hotspot or a signal.
+
+What is to be done, by whom (a role, never a person's name: "gemeente", "wijkagent",
+"woningcorporatie"), by when, and its status (open, in progress, done); linked to a ward and a
+place (a hotspot's label and location) or a signal. Overdue = not done and due before today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Date, DateTime, Float, ForeignKey, Integer, String, Table, Text, insert, select, update
+
+from .._errors import DataNotFoundError, InputError
+from ..storage.store import Store, incidents_table, metadata, wards_table
+
+STATUSES: dict[str, str] = {"open": "open", "in_progress": "in behandeling", "done": "afgerond"}
+"""Status code → Dutch label."""
+
+agreements_table = Table(
+    "agreements", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ward_id", Integer, ForeignKey("wards.id"), nullable=False, index=True),
+    Column("what", Text, nullable=False),
+    Column("role", String(100), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("hotspot", String(50)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("incident_id", Integer, ForeignKey("incidents.id", ondelete="SET NULL")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+"""Schema version 3 (migration ``0003_coverage``)."""
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One agreement (afspraak)."""
+
+    id: int
+    ward: str
+    what: str
+    role: str
+    due: date
+    status: str
+    hotspot: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    incident_id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status != "done" and self.due < today
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "ward": self.ward, "what": self.what, "role": self.role, "due": self.due.isoformat(),
+            "status": self.status, "hotspot": self.hotspot,
+            "location": None if self.lat is None else [round(self.lon, 6), round(self.lat, 6)],
+            "incident_id": self.incident_id,
+        }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _check(*, what: str | None = None, role: str | None = None, status: str | None = None,
+           lat: float | None = None, lon: float | None = None) -> None:
+    if what is not None and not what.strip():
+        msg = "what must say what is to be done, got an empty text"
+        raise InputError(msg)
+    if role is not None and not role.strip():
+        msg = "role must name who does it (a role such as gemeente or wijkagent), got an empty text"
+        raise InputError(msg)
+    if status is not None and status not in STATUSES:
+        msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
+        raise InputError(msg)
+    if (lat is None) != (lon is None):
+        msg = "give both lat and lon of the agreement's place, or neither"
+        raise InputError(msg)
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        msg = f"lat/lon {lat},{lon} is not a latitude,longitude pair"
+        raise InputError(msg)
+
+
+def add_agreement(
+    store: Store,
+    *,
+    ward: str,
+    what: str,
+    role: str,
+    due: date,
+    status: str = "open",
+    hotspot: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    incident_id: int | None = None,
+) -> Agreement:
+    """Record an agreement for ``ward``, optionally at a hotspot (its label and location) or a signal."""
+    _check(what=what, role=role, status=status, lat=lat, lon=lon)
+    stamp = _now()
+    with store.transaction() as conn:
+        ward_id = store.ward_ids(conn).get(ward)
+        if ward_id is None:
+            msg = f"no ward {ward!r} in the store"
+            raise DataNotFoundError(msg)
+        if incident_id is not None:
+            found = conn.execute(select(incidents_table.c.id).where(incidents_table.c.id == incident_id)).first()
+            if found is None:
+                msg = f"no signal with id {incident_id}"
+                raise DataNotFoundError(msg)
+        agreement_id = conn.execute(insert(agreements_table).values(
+            ward_id=ward_id, what=what.strip(), role=role.strip(), due_date=due, status=status,
+            hotspot=hotspot, lat=lat, lon=lon, incident_id=incident_id, created_at=stamp, updated_at=stamp,
+        )).inserted_primary_key[0]
+    return get_agreement(store, agreement_id)
+
+
+def _query():
+    a = agreements_table
+    return select(a, wards_table.c.name.label("ward")).select_from(a.join(wards_table, a.c.ward_id == wards_table.c.id))
+
+
+def _agreement(row) -> Agreement:
+    return Agreement(
+        id=int(row.id), ward=row.ward, what=row.what, role=row.role, due=row.due_date, status=row.status,
+        hotspot=row.hotspot, lat=row.lat, lon=row.lon, incident_id=row.incident_id,
+        created_at=row.created_at.replace(tzinfo=UTC), updated_at=row.updated_at.replace(tzinfo=UTC),
+    )
+
+
+def get_agreement(store: Store, agreement_id: int) -> Agreement:
+    with store.engine.connect() as conn:
+        row = conn.execute(_query().where(agreements_table.c.id == int(agreement_id))).first()
+    if row is None:
+        msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
+        raise DataNotFoundError(msg)
+    return _agreement(row)
+
+
+def list_agreements(
+    store: Store,
+    *,
+    ward: str | None = None,
+    status: str | None = None,
+    overdue_on: date | None = None,
+) -> list[Agreement]:
+    """Agreements by due date; of one ward, one status, or (``overdue_on``) those overdue that day."""
+    _check(status=status)
+    query = _query()
+    if ward is not None:
+        query = query.where(wards_table.c.name == ward)
+    if status is not None:
+        query = query.where(agreements_table.c.status == status)
+    if overdue_on is not None:
+        query = query.where(agreements_table.c.status != "done", agreements_table.c.due_date < overdue_on)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.order_by(agreements_table.c.due_date, agreements_table.c.id)).all()
+    return [_agreement(row) for row in rows]
+
+
+def overdue_per_ward(store: Store, *, today: date) -> dict[str, int]:
+    """Number of overdue agreements per ward (every stored ward, 0 when none)."""
+    counts = dict.fromkeys(store.wards()["name"], 0)
+    for agreement in list_agreements(store, overdue_on=today):
+        counts[agreement.ward] = counts.get(agreement.ward, 0) + 1
+    return counts
+
+
+def update_agreement(
+    store: Store,
+    agreement_id: int,
+    *,
+    status: str | None = None,
+    due: date | None = None,
+    what: str | None = None,
+    role: str | None = None,
+) -> Agreement:
+    """Change an agreement's status, due date, text or role."""
+    _check(what=what, role=role, status=status)
+    values: dict[str, Any] = {"updated_at": _now()}
+    for key, value in (("status", status), ("due_date", due), ("what", what and what.strip()),
+                       ("role", role and role.strip())):
+        if value is not None:
+            values[key] = value
+    with store.transaction() as conn:
+        changed = conn.execute(
+            update(agreements_table).where(agreements_table.c.id == int(agreement_id)).values(values)
+        ).rowcount
+    if not changed:
+        msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
+        raise DataNotFoundError(msg)
+    return get_agreement(store, agreement_id)
+
+
+def forget_signal_agreements(conn) -> int:
+    """Retention: clear the text and place of agreements that follow up an anonymised signal
+    (what was agreed may name or describe the people involved), inside the caller's
+    transaction; returns how many were cleared. The ward, role, due date and status stay."""
+    a, t = agreements_table, incidents_table
+    anonymised = select(t.c.id).where(t.c.anonymised_at.is_not(None))
+    cleared = (a.c.what != "") | a.c.lat.is_not(None) | a.c.lon.is_not(None)
+    return conn.execute(
+        update(a).where(a.c.incident_id.in_(anonymised), cleared).values(what="", lat=None, lon=None, updated_at=_now())
+    ).rowcount

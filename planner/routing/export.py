@@ -1,0 +1,412 @@
+"""Exports of a planned patrol: GPX for phones, GeoJSON for GIS, a printable one-page briefing.
+
+``plan_to_gpx`` writes GPX 1.1 (each team's walk as a track, stops as named waypoints) that
+OsmAnd and Organic Maps open; ``plan_to_geojson`` a WGS84 FeatureCollection; ``briefing_html``
+a self-contained HTML page that prints on one A4: a map drawn from the plan itself as inline SVG
+(no tiles, no internet), the numbered stops with arrival, dwell and what to look for, the totals,
+a privacy note and the OpenStreetMap attribution. Every text is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import TYPE_CHECKING, Any
+
+import gpxpy
+import gpxpy.gpx
+
+from .._errors import InputError
+from ..signals.incidents import LOOK_FOR
+
+if TYPE_CHECKING:
+    from .routes import Plan, Stop
+
+ATTRIBUTION = "© OpenStreetMap contributors"
+
+TEAM_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+"""Okabe–Ito colours (readable with colour blindness); dash patterns tell teams apart in grey."""
+TEAM_DASHES = ("", "10 5", "3 4", "12 4 3 4", "6 3", "2 2", "14 3")
+
+_TEXT = {
+    "nl": {
+        "team": "Team", "when": "Wanneer", "ward": "Wijk", "teams": "Teams", "team_size": "Teamgrootte",
+        "persons": "personen", "fill_in": "___ personen (invullen)", "start": "Start en einde",
+        "stop": "Stop", "arrive": "Aankomst", "dwell": "Blijven", "look_for": "Waar let je op",
+        "walk": "lopen", "stay": "stilstaan", "stops": "stops", "total": "Totaal",
+        "share": "van de score van alle doelen in de wijk (hotspots en drukke straten)",
+        "route": "Route", "passed": "Onderweg gepasseerd (telt mee)", "back": "terug",
+        "no_stops": "Geen stops gepland: de beschikbare tijd is te kort om een "
+        "doel te bereiken, of er zijn geen doelen. Loop een rondje vanaf de start.",
+        "all_taken": "Geen stops: alle bereikbare doelen zitten al in de route van een ander team. "
+                     "Loop een eigen rondje door de wijk of sluit aan bij dat team.",
+        "unreachable": "Niet bereikbaar over straat en overgeslagen",
+        "why": "Waarom", "left_out": "Niet in de route",
+        "privacy": "Privacy: deze briefing bevat geen namen van melders of bewoners en geen losse "
+                   "meldingen, alleen gebieden en straten. Schrijf geen namen of persoonsgegevens op "
+                   "dit papier, maak geen foto's van personen, en lever het na afloop in of vernietig het.",
+        "made": "Gemaakt met WAS Planner", "map": "Kaart van de route", "min": "min", "score": "score",
+        "km": "km", "legend_start": "start", "scale": "m",
+    },
+    "en": {
+        "team": "Team", "when": "When", "ward": "Ward", "teams": "Teams", "team_size": "Team size",
+        "persons": "people", "fill_in": "___ people (fill in)", "start": "Start and end",
+        "stop": "Stop", "arrive": "Arrive", "dwell": "Stay", "look_for": "What to look for",
+        "walk": "walking", "stay": "stops", "stops": "stops", "total": "Total",
+        "share": "of the score of all targets in the ward (hotspots and hot streets)",
+        "route": "Route", "passed": "Passed on the way (counted)", "back": "back",
+        "no_stops": "No stops planned: the time available is too short to reach "
+        "a target, or there are no targets. Walk a round from the start.",
+        "all_taken": "No stops: every reachable target is already on another team's route. Walk "
+                     "your own round through the ward or join that team.",
+        "unreachable": "Not reachable over the streets, skipped",
+        "why": "Why", "left_out": "Left out",
+        "privacy": "Privacy: this briefing holds no names of reporters or residents and no single "
+                   "reports, only areas and streets. Write no names or personal details on this paper, "
+                   "take no photos of people, and hand it in or destroy it afterwards.",
+        "made": "Made with WAS Planner", "map": "Map of the route", "min": "min", "score": "score",
+        "km": "km", "legend_start": "start", "scale": "m",
+    },
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("was-planner")
+    except PackageNotFoundError:  # running from a source tree
+        return "dev"
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def look_for(categories: tuple[str, ...] | list[str], *, language: str = "nl") -> str:
+    """What to look for at a stop with these signal categories (most frequent first), as one
+    sentence built from ``incidents.LOOK_FOR`` (the first two categories)."""
+    from ..signals.incidents import look_for as texts_for
+
+    known = [c for c in dict.fromkeys(categories) if c in LOOK_FOR][:2] or ["other"]
+    prefix = "Let op: " if language == "nl" else "Look for: "
+    return prefix + texts_for(known, language) + "."
+
+
+def _stop_label(team: int, stop: Stop, n_teams: int) -> str:
+    prefix = f"T{team} " if n_teams > 1 else ""
+    return f"{prefix}{stop.number}. {stop.name}"
+
+
+# --- GPX and GeoJSON ------------------------------------------------------------------------------
+
+
+def plan_to_gpx(plan: Plan, *, name: str) -> str:
+    """GPX 1.1 of a plan: each team's walk as a track ("Team 1", ...), the start and every stop
+    as a named waypoint ("1. Hotspot 3 (jongerenoverlast)") with what to look for."""
+    gpx = gpxpy.gpx.GPX()
+    gpx.name = name
+    gpx.creator = f"WAS Planner {_version()}"
+    gpx.description = (
+        f"{len(plan.teams)} team(s), {plan.budget_min:g} min; route data {ATTRIBUTION}"
+    )
+    start_lon, start_lat = plan.start_lonlat
+    gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
+        latitude=start_lat, longitude=start_lon, name=f"Start: {plan.start_name}", symbol="Flag, Blue",
+        type="start",
+    ))
+    for t, team in enumerate(plan.teams, 1):
+        track = gpxpy.gpx.GPXTrack(
+            name=f"Team {t}",
+            description=f"{team.length_m / 1000:.2f} km, {team.duration_min:.0f} min, {len(team.stops)} stops",
+        )
+        segment = gpxpy.gpx.GPXTrackSegment(
+            [gpxpy.gpx.GPXTrackPoint(latitude=lat, longitude=lon) for lon, lat in team.path_lonlat]
+        )
+        track.segments.append(segment)
+        gpx.tracks.append(track)
+        for stop in team.stops:
+            gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
+                latitude=stop.lat, longitude=stop.lon, name=_stop_label(t, stop, len(plan.teams)),
+                description=(f"+{stop.arrive_min:.0f} min, {stop.dwell_min:.0f} min blijven. "
+                             f"{look_for(stop.categories)}"),
+                symbol="Flag, Red", type="stop",
+            ))
+    return gpx.to_xml(version="1.1")
+
+
+def parse_gpx(data: str | bytes, *, name: str) -> gpxpy.gpx.GPX:
+    """A GPX document from a file's bytes or text; an ``InputError`` naming ``name`` when it is
+    none (binary content, text that is not UTF-8, XML that is not GPX)."""
+    try:
+        return gpxpy.parse(data.decode("utf-8") if isinstance(data, bytes) else data)
+    except UnicodeDecodeError:
+        msg = f"{name}: not a GPX file (binary content); give the .gpx file the phone or GPS app exported"
+        raise InputError(msg) from None
+    except (gpxpy.gpx.GPXException, ValueError) as error:
+        msg = f"{name}: not a readable GPX file ({error})"
+        raise InputError(msg) from None
+
+
+def plan_to_geojson(plan: Plan) -> dict:
+    """A WGS84 FeatureCollection: a LineString per team (team, length_m, duration_min, score) and
+    a Point per stop (team, number, name, score, categories, arrive_min)."""
+    features: list[dict] = []
+    for t, team in enumerate(plan.teams, 1):
+        features.append({
+            "type": "Feature",
+            "geometry": {"type": "LineString",
+                         "coordinates": [[round(x, 7), round(y, 7)] for x, y in team.path_lonlat]},
+            "properties": {
+                "kind": "route", "team": t, "length_m": round(team.length_m, 1),
+                "duration_min": round(team.duration_min, 1), "walk_min": round(team.walk_min, 1),
+                "dwell_min": round(team.dwell_min, 1), "score": round(team.score, 3),
+                "stops": len(team.stops), "streets": list(team.streets), "passed": list(team.passed),
+            },
+        })
+        for stop in team.stops:
+            features.append({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [round(stop.lon, 7), round(stop.lat, 7)]},
+                "properties": {
+                    "kind": "stop", "team": t, "number": stop.number, "name": stop.name,
+                    "score": round(stop.score, 3), "categories": list(stop.categories),
+                    "arrive_min": round(stop.arrive_min, 1), "dwell_min": round(stop.dwell_min, 1),
+                    "look_for": look_for(stop.categories),
+                },
+            })
+    return {"type": "FeatureCollection", "features": features}
+
+
+# --- the printed briefing --------------------------------------------------------------------------
+
+
+def _nice_length(metres: float) -> float:
+    for step in (10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000, 10000):
+        if step >= metres:
+            return step
+    return 10 ** math.ceil(math.log10(metres))
+
+
+def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = "nl") -> str:
+    """A static map of the plan as inline SVG: the streets around, each team's route, numbered
+    stops, the start, a scale bar, north and the OpenStreetMap attribution."""
+    text = _TEXT[language]
+    points = [plan.start_lonlat]
+    for team in plan.teams:
+        points += list(team.path_lonlat) + [(s.lon, s.lat) for s in team.stops]
+    lon0 = sum(p[0] for p in points) / len(points)
+    lat0 = sum(p[1] for p in points) / len(points)
+    kx, ky = 111_320 * math.cos(math.radians(lat0)), 110_540.0
+
+    def metric(lon: float, lat: float) -> tuple[float, float]:
+        return (lon - lon0) * kx, (lat - lat0) * ky
+
+    xy = [metric(*p) for p in points]
+    min_x, max_x = min(p[0] for p in xy), max(p[0] for p in xy)
+    min_y, max_y = min(p[1] for p in xy), max(p[1] for p in xy)
+    span_x, span_y = max(max_x - min_x, 200.0), max(max_y - min_y, 200.0)
+    pad = 28
+    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+    cx, cy = (min_x + max_x) / 2, (min_y + max_y) / 2
+
+    def screen(lon: float, lat: float) -> tuple[float, float]:
+        x, y = metric(lon, lat)
+        return width / 2 + (x - cx) * scale, height / 2 - (y - cy) * scale
+
+    def polyline(coords, **attrs: str) -> str:
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (screen(*c) for c in coords))
+        extra = " ".join(f'{k.replace("_", "-")}="{_esc(v)}"' for k, v in attrs.items() if v != "")
+        return f'<polyline points="{pts}" fill="none" {extra}/>'
+
+    parts = [
+        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(text["map"])}">',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
+    for street in plan.streets_lonlat:
+        if len(street) > 1:
+            parts.append(polyline(street, stroke="#c8c8c8", stroke_width="1.6", stroke_linecap="round"))
+    for t, team in enumerate(plan.teams):
+        if len(team.path_lonlat) > 1:
+            parts.append(polyline(
+                team.path_lonlat, stroke=TEAM_COLOURS[t % len(TEAM_COLOURS)], stroke_width="4",
+                stroke_opacity="0.85", stroke_linejoin="round", stroke_linecap="round",
+                stroke_dasharray=TEAM_DASHES[t % len(TEAM_DASHES)],
+            ))
+    for t, team in enumerate(plan.teams):
+        colour = TEAM_COLOURS[t % len(TEAM_COLOURS)]
+        for stop in team.stops:
+            x, y = screen(stop.lon, stop.lat)
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="{colour}" stroke="#fff" stroke-width="2"/>'
+                f'<text x="{x:.1f}" y="{y + 4.5:.1f}" font-size="12" font-weight="bold" '
+                f'text-anchor="middle" fill="#fff">{stop.number}</text>'
+            )
+    # The start goes on top; when a stop sits on it, it moves aside with a short leader line.
+    sx, sy = screen(*plan.start_lonlat)
+    crowded = any(math.dist((sx, sy), screen(st.lon, st.lat)) < 16 for team in plan.teams for st in team.stops)
+    mx, my = (sx - 16, sy - 16) if crowded else (sx, sy)
+    if crowded:
+        parts.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{mx:.1f}" y2="{my:.1f}" stroke="#111" '
+                     'stroke-width="1.5"/>')
+    parts.append(f'<rect x="{mx - 9:.1f}" y="{my - 9:.1f}" width="18" height="18" fill="#111" rx="2"/>'
+                 f'<text x="{mx:.1f}" y="{my + 4.5:.1f}" font-size="12" font-weight="bold" '
+                 f'text-anchor="middle" fill="#fff">S</text>')
+    # Scale bar (bottom left), north arrow (top right), attribution (bottom right).
+    bar_m = _nice_length(span_x / 5)
+    bar_px = bar_m * scale
+    parts.append(
+        f'<g font-size="11" fill="#111"><rect x="12" y="{height - 22}" width="{bar_px:.1f}" height="5" '
+        f'fill="#111"/><text x="12" y="{height - 27}">{bar_m:,.0f} {text["scale"]}</text></g>'
+    )
+    parts.append(
+        f'<g><path d="M {width - 24} 14 l 8 20 l -8 -6 l -8 6 z" fill="#111"/>'
+        f'<text x="{width - 24}" y="48" font-size="12" text-anchor="middle">N</text></g>'
+    )
+    parts.append(f'<text x="{width - 6}" y="{height - 6}" font-size="10" text-anchor="end" '
+                 f'fill="#444">{_esc(ATTRIBUTION)}</text>')
+    if len(plan.teams) > 1:
+        for t in range(len(plan.teams)):
+            y = 16 + 16 * t
+            colour = TEAM_COLOURS[t % len(TEAM_COLOURS)]
+            parts.append(
+                f'<line x1="12" y1="{y}" x2="40" y2="{y}" stroke="{colour}" stroke-width="4" '
+                f'stroke-dasharray="{TEAM_DASHES[t % len(TEAM_DASHES)]}"/>'
+                f'<text x="46" y="{y + 4}" font-size="11">{_esc(text["team"])} {t + 1}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _number(value: float, digits: int, language: str) -> str:
+    formatted = f"{value:,.{digits}f}"
+    if language == "nl":
+        formatted = formatted.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return formatted
+
+
+def _clock(start: tuple[int, int] | None, minutes: float) -> str:
+    if start is None:
+        return f"+{minutes:.0f} min"
+    total = start[0] * 60 + start[1] + round(minutes)
+    return f"{total // 60 % 24:02d}:{total % 60:02d} (+{minutes:.0f})"
+
+
+_STYLE = """
+@page { size: A4 portrait; margin: 10mm; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 9pt;
+       color: #111; margin: 0 auto; max-width: 190mm; line-height: 1.25;
+       -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+h1 { font-size: 14pt; margin: 0 0 1mm; }
+h2 { font-size: 10pt; margin: 2mm 0 0.5mm; }
+p { margin: 1mm 0; }
+.meta { margin: 0 0 2mm; }
+.meta span { display: inline-block; margin-right: 4mm; }
+svg.map { display: block; width: 100%; height: auto; max-height: 88mm; border: 1px solid #888; }
+table { border-collapse: collapse; width: 100%; font-size: 8.3pt; }
+th, td { border-bottom: 1px solid #bbb; padding: 0.5mm 1.2mm; text-align: left; vertical-align: top; }
+th { background: #eee; }
+tr { page-break-inside: avoid; break-inside: avoid; }
+td.n { white-space: nowrap; }
+.dot { display: inline-block; min-width: 4.5mm; height: 4.5mm; border-radius: 2.25mm; color: #fff;
+       text-align: center; font-weight: bold; line-height: 4.5mm; }
+.small { font-size: 7.5pt; color: #333; margin: 0.5mm 0; }
+.why { font-size: 7pt; color: #444; }
+.privacy { border: 1px solid #888; padding: 1mm 2mm; margin-top: 1.5mm; font-size: 8pt; }
+footer { margin-top: 2mm; font-size: 8pt; color: #333; }
+@media screen { body { padding: 8mm; } }
+"""
+
+
+def _short_why(explanation: str, clauses: int = 3) -> str:
+    """The first ``clauses`` parts (split at ``;``) of a stop's explanation: share, counts and
+    time pattern fit on paper, the rest is in the dashboard and the JSON."""
+    parts = [part.strip() for part in explanation.split(";") if part.strip()]
+    short = "; ".join(parts[:clauses])
+    return short if len(parts) <= clauses else short + " …"
+
+
+def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str = "nl") -> str:
+    """A one-page printable briefing (self-contained HTML, A4): the map, each team's numbered
+    stops with arrival, dwell, what to look for and why the stop is there (its share of the score
+    and the first parts of its explanation), the best target that was left out and why, the
+    totals, date and time, team size, a privacy note and the OpenStreetMap attribution. ``when``
+    is shown as given; a time in it (``20:00``) turns arrival minutes into clock times."""
+    if language not in _TEXT:
+        msg = f"language must be one of {', '.join(_TEXT)}, got {language!r}"
+        raise InputError(msg)
+    text = _TEXT[language]
+    found = re.search(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b", when)
+    start_clock = (int(found.group(1)), int(found.group(2))) if found else None
+    team_size = plan.extra.get("team_size")
+    size = f"{int(team_size)} {text['persons']}" if team_size else text["fill_in"]
+    out = [
+        "<!DOCTYPE html>",
+        f'<html lang="{_esc(language)}"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        '<p class="meta">'
+        f"<span><b>{_esc(text['ward'])}:</b> {_esc(ward)}</span>"
+        f"<span><b>{_esc(text['when'])}:</b> {_esc(when)}</span>"
+        f"<span><b>{_esc(text['teams'])}:</b> {len(plan.teams)}</span>"
+        f"<span><b>{_esc(text['team_size'])}:</b> {_esc(size)}</span>"
+        f"<span><b>{_esc(text['start'])}:</b> {_esc(plan.start_name)}</span></p>",
+        map_svg(plan, language=language),
+    ]
+    for t, team in enumerate(plan.teams, 1):
+        colour = TEAM_COLOURS[(t - 1) % len(TEAM_COLOURS)]
+        heading = (
+            f"{text['team']} {t}: {_number(team.length_m / 1000, 1, language)} {text['km']} · "
+            f"{team.duration_min:.0f} {text['min']} ({text['walk']} {team.walk_min:.0f} + {text['stay']} "
+            f"{team.dwell_min:.0f}) · {len(team.stops)} {text['stops']} · {text['score']} "
+            f"{_number(team.score, 1, language)} · {text['back']} {_clock(start_clock, team.duration_min)}"
+        )
+        out.append(f'<h2><span class="dot" style="background:{colour}">{t}</span> {_esc(heading)}</h2>')
+        if not team.stops:
+            taken = any(other.stops for other in plan.teams)
+            out.append(f"<p>{_esc(text['all_taken'] if taken else text['no_stops'])}</p>")
+        if not team.stops:
+            continue
+        out.append(
+            f"<table><thead><tr><th>#</th><th>{_esc(text['stop'])}</th><th>{_esc(text['arrive'])}</th>"
+            f"<th>{_esc(text['dwell'])}</th><th>{_esc(text['look_for'])}</th></tr></thead><tbody>"
+        )
+        for stop in team.stops:
+            why = _short_why(stop.explanation if language == "nl" else stop.explanation_en)
+            out.append(
+                f'<tr><td><span class="dot" style="background:{colour}">{stop.number}</span></td>'
+                f"<td>{_esc(stop.name)}</td><td class=\"n\">{_esc(_clock(start_clock, stop.arrive_min))}</td>"
+                f"<td class=\"n\">{stop.dwell_min:.0f} {text['min']}</td>"
+                f"<td>{_esc(look_for(stop.categories, language=language))}"
+                + (f'<div class="why"><b>{_esc(text["why"])}:</b> {_esc(why)}</div>' if why else "")
+                + "</td></tr>"
+            )
+        out.append("</tbody></table>")
+        if team.streets:
+            streets = " → ".join(team.streets[:40]) + (" → …" if len(team.streets) > 40 else "")
+            out.append(f'<p class="small"><b>{_esc(text["route"])}:</b> {_esc(streets)}</p>')
+        if team.passed:
+            out.append(f'<p class="small"><b>{_esc(text["passed"])}:</b> {_esc(", ".join(team.passed))}</p>')
+    n_stops = sum(len(team.stops) for team in plan.teams)
+    km = sum(team.length_m for team in plan.teams) / 1000
+    minutes = max((team.duration_min for team in plan.teams), default=0.0)
+    out.append(
+        f"<p><b>{_esc(text['total'])}:</b> {_esc(_number(km, 1, language))} {text['km']} · "
+        f"{minutes:.0f} {text['min']} · {n_stops} {text['stops']} · "
+        f"{_esc(_number(100 * plan.covered_share, 0, language))} % {_esc(text['share'])}</p>"
+    )
+    left_out = getattr(plan, "left_out", None)
+    if left_out:
+        reason = left_out["explanation"] if language == "nl" else left_out["explanation_en"]
+        out.append(f'<p class="small"><b>{_esc(text["left_out"])}:</b> {_esc(reason)}</p>')
+    if plan.unreachable:
+        out.append(f'<p class="small"><b>{_esc(text["unreachable"])}:</b> '
+                   f"{_esc(', '.join(plan.unreachable))}</p>")
+    out.append(f'<p class="privacy">{_esc(text["privacy"])}</p>')
+    out.append(f"<footer>{_esc(text['made'])} {_esc(_version())} · {_esc(ATTRIBUTION)}</footer>")
+    out.append("</body></html>")
+    return "\n".join(out)

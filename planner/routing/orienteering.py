@@ -1,0 +1,1577 @@
+"""(Team) orienteering: choose and order targets so that each team's walk fits its time budget.
+
+The patrol router reduces its problem to a *team orienteering problem* (TOP): a cost matrix over
+nodes (walking time between street-network targets), a score per node (how much a visit is
+worth), a dwell time per node, a number of teams and a time budget per team.  Every team leaves
+``start`` and arrives at ``end``; each target counts at most once, whichever team visits it.
+The goal is the largest total score with no route over budget.
+
+:func:`solve_orienteering` is an iterated local search in the spirit of the ILS and GRASP
+heuristics of the orienteering literature: a ratio-greedy construction, then repeated
+"ruin and recreate" perturbations, each followed by a local search (2-opt and or-opt to shorten
+routes, moves, swaps and tail exchanges between routes, ratio insertion of unvisited targets and
+replacement of a visited target by a better unvisited one).  The whole search is compiled with
+numba (the ``_k_*`` kernels; Python only prepares the arrays and watches the clock), and two
+independent searches run in parallel threads by default, the best one winning.
+
+:func:`read_instance` reads the classic benchmark files (Tsiligirides / Chao OP, Chao TOP).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from .._errors import DataNotFoundError, InputError, NoRouteError
+
+__all__ = [
+    "BenchmarkInstance",
+    "OrienteeringProblem",
+    "OrienteeringSolution",
+    "SolverParams",
+    "read_instance",
+    "solve_orienteering",
+]
+
+logger = logging.getLogger(__name__)
+
+# Iterations of the automatic budget (``SolverParams.max_iterations=None``), per search, and the
+# number of iterations without a new best after which a search gives up.  With the whole search
+# compiled a ~100-node TOP instance runs about 7,000 iterations a second per search on a 2-core
+# VM, so at the default 1 s limit the clock ends the 100-node runs and the counts end the
+# smaller ones.  Measured on the 240 Chao TOP instances (bench/RESULTS.md): 1,500 / 750 reaches
+# the reference on far fewer of the hard ones than letting the clock decide.
+_AUTO_ITERATIONS = 20_000
+_AUTO_STALL = 10_000
+# On stagnation the walk restarts from a random member of an elite pool of the _ELITE best
+# solutions with distinct target sets, not always from the single best one.
+_ACCEPT_DROP = 0.02
+_ELITE = 5
+_RESET_EVERY = 50
+_RESTART_EVERY = 100
+_SEGMENT_SHARE = 0.5
+_PERTURB_KINDS = 4
+_STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
+_STRENGTH_MAX = 0.5
+_STEPS = 8  # iterations per compiled call; the clock is checked between calls
+_FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+@dataclass(frozen=True)
+class SolverParams:
+    """Options of :func:`solve_orienteering`.
+
+    Parameters
+    ----------
+    time_limit
+        Wall-clock limit in seconds for the whole call.  The search is *anytime*: when the
+        limit is near it returns the best solution found so far.  Hitting it makes the result
+        depend on machine speed.
+    seed
+        Seed of the random generator; the same problem, seed and iteration budget give the
+        same solution.
+    max_iterations
+        Number of perturbation + local-search iterations of each search (see ``workers``).
+        ``None`` chooses an automatic budget (20,000 iterations, stopping earlier when the
+        best solution has not improved for 10,000): instances up to ~60 targets end by the
+        count, larger ones by ``time_limit`` (then the result depends on machine speed); a
+        fixed count gives the same result on every machine.  ``0`` returns the construction
+        followed by one local search.
+    workers
+        Independent searches, each with its own seed drawn from ``seed``, run in parallel
+        threads; the best result wins.  The result depends on ``workers``, not on how many
+        cores the machine has (on one core the searches share it).
+    """
+
+    time_limit: float = 1.0
+    seed: int = 0
+    max_iterations: int | None = None
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        if not _is_number(self.time_limit) or not math.isfinite(self.time_limit):
+            raise InputError(f"time_limit must be a finite number of seconds, got {self.time_limit!r}")
+        if self.time_limit <= 0:
+            raise InputError(f"time_limit must be > 0, got {self.time_limit!r}")
+        if not _is_int(self.seed) or self.seed < 0:
+            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.max_iterations is not None and (
+            not _is_int(self.max_iterations) or self.max_iterations < 0
+        ):
+            raise InputError(
+                f"max_iterations must be None or an integer >= 0, got {self.max_iterations!r}"
+            )
+        if not _is_int(self.workers) or self.workers < 1:
+            raise InputError(f"workers must be an integer >= 1, got {self.workers!r}")
+
+
+def _frozen_array(value: Any, name: str, ndim: int) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numeric, got {type(value).__name__}") from None
+    if array.ndim != ndim:
+        raise InputError(f"{name} must be {ndim}-dimensional, got shape {array.shape}")
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class OrienteeringProblem:
+    """A (team) orienteering instance.
+
+    Parameters
+    ----------
+    cost
+        ``(n, n)`` travel cost (e.g. walking seconds) from row node to column node.  It need not
+        be symmetric; ``inf`` marks a pair that cannot be travelled directly.  The diagonal is
+        ignored.
+    scores
+        ``(n,)`` non-negative value of visiting each node.  The scores of ``start`` and ``end``
+        are ignored: they are depots, not targets.
+    budget
+        Maximum cost of each route: travel plus the dwell time of its targets.
+    start, end
+        Depot indices; every route leaves ``start`` and arrives at ``end``.  They may be equal,
+        which makes each route a round trip.
+    n_routes
+        Number of routes (teams), at least 1.
+    service
+        ``(n,)`` non-negative dwell time spent at each visited target; ``None`` means zeros.
+        The dwell times of ``start`` and ``end`` are ignored.
+    """
+
+    cost: np.ndarray
+    scores: np.ndarray
+    budget: float
+    start: int = 0
+    end: int = 0
+    n_routes: int = 1
+    service: np.ndarray | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        cost = _frozen_array(self.cost, "cost", 2)
+        n = cost.shape[0]
+        if n == 0 or cost.shape[1] != n:
+            raise InputError(f"cost must be a non-empty square matrix, got shape {cost.shape}")
+        if np.isnan(cost).any():
+            i, j = np.argwhere(np.isnan(cost))[0]
+            raise InputError(f"cost must not contain NaN, got NaN at [{i}, {j}]")
+        if (cost < 0).any():
+            i, j = np.argwhere(cost < 0)[0]
+            raise InputError(f"cost must be >= 0 (inf = unreachable), got {cost[i, j]} at [{i}, {j}]")
+        scores = _frozen_array(self.scores, "scores", 1)
+        if scores.shape != (n,):
+            raise InputError(f"scores must have shape ({n},) to match cost, got {scores.shape}")
+        if not np.isfinite(scores).all() or (scores < 0).any():
+            bad = int(np.flatnonzero(~np.isfinite(scores) | (scores < 0))[0])
+            raise InputError(f"scores must be finite and >= 0, got {scores[bad]} at [{bad}]")
+        if self.service is None:
+            service = np.zeros(n)
+            service.setflags(write=False)
+        else:
+            service = _frozen_array(self.service, "service", 1)
+            if service.shape != (n,):
+                raise InputError(
+                    f"service must have shape ({n},) to match cost, got {service.shape}"
+                )
+            if not np.isfinite(service).all() or (service < 0).any():
+                bad = int(np.flatnonzero(~np.isfinite(service) | (service < 0))[0])
+                raise InputError(f"service must be finite and >= 0, got {service[bad]} at [{bad}]")
+        if not _is_number(self.budget) or not math.isfinite(self.budget) or self.budget < 0:
+            raise InputError(f"budget must be a finite number >= 0, got {self.budget!r}")
+        for name in ("start", "end"):
+            index = getattr(self, name)
+            if not _is_int(index) or not 0 <= index < n:
+                raise InputError(f"{name} must be a node index in [0, {n - 1}], got {index!r}")
+        if not _is_int(self.n_routes) or self.n_routes < 1:
+            raise InputError(f"n_routes must be an integer >= 1, got {self.n_routes!r}")
+        object.__setattr__(self, "cost", cost)
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "service", service)
+        object.__setattr__(self, "budget", float(self.budget))
+        object.__setattr__(self, "start", int(self.start))
+        object.__setattr__(self, "end", int(self.end))
+        object.__setattr__(self, "n_routes", int(self.n_routes))
+
+    @property
+    def n(self) -> int:
+        """Number of nodes, depots included."""
+        return int(self.cost.shape[0])
+
+    def route_cost(self, route: tuple[int, ...] | list[int]) -> float:
+        """Travel plus dwell cost of ``route`` (depots' dwell excluded), summed exactly."""
+        return math.fsum(self._route_terms(route, with_service=True))
+
+    def route_travel(self, route: tuple[int, ...] | list[int]) -> float:
+        """Travel cost of ``route`` alone, summed exactly."""
+        return math.fsum(self._route_terms(route, with_service=False))
+
+    def _route_terms(self, route: tuple[int, ...] | list[int], *, with_service: bool) -> list[float]:
+        terms = [0.0 if a == b else float(self.cost[a, b]) for a, b in itertools.pairwise(route)]
+        if with_service:
+            terms += [float(self.service[x]) for x in route[1:-1]]
+        return terms
+
+
+@dataclass(frozen=True)
+class OrienteeringSolution:
+    """Routes chosen by :func:`solve_orienteering`.
+
+    Attributes
+    ----------
+    routes
+        One tuple of node indices per team, each beginning with ``start`` and ending with
+        ``end``; a team with no stops has the route ``(start, end)`` (``(start, start)`` for a
+        round trip).
+    score
+        Total score of the visited targets (each target counted once).
+    costs
+        Cost of each route: travel plus dwell time; never above the budget.
+    travel
+        Travel cost of each route alone.
+    iterations
+        Iterations the search ran.
+    timed_out
+        Whether the time limit stopped the search before its iteration budget (then the result
+        may depend on machine speed).
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    score: float
+    costs: tuple[float, ...]
+    travel: tuple[float, ...]
+    iterations: int = 0
+    timed_out: bool = False
+
+    @property
+    def visited(self) -> tuple[int, ...]:
+        """Visited targets (depots excluded), in route order."""
+        return tuple(node for route in self.routes for node in route[1:-1])
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: routes as lists of node indices, score, costs and travel."""
+        return {
+            "score": self.score,
+            "routes": [list(route) for route in self.routes],
+            "costs": list(self.costs),
+            "travel": list(self.travel),
+            "iterations": self.iterations,
+            "timed_out": self.timed_out,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Search
+# --------------------------------------------------------------------------------------------
+
+
+class _Search:
+    """The instance as the compiled search sees it: plain arrays and tolerances."""
+
+    def __init__(self, problem: OrienteeringProblem) -> None:
+        self.start = problem.start
+        self.end = problem.end
+        self.m = problem.n_routes
+        self.budget = problem.budget
+        D = np.array(problem.cost, dtype=float)
+        np.fill_diagonal(D, 0.0)  # staying put costs nothing; also makes (start, start) free
+        self.D = D
+        S = np.array(problem.service, dtype=float)
+        P = np.array(problem.scores, dtype=float)
+        for depot in (self.start, self.end):
+            S[depot] = 0.0
+            P[depot] = 0.0
+        self.S = S
+        self.P = P
+        self.symmetric = bool(np.array_equal(D, D.T))
+        # Tolerances relative to the instance's scale, so that float noise never counts as an
+        # improvement (which could make the local search cycle).
+        finite = D[np.isfinite(D)]
+        scale = max(1.0, float(finite.max()) if finite.size else 1.0, self.budget)
+        self.eps = 1e-9 * scale
+        self.score_eps = 1e-9 * max(1.0, float(P.sum()))
+        # A target is worth considering only if some route can reach it at all.  Shortest paths
+        # (rather than direct costs) keep this exact when the matrix breaks the triangle
+        # inequality.
+        sp = _shortest_paths(D)
+        reach = sp[self.start] + S + sp[:, self.end]
+        mask = (P > 0) & (reach <= self.budget)
+        mask[[self.start, self.end]] = False
+        self.cand = np.flatnonzero(mask).astype(np.int64)
+        # Nearest candidates of each candidate, for cluster removal in the perturbation.
+        sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
+        self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
+
+    def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
+        """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
+        n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
+        inst = (self.D, self.S, self.P, self.cand, self.neighbours)
+        cfg = (self.start, self.end, self.budget, self.eps, self.score_eps, self.symmetric)
+
+        def solution(pool: tuple[int, ...] = ()) -> tuple[np.ndarray, ...]:
+            return (
+                np.zeros((*pool, m, cap), dtype=np.int64),
+                np.zeros((*pool, m), dtype=np.int64),
+                np.zeros((*pool, m)),
+                np.zeros((*pool, n), dtype=bool),
+            )
+
+        cur, best = solution(), solution()
+        elite = (*solution((_ELITE,)), np.zeros(_ELITE))
+        counts = np.zeros(3, dtype=np.int64)
+        scores = np.zeros(2)
+        _k_seed(seed)
+        _k_begin(inst, cfg, cur, best, elite, counts, scores)
+        timed_out = False
+        before = time.perf_counter()
+        while not _k_steps(inst, cfg, cur, best, elite, counts, scores, _STEPS, limit, stall_limit):
+            now = time.perf_counter()
+            # Stop while two more calls would still fit, so that the whole solve (the other
+            # search and the answer included) ends within the time limit, not one call past it.
+            if now + 2 * (now - before) > deadline:
+                timed_out = True
+                break
+            before = now
+        return best[0], best[1], best[2], float(scores[1]), int(counts[1]), timed_out
+
+    def run(self, params: SolverParams, deadline: float) -> tuple[list[list[int]], int, bool]:
+        """``params.workers`` independent searches; returns (best routes, iterations, timed_out).
+
+        Each search runs in its own thread (the compiled code releases the GIL), with its own
+        seed drawn from ``params.seed``, so the result does not depend on how many cores run
+        them.  The best wins: highest score, then least total cost, then the first search.
+        """
+        if self.cand.size == 0:
+            return [[self.start, self.end] for _ in range(self.m)], 0, False
+        auto = params.max_iterations is None
+        limit = _AUTO_ITERATIONS if auto else int(params.max_iterations)
+        stall_limit = _AUTO_STALL if auto else limit + 1
+        seeds = np.random.SeedSequence(params.seed).generate_state(params.workers).tolist()
+        if params.workers == 1:
+            results = [self._walk(seeds[0], limit, stall_limit, deadline)]
+        else:
+            with ThreadPoolExecutor(max_workers=params.workers) as pool:
+                results = list(pool.map(lambda s: self._walk(s, limit, stall_limit, deadline), seeds))
+
+        best = results[0]
+        for result in results[1:]:
+            if _k_better(result[3], result[2], best[3], best[2], self.eps, self.score_eps):
+                best = result
+        R, lens = best[0], best[1]
+        routes = [R[ri, : lens[ri]].tolist() for ri in range(self.m)]
+        iterations = sum(int(r[4]) for r in results)
+        timed_out = any(bool(r[5]) for r in results)
+        return routes, iterations, timed_out
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled kernels
+# --------------------------------------------------------------------------------------------
+# The move evaluations, compiled with numba: on ~100-node instances the arrays are so small that
+# numpy's per-call overhead, not arithmetic, would dominate.  They take plain arrays (``D`` the
+# travel matrix with a zero diagonal, ``S`` the dwell times, routes as int64 node arrays) and
+# break ties by the first index, so the search is deterministic for a seed.  ``cache=True``
+# stores the machine code on disk after the first call (about 20 s to compile, 1 s to load).
+
+
+@numba.njit(cache=True)
+def _k_replace_tables(D, S, route, cand, ins, alt, saving, rel):  # pragma: no cover - compiled
+    """Fill the replacement tables of a route with at least one target (in place).
+
+    ``ins[e, c]`` is the added cost (dwell included) of candidate ``c`` on edge ``e``;
+    ``alt[k, c]`` the cheapest added cost of ``c`` once the ``k``-th target is dropped (in its
+    place or on another edge), ``saving[k]`` what dropping that target saves, ``rel[c]`` the
+    minimum of ``alt[:, c] - saving``, i.e. the cheapest replacement of any target by ``c``."""
+    K = route.size - 2
+    E = route.size - 1
+    nc = cand.size
+    for e in range(E):
+        a = route[e]
+        b = route[e + 1]
+        dab = D[a, b]
+        for c in range(nc):
+            x = cand[c]
+            ins[e, c] = D[a, x] + D[x, b] - dab + S[x]
+    rel[:nc] = np.inf
+    for k in range(K):
+        pv = route[k]
+        v = route[k + 1]
+        nv = route[k + 2]
+        saving[k] = D[pv, v] + D[v, nv] - D[pv, nv] + S[v]
+    after = np.empty(E + 1)
+    for c in range(nc):
+        x = cand[c]
+        after[E] = np.inf
+        for e in range(E - 1, -1, -1):
+            after[e] = min(after[e + 1], ins[e, c])
+        before = np.inf
+        for k in range(K):
+            if k > 0:
+                before = min(before, ins[k - 1, c])
+            pv = route[k]
+            nv = route[k + 2]
+            shortcut = D[pv, nv]
+            bridge = D[pv, x] + D[x, nv] - shortcut + S[x] if np.isfinite(shortcut) else np.inf
+            best = min(min(before, after[k + 2]), bridge)
+            alt[k, c] = best
+            r = best - saving[k]
+            if r < rel[c]:
+                rel[c] = r
+
+
+@numba.njit(cache=True)
+def _k_two_opt(D, route, eps, symmetric):  # pragma: no cover - compiled
+    """Best-improvement 2-opt on ``route`` (in place) until nothing shortens it."""
+    L = route.size
+    improved = False
+    fwd = np.empty(L)
+    back = np.empty(L)
+    blocked = np.empty(L, dtype=np.int64)
+    while L >= 4:
+        if not symmetric:
+            fwd[0] = 0.0
+            back[0] = 0.0
+            blocked[0] = 0
+            for i in range(L - 1):
+                fwd[i + 1] = fwd[i] + D[route[i], route[i + 1]]
+                bc = D[route[i + 1], route[i]]
+                if np.isfinite(bc):
+                    back[i + 1] = back[i] + bc
+                    blocked[i + 1] = blocked[i]
+                else:
+                    back[i + 1] = back[i]
+                    blocked[i + 1] = blocked[i] + 1
+        best = np.inf
+        ba = -1
+        bb = -1
+        for a in range(L - 2):
+            p = route[a]
+            u = route[a + 1]
+            dpu = D[p, u]
+            for b in range(a + 1, L - 2):
+                w = route[b + 1]
+                q = route[b + 2]
+                d = D[p, w] + D[u, q] - dpu - D[w, q]
+                if not symmetric:
+                    if blocked[b + 1] - blocked[a + 1] > 0:
+                        d = np.inf
+                    else:
+                        d = d + ((back[b + 1] - back[a + 1]) - (fwd[b + 1] - fwd[a + 1]))
+                if d < best:
+                    best = d
+                    ba = a
+                    bb = b
+        if not best < -eps:
+            break
+        i = ba + 1
+        j = bb + 1
+        while i < j:
+            t = route[i]
+            route[i] = route[j]
+            route[j] = t
+            i += 1
+            j -= 1
+        improved = True
+    return improved
+
+
+@numba.njit(cache=True)
+def _k_or_opt(D, route, eps, symmetric):  # pragma: no cover - compiled
+    """The best move of a segment of 1-3 targets elsewhere in ``route``, or ``None``-like -1.
+
+    Returns ``(start, length, reverse, edge)`` with ``start == -1`` when no move shortens it.
+    """
+    L = route.size
+    best = np.inf
+    bi = -1
+    bk = 0
+    brev = False
+    bp = -1
+    if L < 4:
+        return bi, bk, brev, bp
+    for rev_pass in range(2 if symmetric else 1):
+        rev = rev_pass == 1
+        for k in range(1, min(3, L - 3) + 1):
+            if rev and k == 1:
+                continue
+            for i in range(1, L - k):
+                last = i + k - 1
+                first_n = route[i]
+                last_n = route[last]
+                bef = route[i - 1]
+                aft = route[last + 1]
+                saving = D[bef, first_n] + D[last_n, aft] - D[bef, aft]
+                head = last_n if rev else first_n
+                tail = first_n if rev else last_n
+                for p in range(L - 1):
+                    if p > i - 2 and p < i + k:
+                        continue
+                    ea = route[p]
+                    eb = route[p + 1]
+                    d = D[ea, head] + D[tail, eb] - D[ea, eb] - saving
+                    if d < best:
+                        best = d
+                        bi = i
+                        bk = k
+                        brev = rev
+                        bp = p
+    if not best < -eps:
+        return -1, 0, False, -1
+    return bi, bk, brev, bp
+
+
+@numba.njit(cache=True)
+def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # pragma: no cover
+    """Best replacement of a target of one route by a free candidate (the columns of ``alt``).
+
+    Returns ``(found, top_gain, added_cost, k, c)``: the highest score gain, then the least
+    added cost among gains within ``score_eps`` of it (first index on ties).
+    """
+    K = saving.size
+    nc = Pc.size
+    pmin = np.inf
+    for k in range(K):
+        pmin = min(pmin, Pv[k])
+    top = -np.inf
+    found = False
+    for c in range(nc):
+        if not rel[c] <= budget - cost + eps or not Pc[c] >= pmin - score_eps:
+            continue
+        for k in range(K):
+            new_cost = cost - saving[k] + alt[k, c]
+            gain = Pc[c] - Pv[k]
+            if new_cost <= budget and (
+                gain > score_eps or (gain >= -score_eps and new_cost < cost - eps)
+            ):
+                found = True
+                if gain > top:
+                    top = gain
+    if not found:
+        return False, 0.0, 0.0, -1, -1
+    bestc = np.inf
+    bk = -1
+    bc = -1
+    for k in range(K):
+        for c in range(nc):
+            if not rel[c] <= budget - cost + eps or not Pc[c] >= pmin - score_eps:
+                continue
+            new_cost = cost - saving[k] + alt[k, c]
+            gain = Pc[c] - Pv[k]
+            if new_cost <= budget and (
+                gain > score_eps or (gain >= -score_eps and new_cost < cost - eps)
+            ) and gain >= top - score_eps:
+                added = new_cost - cost
+                if added < bestc:
+                    bestc = added
+                    bk = k
+                    bc = c
+    return True, top, bestc, bk, bc
+
+
+@numba.njit(cache=True)
+def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # pragma: no cover - compiled
+    """Best move (kind 0), swap (kind 1) or tail exchange (kind 2) between routes that lowers
+    the total cost.
+
+    ``R`` holds the routes row by row (``lens`` their lengths).  Returns ``(kind, a, b, i, j)``
+    with ``kind == -1`` when nothing lowers the cost by more than ``eps``; for a move, target
+    ``i`` of route ``a`` goes after position ``j`` of route ``b``; for a swap, position ``i`` of
+    route ``a`` and ``j`` of route ``b`` trade places; for a tail exchange, route ``a`` continues
+    after position ``i`` with what follows position ``j`` of route ``b``, and vice versa.
+    """
+    m = lens.size
+    best = -eps
+    kind = -1
+    ra_ = -1
+    rb_ = -1
+    bi = -1
+    bj = -1
+    # Moves: every target against every other route's cheapest insertion.
+    for b in range(m):
+        Lb = lens[b]
+        gbest = -np.inf
+        ga = -1
+        gi = -1
+        gp = -1
+        for a in range(m):
+            La = lens[a]
+            for i in range(1, La - 1):
+                p = R[a, i - 1]
+                v = R[a, i]
+                n = R[a, i + 1]
+                out = D[p, v] + D[v, n] - D[p, n] + S[v]
+                ins = np.inf
+                pos = 0
+                for e in range(Lb - 1):
+                    x = R[b, e]
+                    y = R[b, e + 1]
+                    c = D[x, v] + D[v, y] - D[x, y] + S[v]
+                    if c < ins:
+                        ins = c
+                        pos = e
+                fits = a != b and costs[a] - out <= budget and costs[b] + ins <= budget
+                g = out - ins if fits else -np.inf
+                if gi == -1 or g > gbest:
+                    gbest = g
+                    ga = a
+                    gi = i
+                    gp = pos
+        if gi != -1 and -gbest < best:
+            best = -gbest
+            kind = 0
+            ra_ = ga
+            rb_ = b
+            bi = gi
+            bj = gp
+    # Swaps: one target of route a for one of route b.
+    for a in range(m):
+        La = lens[a]
+        if La < 3:
+            continue
+        for b in range(a + 1, m):
+            Lb = lens[b]
+            if Lb < 3:
+                continue
+            tbest = np.inf
+            ti = -1
+            tj = -1
+            for i in range(1, La - 1):
+                pa = R[a, i - 1]
+                va = R[a, i]
+                na = R[a, i + 1]
+                base_a = D[pa, va] + D[va, na] + S[va]
+                for j in range(1, Lb - 1):
+                    pb = R[b, j - 1]
+                    vb = R[b, j]
+                    nb = R[b, j + 1]
+                    out_b = D[pb, vb] + D[vb, nb] + S[vb]
+                    d_a = D[pa, vb] + D[vb, na] + S[vb] - base_a
+                    d_b = D[pb, va] + D[va, nb] + S[va] - out_b
+                    fits = costs[a] + d_a <= budget and costs[b] + d_b <= budget
+                    t = d_a + d_b if fits else np.inf
+                    if ti == -1 or t < tbest:
+                        tbest = t
+                        ti = i
+                        tj = j
+            if tbest < best:
+                best = tbest
+                kind = 1
+                ra_ = a
+                rb_ = b
+                bi = ti
+                bj = tj
+    # Tail exchanges (2-opt*): route a keeps a[:i + 1] and continues with b[j + 1:], route b
+    # keeps b[:j + 1] and continues with a[i + 1:]; both end at the same depot.
+    W = R.shape[1]
+    pre = np.empty((m, W))
+    suf = np.empty((m, W))
+    for r in range(m):
+        L = lens[r]
+        pre[r, 0] = 0.0
+        for q in range(1, L):
+            pre[r, q] = pre[r, q - 1] + D[R[r, q - 1], R[r, q]] + (S[R[r, q]] if q < L - 1 else 0.0)
+        suf[r, L - 1] = 0.0
+        for q in range(L - 2, -1, -1):
+            suf[r, q] = suf[r, q + 1] + D[R[r, q], R[r, q + 1]] + (S[R[r, q]] if q > 0 else 0.0)
+    for a in range(m):
+        La = lens[a]
+        for b in range(a + 1, m):
+            Lb = lens[b]
+            base = costs[a] + costs[b]
+            for i in range(La - 1):
+                for j in range(Lb - 1):
+                    if (i == 0 and j == 0) or (i == La - 2 and j == Lb - 2):
+                        continue  # the same two routes
+                    new_a = pre[a, i] + D[R[a, i], R[b, j + 1]] + suf[b, j + 1]
+                    new_b = pre[b, j] + D[R[b, j], R[a, i + 1]] + suf[a, i + 1]
+                    if new_a <= budget and new_b <= budget and new_a + new_b - base < best:
+                        best = new_a + new_b - base
+                        kind = 2
+                        ra_ = a
+                        rb_ = b
+                        bi = i
+                        bj = j
+    return kind, ra_, rb_, bi, bj
+
+
+@numba.njit(cache=True)
+def _k_insert_pick(costs, delta, weight, budget, tiny):  # pragma: no cover - compiled
+    """Route and column of the best score / added-cost ratio among insertions that fit."""
+    m, F = delta.shape
+    best = -np.inf
+    bri = -1
+    bk = -1
+    for ri in range(m):
+        for k in range(F):
+            d = delta[ri, k]
+            if costs[ri] + d <= budget:
+                r = weight[k] / max(d, tiny)
+                if bri == -1 or r > best:
+                    best = r
+                    bri = ri
+                    bk = k
+    return bri, bk
+
+
+@numba.njit(cache=True)
+def _k_fsum(terms, count):  # pragma: no cover - compiled
+    """Correctly rounded sum of ``terms[:count]`` (finite values): CPython's ``math.fsum``
+    algorithm (Shewchuk's exact partials, then round-half-even), so it returns the same value."""
+    partials = np.empty(count + 1)
+    n = 0
+    for t in range(count):
+        x = terms[t]
+        i = 0
+        for j in range(n):
+            y = partials[j]
+            if abs(x) < abs(y):
+                x, y = y, x
+            hi = x + y
+            lo = y - (hi - x)
+            if lo != 0.0:
+                partials[i] = lo
+                i += 1
+            x = hi
+        partials[i] = x
+        n = i + 1
+    hi = 0.0
+    if n > 0:
+        n -= 1
+        hi = partials[n]
+        lo = 0.0
+        while n > 0:
+            x = hi
+            n -= 1
+            y = partials[n]
+            hi = x + y
+            yr = hi - x
+            lo = y - yr
+            if lo != 0.0:
+                break
+        if n > 0 and ((lo < 0.0 and partials[n - 1] < 0.0) or (lo > 0.0 and partials[n - 1] > 0.0)):
+            y = lo * 2.0
+            x = hi + y
+            yr = x - hi
+            if y == yr:
+                hi = x
+    return hi
+
+
+@numba.njit(cache=True)
+def _k_route_cost(D, S, route, length, terms):  # pragma: no cover - compiled
+    """Exact travel plus dwell cost of ``route[:length]`` (``math.fsum`` of its terms)."""
+    count = 0
+    for t in range(length - 1):
+        terms[count] = D[route[t], route[t + 1]]
+        count += 1
+    for t in range(length):
+        terms[count] = S[route[t]]
+        count += 1
+    return _k_fsum(terms, count)
+
+
+@numba.njit(cache=True)
+def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no cover - compiled
+    """Cheapest insertion cost (``inf`` once taken) and edge of each node into one route."""
+    for c in range(nodes.size):
+        x = nodes[c]
+        best = np.inf
+        pos = 0
+        for e in range(length - 1):
+            a = route[e]
+            b = route[e + 1]
+            v = D[a, x] + D[x, b] - D[a, b] + S[x]
+            if v < best:
+                best = v
+                pos = e
+        delta[c] = np.inf if taken[c] else best
+        where[c] = pos
+
+
+@numba.njit(cache=True)
+def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # pragma: no cover - compiled
+    """Greedy ratio insertion of ``nodes`` into the routes ``R[ri, :lens[ri]]`` (in place).
+
+    Repeatedly inserts the node with the best ``weight`` / added-cost ratio among those that
+    fit (first route, then first node, on ties) at its cheapest edge, checking each new route
+    cost with the exact sum; a node that the exact sum puts over the budget is never tried on
+    that route again until the route changes.  Returns the inserted nodes in order.
+    """
+    m = lens.size
+    F = nodes.size
+    taken = np.zeros(F, dtype=np.bool_)
+    delta = np.empty((m, F))
+    where = np.empty((m, F), dtype=np.int64)
+    for ri in range(m):
+        _k_fill_row(D, S, R[ri], lens[ri], nodes, taken, delta[ri], where[ri])
+    terms = np.empty(2 * R.shape[1] + 2)
+    order = np.empty(F, dtype=np.int64)
+    count = 0
+    while True:
+        ri, k = _k_insert_pick(costs, delta, weight, budget, tiny)
+        if ri < 0:
+            break
+        p = where[ri, k]
+        L = lens[ri]
+        route = R[ri]
+        for t in range(L, p + 1, -1):
+            route[t] = route[t - 1]
+        route[p + 1] = nodes[k]
+        cost = _k_route_cost(D, S, route, L + 1, terms)
+        if cost > budget:  # rounding put it a hair over: undo, never try it there again
+            for t in range(p + 1, L):
+                route[t] = route[t + 1]
+            delta[ri, k] = np.inf
+            continue
+        lens[ri] = L + 1
+        costs[ri] = cost
+        taken[k] = True
+        order[count] = nodes[k]
+        count += 1
+        _k_fill_row(D, S, route, L + 1, nodes, taken, delta[ri], where[ri])
+        for r2 in range(m):
+            delta[r2, k] = np.inf
+    return order[:count]
+
+
+# --------------------------------------------------------------------------------------------
+# Compiled search driver
+# --------------------------------------------------------------------------------------------
+# The whole iterated local search runs compiled, so that an iteration costs what its moves cost
+# (about 0.1 ms on a ~100-node instance) rather than the Python bookkeeping around them.  A
+# solution is ``R`` (one route per row, ``lens`` its lengths), ``costs`` (exact route costs),
+# ``visited`` (per node) and its score.  ``nogil=True`` lets several searches run in threads.
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_cost(D, S, route, length, terms):  # pragma: no cover - compiled
+    """Exact cost of ``route[:length]``; ``inf`` when it uses a pair that cannot be travelled."""
+    for t in range(length - 1):
+        if not np.isfinite(D[route[t], route[t + 1]]):
+            return np.inf
+    return _k_route_cost(D, S, route, length, terms)
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_better(score_a, costs_a, score_b, costs_b, eps, score_eps):  # pragma: no cover - compiled
+    """Whether solution a beats b: higher score, or the same score for less total cost."""
+    if score_a > score_b + score_eps:
+        return True
+    if score_a < score_b - score_eps:
+        return False
+    return _k_fsum(costs_a, costs_a.size) < _k_fsum(costs_b, costs_b.size) - eps
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no cover - compiled
+    """Copy solution (R, lens, costs, visited) into the second one's arrays."""
+    for ri in range(lens.size):
+        L = lens[ri]
+        R2[ri, :L] = R[ri, :L]
+        lens2[ri] = L
+        costs2[ri] = costs[ri]
+    visited2[:] = visited
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+    """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
+    L = lens[ri]
+    if L < 4:
+        return
+    route = R[ri, :L]
+    keep[:L] = route
+    changed = False
+    while True:
+        if _k_two_opt(D, route, eps, symmetric):
+            changed = True
+        i, k, rev, p = _k_or_opt(D, route, eps, symmetric)
+        if i < 0:
+            break
+        # Move route[i:i+k] (reversed if rev) after position p.
+        t = 0
+        if p <= i - 2:
+            for q in range(p + 1):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(k):
+                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+                t += 1
+            for q in range(p + 1, i):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(i + k, L):
+                tmp[t] = route[q]
+                t += 1
+        else:
+            for q in range(i):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(i + k, p + 1):
+                tmp[t] = route[q]
+                t += 1
+            for q in range(k):
+                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+                t += 1
+            for q in range(p + 1, L):
+                tmp[t] = route[q]
+                t += 1
+        route[:] = tmp[:L]
+        changed = True
+    if changed:
+        cost = _k_cost(D, S, route, L, terms)
+        if cost <= costs[ri]:
+            costs[ri] = cost
+        else:  # float noise only: keep the old order
+            route[:] = keep[:L]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # pragma: no cover
+    """Ratio-greedy insertion of the free candidates (not ``banned``); returns the score added.
+
+    ``noise > 0`` multiplies each score by a uniform factor in [1 - noise, 1 + noise] for the
+    ranking, which randomises constructions and repairs."""
+    count = 0
+    for c in range(cand.size):
+        if not visited[cand[c]] and not banned[cand[c]]:
+            count += 1
+    if count == 0:
+        return 0.0
+    nodes = np.empty(count, dtype=np.int64)
+    weight = np.empty(count)
+    count = 0
+    for c in range(cand.size):
+        x = cand[c]
+        if not visited[x] and not banned[x]:
+            nodes[count] = x
+            weight[count] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
+            count += 1
+    order = _k_insert(D, S, R, lens, costs, nodes, weight, budget, eps)
+    added = 0.0
+    for x in order:
+        visited[x] = True
+        added += P[x]
+    return added
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # pragma: no cover
+    """Swap a visited target for an unvisited one that scores more (or as much, cheaper).
+
+    Returns ``(route changed or -1, score change)``."""
+    nf = 0
+    for c in range(cand.size):
+        nf += not visited[cand[c]]
+    if nf == 0:
+        return -1, 0.0
+    # Tables over the free candidates only: once most targets are visited they are few.
+    free = np.empty(nf, dtype=np.int64)
+    Pf = np.empty(nf)
+    nf = 0
+    for c in range(cand.size):
+        if not visited[cand[c]]:
+            free[nf] = cand[c]
+            Pf[nf] = P[cand[c]]
+            nf += 1
+    cap = R.shape[1]
+    ins = np.empty((cap, nf))
+    alt = np.empty((cap, nf))
+    saving = np.empty(cap)
+    rel = np.empty(nf)
+    Pv = np.empty(cap)
+    best_gain = -np.inf
+    best_added = np.inf
+    mri = -1
+    mk = -1
+    mnode = -1
+    for ri in range(lens.size):
+        L = lens[ri]
+        if L < 3:
+            continue
+        route = R[ri, :L]
+        _k_replace_tables(D, S, route, free, ins, alt, saving, rel)
+        for q in range(L - 2):
+            Pv[q] = P[route[q + 1]]
+        found, gain, added, k, u = _k_replace_best(
+            alt[: L - 2], saving[: L - 2], rel, Pf, Pv[: L - 2], costs[ri], budget, eps, score_eps
+        )
+        if not found:
+            continue
+        if mri == -1 or gain > best_gain or (gain == best_gain and added < best_added):
+            best_gain = gain
+            best_added = added
+            mri = ri
+            mk = k + 1
+            mnode = free[u]
+    if mri == -1:
+        return -1, 0.0
+    L = lens[mri]
+    route = R[mri]
+    keep = route[:L].copy()
+    removed = route[mk]
+    for q in range(mk, L - 1):
+        route[q] = route[q + 1]
+    L -= 1
+    best = np.inf
+    p = 0
+    for e in range(L - 1):
+        v = D[route[e], mnode] + D[mnode, route[e + 1]] - D[route[e], route[e + 1]]
+        if v < best:
+            best = v
+            p = e
+    for q in range(L, p + 1, -1):
+        route[q] = route[q - 1]
+    route[p + 1] = mnode
+    L += 1
+    cost = _k_cost(D, S, route, L, terms)
+    if cost > budget:  # float noise only
+        route[:L] = keep
+        return -1, 0.0
+    costs[mri] = cost
+    visited[removed] = False
+    visited[mnode] = True
+    return mri, P[mnode] - P[removed]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+    """Move or swap targets between routes while that lowers the total cost; returns whether
+    it changed anything.
+
+    Slack is what lets later insertions add score, so the teams trade stops to walk less."""
+    any_change = False
+    for _ in range(100):  # each move strictly lowers the cost; the bound is a safety net
+        kind, a, b, i, j = _k_exchange_best(D, S, R, lens, costs, budget, eps)
+        if kind < 0:
+            break
+        La = lens[a]
+        Lb = lens[b]
+        old_a = R[a, :La].copy()
+        old_b = R[b, :Lb].copy()
+        if kind == 0:
+            node = R[a, i]
+            for q in range(i, La - 1):
+                R[a, q] = R[a, q + 1]
+            La -= 1
+            for q in range(Lb, j + 1, -1):
+                R[b, q] = R[b, q - 1]
+            R[b, j + 1] = node
+            Lb += 1
+        elif kind == 1:
+            node = R[a, i]
+            R[a, i] = R[b, j]
+            R[b, j] = node
+        else:
+            tail_a = old_a[i + 1 :]
+            tail_b = old_b[j + 1 :]
+            La = i + 1 + tail_b.size
+            Lb = j + 1 + tail_a.size
+            R[a, i + 1 : La] = tail_b
+            R[b, j + 1 : Lb] = tail_a
+        cost_a = _k_cost(D, S, R[a], La, terms)
+        cost_b = _k_cost(D, S, R[b], Lb, terms)
+        if max(cost_a, cost_b) > budget or cost_a + cost_b >= costs[a] + costs[b]:  # float noise
+            R[a, : old_a.size] = old_a
+            R[b, : old_b.size] = old_b
+            break
+        lens[a] = La
+        lens[b] = Lb
+        costs[a] = cost_a
+        costs[b] = cost_b
+        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, terms, keep, tmp)
+        any_change = True
+    return any_change
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_local_search(
+    D, S, P, R, lens, costs, visited, score, cand, changed, budget, eps, score_eps, symmetric,
+    terms, keep, tmp,
+):  # pragma: no cover - compiled
+    """Alternate shortening, insertion, replacement and exchanges until none helps.
+
+    ``changed`` marks the routes that may not be shortened yet; the others are already at a
+    2-opt / or-opt optimum.  Returns the new score."""
+    m = lens.size
+    for ri in range(m):
+        if changed[ri]:
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+    no_ban = np.zeros(visited.size, dtype=np.bool_)
+    before = np.empty(m, dtype=np.int64)
+    exchanged = False
+    while True:
+        before[:] = lens
+        added = _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.0, budget, eps)
+        if added > 0:  # candidates all score > 0
+            score += added
+            for ri in range(m):
+                if lens[ri] != before[ri]:
+                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            exchanged = False
+            continue
+        ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms)
+        if ri >= 0:
+            score += gain
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            exchanged = False
+            continue
+        # Trading stops between teams only pays when it frees room for another target,
+        # so it runs once the cheaper moves are exhausted.
+        if m > 1 and not exchanged:
+            exchanged = True
+            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
+                continue
+        return score
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_perturb(
+    D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps,
+    terms,
+):  # pragma: no cover - compiled
+    """Remove some visited targets and greedily refill the routes without them.
+
+    Four kinds of removal, drawn at random: a consecutive stretch of some routes, scattered
+    targets, a cluster around one target whichever routes it spans, or (with several teams) a
+    whole route, so that its targets can be shared out afresh.  Returns the new score."""
+    m = lens.size
+    nv = 0
+    for ri in range(m):
+        nv += lens[ri] - 2
+    if nv == 0:
+        return score
+    vis = np.empty(nv, dtype=np.int64)
+    t = 0
+    for ri in range(m):
+        for q in range(1, lens[ri] - 1):
+            vis[t] = R[ri, q]
+            t += 1
+    remove = np.zeros(visited.size, dtype=np.bool_)
+    kind = np.random.randint(0, _PERTURB_KINDS if m > 1 else 3)
+    if kind == 3:
+        busy = 0
+        for ri in range(m):
+            busy += lens[ri] > 2
+        pick = np.random.randint(0, busy)
+        for ri in range(m):
+            if lens[ri] > 2:
+                if pick == 0:
+                    for q in range(1, lens[ri] - 1):
+                        remove[R[ri, q]] = True
+                    break
+                pick -= 1
+    elif kind == 0:
+        picked = np.empty(m, dtype=np.bool_)
+        some = False
+        for ri in range(m):
+            picked[ri] = np.random.random() < _SEGMENT_SHARE
+            some = some or picked[ri]
+        if not some:
+            picked[np.random.randint(0, m)] = True
+        for ri in range(m):
+            count = lens[ri] - 2
+            if not picked[ri] or count == 0:
+                continue
+            k = np.random.randint(1, max(3, math.ceil(strength * count)) + 1)
+            i = np.random.randint(1, count + 1)
+            for q in range(i, min(i + k, lens[ri] - 1)):
+                remove[R[ri, q]] = True
+    elif kind == 1:
+        k = min(np.random.randint(1, max(3, math.ceil(strength * nv)) + 1), nv)
+        for q in range(k):  # partial Fisher-Yates: k distinct targets
+            r = np.random.randint(q, nv)
+            vis[q], vis[r] = vis[r], vis[q]
+            remove[vis[q]] = True
+    else:
+        k = np.random.randint(1, max(3, math.ceil(strength * nv)) + 1)
+        centre = vis[np.random.randint(0, nv)]
+        row = np.searchsorted(cand, centre)
+        got = 0
+        for node in neighbours[row]:
+            if visited[node]:
+                remove[node] = True
+                got += 1
+                if got >= k:
+                    break
+    for ri in range(m):
+        L = lens[ri]
+        kept = np.empty(L, dtype=np.int64)
+        t = 0
+        for q in range(L):
+            x = R[ri, q]
+            if not remove[x] or q == 0 or q == L - 1:  # depots stay
+                kept[t] = x
+                t += 1
+        if t == L:
+            continue
+        cost = _k_cost(D, S, kept, t, terms)
+        if cost > budget:  # only possible without the triangle inequality
+            continue
+        for q in range(1, L - 1):
+            x = R[ri, q]
+            if remove[x]:
+                visited[x] = False
+                score -= P[x]
+        R[ri, :t] = kept[:t]
+        lens[ri] = t
+        costs[ri] = cost
+    return score + _k_fill(D, S, P, R, lens, costs, visited, cand, remove, 0.3, budget, eps)
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_add_elite(
+    ER, Elens, Ecosts, Evisited, Escore, count, R, lens, costs, visited, score, eps, score_eps,
+):  # pragma: no cover - compiled
+    """Keep the best solutions with distinct target sets; returns how many are kept."""
+    slot = -1
+    for e in range(count):
+        if np.array_equal(Evisited[e], visited):
+            if not _k_better(score, costs, Escore[e], Ecosts[e], eps, score_eps):
+                return count
+            slot = e
+            break
+    if slot < 0:
+        if count < Escore.size:
+            slot = count
+            count += 1
+        else:
+            slot = 0
+            for e in range(1, count):
+                if _k_better(Escore[slot], Ecosts[slot], Escore[e], Ecosts[e], eps, score_eps):
+                    slot = e
+            if not _k_better(score, costs, Escore[slot], Ecosts[slot], eps, score_eps):
+                return count
+    _k_copy(R, lens, costs, visited, ER[slot], Elens[slot], Ecosts[slot], Evisited[slot])
+    Escore[slot] = score
+    return count
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+    """Replace ``cur`` by a ratio-greedy construction (scores randomised by ``noise``) and its
+    local search; returns its score.  See :func:`_k_begin` for the arguments."""
+    D, S, P, cand, _ = inst
+    start, end, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    for ri in range(lens.size):
+        R[ri, 0] = start
+        R[ri, 1] = end
+        lens[ri] = 2
+        costs[ri] = _k_cost(D, S, R[ri], 2, terms)
+    visited[:] = False
+    score = _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps)
+    return _k_local_search(
+        D, S, P, R, lens, costs, visited, score, cand, np.ones(lens.size, dtype=np.bool_), budget,
+        eps, score_eps, symmetric, terms, keep, tmp,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_seed(seed):  # pragma: no cover - compiled
+    """Seed this thread's compiled random generator (numba keeps one per thread)."""
+    np.random.seed(seed)
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
+    """The ratio-greedy construction and its local search: the first current, best and elite.
+
+    ``inst`` is ``(D, S, P, cand, neighbours)``, ``cfg`` ``(start, end, budget, eps, score_eps,
+    symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
+    leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
+    ``scores`` (current score, best score)."""
+    eps, score_eps = cfg[3], cfg[4]
+    R, lens, costs, visited = cur
+    cap = R.shape[1]
+    terms = np.empty(2 * cap + 2)
+    score = _k_construct(
+        inst, cfg, cur, 0.0, terms, np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
+    )
+    _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
+    ER, Elens, Ecosts, Evisited, Escore = elite
+    counts[0] = 0
+    counts[1] = 0
+    counts[2] = _k_add_elite(ER, Elens, Ecosts, Evisited, Escore, 0, R, lens, costs, visited, score, eps, score_eps)
+    scores[0] = score
+    scores[1] = score
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # pragma: no cover
+    """Run up to ``steps`` perturbation + local-search iterations (see :func:`_k_begin` for the
+    arguments); returns whether the search is over (iteration budget spent or stalled).
+
+    The caller checks the clock between calls, so the time limit is kept to within a few
+    iterations without leaving compiled code each iteration."""
+    D, S, P, cand, neighbours = inst
+    _, _, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    bR, blens, bcosts, bvisited = best
+    ER, Elens, Ecosts, Evisited, Escore = elite
+    m = lens.size
+    cap = R.shape[1]
+    terms = np.empty(2 * cap + 2)
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    tR, tlens, tcosts, tvisited = R.copy(), lens.copy(), costs.copy(), visited.copy()
+    changed = np.empty(m, dtype=np.bool_)
+    stall, iterations, ecount = counts[0], counts[1], counts[2]
+    score, bscore = scores[0], scores[1]
+    for _ in range(steps):
+        if iterations >= limit or stall >= stall_limit:
+            break
+        iterations += 1
+        # Small kicks first; bigger ones the longer nothing improves.
+        strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
+        _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
+        tscore = _k_perturb(
+            D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
+            budget, eps, terms,
+        )
+        for ri in range(m):
+            changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
+        tscore = _k_local_search(
+            D, S, P, tR, tlens, tcosts, tvisited, tscore, cand, changed, budget, eps, score_eps,
+            symmetric, terms, keep, tmp,
+        )
+        if _k_better(tscore, tcosts, bscore, bcosts, eps, score_eps):
+            _k_copy(tR, tlens, tcosts, tvisited, bR, blens, bcosts, bvisited)
+            bscore = tscore
+            stall = 0
+        else:
+            stall += 1
+        ecount = _k_add_elite(
+            ER, Elens, Ecosts, Evisited, Escore, ecount, tR, tlens, tcosts, tvisited, tscore, eps,
+            score_eps,
+        )
+        # Accepting slightly worse solutions lets the walk cross between basins.
+        if tscore >= score * (1.0 - _ACCEPT_DROP) - score_eps:
+            _k_copy(tR, tlens, tcosts, tvisited, R, lens, costs, visited)
+            score = tscore
+        if stall and stall % _RESTART_EVERY == 0:
+            # A fresh randomised construction reaches regions the walk would not.
+            score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
+        elif stall and stall % _RESET_EVERY == 0:
+            e = np.random.randint(0, ecount)
+            _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
+            score = Escore[e]
+    counts[0], counts[1], counts[2] = stall, iterations, ecount
+    scores[0], scores[1] = score, bscore
+    return iterations >= limit or stall >= stall_limit
+
+
+def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix[np.ix_(rows, cols)]``, several times faster for the small blocks used here."""
+    return matrix.take(rows, 0).take(cols, 1)
+
+
+def _shortest_paths(cost: np.ndarray) -> np.ndarray:
+    """All-pairs shortest path costs (Floyd-Warshall, vectorised per pivot)."""
+    dist = np.array(cost, dtype=float)
+    np.fill_diagonal(dist, 0.0)
+    for k in range(dist.shape[0]):
+        np.minimum(dist, dist[:, k : k + 1] + dist[k : k + 1, :], out=dist)
+    return dist
+
+
+def solve_orienteering(
+    problem: OrienteeringProblem, *, params: SolverParams = SolverParams()
+) -> OrienteeringSolution:
+    """Choose and order targets for ``problem.n_routes`` teams to collect the most score.
+
+    Parameters
+    ----------
+    problem
+        The instance; see :class:`OrienteeringProblem`.
+    params
+        Time limit, seed and iteration budget; see :class:`SolverParams`.
+
+    Returns
+    -------
+    OrienteeringSolution
+        The best routes found.  Every route costs at most ``problem.budget``, each target is
+        visited at most once, targets that cannot be reached within the budget are never
+        visited, and a team with nothing affordable gets the empty route ``(start, end)``.
+
+    Raises
+    ------
+    NoRouteError
+        When even going straight from ``start`` to ``end`` exceeds the budget.
+
+    Notes
+    -----
+    With the default ``max_iterations=None`` the search runs a fixed, machine-independent
+    number of iterations, so the result depends only on the problem and the seed unless the
+    time limit cuts it short (``timed_out`` in the solution, and a log message).
+    """
+    if not isinstance(params, SolverParams):
+        raise InputError(f"params must be a SolverParams, got {type(params).__name__}")
+    started = time.perf_counter()
+    search = _Search(problem)
+    direct = problem.route_cost((problem.start, problem.end))
+    if direct > problem.budget:
+        raise NoRouteError(
+            f"going straight from start {problem.start} to end {problem.end} costs {direct:g}, "
+            f"more than the budget {problem.budget:g}"
+        )
+    best, iterations, timed_out = search.run(params, started + params.time_limit - _FINISH_MARGIN)
+    routes = tuple(tuple(int(x) for x in r) for r in best)
+    solution = OrienteeringSolution(
+        routes=routes,
+        score=math.fsum(float(search.P[x]) for r in routes for x in r[1:-1]),
+        costs=tuple(problem.route_cost(r) for r in routes),
+        travel=tuple(problem.route_travel(r) for r in routes),
+        iterations=iterations,
+        timed_out=timed_out,
+    )
+    elapsed = time.perf_counter() - started
+    if timed_out:
+        logger.info(
+            "orienteering search stopped by the %.3g s time limit after %d iterations; "
+            "the result may vary with machine speed",
+            params.time_limit,
+            iterations,
+        )
+    logger.debug(
+        "orienteering: n=%d routes=%d score=%g iterations=%d %.3fs",
+        problem.n,
+        problem.n_routes,
+        solution.score,
+        iterations,
+        elapsed,
+    )
+    return solution
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark instances
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BenchmarkInstance:
+    """A benchmark file read by :func:`read_instance`.
+
+    Attributes
+    ----------
+    name
+        File name without extension, e.g. ``"p4.2.a"`` or ``"set_64_1_15"``.
+    kind
+        ``"op"`` (Tsiligirides / Chao single-route format) or ``"top"`` (Chao team format).
+    coords
+        ``(n, 2)`` point coordinates in file order; node ``i`` is point ``i + 1`` of the file.
+    problem
+        The instance with unrounded Euclidean distances.
+    """
+
+    name: str
+    kind: str
+    coords: np.ndarray
+    problem: OrienteeringProblem
+
+
+def _numbers(path: Path, lineno: int, line: str, count: int, what: str) -> list[float]:
+    parts = line.split()
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != count or not all(math.isfinite(v) for v in values):
+        raise InputError(f"{path}: line {lineno}: expected '{what}', got {line.strip()!r}")
+    return values
+
+
+def _keyword(path: Path, lineno: int, line: str, key: str) -> float:
+    parts = line.split()
+    try:
+        value = float(parts[1]) if len(parts) == 2 and parts[0] == key else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InputError(f"{path}: line {lineno}: expected '{key} <number>', got {line.strip()!r}")
+    return value
+
+
+def _count(path: Path, lineno: int, value: float, what: str, minimum: int) -> int:
+    if value != int(value) or value < minimum:
+        raise InputError(f"{path}: line {lineno}: {what} must be an integer >= {minimum}, got {value:g}")
+    return int(value)
+
+
+def read_instance(path: str | Path) -> BenchmarkInstance:
+    """Read an OP (Tsiligirides / Chao) or TOP (Chao) benchmark file.
+
+    The format is recognised from the first line: ``Tmax P`` for OP files (point 1 is the
+    start, point 2 the end), ``n N`` for TOP files (followed by ``m M`` and ``tmax T``; the
+    first point is the start, the last the end).  Points are ``x y score`` rows; distances are
+    unrounded Euclidean.
+
+    Raises
+    ------
+    DataNotFoundError
+        When the file does not exist.
+    InputError
+        When the file is malformed; the message names the line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"instance file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file") from None
+    lines = [(no, line) for no, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise InputError(f"{path}: the file is empty")
+    first_no, first = lines[0]
+    if first.split()[0] == "n":
+        if len(lines) < 3:
+            raise InputError(f"{path}: expected 'n', 'm' and 'tmax' header lines")
+        n = _count(path, first_no, _keyword(path, first_no, first, "n"), "n", 1)
+        m = _count(path, lines[1][0], _keyword(path, *lines[1], "m"), "m", 1)
+        budget = _keyword(path, *lines[2], "tmax")
+        rows = lines[3:]
+        if len(rows) != n:
+            raise InputError(f"{path}: header says n {n} points, found {len(rows)} point lines")
+        kind, start, end = "top", 0, n - 1
+    else:
+        budget, paths = _numbers(path, first_no, first, 2, "Tmax P")
+        m = _count(path, first_no, paths, "P", 1)
+        rows = lines[1:]
+        if len(rows) < 2:
+            raise InputError(f"{path}: an OP file needs at least 2 points (start and end)")
+        kind, start, end = "op", 0, 1
+    data = np.array([_numbers(path, no, line, 3, "x y score") for no, line in rows])
+    coords = data[:, :2]
+    diff = coords[:, None, :] - coords[None, :, :]
+    cost = np.hypot(diff[..., 0], diff[..., 1])
+    try:
+        problem = OrienteeringProblem(
+            cost=cost, scores=data[:, 2], budget=budget, start=start, end=end, n_routes=m
+        )
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None
+    coords.setflags(write=False)
+    return BenchmarkInstance(name=path.stem, kind=kind, coords=coords, problem=problem)
