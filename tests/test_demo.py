@@ -17,16 +17,15 @@ END = date(2026, 11, 25)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("demo")
-    store = open_store(f"sqlite:///{directory / 'was.db'}")
-    return build_demo(store, directory, seed=3, end=END), store
+def demo(demo_build, demo_copy):
+    """The session's demo build: its summary and a store on a copy of it."""
+    return demo_build, open_store(f"sqlite:///{demo_copy / 'was.db'}")
 
 
-def test_same_seed_gives_the_same_demo(demo, tmp_path):
+def test_same_seed_gives_the_same_demo(demo, demo_recipe, tmp_path):
     """Building twice with one seed and end date writes identical streets and signals."""
     summary, _ = demo
-    again = build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, seed=3, end=END)
+    again = build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, **demo_recipe)
     for name in ("demostad.osm", "signals.csv"):
         assert (tmp_path / "demo" / name).read_bytes() == (
             __import__("pathlib").Path(summary.data_dir) / "demo" / name

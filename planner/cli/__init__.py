@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import settings
+from .. import _time, settings
 from .._errors import PlannerError
 from ..output import write_text, writing
 
@@ -1163,7 +1163,7 @@ def coverage_command(
     password: _PASSWORD = None,
 ) -> None:
     """Coverage of a ward: patrols, person-hours, km, hotspot score visited, streets walked, idle hot streets."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from ..access import ward_coverage
     from ..review.coverage import period_until_today
@@ -1171,7 +1171,7 @@ def coverage_command(
     store = _store(ctx)
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
-    until = period_until_today(first, last + timedelta(days=1), today=date.today())
+    until = period_until_today(first, last + timedelta(days=1), today=_time.today())
     result = ward_coverage(store, _signed_in(store, user, password, "view_coverage"), name, first, until,
                            data_dir=ctx.obj.data_dir)
     echo_result(result, as_json)
@@ -1304,13 +1304,12 @@ def agreements_list(
     password: _PASSWORD = None,
 ) -> None:
     """List agreements by due date; --overdue for those past due."""
-    from datetime import date
 
     from ..access import visible_agreements
 
     store = _store(ctx)
     name = _ward_name(store, ward) if ward else None
-    day = _day_option(today, "--today") or date.today()
+    day = _day_option(today, "--today") or _time.today()
     found = visible_agreements(store, _signed_in(store, user, password, "view_aggregates"), ward=name,
                                status=status, overdue_on=day if overdue else None)
     if as_json:

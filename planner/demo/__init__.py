@@ -26,7 +26,7 @@ from shapely import affinity, contains_xy
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import split
 
-from .. import settings
+from .. import _time, settings
 from .._errors import InputError
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..signals.intake import import_file
@@ -532,8 +532,8 @@ def build_demo(
     A store holding real data (``real_data``) is refused unless ``force``; the store gets the
     whole demo or, if a step fails, nothing.
     """
-    end = end or date.today()
-    if end > date.today():
+    end = end or _time.today()
+    if end > _time.today():
         msg = f"end must not lie in the future, got {end.isoformat()}"
         raise InputError(msg)
     found = real_data(store)

@@ -38,14 +38,14 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from .. import settings
+from .. import _time, settings
 from .._errors import InputError
 from ..signals.outcomes import TOTAL
 
@@ -1083,7 +1083,7 @@ def effect_for(
     or before ``today`` for a dose) to its last (signals: ``today``); periods that have not ended
     by ``today`` are left out.
     """
-    today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
+    today = today or _time.today()
     if outcome not in (None, *OUTCOMES):
         msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}"
         raise InputError(msg)
@@ -1164,7 +1164,7 @@ def effect_review(
     is shorter than half a year, else per month), split in the middle (on a period start) unless ``split`` is given,
     the wards whose walked patrol hours rose as treated unless ``treated`` is given, with a
     placebo check of ``placebo`` runs. A design that cannot be estimated gives a note instead."""
-    today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
+    today = today or _time.today()
     end = min(end, today + timedelta(days=1))
     registered = (outcome or default_outcome(store)) == "registered"
     period = None if registered else ("week" if (end - start).days < 183 else "month")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import settings
+from .. import _time, settings
 from .._errors import DataNotFoundError, InputError, PlannerError
 from ..output import write_csv, write_text
 from .agreements import STATUSES, list_agreements
@@ -136,7 +136,7 @@ def build_report(
     ``today`` defaults to the real date; a period reaching past it is cut at the end of today,
     so days that have not happened count as neither walked nor idle."""
     _check_freq(freq)
-    today = today or date.today()
+    today = today or _time.today()
     end = period_until_today(start, end, today=today)
     contexts, rows = {}, []
     overdue = {w: 0 for w in store.wards()["name"]}
@@ -426,7 +426,7 @@ def render_html(report: Report) -> str:
         "<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>"
         f"<title>WAS-rapportage {period}</title><style>{_CSS}</style></head><body>"
         f"<h1>Wijk en Agent Samen: rapportage</h1><p class='meta'>Periode {period} · per {unit} · "
-        f"gemaakt met WAS Planner op {date.today():%d-%m-%Y}</p>"
+        f"gemaakt met WAS Planner op {_time.today():%d-%m-%Y}</p>"
         + "".join(sections)
         + "<footer>Alleen totalen: geen namen van deelnemers, geen notities, geen locaties of omschrijvingen van "
           "signalen. Straten: © OpenStreetMap-bijdragers.</footer></body></html>"
