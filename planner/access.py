@@ -30,12 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import func, select
 
 from . import settings
 from ._errors import AccessDeniedError, InputError
 from .output import write_csv, write_text, writing
-from .storage.store import AuditCheck, Store, _utc_naive, incidents_table, open_store, wards_table
+from .storage.store import AuditCheck, Store, open_store
 from .users import ROLES, User
 
 if TYPE_CHECKING:
@@ -149,20 +148,7 @@ def signal_counts(
     if unknown or not by:
         msg = f"by must be a non-empty subset of {', '.join(AGGREGATE_BY)}, got {', '.join(by) or 'nothing'}"
         raise InputError(msg)
-    t = incidents_table
-    columns = {"ward": wards_table.c.name.label("ward"), "category": t.c.category, "status": t.c.status}
-    groups = [columns[column] for column in by]
-    query = select(*groups, func.count(t.c.id).label("signals")).select_from(
-        t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id)
-    )
-    if since is not None:
-        query = query.where(t.c.occurred_to >= _utc_naive(since))
-    if until is not None:
-        query = query.where(t.c.occurred_from < _utc_naive(until))
-    query = query.group_by(*groups).order_by(*groups)
-    with store.engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).all(), columns=[*by, "signals"])
-    frame["signals"] = frame["signals"].astype(int)
+    frame = store.incident_counts(by, since=since, until=until)
     if user.role == "resident":
         frame = frame[frame["signals"] >= settings.PUBLIC_MIN_SIGNALS].reset_index(drop=True)
     return frame

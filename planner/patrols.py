@@ -22,25 +22,12 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    Text,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
-from .storage.store import Store, metadata, patrols_table, wards_table
+from ._time import aware, from_utc_naive, now_utc_naive, utc_naive
+from .storage import patrols as patrol_store
+from .storage.store import Store
 
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="WGS84")
@@ -73,11 +60,9 @@ class SavedPatrol:
         }
 
 
-def _utc_naive(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        msg = f"patrol times must carry a timezone, got {moment.isoformat()}"
-        raise InputError(msg)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def _stored(moment: datetime) -> datetime:
+    """A patrol time as stored; a naive one is refused (whose evening would it be?)."""
+    return utc_naive(aware(moment, what="patrol times"))
 
 
 def save_planned_patrol(
@@ -108,13 +93,12 @@ def save_planned_patrol(
         if ward_id is None:
             msg = f"no ward {ward!r} in the store"
             raise DataNotFoundError(msg)
-        begin = _utc_naive(start)
-        row = {
+        begin = _stored(start)
+        patrol_id = patrol_store.add_patrol(conn, {
             "ward_id": ward_id, "status": PLANNED, "planned_start": begin,
             "planned_end": begin + timedelta(minutes=minutes), "team_size": int(team_size),
-            "route_geojson": json.dumps(document), "created_at": datetime.now(UTC).replace(tzinfo=None),
-        }
-        patrol_id = conn.execute(insert(patrols_table).values(row)).inserted_primary_key[0]
+            "route_geojson": json.dumps(document), "created_at": now_utc_naive(),
+        })
         if members:
             _set_members(conn, patrol_id, members)
     end = start + timedelta(minutes=minutes)
@@ -127,29 +111,6 @@ def save_planned_patrol(
 WALKED = "walked"
 CANCELLED = "cancelled"
 STATUSES = (PLANNED, WALKED, CANCELLED)
-
-patrol_walks_table = Table(
-    "patrol_walks", metadata,
-    Column("patrol_id", Integer, ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True),
-    Column("source", String(20), nullable=False),
-    Column("path_wkt", Text),
-    Column("edges_json", Text, nullable=False),
-    Column("length_m", Float, nullable=False),
-    Column("stops_json", Text, nullable=False),
-    Column("track_points", Integer),
-    Column("matched_share", Float),
-    Column("recorded_at", DateTime, nullable=False),
-)
-"""What a walked patrol covered (schema version 3, migration ``0003_coverage``)."""
-
-patrol_members_table = Table(
-    "patrol_members", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("patrol_id", Integer, ForeignKey("patrols.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("name", String(200), nullable=False),
-)
-"""Names of the people on a patrol: optional and private, never in reports or exports."""
-
 
 @dataclass(frozen=True)
 class WalkedStop:
@@ -223,10 +184,6 @@ class PatrolRecord:
         }
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
-
-
 def _lonlat_length_m(coords: Sequence[tuple[float, float]]) -> float:
     if len(coords) < 2:
         return 0.0
@@ -259,15 +216,6 @@ def _route_parts(document: dict) -> tuple[list[tuple[float, float]], list[Walked
     return path, stops, (length if has_length else None)
 
 
-def _patrol_query():
-    p, w, k = patrols_table, wards_table, patrol_walks_table
-    return select(
-        p.c.id, w.c.name.label("ward"), p.c.status, p.c.planned_start, p.c.planned_end, p.c.actual_start,
-        p.c.actual_end, p.c.team_size, p.c.notes, p.c.route_geojson, k.c.source, k.c.path_wkt, k.c.edges_json,
-        k.c.length_m, k.c.stops_json, k.c.matched_share,
-    ).select_from(p.join(w, p.c.ward_id == w.c.id).outerjoin(k, k.c.patrol_id == p.c.id))
-
-
 def _record(row) -> PatrolRecord:
     if row.edges_json is not None:
         edges = frozenset(tuple(e) for e in json.loads(row.edges_json))
@@ -281,9 +229,9 @@ def _record(row) -> PatrolRecord:
         stops, path = tuple(stop_list), tuple(coords)
         length = given if given is not None else _lonlat_length_m(coords)
     return PatrolRecord(
-        id=int(row.id), ward=row.ward, status=row.status, planned_start=_aware(row.planned_start),
-        planned_end=_aware(row.planned_end), actual_start=_aware(row.actual_start),
-        actual_end=_aware(row.actual_end), team_size=int(row.team_size), notes=row.notes, source=row.source,
+        id=int(row.id), ward=row.ward, status=row.status, planned_start=from_utc_naive(row.planned_start),
+        planned_end=from_utc_naive(row.planned_end), actual_start=from_utc_naive(row.actual_start),
+        actual_end=from_utc_naive(row.actual_end), team_size=int(row.team_size), notes=row.notes, source=row.source,
         length_m=length, edges=edges, stops=stops, path_lonlat=path, matched_share=row.matched_share,
     )
 
@@ -298,29 +246,17 @@ def list_patrols(
 ) -> list[PatrolRecord]:
     """The patrol log, oldest first: patrols starting (actually, else as planned) in
     ``[since, until)`` of one ward or all, optionally of one status."""
-    p = patrols_table
-    query = _patrol_query()
-    begin = func.coalesce(p.c.actual_start, p.c.planned_start)
-    if ward is not None:
-        query = query.where(wards_table.c.name == ward)
-    if since is not None:
-        query = query.where(begin >= _utc_naive(since))
-    if until is not None:
-        query = query.where(begin < _utc_naive(until))
-    if status is not None:
-        if status not in STATUSES:
-            msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
-            raise InputError(msg)
-        query = query.where(p.c.status == status)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query.order_by(begin, p.c.id)).all()
-    return [_record(row) for row in rows]
+    if status is not None and status not in STATUSES:
+        msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
+        raise InputError(msg)
+    found = patrol_store.patrol_rows(store, ward=ward, status=status, since=None if since is None else _stored(since),
+                             until=None if until is None else _stored(until))
+    return [_record(row) for row in found]
 
 
 def get_patrol(store: Store, patrol_id: int) -> PatrolRecord:
     """One patrol of the log; ``DataNotFoundError`` if there is none with this id."""
-    with store.engine.connect() as conn:
-        row = conn.execute(_patrol_query().where(patrols_table.c.id == int(patrol_id))).first()
+    row = patrol_store.patrol_row(store, patrol_id)
     if row is None:
         msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
         raise DataNotFoundError(msg)
@@ -329,27 +265,11 @@ def get_patrol(store: Store, patrol_id: int) -> PatrolRecord:
 
 def patrol_members(store: Store, patrol_id: int) -> tuple[str, ...]:
     """The names recorded for a patrol (private: for the team's own log, never for reports)."""
-    query = select(patrol_members_table.c.name).where(patrol_members_table.c.patrol_id == int(patrol_id))
-    with store.engine.connect() as conn:
-        return tuple(conn.execute(query.order_by(patrol_members_table.c.id)).scalars())
+    return patrol_store.member_names(store, patrol_id)
 
 
 def _set_members(conn, patrol_id: int, members: Sequence[str]) -> None:
-    conn.execute(delete(patrol_members_table).where(patrol_members_table.c.patrol_id == patrol_id))
-    names = [str(m).strip() for m in members if str(m).strip()]
-    if names:
-        conn.execute(insert(patrol_members_table), [{"patrol_id": patrol_id, "name": n} for n in names])
-
-
-def forget_patrol_people(conn, cutoff: datetime) -> tuple[int, int]:
-    """Retention: delete the member names and clear the notes of patrols that ended before
-    ``cutoff`` (timezone-aware), inside the caller's transaction; returns (names, notes) removed."""
-    p, m = patrols_table, patrol_members_table
-    ended = func.coalesce(p.c.actual_end, p.c.planned_end, p.c.created_at) < _utc_naive(cutoff)
-    old = select(p.c.id).where(ended)
-    names = conn.execute(delete(m).where(m.c.patrol_id.in_(old))).rowcount
-    notes = conn.execute(update(p).where(ended, p.c.notes.is_not(None)).values(notes=None)).rowcount
-    return names, notes
+    patrol_store.replace_members(conn, patrol_id, [str(m).strip() for m in members if str(m).strip()])
 
 
 def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
@@ -359,13 +279,12 @@ def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
 def _write_walk(conn, patrol_id: int, *, source: str, path: Sequence[tuple[float, float]], edges: Iterable,
                 length_m: float, stops: Sequence[WalkedStop], track_points: int | None = None,
                 matched_share: float | None = None) -> None:
-    conn.execute(delete(patrol_walks_table).where(patrol_walks_table.c.patrol_id == patrol_id))
-    conn.execute(insert(patrol_walks_table).values(
-        patrol_id=patrol_id, source=source, path_wkt=_path_wkt(path),
-        edges_json=json.dumps(sorted([int(u), int(v)] for u, v in edges)), length_m=float(length_m),
-        stops_json=json.dumps([s.to_json() for s in stops]), track_points=track_points,
-        matched_share=matched_share, recorded_at=datetime.now(UTC).replace(tzinfo=None),
-    ))
+    patrol_store.replace_walk(conn, patrol_id, {
+        "source": source, "path_wkt": _path_wkt(path),
+        "edges_json": json.dumps(sorted([int(u), int(v)] for u, v in edges)), "length_m": float(length_m),
+        "stops_json": json.dumps([s.to_json() for s in stops]), "track_points": track_points,
+        "matched_share": matched_share, "recorded_at": now_utc_naive(),
+    })
 
 
 def walk_end(start: datetime, clock: time) -> datetime:
@@ -382,14 +301,14 @@ _CLOCK_SLACK = timedelta(minutes=5)
 
 
 def _check_times(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    begin, finish = _utc_naive(start), _utc_naive(end)
+    begin, finish = _stored(start), _stored(end)
     if finish <= begin:
         msg = f"actual_end must lie after actual_start, got {start.isoformat()} – {end.isoformat()}"
         raise InputError(msg)
     if finish - begin > timedelta(hours=24):
         msg = f"a patrol lasts at most 24 hours, got {start.isoformat()} – {end.isoformat()}"
         raise InputError(msg)
-    if finish > datetime.now(UTC).replace(tzinfo=None) + _CLOCK_SLACK:
+    if finish > now_utc_naive() + _CLOCK_SLACK:
         msg = f"actual_end {end.isoformat()} lies in the future; record a patrol once it has been walked"
         raise InputError(msg)
     return begin, finish
@@ -419,7 +338,7 @@ def mark_walked(
     if team_size is not None:
         values["team_size"] = int(team_size)
     with store.transaction() as conn:
-        conn.execute(update(patrols_table).where(patrols_table.c.id == planned.id).values(values))
+        patrol_store.update_patrol(conn, planned.id, values)
         if planned.source != "gpx":  # a matched GPS track says better where they walked
             _write_walk(conn, planned.id, source="plan", path=planned.path_lonlat, edges=planned.edges,
                         length_m=planned.length_m, stops=planned.stops if stops is None else tuple(stops))
@@ -433,8 +352,8 @@ def cancel_patrol(store: Store, patrol_id: int, *, notes: str | None = None) -> 
     planned = get_patrol(store, patrol_id)
     values = {"status": CANCELLED} | ({"notes": notes} if notes is not None else {})
     with store.transaction() as conn:
-        conn.execute(update(patrols_table).where(patrols_table.c.id == planned.id).values(values))
-        conn.execute(delete(patrol_walks_table).where(patrol_walks_table.c.patrol_id == planned.id))
+        patrol_store.update_patrol(conn, planned.id, values)
+        patrol_store.delete_walk(conn, planned.id)
     return get_patrol(store, planned.id)
 
 
@@ -870,22 +789,20 @@ def import_track(
             if notes is not None:
                 values["notes"] = notes
             if patrol_id is None:
-                row = {**values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
-                       "team_size": int(team_size), "route_geojson": None,
-                       "created_at": datetime.now(UTC).replace(tzinfo=None)}
-                patrol_id = conn.execute(insert(patrols_table).values(row)).inserted_primary_key[0]
+                patrol_id = patrol_store.add_patrol(conn, {
+                    **values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
+                    "team_size": int(team_size), "route_geojson": None, "created_at": now_utc_naive(),
+                })
                 stops: tuple[WalkedStop, ...] = ()
             else:
-                existing = conn.execute(select(patrols_table.c.ward_id, patrols_table.c.route_geojson)
-                                        .where(patrols_table.c.id == int(patrol_id))).first()
+                existing = patrol_store.patrol_plan(conn, patrol_id)
                 if existing is None:
                     msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
                     raise DataNotFoundError(msg)
                 if existing.ward_id != ward_id:
                     msg = f"patrol {patrol_id} is not a patrol of {ward}"
                     raise InputError(msg)
-                conn.execute(update(patrols_table).where(patrols_table.c.id == int(patrol_id))
-                             .values(values | {"team_size": int(team_size)}))
+                patrol_store.update_patrol(conn, patrol_id, values | {"team_size": int(team_size)})
                 stops = tuple(_route_parts(json.loads(existing.route_geojson or "{}"))[1])
                 # Planned stops count as made only where the walked path came within reach of them.
                 stops = _stops_on_path(stops, match.path_lonlat, graph.graph["crs"], params.search_m)
@@ -901,13 +818,10 @@ def import_track(
 def _stored_track(conn, ward_id: int, begin: datetime, finish: datetime, match: MatchedTrack) -> int | None:
     """The walked patrol of the ward stored from this GPS track before, if any: the same times,
     number of fixes and matched path (which the same file on the same streets gives again)."""
-    p, k = patrols_table, patrol_walks_table
-    query = select(p.c.id, k.c.path_wkt).select_from(p.join(k, k.c.patrol_id == p.c.id)).where(
-        p.c.ward_id == ward_id, p.c.status == WALKED, p.c.actual_start == begin, p.c.actual_end == finish,
-        k.c.source == "gpx", k.c.track_points == match.n_points,
-    )
     path = _path_wkt(match.path_lonlat)
-    return next((int(row.id) for row in conn.execute(query.order_by(p.c.id)) if row.path_wkt == path), None)
+    walks = patrol_store.track_walks(conn, ward_id=ward_id, status=WALKED, begin=begin, finish=finish,
+                             track_points=match.n_points)
+    return next((walk_id for walk_id, stored in walks if stored == path), None)
 
 
 def _stops_on_path(stops: Sequence[WalkedStop], path: Sequence[tuple[float, float]], crs, reach_m: float

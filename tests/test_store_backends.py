@@ -22,7 +22,8 @@ from planner.signals.intake import import_table
 from planner.signals.outcomes import import_outcomes
 from planner.signals.wards import assign_wards, store_wards
 from planner.storage import store as store_module
-from planner.storage.store import SCHEMA_VERSION, open_store, schema_version
+from planner.storage.schema import schema_version
+from planner.storage.store import SCHEMA_VERSION, open_store
 
 NOW = datetime(2026, 11, 25, 12, 0)
 

@@ -4,7 +4,7 @@ Writers use portable SQL only: times are stored as naive UTC, geometries as WGS8
 polygons) and longitude/latitude columns (points). On PostGIS the schema adds generated
 ``geom`` columns with spatial indexes, and the few queries where the database pays off (ward
 assignment, "within 50 m") run there; SQLite gets a portable path with the same answers.
-The schema is created and upgraded by the Alembic migrations in ``planner/migrations``.
+The tables are described in ``schema``; the Alembic migrations in ``migrations`` create and upgrade them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,19 +25,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import (
-    Boolean,
-    Column,
-    Date,
-    DateTime,
     Float,
-    ForeignKey,
-    Integer,
-    MetaData,
     Numeric,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     bindparam,
     case,
     cast,
@@ -59,6 +48,19 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 
 from .. import settings
 from .._errors import InputError, PlannerError
+from .._time import now_utc_naive, utc_naive
+from .schema import (
+    audit_table,
+    calibrations_table,
+    import_batches,
+    incidents_table,
+    outcomes_table,
+    patrols_table,
+    rejected_rows,
+    schema_version,
+    users_table,
+    wards_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,150 +84,11 @@ _OUTCOMES_LOCK = 0x57A5_0012
 """PostgreSQL advisory lock held by an outcomes import: two imports of overlapping counts run one
 after another, so the second sees the first's rows and updates rather than collides."""
 
-metadata = MetaData()
-
-schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
-
-wards_table = Table(
-    "wards", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("code", String(50)),
-    Column("geometry_wkt", Text, nullable=False),
-    Column("meeting_point_name", String(200)),
-    Column("meeting_point_lat", Float),
-    Column("meeting_point_lon", Float),
-    Column("updated_at", DateTime, nullable=False),
-    Column("rep_lat", Float),
-    Column("rep_lon", Float),
-)
-
-import_batches = Table(
-    "import_batches", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("imported_at", DateTime, nullable=False),
-    Column("file_name", String(500), nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("read", Integer, nullable=False),
-    Column("imported", Integer, nullable=False),
-    Column("duplicates", Integer, nullable=False),
-    Column("rejected", Integer, nullable=False),
-    Column("rejects_file", String(1000)),
-    Column("kind", String(20), nullable=False, server_default="signals"),
-    Column("updated", Integer, nullable=False, server_default="0"),
-)
-
-incidents_table = Table(
-    "incidents", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("content_key", String(64), nullable=False, unique=True),
-    Column("external_id", String(200)),
-    Column("occurred_from", DateTime, nullable=False, index=True),
-    Column("occurred_to", DateTime, nullable=False),
-    Column("category", String(40), nullable=False, index=True),
-    Column("source", String(40), nullable=False),
-    Column("on_patrol", Boolean, nullable=False, default=False),
-    Column("lat", Float, nullable=False),
-    Column("lon", Float, nullable=False),
-    Column("description", Text),
-    Column("reporter", Text),
-    Column("status", String(20), nullable=False),
-    Column("reported_at", DateTime),
-    Column("ward_id", Integer, ForeignKey("wards.id"), index=True),
-    Column("batch_id", Integer, ForeignKey("import_batches.id")),
-    Column("created_at", DateTime, nullable=False),
-    Column("anonymised_at", DateTime),
-)
-
-outcomes_table = Table(
-    "outcomes", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("area", String(200), nullable=False),
-    Column("ward_id", Integer, ForeignKey("wards.id"), index=True),
-    Column("period_start", Date, nullable=False, index=True),
-    Column("period", String(10), nullable=False),
-    Column("category", String(200), nullable=False, server_default="total"),
-    Column("count", Integer, nullable=False),
-    Column("source", String(20), nullable=False),
-    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False),
-    UniqueConstraint("area", "period_start", "period", "category", "source", name="uq_outcomes_key"),
-)
-
 OUTCOME_COLUMNS = ("area", "ward", "period_start", "period", "category", "count", "source")
 """Columns of a table of registered-crime counts, read from a file or from the store."""
 
-rejected_rows = Table(
-    "rejected_rows", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False, index=True),
-    Column("row_number", Integer, nullable=False),
-    Column("row_json", Text, nullable=False),
-    Column("reason", Text, nullable=False),
-)
-
-patrols_table = Table(
-    "patrols", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("ward_id", Integer, ForeignKey("wards.id"), nullable=False, index=True),
-    Column("status", String(20), nullable=False),
-    Column("planned_start", DateTime),
-    Column("planned_end", DateTime),
-    Column("actual_start", DateTime),
-    Column("actual_end", DateTime),
-    Column("team_size", Integer, nullable=False),
-    Column("route_geojson", Text),
-    Column("notes", Text),
-    Column("created_at", DateTime, nullable=False),
-)
-
-users_table = Table(
-    "users", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("role", String(20), nullable=False),
-    Column("password_hash", String(200), nullable=False),
-    Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime, nullable=False),
-)
-
-audit_table = Table(
-    "audit_log", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("at", DateTime, nullable=False, index=True),
-    Column("user_name", String(100), nullable=False, index=True),
-    Column("role", String(20), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("what", Text, nullable=False),
-    Column("n_rows", Integer, nullable=False),
-    Column("format", String(20)),
-    Column("via", String(120)),
-    Column("prev_hash", String(64)),
-    Column("entry_hash", String(64)),
-)
-
-calibrations_table = Table(
-    "calibrations", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("fitted_at", DateTime, nullable=False),
-    Column("fingerprint", String(200), nullable=False, index=True),
-    Column("choice_json", Text, nullable=False),
-)
-
 _CHUNK = 500
 _EARTH_RADIUS_M = 6_371_008.8
-
-
-def _utc_naive(moment: datetime | pd.Timestamp | None) -> datetime | None:
-    if moment is None or pd.isna(moment):
-        return None
-    stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -360,7 +223,7 @@ class Store:
                     "geometry_wkt": shapely.to_wkt(row.geometry, rounding_precision=7),
                     "rep_lat": round(point.y, 7),
                     "rep_lon": round(point.x, 7),
-                    "updated_at": _now(),
+                    "updated_at": now_utc_naive(),
                 }
                 for key in ("meeting_point_name", "meeting_point_lat", "meeting_point_lon"):
                     value = getattr(row, key, None)
@@ -472,7 +335,7 @@ class Store:
         with self.transaction() as conn:
             batch_id = conn.execute(
                 insert(import_batches).values(
-                    imported_at=_now(), file_name=file_name, content_hash=content_hash,
+                    imported_at=now_utc_naive(), file_name=file_name, content_hash=content_hash,
                     read=len(valid) + len(rejects), imported=0, duplicates=0,
                     rejected=len(rejects), rejects_file=rejects_file,
                 )
@@ -482,7 +345,7 @@ class Store:
             fresh = valid[~valid["content_key"].isin(known)].drop_duplicates("content_key")
             fresh = fresh.sort_values("content_key", kind="stable")
             ward_ids = self.ward_ids(conn)
-            created = _now()
+            created = now_utc_naive()
             records = _incident_records(fresh, ward_ids=ward_ids, batch_id=batch_id, created=created)
             inserted = 0
             for chunk in _chunks(records, 10_000):
@@ -584,6 +447,28 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(incidents_table)).scalar_one())
 
+    def incident_counts(
+        self, by: Iterable[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> pd.DataFrame:
+        """Number of signals per group of ``by`` (of ``ward``, ``category``, ``status``) whose time
+        span meets ``[since, until)``: columns ``by`` + ``signals``, ordered by the groups."""
+        by = list(by)
+        t = incidents_table
+        columns = {"ward": wards_table.c.name.label("ward"), "category": t.c.category, "status": t.c.status}
+        groups = [columns[column] for column in by]
+        query = select(*groups, func.count(t.c.id).label("signals")).select_from(
+            t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id)
+        )
+        if since is not None:
+            query = query.where(t.c.occurred_to >= utc_naive(since))
+        if until is not None:
+            query = query.where(t.c.occurred_from < utc_naive(until))
+        query = query.group_by(*groups).order_by(*groups)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=[*by, "signals"])
+        frame["signals"] = frame["signals"].astype(int)
+        return frame
+
     def signal_fingerprint(self) -> str:
         """Changes whenever a signal is added, removed, resolved or anonymised: what a calibration is fitted on."""
         t = incidents_table
@@ -598,7 +483,7 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(calibrations_table))
             conn.execute(insert(calibrations_table).values(
-                fitted_at=datetime.now(UTC).replace(tzinfo=None), fingerprint=fingerprint,
+                fitted_at=now_utc_naive(), fingerprint=fingerprint,
                 choice_json=json.dumps(choice, ensure_ascii=False)))
 
     def calibration(self) -> tuple[str, dict] | None:
@@ -633,7 +518,7 @@ class Store:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTCOMES_LOCK})
             batch_id = conn.execute(
                 insert(import_batches).values(
-                    imported_at=_now(), file_name=file_name, content_hash=content_hash, kind="outcomes",
+                    imported_at=now_utc_naive(), file_name=file_name, content_hash=content_hash, kind="outcomes",
                     read=read, imported=0, updated=0, duplicates=0, rejected=len(rejects),
                     rejects_file=rejects_file,
                 )
@@ -733,7 +618,7 @@ class Store:
         try:
             with self.transaction() as conn:
                 conn.execute(insert(users_table).values(
-                    name=name, role=role, password_hash=password_hash, disabled=False, created_at=_now(),
+                    name=name, role=role, password_hash=password_hash, disabled=False, created_at=now_utc_naive(),
                 ))
         except IntegrityError:
             msg = f"user {name!r} exists already; pick another name"
@@ -768,7 +653,7 @@ class Store:
             last = conn.execute(
                 select(audit_table.c.entry_hash).order_by(audit_table.c.id.desc()).limit(1)
             ).scalar()
-            entry = {"at": _now(), "user_name": user_name, "role": role, "action": action, "what": what,
+            entry = {"at": now_utc_naive(), "user_name": user_name, "role": role, "action": action, "what": what,
                      "n_rows": int(n_rows), "format": format, "via": via, "prev_hash": last or AUDIT_GENESIS}
             conn.execute(insert(audit_table).values(**entry, entry_hash=audit_entry_hash(entry)))
 
@@ -810,9 +695,9 @@ class Store:
         anonymised before are left alone, so running it twice changes nothing the second time.
         """
         t, w = incidents_table, wards_table
-        cutoff = _utc_naive(cutoff)
+        cutoff = utc_naive(cutoff)
         old = (t.c.occurred_to < cutoff) & t.c.anonymised_at.is_(None)
-        stamp = _now()
+        stamp = now_utc_naive()
         rep = {
             column: select(getattr(w.c, f"rep_{column}")).where(w.c.id == t.c.ward_id).scalar_subquery()
             for column in ("lat", "lon")
@@ -1007,9 +892,9 @@ def _incident_query(
     if ward is not None:
         query = query.where(wards_table.c.name == ward)
     if since is not None:
-        query = query.where(t.c.occurred_to >= _utc_naive(since))
+        query = query.where(t.c.occurred_to >= utc_naive(since))
     if until is not None:
-        query = query.where(t.c.occurred_from < _utc_naive(until))
+        query = query.where(t.c.occurred_from < utc_naive(until))
     if categories is not None:
         query = query.where(t.c.category.in_(list(categories)))
     return query

@@ -1,0 +1,65 @@
+"""Time rules, in one place.
+
+- The store holds naive UTC. ``utc_naive`` turns a moment into that form: an aware moment is
+  converted, a naive one is taken to be in that form already (it came from the store or from a
+  column the store wrote). ``from_utc_naive`` reads a stored value back as aware UTC.
+- A moment a person gives (a patrol's times, a report's period) must say its zone: ``aware``
+  refuses a naive one instead of guessing. A date stands for local midnight.
+- Local means ``settings.TIMEZONE``: ``local_zone``, ``local_day``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from . import settings
+from ._errors import InputError
+
+
+def local_zone() -> ZoneInfo:
+    """The installation's timezone (``settings.TIMEZONE``)."""
+    return ZoneInfo(settings.TIMEZONE)
+
+
+def utc_naive(moment: datetime | pd.Timestamp | None) -> datetime | None:
+    """``moment`` as the store holds it: naive UTC (None and NaT stay None)."""
+    if moment is None or pd.isna(moment):
+        return None
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def from_utc_naive(moment: datetime | None) -> datetime | None:
+    """A stored (naive UTC) moment as timezone-aware UTC."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def now_utc_naive() -> datetime:
+    """Now, as the store holds it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def aware(moment: datetime | date, *, what: str = "times") -> datetime:
+    """``moment`` as timezone-aware UTC; a date is its local midnight.
+
+    Raises
+    ------
+    InputError
+        ``moment`` is a naive datetime (its zone would be a guess).
+    """
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, time(), tzinfo=local_zone())
+    if moment.tzinfo is None:
+        msg = f"{what} must carry a timezone, got {moment.isoformat()}"
+        raise InputError(msg)
+    return moment.astimezone(UTC)
+
+
+def local_day(moment: datetime) -> date:
+    """The local calendar day of an aware ``moment``."""
+    return moment.astimezone(local_zone()).date()
