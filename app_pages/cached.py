@@ -100,7 +100,7 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
 
     start_text, _, end_text = window.partition("-")
     tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
-    today = pd.Timestamp.now(tz="Europe/Amsterdam").normalize()
+    today = pd.Timestamp.now(tz=settings.TIMEZONE).normalize()
     shown = hotspots(url, version, LOCAL_PUBLIC, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
                      (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES), "public", tonight)
     plan = plan_for_ward(store(url), ward, params=params, window=tonight, start=start, vary_last=vary_last,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from planner import access, settings
+from planner import access
 from planner._errors import PlannerError
+from planner._time import local_zone
 from planner.signals.incidents import CATEGORIES
 from planner.users import User
 
@@ -96,7 +96,7 @@ def day(moment: datetime) -> str:
 
 def now() -> datetime:
     """The current time in the Netherlands (the server may run in UTC)."""
-    return datetime.now(ZoneInfo(settings.TIMEZONE))
+    return datetime.now(local_zone())
 
 
 def date_range(value) -> tuple:

@@ -3,8 +3,11 @@
 - The store holds naive UTC. ``utc_naive`` turns a moment into that form: an aware moment is
   converted, a naive one is taken to be in that form already (it came from the store or from a
   column the store wrote). ``from_utc_naive`` reads a stored value back as aware UTC.
-- A moment a person gives (a patrol's times, a report's period) must say its zone: ``aware``
-  refuses a naive one instead of guessing. A date stands for local midnight.
+- A moment handed to the patrol log or the review (a patrol's times, a report's period) must say
+  its zone: ``aware`` refuses a naive one rather than guess whose evening it was. A date stands
+  for its local midnight.
+- A stamp read from data or typed as a reference time (a signal's date, the ``now`` a hotspot map
+  is scored at, a backtest split) is local wall-clock time when it is naive: ``utc_timestamp``.
 - Local means ``settings.TIMEZONE``: ``local_zone``, ``local_day``.
 """
 
@@ -58,6 +61,14 @@ def aware(moment: datetime | date, *, what: str = "times") -> datetime:
         msg = f"{what} must carry a timezone, got {moment.isoformat()}"
         raise InputError(msg)
     return moment.astimezone(UTC)
+
+
+def utc_timestamp(moment: datetime | pd.Timestamp) -> pd.Timestamp:
+    """``moment`` as a UTC timestamp; a naive one is read as local time."""
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(settings.TIMEZONE)
+    return stamp.tz_convert("UTC")
 
 
 def local_day(moment: datetime) -> date:

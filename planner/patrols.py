@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import networkx as nx
 import numpy as np
@@ -25,7 +24,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
-from ._time import aware, from_utc_naive, now_utc_naive, utc_naive
+from ._time import aware, from_utc_naive, local_zone, now_utc_naive, utc_naive
 from .storage import patrols as patrol_store
 from .storage.store import Store
 
@@ -772,7 +771,7 @@ def import_track(
             msg = "the track has no times: give the day it was walked (--date YYYY-MM-DD)"
             raise InputError(msg)
         speed = float(graph.graph.get("speed_kmh", settings.WALKING_SPEED_KMH))
-        start = datetime.combine(day, time(19, 0), tzinfo=ZoneInfo(settings.TIMEZONE))
+        start = datetime.combine(day, time(19, 0), tzinfo=local_zone())
         end = start + timedelta(hours=max(match.length_m / 1000 / speed, 0.05))
     begin, finish = _check_times(start, end)
     with store.transaction() as conn:

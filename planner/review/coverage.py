@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import networkx as nx
@@ -32,6 +31,7 @@ from pyproj import CRS
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
+from .._time import aware, local_day, local_zone
 from ..patrols import PatrolRecord, list_patrols, transformer
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class Coverage:
     def to_row(self) -> dict[str, Any]:
         """Everything, flat, for tables (the report's CSVs)."""
         return {
-            "ward": self.ward, "start": _local_day(self.start).isoformat(), "end": _local_day(self.end).isoformat(),
+            "ward": self.ward, "start": local_day(self.start).isoformat(), "end": local_day(self.end).isoformat(),
             **self.to_json(), "hot_streets": self.hot_streets, "hotspots": self.hotspots,
             "hotspots_visited": len(self.hotspots_visited),
             "revisit_median_days": None if self.revisit_median_days is None else round(self.revisit_median_days, 1),
@@ -122,7 +122,7 @@ class Coverage:
 
     def summary(self) -> str:
         return (
-            f"{self.ward} {_local_day(self.start)} – {_local_day(self.end - timedelta(microseconds=1))}: "
+            f"{self.ward} {local_day(self.start)} – {local_day(self.end - timedelta(microseconds=1))}: "
             f"{self.patrols} patrols, "
             f"{self.person_hours:.1f} person-hours, {self.km:.1f} km; hotspot score visited "
             f"{self.hotspot_share_visited:.0%} ({len(self.hotspots_visited)} of {self.hotspots} hotspots), "
@@ -131,10 +131,6 @@ class Coverage:
             + (f"; hotspots revisited every {self.revisit_median_days:.0f} days (median)"
                if self.revisit_median_days is not None else "")
         )
-
-
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(settings.TIMEZONE)).date()
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,15 +190,6 @@ def hot_street_pairs(hot_edges: pd.DataFrame, streets: gpd.GeoDataFrame, *, shar
 # --------------------------------------------------------------------------------------------
 # Coverage of one ward and period (pure)
 # --------------------------------------------------------------------------------------------
-def _utc(moment: datetime | date) -> datetime:
-    if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time(), tzinfo=ZoneInfo(settings.TIMEZONE))
-    if moment.tzinfo is None:
-        msg = f"times must carry a timezone, got {moment.isoformat()}"
-        raise InputError(msg)
-    return moment.astimezone(UTC)
-
-
 def _walked_lines(patrol: PatrolRecord, geometry_of: dict, to_metric) -> shapely.Geometry | None:
     lines = [geometry_of[_pair(u, v)] for u, v in patrol.edges if _pair(u, v) in geometry_of]
     if not lines and len(patrol.path_lonlat) > 1:
@@ -228,7 +215,7 @@ def ward_coverage(
     GeoDataFrame with ``id``, ``score`` and geometry (any CRS); ``hot_streets`` holds node pairs
     ``(u, v)`` with ``u`` ≤ ``v`` (``hot_street_pairs``).
     """
-    begin, finish = _utc(start), _utc(end)
+    begin, finish = aware(start), aware(end)
     if finish <= begin:
         msg = f"end must lie after start, got {begin.isoformat()} – {finish.isoformat()}"
         raise InputError(msg)
@@ -271,7 +258,6 @@ def ward_coverage(
         areas = hotspots.to_crs(crs)
         n_hotspots = len(areas)
         geometry_of = dict(zip(pairs, streets.geometry, strict=True))
-        local = ZoneInfo(settings.TIMEZONE)
         for patrol in in_period:
             lines = _walked_lines(patrol, geometry_of, to_metric)
             stops = shapely.points(to_metric([(s.lon, s.lat) for s in patrol.stops])) if patrol.stops else None
@@ -280,7 +266,7 @@ def ward_coverage(
                 if not near and stops is not None:
                     near = bool((shapely.distance(stops, area) <= params.visit_m).any())
                 if near:
-                    visits.setdefault(int(hotspot_id), []).append(patrol.start.astimezone(local).date())
+                    visits.setdefault(int(hotspot_id), []).append(local_day(patrol.start))
         scores = dict(zip(areas["id"].astype(int), areas["score"].astype(float), strict=True))
         total = sum(scores.values())
         share = sum(scores[h] for h in visits) / total if total > 0 else 0.0
@@ -292,7 +278,7 @@ def ward_coverage(
         n_weeks = max(1, math.ceil((finish - begin).days / 7))
         if total > 0:
             weeks_share = sum(
-                scores[h] * min(1.0, len({(d - begin.astimezone(local).date()).days // 7 for d in visits.get(h, [])})
+                scores[h] * min(1.0, len({(d - local_day(begin)).days // 7 for d in visits.get(h, [])})
                                 / n_weeks)
                 for h in scores
             ) / total
@@ -387,7 +373,7 @@ def ward_context(
     from ..hotspots.tuning import hot_street_params, hotspot_params
     from ..streets import ward_graph
 
-    moment = _utc(now)
+    moment = aware(now)
     graph = graph if graph is not None else ward_graph(store, ward, data_dir=data_dir)
     wards = store.wards()
     polygon = wards.loc[wards["name"] == ward].geometry
@@ -422,7 +408,7 @@ def coverage_for(
 ) -> Coverage:
     """``ward_coverage`` of a stored ward over ``[start, end)``: its patrol log, cached graph and
     the hotspots and hot streets as of ``end``."""
-    begin, finish = _utc(start), _utc(end)
+    begin, finish = aware(start), aware(end)
     context = context or ward_context(store, ward, now=finish, data_dir=data_dir, params=params)
     since = min(begin, finish - timedelta(weeks=params.idle_weeks))
     patrols = list_patrols(store, ward=ward, since=since, until=finish)
@@ -452,8 +438,8 @@ def coverage_table(
         except DataNotFoundError as error:
             log.warning("coverage: skipped %s: %s", ward, error)
             continue
-        since = _utc(start) - timedelta(weeks=params.idle_weeks)
-        patrols = list_patrols(store, ward=ward, since=since, until=_utc(end))
+        since = aware(start) - timedelta(weeks=params.idle_weeks)
+        patrols = list_patrols(store, ward=ward, since=since, until=aware(end))
         frames.append(coverage_over_time(patrols, context.streets, start=start, end=end, freq=freq,
                                          hotspots=context.hotspots, hot_streets=context.hot_streets, ward=ward,
                                          params=params))
@@ -543,7 +529,7 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
     from .agreements import add_agreement
 
     rng = np.random.default_rng(seed + 6006)
-    local = ZoneInfo(settings.TIMEZONE)
+    local = local_zone()
     first = end - timedelta(weeks=weeks)
     switch = first + timedelta(weeks=weeks // 2)
     wards = store.wards()
