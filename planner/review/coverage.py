@@ -31,8 +31,9 @@ from pyproj import CRS
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
+from .._geo import transformer
 from .._time import aware, local_day, local_zone
-from ..patrols import PatrolRecord, list_patrols, transformer
+from ..patrols import PatrolRecord, list_patrols
 
 log = logging.getLogger(__name__)
 
