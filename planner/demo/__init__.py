@@ -572,7 +572,7 @@ def _build_demo(store: Store, data_dir: Path, *, seed: int, end: date, place: st
     report = import_file(store, signals_file, rejects_dir=folder, now=datetime.combine(end, time()),
                          file_name=DEMO_BATCH)
     log.info("demo: %d wards, %d signals (%d rejected)", len(wards), report.imported, report.rejected)
-    from ..review.coverage import demo_patrols  # a season of recorded patrols and agreements (issue 6)
+    from .season import demo_patrols  # a season of recorded patrols and agreements (issue 6)
 
     demo_patrols(store, data_dir, seed=seed, end=end)
     return DemoSummary(
