@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import networkx as nx
@@ -354,12 +354,11 @@ class Track:
 
     lonlat: np.ndarray
     times: tuple[datetime, ...] | None
-    name: str | None = None
 
 
-def read_gpx(source: str | Path | bytes) -> Track:
+def _read_track(source: str | Path | bytes) -> Track:
     """The fixes of a GPX file (path, or the file's bytes/text): track points, else route points."""
-    from .routing.export import parse_gpx
+    from .routing.export import read_gpx
 
     name = "the track"
     if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):
@@ -368,19 +367,16 @@ def read_gpx(source: str | Path | bytes) -> Track:
             msg = f"no GPX file at {path}"
             raise DataNotFoundError(msg)
         source, name = path.read_bytes(), path.name
-    gpx = parse_gpx(source, name=name)
-    fixes = [p for track in gpx.tracks for segment in track.segments for p in segment.points]
+    lines = read_gpx(source, name=name)
+    fixes = [fix for line in lines if line.kind == "track" for fix in zip(line.lonlat, line.times, strict=True)]
     if not fixes:
-        fixes = [p for r in gpx.routes for p in r.points]
+        fixes = [fix for line in lines if line.kind == "route" for fix in zip(line.lonlat, line.times, strict=True)]
     if len(fixes) < 2:
         msg = "the GPX file holds fewer than 2 track points"
         raise InputError(msg)
-    lonlat = np.array([(p.longitude, p.latitude) for p in fixes], dtype=float)
-    times = None
-    if all(p.time is not None for p in fixes):
-        times = tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in (p.time for p in fixes))
-    name = gpx.tracks[0].name if gpx.tracks else None
-    return Track(lonlat=lonlat, times=times, name=name)
+    times = [moment for _, moment in fixes]
+    return Track(lonlat=np.array([lonlat for lonlat, _ in fixes], dtype=float),
+                 times=tuple(times) if all(moment is not None for moment in times) else None)
 
 
 @dataclass(frozen=True)
@@ -422,7 +418,7 @@ def import_track(
         msg = f"team_size must be ≥ 1, got {team_size}"
         raise InputError(msg)
     if not isinstance(track, Track):
-        track = read_gpx(track)
+        track = _read_track(track)
     match = match_track(graph, track.lonlat, params=params)
     if not match.edges:
         msg = (f"none of the track's {match.n_points} points lies within {params.search_m:g} m of a street of "

@@ -768,7 +768,7 @@ def read_route_lines(path: str | Path) -> list[shapely.LineString]:
     LineStrings of a GeoJSON file (such as ``export.plan_to_geojson`` writes)."""
     import json
 
-    from .export import parse_gpx
+    from .export import read_gpx
 
     path = Path(path)
     if not path.is_file():
@@ -777,14 +777,7 @@ def read_route_lines(path: str | Path) -> list[shapely.LineString]:
     data = path.read_bytes()
     lines: list[shapely.LineString] = []
     if path.suffix.lower() == ".gpx":
-        gpx = parse_gpx(data, name=path.name)
-        for track in gpx.tracks:
-            for segment in track.segments:
-                if len(segment.points) > 1:
-                    lines.append(shapely.LineString([(p.longitude, p.latitude) for p in segment.points]))
-        for route in gpx.routes:
-            if len(route.points) > 1:
-                lines.append(shapely.LineString([(p.longitude, p.latitude) for p in route.points]))
+        lines += [shapely.LineString(line.lonlat) for line in read_gpx(data, name=path.name) if len(line.lonlat) > 1]
     elif path.suffix.lower() in {".geojson", ".json"}:
         try:
             data = json.loads(data)
