@@ -34,7 +34,9 @@ import pandas as pd
 from . import settings
 from ._errors import AccessDeniedError, InputError
 from .output import write_csv, write_text, writing
-from .storage.store import AuditCheck, Store, open_store
+from .storage import accounts as account_store
+from .storage.accounts import AuditCheck
+from .storage.store import Store, open_store
 from .users import ROLES, User
 
 if TYPE_CHECKING:
@@ -221,7 +223,7 @@ def record_access(
 ) -> None:
     """Write to the audit log that ``user`` (from ``user.via``) did ``action`` on ``n_rows``
     rows of ``what``, in ``format`` when a file was written."""
-    store.add_audit(user_name=user.name, role=user.role, action=action, what=what, n_rows=int(n_rows),
+    account_store.add_audit(store, user_name=user.name, role=user.role, action=action, what=what, n_rows=int(n_rows),
                     format=format, via=user.via)
     log.info("audit: %s (%s) %s %d rows%s: %s", user.name, user.role, action, n_rows,
              f" as {format}" if format else "", what)
@@ -359,13 +361,13 @@ def ward_coverage(store: Store, user: User, ward: str, start, end, **options: An
 def audit_log(store: Store, user: User, *, limit: int | None = 500) -> pd.DataFrame:
     """The audit log, newest first (admins)."""
     require(user, "view_audit")
-    return store.audit_entries(limit=limit)
+    return account_store.audit_entries(store, limit=limit)
 
 
 def verify_audit(store: Store, user: User) -> AuditCheck:
     """Check the audit log's hash chain (admins): ``AuditCheck.ok`` or the first broken entry."""
     require(user, "view_audit")
-    return store.verify_audit()
+    return account_store.verify_audit(store)
 
 
 # -- accounts: every change recorded in the audit log, by whoever made it ----------------------
