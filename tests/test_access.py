@@ -271,7 +271,8 @@ def test_audit_chain_detects_an_edited_or_removed_entry(any_store, backend_url):
     that entry and `audit verify` says which (exit 2); SQLite and PostgreSQL alike."""
     from sqlalchemy import delete, update
 
-    from planner.storage.store import AUDIT_GENESIS, audit_table
+    from planner.storage.accounts import AUDIT_GENESIS
+    from planner.storage.schema import audit_table
 
     for n in range(4):
         access.record_access(any_store, replace_via(OFFICER), f"export {n}", n, format="csv")

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from planner import _time
 from planner._errors import InputError
+from planner._geo import transformer
 from planner.cli import app
-from planner.patrols import PatrolRecord, WalkedStop, transformer
+from planner.patrols import PatrolRecord, WalkedStop
 from planner.review.coverage import CoverageParams, coverage_over_time, ward_coverage, ward_streets
 
 X0, Y0 = 91_000.0, 452_000.0

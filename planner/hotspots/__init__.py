@@ -49,6 +49,7 @@ from scipy.sparse import csgraph
 from .. import settings
 from .._errors import InputError
 from .._geo import metric_crs_for, require_crs
+from .._time import utc_timestamp
 from ..signals.incidents import CATEGORIES, SOURCES
 from .explain import explain_hotspot, rounded_parts, score_parts
 
@@ -555,12 +556,7 @@ def reference_time(incidents: pd.DataFrame) -> pd.Timestamp:
 
 
 def _utc(moment: datetime | pd.Timestamp | None, incidents: pd.DataFrame) -> pd.Timestamp:
-    if moment is None:
-        return reference_time(incidents)
-    stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(settings.TIMEZONE)
-    return stamp.tz_convert("UTC")
+    return reference_time(incidents) if moment is None else utc_timestamp(moment)
 
 
 def _decay_mean(age0: np.ndarray, age1: np.ndarray, half_life_days: float) -> np.ndarray:

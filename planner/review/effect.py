@@ -40,13 +40,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from .. import _time, settings
 from .._errors import InputError
+from .._time import aware, local_day
 from ..signals.outcomes import TOTAL
 
 log = logging.getLogger(__name__)
@@ -984,14 +984,13 @@ def patrol_hours(store, start: date, split: date, end: date) -> pd.DataFrame:
     """Walked person-hours per week of every stored ward before and after ``split`` (columns
     ``ward``, ``hours_per_week_before``, ``hours_per_week_after``, ``change``)."""
     from ..patrols import list_patrols
-    from .coverage import _utc
 
     weeks_before, weeks_after = (split - start).days / 7, (end - split).days / 7
     rows = []
     for ward in store.wards()["name"]:
-        walked = list_patrols(store, ward=ward, since=_utc(start), until=_utc(end), status="walked")
-        before = math.fsum(p.person_hours for p in walked if p.start < _utc(split))
-        after = math.fsum(p.person_hours for p in walked if p.start >= _utc(split))
+        walked = list_patrols(store, ward=ward, since=aware(start), until=aware(end), status="walked")
+        before = math.fsum(p.person_hours for p in walked if p.start < aware(split))
+        after = math.fsum(p.person_hours for p in walked if p.start >= aware(split))
         rows.append({"ward": ward, "hours_per_week_before": before / weeks_before,
                      "hours_per_week_after": after / weeks_after})
     hours = pd.DataFrame(rows, columns=["ward", "hours_per_week_before", "hours_per_week_after"])
@@ -1003,13 +1002,12 @@ def patrol_dose(store, periods: Sequence[date], period: str) -> pd.DataFrame:
     """Walked person-hours per week of every stored ward (rows) in each ``period`` starting at
     ``periods`` (columns)."""
     from ..patrols import list_patrols
-    from .coverage import _utc
 
     bounds = [*periods, _next(periods[-1], period)]
     dose = pd.DataFrame(0.0, index=pd.Index(list(store.wards()["name"]), name="ward"), columns=list(periods))
-    walked = list_patrols(store, since=_utc(bounds[0]), until=_utc(bounds[-1]), status="walked")
+    walked = list_patrols(store, since=aware(bounds[0]), until=aware(bounds[-1]), status="walked")
     for patrol in walked:
-        day = patrol.start.astimezone(ZoneInfo(settings.TIMEZONE)).date()
+        day = local_day(patrol.start)
         first = period_start(day, period)
         if patrol.ward in dose.index and first in dose.columns:
             dose.loc[patrol.ward, first] += patrol.person_hours
@@ -1050,9 +1048,8 @@ def store_panel(store, *, outcome: str | None = None, start: date, end: date, ca
             msg = f"the registered counts are per {panel.period}, not per {period}"
             raise InputError(msg)
         return panel
-    from .coverage import _utc
 
-    incidents = store.incidents(since=_utc(start), until=_utc(end))
+    incidents = store.incidents(since=aware(start), until=aware(end))
     return panel_from_signals(incidents, list(store.wards()["name"]), start=start, end=end,
                               period=period or "month")
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import _time, settings
 from .._errors import DataNotFoundError, InputError, PlannerError
+from .._time import aware
 from ..output import write_csv, write_text
 from .agreements import STATUSES, list_agreements
 from .capacity import CapacityCurve, capacity_for
@@ -99,10 +100,9 @@ def _check_freq(freq: str) -> None:
 def signal_counts(store, start: date, end: date, *, freq: str = "week") -> pd.DataFrame:
     """Signals per ward and period (by the start of their time window, local time); signals
     discovered on patrol counted apart."""
-    from .coverage import _utc
 
     starts = period_starts(start, end, freq)
-    incidents = store.incidents(since=_utc(start), until=_utc(end))
+    incidents = store.incidents(since=aware(start), until=aware(end))
     wards = list(store.wards()["name"])
     local = incidents["occurred_from"].dt.tz_convert(settings.TIMEZONE).dt.date
     keep = (local >= start) & (local < end)
