@@ -1,9 +1,12 @@
-"""Choosing the metric CRS: RD New inside the Netherlands, the local UTM zone elsewhere."""
+"""Shared geometry rules: the metric CRS (RD New inside the Netherlands, the local UTM zone
+elsewhere) and the coordinates of a frame of points in it."""
 
 from __future__ import annotations
 
 import geopandas as gpd
-from pyproj import CRS
+import numpy as np
+import pandas as pd
+from pyproj import CRS, Transformer
 
 from . import settings
 from ._errors import InputError
@@ -48,3 +51,29 @@ def to_metric(gdf: gpd.GeoDataFrame, name: str = "gdf") -> gpd.GeoDataFrame:
     if gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in {"metre", "meter"}:
         return gdf
     return gdf.to_crs(metric_crs_of(gdf))
+
+
+def signal_lonlat(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes (WGS84) of signals: their ``lon``/``lat`` columns or point geometry."""
+    if "lon" in incidents.columns and "lat" in incidents.columns:
+        return incidents["lon"].to_numpy(dtype=float), incidents["lat"].to_numpy(dtype=float)
+    if isinstance(incidents, gpd.GeoDataFrame):
+        require_crs(incidents, "incidents")
+        points = incidents.geometry.to_crs(settings.WGS84)
+        return points.x.to_numpy(), points.y.to_numpy()
+    msg = "incidents need lat and lon columns (WGS84) or a point geometry with a CRS"
+    raise InputError(msg)
+
+
+def metric_xy(incidents: pd.DataFrame, crs: CRS | None = None) -> tuple[np.ndarray, np.ndarray, CRS]:
+    """Signal coordinates in metres: in ``crs`` or, by default, the metric CRS of their area."""
+    lon, lat = signal_lonlat(incidents)
+    if crs is None:
+        if len(lon) == 0:
+            crs = CRS.from_user_input(settings.RD_NEW)
+        else:
+            crs = metric_crs_for(float(np.nanmedian(lon)), float(np.nanmedian(lat)))
+    to_metric = Transformer.from_crs(settings.WGS84, crs, always_xy=True)
+    x, y = to_metric.transform(lon, lat)
+    return np.asarray(x, float), np.asarray(y, float), crs
+

@@ -49,7 +49,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from .._errors import InputError
-from . import HotspotParams, base_weights, signal_weights
+from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
 

@@ -107,20 +107,8 @@ from sklearn.neighbors import KernelDensity
 
 from .. import settings
 from .._errors import InputError
-from .._geo import metric_crs_for, require_crs
+from .._geo import metric_crs_for, metric_xy, require_crs
 from ..signals.incidents import ParseOptions, check_day, parse_incidents, read_table
-from . import (
-    HotspotParams,
-    HotStreetParams,
-    TimeWindow,
-    aoristic_share,
-    graph_crs,
-    hot_streets,
-    local_minutes,
-    metric_xy,
-    signal_weights,
-    street_table,
-)
 from .calibration import (
     Calibration,
     CalibrationParams,
@@ -129,7 +117,10 @@ from .calibration import (
     deterministic_rank,
     near_repeat_term,
 )
+from .network import HotStreetParams, graph_crs, hot_streets, street_table
 from .street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
+from .weights import HotspotParams, signal_weights
+from .window import TimeWindow, aoristic_share, local_minutes
 
 log = logging.getLogger(__name__)
 

@@ -47,8 +47,10 @@ import pandas as pd
 import shapely
 
 from .._errors import InputError
-from . import HotspotParams, HotStreetParams, NetworkKernel, base_weights, graph_crs, metric_xy, signal_weights
+from .._geo import metric_xy
 from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
+from .network import HotStreetParams, NetworkKernel, graph_crs
+from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
 

@@ -706,7 +706,7 @@ def targets_from_hot_streets(
         raise InputError(msg)
     from pyproj import CRS
 
-    from ..hotspots import metric_xy
+    from .._geo import metric_xy
 
     edges = hot.edges
     columns = ["name", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]

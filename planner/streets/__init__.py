@@ -42,7 +42,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError, OfflineError
-from .._geo import metric_crs_for
+from .._geo import metric_crs_for, metric_crs_of
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ def graph_from_segments(
         msg = f"{name}: has no CRS; set it, e.g. gdf.set_crs('EPSG:28992')"
         raise InputError(msg)
     if not segments.crs.is_projected:
-        segments = segments.to_crs(metric_crs_for(*_centre(segments)))
+        segments = segments.to_crs(metric_crs_of(segments))
     if polygon is not None:
         area = gpd.GeoSeries([polygon], crs=settings.WGS84).to_crs(segments.crs).iloc[0]
         segments = segments[segments.intersects(area)]
@@ -361,11 +361,6 @@ def _read_segments(path: Path, polygon: BaseGeometry | None) -> gpd.GeoDataFrame
         msg = f"{path.name}: has no geometry; a street network file needs line segments"
         raise InputError(msg)
     return frame
-
-
-def _centre(frame: gpd.GeoDataFrame) -> tuple[float, float]:
-    centre = frame.to_crs(settings.WGS84).total_bounds
-    return (centre[0] + centre[2]) / 2, (centre[1] + centre[3]) / 2
 
 
 def _snap(points: np.ndarray, tolerance: float) -> np.ndarray:
