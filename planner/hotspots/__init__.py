@@ -22,7 +22,7 @@ shares), ``weights`` (``HotspotParams`` and the signal weights), ``clusters`` (`
 """
 
 from .clusters import HotspotResult, find_hotspots
-from .network import HotStreetParams, HotStreets, NetworkKernel, graph_crs, hot_streets, street_table
+from .network import HotStreetParams, HotStreets, NetworkKernel, hot_streets
 from .weights import (
     MAX_CATEGORY_WEIGHT,
     HotspotParams,
@@ -46,12 +46,10 @@ __all__ = [
     "aoristic_share",
     "base_weights",
     "find_hotspots",
-    "graph_crs",
     "hot_streets",
     "local_minutes",
     "parse_category_weights",
     "parse_weekday",
     "reference_time",
     "signal_weights",
-    "street_table",
 ]

@@ -107,7 +107,7 @@ from sklearn.neighbors import KernelDensity
 
 from .. import settings
 from .._errors import InputError
-from .._geo import metric_crs_for, metric_xy, require_crs
+from .._geo import graph_crs, metric_crs_for, metric_xy, require_crs, street_table
 from ..signals.incidents import ParseOptions, check_day, parse_incidents, read_table
 from .calibration import (
     Calibration,
@@ -117,7 +117,7 @@ from .calibration import (
     deterministic_rank,
     near_repeat_term,
 )
-from .network import HotStreetParams, graph_crs, hot_streets, street_table
+from .network import HotStreetParams, hot_streets
 from .street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
 from .weights import HotspotParams, signal_weights
 from .window import TimeWindow, aoristic_share, local_minutes

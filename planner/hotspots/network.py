@@ -13,13 +13,12 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 from scipy import sparse
 from scipy.sparse import csgraph
 
 from .. import settings
 from .._errors import InputError
-from .._geo import metric_xy, require_crs
+from .._geo import graph_crs, metric_xy, require_crs, street_table
 from ._json import jsonable
 from .weights import HotspotParams, base_weights, signal_weights
 
@@ -82,7 +81,7 @@ class HotStreets:
     edges
         GeoDataFrame in the graph's CRS, one row per directed edge ``(u, v, key)`` (both
         directions of a street carry the same values): ``street`` (the row of
-        ``street_table``: both directions share it), ``length`` (m), ``signals`` (snapped to
+        ``_geo.street_table``: both directions share it), ``length`` (m), ``signals`` (snapped to
         this street; absent in the ``public`` rendering), ``density`` (weighted signals per km
         of street, ``HotStreetParams``) and ``prize`` (``density`` × length in km: the
         segment's expected share of signals, the value the route planner collects).
@@ -168,42 +167,6 @@ class HotStreets:
         return HotStreets(edges=inside, n_snapped=self.n_snapped, n_unsnapped=self.n_unsnapped)
 
 
-def street_table(graph: nx.MultiDiGraph) -> tuple[pd.DataFrame, np.ndarray]:
-    """One row per street, and each directed edge's row, in ``graph.edges(keys=True)`` order.
-
-    A street is the pair of directions ``(u, v, k)`` and ``(v, u, k)``; its row holds ``u``,
-    ``v`` (of the first direction met), ``length`` (m), ``geometry`` (in the graph's CRS; a
-    straight line when the edge has none) and ``name`` (a list of names joined by ", ").
-    """
-    seen: dict[tuple, int] = {}
-    rows = []
-    index = []
-    for u, v, k, data in graph.edges(keys=True, data=True):
-        canon = (u, v, k) if str(u) <= str(v) else (v, u, k)
-        row = seen.get(canon)
-        if row is None:
-            row = seen[canon] = len(rows)
-            geometry = data.get("geometry")
-            if geometry is None:
-                geometry = shapely.LineString([(graph.nodes[u]["x"], graph.nodes[u]["y"]),
-                                               (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-            name = data.get("name")
-            rows.append((u, v, float(data["length"]), geometry,
-                         ", ".join(name) if isinstance(name, list) else name))
-        index.append(row)
-    table = pd.DataFrame(rows, columns=["u", "v", "length", "geometry", "name"])
-    return table, np.asarray(index, dtype=np.int64)
-
-
-def graph_crs(graph: nx.MultiDiGraph) -> CRS:
-    """The metric CRS of a prepared walk graph; an unprojected graph is refused with the fix."""
-    crs = graph.graph.get("crs")
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
-    return CRS.from_user_input(crs)
-
-
 class NetworkKernel:
     """Signals snapped to a walk graph, and the walking distances the hot-streets density needs.
 
@@ -227,7 +190,7 @@ class NetworkKernel:
         if graph.number_of_edges() == 0:
             msg = "the street graph has no edges"
             raise InputError(msg)
-        self.table, self.directed_row = street_table(graph)
+        self.table, self.directed_row = street_table(graph, keys=True)
         nodes = list(graph.nodes)
         position = {node: i for i, node in enumerate(nodes)}
         eu = self.table["u"].map(position).to_numpy(np.int64)

@@ -47,9 +47,9 @@ import pandas as pd
 import shapely
 
 from .._errors import InputError
-from .._geo import metric_xy
+from .._geo import graph_crs, metric_xy
 from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
-from .network import HotStreetParams, NetworkKernel, graph_crs
+from .network import HotStreetParams, NetworkKernel
 from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)

@@ -33,6 +33,7 @@ from scipy.spatial import cKDTree
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
+from .._geo import edge_geometry, street_table
 from .orienteering import OrienteeringProblem, SolverParams, solve_orienteering
 
 if TYPE_CHECKING:
@@ -321,17 +322,13 @@ def _edges(graph: nx.MultiDiGraph) -> _Edges:
         return cached
     index = {node: i for i, node in enumerate(graph.nodes)}
     best: dict[tuple[int, int], float] = {}
-    lines: dict[tuple[int, int], Any] = {}
     for u, v, data in graph.edges(data=True):
         key = (index[u], index[v])
         seconds = float(data["walk_time"])
         if seconds < best.get(key, math.inf):
             best[key] = seconds
-        if (key[1], key[0]) not in lines and key not in lines:
-            lines[key] = data.get("geometry") or shapely.LineString(
-                [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
     pairs = np.array(list(best), dtype=np.int64).reshape(-1, 2)
-    geometry = np.array(list(lines.values()), dtype=object)
+    geometry = np.asarray(street_table(graph)[0].geometry.to_list(), dtype=object)
     edges = _Edges(index=index, nodes=list(graph.nodes), rows=pairs[:, 0], cols=pairs[:, 1],
                    walk_time=np.fromiter(best.values(), float, len(best)), lines=geometry,
                    tree=shapely.STRtree(geometry),
@@ -589,8 +586,7 @@ def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer,
     edges = set()
     for u, v in itertools.pairwise(node_path):
         data = min(graph.get_edge_data(u, v).values(), key=lambda d: d["walk_time"])
-        line = data.get("geometry") or shapely.LineString(
-            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        line = edge_geometry(graph, u, v, data)
         part = list(line.coords)
         coords.extend(part if not coords else part[1:])
         length += float(data["length"])
@@ -835,8 +831,7 @@ def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tole
     shapely.prepare(walked)
     found = set()
     for u, v, data in graph.edges(data=True):
-        line = data.get("geometry") or shapely.LineString(
-            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        line = edge_geometry(graph, u, v, data)
         probes = shapely.line_interpolate_point(line, [0.25, 0.5, 0.75], normalized=True)
         if shapely.contains(walked, probes).all():
             found.add((u, v))
