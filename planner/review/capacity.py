@@ -358,7 +358,7 @@ def plan_capacity(
     """The capacity curve of a ward: for each budget in ``params.hours``, ``params.weeks``
     weeks of rounds (``weekly_rounds``) planned with ``routes.plan_patrol`` from ``start``
     (lat, lon; default the most central node) to ``targets`` (e.g.
-    ``routes.targets_from_hotspots``), measured with ``coverage.ward_coverage`` against
+    ``targets.targets_from_hotspots``), measured with ``coverage.ward_coverage`` against
     ``areas`` (one place per target, in the same order, e.g. the hotspot areas of
     ``HotspotResult.hotspots``; default the targets' own geometry).
 
@@ -371,7 +371,7 @@ def plan_capacity(
     Deterministic for ``params.seed``; ``graph`` is only read.
     """
     if not isinstance(targets, gpd.GeoDataFrame) or "score" not in targets.columns or targets.crs is None:
-        msg = "targets must be a GeoDataFrame with a CRS and a score column (e.g. routes.targets_from_hotspots)"
+        msg = "targets must be a GeoDataFrame with a CRS and a score column (e.g. targets.targets_from_hotspots)"
         raise InputError(msg)
     scores = pd.to_numeric(targets["score"], errors="coerce").to_numpy(float)
     total = float(scores.sum())
@@ -446,7 +446,8 @@ def capacity_for(
     """
     from ..hotspots import find_hotspots
     from ..hotspots.tuning import hotspot_params
-    from ..routing.routes import targets_from_hotspots, ward_start
+    from ..routing.routes import ward_start
+    from ..routing.targets import targets_from_hotspots
     from ..signals.wards import find_ward
     from ..streets import ward_graph
 

@@ -529,7 +529,8 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
     from ..hotspots import HotspotParams, find_hotspots, hot_streets
     from ..patrols import cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
     from ..routing.export import plan_to_geojson
-    from ..routing.routes import RouteParams, plan_patrol, targets_from_hot_streets, targets_from_hotspots, ward_start
+    from ..routing.routes import RouteParams, plan_patrol, ward_start
+    from ..routing.targets import targets_from_hot_streets, targets_from_hotspots
     from ..streets import ward_graph
     from .agreements import add_agreement
 
