@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import networkx as nx
@@ -19,6 +18,7 @@ from scipy.sparse import csgraph
 from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_xy, require_crs, street_table
+from .._validation import Constraints, check_params, instance, real
 from ._json import jsonable
 from .weights import HotspotParams, base_weights, signal_weights
 
@@ -56,20 +56,15 @@ class HotStreetParams:
     weights: HotspotParams = field(default_factory=HotspotParams)
     blend: float = 1.0
 
+    _constraints: ClassVar[Constraints] = {
+        "bandwidth_m": real(low=0, allowed="≥ 0 (0 = counts per km)"),
+        "snap_m": real(low=0, low_open=True),
+        "blend": real(low=0, high=1),
+        "weights": instance(HotspotParams),
+    }
+
     def __post_init__(self) -> None:
-        if not (isinstance(self.bandwidth_m, (int, float)) and math.isfinite(self.bandwidth_m)
-                and self.bandwidth_m >= 0):
-            msg = f"bandwidth_m must be ≥ 0 (0 = counts per km), got {self.bandwidth_m!r}"
-            raise InputError(msg)
-        if not (isinstance(self.snap_m, (int, float)) and math.isfinite(self.snap_m) and self.snap_m > 0):
-            msg = f"snap_m must be > 0, got {self.snap_m!r}"
-            raise InputError(msg)
-        if not (isinstance(self.blend, (int, float)) and 0 <= self.blend <= 1):
-            msg = f"blend must be between 0 and 1, got {self.blend!r}"
-            raise InputError(msg)
-        if not isinstance(self.weights, HotspotParams):
-            msg = f"weights must be HotspotParams, got {type(self.weights).__name__}"
-            raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)

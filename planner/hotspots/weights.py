@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from .. import settings
 from .._errors import InputError
+from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
 from ..signals.incidents import CATEGORIES, SOURCES
 from .window import TimeWindow, aoristic_share, local_minutes
 
@@ -144,53 +145,28 @@ class HotspotParams:
     audience: str = "public"
     seed: int = 0
 
+    _constraints: ClassVar[Constraints] = {
+        "method": one_of("dbscan", "hdbscan"),
+        "audience": one_of("public", "officer"),
+        **dict.fromkeys(("eps_m", "cell_m", "half_life_days", "near_repeat_m", "near_repeat_days", "bandwidth_m",
+                         "scan_cell_m", "public_cell_m"), real(low=0, low_open=True)),
+        **dict.fromkeys(("density_factor", "patrol_weight", "near_repeat_weight", "buffer_m"), real(low=0)),
+        "min_signals": integer(low=2, allowed="an integer ≥ 2 (a single signal is no cluster)"),
+        **dict.fromkeys(("min_days", "public_min_signals"), integer(low=1)),
+        "alpha": real(low=0, high=1, low_open=True, high_open=True, allowed="between 0 and 1"),
+        **dict.fromkeys(("recency_floor", "resolved_weight"), real(low=0, high=1)),
+        "permutations": integer(low=19),
+        "window": optional(instance(TimeWindow)),
+        "near_repeat_categories": each(one_of(*CATEGORIES), empty=True,
+                                       allowed=f"signal categories ({', '.join(CATEGORIES)})"),
+    }
+
     def __post_init__(self) -> None:
-        if self.method not in {"dbscan", "hdbscan"}:
-            msg = f"method must be 'dbscan' or 'hdbscan', got {self.method!r}"
-            raise InputError(msg)
-        if self.audience not in {"public", "officer"}:
-            msg = f"audience must be 'public' or 'officer', got {self.audience!r}"
-            raise InputError(msg)
-        for name in ("eps_m", "cell_m", "half_life_days", "near_repeat_m", "near_repeat_days",
-                     "bandwidth_m", "scan_cell_m", "public_cell_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                msg = f"{name} must be > 0, got {value!r}"
-                raise InputError(msg)
-        for name in ("density_factor", "patrol_weight", "near_repeat_weight", "buffer_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                msg = f"{name} must be ≥ 0, got {value!r}"
-                raise InputError(msg)
-        for name in ("min_signals", "min_days", "public_min_signals"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                msg = f"{name} must be an integer ≥ 1, got {value!r}"
-                raise InputError(msg)
-        if self.min_signals < 2:
-            msg = f"min_signals must be ≥ 2 (a single signal is no cluster), got {self.min_signals}"
-            raise InputError(msg)
-        if not 0 < self.alpha < 1:
-            msg = f"alpha must be between 0 and 1, got {self.alpha!r}"
-            raise InputError(msg)
-        for name in ("recency_floor", "resolved_weight"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
-                msg = f"{name} must be between 0 and 1, got {value!r}"
-                raise InputError(msg)
-        if not isinstance(self.permutations, (int, np.integer)) or self.permutations < 19:
-            msg = f"permutations must be an integer ≥ 19, got {self.permutations!r}"
-            raise InputError(msg)
-        if self.window is not None and not isinstance(self.window, TimeWindow):
-            msg = f"window must be a TimeWindow or None, got {type(self.window).__name__}"
-            raise InputError(msg)
+        check_params(self)
+        # The weight tables name the item at fault, as ``--weights`` does.
         _check_weights(self.category_weights, "category_weights", 2)
         _check_weights(self.ward_category_weights, "ward_category_weights", 3)
         _check_source_weights(self.source_weights)
-        for category in self.near_repeat_categories:
-            if category not in CATEGORIES:
-                msg = f"near_repeat_categories: unknown category {category!r}"
-                raise InputError(msg)
 
     def source_weight_of(self) -> dict[str, float]:
         """Source → weight: 1 for every source, then ``source_weights``."""

@@ -7,9 +7,9 @@ minutes since a Monday 00:00 (``local_minutes``).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from .. import settings
 from .._errors import InputError
+from .._validation import Constraints, Rule, check_params, integer, real
 
 WEEK_MINUTES = 7 * 24 * 60
 _EPOCH = pd.Timestamp("1969-12-29")  # a Monday: local minutes are counted from here
@@ -38,6 +39,7 @@ for _i, _names in enumerate(
     for _name in _names:
         _WEEKDAY_NAMES[_name] = _i
 _HHMM = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
+_WEEKDAY = integer(low=0, high=6)
 
 
 
@@ -84,19 +86,17 @@ class TimeWindow:
     weekdays: tuple[int, ...] = ()
     smoothing_hours: float = 1.0
 
+    _constraints: ClassVar[Constraints] = {
+        "weekdays": Rule(lambda days: len(set(days)) == len(days) and all(_WEEKDAY.test(d) for d in days),
+                         "distinct numbers 0-6 (0 = Monday)"),
+        "smoothing_hours": real(low=0),
+    }
+
     def __post_init__(self) -> None:
+        # The times are parsed rather than ranged: their messages show the HH:MM form.
         _minutes(self.start, "window start")
         _minutes(self.end, "window end")
-        for day in self.weekdays:
-            if not isinstance(day, (int, np.integer)) or not 0 <= day <= 6:
-                msg = f"weekdays must be numbers 0-6 (0 = Monday), got {self.weekdays!r}"
-                raise InputError(msg)
-        if len(set(self.weekdays)) != len(self.weekdays):
-            msg = f"weekdays must not repeat, got {self.weekdays!r}"
-            raise InputError(msg)
-        if not (math.isfinite(self.smoothing_hours) and self.smoothing_hours >= 0):
-            msg = f"smoothing_hours must be ≥ 0, got {self.smoothing_hours}"
-            raise InputError(msg)
+        check_params(self)
 
     @classmethod
     def parse(cls, text: str, *, day: str | None = None, smoothing_hours: float = 1.0) -> TimeWindow:

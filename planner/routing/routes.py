@@ -19,7 +19,7 @@ import math
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import networkx as nx
@@ -34,6 +34,7 @@ from scipy.spatial import cKDTree
 from .. import settings
 from .._errors import DataNotFoundError, InputError
 from .._geo import edge_geometry, street_table
+from .._validation import Constraints, check_params, integer, optional, real
 from .orienteering import OrienteeringProblem, SolverParams, solve_orienteering
 from .targets import no_targets, targets_from_hot_streets, targets_from_hotspots
 
@@ -66,30 +67,22 @@ class RouteParams:
     keeps the plan the same on every machine for a seed. ``None`` lets the solver choose (more
     iterations, often cut by ``time_limit``)."""
 
+    _constraints: ClassVar[Constraints] = {
+        # A round longer than a day is a typo (1e308 minutes overflowed the solver's budget).
+        "minutes": real(low=0, low_open=True, high=24 * 60, allowed="> 0 and at most 1440 (a day)"),
+        "teams": integer(low=1, high=settings.MAX_TEAMS),
+        "dwell_min": real(low=0, high=24 * 60, allowed="≥ 0 and at most 1440 (a day)"),
+        "speed_kmh": optional(real(low=0, low_open=True, finite=False)),
+        "time_limit": real(low=0, low_open=True, finite=False),
+        "pass_by_m": real(low=0, finite=False),
+        "max_snap_m": real(low=0, low_open=True, finite=False),
+        "variety_penalty": real(low=0, finite=False,
+                                allowed="≥ 0 (the extra cost of recently walked streets: 0.5 counts them 1.5×)"),
+        "iterations": optional(integer(low=0)),
+    }
+
     def __post_init__(self) -> None:
-        checks = {
-            # A round longer than a day is a typo (1e308 minutes overflowed the solver's budget).
-            "minutes": 0 < self.minutes <= 24 * 60,
-            "teams": isinstance(self.teams, int) and 1 <= self.teams <= settings.MAX_TEAMS,
-            "dwell_min": 0 <= self.dwell_min <= 24 * 60,
-            "speed_kmh": self.speed_kmh is None or self.speed_kmh > 0,
-            "time_limit": self.time_limit > 0,
-            "pass_by_m": self.pass_by_m >= 0,
-            "max_snap_m": self.max_snap_m > 0,
-            "variety_penalty": self.variety_penalty >= 0,
-            "iterations": self.iterations is None or (isinstance(self.iterations, int) and self.iterations >= 0),
-        }
-        limits = {
-            "minutes": "> 0 and at most 1440 (a day)", "teams": f"an integer from 1 to {settings.MAX_TEAMS}",
-            "dwell_min": "≥ 0 and at most 1440 (a day)", "speed_kmh": "> 0", "time_limit": "> 0",
-            "pass_by_m": "≥ 0", "max_snap_m": "> 0",
-            "variety_penalty": "≥ 0 (the extra cost of recently walked streets: 0.5 counts them 1.5×)",
-            "iterations": "None or an integer ≥ 0",
-        }
-        for name, ok in checks.items():
-            if not ok:
-                msg = f"{name} must be {limits[name]}, got {getattr(self, name)!r}"
-                raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)
