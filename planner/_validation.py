@@ -44,8 +44,12 @@ Constraints = Mapping[str, Rule | tuple[Rule, ...]]
 """Field name → its rule, or rules checked in turn (the first one broken gives the message)."""
 
 
-def check_params(params: Any, constraints: Constraints | None = None) -> None:
+def check_params(params: Any, constraints: Constraints | None = None, *,
+                 labels: Mapping[str, str] | None = None) -> None:
     """Check every field named in ``constraints`` (default: the class's ``_constraints``).
+
+    ``labels`` (field → how the message names it) says what a field is where users set it
+    without knowing the field names: ``"teams (the number of teams …) must be 1, 2 or 3, got 4"``.
 
     Raises
     ------
@@ -57,7 +61,8 @@ def check_params(params: Any, constraints: Constraints | None = None) -> None:
         value = getattr(params, name)
         for rule in rules if isinstance(rules, tuple) else (rules,):
             if not rule.test(value):
-                raise InputError(f"{name} must be {rule.allowed}, got {value!r}")
+                label = labels.get(name, name) if labels else name
+                raise InputError(f"{label} must be {rule.allowed}, got {value!r}")
 
 
 def _is_real(value: Any) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
@@ -32,6 +32,7 @@ import shapely
 from .. import settings
 from .._errors import DataNotFoundError, InputError
 from .._geo import graph_crs, street_table
+from .._validation import Constraints, check_params, real
 from ..patrols import PatrolRecord, list_patrols, transformer
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,13 @@ class CoverageParams:
     idle_weeks: float = 4.0
     hot_share: float = 0.10
 
+    _constraints: ClassVar[Constraints] = {
+        **dict.fromkeys(("visit_m", "idle_weeks"), real(low=0)),
+        "hot_share": real(low=0, high=1, low_open=True),
+    }
+
     def __post_init__(self) -> None:
-        for name, low in (("visit_m", 0.0), ("idle_weeks", 0.0)):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= low):
-                msg = f"{name} must be ≥ {low:g}, got {value!r}"
-                raise InputError(msg)
-        if not (isinstance(self.hot_share, int | float) and 0 < self.hot_share <= 1):
-            msg = f"hot_share must be in (0, 1], got {self.hot_share!r}"
-            raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)
