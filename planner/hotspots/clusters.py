@@ -289,6 +289,58 @@ def _public_area(x: np.ndarray, y: np.ndarray, size: float):
     return shapely.union_all(boxes)
 
 
+@dataclass(frozen=True)
+class _Signals:
+    """The signals of one call, each field a per-signal array in the order of ``frame``."""
+
+    frame: pd.DataFrame
+    """The incidents, index reset, with an ``id`` (1, 2, … when they had none)."""
+    x: np.ndarray
+    y: np.ndarray
+    crs: CRS
+    """Of ``x``, ``y`` (metres)."""
+    weights: pd.DataFrame
+    """``signal_weights``."""
+    start: pd.Series
+    end: pd.Series
+    start_min: np.ndarray
+    end_min: np.ndarray
+    """``start`` and ``end`` in local minutes of the week."""
+    local_day: np.ndarray
+    """Local day number of ``start``: one day's burst is not a hotspot (``min_days``)."""
+    age_days: np.ndarray
+    """Days from ``end`` to now."""
+    categories: np.ndarray
+    category_codes: np.ndarray
+    category_names: np.ndarray
+    """Sorted, so ``category_codes`` index it."""
+    sources: np.ndarray
+    on_patrol: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Area:
+    """Where one ward's signals are clustered and tested."""
+
+    ward: str | None
+    geometry: shapely.Geometry
+    """In the signals' metric CRS."""
+    members: np.ndarray
+    """Indices of its active signals."""
+
+
+@dataclass(frozen=True)
+class _Cluster:
+    """A cluster that passed ``min_signals`` and ``min_days``, before it is scored."""
+
+    label: int
+    ward: str | None
+    members: np.ndarray
+    centre: tuple[float, float]
+    p_value: float
+    """Of its busiest scan window (``_scan_test``)."""
+
+
 def find_hotspots(
     incidents: pd.DataFrame,
     wards: gpd.GeoDataFrame | None = None,
@@ -320,129 +372,167 @@ def find_hotspots(
         ``"officer"`` every cluster (with ``significant`` and ``p_value``) and the signals.
     """
     now = moment_utc(now, incidents)
+    signals, ward_polys = _signals(incidents, wards, params=params, now=now)
+    areas = _areas(signals, ward_polys, params=params)
+    labels, clusters = _clusters(signals, areas, params=params)
+    log.info("clustered %d signals in %d areas: %d clusters", len(signals.frame), len(areas), len(clusters))
+    table, rank_of_label = _ranked(_described(signals, clusters, params=params, now=now), clusters)
+    hotspots = _rendered(table, signals.crs, params=params)
+    points = _officer_points(signals, labels, rank_of_label) if params.audience == "officer" else None
+    log.info("hotspots (%s): %d shown", params.audience, len(hotspots))
+    return HotspotResult(hotspots=hotspots, signals=points, audience=params.audience, now=now,
+                         window=params.window, params=params)
+
+
+def _signals(incidents: pd.DataFrame, wards: gpd.GeoDataFrame | None, *, params: HotspotParams,
+             now: pd.Timestamp) -> tuple[_Signals, gpd.GeoDataFrame | None]:
+    """The signals in metres with their weights and times, and the wards in the same CRS."""
     frame = incidents.reset_index(drop=True)
     if "id" not in frame.columns:
         frame = frame.assign(id=np.arange(1, len(frame) + 1))
     ward_polys = None
+    crs = None
     if wards is not None:
         require_crs(wards, "wards")
         crs = metric_crs_of(wards)
         ward_polys = _ward_frame(frame, wards, crs)
-    else:
-        crs = None
     x, y, crs = metric_xy(frame, crs)
-    weights = signal_weights(frame, params=params, now=now)
-    weight = weights["weight"].to_numpy()
-    active = weights["active"].to_numpy() > 0
     start = pd.to_datetime(frame["occurred_from"], utc=True)
     end = pd.to_datetime(column_or(frame, "occurred_to", None).fillna(start), utc=True)
-    start_min, end_min = local_minutes(start), local_minutes(end)
-    age_days = ((now - end) / pd.Timedelta(days=1)).to_numpy(float)
+    start_min = local_minutes(start)
     categories = column_or(frame, "category", "other").fillna("other").astype(str).to_numpy()
-    nr_eligible = np.isin(categories, params.near_repeat_categories)
     category_codes, category_names = pd.factorize(categories, sort=True)
-    category_names = np.asarray(category_names, dtype=object)
-    sources = column_or(frame, "source", "resident").fillna("resident").astype(str).to_numpy()
-    on_patrol = column_or(frame, "on_patrol", False).fillna(False).astype(bool).to_numpy()
-    public = params.audience == "public"
-    nr_base = base_weights(weights)
-    local_day = np.floor(start_min / DAY_MINUTES).astype(np.int64)
+    signals = _Signals(
+        frame=frame, x=x, y=y, crs=crs, weights=signal_weights(frame, params=params, now=now),
+        start=start, end=end, start_min=start_min, end_min=local_minutes(end),
+        local_day=np.floor(start_min / DAY_MINUTES).astype(np.int64),
+        age_days=((now - end) / pd.Timedelta(days=1)).to_numpy(float),
+        categories=categories, category_codes=category_codes,
+        category_names=np.asarray(category_names, dtype=object),
+        sources=column_or(frame, "source", "resident").fillna("resident").astype(str).to_numpy(),
+        on_patrol=column_or(frame, "on_patrol", False).fillna(False).astype(bool).to_numpy(),
+    )
+    return signals, ward_polys
 
+
+def _areas(signals: _Signals, ward_polys: gpd.GeoDataFrame | None, *, params: HotspotParams) -> list[_Area]:
+    """One area per ward with its active signals; without wards, one around all signals."""
+    frame, active = signals.frame, signals.weights["active"].to_numpy() > 0
     if ward_polys is not None and "ward" in frame.columns:
         ward_codes, ward_names = pd.factorize(frame["ward"])
-        ward_code_of = {name: code for code, name in enumerate(ward_names)}
-        areas = [(name, geom) for name, geom in zip(ward_polys["name"], ward_polys.geometry, strict=True)]
-    else:
-        ward_codes, ward_code_of = np.zeros(len(frame), dtype=np.int64), {None: 0}
-        hull = _hull(x, y) if len(frame) else shapely.Point(0, 0)
-        areas = [(None, hull.buffer(params.eps_m))]
+        code_of = {name: code for code, name in enumerate(ward_names)}
+        return [_Area(ward=name, geometry=geometry,
+                      members=np.flatnonzero((ward_codes == code_of.get(name, -2)) & active))
+                for name, geometry in zip(ward_polys["name"], ward_polys.geometry, strict=True)]
+    hull = _hull(signals.x, signals.y) if len(frame) else shapely.Point(0, 0)
+    return [_Area(ward=None, geometry=hull.buffer(params.eps_m), members=np.flatnonzero(active))]
 
-    labels = np.full(len(frame), -1, dtype=np.int64)
-    records: list[dict[str, Any]] = []
-    next_label = 0
-    for ward_index, (ward_name, area) in enumerate(areas):
-        members = np.flatnonzero((ward_codes == ward_code_of.get(ward_name, -2)) & active)
+
+def _clusters(signals: _Signals, areas: list[_Area], *, params: HotspotParams) -> tuple[np.ndarray, list[_Cluster]]:
+    """Each signal's cluster label (−1 = none) and the clusters, area by area."""
+    labels = np.full(len(signals.frame), -1, dtype=np.int64)
+    clusters: list[_Cluster] = []
+    for area_index, area in enumerate(areas):
+        members = area.members
         if len(members) < params.min_signals:
             continue
-        mx, my = x[members], y[members]
+        mx, my = signals.x[members], signals.y[members]
         if params.method == "dbscan":
-            local = _cluster_dbscan(mx, my, float(area.area), params)
+            local = _cluster_dbscan(mx, my, float(area.geometry.area), params)
         else:
             local = _cluster_hdbscan(mx, my, params)
-        rng = np.random.default_rng([params.seed, ward_index])
-        p_signal, _, _ = _scan_test(mx, my, area, params, rng)
+        # Seeded per area: a ward's significance does not depend on the wards before it.
+        rng = np.random.default_rng([params.seed, area_index])
+        p_signal, _, _ = _scan_test(mx, my, area.geometry, params, rng)
         for cluster in np.unique(local[local >= 0]):
             inside = members[local == cluster]
-            if len(inside) < params.min_signals or len(np.unique(local_day[inside])) < params.min_days:
+            if len(inside) < params.min_signals or len(np.unique(signals.local_day[inside])) < params.min_days:
                 continue
-            cx, cy = x[inside], y[inside]
-            # The cluster's busiest scan window decides its significance.
-            p_value = float(np.min(p_signal[local == cluster]))
-            labels[inside] = next_label
-            records.append({
-                "label": next_label, "ward": ward_name, "members": inside,
-                "centre": (float(cx.mean()), float(cy.mean())), "p_value": p_value,
-            })
-            next_label += 1
-    log.info("clustered %d signals in %d areas: %d clusters", len(frame), len(areas), len(records))
+            labels[inside] = len(clusters)
+            clusters.append(_Cluster(
+                label=len(clusters), ward=area.ward, members=inside,
+                centre=(float(signals.x[inside].mean()), float(signals.y[inside].mean())),
+                # The cluster's busiest scan window decides its significance.
+                p_value=float(np.min(p_signal[local == cluster])),
+            ))
+    return labels, clusters
 
-    centres = np.array([r["centre"] for r in records]).reshape(-1, 2)
-    boost = _near_repeat(centres, x, y, nr_base, age_days, nr_eligible, params)
-    ids = frame["id"].to_numpy()
+
+_TABLE_COLUMNS = [
+    "ward", "n_signals", "score", "near_repeat", "significant", "p_value", "top_categories",
+    "peak_hours", "peak_weekdays", "trend", "first_signal", "last_signal", "signal_ids", "hull",
+    "public_area", "explanation", "explanation_en", "score_parts",
+]
+
+
+def _described(signals: _Signals, clusters: list[_Cluster], *, params: HotspotParams,
+               now: pd.Timestamp) -> pd.DataFrame:
+    """One row per cluster, in cluster order: its score (with the near-repeat term), facts and
+    explanations, its hull and its public grid-cell area (``_TABLE_COLUMNS``)."""
+    weights = signals.weights
+    weight = weights["weight"].to_numpy()
+    centres = np.array([c.centre for c in clusters]).reshape(-1, 2)
+    eligible = np.isin(signals.categories, params.near_repeat_categories)
+    boost = _near_repeat(centres, signals.x, signals.y, base_weights(weights), signals.age_days, eligible, params)
+    public = params.audience == "public"
+    ids = signals.frame["id"].to_numpy()
+    names = signals.category_names
     rows = []
-    for record, extra in zip(records, boost, strict=True):
-        inside = record["members"]
-        cx, cy = x[inside], y[inside]
-        hull = _hull(cx, cy).buffer(params.buffer_m)
-        per_category = np.bincount(category_codes[inside], minlength=len(category_names))
-        top_codes = np.lexsort((category_names, -per_category))[:3]
-        hours, days = _peaks(start_min[inside], end_min[inside])
-        significant = record["p_value"] <= params.alpha
+    for cluster, extra in zip(clusters, boost, strict=True):
+        inside = cluster.members
+        cx, cy = signals.x[inside], signals.y[inside]
+        per_category = np.bincount(signals.category_codes[inside], minlength=len(names))
+        top_codes = np.lexsort((names, -per_category))[:3]
+        hours, days = _peaks(signals.start_min[inside], signals.end_min[inside])
+        significant = cluster.p_value <= params.alpha
         score = float(weight[inside].sum() + extra)
         parts = score_parts(weights.iloc[inside], float(extra), public=public)
-        trend = _trend(start.iloc[inside], end.iloc[inside], now)
+        trend = _trend(signals.start.iloc[inside], signals.end.iloc[inside], now)
+        first, last = signals.start.iloc[inside].min(), signals.end.iloc[inside].max()
         facts = {
             "n_signals": len(inside), "score": score, "score_parts": parts, "significant": bool(significant),
-            "p_value": record["p_value"], "peak_hours": hours, "peak_weekdays": days, "trend": trend,
-            "first_signal": start.iloc[inside].min(), "last_signal": end.iloc[inside].max(), "now": now,
-            "categories": {str(category_names[c]): int(per_category[c]) for c in range(len(category_names))
-                           if per_category[c] > 0},
-            "sources": pd.Series(sources[inside]).value_counts().to_dict(),
-            "on_patrol": int(on_patrol[inside].sum()),
+            "p_value": cluster.p_value, "peak_hours": hours, "peak_weekdays": days, "trend": trend,
+            "first_signal": first, "last_signal": last, "now": now,
+            "categories": {str(names[c]): int(per_category[c]) for c in range(len(names)) if per_category[c] > 0},
+            "sources": pd.Series(signals.sources[inside]).value_counts().to_dict(),
+            "on_patrol": int(signals.on_patrol[inside].sum()),
         }
         explain = {"k": params.public_min_signals, "public": public}
         rows.append({
-            "ward": record["ward"],
+            "ward": cluster.ward,
             "n_signals": len(inside),
             "score": score,
             "near_repeat": float(extra),
             "significant": bool(significant),
-            "p_value": record["p_value"],
-            "top_categories": [[str(category_names[c]), int(per_category[c])] for c in top_codes
-                               if per_category[c] > 0],
+            "p_value": cluster.p_value,
+            "top_categories": [[str(names[c]), int(per_category[c])] for c in top_codes if per_category[c] > 0],
             "peak_hours": hours,
             "peak_weekdays": days,
             "trend": trend,
-            "first_signal": start.iloc[inside].min(),
-            "last_signal": end.iloc[inside].max(),
+            "first_signal": first,
+            "last_signal": last,
             "signal_ids": [int(i) for i in ids[inside]] if np.issubdtype(ids.dtype, np.integer) else list(ids[inside]),
-            "hull": hull,
+            "hull": _hull(cx, cy).buffer(params.buffer_m),
             "public_area": _public_area(cx, cy, params.public_cell_m),
             "explanation": explain_hotspot(facts, language="nl", **explain),
             "explanation_en": explain_hotspot(facts, language="en", **explain),
             "score_parts": parts,
         })
-    table = pd.DataFrame(rows, columns=[
-        "ward", "n_signals", "score", "near_repeat", "significant", "p_value", "top_categories",
-        "peak_hours", "peak_weekdays", "trend", "first_signal", "last_signal", "signal_ids", "hull",
-        "public_area", "explanation", "explanation_en", "score_parts",
-    ])
+    return pd.DataFrame(rows, columns=_TABLE_COLUMNS)
+
+
+def _ranked(table: pd.DataFrame, clusters: list[_Cluster]) -> tuple[pd.DataFrame, dict[int, int]]:
+    """The rows best first (score, then more signals) with ``id`` = rank, and each cluster label's rank."""
     order = np.lexsort((-table["n_signals"].to_numpy(), -table["score"].to_numpy())) if len(table) else []
     table = table.iloc[order].reset_index(drop=True)
-    cluster_ids = [records[i]["label"] for i in order]
     table.insert(0, "id", np.arange(1, len(table) + 1))
-    rank_of_label = {label: rank for rank, label in zip(table["id"], cluster_ids, strict=True)}
+    labels = [clusters[i].label for i in order]
+    return table, {label: rank for rank, label in zip(table["id"], labels, strict=True)}
 
+
+def _rendered(table: pd.DataFrame, crs: CRS, *, params: HotspotParams) -> gpd.GeoDataFrame:
+    """The ranked rows for the audience, in WGS84: the public see significant hotspots with at least
+    ``public_min_signals`` signals as grid cells, months for dates and no signal ids; officers all hulls."""
     if params.audience == "public":
         keep = table["significant"] & (table["n_signals"] >= params.public_min_signals)
         table = table[keep].reset_index(drop=True)
@@ -464,25 +554,25 @@ def find_hotspots(
     table = table.drop(columns=["hull", "public_area"])
     if params.audience == "public":
         table = table.drop(columns=["signal_ids"])
-    hotspots = gpd.GeoDataFrame(table, geometry=metric.to_crs(settings.WGS84).to_numpy(), crs=settings.WGS84)
+    return gpd.GeoDataFrame(table, geometry=metric.to_crs(settings.WGS84).to_numpy(), crs=settings.WGS84)
 
-    signals = None
-    if params.audience == "officer":
-        lon, lat = signal_lonlat(frame)
-        signals = pd.DataFrame({
-            "id": ids,
-            "hotspot": [rank_of_label.get(int(lb)) if lb >= 0 else None for lb in labels],
-            "lat": lat, "lon": lon,
-            "category": categories,
-            "source": column_or(frame, "source", None).to_numpy(),
-            "status": column_or(frame, "status", "open").to_numpy(),
-            "weight": weight,
-        })
-        signals["occurred_from"] = start.array
-        signals["occurred_to"] = end.array
-    log.info("hotspots (%s): %d shown", params.audience, len(hotspots))
-    return HotspotResult(hotspots=hotspots, signals=signals, audience=params.audience, now=now,
-                         window=params.window, params=params)
+
+def _officer_points(signals: _Signals, labels: np.ndarray, rank_of_label: dict[int, int]) -> pd.DataFrame:
+    """The officers' signal table: each signal with its hotspot's rank (None outside one) and weight."""
+    frame = signals.frame
+    lon, lat = signal_lonlat(frame)
+    points = pd.DataFrame({
+        "id": frame["id"].to_numpy(),
+        "hotspot": [rank_of_label.get(int(lb)) if lb >= 0 else None for lb in labels],
+        "lat": lat, "lon": lon,
+        "category": signals.categories,
+        "source": column_or(frame, "source", None).to_numpy(),
+        "status": column_or(frame, "status", "open").to_numpy(),
+        "weight": signals.weights["weight"].to_numpy(),
+    })
+    points["occurred_from"] = signals.start.array
+    points["occurred_to"] = signals.end.array
+    return points
 
 
 def _hull(x: np.ndarray, y: np.ndarray):
