@@ -24,10 +24,9 @@ from planner.routing.routes import (
     edges_along,
     plan_patrol,
     read_route_lines,
-    targets_from_hot_streets,
-    targets_from_hotspots,
     ward_start,
 )
+from planner.routing.targets import targets_from_hot_streets, targets_from_hotspots
 
 TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 

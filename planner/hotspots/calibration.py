@@ -41,15 +41,15 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from .._errors import InputError
-from . import HotspotParams, base_weights, signal_weights
+from .._validation import Constraints, check_params, each, instance, integer, optional, real
+from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +78,14 @@ class SurfaceParams:
     near_repeat: bool = True
     resolved_weight: float = 0.0
 
+    _constraints: ClassVar[Constraints] = {
+        "bandwidth_m": real(low=0),
+        "half_life_days": real(low=0, low_open=True, finite=False, allowed="> 0 (math.inf for none)"),
+        **dict.fromkeys(("blend", "resolved_weight"), real(low=0, high=1)),
+    }
+
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.bandwidth_m) and self.bandwidth_m >= 0):
-            msg = f"bandwidth_m must be ≥ 0, got {self.bandwidth_m!r}"
-            raise InputError(msg)
-        if not self.half_life_days > 0:
-            msg = f"half_life_days must be > 0 (math.inf for none), got {self.half_life_days!r}"
-            raise InputError(msg)
-        for name in ("blend", "resolved_weight"):
-            if not 0 <= getattr(self, name) <= 1:
-                msg = f"{name} must be between 0 and 1, got {getattr(self, name)!r}"
-                raise InputError(msg)
+        check_params(self)
 
     def label(self) -> str:
         """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``", resolved × 1"`` when they count)."""
@@ -133,31 +130,19 @@ class CalibrationParams:
     min_signals: int = 200
     prior: SurfaceParams = field(default_factory=SurfaceParams)
 
+    _constraints: ClassVar[Constraints] = {
+        "bandwidths_m": each(real(low=0), allowed="bandwidths ≥ 0"),
+        "half_lives_days": each(real(low=0, low_open=True, finite=False), allowed="> 0 (math.inf for none)"),
+        **dict.fromkeys(("blends", "resolved_weights"), each(real(low=0, high=1), allowed="between 0 and 1")),
+        "near_repeat_share": real(low=0),
+        "folds": optional(integer(low=1)),
+        "min_history_days": real(low=0, finite=False),
+        "min_signals": integer(low=0),
+        "prior": instance(SurfaceParams),
+    }
+
     def __post_init__(self) -> None:
-        if not self.bandwidths_m or any(not (math.isfinite(h) and h >= 0) for h in self.bandwidths_m):
-            msg = f"bandwidths_m must be bandwidths ≥ 0, got {self.bandwidths_m!r}"
-            raise InputError(msg)
-        if not self.half_lives_days or any(not t > 0 for t in self.half_lives_days):
-            msg = f"half_lives_days must be > 0 (math.inf for none), got {self.half_lives_days!r}"
-            raise InputError(msg)
-        for name in ("blends", "resolved_weights"):
-            values = getattr(self, name)
-            if not values or any(not 0 <= v <= 1 for v in values):
-                msg = f"{name} must be between 0 and 1, got {values!r}"
-                raise InputError(msg)
-        if not (math.isfinite(self.near_repeat_share) and self.near_repeat_share >= 0):
-            msg = f"near_repeat_share must be ≥ 0, got {self.near_repeat_share!r}"
-            raise InputError(msg)
-        if self.folds is not None and (isinstance(self.folds, bool) or not isinstance(self.folds, int)
-                                       or self.folds < 1):
-            msg = f"folds must be a whole number ≥ 1 or None, got {self.folds!r}"
-            raise InputError(msg)
-        if not self.min_history_days >= 0:
-            msg = f"min_history_days must be ≥ 0, got {self.min_history_days!r}"
-            raise InputError(msg)
-        if isinstance(self.min_signals, bool) or not isinstance(self.min_signals, int) or self.min_signals < 0:
-            msg = f"min_signals must be a whole number ≥ 0, got {self.min_signals!r}"
-            raise InputError(msg)
+        check_params(self)
 
     def candidates(self, *, near_repeat: bool = True, resolved: bool = False) -> list[SurfaceParams]:
         """The prior first, then the grid, without repeats: near-repeat only when ``near_repeat``,

@@ -94,7 +94,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import networkx as nx
@@ -107,21 +107,10 @@ from sklearn.neighbors import KernelDensity
 
 from .. import settings
 from .._errors import InputError
-from .._geo import metric_crs_for, require_crs
+from .._geo import graph_crs, metric_crs_for, metric_xy, require_crs, street_table
 from .._time import utc_timestamp
+from .._validation import Constraints, Rule, check_params, each, instance, integer, one_of, optional, real
 from ..signals.incidents import ParseOptions, check_day, parse_incidents, read_table
-from . import (
-    HotspotParams,
-    HotStreetParams,
-    TimeWindow,
-    aoristic_share,
-    graph_crs,
-    hot_streets,
-    local_minutes,
-    metric_xy,
-    signal_weights,
-    street_table,
-)
 from .calibration import (
     Calibration,
     CalibrationParams,
@@ -130,7 +119,10 @@ from .calibration import (
     deterministic_rank,
     near_repeat_term,
 )
+from .network import HotStreetParams, hot_streets
 from .street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
+from .weights import HotspotParams, signal_weights
+from .window import TimeWindow, aoristic_share, local_minutes
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +138,7 @@ PLANNER_SURFACES: tuple[str, ...] = ("calibrated", "fixed")
 MAX_HORIZON_DAYS = 3653
 """Longest forecast period of a backtest (ten years): longer ones leave no date to test on and
 overflow the timestamps."""
+_BANDWIDTHS = each(real(low=0, low_open=True), allowed="bandwidths > 0")
 RECENT_WEEKS = 4.0
 """``naive_4w`` counts the training signals that ended in this many weeks before the split."""
 TIE_BANDWIDTH_M = 50.0
@@ -216,45 +209,26 @@ class BacktestParams:
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
     street_calibration: StreetCalibrationParams = field(default_factory=StreetCalibrationParams)
 
+    _constraints: ClassVar[Constraints] = {
+        "patrol_signals": one_of(*PATROL_SIGNALS),
+        "planner": one_of(*PLANNER_SURFACES),
+        "horizon_days": real(low=0, low_open=True, high=MAX_HORIZON_DAYS,
+                             allowed=f"at most {MAX_HORIZON_DAYS} (ten years) and > 0"),
+        "cell_m": real(low=0, low_open=True),
+        "study_buffer_m": real(low=0),
+        "coverages": each(real(low=0, high=100, low_open=True), allowed="percentages in (0, 100]"),
+        "cv_bandwidths_m": Rule(lambda hs: _BANDWIDTHS.test(hs) and list(hs) == sorted(set(hs)),
+                                "distinct bandwidths > 0 in increasing order"),
+        "cv_folds": integer(low=1),
+        "window": optional(instance(TimeWindow)),
+        "hotspot": instance(HotspotParams),
+        "streets": instance(HotStreetParams),
+        "calibration": instance(CalibrationParams),
+        "street_calibration": instance(StreetCalibrationParams),
+    }
+
     def __post_init__(self) -> None:
-        if self.patrol_signals not in PATROL_SIGNALS:
-            msg = f"patrol_signals must be 'with' or 'without', got {self.patrol_signals!r}"
-            raise InputError(msg)
-        if self.planner not in PLANNER_SURFACES:
-            msg = f"planner must be 'calibrated' or 'fixed', got {self.planner!r}"
-            raise InputError(msg)
-        for name in ("horizon_days", "cell_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                msg = f"{name} must be > 0, got {value!r}"
-                raise InputError(msg)
-        if self.horizon_days > MAX_HORIZON_DAYS:
-            msg = f"horizon_days must be at most {MAX_HORIZON_DAYS} (ten years), got {self.horizon_days!r}"
-            raise InputError(msg)
-        if not (math.isfinite(self.study_buffer_m) and self.study_buffer_m >= 0):
-            msg = f"study_buffer_m must be ≥ 0, got {self.study_buffer_m!r}"
-            raise InputError(msg)
-        if not self.coverages or any(not 0 < c <= 100 for c in self.coverages):
-            msg = f"coverages must be percentages in (0, 100], got {self.coverages!r}"
-            raise InputError(msg)
-        bandwidths = self.cv_bandwidths_m
-        if not bandwidths or any(not (math.isfinite(h) and h > 0) for h in bandwidths) or list(bandwidths) != sorted(
-            set(bandwidths)
-        ):
-            msg = f"cv_bandwidths_m must be distinct bandwidths > 0 in increasing order, got {bandwidths!r}"
-            raise InputError(msg)
-        if isinstance(self.cv_folds, bool) or not isinstance(self.cv_folds, int) or self.cv_folds < 1:
-            msg = f"cv_folds must be a whole number ≥ 1, got {self.cv_folds!r}"
-            raise InputError(msg)
-        if self.window is not None and not isinstance(self.window, TimeWindow):
-            msg = f"window must be a TimeWindow or None, got {type(self.window).__name__}"
-            raise InputError(msg)
-        if not isinstance(self.streets, HotStreetParams):
-            msg = f"streets must be HotStreetParams, got {type(self.streets).__name__}"
-            raise InputError(msg)
-        if not isinstance(self.street_calibration, StreetCalibrationParams):
-            msg = f"street_calibration must be StreetCalibrationParams, got {type(self.street_calibration).__name__}"
-            raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)
@@ -599,7 +573,7 @@ def _network_backtest(
     calibration.
     """
     crs = graph_crs(graph)
-    table, _ = street_table(graph)
+    table, _ = street_table(graph, keys=True)
     length = table["length"].to_numpy(float)
     geometry = np.asarray(table["geometry"].to_list(), dtype=object)
     x, y, _ = metric_xy(frame, crs)

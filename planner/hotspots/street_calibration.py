@@ -39,24 +39,22 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
-from .._errors import InputError
-from . import HotspotParams, HotStreetParams, NetworkKernel, base_weights, graph_crs, metric_xy, signal_weights
+from .._geo import graph_crs, metric_xy
+from .._validation import Constraints, check_params, each, instance, integer, optional, real
 from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
+from .network import HotStreetParams, NetworkKernel
+from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
-
-
-def _positive_or_inf(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 @dataclass(frozen=True)
@@ -81,19 +79,14 @@ class StreetSurfaceParams:
     half_life_days: float | None = None
     resolved_weight: float = 0.0
 
+    _constraints: ClassVar[Constraints] = {
+        "bandwidth_m": real(low=0, allowed="≥ 0 (0 = counts per km)"),
+        **dict.fromkeys(("blend", "resolved_weight"), real(low=0, high=1)),
+        "half_life_days": optional(real(low=0, low_open=True, finite=False, allowed="> 0 or math.inf")),
+    }
+
     def __post_init__(self) -> None:
-        if not (isinstance(self.bandwidth_m, (int, float)) and math.isfinite(self.bandwidth_m)
-                and self.bandwidth_m >= 0):
-            msg = f"bandwidth_m must be ≥ 0 (0 = counts per km), got {self.bandwidth_m!r}"
-            raise InputError(msg)
-        for name in ("blend", "resolved_weight"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 <= value <= 1):
-                msg = f"{name} must be between 0 and 1, got {value!r}"
-                raise InputError(msg)
-        if self.half_life_days is not None and not _positive_or_inf(self.half_life_days):
-            msg = f"half_life_days must be > 0, math.inf or None, got {self.half_life_days!r}"
-            raise InputError(msg)
+        check_params(self)
 
     @property
     def counts_only(self) -> bool:
@@ -144,34 +137,18 @@ class StreetCalibrationParams:
     min_signals: int = CalibrationParams.min_signals
     prior: StreetSurfaceParams = field(default_factory=StreetSurfaceParams)
 
+    _constraints: ClassVar[Constraints] = {
+        "bandwidths_m": each(real(low=0, low_open=True), allowed="bandwidths > 0"),
+        **dict.fromkeys(("blends", "resolved_weights"), each(real(low=0, high=1), allowed="between 0 and 1")),
+        "half_lives_days": each(optional(real(low=0, low_open=True, finite=False)), allowed="> 0, math.inf or None"),
+        "folds": optional(integer(low=1)),
+        "min_history_days": real(low=0, finite=False),
+        "min_signals": integer(low=0),
+        "prior": instance(StreetSurfaceParams),
+    }
+
     def __post_init__(self) -> None:
-        if not self.bandwidths_m or any(not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0)
-                                        for h in self.bandwidths_m):
-            msg = f"bandwidths_m must be bandwidths > 0, got {self.bandwidths_m!r}"
-            raise InputError(msg)
-        if not self.blends or any(not (isinstance(b, (int, float)) and 0 <= b <= 1) for b in self.blends):
-            msg = f"blends must be between 0 and 1, got {self.blends!r}"
-            raise InputError(msg)
-        if not self.resolved_weights or any(not (isinstance(r, (int, float)) and 0 <= r <= 1)
-                                            for r in self.resolved_weights):
-            msg = f"resolved_weights must be between 0 and 1, got {self.resolved_weights!r}"
-            raise InputError(msg)
-        if not self.half_lives_days or any(t is not None and not _positive_or_inf(t) for t in self.half_lives_days):
-            msg = f"half_lives_days must be > 0, math.inf or None, got {self.half_lives_days!r}"
-            raise InputError(msg)
-        if self.folds is not None and (isinstance(self.folds, bool) or not isinstance(self.folds, int)
-                                       or self.folds < 1):
-            msg = f"folds must be a whole number ≥ 1 or None, got {self.folds!r}"
-            raise InputError(msg)
-        if not (isinstance(self.min_history_days, (int, float)) and self.min_history_days >= 0):
-            msg = f"min_history_days must be ≥ 0, got {self.min_history_days!r}"
-            raise InputError(msg)
-        if isinstance(self.min_signals, bool) or not isinstance(self.min_signals, int) or self.min_signals < 0:
-            msg = f"min_signals must be a whole number ≥ 0, got {self.min_signals!r}"
-            raise InputError(msg)
-        if not isinstance(self.prior, StreetSurfaceParams):
-            msg = f"prior must be StreetSurfaceParams, got {type(self.prior).__name__}"
-            raise InputError(msg)
+        check_params(self)
 
     def candidates(self) -> list[StreetSurfaceParams]:
         """The prior first, then the grid, without repeats.

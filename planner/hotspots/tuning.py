@@ -25,9 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import HotspotParams, HotStreetParams
 from .calibration import Calibration, SurfaceParams
+from .network import HotStreetParams
 from .street_calibration import StreetCalibration, StreetSurfaceParams
+from .weights import HotspotParams
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import networkx as nx
@@ -34,6 +34,7 @@ import pandas as pd
 from .. import settings
 from .._errors import DataNotFoundError, InputError
 from .._time import aware, local_zone
+from .._validation import Constraints, check_params, integer, real
 from ..patrols import WALKED, PatrolRecord, WalkedStop, list_patrols
 from ..routing.export import _number
 from ..routing.routes import Plan, RouteParams, plan_patrol
@@ -46,6 +47,8 @@ DEFAULT_HOURS = (2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 24.0, 32.0, 40.0)
 
 _FIRST_WEEK = date(2001, 1, 1)
 """A Monday: the simulated weeks need dates only so coverage can tell nights and weeks apart."""
+
+_BUDGET = real(low=0, low_open=True)
 
 _MEANINGS = {
     "hours": "the weekly budgets in person-hours",
@@ -60,6 +63,7 @@ _MEANINGS = {
     "variety_penalty": "the extra cost of recently walked streets",
     "vary_last": "the number of previous rounds to vary from",
 }
+_LABELS = {name: f"{name} ({meaning})" for name, meaning in _MEANINGS.items()}
 
 
 MAX_WEEKS = 26
@@ -105,44 +109,33 @@ class CapacityParams:
     variety_penalty: float = settings.VARIETY_PENALTY
     vary_last: int = settings.VARY_LAST_ROUNDS
 
+    _constraints: ClassVar[Constraints] = {
+        # Each week plans up to 7 nights per budget: half a year is already a long simulation.
+        "weeks": integer(low=1, high=MAX_WEEKS),
+        "teams": integer(low=1, high=3, allowed="1, 2 or 3"),
+        "team_size": integer(low=1),
+        "round_minutes": real(low=0, low_open=True),
+        "max_round_minutes": real(low=0, low_open=True),
+        "target_share": real(low=0, high=1, low_open=True),
+        "visits_per_week": integer(low=1, high=7),
+        "seed": integer(low=0),
+        "variety_penalty": real(low=0),
+        "vary_last": integer(low=0),
+    }
+
     def __post_init__(self) -> None:
         hours = tuple(self.hours) if isinstance(self.hours, Sequence) and not isinstance(self.hours, str) else ()
-        numbers = all(isinstance(h, int | float) and not isinstance(h, bool) and math.isfinite(h) and h > 0
-                      for h in hours)
-        if not hours or not numbers or len(hours) > MAX_BUDGETS:
+        # Checked by hand: a long bad list is reported by its length, and a good one is normalised.
+        if not hours or not all(_BUDGET.test(h) for h in hours) or len(hours) > MAX_BUDGETS:
             msg = (f"hours ({_MEANINGS['hours']}) must be 1 to {MAX_BUDGETS} numbers > 0, got "
                    f"{self.hours if len(hours) <= MAX_BUDGETS else f'{len(hours)} numbers'!r}")
             raise InputError(msg)
         # A sorted tuple: the curve reads from small to large budgets, and a list would not hash.
         object.__setattr__(self, "hours", tuple(sorted({float(h) for h in hours})))
-
-        def whole(value: Any, low: int, high: int | None = None) -> bool:
-            return (isinstance(value, int) and not isinstance(value, bool) and value >= low
-                    and (high is None or value <= high))
-
-        def positive(value: Any) -> bool:
-            return isinstance(value, int | float) and math.isfinite(value) and value > 0
-
-        checks = {
-            # Each week plans up to 7 nights per budget: half a year is already a long simulation.
-            "weeks": (whole(self.weeks, 1, MAX_WEEKS), f"an integer from 1 to {MAX_WEEKS}"),
-            "teams": (whole(self.teams, 1, 3), "1, 2 or 3"),
-            "team_size": (whole(self.team_size, 1), "an integer ≥ 1"),
-            "round_minutes": (positive(self.round_minutes), "> 0"),
-            "max_round_minutes": (positive(self.max_round_minutes) and self.max_round_minutes >= self.round_minutes,
-                                  f"≥ round_minutes ({self.round_minutes!r})"),
-            "target_share": (isinstance(self.target_share, int | float) and 0 < self.target_share <= 1,
-                             "in (0, 1]"),
-            "visits_per_week": (whole(self.visits_per_week, 1, 7), "an integer from 1 to 7"),
-            "seed": (whole(self.seed, 0), "an integer ≥ 0"),
-            "variety_penalty": (isinstance(self.variety_penalty, int | float) and math.isfinite(self.variety_penalty)
-                                and self.variety_penalty >= 0, "≥ 0"),
-            "vary_last": (whole(self.vary_last, 0), "an integer ≥ 0"),
-        }
-        for name, (ok, limit) in checks.items():
-            if not ok:
-                msg = f"{name} ({_MEANINGS[name]}) must be {limit}, got {getattr(self, name)!r}"
-                raise InputError(msg)
+        check_params(self, labels=_LABELS)
+        check_params(self, {"max_round_minutes": real(low=self.round_minutes,
+                                                      allowed=f"≥ round_minutes ({self.round_minutes!r})")},
+                     labels=_LABELS)
 
 
 def parse_hours(text: str) -> tuple[float, ...]:
@@ -358,7 +351,7 @@ def plan_capacity(
     """The capacity curve of a ward: for each budget in ``params.hours``, ``params.weeks``
     weeks of rounds (``weekly_rounds``) planned with ``routes.plan_patrol`` from ``start``
     (lat, lon; default the most central node) to ``targets`` (e.g.
-    ``routes.targets_from_hotspots``), measured with ``coverage.ward_coverage`` against
+    ``targets.targets_from_hotspots``), measured with ``coverage.ward_coverage`` against
     ``areas`` (one place per target, in the same order, e.g. the hotspot areas of
     ``HotspotResult.hotspots``; default the targets' own geometry).
 
@@ -371,7 +364,7 @@ def plan_capacity(
     Deterministic for ``params.seed``; ``graph`` is only read.
     """
     if not isinstance(targets, gpd.GeoDataFrame) or "score" not in targets.columns or targets.crs is None:
-        msg = "targets must be a GeoDataFrame with a CRS and a score column (e.g. routes.targets_from_hotspots)"
+        msg = "targets must be a GeoDataFrame with a CRS and a score column (e.g. targets.targets_from_hotspots)"
         raise InputError(msg)
     scores = pd.to_numeric(targets["score"], errors="coerce").to_numpy(float)
     total = float(scores.sum())
@@ -446,7 +439,8 @@ def capacity_for(
     """
     from ..hotspots import find_hotspots
     from ..hotspots.tuning import hotspot_params
-    from ..routing.routes import targets_from_hotspots, ward_start
+    from ..routing.routes import ward_start
+    from ..routing.targets import targets_from_hotspots
     from ..signals.wards import find_ward
     from ..streets import ward_graph
 

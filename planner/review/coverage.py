@@ -20,19 +20,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
-from .._geo import transformer
+from .._geo import graph_crs, street_table, transformer
 from .._time import aware, local_day
+from .._validation import Constraints, check_params, real
 from ..patrols import PatrolRecord, list_patrols
 
 log = logging.getLogger(__name__)
@@ -64,15 +64,13 @@ class CoverageParams:
     idle_weeks: float = 4.0
     hot_share: float = 0.10
 
+    _constraints: ClassVar[Constraints] = {
+        **dict.fromkeys(("visit_m", "idle_weeks"), real(low=0)),
+        "hot_share": real(low=0, high=1, low_open=True),
+    }
+
     def __post_init__(self) -> None:
-        for name, low in (("visit_m", 0.0), ("idle_weeks", 0.0)):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= low):
-                msg = f"{name} must be ≥ {low:g}, got {value!r}"
-                raise InputError(msg)
-        if not (isinstance(self.hot_share, int | float) and 0 < self.hot_share <= 1):
-            msg = f"hot_share must be in (0, 1], got {self.hot_share!r}"
-            raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)
@@ -145,21 +143,12 @@ def ward_streets(graph: nx.MultiDiGraph, ward_polygon: shapely.Geometry | None =
     """One row per street (node pair, both directions; the shortest of parallel streets) of a
     prepared graph: ``u`` ≤ ``v``, ``length`` (m), ``in_ward`` (midpoint inside the WGS84
     ``ward_polygon``; all True without one) and geometry in the graph's CRS."""
-    crs = graph.graph.get("crs")
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
-    best: dict[tuple, tuple[float, Any]] = {}
-    for u, v, data in graph.edges(data=True):
-        pair = _pair(u, v)
-        length = float(data["length"])
-        if pair not in best or length < best[pair][0]:
-            geometry = data.get("geometry") or shapely.LineString(
-                [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-            best[pair] = (length, geometry)
+    crs = graph_crs(graph)
+    table, _ = street_table(graph, shortest=True)
+    pairs = [_pair(u, v) for u, v in zip(table["u"], table["v"], strict=True)]
     frame = gpd.GeoDataFrame(
-        {"u": [p[0] for p in best], "v": [p[1] for p in best], "length": [b[0] for b in best.values()]},
-        geometry=[b[1] for b in best.values()], crs=crs,
+        {"u": [p[0] for p in pairs], "v": [p[1] for p in pairs], "length": table["length"].to_list()},
+        geometry=table.geometry.to_list(), crs=crs,
     )
     if ward_polygon is None:
         frame["in_ward"] = True

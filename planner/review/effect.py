@@ -39,7 +39,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,7 @@ import pandas as pd
 from .. import _time, settings
 from .._errors import InputError
 from .._time import aware, local_day
+from .._validation import Constraints, check_params, integer, real
 from ..signals.outcomes import TOTAL
 
 log = logging.getLogger(__name__)
@@ -90,20 +91,16 @@ class EffectParams:
     power: float = 0.80
     random_state: int = 0
 
+    _constraints: ClassVar[Constraints] = {
+        **dict.fromkeys(("permutations", "max_exact"),
+                        integer(low=19, high=1_000_000, allowed="a whole number from 19 to 1,000,000")),
+        **dict.fromkeys(("level", "power"), real(low=0.5, high=1, high_open=True)),
+        "random_state": integer(low=0, allowed="a whole number ≥ 0"),
+    }
+
     def __post_init__(self) -> None:
-        for name in ("permutations", "max_exact"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and not isinstance(value, bool) and 19 <= value <= 1_000_000):
-                msg = f"{name} must be a whole number from 19 to 1,000,000, got {value!r}"
-                raise InputError(msg)
-        for name in ("level", "power"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and 0.5 <= value < 1):
-                msg = f"{name} must lie in [0.5, 1), got {value!r}"
-                raise InputError(msg)
-        if not isinstance(self.random_state, int) or self.random_state < 0:
-            msg = f"seed (random_state) must be a whole number ≥ 0, got {self.random_state!r}"
-            raise InputError(msg)
+        # The front-ends call the seed a seed.
+        check_params(self, labels={"random_state": "seed (random_state)"})
 
     @property
     def alpha(self) -> float:

@@ -26,12 +26,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
 
 from .._errors import DataNotFoundError, InputError, NoRouteError
+from .._validation import Constraints, check_params, integer, optional, real
 
 __all__ = [
     "BenchmarkInstance",
@@ -107,21 +108,16 @@ class SolverParams:
     max_iterations: int | None = None
     workers: int = 2
 
+    # The solver's messages keep the ASCII ">=" of the OP file format's own errors.
+    _constraints: ClassVar[Constraints] = {
+        "time_limit": (real(finite=True, allowed="a finite number of seconds"), real(low=0, low_open=True)),
+        "seed": integer(low=0, allowed="an integer >= 0"),
+        "max_iterations": optional(integer(low=0, allowed="an integer >= 0")),
+        "workers": integer(low=1, allowed="an integer >= 1"),
+    }
+
     def __post_init__(self) -> None:
-        if not _is_number(self.time_limit) or not math.isfinite(self.time_limit):
-            raise InputError(f"time_limit must be a finite number of seconds, got {self.time_limit!r}")
-        if self.time_limit <= 0:
-            raise InputError(f"time_limit must be > 0, got {self.time_limit!r}")
-        if not _is_int(self.seed) or self.seed < 0:
-            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if self.max_iterations is not None and (
-            not _is_int(self.max_iterations) or self.max_iterations < 0
-        ):
-            raise InputError(
-                f"max_iterations must be None or an integer >= 0, got {self.max_iterations!r}"
-            )
-        if not _is_int(self.workers) or self.workers < 1:
-            raise InputError(f"workers must be an integer >= 1, got {self.workers!r}")
+        check_params(self)
 
 
 def _frozen_array(value: Any, name: str, ndim: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import math
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import geopandas as gpd
 import networkx as nx
@@ -32,10 +32,13 @@ from scipy.spatial import cKDTree
 
 from .. import _geo, settings
 from .._errors import DataNotFoundError, InputError
+from .._geo import edge_geometry, street_table
+from .._validation import Constraints, check_params, integer, optional, real
 from .orienteering import OrienteeringProblem, SolverParams, solve_orienteering
+from .targets import no_targets, targets_from_hot_streets, targets_from_hotspots
 
 if TYPE_CHECKING:
-    from ..hotspots import HotspotResult, HotStreets, TimeWindow
+    from ..hotspots import TimeWindow
 
 log = logging.getLogger(__name__)
 
@@ -63,30 +66,22 @@ class RouteParams:
     keeps the plan the same on every machine for a seed. ``None`` lets the solver choose (more
     iterations, often cut by ``time_limit``)."""
 
+    _constraints: ClassVar[Constraints] = {
+        # A round longer than a day is a typo (1e308 minutes overflowed the solver's budget).
+        "minutes": real(low=0, low_open=True, high=24 * 60, allowed="> 0 and at most 1440 (a day)"),
+        "teams": integer(low=1, high=settings.MAX_TEAMS),
+        "dwell_min": real(low=0, high=24 * 60, allowed="≥ 0 and at most 1440 (a day)"),
+        "speed_kmh": optional(real(low=0, low_open=True, finite=False)),
+        "time_limit": real(low=0, low_open=True, finite=False),
+        "pass_by_m": real(low=0, finite=False),
+        "max_snap_m": real(low=0, low_open=True, finite=False),
+        "variety_penalty": real(low=0, finite=False,
+                                allowed="≥ 0 (the extra cost of recently walked streets: 0.5 counts them 1.5×)"),
+        "iterations": optional(integer(low=0)),
+    }
+
     def __post_init__(self) -> None:
-        checks = {
-            # A round longer than a day is a typo (1e308 minutes overflowed the solver's budget).
-            "minutes": 0 < self.minutes <= 24 * 60,
-            "teams": isinstance(self.teams, int) and 1 <= self.teams <= settings.MAX_TEAMS,
-            "dwell_min": 0 <= self.dwell_min <= 24 * 60,
-            "speed_kmh": self.speed_kmh is None or self.speed_kmh > 0,
-            "time_limit": self.time_limit > 0,
-            "pass_by_m": self.pass_by_m >= 0,
-            "max_snap_m": self.max_snap_m > 0,
-            "variety_penalty": self.variety_penalty >= 0,
-            "iterations": self.iterations is None or (isinstance(self.iterations, int) and self.iterations >= 0),
-        }
-        limits = {
-            "minutes": "> 0 and at most 1440 (a day)", "teams": f"an integer from 1 to {settings.MAX_TEAMS}",
-            "dwell_min": "≥ 0 and at most 1440 (a day)", "speed_kmh": "> 0", "time_limit": "> 0",
-            "pass_by_m": "≥ 0", "max_snap_m": "> 0",
-            "variety_penalty": "≥ 0 (the extra cost of recently walked streets: 0.5 counts them 1.5×)",
-            "iterations": "None or an integer ≥ 0",
-        }
-        for name, ok in checks.items():
-            if not ok:
-                msg = f"{name} must be {limits[name]}, got {getattr(self, name)!r}"
-                raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)
@@ -309,17 +304,13 @@ def _edges(graph: nx.MultiDiGraph) -> _Edges:
         return cached
     index = {node: i for i, node in enumerate(graph.nodes)}
     best: dict[tuple[int, int], float] = {}
-    lines: dict[tuple[int, int], Any] = {}
     for u, v, data in graph.edges(data=True):
         key = (index[u], index[v])
         seconds = float(data["walk_time"])
         if seconds < best.get(key, math.inf):
             best[key] = seconds
-        if (key[1], key[0]) not in lines and key not in lines:
-            lines[key] = data.get("geometry") or shapely.LineString(
-                [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
     pairs = np.array(list(best), dtype=np.int64).reshape(-1, 2)
-    geometry = np.array(list(lines.values()), dtype=object)
+    geometry = np.asarray(street_table(graph)[0].geometry.to_list(), dtype=object)
     edges = _Edges(index=index, nodes=list(graph.nodes), rows=pairs[:, 0], cols=pairs[:, 1],
                    walk_time=np.fromiter(best.values(), float, len(best)), lines=geometry,
                    tree=shapely.STRtree(geometry),
@@ -577,8 +568,7 @@ def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer,
     edges = set()
     for u, v in itertools.pairwise(node_path):
         data = min(graph.get_edge_data(u, v).values(), key=lambda d: d["walk_time"])
-        line = data.get("geometry") or shapely.LineString(
-            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        line = edge_geometry(graph, u, v, data)
         part = list(line.coords)
         coords.extend(part if not coords else part[1:])
         length += float(data["length"])
@@ -632,118 +622,7 @@ def _arrivals(graph: nx.MultiDiGraph, node_path: list, factor: float) -> list[fl
     return times
 
 
-# --- targets, start and recent routes from the rest of the planner ---------------------------------
-
-
-def _dutch(code: str) -> str:
-    from ..signals.incidents import CATEGORIES
-
-    return CATEGORIES.get(code, code).replace("_", " ")
-
-
-def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = None) -> gpd.GeoDataFrame:
-    """Route targets from hotspots: one point per hotspot at its centroid, with its score, a
-    Dutch name like ``"Hotspot 3 (jongerenoverlast)"`` and its top signal categories (codes).
-
-    ``dwell_min`` sets every target's stop; ``None`` leaves it to ``RouteParams.dwell_min``.
-    """
-    hotspots = result.hotspots
-    rows = []
-    for row in hotspots.itertuples(index=False):
-        categories = [str(c) for c, _ in row.top_categories]
-        label = f" ({_dutch(categories[0])})" if categories else ""
-        rows.append({"name": f"Hotspot {int(row.id)}{label}", "score": float(row.score),
-                     "categories": categories, "kind": "hotspot",
-                     "explanation": str(getattr(row, "explanation", "") or ""),
-                     "explanation_en": str(getattr(row, "explanation_en", "") or ""),
-                     "geometry": shapely.Point(float(row.centroid_lon), float(row.centroid_lat))})
-    frame = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["name", "score", "categories", "kind", "explanation", "explanation_en",
-                                    "geometry"]),
-        geometry="geometry", crs=settings.WGS84,
-    )
-    if dwell_min is not None:
-        frame["dwell_min"] = float(dwell_min)
-    return frame
-
-
-def targets_from_hot_streets(
-    hot: HotStreets,
-    incidents: pd.DataFrame,
-    *,
-    top: int = 5,
-    min_signals: int = settings.PUBLIC_MIN_SIGNALS,
-    radius_m: float = 100.0,
-    min_gap_m: float = 150.0,
-    max_length_m: float = 250.0,
-    avoid: gpd.GeoDataFrame | None = None,
-    dwell_min: float | None = None,
-) -> gpd.GeoDataFrame:
-    """Route targets from hot streets: the ``top`` streets with the largest prize, each at least
-    ``min_gap_m`` from the others and from ``avoid`` (e.g. the hotspot targets, already counted),
-    and only where at least ``min_signals`` signals lie within ``radius_m`` of the street's middle
-    (so a stop never points at one household's report), on streets of at most ``max_length_m``
-    (the team stops at the corner nearest the middle). Lines in the graph's CRS, scored by their
-    prize, named like ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
-    """
-    if top < 0:
-        msg = f"the number of hot streets to visit (top) must be ≥ 0, got {top}"
-        raise InputError(msg)
-    if min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
-        msg = f"min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {min_signals}, {radius_m}, {min_gap_m}"
-        raise InputError(msg)
-    from pyproj import CRS
-
-    from ..hotspots import metric_xy
-
-    edges = hot.edges
-    columns = ["name", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]
-    empty = gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry", crs=edges.crs)
-    if top == 0 or edges.empty or incidents is None or len(incidents) == 0:
-        return empty
-    once = edges[edges["u"].astype(str) <= edges["v"].astype(str)]
-    # A stop is made at a street corner: on a longer street its middle would be out of sight.
-    once = once[(once["prize"] > 0) & (once["length"] <= max_length_m)]
-    once = once.sort_values(["prize", "length"], ascending=[False, True], kind="stable")
-    x, y, _ = metric_xy(incidents.reset_index(drop=True), CRS.from_user_input(edges.crs))
-    tree = cKDTree(np.column_stack([x, y]))
-    categories = incidents["category"].fillna("other").astype(str).to_numpy() \
-        if "category" in incidents.columns else np.full(len(x), "other")
-    taken: list[tuple[float, float]] = []
-    if avoid is not None and len(avoid):
-        taken += [(p.x, p.y) for p in avoid.to_crs(edges.crs).geometry.representative_point()]
-    rows = []
-    stretches: dict[str, int] = {}
-    for edge in once.itertuples(index=False):
-        middle = edge.geometry.interpolate(0.5, normalized=True)
-        if any(math.hypot(middle.x - a, middle.y - b) < min_gap_m for a, b in taken):
-            continue
-        near = tree.query_ball_point([middle.x, middle.y], r=radius_m)
-        if len(near) < min_signals:
-            continue
-        counts = pd.Series(categories[near]).value_counts()
-        top_codes = sorted(counts.index, key=lambda c: (-counts[c], c))[:3]
-        street = str(edge.name) if isinstance(edge.name, str) and edge.name else "naamloos pad"
-        street = street.split(", ")[0]
-        stretches[street] = stretches.get(street, 0) + 1
-        if stretches[street] > 1:  # a second stretch of the same street gets a name of its own
-            street = f"{street}, deel {stretches[street]}"
-        names_nl = " en ".join(_dutch(c) for c in top_codes[:2])
-        names_en = " and ".join(c.replace("_", " ") for c in top_codes[:2])
-        rows.append({"name": f"{street} ({_dutch(top_codes[0])})",
-                     "score": float(edge.prize), "categories": top_codes, "kind": "street",
-                     "explanation": f"Drukke straat: {len(near)} signalen binnen {radius_m:g} m, vooral {names_nl}.",
-                     "explanation_en": f"Busy street: {len(near)} signals within {radius_m:g} m, mostly {names_en}.",
-                     "geometry": edge.geometry})
-        taken.append((middle.x, middle.y))
-        if len(rows) >= top:
-            break
-    if not rows:
-        return empty
-    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=edges.crs)
-    if dwell_min is not None:
-        frame["dwell_min"] = float(dwell_min)
-    return frame
+# --- the start and recent routes from the rest of the planner ---------------------------------
 
 
 def ward_start(store, ward_name: str, graph: nx.MultiDiGraph) -> tuple[float, float, str]:
@@ -816,8 +695,7 @@ def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tole
     shapely.prepare(walked)
     found = set()
     for u, v, data in graph.edges(data=True):
-        line = data.get("geometry") or shapely.LineString(
-            [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
+        line = edge_geometry(graph, u, v, data)
         probes = shapely.line_interpolate_point(line, [0.25, 0.5, 0.75], normalized=True)
         if shapely.contains(walked, probes).all():
             found.add((u, v))
@@ -858,7 +736,7 @@ def plan_for_ward(
         result = find_hotspots(incidents, wards[wards["name"] == name], params=weights)
         targets = targets_from_hotspots(result)
     else:
-        targets = _no_targets()
+        targets = no_targets()
     if hot_street_targets and len(incidents):
         hot = hot_streets(graph, incidents, params=hot_street_params(store, weights, data_dir=data_dir))
         streets_ = targets_from_hot_streets(hot, incidents, top=hot_street_targets, avoid=targets)
@@ -878,9 +756,3 @@ def plan_for_ward(
     log.info("%s: %d targets (%d signals), start %s", name, len(targets), len(incidents), start_name)
     return plan_patrol(graph, targets, start=start, end=end, params=params, recent_edges=recent,
                        start_name=start_name)
-
-
-def _no_targets() -> gpd.GeoDataFrame:
-    """An empty target table with the columns ``targets_from_hotspots`` gives."""
-    return gpd.GeoDataFrame(pd.DataFrame(columns=["name", "score", "categories", "kind", "geometry"]),
-                            geometry="geometry", crs=settings.WGS84)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ import pyogrio
 from .. import settings
 from .._errors import DataNotFoundError, InputError
 from .._time import utc_timestamp
+from .._validation import Constraints, check_params, one_of, optional
 
 log = logging.getLogger(__name__)
 
@@ -189,17 +191,18 @@ class ParseOptions:
     default_source: str = "resident"
     default_category: str | None = None
 
+    _constraints: ClassVar[Constraints] = {
+        "default_source": one_of(*SOURCES, allowed=f"one of {accepted(SOURCES)}"),
+        "default_category": optional(one_of(*CATEGORIES, allowed=f"one of {accepted(CATEGORIES)}")),
+    }
+
     def __post_init__(self) -> None:
         for column, target in self.mapping:
             if target not in FIELDS:
                 msg = f"mapping {column}={target}: unknown field {target!r}; use one of {', '.join(FIELDS)}"
                 raise InputError(msg)
-        if self.default_source not in SOURCES:
-            msg = f"source of rows without one must be one of {accepted(SOURCES)}, got {self.default_source!r}"
-            raise InputError(msg)
-        if self.default_category is not None and self.default_category not in CATEGORIES:
-            msg = f"default category must be one of {accepted(CATEGORIES)}, got {self.default_category!r}"
-            raise InputError(msg)
+        check_params(self, labels={"default_source": "source of rows without one",
+                                   "default_category": "default category"})
         if self.date_format is not None:
             # Read back a known moment with the same parser the rows go through.
             sample = datetime(2026, 11, 25, 22, 30, 15).strftime(self.date_format)

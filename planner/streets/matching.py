@@ -24,13 +24,12 @@ from typing import NamedTuple
 import networkx as nx
 import numpy as np
 import shapely
-from pyproj import CRS
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .. import settings
 from .._errors import InputError
-from .._geo import transformer
+from .._geo import graph_crs, street_table, transformer
 
 log = logging.getLogger(__name__)
 
@@ -158,20 +157,13 @@ class _Streets:
     """The undirected streets of a graph for matching: one geometry per node pair (the shortest)."""
 
     def __init__(self, graph: nx.MultiDiGraph) -> None:
-        best: dict[tuple, tuple] = {}
-        for u, v, data in graph.edges(data=True):
-            pair = (u, v) if (v, u) not in best else (v, u)
-            length = float(data["length"])
-            if pair not in best or length < best[pair][2]:
-                geometry = data.get("geometry") or shapely.LineString(
-                    [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-                best[pair] = (u, v, length, geometry)
+        table, _ = street_table(graph, shortest=True)
         self.nodes = list(graph.nodes)
         self.position = {node: i for i, node in enumerate(self.nodes)}
-        self.u = np.array([self.position[b[0]] for b in best.values()], dtype=np.int64)
-        self.v = np.array([self.position[b[1]] for b in best.values()], dtype=np.int64)
-        self.length = np.array([b[2] for b in best.values()], dtype=float)
-        self.geometry = np.array([b[3] for b in best.values()], dtype=object)
+        self.u = np.array([self.position[u] for u in table["u"]], dtype=np.int64)
+        self.v = np.array([self.position[v] for v in table["v"]], dtype=np.int64)
+        self.length = table["length"].to_numpy(dtype=float)
+        self.geometry = np.array(list(table.geometry), dtype=object)
         self.edge_of = {}
         for i, (a, b) in enumerate(zip(self.u, self.v, strict=True)):
             self.edge_of[(a, b)] = self.edge_of[(b, a)] = i
@@ -410,10 +402,7 @@ def match_track(graph: nx.MultiDiGraph, lonlat: np.ndarray, *, params: MatchPara
     each fix), joined by shortest street paths. Fixes off the graph are ignored; the graph is
     not changed.
     """
-    crs = graph.graph.get("crs")
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
+    crs = graph_crs(graph)
     lonlat = np.asarray(lonlat, float).reshape(-1, 2)
     if len(lonlat) < 2:
         msg = f"a track needs at least 2 points, got {len(lonlat)}"

@@ -1,0 +1,374 @@
+"""Hot streets: signals snapped to a walk graph and scored by counts per km and network kernel density."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from .. import settings
+from .._errors import InputError
+from .._geo import graph_crs, metric_xy, require_crs, street_table
+from .._validation import Constraints, check_params, instance, real
+from ._json import jsonable
+from .weights import HotspotParams, base_weights, signal_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HotStreetParams:
+    """How streets are scored on a walk graph: a blend of counts per km and network kernel density.
+
+    The density of a street is ``(1 − blend) · L · W / B + blend · R`` (weighted signals per km):
+    ``L`` the signals snapped to the street per km of it, each with its weight without recency
+    (category, target window, source; ``B`` their sum), the place's long-term record; ``R`` the
+    network kernel density of the signals with their full weight (recency included; ``W`` their
+    sum). A resolved signal weighs ``weights.resolved_weight`` in both. Scaling ``L`` by ``W / B`` gives
+    both parts the same total weight, so the prizes stay comparable with the hotspots' scores
+    whatever the blend.
+
+    Parameters
+    ----------
+    bandwidth_m
+        Kernel reach along the network (m): a quartic kernel ``(1 - (d/h)²)²`` up to ``h``;
+        0 scores counts per km only (whatever the blend). 150 m, the literature default, unless
+        an installation's calibration chose another (``tuning.hot_street_params``).
+    blend
+        Share of the kernel density, 0 … 1; the rest goes to the counts per km (0 = counts only).
+    snap_m
+        Signals farther than this from every street are not snapped (and counted as such).
+    weights
+        How signals are weighted (recency, categories, window, status): ``HotspotParams``.
+    """
+
+    bandwidth_m: float = 150.0
+    snap_m: float = 50.0
+    weights: HotspotParams = field(default_factory=HotspotParams)
+    blend: float = 1.0
+
+    _constraints: ClassVar[Constraints] = {
+        "bandwidth_m": real(low=0, allowed="≥ 0 (0 = counts per km)"),
+        "snap_m": real(low=0, low_open=True),
+        "blend": real(low=0, high=1),
+        "weights": instance(HotspotParams),
+    }
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+
+@dataclass(frozen=True)
+class HotStreets:
+    """Scored street segments of a walk graph.
+
+    Attributes
+    ----------
+    edges
+        GeoDataFrame in the graph's CRS, one row per directed edge ``(u, v, key)`` (both
+        directions of a street carry the same values): ``street`` (the row of
+        ``_geo.street_table``: both directions share it), ``length`` (m), ``signals`` (snapped to
+        this street; absent in the ``public`` rendering), ``density`` (weighted signals per km
+        of street, ``HotStreetParams``) and ``prize`` (``density`` × length in km: the
+        segment's expected share of signals, the value the route planner collects).
+    n_snapped, n_unsnapped
+        Signals placed on a street, and those farther than ``snap_m`` from every street.
+    """
+
+    edges: gpd.GeoDataFrame
+    n_snapped: int
+    n_unsnapped: int
+
+    def prizes(self) -> dict[tuple[Any, Any, int], float]:
+        """``(u, v, key) → prize`` for every edge, for the route planner."""
+        keys = zip(self.edges["u"], self.edges["v"], self.edges["key"], strict=True)
+        return dict(zip(keys, self.edges["prize"].astype(float), strict=True))
+
+    def streets(self, top: int | None = None) -> gpd.GeoDataFrame:
+        """One row per street (the ``u ≤ v`` direction when there is one), densest first.
+
+        Ties are broken by ``u`` then ``v`` so the order is the same on every run.
+        """
+        edges = self.edges
+        canonical = edges["u"].astype(str) <= edges["v"].astype(str)
+        # Prefer the u ≤ v direction, but keep a street that only runs v → u (a one-way edge).
+        one = edges.assign(_canon=~canonical).sort_values(["street", "_canon"], kind="stable")
+        one = one.drop_duplicates("street").drop(columns="_canon")
+        one = one.assign(_u=one["u"].astype(str), _v=one["v"].astype(str))
+        one = one.sort_values(["density", "_u", "_v"], ascending=[False, True, True], kind="stable")
+        one = one.drop(columns=["_u", "_v"])
+        return one if top is None else one.head(top)
+
+    def _rows(self, streets: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+        has_signals = "signals" in streets.columns
+        rows = []
+        for r in streets.itertuples(index=False):
+            item = {"u": jsonable(r.u), "v": jsonable(r.v), "key": int(r.key), "name": jsonable(r.name),
+                    "length_m": round(float(r.length), 1)}
+            if has_signals:
+                item["signals"] = int(r.signals)
+            item |= {"density_per_km": round(float(r.density), 4), "prize": round(float(r.prize), 4)}
+            rows.append(item)
+        return rows
+
+    def to_json(self, top: int = 20) -> dict[str, Any]:
+        """``{"n_snapped", "n_unsnapped", "streets": [...]}`` with the ``top`` densest streets.
+
+        Each street: ``u``, ``v``, ``key``, ``name``, ``length_m``, ``signals`` (officers only),
+        ``density_per_km`` and ``prize``.
+        """
+        return {"n_snapped": self.n_snapped, "n_unsnapped": self.n_unsnapped,
+                "streets": self._rows(self.streets(top))}
+
+    def to_geojson(self) -> dict[str, Any]:
+        """A GeoJSON FeatureCollection (WGS84) of every street with a density above zero.
+
+        One LineString per street, densest first, with the ``to_json`` properties plus ``rank``
+        (1 = hottest). Streets whose density rounds to zero (4 decimals, as written) are left
+        out: they carry nothing for a map layer.
+        """
+        hot = self.streets()
+        hot = hot[hot["density"].round(4) > 0]
+        geometries = hot.to_crs(settings.WGS84).geometry if len(hot) else []
+        features = [
+            {"type": "Feature", "geometry": shapely.geometry.mapping(geometry),
+             "properties": {"rank": rank, **item}}
+            for rank, (item, geometry) in enumerate(zip(self._rows(hot), geometries, strict=True), start=1)
+        ]
+        return {"type": "FeatureCollection", "features": features}
+
+    def public(self, areas: gpd.GeoDataFrame | gpd.GeoSeries) -> HotStreets:
+        """The residents' rendering: only streets that touch the public hotspot ``areas``.
+
+        The areas already hold at least ``public_min_signals`` signals each, so a street outside
+        them could point at a single report; per-street signal counts are dropped for the same
+        reason (a street with one signal would show where it was).
+        """
+        require_crs(areas, "hotspot areas")
+        edges = self.edges.drop(columns="signals", errors="ignore")
+        if len(areas) == 0:
+            return HotStreets(edges=edges.iloc[:0], n_snapped=self.n_snapped, n_unsnapped=self.n_unsnapped)
+        union = shapely.union_all(areas.to_crs(edges.crs).geometry.to_numpy())
+        inside = edges[shapely.intersects(edges.geometry.to_numpy(), union)]
+        return HotStreets(edges=inside, n_snapped=self.n_snapped, n_unsnapped=self.n_unsnapped)
+
+
+class NetworkKernel:
+    """Signals snapped to a walk graph, and the walking distances the hot-streets density needs.
+
+    Built once for a set of signals (at metric ``x, y`` in the graph's CRS) and the largest
+    kernel reach ``reach_m``; ``density`` then scores the streets for any weights of those
+    signals and any bandwidth up to ``reach_m`` without walking the network again, which is
+    what lets a calibration try many candidates (``calibration.calibrate_streets``).
+    ``hot_streets`` is this with ``reach_m`` = its bandwidth.
+
+    Each signal snaps to its nearest street within ``snap_m`` (``street_of``, −1 beyond); those
+    ``use`` marks (default all) feed the kernel: a signal's weight goes to its street's two ends
+    in proportion to how close it is to each (exact for the street itself, corrected in
+    ``density``; elsewhere off by at most the street's length, a few metres on a sidewalk
+    network), and the distance from an end node to a street's midpoint is the shortest walk to
+    either end of that street plus half its length.
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, x: np.ndarray, y: np.ndarray, *, snap_m: float,
+                 reach_m: float, use: np.ndarray | None = None) -> None:
+        graph_crs(graph)
+        if graph.number_of_edges() == 0:
+            msg = "the street graph has no edges"
+            raise InputError(msg)
+        self.table, self.directed_row = street_table(graph, keys=True)
+        nodes = list(graph.nodes)
+        position = {node: i for i, node in enumerate(nodes)}
+        eu = self.table["u"].map(position).to_numpy(np.int64)
+        ev = self.table["v"].map(position).to_numpy(np.int64)
+        self.length = self.table["length"].to_numpy(float)
+        self.geometry = np.asarray(self.table["geometry"].to_list(), dtype=object)
+        self.reach_m = float(reach_m)
+
+        points = shapely.points(x, y)
+        found = shapely.STRtree(self.geometry).query_nearest(points, max_distance=snap_m, all_matches=False)
+        self.street_of = np.full(len(x), -1, dtype=np.int64)
+        self.street_of[found[0]] = found[1]
+        keep = np.ones(len(found[0]), dtype=bool) if use is None else np.asarray(use, bool)[found[0]]
+        self.signal_idx, self.edge_idx = found[0][keep], found[1][keep]
+        edge_len = self.length[self.edge_idx]
+        geom_len = shapely.length(self.geometry[self.edge_idx])
+        along = shapely.line_locate_point(self.geometry[self.edge_idx], points[self.signal_idx])
+        self.t = np.clip(along * edge_len / np.where(geom_len > 0, geom_len, 1.0), 0, edge_len)
+        n_nodes, n_sig = len(nodes), len(self.signal_idx)
+
+        # Node masses: column i holds signal i's shares at its street's two ends.
+        frac = np.where(edge_len > 0, self.t / np.maximum(edge_len, 1e-9), 0.5)
+        ends = np.concatenate([eu[self.edge_idx], ev[self.edge_idx]])
+        shares = np.concatenate([1 - frac, frac])
+        columns = np.tile(np.arange(n_sig), 2)
+        positive = shares > 0
+        self._sources = np.unique(ends[positive])
+        row_of = np.full(n_nodes, -1, dtype=np.int64)
+        row_of[self._sources] = np.arange(len(self._sources))
+        self._to_sources = sparse.csr_matrix(
+            (shares[positive], (row_of[ends[positive]], columns[positive])), shape=(len(self._sources), n_sig))
+        self._mid_row = self._mid_col = self._mid_dist = np.zeros(0)
+        if n_sig and self.reach_m > 0:
+            node_xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
+            adjacency = _symmetric_min(eu, ev, self.length, n_nodes)
+            h = self.reach_m
+            closeness = _closeness_rows(adjacency, node_xy, self._sources, h).tocsc()
+            # Closeness of each source node to each street's midpoint, through either end.
+            mid = closeness[:, eu].maximum(closeness[:, ev]).tocoo()
+            data = mid.data - self.length[mid.col] / 2
+            ok = data > 0
+            self._mid_row, self._mid_col, self._mid_dist = mid.row[ok], mid.col[ok], h - data[ok]
+        self._kernels: dict[float, sparse.csr_matrix] = {}
+
+    def _kernel(self, h: float) -> sparse.csr_matrix:
+        """Quartic kernel (streets × source nodes) at bandwidth ``h`` ≤ ``reach_m``."""
+        if h not in self._kernels:
+            near = self._mid_dist < h
+            values = (1 - (self._mid_dist[near] / h) ** 2) ** 2
+            self._kernels[h] = sparse.csr_matrix(
+                (values, (self._mid_col[near], self._mid_row[near])), shape=(len(self.table), len(self._sources)))
+        return self._kernels[h]
+
+    def per_km(self, base: np.ndarray) -> np.ndarray:
+        """Per street: the ``base`` weights of the signals snapped to it, per km (a street under 1 m counts as 1 m)."""
+        total = np.bincount(self.edge_idx, weights=base[self.signal_idx], minlength=len(self.table))
+        # A street shorter than a metre would rank first on a single signal.
+        return total * 1000 / np.maximum(self.length, 1.0)
+
+    def density(self, base: np.ndarray, weight: np.ndarray, *, bandwidth_m: float, blend: float) -> np.ndarray:
+        """Per street: ``(1 − blend) · L · W / B + blend · R`` (``HotStreetParams``).
+
+        ``base`` (the counts' weights) and ``weight`` (the kernel's, with recency) are given per
+        signal, in the order of the ``x, y`` the kernel was built on; ``bandwidth_m`` must not
+        exceed ``reach_m``.
+        """
+        if bandwidth_m > self.reach_m:
+            msg = f"bandwidth_m {bandwidth_m:g} exceeds the kernel's reach of {self.reach_m:g} m"
+            raise InputError(msg)
+        w = weight[self.signal_idx]
+        if bandwidth_m == 0:
+            blend = 0.0
+        out = np.zeros(len(self.table))
+        if blend > 0 and len(w):
+            h = bandwidth_m
+            t, edge_len = self.t, self.length[self.edge_idx]
+            recent = self._kernel(h) @ (self._to_sources @ w)
+            # On its own street a signal lies |t - L/2| from the midpoint, not L/2.
+            own = np.clip(1 - (np.abs(t - edge_len / 2) / h) ** 2, 0, None) ** 2
+            via_end = np.clip(1 - (edge_len / 2 / h) ** 2, 0, None) ** 2
+            recent += np.bincount(self.edge_idx, weights=w * (own - via_end), minlength=len(self.table))
+            out += blend * recent / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
+        total_base = base[self.signal_idx].sum()
+        if blend < 1 and total_base > 0:
+            out += (1 - blend) * self.per_km(base) * (w.sum() / total_base)
+        return out
+
+
+def hot_streets(
+    graph: nx.MultiDiGraph,
+    incidents: pd.DataFrame,
+    *,
+    params: HotStreetParams = HotStreetParams(),
+    now: datetime | pd.Timestamp | None = None,
+) -> HotStreets:
+    """Snap signals to the nearest street and score every street (``HotStreetParams``).
+
+    The kernel density of a street is evaluated at its midpoint: each snapped signal adds its
+    weight × a quartic kernel of the shortest walking distance (along the network, both
+    directions) from its snapped position to that midpoint, up to ``bandwidth_m``. This is the
+    simple (not the "equal-split") network kernel; streets much longer than the bandwidth are
+    only measured at their middle. ``params.blend`` mixes it with the counts per km
+    (``NetworkKernel``). Works on any graph from ``streets.prepare_graph`` (projected,
+    ``length`` on every edge); the graph is not changed.
+    """
+    crs = graph_crs(graph)
+    frame = incidents.reset_index(drop=True)
+    x, y, _ = metric_xy(frame, crs)
+    weights = signal_weights(frame, params=params.weights, now=now)
+    base = base_weights(weights)
+    weight = base * weights["recency"].to_numpy()
+    reach = params.bandwidth_m if params.blend > 0 else 0.0
+    kernel = NetworkKernel(graph, x, y, snap_m=params.snap_m, reach_m=reach, use=base > 0)
+    density = kernel.density(base, weight, bandwidth_m=reach, blend=params.blend)
+    table, directed_row, length = kernel.table, kernel.directed_row, kernel.length
+    n_snapped = int((kernel.street_of >= 0).sum())
+    counts = np.bincount(kernel.edge_idx, minlength=len(table))
+    u_list, v_list, k_list = zip(*graph.edges(keys=True), strict=True)
+    edges = gpd.GeoDataFrame(
+        {
+            "u": list(u_list), "v": list(v_list), "key": list(k_list),
+            "street": directed_row,
+            "name": table["name"].to_numpy()[directed_row],
+            "length": length[directed_row],
+            "signals": counts[directed_row],
+            "density": density[directed_row],
+            "prize": density[directed_row] * length[directed_row] / 1000,
+        },
+        geometry=list(kernel.geometry[directed_row]), crs=crs,
+    )
+    log.info(
+        "hot streets: %d signals snapped to %d of %d streets (%d beyond %g m)",
+        n_snapped, int((counts > 0).sum()), len(table), len(frame) - n_snapped, params.snap_m,
+    )
+    return HotStreets(edges=edges, n_snapped=n_snapped, n_unsnapped=len(frame) - n_snapped)
+
+
+def _symmetric_min(eu: np.ndarray, ev: np.ndarray, length: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Undirected adjacency with the shortest of parallel streets."""
+    a, b = np.minimum(eu, ev), np.maximum(eu, ev)
+    order = np.lexsort((length, b, a))
+    a, b, ln = a[order], b[order], length[order]
+    first = np.ones(len(a), dtype=bool)
+    first[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1])
+    a, b, ln = a[first], b[first], np.maximum(ln[first], 1e-6)
+    loops = a != b
+    a, b, ln = a[loops], b[loops], ln[loops]
+    return sparse.coo_matrix((np.concatenate([ln, ln]), (np.concatenate([a, b]), np.concatenate([b, a]))),
+                             shape=(n, n)).tocsr()
+
+
+def _closeness_rows(
+    adjacency: sparse.csr_matrix, node_xy: np.ndarray, sources: np.ndarray, h: float
+) -> sparse.csr_matrix:
+    """``h - distance`` (> 0) from each source node to every node within ``h``, as sparse rows.
+
+    A walk of length ≤ h never leaves the disc of radius h around its start, so each batch of
+    nearby sources runs Dijkstra on the nodes within h (straight line) of the batch only.
+    """
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(node_xy)
+    order = sources[np.lexsort((node_xy[sources, 0], np.floor(node_xy[sources, 1] / (4 * h))))]
+    rows, cols, values = [], [], []
+    position = np.full(len(node_xy), -1, dtype=np.int64)
+    position[sources] = np.arange(len(sources))
+    chunk = 256
+    for begin in range(0, len(order), chunk):
+        batch = order[begin : begin + chunk]
+        near = tree.query_ball_point(node_xy[batch], r=h * (1 + 1e-9) + 1e-6)
+        local = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near] + [batch]))
+        sub = adjacency[local][:, local]
+        starts = np.searchsorted(local, batch)
+        dist = csgraph.dijkstra(sub, directed=False, indices=starts, limit=h)
+        r, c = np.nonzero(np.isfinite(dist))
+        close = h - dist[r, c]
+        keep = close > 0
+        rows.append(position[batch][r[keep]])
+        cols.append(local[c[keep]])
+        values.append(close[keep])
+    shape = (len(sources), len(node_xy))
+    if not rows:
+        return sparse.csr_matrix(shape)
+    return sparse.coo_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+    ).tocsr()
