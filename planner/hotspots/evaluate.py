@@ -108,7 +108,8 @@ from sklearn.neighbors import KernelDensity
 from .. import settings
 from .._errors import InputError
 from .._geo import metric_crs_for, require_crs
-from ..signals.incidents import ParseOptions, check_day, parse_incidents, read_table
+from .._parse import check_day
+from ..signals.incidents import ParseOptions, parse_incidents, read_table
 from . import (
     HotspotParams,
     HotStreetParams,
