@@ -164,7 +164,13 @@ def evaluate_command(
     "street_km": km, "n_test": test signals within 50 m of a street}. The text summary says what
     the calibrated planner chose on the training period.
     """
-    from ..hotspots.evaluate import PLANNER_SURFACES, BacktestParams, evaluate_file
+    from ..hotspots.evaluate import (
+        PLANNER_SURFACES,
+        BacktestParams,
+        backtest,
+        backtest_patrol_signals,
+        read_for_backtest,
+    )
     from ..signals.incidents import ParseOptions, parse_mapping
     from ..signals.wards import read_wards
 
@@ -183,30 +189,20 @@ def evaluate_command(
     if patrol_signals not in {"with", "without", "both"}:
         msg = f"--patrol-signals must be with, without or both, got {patrol_signals!r}"
         raise PlannerError(msg)
-    if patrol_signals == "both":
-        results = {
-            choice: evaluate_file(
-                file, split=split,
-                params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=choice,
-                                      planner=planner),
-                options=options, wards=wards, graph=graph,
-            )
-            for choice in ("with", "without")
-        }
-        if as_json:
-            echo_json({choice: r.to_json() for choice, r in results.items()})
-        else:
-            for choice, r in results.items():
-                typer.echo(f"-- {choice} patrol-found signals in the training data --")
-                typer.echo(r.summary())
+    # With "both", backtest_patrol_signals sets patrol_signals itself, once each way.
+    params = BacktestParams(horizon_days=horizon_days, window=target, planner=planner,
+                            patrol_signals="with" if patrol_signals == "both" else patrol_signals)
+    incidents = read_for_backtest(file, options=options)
+    if patrol_signals != "both":
+        echo_result(backtest(incidents, split=split, params=params, wards=wards, graph=graph), as_json)
         return
-    result = evaluate_file(
-        file, split=split,
-        params=BacktestParams(horizon_days=horizon_days, window=target, patrol_signals=patrol_signals,
-                              planner=planner),
-        options=options, wards=wards, graph=graph,
-    )
-    echo_result(result, as_json)
+    results = backtest_patrol_signals(incidents, split=split, params=params, wards=wards, graph=graph)
+    if as_json:
+        echo_json({choice: r.to_json() for choice, r in results.items()})
+        return
+    for choice, r in results.items():
+        typer.echo(f"-- {choice} patrol-found signals in the training data --")
+        typer.echo(r.summary())
 
 
 @app.command("calibrate")

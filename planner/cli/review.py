@@ -215,19 +215,15 @@ def agreements_add(
 ) -> None:
     """Record an agreement for a ward, optionally at one of its hotspots (numbered as `hotspots`
     shows them to you) or for a signal."""
-    from ..review.agreements import add_agreement
+    from ..access import visible_hotspots
+    from ..review.agreements import add_agreement, hotspot_place
 
     store = store_of(ctx)
     name = ward_name(store, ward)
     lat = lon = label = None
     if hotspot is not None:
-        from ..access import visible_hotspots
-
         found = visible_hotspots(store, signed_in(store, user, password, "view_aggregates"), name).hotspots
-        row = found[found["id"] == hotspot]
-        if row.empty:
-            raise PlannerError(f"{name} has no hotspot {hotspot} now (it has {len(found)})")
-        lat, lon, label = float(row["centroid_lat"].iloc[0]), float(row["centroid_lon"].iloc[0]), f"hotspot {hotspot}"
+        lat, lon, label = hotspot_place(found, hotspot, ward=name)
     agreement = add_agreement(store, ward=name, what=what, role=role, due=day_option(due, "--due"), status=status,
                               hotspot=label, lat=lat, lon=lon, incident_id=signal)
     if as_json:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Column, Date, DateTime, Float, ForeignKey, Integer, String, Table, Text, insert, select, update
 
 from .._errors import DataNotFoundError, InputError
@@ -209,3 +210,19 @@ def forget_signal_agreements(conn) -> int:
     return conn.execute(
         update(a).where(a.c.incident_id.in_(anonymised), cleared).values(what="", lat=None, lon=None, updated_at=_now())
     ).rowcount
+
+
+def hotspot_place(hotspots: pd.DataFrame, number: int, *, ward: str) -> tuple[float, float, str]:
+    """Where an agreement at hotspot ``number`` of ``ward`` lies: ``(lat, lon, label)`` of that
+    hotspot's centroid among ``hotspots`` (the ``HotspotResult.hotspots`` its author sees now).
+
+    Raises
+    ------
+    DataNotFoundError
+        ``hotspots`` has no hotspot ``number``.
+    """
+    row = hotspots[hotspots["id"] == number]
+    if row.empty:
+        msg = f"{ward} has no hotspot {number} now (it has {len(hotspots)})"
+        raise DataNotFoundError(msg)
+    return float(row["centroid_lat"].iloc[0]), float(row["centroid_lon"].iloc[0]), f"hotspot {number}"
