@@ -7,16 +7,50 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
+
+# Typer runs its own copy of click: its usage errors are these classes, not the installed click's.
+from typer._click import Context
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from .. import settings
 from .._errors import PlannerError
 
+
+@contextmanager
+def _one_line_usage_errors():
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # its "message" is the help text a bare group shows
+    except UsageError as error:
+        where = error.ctx.command_path if error.ctx is not None else "was-planner"
+        typer.echo(f"error: {error.format_message()} (see `{where} --help`)", err=True)
+        raise typer.Exit(code=error.exit_code) from None
+
+
+class _Commands(typer.core.TyperGroup):
+    """Bad usage (an unknown command, a missing option, a value of the wrong type) answers as every
+    other bad input does, with one line naming the option (``cli_errors``), not click's usage box;
+    the exit code stays click's 2. Every command's parsing runs inside the app's ``invoke``."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="WAS Planner: hotspots, walking patrol routes and coverage for Wijk en Agent Samen teams.",
     no_args_is_help=True,
     add_completion=False,
