@@ -16,7 +16,6 @@ import typer
 import typer.core
 
 # Typer runs its own copy of click: its usage errors are these classes, not the installed click's.
-from typer._click import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from .. import settings
@@ -40,11 +39,11 @@ class _Commands(typer.core.TyperGroup):
     other bad input does, with one line naming the option (``cli_errors``), not click's usage box;
     the exit code stays click's 2. Every command's parsing runs inside the app's ``invoke``."""
 
-    def make_context(self, *args: Any, **kwargs: Any) -> Context:
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
         with _one_line_usage_errors():
             return super().make_context(*args, **kwargs)
 
-    def invoke(self, ctx: Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         with _one_line_usage_errors():
             return super().invoke(ctx)
 

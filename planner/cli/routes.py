@@ -17,6 +17,7 @@ from ._common import (
     echo_json,
     store_of,
     time_window,
+    ward_name,
 )
 
 
@@ -38,11 +39,10 @@ def graph_command(
     ] = None,
 ) -> None:
     """Build a ward's street graph (offline from --osm, else online via osmnx) and cache it."""
-    from ..signals.wards import find_ward
     from ..streets import build_and_cache_ward_graph, graph_summary
 
     store = store_of(ctx)
-    name = find_ward(ward, store.wards())
+    name = ward_name(store, ward)
     source = osm if osm is not None else (place or "OpenStreetMap, downloading the ward area")
     typer.echo(f"building the {network} graph of {name} from {source}", err=True)
     with EchoProgress("planner.streets"):
@@ -120,7 +120,8 @@ def route_command(
         int, typer.Option("--vary-last", help="Vary from the streets of the ward's last N logged patrols (0: off).")
     ] = settings.VARY_LAST_ROUNDS,
     variety: Annotated[
-        float, typer.Option(help="Extra cost of recently walked streets (0.5: they count 1.5×; 0: off).")
+        float, typer.Option(help=f"Extra cost of recently walked streets ({settings.VARIETY_PENALTY:g}: they count "
+                                 f"{1 + settings.VARIETY_PENALTY:g}×; 0: off).")
     ] = settings.VARIETY_PENALTY,
     gpx: Annotated[Path | None, typer.Option(help="Write the route as GPX 1.1 (OsmAnd, Organic Maps).")] = None,
     geojson: Annotated[Path | None, typer.Option(help="Write the route and stops as GeoJSON.")] = None,
