@@ -16,13 +16,9 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
-from planner import _time, access, settings
+from planner import access, settings
 from planner.access import Store, open_store
-from planner.signals.incidents import CATEGORIES
 from planner.users import User
-
-LOCAL_PUBLIC = User(name="vanavond", role="resident", via="dashboard")
-"""Who the tonight page's map is drawn for: everyone sees tonight's public hotspot areas."""
 
 
 def database_url() -> str:
@@ -90,7 +86,8 @@ def hotspots(url: str, version: tuple[int, int], user: User, ward: str | None, s
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
 def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, window: str, weekday: int,
                 params, start: tuple[float, float] | None, vary_last: int, patrol_log: frozenset):
-    """Tonight's public hotspots of a ward (for the map) and the plan ``was-planner route`` makes.
+    """The plan ``was-planner route`` makes; its map draws ``Plan.hotspots``, the hotspots its stops
+    are numbered from (public areas, open to everyone like the route itself).
 
     ``patrol_log`` (the recent patrols' edges) is only part of the key: saving a patrol must
     give the next plan a chance to vary from it.
@@ -98,14 +95,8 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
     from planner.hotspots import TimeWindow
     from planner.routing.routes import plan_for_ward
 
-    start_text, _, end_text = window.partition("-")
-    tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
-    today = pd.Timestamp(_time.today())
-    shown = hotspots(url, version, LOCAL_PUBLIC, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
-                     (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES), "public", tonight)
-    plan = plan_for_ward(store(url), ward, params=params, window=tonight, start=start, vary_last=vary_last,
-                         data_dir=data_dir)
-    return shown.hotspots, plan
+    return plan_for_ward(store(url), ward, params=params, window=TimeWindow.parse(window, day=str(weekday)),
+                         start=start, vary_last=vary_last, data_dir=data_dir)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

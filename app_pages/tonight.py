@@ -61,13 +61,12 @@ with ui.guarded():
     begin = datetime.combine(day, start_time, tzinfo=local)
     end = begin + timedelta(minutes=minutes)
     window = f"{start_time.strftime('%H:%M')}-{end.strftime('%H:%M')}"
-    # Variety: streets of the last 3 rounds count 1.5× as long, so consecutive nights differ.
     params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed),
                          variety_penalty=settings.VARIETY_PENALTY if variety else 0.0)
     vary_last = settings.VARY_LAST_ROUNDS if variety else 0
     patrol_log = cached.current_store().recent_patrol_edges(ward, last=vary_last) if variety else frozenset()
     with st.spinner("Route plannen…" if nl else "Planning the route…"):
-        spots, plan = cached.patrol_plan(
+        plan = cached.patrol_plan(
             url, version, str(settings.data_dir()), ward, window, begin.weekday(), params, start, vary_last,
             patrol_log,
         )
@@ -85,8 +84,8 @@ with ui.guarded():
         st.info(note)
 
     layers = [maps.streets_layer(cached.ward_streets(str(settings.data_dir()), url, ward)), maps.ward_layer(shape)]
-    if len(spots):
-        layers.append(maps.hotspot_layer(spots, ["id", "n_signals", "score"]))
+    if plan.hotspots is not None and len(plan.hotspots):
+        layers.append(maps.hotspot_layer(plan.hotspots, ["id", "n_signals", "score"]))
     stops = []
     for number, team in enumerate(plan.teams, start=1):
         colour = maps.TEAM_COLOURS[(number - 1) % len(maps.TEAM_COLOURS)]

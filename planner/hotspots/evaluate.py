@@ -108,9 +108,10 @@ from sklearn.neighbors import KernelDensity
 from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_crs_for, metric_xy, require_crs, street_table
+from .._parse import check_day
 from .._time import utc_timestamp
 from .._validation import Constraints, Rule, check_params, each, instance, integer, one_of, optional, real
-from ..signals.incidents import ParseOptions, check_day, parse_incidents, read_table
+from ..signals.incidents import ParseOptions, parse_incidents, read_table
 from .calibration import (
     Calibration,
     CalibrationParams,
@@ -910,16 +911,8 @@ def _with_window(params: HotspotParams, window: TimeWindow | None) -> HotspotPar
     return replace(params, window=window)
 
 
-def evaluate_file(
-    path: str | Path,
-    *,
-    split: str | datetime | pd.Timestamp,
-    params: BacktestParams = BacktestParams(),
-    options: ParseOptions = _BACKTEST_OPTIONS,
-    wards: gpd.GeoDataFrame | None = None,
-    graph: nx.MultiDiGraph | None = None,
-) -> BacktestResult:
-    """Read any incident table through the import aliases (``options``) and ``backtest`` it.
+def read_for_backtest(path: str | Path, *, options: ParseOptions = _BACKTEST_OPTIONS) -> pd.DataFrame:
+    """The usable rows of any incident table, read through the import aliases (``options``).
 
     Rows the importer would reject are left out (and logged); rows without a known category
     count as ``other`` when ``options.default_category`` is set, as it is by default here.
@@ -934,4 +927,17 @@ def evaluate_file(
     if valid.empty:
         msg = f"{Path(path).name}: no usable rows (first problem: {parsed.rejects['reason'].iloc[0]})"
         raise InputError(msg)
-    return backtest(valid, split=split, params=params, wards=wards, graph=graph)
+    return valid
+
+
+def evaluate_file(
+    path: str | Path,
+    *,
+    split: str | datetime | pd.Timestamp,
+    params: BacktestParams = BacktestParams(),
+    options: ParseOptions = _BACKTEST_OPTIONS,
+    wards: gpd.GeoDataFrame | None = None,
+    graph: nx.MultiDiGraph | None = None,
+) -> BacktestResult:
+    """``backtest`` the incident table at ``path`` (``read_for_backtest``)."""
+    return backtest(read_for_backtest(path, options=options), split=split, params=params, wards=wards, graph=graph)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
+
 from .._errors import DataNotFoundError, InputError
 from .._time import from_utc_naive, now_utc_naive
 from ..storage import agreements as agreement_store
@@ -18,6 +20,7 @@ from ..storage.store import Store
 
 STATUSES: dict[str, str] = {"open": "open", "in_progress": "in behandeling", "done": "afgerond"}
 """Status code → Dutch label."""
+
 
 @dataclass(frozen=True)
 class Agreement:
@@ -156,3 +159,19 @@ def update_agreement(
         msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
         raise DataNotFoundError(msg)
     return get_agreement(store, agreement_id)
+
+
+def hotspot_place(hotspots: pd.DataFrame, number: int, *, ward: str) -> tuple[float, float, str]:
+    """Where an agreement at hotspot ``number`` of ``ward`` lies: ``(lat, lon, label)`` of that
+    hotspot's centroid among ``hotspots`` (the ``HotspotResult.hotspots`` its author sees now).
+
+    Raises
+    ------
+    DataNotFoundError
+        ``hotspots`` has no hotspot ``number``.
+    """
+    row = hotspots[hotspots["id"] == number]
+    if row.empty:
+        msg = f"{ward} has no hotspot {number} now (it has {len(hotspots)})"
+        raise DataNotFoundError(msg)
+    return float(row["centroid_lat"].iloc[0]), float(row["centroid_lon"].iloc[0]), f"hotspot {number}"

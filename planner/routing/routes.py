@@ -159,6 +159,11 @@ class Plan:
     streets_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
     """The streets around the routes (WGS84 lines), drawn under the routes on the printed map."""
     extra: dict = field(default_factory=dict)
+    ward: str | None = None
+    """The stored name of the ward planned (``plan_for_ward``; a code given resolves to it)."""
+    hotspots: pd.DataFrame | None = field(default=None, compare=False, repr=False)
+    """The hotspots the targets were numbered from (``plan_for_ward``: the ward's hotspots of
+    tonight), so a map drawn from them shows the same "Hotspot N" as the stops."""
     left_out: dict | None = None
     """The highest-scoring target that is not on any route and why: ``{"name", "score",
     "reason"`` (``"budget"``: it fits alone but not next to the chosen stops; ``"distance"``:
@@ -626,15 +631,19 @@ def _arrivals(graph: nx.MultiDiGraph, node_path: list, factor: float) -> list[fl
 
 
 def ward_start(store, ward_name: str, graph: nx.MultiDiGraph) -> tuple[float, float, str]:
-    """Where a ward's patrol starts: ``(lat, lon, name)`` of its stored meeting point, or else of
-    the most central walkable node of ``graph`` (named ``"centrum van de wijk"``)."""
+    """Where a stored ward's patrol starts (``start_of`` its row)."""
     from ..signals.wards import find_ward
 
     wards = store.wards()
-    row = wards[wards["name"] == find_ward(ward_name, wards)].iloc[0]
-    lat, lon = row.get("meeting_point_lat"), row.get("meeting_point_lon")
+    return start_of(wards[wards["name"] == find_ward(ward_name, wards)].iloc[0], graph)
+
+
+def start_of(ward: pd.Series, graph: nx.MultiDiGraph) -> tuple[float, float, str]:
+    """Where the patrol of ``ward`` (a row of ``Store.wards``) starts: ``(lat, lon, name)`` of its
+    meeting point, or else of the most central walkable node of ``graph`` (named ``"centrum van de wijk"``)."""
+    lat, lon = ward.get("meeting_point_lat"), ward.get("meeting_point_lon")
     if lat is not None and lon is not None and pd.notna(lat) and pd.notna(lon):
-        name = row.get("meeting_point_name")
+        name = ward.get("meeting_point_name")
         return float(lat), float(lon), str(name) if isinstance(name, str) and name else "ontmoetingspunt"
     node = central_node(graph)
     lon, lat = _geo.transformer(graph.graph["crs"], settings.WGS84).transform(
@@ -716,11 +725,17 @@ def plan_for_ward(
     data_dir: str | Path | None = None,
 ) -> Plan:
     """Tonight's patrol of a stored ward, end to end: its cached street graph
-    (``streets.ward_graph``), its hotspots for ``window`` (the public rendering: significant areas
-    with enough signals) plus up to ``hot_street_targets`` hot streets away from them as targets,
-    the meeting point (or ``start``) as start, and as the streets to vary from (with
-    ``params.variety_penalty``) those of the ward's ``vary_last`` patrols in the patrol log plus
-    those along ``recent_routes`` (WGS84 lines of previous routes, e.g. from ``read_route_lines``).
+    (``streets.ward_graph``), its hotspots of tonight plus up to ``hot_street_targets`` hot
+    streets away from them as targets, the meeting point (or ``start``) as start, and as the
+    streets to vary from (with ``params.variety_penalty``) those of the ward's ``vary_last``
+    patrols in the patrol log plus those along ``recent_routes`` (WGS84 lines of previous routes,
+    e.g. from ``read_route_lines``).
+
+    The hotspots of tonight are the one rule the route, its map and ``was-planner hotspots``
+    share: the public rendering (significant areas with enough signals) of all the ward's
+    signals, weighted for ``window``, as of its latest signal. The plan carries them
+    (``Plan.hotspots``) and the resolved ward name (``Plan.ward``), so a front-end reads neither
+    again.
     """
     from .. import streets
     from ..hotspots import find_hotspots, hot_streets
@@ -732,9 +747,10 @@ def plan_for_ward(
     graph = streets.ward_graph(store, name, data_dir=data_dir)
     incidents = store.incidents(ward=name)
     weights = hotspot_params(store, window=window)
+    tonight = None
     if len(incidents):
         result = find_hotspots(incidents, wards[wards["name"] == name], params=weights)
-        targets = targets_from_hotspots(result)
+        targets, tonight = targets_from_hotspots(result), result.hotspots
     else:
         targets = no_targets()
     if hot_street_targets and len(incidents):
@@ -746,7 +762,7 @@ def plan_for_ward(
                 geometry="geometry", crs=settings.WGS84,
             )
     if start is None:
-        lat, lon, start_name = ward_start(store, name, graph)
+        lat, lon, start_name = start_of(wards[wards["name"] == name].iloc[0], graph)
         start = (lat, lon)
     else:
         start_name = f"{start[0]:.5f}, {start[1]:.5f}"
@@ -754,5 +770,6 @@ def plan_for_ward(
     if vary_last > 0:
         recent |= frozenset(e for e in store.recent_patrol_edges(name, last=vary_last) if graph.has_edge(*e))
     log.info("%s: %d targets (%d signals), start %s", name, len(targets), len(incidents), start_name)
-    return plan_patrol(graph, targets, start=start, end=end, params=params, recent_edges=recent,
+    plan = plan_patrol(graph, targets, start=start, end=end, params=params, recent_edges=recent,
                        start_name=start_name)
+    return replace(plan, ward=name, hotspots=tonight)

@@ -15,7 +15,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -573,22 +573,6 @@ _MONTH = re.compile(r"^\d{4}-\d{1,2}$|^\d{1,2}[-/]\d{4}$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
 _OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
 _TIME_RANGE = re.compile(r"^(\d{1,2}[:.]\d{2})\s*[-–]\s*(\d{1,2}[:.]\d{2})$")
-
-
-def check_day(day: date, *, what: str) -> date:
-    """``day`` itself if it lies from ``settings.EARLIEST_DAY`` to ``settings.LATEST_DAY``: the
-    years signals and periods may have (year 1 or 9999 overflow the store's timestamps).
-
-    Raises
-    ------
-    InputError
-        Naming ``what`` (e.g. ``--from 0001-01-01``) and the range.
-    """
-    if not settings.EARLIEST_DAY <= day <= settings.LATEST_DAY:
-        msg = (f"{what} lies outside the years WAS Planner handles "
-               f"({settings.EARLIEST_DAY:%Y} to {settings.LATEST_DAY:%Y}); check the year")
-        raise InputError(msg)
-    return day
 
 
 def date_order(values: pd.Series) -> tuple[bool, str | None]:
