@@ -24,11 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import (
-    Float,
-    Numeric,
     bindparam,
     case,
-    cast,
     create_engine,
     delete,
     event,
@@ -80,7 +77,7 @@ after another, so the second sees the first's rows and updates rather than colli
 OUTCOME_COLUMNS = ("area", "ward", "period_start", "period", "category", "count", "source")
 """Columns of a table of registered-crime counts, read from a file or from the store."""
 
-_CHUNK = 500
+CHUNK = 500
 _EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -220,7 +217,7 @@ class Store:
             ids = self.ward_ids(conn)
             for ward_name, group in assignments.groupby(assignments.fillna("")):
                 ward_id = ids.get(ward_name) if ward_name else None
-                for chunk in _chunks(list(group.index), _CHUNK):
+                for chunk in chunks(list(group.index), CHUNK):
                     conn.execute(
                         update(incidents_table).where(incidents_table.c.id.in_(chunk)).values(ward_id=ward_id)
                     )
@@ -265,7 +262,7 @@ class Store:
         keys = list(keys)
         found: set[str] = set()
         with (self.engine.connect() if conn is None else nullcontext(conn)) as c:
-            for chunk in _chunks(keys, _CHUNK):
+            for chunk in chunks(keys, CHUNK):
                 column = incidents_table.c.content_key
                 found.update(c.execute(select(column).where(column.in_(chunk))).scalars())
         return found
@@ -300,7 +297,7 @@ class Store:
             created = now_utc_naive()
             records = _incident_records(fresh, ward_ids=ward_ids, batch_id=batch_id, created=created)
             inserted = 0
-            for chunk in _chunks(records, 10_000):
+            for chunk in chunks(records, 10_000):
                 inserted += self._insert_new(conn, chunk)
             _add_rejected_rows(conn, rejects, batch_id)
             counts = ImportCounts(batch_id=batch_id, imported=inserted, duplicates=len(valid) - inserted)
@@ -477,7 +474,7 @@ class Store:
             ).inserted_primary_key[0]
             ward_ids = self.ward_ids(conn)
             stored: dict[tuple, tuple[int, int, int | None]] = {}
-            for chunk in _chunks(sorted(set(counts["area"])), _CHUNK):
+            for chunk in chunks(sorted(set(counts["area"])), CHUNK):
                 query = select(
                     t.c.id, t.c.area, t.c.period_start, t.c.period, t.c.category, t.c.source, t.c["count"],
                     t.c.ward_id,
@@ -500,7 +497,7 @@ class Store:
                                     "new_source": record["source"], "new_batch_id": batch_id})
                 elif ward_id is not None and known[2] != ward_id:
                     linked.append({"key_id": known[0], "new_ward_id": ward_id})
-            for chunk in _chunks(fresh, 10_000):
+            for chunk in chunks(fresh, 10_000):
                 conn.execute(insert(t), chunk)
             by_id = t.c.id == bindparam("key_id")
             if changed:
@@ -565,79 +562,6 @@ class Store:
             query = select(import_batches).order_by(import_batches.c.id)
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
 
-    # -- retention (policy in retention.py) --------------------------------------------------
-    def anonymise_before(self, cutoff: datetime, *, conn: Connection | None = None) -> dict[str, int]:
-        """Anonymise signals that ended before ``cutoff``, in one transaction (``conn``'s, if
-        given): description, reporter and external id removed, the location moved to the
-        ward's representative point (2-decimal rounding, ≈ 1 km, outside every ward). Rows
-        anonymised before are left alone, so running it twice changes nothing the second time.
-        """
-        t, w = incidents_table, wards_table
-        cutoff = utc_naive(cutoff)
-        old = (t.c.occurred_to < cutoff) & t.c.anonymised_at.is_(None)
-        stamp = now_utc_naive()
-        rep = {
-            column: select(getattr(w.c, f"rep_{column}")).where(w.c.id == t.c.ward_id).scalar_subquery()
-            for column in ("lat", "lon")
-        }
-        coarse = {
-            column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")
-        }
-        cleared = {"description": None, "reporter": None, "external_id": None, "anonymised_at": stamp}
-        with (self.transaction() if conn is None else nullcontext(conn)) as conn:
-            in_ward = conn.execute(
-                update(t).where(old, t.c.ward_id.is_not(None))
-                .values(
-                    lat=func.coalesce(rep["lat"], coarse["lat"]),
-                    lon=func.coalesce(rep["lon"], coarse["lon"]),
-                    **cleared,
-                )
-            ).rowcount
-            outside = conn.execute(update(t).where(old, t.c.ward_id.is_(None)).values(**coarse, **cleared)).rowcount
-            before = conn.execute(
-                select(func.count()).select_from(t).where(t.c.anonymised_at.is_not(None), t.c.anonymised_at < stamp)
-            ).scalar_one()
-        return {"anonymised": in_ward + outside, "outside_wards": outside, "already_anonymised": int(before)}
-
-    def rejected_records(self) -> pd.DataFrame:
-        """Every kept rejected row as stored (``id``, ``batch_id``, ``row_number``, ``row_json``)
-        with its batch's ``kind`` and ``imported_at`` (naive UTC)."""
-        r, b = rejected_rows, import_batches
-        query = select(r.c.id, r.c.batch_id, r.c.row_number, r.c.row_json, b.c.kind, b.c.imported_at).select_from(
-            r.join(b, r.c.batch_id == b.c.id)
-        ).order_by(r.c.id)
-        with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
-
-    def forget_rejected(self, ids: Iterable[int], *, files_gone: Iterable[int] = (), conn: Connection) -> int:
-        """Delete the rejected rows ``ids`` and the rejects-file paths of the batches
-        ``files_gone`` (their files were deleted); returns how many rows went."""
-        deleted = 0
-        for chunk in _chunks(sorted(int(i) for i in ids), _CHUNK):
-            deleted += conn.execute(delete(rejected_rows).where(rejected_rows.c.id.in_(chunk))).rowcount
-        for chunk in _chunks(sorted(int(i) for i in files_gone), _CHUNK):
-            conn.execute(update(import_batches).where(import_batches.c.id.in_(chunk)).values(rejects_file=None))
-        return deleted
-
-    def scrub(self) -> None:
-        """Leave no removed value in the database files: SQLite keeps deleted and overwritten
-        cells in free pages and the write-ahead log until the file is rebuilt (VACUUM) and the
-        log emptied. PostgreSQL reuses such space only as it goes (see the README)."""
-        if self.engine.dialect.name != "sqlite":
-            return
-        connection = self.engine.raw_connection()
-        try:
-            # The pool's connections run in autocommit mode (see _sqlite_pragmas), as VACUUM needs.
-            cursor = connection.cursor()
-            cursor.execute("VACUUM")
-            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            cursor.close()
-        finally:
-            connection.close()
-        if busy:
-            log.warning("the write-ahead log of %s is in use by another process; it empties at its next checkpoint",
-                        self.url)
-
 
 class _OneConnection:
     """The engine of a ``Store.atomic`` block: every connect is the block's connection, every begin
@@ -685,7 +609,7 @@ def _add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -
         }
         for row in rejects.to_dict("records")
     ]
-    for chunk in _chunks(records, 10_000):
+    for chunk in chunks(records, 10_000):
         conn.execute(insert(rejected_rows), chunk)
 
 
@@ -790,7 +714,8 @@ def _incident_frame(conn: Connection, query, params: dict | None = None) -> gpd.
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.WGS84)
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def chunks(items: list, size: int) -> Iterator[list]:
+    """``items`` in lists of at most ``size`` (the repositories' batched statements)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
