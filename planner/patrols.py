@@ -27,7 +27,6 @@ from .streets.matching import MatchedTrack, MatchParams, match_track
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="WGS84")
 
-
 PLANNED = "planned"
 
 
