@@ -5,6 +5,11 @@ polygons) and longitude/latitude columns (points). On PostGIS the schema adds ge
 ``geom`` columns with spatial indexes, and the few queries where the database pays off (ward
 assignment, "within 50 m") run there; SQLite gets a portable path with the same answers.
 The tables are described in ``schema``; the Alembic migrations in ``migrations`` create and upgrade them.
+
+``Store`` opens the database and holds its transactions, the wards, the signals, the import
+batches and the calibrations; the other tables have their own modules beside it (``patrols``,
+``agreements``, ``accounts``, ``outcomes``, ``retention``), functions that take the store or
+the connection of one of its transactions. No module outside this package runs SQL.
 """
 
 from __future__ import annotations
