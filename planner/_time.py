@@ -8,6 +8,7 @@
   for its local midnight.
 - A stamp read from data or typed as a reference time (a signal's date, the ``now`` a hotspot map
   is scored at, a backtest split) is local wall-clock time when it is naive: ``utc_timestamp``.
+- A GPX time without a zone is UTC, as the format says: ``from_utc_naive``.
 - Local means ``settings.TIMEZONE``: ``local_zone``, ``local_day``.
 - What day it is for planning and reviewing: ``now``/``today``, local, on the day ``WAS_TODAY``
   names when it is set (a demonstration, a training evening replaying a past season, the tests).

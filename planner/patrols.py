@@ -27,7 +27,6 @@ from .streets.matching import MatchedTrack, MatchParams, match_track
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="WGS84")
 
-
 PLANNED = "planned"
 
 
@@ -239,8 +238,9 @@ def list_patrols(
     if status is not None and status not in STATUSES:
         msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
         raise InputError(msg)
-    found = patrol_store.patrol_rows(store, ward=ward, status=status, since=None if since is None else _stored(since),
-                             until=None if until is None else _stored(until))
+    found = patrol_store.patrol_rows(store, ward=ward, status=status,
+                                     since=None if since is None else _stored(since),
+                                     until=None if until is None else _stored(until))
     return [_record(row) for row in found]
 
 

@@ -25,6 +25,7 @@ from . import settings
 from ._errors import InputError
 from .signals.incidents import event_ends, read_table
 from .signals.intake import write_rejects
+from .storage import retention as retention_store
 from .storage.agreements import forget_signal_agreements
 from .storage.patrols import forget_patrol_people
 from .storage.store import Store
@@ -138,15 +139,15 @@ def apply_retention(
     """
     older_than = older_than or settings.retention_period()
     cutoff = retention_cutoff(older_than, now=now)
-    rejected = store.rejected_records()
+    rejected = retention_store.rejected_records(store)
     old = rejected.loc[_old_rejected(rejected, cutoff), ["id", "batch_id", "row_number"]]
     files = _forget_in_rejects_files(store, rejected, old, data_dir=data_dir or settings.data_dir())
     with store.transaction() as conn:
-        counts = store.anonymise_before(cutoff, conn=conn)
-        deleted = store.forget_rejected(old["id"], files_gone=files.pop("gone"), conn=conn)
+        counts = retention_store.anonymise_signals(conn, cutoff)
+        deleted = retention_store.forget_rejected(conn, old["id"], files_gone=files.pop("gone"))
         members, notes = forget_patrol_people(conn, cutoff)
         agreements = forget_signal_agreements(conn)
-    store.scrub()
+    retention_store.scrub(store)
     report = RetentionReport(
         older_than=older_than, cutoff=cutoff, **counts, rejected_rows_deleted=deleted, **files,
         patrol_members_deleted=members, patrol_notes_cleared=notes, agreements_cleared=agreements,

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from planner import _time
+from planner.storage.outcomes import stored_outcomes
 from planner.storage.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -380,7 +381,7 @@ def test_registered_crime_uploaded_on_the_data_page_drives_the_effect_review(dem
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("48 nieuwe aantallen" in s.value and "4 wijken gekoppeld" in s.value for s in at.success)
     store = open_store(f"sqlite:///{data / 'was.db'}")
-    assert set(store.outcomes()["ward"]) == set(wards)
+    assert set(stored_outcomes(store)["ward"]) == set(wards)
     at.switch_page("app_pages/coverage.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="effect_outcome").value == "registered"

@@ -17,8 +17,8 @@ from planner._errors import DataNotFoundError, InputError
 from planner.cli import app
 from planner.signals.outcomes import import_outcomes, parse_period, read_outcomes
 from planner.signals.wards import read_wards
+from planner.storage.outcomes import OUTCOME_COLUMNS, stored_outcomes
 from planner.storage.schema import import_batches
-from planner.storage.store import OUTCOME_COLUMNS
 
 LONG = (
     "\ufeffwijk;periode;aantal;categorie\n"
@@ -113,7 +113,7 @@ def test_long_format_keeps_good_rows_and_rejects_bad_ones_with_the_field(store, 
     assert rejects["reason"].iloc[3] == "area: missing"
     assert rejects["reason"].iloc[4] == "category: missing"
     assert len(store.rejected(report.batch_id)) == 5
-    assert by_area(store.outcomes()) == {
+    assert by_area(stored_outcomes(store)) == {
         ("West", "West", date(2026, 1, 1), "inbraak"): 5,
         ("oost", "Oost", date(2026, 1, 1), "inbraak"): 3,
         ("WK999902", "Oost", date(2026, 2, 1), "inbraak"): 0,
@@ -129,14 +129,14 @@ def test_politie_format_sums_buurten_into_a_wijk_without_a_row_of_its_own(store,
     report = import_outcomes(store, politie_csv, rejects_dir=tmp_path)
     assert (report.read, report.imported, report.rejected) == (9, 5, 3)
     assert (report.areas, report.matched_wards, report.periods) == (4, 2, 2)
-    assert by_area(store.outcomes()) == {
+    assert by_area(stored_outcomes(store)) == {
         ("WK999901", "West", date(2023, 1, 1), "total"): 17,
         ("WK999901", "West", date(2023, 3, 1), "1.1.1"): 2,
         ("WK999902", "Oost", date(2023, 1, 1), "total"): 20,
         ("BU99990201", None, date(2023, 1, 1), "total"): 12,
         ("GM9999", None, date(2023, 1, 1), "total"): 50,
     }
-    assert store.outcomes()["count"].sum() == 10 + 7 + 20 + 12 + 2 + 50
+    assert stored_outcomes(store)["count"].sum() == 10 + 7 + 20 + 12 + 2 + 50
     reasons = [reason for _, reason in report.reasons]
     assert reasons[0] == "count: not available ('.')"
     assert reasons[1].startswith("period: unreadable '2021XX01'")
@@ -162,7 +162,7 @@ def test_police_uk_counts_crimes_per_ward_or_lsoa_and_month(store, two_wards, po
         "read": 9, "imported": 4, "updated": 0, "duplicates": 0, "rejected": 4,
         "rejects_file": report.rejects_file, "areas": 3, "matched_wards": 2, "periods": 2,
     }
-    assert by_area(store.outcomes()) == {
+    assert by_area(stored_outcomes(store)) == {
         ("West", "West", date(2016, 1, 1), "Burglary"): 2,
         ("Oost", "Oost", date(2016, 1, 1), "Burglary"): 1,
         ("Oost", "Oost", date(2016, 2, 1), "Anti-social behaviour"): 1,
@@ -181,7 +181,7 @@ def test_reimport_adds_nothing(store, two_wards, long_csv, tmp_path):
     first = import_outcomes(store, long_csv, rejects_dir=tmp_path)
     again = import_outcomes(store, long_csv, rejects_dir=tmp_path)
     assert (again.imported, again.updated, again.duplicates) == (0, 0, first.imported)
-    assert len(store.outcomes()) == first.imported
+    assert len(stored_outcomes(store)) == first.imported
 
 
 def test_a_revised_count_replaces_the_stored_one(store, two_wards, long_csv, tmp_path):
@@ -192,7 +192,7 @@ def test_a_revised_count_replaces_the_stored_one(store, two_wards, long_csv, tmp
     revised.write_text(LONG.replace("West;2026-01;5;", "West;2026-01;6;"), encoding="utf-8")
     report = import_outcomes(store, revised, rejects_dir=tmp_path)
     assert (report.imported, report.updated, report.duplicates) == (0, 1, 3)
-    stored = by_area(store.outcomes())
+    stored = by_area(stored_outcomes(store))
     assert stored[("West", "West", date(2026, 1, 1), "inbraak")] == 6
     assert len(stored) == 4
     with store.engine.connect() as conn:
@@ -206,11 +206,11 @@ def test_counts_imported_before_the_wards_are_linked_by_a_reimport(store, two_wa
     same file links them, still without adding or updating any count."""
     first = import_outcomes(store, long_csv, rejects_dir=tmp_path)
     assert any("no wards loaded" in w for w in first.warnings)
-    assert store.outcomes()["ward"].isna().all()
+    assert stored_outcomes(store)["ward"].isna().all()
     store.save_wards(two_wards)
     again = import_outcomes(store, long_csv, rejects_dir=tmp_path)
     assert (again.imported, again.updated, again.duplicates) == (0, 0, 4)
-    assert store.outcomes()["ward"].notna().sum() == 3
+    assert stored_outcomes(store)["ward"].notna().sum() == 3
 
 
 def test_stored_counts_read_back_like_the_file(store, two_wards, long_csv, tmp_path):
@@ -218,18 +218,17 @@ def test_stored_counts_read_back_like_the_file(store, two_wards, long_csv, tmp_p
     filters by category and by the period's start (since inclusive, until exclusive)."""
     store.save_wards(two_wards)
     import_outcomes(store, long_csv, rejects_dir=tmp_path)
-    stored = store.outcomes()
+    stored = stored_outcomes(store)
     table = read_outcomes(long_csv, wards=store.wards())
     assert list(stored.columns) == list(OUTCOME_COLUMNS)
     pd.testing.assert_frame_equal(stored, table.rows)
     assert isinstance(stored["period_start"].iloc[0], date)
     assert stored.set_index("area").loc["Noord", "ward"] is None
-    assert list(store.outcomes(category="total")["area"]) == ["Noord"]
-    window = store.outcomes(since=date(2026, 2, 1), until=date(2026, 3, 1))
+    assert list(stored_outcomes(store, category="total")["area"]) == ["Noord"]
+    window = stored_outcomes(store, since=date(2026, 2, 1), until=date(2026, 3, 1))
     assert list(window["area"]) == ["WK999902"]
-    assert store.outcomes(category="none").empty and list(store.outcomes(category="none").columns) == list(
-        OUTCOME_COLUMNS
-    )
+    none = stored_outcomes(store, category="none")
+    assert none.empty and list(none.columns) == list(OUTCOME_COLUMNS)
 
 
 def test_a_key_repeated_in_one_file_is_counted_once(tmp_path):
@@ -352,7 +351,7 @@ def test_real_47018ned_buurten_add_up_to_the_zoetermeer_wijken(store, shared_dat
     path = shared_data / "outcomes" / "zoetermeer_buurt_misdrijven_2023_47018NED.csv"
     report = import_outcomes(store, path, rejects_dir=tmp_path)
     assert (report.read, report.rejected, report.matched_wards, report.periods) == (26, 0, 9, 1)
-    stored = store.outcomes()
+    stored = stored_outcomes(store)
     assert stored["count"].sum() == 5_544
     assert stored["ward"].notna().all() and len(stored) == 9
     centrum = stored.set_index("ward").loc["Wijk 00 Centrum"]
@@ -420,7 +419,7 @@ def test_a_file_without_one_valid_row_imports_nothing_and_says_why(store, tmp_pa
     path.write_text(text, encoding="utf-8")
     report = import_outcomes(store, path, rejects_dir=tmp_path)
     assert report.imported == 0 and report.rejected == text.count("\n") - 1
-    assert store.outcomes().empty
+    assert stored_outcomes(store).empty
     if report.rejected:
         assert all("count" in reason for _, reason in report.reasons)
 
@@ -439,7 +438,7 @@ def test_police_uk_files_of_two_forces_add_up(store, tmp_path):
     assert import_outcomes(store, met, rejects_dir=tmp_path).imported == 1
     second = import_outcomes(store, btp, rejects_dir=tmp_path)
     assert second.imported == 1 and second.updated == 0
-    stored = store.outcomes()
+    stored = stored_outcomes(store)
     assert stored["count"].sum() == 3 and set(stored["source"]) == {
         "police-uk: Metropolitan Police Service", "police-uk: British Transport Police"}
     assert import_outcomes(store, met, rejects_dir=tmp_path).duplicates == 1

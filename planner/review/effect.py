@@ -49,6 +49,7 @@ from .._errors import InputError
 from .._time import aware, local_day
 from .._validation import Constraints, check_params, integer, real
 from ..signals.outcomes import TOTAL
+from ..storage.outcomes import stored_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -1021,7 +1022,7 @@ def intensified(hours: pd.DataFrame) -> list[str]:
 def default_outcome(store) -> str:
     """``registered`` when the store holds registered crime of its loaded wards (or of any area
     while no ward is loaded), else ``signals``."""
-    rows = store.outcomes()
+    rows = stored_outcomes(store)
     if rows["ward"].notna().any() or (len(rows) and store.wards().empty):
         return "registered"
     return "signals"
@@ -1036,7 +1037,7 @@ def store_panel(store, *, outcome: str | None = None, start: date, end: date, ca
         msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}"
         raise InputError(msg)
     if (outcome or default_outcome(store)) == "registered":
-        rows = store.outcomes()
+        rows = stored_outcomes(store)
         matched = rows["ward"].notna()
         if matched.any():  # the loaded wards are the units; counts of other areas are not theirs
             rows = rows[matched]

@@ -13,13 +13,14 @@ import html
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import gpxpy
 import gpxpy.gpx
 
 from .._errors import InputError
+from .._time import from_utc_naive
 from ..signals.incidents import LOOK_FOR
 
 if TYPE_CHECKING:
@@ -158,8 +159,7 @@ def read_gpx(data: str | bytes, *, name: str) -> tuple[GpxLine, ...]:
     parts += [("route", route.points) for route in gpx.routes]
     return tuple(
         GpxLine(kind, tuple((p.longitude, p.latitude) for p in points),
-                tuple(None if p.time is None else p.time if p.time.tzinfo else p.time.replace(tzinfo=UTC)
-                      for p in points))
+                tuple(p.time if p.time is None or p.time.tzinfo else from_utc_naive(p.time) for p in points))
         for kind, points in parts
     )
 

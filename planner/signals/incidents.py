@@ -25,6 +25,7 @@ import pyogrio
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
+from .._geo import transformer
 from .._time import utc_timestamp
 from .._validation import Constraints, check_params, one_of, optional
 
@@ -742,8 +743,6 @@ def _number(values: pd.Series) -> pd.Series:
 
 def _parse_location(text, columns: dict[str, str], lonlat: pd.DataFrame | None):
     """WGS84 latitude/longitude per row from lat/lon, RD New x/y or point geometry."""
-    from pyproj import Transformer
-
     n = len(text("category"))
     reason = pd.Series([None] * n, dtype=object)
     lat = pd.Series(np.nan, index=range(n))
@@ -768,7 +767,7 @@ def _parse_location(text, columns: dict[str, str], lonlat: pd.DataFrame | None):
         )
         convert = use & x.notna() & y.notna() & reason.isna()
         if convert.any():
-            to_wgs = Transformer.from_crs(settings.RD_NEW, settings.WGS84, always_xy=True)
+            to_wgs = transformer(settings.RD_NEW, settings.WGS84)
             lon_rd, lat_rd = to_wgs.transform(x[convert].to_numpy(), y[convert].to_numpy())
             lon[convert], lat[convert] = lon_rd, lat_rd
     if lonlat is not None:

@@ -27,7 +27,8 @@ import pandas as pd
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
-from ..storage.store import Store, outcome_frame
+from ..storage.outcomes import add_outcomes, outcome_frame
+from ..storage.store import Store
 from .incidents import RawTable, fold_label, read_table
 from .intake import rejected_lines, write_rejects
 from .wards import assign_wards, find_ward
@@ -567,9 +568,9 @@ def import_outcomes(
     if len(outcome.rejects):
         directory = Path(rejects_dir) if rejects_dir is not None else settings.data_dir() / "rejects"
         rejects_file = str(write_rejects(outcome.rejects, directory, path.name, table.delimiter))
-    counts = store.add_outcomes(
-        outcome.rows, outcome.rejects, file_name=path.name, content_hash=hashlib.sha256(path.read_bytes()).hexdigest(),
-        read=outcome.read, rejects_file=rejects_file,
+    counts = add_outcomes(
+        store, outcome.rows, outcome.rejects, file_name=path.name,
+        content_hash=hashlib.sha256(path.read_bytes()).hexdigest(), read=outcome.read, rejects_file=rejects_file,
     )
     rows = outcome.rows
     report = OutcomeImport(

@@ -5,6 +5,11 @@ polygons) and longitude/latitude columns (points). On PostGIS the schema adds ge
 ``geom`` columns with spatial indexes, and the few queries where the database pays off (ward
 assignment, "within 50 m") run there; SQLite gets a portable path with the same answers.
 The tables are described in ``schema``; the Alembic migrations in ``migrations`` create and upgrade them.
+
+``Store`` opens the database and holds its transactions, the wards, the signals, the import
+batches and the calibrations; the other tables have their own modules beside it (``patrols``,
+``agreements``, ``accounts``, ``outcomes``, ``retention``), functions that take the store or
+the connection of one of its transactions. No module outside this package runs SQL.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ import json
 import logging
 import math
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,11 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import (
-    Float,
-    Numeric,
-    bindparam,
     case,
-    cast,
     create_engine,
     delete,
     event,
@@ -52,7 +53,6 @@ from .schema import (
     calibrations_table,
     import_batches,
     incidents_table,
-    outcomes_table,
     patrols_table,
     rejected_rows,
     schema_version,
@@ -73,14 +73,7 @@ migration file bumps it; a store of a newer version is refused."""
 _MIGRATION_LOCK = 0x57A5_0007
 """PostgreSQL advisory lock held while migrating, so concurrent upgrades run one after another."""
 
-_OUTCOMES_LOCK = 0x57A5_0012
-"""PostgreSQL advisory lock held by an outcomes import: two imports of overlapping counts run one
-after another, so the second sees the first's rows and updates rather than collides."""
-
-OUTCOME_COLUMNS = ("area", "ward", "period_start", "period", "category", "count", "source")
-"""Columns of a table of registered-crime counts, read from a file or from the store."""
-
-_CHUNK = 500
+CHUNK = 500
 _EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -110,17 +103,6 @@ class ImportCounts:
     imported: int
     duplicates: int
     updated: int = 0
-
-
-def outcome_frame(columns: Mapping[str, Iterable]) -> pd.DataFrame:
-    """Registered-crime counts in their one shape, whether read from a file or from the store:
-    ``OUTCOME_COLUMNS``, ``ward`` a name or None, ``period_start`` a ``datetime.date``, ``count`` int64."""
-    frame = pd.DataFrame({name: pd.Series(list(columns[name]), dtype=object) for name in OUTCOME_COLUMNS})
-    frame["ward"] = frame["ward"].where(frame["ward"].notna(), None)
-    for name in ("area", "period", "category", "source"):
-        frame[name] = frame[name].astype(str)
-    frame["count"] = frame["count"].astype("int64")
-    return frame
 
 
 class Store:
@@ -220,7 +202,7 @@ class Store:
             ids = self.ward_ids(conn)
             for ward_name, group in assignments.groupby(assignments.fillna("")):
                 ward_id = ids.get(ward_name) if ward_name else None
-                for chunk in _chunks(list(group.index), _CHUNK):
+                for chunk in chunks(list(group.index), CHUNK):
                     conn.execute(
                         update(incidents_table).where(incidents_table.c.id.in_(chunk)).values(ward_id=ward_id)
                     )
@@ -265,7 +247,7 @@ class Store:
         keys = list(keys)
         found: set[str] = set()
         with (self.engine.connect() if conn is None else nullcontext(conn)) as c:
-            for chunk in _chunks(keys, _CHUNK):
+            for chunk in chunks(keys, CHUNK):
                 column = incidents_table.c.content_key
                 found.update(c.execute(select(column).where(column.in_(chunk))).scalars())
         return found
@@ -300,9 +282,9 @@ class Store:
             created = now_utc_naive()
             records = _incident_records(fresh, ward_ids=ward_ids, batch_id=batch_id, created=created)
             inserted = 0
-            for chunk in _chunks(records, 10_000):
+            for chunk in chunks(records, 10_000):
                 inserted += self._insert_new(conn, chunk)
-            _add_rejected_rows(conn, rejects, batch_id)
+            add_rejected_rows(conn, rejects, batch_id)
             counts = ImportCounts(batch_id=batch_id, imported=inserted, duplicates=len(valid) - inserted)
             conn.execute(
                 update(import_batches).where(import_batches.c.id == batch_id)
@@ -445,110 +427,7 @@ class Store:
             row = conn.execute(select(t.c.fingerprint, t.c.choice_json).order_by(t.c.id.desc()).limit(1)).first()
         return None if row is None else (row.fingerprint, json.loads(row.choice_json))
 
-    # -- registered crime (outcomes) ---------------------------------------------------------
-    def add_outcomes(
-        self,
-        counts: pd.DataFrame,
-        rejects: pd.DataFrame,
-        *,
-        file_name: str,
-        content_hash: str,
-        read: int,
-        rejects_file: str | None,
-    ) -> ImportCounts:
-        """Store one import of registered-crime counts atomically, with its batch record
-        (``kind`` 'outcomes') and rejected rows.
-
-        ``counts`` has the ``OUTCOME_COLUMNS``, one row per (area, period_start, period,
-        category, source). A new key is inserted; a stored key with another count gets the new count
-        (police revise their figures) and counts as updated; an equal count is a duplicate, which
-        at most links the stored count to the ward it matches now (wards loaded since).
-        """
-        t = outcomes_table
-        with self.transaction() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTCOMES_LOCK})
-            batch_id = conn.execute(
-                insert(import_batches).values(
-                    imported_at=now_utc_naive(), file_name=file_name, content_hash=content_hash, kind="outcomes",
-                    read=read, imported=0, updated=0, duplicates=0, rejected=len(rejects),
-                    rejects_file=rejects_file,
-                )
-            ).inserted_primary_key[0]
-            ward_ids = self.ward_ids(conn)
-            stored: dict[tuple, tuple[int, int, int | None]] = {}
-            for chunk in _chunks(sorted(set(counts["area"])), _CHUNK):
-                query = select(
-                    t.c.id, t.c.area, t.c.period_start, t.c.period, t.c.category, t.c.source, t.c["count"],
-                    t.c.ward_id,
-                ).where(t.c.area.in_(chunk))
-                for row in conn.execute(query):
-                    stored[(row[1], row[2], row[3], row[4], row[5])] = (row[0], row[6], row[7])
-            fresh, changed, linked = [], [], []
-            for record in counts.to_dict("records"):
-                ward_id = ward_ids.get(record["ward"]) if isinstance(record["ward"], str) else None
-                known = stored.get((record["area"], record["period_start"], record["period"], record["category"],
-                                    record["source"]))
-                if known is None:
-                    fresh.append({
-                        "area": record["area"], "ward_id": ward_id, "period_start": record["period_start"],
-                        "period": record["period"], "category": record["category"], "count": int(record["count"]),
-                        "source": record["source"], "batch_id": batch_id,
-                    })
-                elif known[1] != record["count"]:
-                    changed.append({"key_id": known[0], "new_count": int(record["count"]), "new_ward_id": ward_id,
-                                    "new_source": record["source"], "new_batch_id": batch_id})
-                elif ward_id is not None and known[2] != ward_id:
-                    linked.append({"key_id": known[0], "new_ward_id": ward_id})
-            for chunk in _chunks(fresh, 10_000):
-                conn.execute(insert(t), chunk)
-            by_id = t.c.id == bindparam("key_id")
-            if changed:
-                conn.execute(update(t).where(by_id).values({
-                    "count": bindparam("new_count"), "ward_id": bindparam("new_ward_id"),
-                    "source": bindparam("new_source"), "batch_id": bindparam("new_batch_id"),
-                }), changed)
-            if linked:
-                conn.execute(update(t).where(by_id).values(ward_id=bindparam("new_ward_id")), linked)
-            _add_rejected_rows(conn, rejects, batch_id)
-            result = ImportCounts(
-                batch_id=batch_id, imported=len(fresh), updated=len(changed),
-                duplicates=len(counts) - len(fresh) - len(changed),
-            )
-            conn.execute(
-                update(import_batches).where(import_batches.c.id == batch_id)
-                .values(imported=result.imported, updated=result.updated, duplicates=result.duplicates)
-            )
-        return result
-
-    def outcomes(
-        self,
-        *,
-        category: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
-    ) -> pd.DataFrame:
-        """Stored registered-crime counts (``OUTCOME_COLUMNS``, ``ward`` the ward's name or None),
-        sorted by area, period and category.
-
-        ``since``/``until`` keep periods that start on or after ``since`` and before ``until``.
-        """
-        t = outcomes_table
-        query = select(
-            t.c.area, wards_table.c.name, t.c.period_start, t.c.period, t.c.category, t.c["count"], t.c.source
-        ).select_from(t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id))
-        if category is not None:
-            query = query.where(t.c.category == category)
-        if since is not None:
-            query = query.where(t.c.period_start >= since)
-        if until is not None:
-            query = query.where(t.c.period_start < until)
-        query = query.order_by(t.c.area, t.c.period_start, t.c.period, t.c.category)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        cells = list(zip(*rows, strict=True)) or [()] * len(OUTCOME_COLUMNS)
-        return outcome_frame(dict(zip(OUTCOME_COLUMNS, cells, strict=True)))
-
+    # -- import batches and their rejected rows ---------------------------------------------
     def rejected(self, batch_id: int) -> pd.DataFrame:
         """The rejected rows of one batch: the original cells plus ``row_number`` and ``reason``."""
         query = select(rejected_rows.c.row_number, rejected_rows.c.row_json, rejected_rows.c.reason).where(
@@ -564,79 +443,6 @@ class Store:
         with self.engine.connect() as conn:
             query = select(import_batches).order_by(import_batches.c.id)
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
-
-    # -- retention (policy in retention.py) --------------------------------------------------
-    def anonymise_before(self, cutoff: datetime, *, conn: Connection | None = None) -> dict[str, int]:
-        """Anonymise signals that ended before ``cutoff``, in one transaction (``conn``'s, if
-        given): description, reporter and external id removed, the location moved to the
-        ward's representative point (2-decimal rounding, ≈ 1 km, outside every ward). Rows
-        anonymised before are left alone, so running it twice changes nothing the second time.
-        """
-        t, w = incidents_table, wards_table
-        cutoff = utc_naive(cutoff)
-        old = (t.c.occurred_to < cutoff) & t.c.anonymised_at.is_(None)
-        stamp = now_utc_naive()
-        rep = {
-            column: select(getattr(w.c, f"rep_{column}")).where(w.c.id == t.c.ward_id).scalar_subquery()
-            for column in ("lat", "lon")
-        }
-        coarse = {
-            column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")
-        }
-        cleared = {"description": None, "reporter": None, "external_id": None, "anonymised_at": stamp}
-        with (self.transaction() if conn is None else nullcontext(conn)) as conn:
-            in_ward = conn.execute(
-                update(t).where(old, t.c.ward_id.is_not(None))
-                .values(
-                    lat=func.coalesce(rep["lat"], coarse["lat"]),
-                    lon=func.coalesce(rep["lon"], coarse["lon"]),
-                    **cleared,
-                )
-            ).rowcount
-            outside = conn.execute(update(t).where(old, t.c.ward_id.is_(None)).values(**coarse, **cleared)).rowcount
-            before = conn.execute(
-                select(func.count()).select_from(t).where(t.c.anonymised_at.is_not(None), t.c.anonymised_at < stamp)
-            ).scalar_one()
-        return {"anonymised": in_ward + outside, "outside_wards": outside, "already_anonymised": int(before)}
-
-    def rejected_records(self) -> pd.DataFrame:
-        """Every kept rejected row as stored (``id``, ``batch_id``, ``row_number``, ``row_json``)
-        with its batch's ``kind`` and ``imported_at`` (naive UTC)."""
-        r, b = rejected_rows, import_batches
-        query = select(r.c.id, r.c.batch_id, r.c.row_number, r.c.row_json, b.c.kind, b.c.imported_at).select_from(
-            r.join(b, r.c.batch_id == b.c.id)
-        ).order_by(r.c.id)
-        with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
-
-    def forget_rejected(self, ids: Iterable[int], *, files_gone: Iterable[int] = (), conn: Connection) -> int:
-        """Delete the rejected rows ``ids`` and the rejects-file paths of the batches
-        ``files_gone`` (their files were deleted); returns how many rows went."""
-        deleted = 0
-        for chunk in _chunks(sorted(int(i) for i in ids), _CHUNK):
-            deleted += conn.execute(delete(rejected_rows).where(rejected_rows.c.id.in_(chunk))).rowcount
-        for chunk in _chunks(sorted(int(i) for i in files_gone), _CHUNK):
-            conn.execute(update(import_batches).where(import_batches.c.id.in_(chunk)).values(rejects_file=None))
-        return deleted
-
-    def scrub(self) -> None:
-        """Leave no removed value in the database files: SQLite keeps deleted and overwritten
-        cells in free pages and the write-ahead log until the file is rebuilt (VACUUM) and the
-        log emptied. PostgreSQL reuses such space only as it goes (see the README)."""
-        if self.engine.dialect.name != "sqlite":
-            return
-        connection = self.engine.raw_connection()
-        try:
-            # The pool's connections run in autocommit mode (see _sqlite_pragmas), as VACUUM needs.
-            cursor = connection.cursor()
-            cursor.execute("VACUUM")
-            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            cursor.close()
-        finally:
-            connection.close()
-        if busy:
-            log.warning("the write-ahead log of %s is in use by another process; it empties at its next checkpoint",
-                        self.url)
 
 
 class _OneConnection:
@@ -672,7 +478,7 @@ class _AtomicStore(Store):
             yield connection
 
 
-def _add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -> None:
+def add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -> None:
     """Keep a batch's rejected rows: original cells as JSON, row number and reason."""
     records = [
         {
@@ -685,7 +491,7 @@ def _add_rejected_rows(conn: Connection, rejects: pd.DataFrame, batch_id: int) -
         }
         for row in rejects.to_dict("records")
     ]
-    for chunk in _chunks(records, 10_000):
+    for chunk in chunks(records, 10_000):
         conn.execute(insert(rejected_rows), chunk)
 
 
@@ -790,7 +596,8 @@ def _incident_frame(conn: Connection, query, params: dict | None = None) -> gpd.
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.WGS84)
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
+def chunks(items: list, size: int) -> Iterator[list]:
+    """``items`` in lists of at most ``size`` (the repositories' batched statements)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
