@@ -67,16 +67,6 @@ _STEPS = 8  # iterations per compiled call; the clock is checked between calls
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
 @dataclass(frozen=True)
 class SolverParams:
     """Options of :func:`solve_orienteering`.
@@ -193,14 +183,13 @@ class OrienteeringProblem:
             if not np.isfinite(service).all() or (service < 0).any():
                 bad = int(np.flatnonzero(~np.isfinite(service) | (service < 0))[0])
                 raise InputError(f"service must be finite and >= 0, got {service[bad]} at [{bad}]")
-        if not _is_number(self.budget) or not math.isfinite(self.budget) or self.budget < 0:
-            raise InputError(f"budget must be a finite number >= 0, got {self.budget!r}")
-        for name in ("start", "end"):
-            index = getattr(self, name)
-            if not _is_int(index) or not 0 <= index < n:
-                raise InputError(f"{name} must be a node index in [0, {n - 1}], got {index!r}")
-        if not _is_int(self.n_routes) or self.n_routes < 1:
-            raise InputError(f"n_routes must be an integer >= 1, got {self.n_routes!r}")
+        node = integer(low=0, high=n - 1, allowed=f"a node index in [0, {n - 1}]")
+        check_params(self, {
+            "budget": real(low=0, allowed="a finite number >= 0"),
+            "start": node,
+            "end": node,
+            "n_routes": integer(low=1, allowed="an integer >= 1"),
+        })
         object.__setattr__(self, "cost", cost)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "service", service)
