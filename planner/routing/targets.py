@@ -14,10 +14,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from .. import settings
 from .._errors import InputError
+from .._geo import metric_xy
 
 if TYPE_CHECKING:
     from ..hotspots import HotspotResult, HotStreets
@@ -80,10 +82,6 @@ def targets_from_hot_streets(
     if min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
         msg = f"min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {min_signals}, {radius_m}, {min_gap_m}"
         raise InputError(msg)
-    from pyproj import CRS
-
-    from .._geo import metric_xy
-
     edges = hot.edges
     columns = ["name", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]
     empty = gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry", crs=edges.crs)
