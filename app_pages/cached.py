@@ -16,7 +16,7 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
-from planner import access, settings
+from planner import _time, access, settings
 from planner.access import Store, open_store
 from planner.signals.incidents import CATEGORIES
 from planner.users import User
@@ -100,7 +100,7 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
 
     start_text, _, end_text = window.partition("-")
     tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
-    today = pd.Timestamp.now(tz="Europe/Amsterdam").normalize()
+    today = pd.Timestamp(_time.today())
     shown = hotspots(url, version, LOCAL_PUBLIC, ward, (today - pd.Timedelta(days=365)).date().isoformat(),
                      (today + pd.Timedelta(days=1)).date().isoformat(), tuple(CATEGORIES), "public", tonight)
     plan = plan_for_ward(store(url), ward, params=params, window=tonight, start=start, vary_last=vary_last,

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
 from planner import settings
+from planner._time import local_zone
 from planner.patrols import save_planned_patrol
 from planner.routing.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
 from planner.routing.routes import RouteParams
@@ -57,7 +57,7 @@ with ui.guarded():
     else:
         start = st.session_state.get("tonight_picked")
 
-    local = ZoneInfo(settings.TIMEZONE)
+    local = local_zone()
     begin = datetime.combine(day, start_time, tzinfo=local)
     end = begin + timedelta(minutes=minutes)
     window = f"{start_time.strftime('%H:%M')}-{end.strftime('%H:%M')}"

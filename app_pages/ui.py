@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from planner import access, settings
+from planner import _time, access
 from planner._errors import PlannerError
 from planner.signals.incidents import CATEGORIES
 from planner.users import User
@@ -95,8 +94,8 @@ def day(moment: datetime) -> str:
 
 
 def now() -> datetime:
-    """The current time in the Netherlands (the server may run in UTC)."""
-    return datetime.now(ZoneInfo(settings.TIMEZONE))
+    """The installation's local time now (``planner._time.now``: the server may run in UTC)."""
+    return _time.now()
 
 
 def date_range(value) -> tuple:

@@ -1,9 +1,10 @@
 """Shared geometry rules, one home each: the metric CRS (RD New inside the Netherlands, the local
 UTM zone elsewhere), signal coordinates in it, whether a street graph is projected, an edge's
-geometry, and the table of a graph's streets."""
+geometry, the table of a graph's streets, and the one cache of coordinate transformers."""
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -60,6 +61,16 @@ def to_metric(gdf: gpd.GeoDataFrame, name: str = "gdf") -> gpd.GeoDataFrame:
     return gdf.to_crs(metric_crs_of(gdf))
 
 
+def transformer(source: Any, target: Any) -> Transformer:
+    """A cached ``always_xy`` transformer from ``source`` to ``target`` (anything pyproj reads as
+    a CRS): building one takes tens of milliseconds, and they are thread-safe."""
+    return _transformer(str(source), str(target))
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(source: str, target: str) -> Transformer:
+    # Keyed by the CRSs' text, so a CRS object and its EPSG string share one transformer.
+    return Transformer.from_crs(source, target, always_xy=True)
 def signal_lonlat(incidents: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Longitudes and latitudes (WGS84) of signals: their ``lon``/``lat`` columns or point geometry."""
     if "lon" in incidents.columns and "lat" in incidents.columns:

@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import func, select
 
 from . import settings
 from ._errors import AccessDeniedError, InputError
 from .output import write_csv, write_text, writing
-from .storage.store import AuditCheck, Store, _utc_naive, incidents_table, open_store, wards_table
+from .storage import accounts as account_store
+from .storage.accounts import AuditCheck
+from .storage.store import Store, open_store
 from .users import ROLES, User
 
 if TYPE_CHECKING:
@@ -149,20 +150,7 @@ def signal_counts(
     if unknown or not by:
         msg = f"by must be a non-empty subset of {', '.join(AGGREGATE_BY)}, got {', '.join(by) or 'nothing'}"
         raise InputError(msg)
-    t = incidents_table
-    columns = {"ward": wards_table.c.name.label("ward"), "category": t.c.category, "status": t.c.status}
-    groups = [columns[column] for column in by]
-    query = select(*groups, func.count(t.c.id).label("signals")).select_from(
-        t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id)
-    )
-    if since is not None:
-        query = query.where(t.c.occurred_to >= _utc_naive(since))
-    if until is not None:
-        query = query.where(t.c.occurred_from < _utc_naive(until))
-    query = query.group_by(*groups).order_by(*groups)
-    with store.engine.connect() as conn:
-        frame = pd.DataFrame(conn.execute(query).all(), columns=[*by, "signals"])
-    frame["signals"] = frame["signals"].astype(int)
+    frame = store.incident_counts(by, since=since, until=until)
     if user.role == "resident":
         frame = frame[frame["signals"] >= settings.PUBLIC_MIN_SIGNALS].reset_index(drop=True)
     return frame
@@ -235,7 +223,7 @@ def record_access(
 ) -> None:
     """Write to the audit log that ``user`` (from ``user.via``) did ``action`` on ``n_rows``
     rows of ``what``, in ``format`` when a file was written."""
-    store.add_audit(user_name=user.name, role=user.role, action=action, what=what, n_rows=int(n_rows),
+    account_store.add_audit(store, user_name=user.name, role=user.role, action=action, what=what, n_rows=int(n_rows),
                     format=format, via=user.via)
     log.info("audit: %s (%s) %s %d rows%s: %s", user.name, user.role, action, n_rows,
              f" as {format}" if format else "", what)
@@ -373,13 +361,13 @@ def ward_coverage(store: Store, user: User, ward: str, start, end, **options: An
 def audit_log(store: Store, user: User, *, limit: int | None = 500) -> pd.DataFrame:
     """The audit log, newest first (admins)."""
     require(user, "view_audit")
-    return store.audit_entries(limit=limit)
+    return account_store.audit_entries(store, limit=limit)
 
 
 def verify_audit(store: Store, user: User) -> AuditCheck:
     """Check the audit log's hash chain (admins): ``AuditCheck.ok`` or the first broken entry."""
     require(user, "view_audit")
-    return store.verify_audit()
+    return account_store.verify_audit(store)
 
 
 # -- accounts: every change recorded in the audit log, by whoever made it ----------------------

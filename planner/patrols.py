@@ -4,52 +4,29 @@ ward's street graph. Member names are optional and private: only ``patrol_member
 
 from __future__ import annotations
 
-import functools
-import itertools
 import json
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import networkx as nx
 import numpy as np
 import shapely
-from pyproj import CRS, Geod, Transformer
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Float,
-    ForeignKey,
-    Integer,
-    String,
-    Table,
-    Text,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from pyproj import Geod
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
-from .storage.store import Store, metadata, patrols_table, wards_table
+from ._geo import transformer
+from ._time import aware, from_utc_naive, local_zone, now_utc_naive, utc_naive
+from .storage import patrols as patrol_store
+from .storage.store import Store
+from .streets.matching import MatchedTrack, MatchParams, match_track
 
 log = logging.getLogger(__name__)
 _GEOD = Geod(ellps="WGS84")
 
-
-@functools.lru_cache(maxsize=32)
-def transformer(source: Any, target: Any) -> Transformer:
-    """A cached ``always_xy`` transformer (building one costs tens of milliseconds)."""
-    return Transformer.from_crs(source, target, always_xy=True)
 
 PLANNED = "planned"
 
@@ -73,11 +50,9 @@ class SavedPatrol:
         }
 
 
-def _utc_naive(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        msg = f"patrol times must carry a timezone, got {moment.isoformat()}"
-        raise InputError(msg)
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def _stored(moment: datetime) -> datetime:
+    """A patrol time as stored; a naive one is refused (whose evening would it be?)."""
+    return utc_naive(aware(moment, what="patrol times"))
 
 
 def save_planned_patrol(
@@ -108,13 +83,12 @@ def save_planned_patrol(
         if ward_id is None:
             msg = f"no ward {ward!r} in the store"
             raise DataNotFoundError(msg)
-        begin = _utc_naive(start)
-        row = {
+        begin = _stored(start)
+        patrol_id = patrol_store.add_patrol(conn, {
             "ward_id": ward_id, "status": PLANNED, "planned_start": begin,
             "planned_end": begin + timedelta(minutes=minutes), "team_size": int(team_size),
-            "route_geojson": json.dumps(document), "created_at": datetime.now(UTC).replace(tzinfo=None),
-        }
-        patrol_id = conn.execute(insert(patrols_table).values(row)).inserted_primary_key[0]
+            "route_geojson": json.dumps(document), "created_at": now_utc_naive(),
+        })
         if members:
             _set_members(conn, patrol_id, members)
     end = start + timedelta(minutes=minutes)
@@ -127,29 +101,6 @@ def save_planned_patrol(
 WALKED = "walked"
 CANCELLED = "cancelled"
 STATUSES = (PLANNED, WALKED, CANCELLED)
-
-patrol_walks_table = Table(
-    "patrol_walks", metadata,
-    Column("patrol_id", Integer, ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True),
-    Column("source", String(20), nullable=False),
-    Column("path_wkt", Text),
-    Column("edges_json", Text, nullable=False),
-    Column("length_m", Float, nullable=False),
-    Column("stops_json", Text, nullable=False),
-    Column("track_points", Integer),
-    Column("matched_share", Float),
-    Column("recorded_at", DateTime, nullable=False),
-)
-"""What a walked patrol covered (schema version 3, migration ``0003_coverage``)."""
-
-patrol_members_table = Table(
-    "patrol_members", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("patrol_id", Integer, ForeignKey("patrols.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("name", String(200), nullable=False),
-)
-"""Names of the people on a patrol: optional and private, never in reports or exports."""
-
 
 @dataclass(frozen=True)
 class WalkedStop:
@@ -223,10 +174,6 @@ class PatrolRecord:
         }
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.replace(tzinfo=UTC)
-
-
 def _lonlat_length_m(coords: Sequence[tuple[float, float]]) -> float:
     if len(coords) < 2:
         return 0.0
@@ -259,15 +206,6 @@ def _route_parts(document: dict) -> tuple[list[tuple[float, float]], list[Walked
     return path, stops, (length if has_length else None)
 
 
-def _patrol_query():
-    p, w, k = patrols_table, wards_table, patrol_walks_table
-    return select(
-        p.c.id, w.c.name.label("ward"), p.c.status, p.c.planned_start, p.c.planned_end, p.c.actual_start,
-        p.c.actual_end, p.c.team_size, p.c.notes, p.c.route_geojson, k.c.source, k.c.path_wkt, k.c.edges_json,
-        k.c.length_m, k.c.stops_json, k.c.matched_share,
-    ).select_from(p.join(w, p.c.ward_id == w.c.id).outerjoin(k, k.c.patrol_id == p.c.id))
-
-
 def _record(row) -> PatrolRecord:
     if row.edges_json is not None:
         edges = frozenset(tuple(e) for e in json.loads(row.edges_json))
@@ -281,9 +219,9 @@ def _record(row) -> PatrolRecord:
         stops, path = tuple(stop_list), tuple(coords)
         length = given if given is not None else _lonlat_length_m(coords)
     return PatrolRecord(
-        id=int(row.id), ward=row.ward, status=row.status, planned_start=_aware(row.planned_start),
-        planned_end=_aware(row.planned_end), actual_start=_aware(row.actual_start),
-        actual_end=_aware(row.actual_end), team_size=int(row.team_size), notes=row.notes, source=row.source,
+        id=int(row.id), ward=row.ward, status=row.status, planned_start=from_utc_naive(row.planned_start),
+        planned_end=from_utc_naive(row.planned_end), actual_start=from_utc_naive(row.actual_start),
+        actual_end=from_utc_naive(row.actual_end), team_size=int(row.team_size), notes=row.notes, source=row.source,
         length_m=length, edges=edges, stops=stops, path_lonlat=path, matched_share=row.matched_share,
     )
 
@@ -298,29 +236,17 @@ def list_patrols(
 ) -> list[PatrolRecord]:
     """The patrol log, oldest first: patrols starting (actually, else as planned) in
     ``[since, until)`` of one ward or all, optionally of one status."""
-    p = patrols_table
-    query = _patrol_query()
-    begin = func.coalesce(p.c.actual_start, p.c.planned_start)
-    if ward is not None:
-        query = query.where(wards_table.c.name == ward)
-    if since is not None:
-        query = query.where(begin >= _utc_naive(since))
-    if until is not None:
-        query = query.where(begin < _utc_naive(until))
-    if status is not None:
-        if status not in STATUSES:
-            msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
-            raise InputError(msg)
-        query = query.where(p.c.status == status)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query.order_by(begin, p.c.id)).all()
-    return [_record(row) for row in rows]
+    if status is not None and status not in STATUSES:
+        msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
+        raise InputError(msg)
+    found = patrol_store.patrol_rows(store, ward=ward, status=status, since=None if since is None else _stored(since),
+                             until=None if until is None else _stored(until))
+    return [_record(row) for row in found]
 
 
 def get_patrol(store: Store, patrol_id: int) -> PatrolRecord:
     """One patrol of the log; ``DataNotFoundError`` if there is none with this id."""
-    with store.engine.connect() as conn:
-        row = conn.execute(_patrol_query().where(patrols_table.c.id == int(patrol_id))).first()
+    row = patrol_store.patrol_row(store, patrol_id)
     if row is None:
         msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
         raise DataNotFoundError(msg)
@@ -329,27 +255,11 @@ def get_patrol(store: Store, patrol_id: int) -> PatrolRecord:
 
 def patrol_members(store: Store, patrol_id: int) -> tuple[str, ...]:
     """The names recorded for a patrol (private: for the team's own log, never for reports)."""
-    query = select(patrol_members_table.c.name).where(patrol_members_table.c.patrol_id == int(patrol_id))
-    with store.engine.connect() as conn:
-        return tuple(conn.execute(query.order_by(patrol_members_table.c.id)).scalars())
+    return patrol_store.member_names(store, patrol_id)
 
 
 def _set_members(conn, patrol_id: int, members: Sequence[str]) -> None:
-    conn.execute(delete(patrol_members_table).where(patrol_members_table.c.patrol_id == patrol_id))
-    names = [str(m).strip() for m in members if str(m).strip()]
-    if names:
-        conn.execute(insert(patrol_members_table), [{"patrol_id": patrol_id, "name": n} for n in names])
-
-
-def forget_patrol_people(conn, cutoff: datetime) -> tuple[int, int]:
-    """Retention: delete the member names and clear the notes of patrols that ended before
-    ``cutoff`` (timezone-aware), inside the caller's transaction; returns (names, notes) removed."""
-    p, m = patrols_table, patrol_members_table
-    ended = func.coalesce(p.c.actual_end, p.c.planned_end, p.c.created_at) < _utc_naive(cutoff)
-    old = select(p.c.id).where(ended)
-    names = conn.execute(delete(m).where(m.c.patrol_id.in_(old))).rowcount
-    notes = conn.execute(update(p).where(ended, p.c.notes.is_not(None)).values(notes=None)).rowcount
-    return names, notes
+    patrol_store.replace_members(conn, patrol_id, [str(m).strip() for m in members if str(m).strip()])
 
 
 def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
@@ -359,13 +269,12 @@ def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
 def _write_walk(conn, patrol_id: int, *, source: str, path: Sequence[tuple[float, float]], edges: Iterable,
                 length_m: float, stops: Sequence[WalkedStop], track_points: int | None = None,
                 matched_share: float | None = None) -> None:
-    conn.execute(delete(patrol_walks_table).where(patrol_walks_table.c.patrol_id == patrol_id))
-    conn.execute(insert(patrol_walks_table).values(
-        patrol_id=patrol_id, source=source, path_wkt=_path_wkt(path),
-        edges_json=json.dumps(sorted([int(u), int(v)] for u, v in edges)), length_m=float(length_m),
-        stops_json=json.dumps([s.to_json() for s in stops]), track_points=track_points,
-        matched_share=matched_share, recorded_at=datetime.now(UTC).replace(tzinfo=None),
-    ))
+    patrol_store.replace_walk(conn, patrol_id, {
+        "source": source, "path_wkt": _path_wkt(path),
+        "edges_json": json.dumps(sorted([int(u), int(v)] for u, v in edges)), "length_m": float(length_m),
+        "stops_json": json.dumps([s.to_json() for s in stops]), "track_points": track_points,
+        "matched_share": matched_share, "recorded_at": now_utc_naive(),
+    })
 
 
 def walk_end(start: datetime, clock: time) -> datetime:
@@ -382,14 +291,14 @@ _CLOCK_SLACK = timedelta(minutes=5)
 
 
 def _check_times(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    begin, finish = _utc_naive(start), _utc_naive(end)
+    begin, finish = _stored(start), _stored(end)
     if finish <= begin:
         msg = f"actual_end must lie after actual_start, got {start.isoformat()} – {end.isoformat()}"
         raise InputError(msg)
     if finish - begin > timedelta(hours=24):
         msg = f"a patrol lasts at most 24 hours, got {start.isoformat()} – {end.isoformat()}"
         raise InputError(msg)
-    if finish > datetime.now(UTC).replace(tzinfo=None) + _CLOCK_SLACK:
+    if finish > now_utc_naive() + _CLOCK_SLACK:
         msg = f"actual_end {end.isoformat()} lies in the future; record a patrol once it has been walked"
         raise InputError(msg)
     return begin, finish
@@ -419,7 +328,7 @@ def mark_walked(
     if team_size is not None:
         values["team_size"] = int(team_size)
     with store.transaction() as conn:
-        conn.execute(update(patrols_table).where(patrols_table.c.id == planned.id).values(values))
+        patrol_store.update_patrol(conn, planned.id, values)
         if planned.source != "gpx":  # a matched GPS track says better where they walked
             _write_walk(conn, planned.id, source="plan", path=planned.path_lonlat, edges=planned.edges,
                         length_m=planned.length_m, stops=planned.stops if stops is None else tuple(stops))
@@ -433,348 +342,23 @@ def cancel_patrol(store: Store, patrol_id: int, *, notes: str | None = None) -> 
     planned = get_patrol(store, patrol_id)
     values = {"status": CANCELLED} | ({"notes": notes} if notes is not None else {})
     with store.transaction() as conn:
-        conn.execute(update(patrols_table).where(patrols_table.c.id == planned.id).values(values))
-        conn.execute(delete(patrol_walks_table).where(patrol_walks_table.c.patrol_id == planned.id))
+        patrol_store.update_patrol(conn, planned.id, values)
+        patrol_store.delete_walk(conn, planned.id)
     return get_patrol(store, planned.id)
 
 
 # --- GPS tracks ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MatchParams:
-    """How a GPS track is matched onto the street graph (a hidden Markov model, Newson & Krumm 2009).
-
-    Parameters
-    ----------
-    sigma_m
-        GPS noise (standard deviation, m) of the distance between a fix and its street.
-    search_m
-        Streets farther than this from a fix are not candidates; a fix with none is off the graph.
-    spacing_m
-        Fixes closer than this to the last kept one are skipped (noise dominates such steps).
-    beta_m
-        Tolerance (m) for the difference between the walked distance along the streets and the
-        straight distance between two fixes.
-    max_gap_m
-        The longest street distance bridged between two kept fixes; farther, the track breaks.
-    min_covered
-        A street counts as walked when at least this share of its length was covered.
-    median_window
-        Fixes in the running median that removes wild fixes first (1: off).
-    """
-
-    sigma_m: float = 15.0
-    search_m: float = 60.0
-    spacing_m: float = 25.0
-    beta_m: float = 40.0
-    max_gap_m: float = 1500.0
-    min_covered: float = 0.5
-    median_window: int = 5
-
-    def __post_init__(self) -> None:
-        for name in ("sigma_m", "search_m", "beta_m", "max_gap_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                msg = f"{name} must be > 0, got {value!r}"
-                raise InputError(msg)
-        if not (isinstance(self.spacing_m, int | float) and 0 <= self.spacing_m < math.inf):
-            msg = f"spacing_m must be ≥ 0, got {self.spacing_m!r}"
-            raise InputError(msg)
-        if not (isinstance(self.median_window, int) and self.median_window >= 1 and self.median_window % 2):
-            msg = f"median_window must be an odd integer ≥ 1, got {self.median_window!r}"
-            raise InputError(msg)
-        if not (isinstance(self.min_covered, int | float) and 0 < self.min_covered <= 1):
-            msg = f"min_covered must be in (0, 1], got {self.min_covered!r}"
-            raise InputError(msg)
-
-
-@dataclass(frozen=True)
-class MatchedTrack:
-    """A GPS track matched onto a street graph."""
-
-    edges: frozenset
-    """``(u, v)`` street edges walked (each street once, in the graph's own direction)."""
-    length_m: float
-    """Distance walked along the streets (repeats counted)."""
-    path_lonlat: tuple[tuple[float, float], ...]
-    n_points: int
-    n_used: int
-    """Fixes kept after thinning to ``spacing_m``."""
-    n_off_graph: int
-    """Kept fixes farther than ``search_m`` from every street (ignored)."""
-    breaks: int
-    """Places where the track could not be joined along the streets (e.g. a long GPS gap)."""
-
-    @property
-    def matched_share(self) -> float:
-        return 1.0 - self.n_off_graph / self.n_used if self.n_used else 0.0
-
-    def to_json(self) -> dict:
-        return {
-            "edges": len(self.edges), "km": round(self.length_m / 1000, 3), "points": self.n_points,
-            "used": self.n_used, "off_graph": self.n_off_graph, "breaks": self.breaks,
-            "matched_share": round(self.matched_share, 4),
-        }
-
-
-class _Streets:
-    """The undirected streets of a graph for matching: one geometry per node pair (the shortest)."""
-
-    def __init__(self, graph: nx.MultiDiGraph) -> None:
-        best: dict[tuple, tuple] = {}
-        for u, v, data in graph.edges(data=True):
-            pair = (u, v) if (v, u) not in best else (v, u)
-            length = float(data["length"])
-            if pair not in best or length < best[pair][2]:
-                geometry = data.get("geometry") or shapely.LineString(
-                    [(graph.nodes[u]["x"], graph.nodes[u]["y"]), (graph.nodes[v]["x"], graph.nodes[v]["y"])])
-                best[pair] = (u, v, length, geometry)
-        self.nodes = list(graph.nodes)
-        self.position = {node: i for i, node in enumerate(self.nodes)}
-        self.u = np.array([self.position[b[0]] for b in best.values()], dtype=np.int64)
-        self.v = np.array([self.position[b[1]] for b in best.values()], dtype=np.int64)
-        self.length = np.array([b[2] for b in best.values()], dtype=float)
-        self.geometry = np.array([b[3] for b in best.values()], dtype=object)
-        self.edge_of = {}
-        for i, (a, b) in enumerate(zip(self.u, self.v, strict=True)):
-            self.edge_of[(a, b)] = self.edge_of[(b, a)] = i
-        n = len(self.nodes)
-        self.matrix = csr_matrix(
-            (np.r_[self.length, self.length], (np.r_[self.u, self.v], np.r_[self.v, self.u])), shape=(n, n))
-        self.tree = shapely.STRtree(self.geometry)
-        self.xy = np.array([(graph.nodes[node]["x"], graph.nodes[node]["y"]) for node in self.nodes])
-        self._rows: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._limit = 0.0
-
-    def distances(self, node: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
-        """Street distances and predecessors from node index ``node`` (up to ``limit`` m)."""
-        if node not in self._rows:
-            dist, pred = dijkstra(self.matrix, directed=False, indices=[node], limit=limit,
-                                  return_predecessors=True)
-            self._rows[node] = (dist[0], pred[0])
-        return self._rows[node]
-
-    def node_path(self, a: int, b: int, limit: float) -> list[int]:
-        _, pred = self.distances(a, limit)
-        path = [b]
-        while path[-1] != a:
-            path.append(int(pred[path[-1]]))
-        return path[::-1]
-
-
-def _despike(xy: np.ndarray, window: int) -> np.ndarray:
-    """A running median over ``window`` fixes: single wild fixes (multipath) disappear."""
-    if window <= 1 or len(xy) < window:
-        return xy
-    half = window // 2
-    padded = np.pad(xy, ((half, half), (0, 0)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)
-    return np.median(windows, axis=-1)
-
-
-def _thin(xy: np.ndarray, spacing: float) -> np.ndarray:
-    kept = [0]
-    for i in range(1, len(xy)):
-        if np.hypot(*(xy[i] - xy[kept[-1]])) >= spacing:
-            kept.append(i)
-    return np.asarray(kept, dtype=np.int64)
-
-
-def match_track(graph: nx.MultiDiGraph, lonlat: np.ndarray, *, params: MatchParams = MatchParams()) -> MatchedTrack:
-    """Match a walked GPS track (WGS84 ``(lon, lat)`` rows, in walking order) onto a prepared
-    street graph: the most likely sequence of street positions (Viterbi over the streets near
-    each fix), joined by shortest street paths. Fixes off the graph are ignored; the graph is
-    not changed.
-    """
-    crs = graph.graph.get("crs")
-    if crs is None or not CRS.from_user_input(crs).is_projected:
-        msg = "the graph is not projected to metres: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
-    lonlat = np.asarray(lonlat, float).reshape(-1, 2)
-    if len(lonlat) < 2:
-        msg = f"a track needs at least 2 points, got {len(lonlat)}"
-        raise InputError(msg)
-    streets = _Streets(graph)
-    to_metric = transformer(settings.WGS84, crs)
-    xy = np.column_stack(to_metric.transform(lonlat[:, 0], lonlat[:, 1]))
-    xy = _despike(xy[np.isfinite(xy).all(axis=1)], params.median_window)
-    kept = xy[_thin(xy, params.spacing_m)]
-    points = shapely.points(kept)
-    point_idx, edge_idx = streets.tree.query(points, predicate="dwithin", distance=params.search_m)
-    distance = shapely.distance(points[point_idx], streets.geometry[edge_idx])
-    candidates: list[list[tuple[int, float, float]]] = [[] for _ in range(len(kept))]
-    geom_len = shapely.length(streets.geometry[edge_idx])
-    along = shapely.line_locate_point(streets.geometry[edge_idx], points[point_idx])
-    offset = np.where(geom_len > 0, along / np.maximum(geom_len, 1e-9), 0.0) * streets.length[edge_idx]
-    for p, e, d, s in zip(point_idx, edge_idx, distance, offset, strict=True):
-        candidates[p].append((int(e), float(s), float(d)))
-    matched = [i for i, c in enumerate(candidates) if c]
-    for i in matched:
-        candidates[i] = sorted(candidates[i], key=lambda c: c[2])[:8]
-    limit = params.max_gap_m
-
-    def route(a: tuple, b: tuple) -> tuple[float, int, int]:
-        """Street distance from candidate a to b, and the ends of a and b it passes (-1: same street)."""
-        ea, sa, _ = a
-        eb, sb, _ = b
-        if ea == eb:
-            return abs(sb - sa), -1, -1
-        best = (math.inf, -1, -1)
-        for end_a, cost_a in ((streets.u[ea], sa), (streets.v[ea], streets.length[ea] - sa)):
-            dist = streets.distances(int(end_a), limit)[0]
-            for end_b, cost_b in ((streets.u[eb], sb), (streets.v[eb], streets.length[eb] - sb)):
-                total = cost_a + dist[end_b] + cost_b
-                if total < best[0]:
-                    best = (total, int(end_a), int(end_b))
-        return best
-
-    # Viterbi, segment by segment (a segment breaks where no street path fits the step).
-    segments: list[list[tuple[int, int]]] = []
-    score: np.ndarray | None = None
-    back: list[np.ndarray] = []
-    chain: list[int] = []
-
-    def close() -> None:
-        if chain:
-            state = int(np.argmax(score))
-            states = [state]
-            for pointers in reversed(back):
-                state = int(pointers[state])
-                states.append(state)
-            states.reverse()
-            segments.append(list(zip(chain, states, strict=True)))
-
-    previous = None
-    for i in matched:
-        emission = np.array([-0.5 * (c[2] / params.sigma_m) ** 2 for c in candidates[i]])
-        if previous is None:
-            score, back, chain = emission, [], [i]
-            previous = i
-            continue
-        straight = float(np.hypot(*(kept[i] - kept[previous])))
-        transition = np.full((len(candidates[previous]), len(candidates[i])), -math.inf)
-        for a, ca in enumerate(candidates[previous]):
-            for b, cb in enumerate(candidates[i]):
-                walked = route(ca, cb)[0]
-                if walked <= limit:
-                    transition[a, b] = -abs(walked - straight) / params.beta_m
-        total = score[:, None] + transition
-        if not np.isfinite(total).any():
-            close()
-            score, back, chain = emission, [], [i]
-        else:
-            back.append(np.argmax(total, axis=0))
-            score = total.max(axis=0) + emission
-            chain.append(i)
-        previous = i
-    close()
-
-    covered: dict[int, list[tuple[float, float]]] = {}
-    length = 0.0
-    to_wgs = transformer(crs, settings.WGS84)
-    path: list[tuple[float, float]] = []
-
-    def position(c: tuple) -> tuple[float, float]:
-        e, s, _ = c
-        line = streets.geometry[e]
-        point = line.interpolate(s / streets.length[e] * line.length if streets.length[e] > 0 else 0)
-        return (point.x, point.y)
-
-    def run(edge: int, entry: int | None, exit_: int | None, lo: float, hi: float) -> float:
-        """Cover one stay on a street (entered at node ``entry``, left at ``exit_``; None: the
-        segment began / ended on it; ``lo``–``hi`` the offsets reached) and return its length."""
-        full, u = streets.length[edge], streets.u[edge]
-        if entry is None and exit_ is None:
-            span = (lo, hi)
-        elif entry is None or exit_ is None or entry == exit_:
-            end = exit_ if entry is None else entry
-            span = (0.0, hi) if end == u else (lo, full)
-        else:
-            span = (0.0, full)
-        covered.setdefault(edge, []).append(span)
-        return (2 if entry is not None and entry == exit_ else 1) * (span[1] - span[0])
-
-    def reach(item: list) -> float:
-        _, edge, entry, _, lo, hi = item
-        return hi if entry == streets.u[edge] else streets.length[edge] - lo
-
-    jitter = 2 * params.sigma_m
-    for segment in segments:
-        states = [candidates[i][k] for i, k in segment]
-        path.append(position(states[0]))
-        # The walk as stays on streets ("run": edge, entry node, exit node, offsets) and bridges.
-        items: list[list] = [["run", states[0][0], None, None, states[0][1], states[0][1]]]
-        for a, b in itertools.pairwise(states):
-            _, end_a, end_b = route(a, b)
-            if end_a < 0:
-                items[-1][4], items[-1][5] = min(items[-1][4], b[1]), max(items[-1][5], b[1])
-                path.append(position(b))
-                continue
-            items[-1][3] = end_a
-            nodes = streets.node_path(end_a, end_b, limit)
-            items.append(["bridge", nodes])
-            items.append(["run", b[0], end_b, None, b[1], b[1]])
-            path.extend(tuple(streets.xy[n]) for n in nodes)
-            path.append(position(b))
-        # GPS jitter at a junction: a short dip into a side street and straight back through the
-        # same node (A → B → A, or A → B → C) is not walked.
-        changed = True
-        while changed:
-            changed = False
-            for i in range(0, len(items) - 4, 2):
-                first, dip, last = items[i], items[i + 2], items[i + 4]
-                if not (len(items[i + 1][1]) == 1 and len(items[i + 3][1]) == 1 and dip[2] == dip[3]
-                        and reach(dip) < jitter):
-                    continue
-                if last[1] == first[1]:
-                    merged = ["run", first[1], first[2], last[3], min(first[4], last[4]), max(first[5], last[5])]
-                    items[i:i + 5] = [merged]
-                else:  # a dip at a corner: A → (B and back) → C is just A → C
-                    del items[i + 2:i + 4]
-                changed = True
-                break
-        for item in items:
-            if item[0] == "run":
-                length += run(*item[1:])
-            else:
-                for n1, n2 in itertools.pairwise(item[1]):
-                    e = streets.edge_of[(n1, n2)]
-                    covered.setdefault(e, []).append((0.0, streets.length[e]))
-                    length += streets.length[e]
-    edges = set()
-    for e, spans in covered.items():
-        spans.sort()
-        total, reach = 0.0, -math.inf
-        for lo, hi in spans:
-            lo = max(lo, reach)
-            if hi > lo:
-                total += hi - lo
-            reach = max(reach, hi)
-        if streets.length[e] == 0 or total >= params.min_covered * streets.length[e]:
-            edges.add((streets.nodes[streets.u[e]], streets.nodes[streets.v[e]]))
-    lon, lat = to_wgs.transform(*np.asarray(path).T) if path else ((), ())
-    result = MatchedTrack(
-        edges=frozenset(edges), length_m=float(length),
-        path_lonlat=tuple((float(a), float(b)) for a, b in zip(lon, lat, strict=True)),
-        n_points=len(lonlat), n_used=len(kept), n_off_graph=len(kept) - len(matched),
-        breaks=max(0, len(segments) - 1),
-    )
-    log.info("matched a track of %d fixes (%d used, %d off the streets) to %d streets, %.2f km",
-             result.n_points, result.n_used, result.n_off_graph, len(edges), length / 1000)
-    return result
-
-
 @dataclass(frozen=True)
 class Track:
     """A GPS track read from a GPX file: ``(lon, lat)`` fixes in order, and their times if known."""
 
     lonlat: np.ndarray
     times: tuple[datetime, ...] | None
-    name: str | None = None
 
 
-def read_gpx(source: str | Path | bytes) -> Track:
+def _read_track(source: str | Path | bytes) -> Track:
     """The fixes of a GPX file (path, or the file's bytes/text): track points, else route points."""
-    from .routing.export import parse_gpx
+    from .routing.export import read_gpx
 
     name = "the track"
     if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("<")):
@@ -783,19 +367,16 @@ def read_gpx(source: str | Path | bytes) -> Track:
             msg = f"no GPX file at {path}"
             raise DataNotFoundError(msg)
         source, name = path.read_bytes(), path.name
-    gpx = parse_gpx(source, name=name)
-    fixes = [p for track in gpx.tracks for segment in track.segments for p in segment.points]
+    lines = read_gpx(source, name=name)
+    fixes = [fix for line in lines if line.kind == "track" for fix in zip(line.lonlat, line.times, strict=True)]
     if not fixes:
-        fixes = [p for r in gpx.routes for p in r.points]
+        fixes = [fix for line in lines if line.kind == "route" for fix in zip(line.lonlat, line.times, strict=True)]
     if len(fixes) < 2:
         msg = "the GPX file holds fewer than 2 track points"
         raise InputError(msg)
-    lonlat = np.array([(p.longitude, p.latitude) for p in fixes], dtype=float)
-    times = None
-    if all(p.time is not None for p in fixes):
-        times = tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in (p.time for p in fixes))
-    name = gpx.tracks[0].name if gpx.tracks else None
-    return Track(lonlat=lonlat, times=times, name=name)
+    times = [moment for _, moment in fixes]
+    return Track(lonlat=np.array([lonlat for lonlat, _ in fixes], dtype=float),
+                 times=tuple(times) if all(moment is not None for moment in times) else None)
 
 
 @dataclass(frozen=True)
@@ -837,7 +418,7 @@ def import_track(
         msg = f"team_size must be ≥ 1, got {team_size}"
         raise InputError(msg)
     if not isinstance(track, Track):
-        track = read_gpx(track)
+        track = _read_track(track)
     match = match_track(graph, track.lonlat, params=params)
     if not match.edges:
         msg = (f"none of the track's {match.n_points} points lies within {params.search_m:g} m of a street of "
@@ -853,7 +434,7 @@ def import_track(
             msg = "the track has no times: give the day it was walked (--date YYYY-MM-DD)"
             raise InputError(msg)
         speed = float(graph.graph.get("speed_kmh", settings.WALKING_SPEED_KMH))
-        start = datetime.combine(day, time(19, 0), tzinfo=ZoneInfo(settings.TIMEZONE))
+        start = datetime.combine(day, time(19, 0), tzinfo=local_zone())
         end = start + timedelta(hours=max(match.length_m / 1000 / speed, 0.05))
     begin, finish = _check_times(start, end)
     with store.transaction() as conn:
@@ -870,22 +451,20 @@ def import_track(
             if notes is not None:
                 values["notes"] = notes
             if patrol_id is None:
-                row = {**values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
-                       "team_size": int(team_size), "route_geojson": None,
-                       "created_at": datetime.now(UTC).replace(tzinfo=None)}
-                patrol_id = conn.execute(insert(patrols_table).values(row)).inserted_primary_key[0]
+                patrol_id = patrol_store.add_patrol(conn, {
+                    **values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
+                    "team_size": int(team_size), "route_geojson": None, "created_at": now_utc_naive(),
+                })
                 stops: tuple[WalkedStop, ...] = ()
             else:
-                existing = conn.execute(select(patrols_table.c.ward_id, patrols_table.c.route_geojson)
-                                        .where(patrols_table.c.id == int(patrol_id))).first()
+                existing = patrol_store.patrol_plan(conn, patrol_id)
                 if existing is None:
                     msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
                     raise DataNotFoundError(msg)
                 if existing.ward_id != ward_id:
                     msg = f"patrol {patrol_id} is not a patrol of {ward}"
                     raise InputError(msg)
-                conn.execute(update(patrols_table).where(patrols_table.c.id == int(patrol_id))
-                             .values(values | {"team_size": int(team_size)}))
+                patrol_store.update_patrol(conn, patrol_id, values | {"team_size": int(team_size)})
                 stops = tuple(_route_parts(json.loads(existing.route_geojson or "{}"))[1])
                 # Planned stops count as made only where the walked path came within reach of them.
                 stops = _stops_on_path(stops, match.path_lonlat, graph.graph["crs"], params.search_m)
@@ -901,13 +480,10 @@ def import_track(
 def _stored_track(conn, ward_id: int, begin: datetime, finish: datetime, match: MatchedTrack) -> int | None:
     """The walked patrol of the ward stored from this GPS track before, if any: the same times,
     number of fixes and matched path (which the same file on the same streets gives again)."""
-    p, k = patrols_table, patrol_walks_table
-    query = select(p.c.id, k.c.path_wkt).select_from(p.join(k, k.c.patrol_id == p.c.id)).where(
-        p.c.ward_id == ward_id, p.c.status == WALKED, p.c.actual_start == begin, p.c.actual_end == finish,
-        k.c.source == "gpx", k.c.track_points == match.n_points,
-    )
     path = _path_wkt(match.path_lonlat)
-    return next((int(row.id) for row in conn.execute(query.order_by(p.c.id)) if row.path_wkt == path), None)
+    walks = patrol_store.track_walks(conn, ward_id=ward_id, status=WALKED, begin=begin, finish=finish,
+                             track_points=match.n_points)
+    return next((walk_id for walk_id, stored in walks if stored == path), None)
 
 
 def _stops_on_path(stops: Sequence[WalkedStop], path: Sequence[tuple[float, float]], crs, reach_m: float

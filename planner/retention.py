@@ -23,10 +23,10 @@ import pandas as pd
 
 from . import settings
 from ._errors import InputError
-from .patrols import forget_patrol_people
-from .review.agreements import forget_signal_agreements
 from .signals.incidents import event_ends, read_table
 from .signals.intake import write_rejects
+from .storage.agreements import forget_signal_agreements
+from .storage.patrols import forget_patrol_people
 from .storage.store import Store
 
 log = logging.getLogger(__name__)

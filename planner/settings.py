@@ -52,6 +52,21 @@ def database_url(data_dir_: Path | None = None) -> str:
     return f"sqlite:///{(directory / 'was.db').as_posix()}"
 
 
+def frozen_today() -> date | None:
+    """The day an installation takes as today (``WAS_TODAY``, ``YYYY-MM-DD``), for a demonstration
+    or a training evening on a past season; unset, the calendar's (see ``planner._time``)."""
+    text = os.environ.get("WAS_TODAY")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        from ._errors import InputError
+
+        msg = f"WAS_TODAY must be a day as YYYY-MM-DD, got {text!r}"
+        raise InputError(msg) from None
+
+
 RETENTION_DEFAULT = "2y"
 """Signals older than this are anonymised by ``was-planner retention apply`` (AVG/GDPR)."""
 

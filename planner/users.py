@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ._errors import AuthenticationError, DataNotFoundError, InputError
+from .storage import accounts as account_store
 from .storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def add_user(store: Store, name: str, *, role: str, password: str) -> User:
     """
     user = User(name=_check_name(name), role=role)
     _check_password(password)
-    store.add_user_row(user.name, user.role, _HASHER.hash(password))
+    account_store.add_user(store, user.name, user.role, _HASHER.hash(password))
     log.info("added user %s (%s)", user.name, user.role)
     return user
 
@@ -84,7 +85,7 @@ def authenticate(store: Store, name: str, password: str) -> User:
     AuthenticationError
         Unknown name, wrong password or disabled account; the message does not say which.
     """
-    row = store.user_row(name) if name else None
+    row = account_store.user_row(store, name) if name else None
     stored = row["password_hash"] if row is not None else _DUMMY_HASH
     try:
         _HASHER.verify(stored, password or "")
@@ -95,28 +96,29 @@ def authenticate(store: Store, name: str, password: str) -> User:
         msg = "unknown user or wrong password"
         raise AuthenticationError(msg)
     if _HASHER.check_needs_rehash(stored):
-        store.update_user(name, password_hash=_HASHER.hash(password))
+        account_store.update_user(store, name, password_hash=_HASHER.hash(password))
     return User(name=row["name"], role=row["role"])
 
 
 def set_password(store: Store, name: str, password: str) -> None:
     """Replace an account's password."""
     _check_password(password)
-    if not store.update_user(name, password_hash=_HASHER.hash(password)):
+    if not account_store.update_user(store, name, password_hash=_HASHER.hash(password)):
         msg = f"no user {name!r}"
         raise DataNotFoundError(msg)
 
 
 def set_disabled(store: Store, name: str, *, disabled: bool = True) -> None:
     """Disable (or re-enable) an account; a disabled account cannot sign in."""
-    if not store.update_user(name, disabled=disabled):
+    if not account_store.update_user(store, name, disabled=disabled):
         msg = f"no user {name!r}"
         raise DataNotFoundError(msg)
 
 
 def list_users(store: Store) -> list[dict]:
     """``[{"name", "role", "disabled"}]`` sorted by name (never the hashes)."""
-    return [{"name": r["name"], "role": r["role"], "disabled": bool(r["disabled"])} for r in store.user_rows()]
+    return [{"name": r["name"], "role": r["role"], "disabled": bool(r["disabled"])}
+            for r in account_store.user_rows(store)]
 
 
 def parse_role_map(text: str | None) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -11,6 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box
+
+DEMO_END = date(2026, 12, 1)
+"""The demo's end (the day after its last signal), and today for every test: the dashboard and the
+CLI (``WAS_TODAY``, inherited by the servers the tests start) see it as today, so no test depends on
+the calendar day."""
+os.environ["WAS_TODAY"] = DEMO_END.isoformat()
 
 SHARED_DIR = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -202,50 +209,58 @@ def make_signals():
     return _signal_rows
 
 
-# -- the demo town with a season of patrols (issue 6) -------------------------------------------------
-DEMO_END = __import__("datetime").date(2026, 11, 25)
+# -- the demo town, built once per session on a frozen date (issue 15) -------------------------------
+@pytest.fixture(scope="session")
+def demo_recipe() -> dict:
+    """``build_demo``'s options for the session's demo: seed 0 (what `was-planner demo` builds), ending
+    ``DEMO_END``."""
+    return {"seed": 0, "end": DEMO_END}
 
 
 @pytest.fixture(scope="session")
-def demo_season(tmp_path_factory):
-    """``(store, data_dir)`` of the demo (seed 3, ending 2026-11-25) with its season of recorded
-    patrols, built once per session; tests may add to it but not remove from it."""
-    from planner.demo import build_demo
-    from planner.hotspots.tuning import installation_street_calibration
-    from planner.storage.store import open_store
-
-    directory = tmp_path_factory.mktemp("demo_season")
-    store = open_store(f"sqlite:///{directory / 'was.db'}")
-    build_demo(store, directory, seed=3, end=DEMO_END)
-    installation_street_calibration(store, data_dir=directory)  # as `was-planner demo` leaves it: warm
-    return store, directory
-
-
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    """The demo town (seed 0, ending today) built once per test session; tests use copies."""
-    from datetime import date
-
+def demo_build(demo_recipe, tmp_path_factory):
+    """The one demo build of a test session (``demo_recipe``: a year of signals, a season of
+    patrols), calibrated as `was-planner demo` leaves it; its ``build_demo`` summary. Read only:
+    tests change copies (``demo_copy``, ``demo_season``)."""
     from planner.demo import build_demo
     from planner.hotspots.tuning import installation_street_calibration
     from planner.storage.store import open_store
 
     directory = tmp_path_factory.mktemp("demo-template")
     store = open_store(f"sqlite:///{directory / 'was.db'}")
-    build_demo(store, directory, seed=0, end=date.today())
+    summary = build_demo(store, directory, **demo_recipe)
     installation_street_calibration(store, data_dir=directory)  # fitted once; every copy keeps the fit
     store.engine.dispose()  # no open connection while the files are copied
-    return directory
+    return summary
+
+
+@pytest.fixture(scope="session")
+def demo_template(demo_build) -> Path:
+    """The data directory of the session's demo build (read only; copy it to change it)."""
+    return Path(demo_build.data_dir)
+
+
+def _copy_of(template: Path, tmp_path_factory) -> Path:
+    import shutil
+
+    target = tmp_path_factory.mktemp("demo") / "data"
+    shutil.copytree(template, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_season(demo_template, tmp_path_factory):
+    """``(store, data_dir)`` of a session copy of the demo; tests may add to it but not remove from it."""
+    from planner.storage.store import open_store
+
+    directory = _copy_of(demo_template, tmp_path_factory)
+    return open_store(f"sqlite:///{directory / 'was.db'}"), directory
 
 
 @pytest.fixture(scope="module")
 def demo_copy(demo_template, tmp_path_factory) -> Path:
     """A private copy of the demo for one test module, free to change."""
-    import shutil
-
-    target = tmp_path_factory.mktemp("demo") / "data"
-    shutil.copytree(demo_template, target)
-    return target
+    return _copy_of(demo_template, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from planner import _time
 from planner.storage.store import open_store
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -239,14 +240,14 @@ def test_coverage_page_adds_an_agreement(app, demo_dir):
 
 def test_tonight_mark_a_planned_patrol_as_walked(app, demo_dir):
     """A saved plan of a past evening can be marked as walked from tonight's page; it then counts as walked."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from planner.patrols import list_patrols
 
     store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
     at = app()
     ward = at.selectbox(key="tonight_ward").value
-    evening = date.today() - timedelta(days=2)
+    evening = _time.today() - timedelta(days=2)
     at.date_input(key="tonight_date").set_value(evening).run()
     at.button(key="tonight_save").click().run()
     walked_before = len(list_patrols(store, ward=ward, status="walked"))
@@ -356,13 +357,13 @@ def test_registered_crime_uploaded_on_the_data_page_drives_the_effect_review(dem
     """Counts uploaded on the Gegevens page are stored and linked to the wards; the Dekking page
     then reviews registered crime by default, and signals on request."""
     import shutil
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     data = tmp_path / "data"
     shutil.copytree(demo_template, data)
     monkeypatch.setenv("WAS_DATA_DIR", str(data))
     monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
-    first = date.today().replace(day=1)
+    first = _time.today().replace(day=1)
     months = []
     for _ in range(12):
         first = (first - timedelta(days=1)).replace(day=1)

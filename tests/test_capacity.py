@@ -30,7 +30,7 @@ TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
 START = TO_WGS84.transform(92_000, 452_000)[::-1]
 """The south-west corner of the shared street grid, as (lat, lon)."""
 
-SEASON_END = datetime(2026, 11, 25, tzinfo=UTC)
+SEASON_END = datetime(2026, 12, 1, tzinfo=UTC)
 """The end of the conftest ``demo_season`` (its ``DEMO_END``)."""
 
 runner = CliRunner()

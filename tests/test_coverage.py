@@ -13,9 +13,11 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from planner import _time
 from planner._errors import InputError
+from planner._geo import transformer
 from planner.cli import app
-from planner.patrols import PatrolRecord, WalkedStop, transformer
+from planner.patrols import PatrolRecord, WalkedStop
 from planner.review.coverage import CoverageParams, coverage_over_time, ward_coverage, ward_streets
 
 X0, Y0 = 91_000.0, 452_000.0
@@ -213,7 +215,7 @@ def test_a_period_past_today_is_cut_at_today(demo_season):
     happened are not idle), a period after today and a reversed one are refused with the days
     as typed, and a one-day report works."""
     _, directory = demo_season
-    today = date.today()
+    today = _time.today()
     base = ["coverage", "--ward", "Vogelwijk", "--from", (today - timedelta(weeks=6)).isoformat(), "--json"]
     ahead = _cli(directory, *base, "--to", (today + timedelta(days=31)).isoformat())
     until_today = _cli(directory, *base, "--to", today.isoformat())

@@ -17,16 +17,15 @@ END = date(2026, 11, 25)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("demo")
-    store = open_store(f"sqlite:///{directory / 'was.db'}")
-    return build_demo(store, directory, seed=3, end=END), store
+def demo(demo_build, demo_copy):
+    """The session's demo build: its summary and a store on a copy of it."""
+    return demo_build, open_store(f"sqlite:///{demo_copy / 'was.db'}")
 
 
-def test_same_seed_gives_the_same_demo(demo, tmp_path):
+def test_same_seed_gives_the_same_demo(demo, demo_recipe, tmp_path):
     """Building twice with one seed and end date writes identical streets and signals."""
     summary, _ = demo
-    again = build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, seed=3, end=END)
+    again = build_demo(open_store(f"sqlite:///{tmp_path / 'was.db'}"), tmp_path, **demo_recipe)
     for name in ("demostad.osm", "signals.csv"):
         assert (tmp_path / "demo" / name).read_bytes() == (
             __import__("pathlib").Path(summary.data_dir) / "demo" / name
@@ -138,12 +137,12 @@ def test_demo_refuses_a_store_with_real_data_unless_forced(store, data_dir, two_
     from typer.testing import CliRunner
 
     from planner.cli import app
-    from planner.review import coverage
+    from planner.demo import season
     from planner.signals.incidents import RawTable
     from planner.signals.intake import import_table
     from planner.signals.wards import store_wards
 
-    monkeypatch.setattr(coverage, "demo_patrols", lambda *args, **kwargs: None)  # the season is not needed here
+    monkeypatch.setattr(season, "demo_patrols", lambda *args, **kwargs: None)  # the season is not needed here
     store_wards(store, two_wards)
     import_table(store, RawTable(rows=make_signals(np.array([[91_500, 452_500], [92_500, 452_500]]))),
                  file_name="echt.csv", content_hash="echt")
@@ -163,13 +162,13 @@ def test_demo_refuses_a_store_with_real_data_unless_forced(store, data_dir, two_
 def test_a_demo_that_fails_half_way_leaves_nothing(any_store, data_dir, monkeypatch):
     """A failure after the wards and signals are written (here: in the patrol season) leaves the
     store as it was, on either backend: no synthetic signal beside what was there."""
-    from planner.review import coverage
+    from planner.demo import season
 
     def broken(*args, **kwargs):
         msg = "the patrol season failed"
         raise RuntimeError(msg)
 
-    monkeypatch.setattr(coverage, "demo_patrols", broken)
+    monkeypatch.setattr(season, "demo_patrols", broken)
     with pytest.raises(RuntimeError, match="patrol season"):
         build_demo(any_store, data_dir, seed=3, end=END)
     assert any_store.incident_count() == 0 and any_store.wards().empty and any_store.batches().empty

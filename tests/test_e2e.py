@@ -14,12 +14,13 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from app_pages.ui import TEXTS
+from planner import _time
 from planner.storage.store import open_store
 
 pytestmark = pytest.mark.e2e
@@ -141,7 +142,7 @@ def test_municipal_report_prints(browser, demo_copy):
     data = demo_copy
     store = open_store(f"sqlite:///{data / 'was.db'}")
     html_path = data / "rapport.html"
-    html_path.write_text(report_html(store, date.today() - timedelta(weeks=12), date.today(), data_dir=data),
+    html_path.write_text(report_html(store, _time.today() - timedelta(weeks=12), _time.today(), data_dir=data),
                          encoding="utf-8")
     page = browser.new_page(viewport={"width": 1000, "height": 1400})
     page.goto(html_path.as_uri())

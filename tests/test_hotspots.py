@@ -352,8 +352,6 @@ def test_hot_streets_real_west_oakland(shared_data):
 
 def test_hot_streets_amsterdam_network(shared_data):
     """The Amsterdam sidewalk network (GeoPackage) gets hot streets around its signals."""
-    if not hasattr(streets, "graph_from_segments"):
-        pytest.skip("streets.graph_from_segments is not there yet")
     graph = streets.prepare_graph(
         streets.graph_from_segments(shared_data / "networks" / "amsterdam_osdorp_midden_walk.gpkg")
     )
@@ -381,17 +379,9 @@ BASE_KEYS = {"ward", "audience", "now", "window", "hotspots"}
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """Demostad built once for this module: its data directory and the CLI's global options."""
-    from datetime import date
-
-    from planner.demo import build_demo
-    from planner.storage.store import open_store
-
-    directory = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{directory / 'was.db'}"
-    build_demo(open_store(url), directory, seed=0, end=date(2026, 11, 1))
-    return directory, ["--data-dir", str(directory), "--db", url]
+def demo(demo_copy):
+    """The demo town for this module: its data directory and the CLI's global options."""
+    return demo_copy, ["--data-dir", str(demo_copy), "--db", f"sqlite:///{demo_copy / 'was.db'}"]
 
 
 def run_json(args: list[str]) -> dict:

@@ -12,7 +12,7 @@ from shapely.geometry import Point
 
 from planner.signals.intake import import_file
 from planner.signals.wards import store_wards
-from planner.storage.store import incidents_table
+from planner.storage.schema import incidents_table
 
 NOW = datetime(2026, 11, 25, 23, 0)
 

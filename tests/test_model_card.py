@@ -17,16 +17,10 @@ from planner.storage.store import open_store
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """Demostad built once for this module: its store, data directory and the CLI's global options."""
-    from datetime import date
-
-    from planner.demo import build_demo
-
-    directory = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{directory / 'was.db'}"
-    build_demo(open_store(url), directory, seed=0, end=date(2026, 11, 1))
-    return open_store(url), directory, ["--data-dir", str(directory), "--db", url]
+def demo(demo_copy):
+    """The demo town for this module: its store, data directory and the CLI's global options."""
+    url = f"sqlite:///{demo_copy / 'was.db'}"
+    return open_store(url), demo_copy, ["--data-dir", str(demo_copy), "--db", url]
 
 
 def _cli(args: list[str]):

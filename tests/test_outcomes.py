@@ -17,7 +17,8 @@ from planner._errors import DataNotFoundError, InputError
 from planner.cli import app
 from planner.signals.outcomes import import_outcomes, parse_period, read_outcomes
 from planner.signals.wards import read_wards
-from planner.storage.store import OUTCOME_COLUMNS, import_batches
+from planner.storage.schema import import_batches
+from planner.storage.store import OUTCOME_COLUMNS
 
 LONG = (
     "\ufeffwijk;periode;aantal;categorie\n"

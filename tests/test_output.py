@@ -4,13 +4,14 @@ that cannot be written."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from planner import _time
 from planner._errors import InputError
 from planner.output import csv_bytes, excel_safe_cell, write_csv, write_text
 
@@ -58,7 +59,7 @@ def test_every_csv_of_a_hostile_import_opens_safely(demo_copy, tmp_path):
     from planner.users import add_user
 
     store = open_store(f"sqlite:///{demo_copy / 'was.db'}")
-    day = date.today() - timedelta(days=2)
+    day = _time.today() - timedelta(days=2)
     source = tmp_path / "hostile.csv"
     source.write_text(HOSTILE.format(day=day.strftime("%d-%m-%Y")), encoding="utf-8")
     report = import_file(store, source, rejects_dir=tmp_path / "rejects")

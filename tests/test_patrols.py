@@ -49,13 +49,13 @@ import numpy as np  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from planner.patrols import (  # noqa: E402
-    MatchParams,
     get_patrol,
     list_patrols,
     mark_walked,
     patrol_members,
     write_gpx_track,
 )
+from planner.streets.matching import MatchParams  # noqa: E402
 
 LINE_ROUTE = {"type": "FeatureCollection", "features": [
     {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[4.49, 52.06], [4.492, 52.06]]},
@@ -98,7 +98,7 @@ def _noisy_fixes(path_lonlat, crs, *, sigma_m: float, seed: int) -> np.ndarray:
     """A phone's fixes every 1.3 m along a path: drifting noise of ``sigma_m``, 6 wild fixes, a gap."""
     import shapely
 
-    from planner.patrols import transformer
+    from planner._geo import transformer
 
     rng = np.random.default_rng(seed)
     line = shapely.LineString(np.column_stack(transformer("EPSG:4326", crs).transform(*np.asarray(path_lonlat).T)))
@@ -126,7 +126,7 @@ def _street_length(graph, pairs) -> float:
 def test_noisy_gps_track_matches_the_route_it_followed(demo_route, sigma_m, tmp_path):
     """A seeded noisy track (drifting noise, wild fixes, a gap) along a planned route matches ≥ 90 % of
     the route's street length, and ≥ 80 % of what it matched lies on the route."""
-    from planner.patrols import match_track
+    from planner.streets.matching import match_track
 
     graph, patrol = demo_route
     fixes = _noisy_fixes(patrol.path_lonlat, graph.graph["crs"], sigma_m=sigma_m, seed=int(sigma_m))

@@ -25,7 +25,8 @@ from planner import access
 from planner.signals.incidents import CATEGORIES, RawTable
 from planner.signals.intake import import_table
 from planner.signals.wards import store_wards
-from planner.storage.store import import_batches, incidents_table, open_store, rejected_rows
+from planner.storage.schema import import_batches, incidents_table, rejected_rows
+from planner.storage.store import open_store
 from planner.users import User
 
 NOW = datetime(2026, 11, 25, 12, 0)

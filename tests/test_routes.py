@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import geopandas as gpd
 import networkx as nx
@@ -292,14 +291,9 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    """The demo town (4 wards, graphs, a year of signals) built once for this module."""
-    from planner.demo import build_demo
-    from planner.storage.store import open_store
-
-    directory = tmp_path_factory.mktemp("demo")
-    build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0, end=date(2026, 11, 1))
-    return directory
+def demo_dir(demo_copy):
+    """The demo town (4 wards, graphs, a year of signals) for this module."""
+    return demo_copy
 
 
 def _route(demo_dir, *args):

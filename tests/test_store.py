@@ -7,7 +7,8 @@ from sqlalchemy import text, update
 
 from planner import settings
 from planner._errors import InputError, PlannerError
-from planner.storage.store import SCHEMA_VERSION, open_store, schema_version
+from planner.storage.schema import schema_version
+from planner.storage.store import SCHEMA_VERSION, open_store
 
 
 def test_default_store_is_a_wal_sqlite_file_in_the_data_dir(data_dir):

@@ -21,8 +21,10 @@ from planner.signals.incidents import RawTable
 from planner.signals.intake import import_table
 from planner.signals.outcomes import import_outcomes
 from planner.signals.wards import assign_wards, store_wards
+from planner.storage import accounts
 from planner.storage import store as store_module
-from planner.storage.store import SCHEMA_VERSION, open_store, schema_version
+from planner.storage.schema import schema_version
+from planner.storage.store import SCHEMA_VERSION, open_store
 
 NOW = datetime(2026, 11, 25, 12, 0)
 
@@ -227,7 +229,7 @@ def test_unsupported_dialect_is_an_input_error():
 
 def test_audit_entries_from_before_the_chain_are_chained_by_the_upgrade(backend_url):
     """A version-5 store's audit entries get hashes in id order on upgrade; new entries extend the
-    chain and `Store.verify_audit` finds it whole, on SQLite and PostgreSQL."""
+    chain and `accounts.verify_audit` finds it whole, on SQLite and PostgreSQL."""
     from alembic import command
     from alembic.config import Config
 
@@ -244,7 +246,7 @@ def test_audit_entries_from_before_the_chain_are_chained_by_the_upgrade(backend_
     store.engine.dispose()
     upgraded = open_store(backend_url)
     assert upgraded.schema_version() == SCHEMA_VERSION
-    upgraded.add_audit(user_name="ada", role="admin", action="account", what="{}", n_rows=1, via="test")
-    check = upgraded.verify_audit()
+    accounts.add_audit(upgraded, user_name="ada", role="admin", action="account", what="{}", n_rows=1, via="test")
+    check = accounts.verify_audit(upgraded)
     assert check.ok and check.n_entries == 4, check
     upgraded.engine.dispose()

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from planner._errors import AuthenticationError, DataNotFoundError, InputError
 from planner.cli import app
-from planner.storage.store import users_table
+from planner.storage.schema import users_table
 from planner.users import (
     ROLES,
     User,

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import settings
+from .. import _time, settings
 from .._errors import PlannerError
 from ..output import write_text, writing
 
@@ -1026,12 +1026,12 @@ def _local_moment(text: str, flag: str, *, after=None):
     """``YYYY-MM-DD HH:MM`` (or ``HH:MM``: the first such clock time after the moment ``after``) in
     local time → an aware datetime."""
     from datetime import datetime, time
-    from zoneinfo import ZoneInfo
 
+    from .._time import local_zone
     from ..patrols import walk_end
     from ..signals.incidents import check_day
 
-    zone = ZoneInfo(settings.TIMEZONE)
+    zone = local_zone()
     try:
         if after is not None and len(text.strip()) <= 5:
             moment = walk_end(after, time.fromisoformat(text.strip()))
@@ -1101,22 +1101,21 @@ def patrols_list(
 ) -> None:
     """List the patrol log (never the members' names)."""
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
+    from .._time import aware, local_zone
     from ..access import visible_patrols
-    from ..review.coverage import _utc
 
     store = _store(ctx)
     name = _ward_name(store, ward) if ward else None
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
     records = visible_patrols(store, _signed_in(store, user, password, "view_aggregates"), ward=name, status=status,
-                              since=_utc(first) if first else None,
-                              until=_utc(last + timedelta(days=1)) if last else None)
+                              since=aware(first) if first else None,
+                              until=aware(last + timedelta(days=1)) if last else None)
     if as_json:
         echo_json({"patrols": [r.to_json() for r in records]})
         return
     for r in records:
-        when = r.start.astimezone(ZoneInfo(settings.TIMEZONE))
+        when = r.start.astimezone(local_zone())
         typer.echo(
             f"{r.id:>5}  {when:%Y-%m-%d %H:%M}  {r.ward:<16} {r.status:<9} team {r.team_size}  "
             f"{r.person_hours:5.1f} ph  {r.length_m / 1000:5.2f} km  {r.source or ''}"
@@ -1163,7 +1162,7 @@ def coverage_command(
     password: _PASSWORD = None,
 ) -> None:
     """Coverage of a ward: patrols, person-hours, km, hotspot score visited, streets walked, idle hot streets."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from ..access import ward_coverage
     from ..review.coverage import period_until_today
@@ -1171,7 +1170,7 @@ def coverage_command(
     store = _store(ctx)
     name = _ward_name(store, ward)
     first, last = _day_option(start, "--from"), _day_option(end, "--to")
-    until = period_until_today(first, last + timedelta(days=1), today=date.today())
+    until = period_until_today(first, last + timedelta(days=1), today=_time.today())
     result = ward_coverage(store, _signed_in(store, user, password, "view_coverage"), name, first, until,
                            data_dir=ctx.obj.data_dir)
     echo_result(result, as_json)
@@ -1304,13 +1303,12 @@ def agreements_list(
     password: _PASSWORD = None,
 ) -> None:
     """List agreements by due date; --overdue for those past due."""
-    from datetime import date
 
     from ..access import visible_agreements
 
     store = _store(ctx)
     name = _ward_name(store, ward) if ward else None
-    day = _day_option(today, "--today") or date.today()
+    day = _day_option(today, "--today") or _time.today()
     found = visible_agreements(store, _signed_in(store, user, password, "view_aggregates"), ward=name,
                                status=status, overdue_on=day if overdue else None)
     if as_json:

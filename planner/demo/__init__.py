@@ -26,11 +26,12 @@ from shapely import affinity, contains_xy
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import split
 
-from .. import settings
+from .. import _time, settings
 from .._errors import InputError
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..signals.intake import import_file
 from ..signals.wards import fetch_wards, store_wards
+from ..storage import accounts as account_store
 from ..storage.store import Store
 from ..streets import cache_ward_graphs
 
@@ -511,7 +512,7 @@ def real_data(store: Store) -> list[str]:
         "wards": 0 if len(demo) else len(store.ward_summary()),
         "signals": store.incident_count() - int(demo["imported"].sum()),
         "imports of registered crime": int((batches["kind"] == "outcomes").sum()),
-        "accounts": len(store.user_rows()),
+        "accounts": len(account_store.user_rows(store)),
     }
     return [f"{count} {what}" for what, count in found.items() if count > 0]
 
@@ -532,8 +533,8 @@ def build_demo(
     A store holding real data (``real_data``) is refused unless ``force``; the store gets the
     whole demo or, if a step fails, nothing.
     """
-    end = end or date.today()
-    if end > date.today():
+    end = end or _time.today()
+    if end > _time.today():
         msg = f"end must not lie in the future, got {end.isoformat()}"
         raise InputError(msg)
     found = real_data(store)
@@ -572,7 +573,7 @@ def _build_demo(store: Store, data_dir: Path, *, seed: int, end: date, place: st
     report = import_file(store, signals_file, rejects_dir=folder, now=datetime.combine(end, time()),
                          file_name=DEMO_BATCH)
     log.info("demo: %d wards, %d signals (%d rejected)", len(wards), report.imported, report.rejected)
-    from ..review.coverage import demo_patrols  # a season of recorded patrols and agreements (issue 6)
+    from .season import demo_patrols  # a season of recorded patrols and agreements (issue 6)
 
     demo_patrols(store, data_dir, seed=seed, end=end)
     return DemoSummary(

@@ -108,6 +108,7 @@ from sklearn.neighbors import KernelDensity
 from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_crs_for, metric_xy, require_crs, street_table
+from .._time import utc_timestamp
 from .._validation import Constraints, Rule, check_params, each, instance, integer, one_of, optional, real
 from ..signals.incidents import ParseOptions, check_day, parse_incidents, read_table
 from .calibration import (
@@ -315,9 +316,7 @@ def parse_split(text: str | datetime | pd.Timestamp) -> pd.Timestamp:
         msg = f"split must be a date, got {text!r}"
         raise InputError(msg)
     check_day(stamp.date(), what=f"split {text}")
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(settings.TIMEZONE)
-    return stamp.tz_convert("UTC")
+    return utc_timestamp(stamp)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import settings
 from .._errors import InputError
+from .._time import utc_timestamp
 from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
 from ..signals.incidents import CATEGORIES, SOURCES
 from .window import TimeWindow, aoristic_share, local_minutes
@@ -222,12 +223,7 @@ def reference_time(incidents: pd.DataFrame) -> pd.Timestamp:
 
 def moment_utc(moment: datetime | pd.Timestamp | None, incidents: pd.DataFrame) -> pd.Timestamp:
     """``moment`` in UTC (naive means local time), or the data's ``reference_time`` when ``None``."""
-    if moment is None:
-        return reference_time(incidents)
-    stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(settings.TIMEZONE)
-    return stamp.tz_convert("UTC")
+    return reference_time(incidents) if moment is None else utc_timestamp(moment)
 
 
 def _decay_mean(age0: np.ndarray, age1: np.ndarray, half_life_days: float) -> np.ndarray:

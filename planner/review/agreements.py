@@ -8,34 +8,16 @@ place (a hotspot's label and location) or a signal. Overdue = not done and due b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, Float, ForeignKey, Integer, String, Table, Text, insert, select, update
-
 from .._errors import DataNotFoundError, InputError
-from ..storage.store import Store, incidents_table, metadata, wards_table
+from .._time import from_utc_naive, now_utc_naive
+from ..storage import agreements as agreement_store
+from ..storage.store import Store
 
 STATUSES: dict[str, str] = {"open": "open", "in_progress": "in behandeling", "done": "afgerond"}
 """Status code → Dutch label."""
-
-agreements_table = Table(
-    "agreements", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("ward_id", Integer, ForeignKey("wards.id"), nullable=False, index=True),
-    Column("what", Text, nullable=False),
-    Column("role", String(100), nullable=False),
-    Column("due_date", Date, nullable=False),
-    Column("status", String(20), nullable=False),
-    Column("hotspot", String(50)),
-    Column("lat", Float),
-    Column("lon", Float),
-    Column("incident_id", Integer, ForeignKey("incidents.id", ondelete="SET NULL")),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-)
-"""Schema version 3 (migration ``0003_coverage``)."""
-
 
 @dataclass(frozen=True)
 class Agreement:
@@ -64,10 +46,6 @@ class Agreement:
             "location": None if self.lat is None else [round(self.lon, 6), round(self.lat, 6)],
             "incident_id": self.incident_id,
         }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _check(*, what: str | None = None, role: str | None = None, status: str | None = None,
@@ -104,40 +82,33 @@ def add_agreement(
 ) -> Agreement:
     """Record an agreement for ``ward``, optionally at a hotspot (its label and location) or a signal."""
     _check(what=what, role=role, status=status, lat=lat, lon=lon)
-    stamp = _now()
+    stamp = now_utc_naive()
     with store.transaction() as conn:
         ward_id = store.ward_ids(conn).get(ward)
         if ward_id is None:
             msg = f"no ward {ward!r} in the store"
             raise DataNotFoundError(msg)
-        if incident_id is not None:
-            found = conn.execute(select(incidents_table.c.id).where(incidents_table.c.id == incident_id)).first()
-            if found is None:
-                msg = f"no signal with id {incident_id}"
-                raise DataNotFoundError(msg)
-        agreement_id = conn.execute(insert(agreements_table).values(
-            ward_id=ward_id, what=what.strip(), role=role.strip(), due_date=due, status=status,
-            hotspot=hotspot, lat=lat, lon=lon, incident_id=incident_id, created_at=stamp, updated_at=stamp,
-        )).inserted_primary_key[0]
+        if incident_id is not None and not agreement_store.has_incident(conn, incident_id):
+            msg = f"no signal with id {incident_id}"
+            raise DataNotFoundError(msg)
+        agreement_id = agreement_store.add_agreement(conn, {
+            "ward_id": ward_id, "what": what.strip(), "role": role.strip(), "due_date": due, "status": status,
+            "hotspot": hotspot, "lat": lat, "lon": lon, "incident_id": incident_id, "created_at": stamp,
+            "updated_at": stamp,
+        })
     return get_agreement(store, agreement_id)
-
-
-def _query():
-    a = agreements_table
-    return select(a, wards_table.c.name.label("ward")).select_from(a.join(wards_table, a.c.ward_id == wards_table.c.id))
 
 
 def _agreement(row) -> Agreement:
     return Agreement(
         id=int(row.id), ward=row.ward, what=row.what, role=row.role, due=row.due_date, status=row.status,
         hotspot=row.hotspot, lat=row.lat, lon=row.lon, incident_id=row.incident_id,
-        created_at=row.created_at.replace(tzinfo=UTC), updated_at=row.updated_at.replace(tzinfo=UTC),
+        created_at=from_utc_naive(row.created_at), updated_at=from_utc_naive(row.updated_at),
     )
 
 
 def get_agreement(store: Store, agreement_id: int) -> Agreement:
-    with store.engine.connect() as conn:
-        row = conn.execute(_query().where(agreements_table.c.id == int(agreement_id))).first()
+    row = agreement_store.agreement_row(store, agreement_id)
     if row is None:
         msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
         raise DataNotFoundError(msg)
@@ -153,15 +124,7 @@ def list_agreements(
 ) -> list[Agreement]:
     """Agreements by due date; of one ward, one status, or (``overdue_on``) those overdue that day."""
     _check(status=status)
-    query = _query()
-    if ward is not None:
-        query = query.where(wards_table.c.name == ward)
-    if status is not None:
-        query = query.where(agreements_table.c.status == status)
-    if overdue_on is not None:
-        query = query.where(agreements_table.c.status != "done", agreements_table.c.due_date < overdue_on)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query.order_by(agreements_table.c.due_date, agreements_table.c.id)).all()
+    rows = agreement_store.agreement_rows(store, ward=ward, status=status, overdue_on=overdue_on)
     return [_agreement(row) for row in rows]
 
 
@@ -184,28 +147,12 @@ def update_agreement(
 ) -> Agreement:
     """Change an agreement's status, due date, text or role."""
     _check(what=what, role=role, status=status)
-    values: dict[str, Any] = {"updated_at": _now()}
+    values: dict[str, Any] = {"updated_at": now_utc_naive()}
     for key, value in (("status", status), ("due_date", due), ("what", what and what.strip()),
                        ("role", role and role.strip())):
         if value is not None:
             values[key] = value
-    with store.transaction() as conn:
-        changed = conn.execute(
-            update(agreements_table).where(agreements_table.c.id == int(agreement_id)).values(values)
-        ).rowcount
-    if not changed:
+    if not agreement_store.update_agreement(store, agreement_id, values):
         msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
         raise DataNotFoundError(msg)
     return get_agreement(store, agreement_id)
-
-
-def forget_signal_agreements(conn) -> int:
-    """Retention: clear the text and place of agreements that follow up an anonymised signal
-    (what was agreed may name or describe the people involved), inside the caller's
-    transaction; returns how many were cleared. The ward, role, due date and status stay."""
-    a, t = agreements_table, incidents_table
-    anonymised = select(t.c.id).where(t.c.anonymised_at.is_not(None))
-    cleared = (a.c.what != "") | a.c.lat.is_not(None) | a.c.lon.is_not(None)
-    return conn.execute(
-        update(a).where(a.c.incident_id.in_(anonymised), cleared).values(what="", lat=None, lon=None, updated_at=_now())
-    ).rowcount

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import networkx as nx
@@ -34,11 +33,12 @@ import pandas as pd
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
+from .._time import aware, local_zone
 from .._validation import Constraints, check_params, integer, real
 from ..patrols import WALKED, PatrolRecord, WalkedStop, list_patrols
 from ..routing.export import _number
 from ..routing.routes import Plan, RouteParams, plan_patrol
-from .coverage import CoverageParams, _utc, ward_coverage, ward_streets
+from .coverage import CoverageParams, ward_coverage, ward_streets
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ def _round_sequence(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, count: in
 def _records(plans: Sequence[Plan], *, nights: int, minutes: float, params: CapacityParams) -> list[PatrolRecord]:
     """The rounds as walked patrols of the log: one per team, out for the whole round, on
     nights spread over each simulated week."""
-    local = ZoneInfo(settings.TIMEZONE)
+    local = local_zone()
     records = []
     for i, plan in enumerate(plans):
         week, night = divmod(i, nights)
@@ -447,7 +447,7 @@ def capacity_for(
     wards = store.wards()
     name = find_ward(ward, wards)
     graph = ward_graph(store, name, data_dir=data_dir)
-    moment = _utc(now) if now is not None else datetime.now(UTC)
+    moment = aware(now) if now is not None else datetime.now(UTC)
     incidents = store.incidents(ward=name, until=moment if now is not None else None)
     found = (find_hotspots(incidents, wards[wards["name"] == name], params=hotspot_params(store),
                            now=moment if now is not None else None) if len(incidents) else None)

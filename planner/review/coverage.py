@@ -18,10 +18,9 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import networkx as nx
@@ -31,9 +30,10 @@ import shapely
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
-from .._geo import graph_crs, street_table
+from .._geo import graph_crs, street_table, transformer
+from .._time import aware, local_day
 from .._validation import Constraints, check_params, real
-from ..patrols import PatrolRecord, list_patrols, transformer
+from ..patrols import PatrolRecord, list_patrols
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class Coverage:
     def to_row(self) -> dict[str, Any]:
         """Everything, flat, for tables (the report's CSVs)."""
         return {
-            "ward": self.ward, "start": _local_day(self.start).isoformat(), "end": _local_day(self.end).isoformat(),
+            "ward": self.ward, "start": local_day(self.start).isoformat(), "end": local_day(self.end).isoformat(),
             **self.to_json(), "hot_streets": self.hot_streets, "hotspots": self.hotspots,
             "hotspots_visited": len(self.hotspots_visited),
             "revisit_median_days": None if self.revisit_median_days is None else round(self.revisit_median_days, 1),
@@ -121,7 +121,7 @@ class Coverage:
 
     def summary(self) -> str:
         return (
-            f"{self.ward} {_local_day(self.start)} – {_local_day(self.end - timedelta(microseconds=1))}: "
+            f"{self.ward} {local_day(self.start)} – {local_day(self.end - timedelta(microseconds=1))}: "
             f"{self.patrols} patrols, "
             f"{self.person_hours:.1f} person-hours, {self.km:.1f} km; hotspot score visited "
             f"{self.hotspot_share_visited:.0%} ({len(self.hotspots_visited)} of {self.hotspots} hotspots), "
@@ -130,10 +130,6 @@ class Coverage:
             + (f"; hotspots revisited every {self.revisit_median_days:.0f} days (median)"
                if self.revisit_median_days is not None else "")
         )
-
-
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(settings.TIMEZONE)).date()
 
 
 # --------------------------------------------------------------------------------------------
@@ -184,15 +180,6 @@ def hot_street_pairs(hot_edges: pd.DataFrame, streets: gpd.GeoDataFrame, *, shar
 # --------------------------------------------------------------------------------------------
 # Coverage of one ward and period (pure)
 # --------------------------------------------------------------------------------------------
-def _utc(moment: datetime | date) -> datetime:
-    if not isinstance(moment, datetime):
-        moment = datetime.combine(moment, time(), tzinfo=ZoneInfo(settings.TIMEZONE))
-    if moment.tzinfo is None:
-        msg = f"times must carry a timezone, got {moment.isoformat()}"
-        raise InputError(msg)
-    return moment.astimezone(UTC)
-
-
 def _walked_lines(patrol: PatrolRecord, geometry_of: dict, to_metric) -> shapely.Geometry | None:
     lines = [geometry_of[_pair(u, v)] for u, v in patrol.edges if _pair(u, v) in geometry_of]
     if not lines and len(patrol.path_lonlat) > 1:
@@ -218,7 +205,7 @@ def ward_coverage(
     GeoDataFrame with ``id``, ``score`` and geometry (any CRS); ``hot_streets`` holds node pairs
     ``(u, v)`` with ``u`` ≤ ``v`` (``hot_street_pairs``).
     """
-    begin, finish = _utc(start), _utc(end)
+    begin, finish = aware(start), aware(end)
     if finish <= begin:
         msg = f"end must lie after start, got {begin.isoformat()} – {finish.isoformat()}"
         raise InputError(msg)
@@ -261,7 +248,6 @@ def ward_coverage(
         areas = hotspots.to_crs(crs)
         n_hotspots = len(areas)
         geometry_of = dict(zip(pairs, streets.geometry, strict=True))
-        local = ZoneInfo(settings.TIMEZONE)
         for patrol in in_period:
             lines = _walked_lines(patrol, geometry_of, to_metric)
             stops = shapely.points(to_metric([(s.lon, s.lat) for s in patrol.stops])) if patrol.stops else None
@@ -270,7 +256,7 @@ def ward_coverage(
                 if not near and stops is not None:
                     near = bool((shapely.distance(stops, area) <= params.visit_m).any())
                 if near:
-                    visits.setdefault(int(hotspot_id), []).append(patrol.start.astimezone(local).date())
+                    visits.setdefault(int(hotspot_id), []).append(local_day(patrol.start))
         scores = dict(zip(areas["id"].astype(int), areas["score"].astype(float), strict=True))
         total = sum(scores.values())
         share = sum(scores[h] for h in visits) / total if total > 0 else 0.0
@@ -282,7 +268,7 @@ def ward_coverage(
         n_weeks = max(1, math.ceil((finish - begin).days / 7))
         if total > 0:
             weeks_share = sum(
-                scores[h] * min(1.0, len({(d - begin.astimezone(local).date()).days // 7 for d in visits.get(h, [])})
+                scores[h] * min(1.0, len({(d - local_day(begin)).days // 7 for d in visits.get(h, [])})
                                 / n_weeks)
                 for h in scores
             ) / total
@@ -377,7 +363,7 @@ def ward_context(
     from ..hotspots.tuning import hot_street_params, hotspot_params
     from ..streets import ward_graph
 
-    moment = _utc(now)
+    moment = aware(now)
     graph = graph if graph is not None else ward_graph(store, ward, data_dir=data_dir)
     wards = store.wards()
     polygon = wards.loc[wards["name"] == ward].geometry
@@ -412,7 +398,7 @@ def coverage_for(
 ) -> Coverage:
     """``ward_coverage`` of a stored ward over ``[start, end)``: its patrol log, cached graph and
     the hotspots and hot streets as of ``end``."""
-    begin, finish = _utc(start), _utc(end)
+    begin, finish = aware(start), aware(end)
     context = context or ward_context(store, ward, now=finish, data_dir=data_dir, params=params)
     since = min(begin, finish - timedelta(weeks=params.idle_weeks))
     patrols = list_patrols(store, ward=ward, since=since, until=finish)
@@ -442,8 +428,8 @@ def coverage_table(
         except DataNotFoundError as error:
             log.warning("coverage: skipped %s: %s", ward, error)
             continue
-        since = _utc(start) - timedelta(weeks=params.idle_weeks)
-        patrols = list_patrols(store, ward=ward, since=since, until=_utc(end))
+        since = aware(start) - timedelta(weeks=params.idle_weeks)
+        patrols = list_patrols(store, ward=ward, since=since, until=aware(end))
         frames.append(coverage_over_time(patrols, context.streets, start=start, end=end, freq=freq,
                                          hotspots=context.hotspots, hot_streets=context.hot_streets, ward=ward,
                                          params=params))
@@ -467,144 +453,3 @@ def capacity_table(coverage_rows: pd.DataFrame) -> pd.DataFrame:
         table["person_hours"] > 0, 1), 0.0)
     return table.round({"person_hours": 1, "km": 2, "km_per_person_hour": 2, "hotspot_share_visited": 3,
                         "street_share_walked": 3})
-
-
-# --------------------------------------------------------------------------------------------
-# Demo: a season of recorded patrols in Demostad
-# --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class DemoPatrols:
-    """What ``demo_patrols`` added."""
-
-    planned: int
-    walked: int
-    tracks: int
-    agreements: int
-    start: date
-    end: date
-    intensified: tuple[str, ...]
-
-
-_DEMO_NOTES = (
-    "Rustige ronde.", "Groep jongeren bij het winkelcentrum aangesproken; verliep goed.",
-    "Twee lantaarnpalen kapot gemeld.", "Schuurdeur open aangetroffen, bewoner gewaarschuwd.",
-    "Praatje gemaakt met bewoners bij de speeltuin.", "Lachgaspatronen bij het bankje opgeruimd.",
-    None, None, None,
-)
-_DEMO_AGREEMENTS = (
-    ("Extra verlichting langs het fietspad", "gemeente"),
-    ("Snoeien van de struiken bij de achterpaden", "gemeente"),
-    ("Gesprek met jongerenwerk over de hangplek", "jongerenwerker"),
-    ("Buurtbrief over inbraakpreventie", "wijkagent"),
-    ("Hekwerk achter de garageboxen repareren", "woningcorporatie"),
-)
-
-
-def _track_fixes(path_lonlat, crs, rng: np.random.Generator, *, step_m: float = 4.0,
-                 sigma_m: float = 8.0) -> np.ndarray:
-    """A phone's GPS fixes along a path: every ``step_m``, slowly drifting noise of about
-    ``sigma_m`` and a few wild fixes."""
-    forward = transformer(settings.WGS84, crs)
-    back = transformer(crs, settings.WGS84)
-    line = shapely.LineString(np.column_stack(forward.transform(*np.asarray(path_lonlat).T)))
-    xy = np.asarray(shapely.get_coordinates(line.interpolate(np.arange(0, line.length, step_m))))
-    noise = np.zeros_like(xy)
-    keep = 0.9
-    for i in range(1, len(xy)):
-        noise[i] = keep * noise[i - 1] + rng.normal(0, sigma_m * math.sqrt(1 - keep**2), 2)
-    xy = xy + noise + rng.normal(0, 2.0, xy.shape)
-    wild = rng.choice(len(xy), size=min(3, len(xy)), replace=False)
-    xy[wild] += rng.normal(0, 80, (len(wild), 2))
-    return np.column_stack(back.transform(xy[:, 0], xy[:, 1]))
-
-
-def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks: int = 12) -> DemoPatrols:
-    """Add a season of recorded patrols (the ``weeks`` before ``end``) and a few agreements to
-    the demo store: planned with the real route planner at varying times and team sizes, most
-    marked as walked, some recorded as noisy GPS tracks imported through the map matching.
-    Half the wards patrol three times a week in the second half of the season, the others
-    stay at about once a week, so the effect review has a contrast. Deterministic for a seed.
-    """
-    from ..hotspots import HotspotParams, find_hotspots, hot_streets
-    from ..patrols import cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
-    from ..routing.export import plan_to_geojson
-    from ..routing.routes import RouteParams, plan_patrol, ward_start
-    from ..routing.targets import targets_from_hot_streets, targets_from_hotspots
-    from ..streets import ward_graph
-    from .agreements import add_agreement
-
-    rng = np.random.default_rng(seed + 6006)
-    local = ZoneInfo(settings.TIMEZONE)
-    first = end - timedelta(weeks=weeks)
-    switch = first + timedelta(weeks=weeks // 2)
-    wards = store.wards()
-    names = sorted(wards["name"])
-    intensified = tuple(names[::2])
-    tracks_dir = Path(data_dir) / "demo" / "tracks"
-    planned = walked = tracks = 0
-    agreements = 0
-    for ward in names:
-        graph = ward_graph(store, ward, data_dir=data_dir)
-        moment = datetime.combine(first, time(), tzinfo=local)
-        incidents = store.incidents(ward=ward, until=moment)
-        result = find_hotspots(incidents, wards[wards["name"] == ward], params=HotspotParams(audience="officer"),
-                               now=moment)
-        spots = targets_from_hotspots(result)
-        streets = targets_from_hot_streets(hot_streets(graph, incidents, now=moment), incidents, top=6,
-                                           avoid=spots)
-        targets = pd.concat([spots, streets.to_crs(settings.WGS84)], ignore_index=True)
-        targets = gpd.GeoDataFrame(targets, geometry="geometry", crs=settings.WGS84)
-        lat, lon, start_name = ward_start(store, ward, graph)
-        # A few different routes per ward (the planner varies them), reused through the season.
-        variants, recent = [], frozenset()
-        for i, minutes in enumerate((90, 60, 120)):
-            plan = plan_patrol(graph, targets, start=(lat, lon), start_name=start_name, recent_edges=recent,
-                               params=RouteParams(minutes=minutes, seed=seed + i,
-                                                  variety_penalty=settings.VARIETY_PENALTY))
-            variants.append((minutes, plan))
-            recent = recent | frozenset().union(*(t.edges for t in plan.teams))
-        for week in range(weeks):
-            monday = first + timedelta(weeks=week)
-            per_week = 3 if (ward in intensified and monday >= switch) else int(rng.choice([0, 1, 1, 1, 2]))
-            days = sorted(rng.choice(7, size=per_week, replace=False)) if per_week else []
-            for day in days:
-                minutes, plan = variants[int(rng.integers(len(variants)))]
-                evening = rng.random() < 0.8
-                clock = time(int(rng.choice([19, 20, 21])) if evening else 14, int(rng.choice([0, 30])))
-                begin = datetime.combine(monday + timedelta(days=int(day)), clock, tzinfo=local)
-                if begin.date() >= end:
-                    continue
-                team_size = int(rng.choice([2, 2, 3, 3, 4]))
-                saved = save_planned_patrol(
-                    store, ward=ward, start=begin, minutes=minutes, team_size=team_size,
-                    route_geojson=plan_to_geojson(plan), edges=frozenset().union(*(t.edges for t in plan.teams)),
-                )
-                planned += 1
-                roll = rng.random()
-                if roll < 0.08:
-                    cancel_patrol(store, saved.id, notes="Afgelast (weer).")
-                    continue
-                actual = begin + timedelta(minutes=float(rng.integers(-5, 16)))
-                finish = actual + timedelta(minutes=minutes * float(rng.uniform(0.85, 1.1)))
-                note = _DEMO_NOTES[int(rng.integers(len(_DEMO_NOTES)))]
-                mark_walked(store, saved.id, actual_start=actual, actual_end=finish, notes=note)
-                walked += 1
-                if roll > 0.88 and plan.teams[0].path_lonlat:
-                    fixes = _track_fixes(plan.teams[0].path_lonlat, graph.graph["crs"], rng)
-                    times = [actual + (finish - actual) * i / max(1, len(fixes) - 1) for i in range(len(fixes))]
-                    gpx = write_gpx_track(fixes, tracks_dir / f"patrol-{saved.id:04d}.gpx",
-                                          times=[t.astimezone(UTC) for t in times], name=f"{ward} {begin:%Y-%m-%d}")
-                    import_track(store, graph, gpx, ward=ward, team_size=team_size, patrol_id=saved.id)
-                    tracks += 1
-        # Agreements on the ward's hottest spots: some done, some running, some overdue.
-        for row in result.hotspots.head(2).itertuples(index=False):
-            what, role = _DEMO_AGREEMENTS[int(rng.integers(len(_DEMO_AGREEMENTS)))]
-            due = end + timedelta(days=int(rng.integers(-40, 30)))
-            status = str(rng.choice(["open", "in_progress", "done"], p=[0.45, 0.3, 0.25]))
-            add_agreement(store, ward=ward, what=what, role=role, due=due, status=status,
-                          hotspot=f"hotspot {int(row.id)}", lat=float(row.centroid_lat), lon=float(row.centroid_lon))
-            agreements += 1
-    log.info("demo: %d patrols planned, %d walked (%d from GPS tracks), %d agreements",
-             planned, walked, tracks, agreements)
-    return DemoPatrols(planned=planned, walked=walked, tracks=tracks, agreements=agreements, start=first, end=end,
-                       intensified=intensified)

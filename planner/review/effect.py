@@ -38,15 +38,15 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from .. import settings
+from .. import _time, settings
 from .._errors import InputError
+from .._time import aware, local_day
 from .._validation import Constraints, check_params, integer, real
 from ..signals.outcomes import TOTAL
 
@@ -981,14 +981,13 @@ def patrol_hours(store, start: date, split: date, end: date) -> pd.DataFrame:
     """Walked person-hours per week of every stored ward before and after ``split`` (columns
     ``ward``, ``hours_per_week_before``, ``hours_per_week_after``, ``change``)."""
     from ..patrols import list_patrols
-    from .coverage import _utc
 
     weeks_before, weeks_after = (split - start).days / 7, (end - split).days / 7
     rows = []
     for ward in store.wards()["name"]:
-        walked = list_patrols(store, ward=ward, since=_utc(start), until=_utc(end), status="walked")
-        before = math.fsum(p.person_hours for p in walked if p.start < _utc(split))
-        after = math.fsum(p.person_hours for p in walked if p.start >= _utc(split))
+        walked = list_patrols(store, ward=ward, since=aware(start), until=aware(end), status="walked")
+        before = math.fsum(p.person_hours for p in walked if p.start < aware(split))
+        after = math.fsum(p.person_hours for p in walked if p.start >= aware(split))
         rows.append({"ward": ward, "hours_per_week_before": before / weeks_before,
                      "hours_per_week_after": after / weeks_after})
     hours = pd.DataFrame(rows, columns=["ward", "hours_per_week_before", "hours_per_week_after"])
@@ -1000,13 +999,12 @@ def patrol_dose(store, periods: Sequence[date], period: str) -> pd.DataFrame:
     """Walked person-hours per week of every stored ward (rows) in each ``period`` starting at
     ``periods`` (columns)."""
     from ..patrols import list_patrols
-    from .coverage import _utc
 
     bounds = [*periods, _next(periods[-1], period)]
     dose = pd.DataFrame(0.0, index=pd.Index(list(store.wards()["name"]), name="ward"), columns=list(periods))
-    walked = list_patrols(store, since=_utc(bounds[0]), until=_utc(bounds[-1]), status="walked")
+    walked = list_patrols(store, since=aware(bounds[0]), until=aware(bounds[-1]), status="walked")
     for patrol in walked:
-        day = patrol.start.astimezone(ZoneInfo(settings.TIMEZONE)).date()
+        day = local_day(patrol.start)
         first = period_start(day, period)
         if patrol.ward in dose.index and first in dose.columns:
             dose.loc[patrol.ward, first] += patrol.person_hours
@@ -1047,9 +1045,8 @@ def store_panel(store, *, outcome: str | None = None, start: date, end: date, ca
             msg = f"the registered counts are per {panel.period}, not per {period}"
             raise InputError(msg)
         return panel
-    from .coverage import _utc
 
-    incidents = store.incidents(since=_utc(start), until=_utc(end))
+    incidents = store.incidents(since=aware(start), until=aware(end))
     return panel_from_signals(incidents, list(store.wards()["name"]), start=start, end=end,
                               period=period or "month")
 
@@ -1080,7 +1077,7 @@ def effect_for(
     or before ``today`` for a dose) to its last (signals: ``today``); periods that have not ended
     by ``today`` are left out.
     """
-    today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
+    today = today or _time.today()
     if outcome not in (None, *OUTCOMES):
         msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}"
         raise InputError(msg)
@@ -1161,7 +1158,7 @@ def effect_review(
     is shorter than half a year, else per month), split in the middle (on a period start) unless ``split`` is given,
     the wards whose walked patrol hours rose as treated unless ``treated`` is given, with a
     placebo check of ``placebo`` runs. A design that cannot be estimated gives a note instead."""
-    today = today or datetime.now(ZoneInfo(settings.TIMEZONE)).date()
+    today = today or _time.today()
     end = min(end, today + timedelta(days=1))
     registered = (outcome or default_outcome(store)) == "registered"
     period = None if registered else ("week" if (end - start).days < 183 else "month")

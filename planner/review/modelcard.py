@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from .. import settings
 from .._errors import InputError
+from .._time import utc_timestamp
 from ..hotspots import HotspotParams, reference_time
 from ..hotspots.calibration import Calibration
 from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
@@ -41,10 +42,8 @@ def backtest_split(incidents: pd.DataFrame, *, now: datetime | pd.Timestamp | No
                    horizon_days: float = BacktestParams().horizon_days) -> pd.Timestamp:
     """Where the model card's backtest splits: ``horizon_days`` before ``now`` (default the
     latest signal), so the last full horizon is the test period."""
-    end = reference_time(incidents) if now is None else pd.Timestamp(now)
-    if end.tzinfo is None:
-        end = end.tz_localize(settings.TIMEZONE)
-    return end.tz_convert("UTC") - pd.Timedelta(days=horizon_days)
+    end = reference_time(incidents) if now is None else utc_timestamp(now)
+    return end - pd.Timedelta(days=horizon_days)
 
 
 def latest_backtest(store: Store, *, now: datetime | pd.Timestamp | None = None) -> tuple[BacktestResult | None, str]:
@@ -54,9 +53,7 @@ def latest_backtest(store: Store, *, now: datetime | pd.Timestamp | None = None)
     if len(incidents) == 0:
         return None, "er zijn nog geen signalen opgeslagen"
     if now is not None:
-        cutoff = pd.Timestamp(now)
-        cutoff = cutoff.tz_localize(settings.TIMEZONE) if cutoff.tzinfo is None else cutoff
-        incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= cutoff]
+        incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= utc_timestamp(now)]
     split = backtest_split(incidents, now=now)
     wards = store.wards()
     try:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import settings
+from .. import _time, settings
 from .._errors import DataNotFoundError, InputError, PlannerError
+from .._time import aware
 from ..output import write_csv, write_text
 from .agreements import STATUSES, list_agreements
 from .capacity import CapacityCurve, capacity_for
@@ -99,10 +100,9 @@ def _check_freq(freq: str) -> None:
 def signal_counts(store, start: date, end: date, *, freq: str = "week") -> pd.DataFrame:
     """Signals per ward and period (by the start of their time window, local time); signals
     discovered on patrol counted apart."""
-    from .coverage import _utc
 
     starts = period_starts(start, end, freq)
-    incidents = store.incidents(since=_utc(start), until=_utc(end))
+    incidents = store.incidents(since=aware(start), until=aware(end))
     wards = list(store.wards()["name"])
     local = incidents["occurred_from"].dt.tz_convert(settings.TIMEZONE).dt.date
     keep = (local >= start) & (local < end)
@@ -136,7 +136,7 @@ def build_report(
     ``today`` defaults to the real date; a period reaching past it is cut at the end of today,
     so days that have not happened count as neither walked nor idle."""
     _check_freq(freq)
-    today = today or date.today()
+    today = today or _time.today()
     end = period_until_today(start, end, today=today)
     contexts, rows = {}, []
     overdue = {w: 0 for w in store.wards()["name"]}
@@ -426,7 +426,7 @@ def render_html(report: Report) -> str:
         "<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>"
         f"<title>WAS-rapportage {period}</title><style>{_CSS}</style></head><body>"
         f"<h1>Wijk en Agent Samen: rapportage</h1><p class='meta'>Periode {period} · per {unit} · "
-        f"gemaakt met WAS Planner op {date.today():%d-%m-%Y}</p>"
+        f"gemaakt met WAS Planner op {_time.today():%d-%m-%Y}</p>"
         + "".join(sections)
         + "<footer>Alleen totalen: geen namen van deelnemers, geen notities, geen locaties of omschrijvingen van "
           "signalen. Straten: © OpenStreetMap-bijdragers.</footer></body></html>"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import math
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import gpxpy
@@ -136,9 +138,33 @@ def plan_to_gpx(plan: Plan, *, name: str) -> str:
     return gpx.to_xml(version="1.1")
 
 
-def parse_gpx(data: str | bytes, *, name: str) -> gpxpy.gpx.GPX:
-    """A GPX document from a file's bytes or text; an ``InputError`` naming ``name`` when it is
-    none (binary content, text that is not UTF-8, XML that is not GPX)."""
+@dataclass(frozen=True)
+class GpxLine:
+    """A track segment or a route of a GPX file: its points in order and their times."""
+
+    kind: str
+    """``track`` (a segment of one) or ``route``."""
+    lonlat: tuple[tuple[float, float], ...]
+    times: tuple[datetime | None, ...]
+    """Timezone-aware (a GPX time without a zone is UTC, as the format says); None where a point has none."""
+
+
+def read_gpx(data: str | bytes, *, name: str) -> tuple[GpxLine, ...]:
+    """The track segments, then the routes, of a GPX file's bytes or text (the one GPX reader:
+    walked tracks and previous routes alike); an ``InputError`` naming ``name`` when it is no
+    GPX (binary content, text that is not UTF-8, XML that is not GPX)."""
+    gpx = _parse_gpx(data, name=name)
+    parts = [("track", segment.points) for track in gpx.tracks for segment in track.segments]
+    parts += [("route", route.points) for route in gpx.routes]
+    return tuple(
+        GpxLine(kind, tuple((p.longitude, p.latitude) for p in points),
+                tuple(None if p.time is None else p.time if p.time.tzinfo else p.time.replace(tzinfo=UTC)
+                      for p in points))
+        for kind, points in parts
+    )
+
+
+def _parse_gpx(data: str | bytes, *, name: str) -> gpxpy.gpx.GPX:
     try:
         return gpxpy.parse(data.decode("utf-8") if isinstance(data, bytes) else data)
     except UnicodeDecodeError:

@@ -12,7 +12,6 @@ how the targets were found.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import math
@@ -31,7 +30,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from .. import settings
+from .. import _geo, settings
 from .._errors import DataNotFoundError, InputError
 from .._geo import edge_geometry, street_table
 from .._validation import Constraints, check_params, integer, optional, real
@@ -209,17 +208,6 @@ class Plan:
 # --- targets and snapping -----------------------------------------------------------------------
 
 
-def _transformer(source: Any, target: Any, *, always_xy: bool = True) -> Transformer:
-    """A cached pyproj transformer (building one takes ~50 ms; they are thread-safe)."""
-    return _cached_transformer(str(source), str(target), always_xy)
-
-
-@functools.lru_cache(maxsize=32)
-def _cached_transformer(source: str, target: str, always_xy: bool) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=always_xy)
-
-
-
 def _targets_in(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, params: RouteParams) -> pd.DataFrame:
     if not isinstance(targets, gpd.GeoDataFrame) or "score" not in targets.columns:
         msg = "targets must be a GeoDataFrame with a score column (and optionally dwell_min, name)"
@@ -262,7 +250,7 @@ def snap_start(graph: nx.MultiDiGraph, lat: float, lon: float, *, max_snap_m: fl
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         msg = f"{what} {lat},{lon} is not a latitude,longitude pair"
         raise InputError(msg)
-    x, y = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True).transform(lon, lat)
+    x, y = _geo.transformer(settings.WGS84, graph.graph["crs"]).transform(lon, lat)
     nodes, dists = _nearest(graph, np.array([x]), np.array([y]))
     node, dist = nodes[0], dists[0]
     if dist > max_snap_m:
@@ -434,7 +422,7 @@ def plan_patrol(
     teams = []
     # Every chosen stop counts as visited before any pass-by is credited, so no target counts twice.
     visited = {i - 2 for route in solution.routes for i in route[1:-1]}
-    transformer = _transformer(graph.graph["crs"], settings.WGS84, always_xy=True)
+    transformer = _geo.transformer(graph.graph["crs"], settings.WGS84)
     for route in solution.routes:
         team = _expand(graph, route, points, pred, row, nodes, usable, factor, transformer, visited, params)
         teams.append(team)
@@ -548,7 +536,7 @@ def _context_streets(graph: nx.MultiDiGraph, teams: list[Team], transformer: Tra
     paths = [np.asarray(t.path_lonlat) for t in teams if len(t.path_lonlat) > 1]
     if not paths:
         return ()
-    to_metric = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True)
+    to_metric = _geo.transformer(settings.WGS84, graph.graph["crs"])
     xs, ys = to_metric.transform(*np.concatenate(paths).T)
     edges = _edges(graph)
     area = shapely.box(min(xs), min(ys), max(xs), max(ys)).buffer(margin_m)
@@ -649,7 +637,7 @@ def ward_start(store, ward_name: str, graph: nx.MultiDiGraph) -> tuple[float, fl
         name = row.get("meeting_point_name")
         return float(lat), float(lon), str(name) if isinstance(name, str) and name else "ontmoetingspunt"
     node = central_node(graph)
-    lon, lat = _transformer(graph.graph["crs"], settings.WGS84, always_xy=True).transform(
+    lon, lat = _geo.transformer(graph.graph["crs"], settings.WGS84).transform(
         graph.nodes[node]["x"], graph.nodes[node]["y"])
     return float(lat), float(lon), "centrum van de wijk"
 
@@ -659,7 +647,7 @@ def read_route_lines(path: str | Path) -> list[shapely.LineString]:
     LineStrings of a GeoJSON file (such as ``export.plan_to_geojson`` writes)."""
     import json
 
-    from .export import parse_gpx
+    from .export import read_gpx
 
     path = Path(path)
     if not path.is_file():
@@ -668,14 +656,7 @@ def read_route_lines(path: str | Path) -> list[shapely.LineString]:
     data = path.read_bytes()
     lines: list[shapely.LineString] = []
     if path.suffix.lower() == ".gpx":
-        gpx = parse_gpx(data, name=path.name)
-        for track in gpx.tracks:
-            for segment in track.segments:
-                if len(segment.points) > 1:
-                    lines.append(shapely.LineString([(p.longitude, p.latitude) for p in segment.points]))
-        for route in gpx.routes:
-            if len(route.points) > 1:
-                lines.append(shapely.LineString([(p.longitude, p.latitude) for p in route.points]))
+        lines += [shapely.LineString(line.lonlat) for line in read_gpx(data, name=path.name) if len(line.lonlat) > 1]
     elif path.suffix.lower() in {".geojson", ".json"}:
         try:
             data = json.loads(data)
@@ -708,7 +689,7 @@ def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tole
     edge's points at a quarter, half and three quarters all within ``tolerance_m``."""
     if not lines:
         return frozenset()
-    to_metric = _transformer(settings.WGS84, graph.graph["crs"], always_xy=True)
+    to_metric = _geo.transformer(settings.WGS84, graph.graph["crs"])
     walked = shapely.union_all([shapely.transform(line, lambda xy: np.column_stack(
         to_metric.transform(xy[:, 0], xy[:, 1]))) for line in lines]).buffer(tolerance_m)
     shapely.prepare(walked)

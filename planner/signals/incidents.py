@@ -25,6 +25,7 @@ import pyogrio
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
+from .._time import utc_timestamp
 from .._validation import Constraints, check_params, one_of, optional
 
 log = logging.getLogger(__name__)
@@ -133,14 +134,6 @@ COLUMNS: tuple[str, ...] = (
 _RD_BOUNDS = (-7_000.0, 289_000.0, 300_000.0, 629_000.0)
 _TRUE = {"1", "true", "ja", "yes", "j", "y", "waar"}
 _FALSE = {"", "0", "false", "nee", "no", "n", "onwaar"}
-
-
-def utc_timestamp(moment: datetime) -> pd.Timestamp:
-    """A moment as a UTC timestamp; a naive one is read as Dutch local time."""
-    stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(settings.TIMEZONE)
-    return stamp.tz_convert("UTC")
 
 
 def fold_label(text: object) -> str:

@@ -4,12 +4,11 @@ Writers use portable SQL only: times are stored as naive UTC, geometries as WGS8
 polygons) and longitude/latitude columns (points). On PostGIS the schema adds generated
 ``geom`` columns with spatial indexes, and the few queries where the database pays off (ward
 assignment, "within 50 m") run there; SQLite gets a portable path with the same answers.
-The schema is created and upgraded by the Alembic migrations in ``planner/migrations``.
+The tables are described in ``schema``; the Alembic migrations in ``migrations`` create and upgrade them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -17,7 +16,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,19 +24,8 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import (
-    Boolean,
-    Column,
-    Date,
-    DateTime,
     Float,
-    ForeignKey,
-    Integer,
-    MetaData,
     Numeric,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     bindparam,
     case,
     cast,
@@ -55,10 +43,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from .. import settings
 from .._errors import InputError, PlannerError
+from .._time import now_utc_naive, utc_naive
+from .schema import (
+    calibrations_table,
+    import_batches,
+    incidents_table,
+    outcomes_table,
+    patrols_table,
+    rejected_rows,
+    schema_version,
+    wards_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,158 +73,15 @@ migration file bumps it; a store of a newer version is refused."""
 _MIGRATION_LOCK = 0x57A5_0007
 """PostgreSQL advisory lock held while migrating, so concurrent upgrades run one after another."""
 
-_AUDIT_LOCK = 0x57A5_0014
-"""PostgreSQL advisory lock held while an audit entry is appended, so two writers never chain
-onto the same previous entry (SQLite's write transactions already run one at a time)."""
-
 _OUTCOMES_LOCK = 0x57A5_0012
 """PostgreSQL advisory lock held by an outcomes import: two imports of overlapping counts run one
 after another, so the second sees the first's rows and updates rather than collides."""
 
-metadata = MetaData()
-
-schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
-
-wards_table = Table(
-    "wards", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(200), nullable=False, unique=True),
-    Column("code", String(50)),
-    Column("geometry_wkt", Text, nullable=False),
-    Column("meeting_point_name", String(200)),
-    Column("meeting_point_lat", Float),
-    Column("meeting_point_lon", Float),
-    Column("updated_at", DateTime, nullable=False),
-    Column("rep_lat", Float),
-    Column("rep_lon", Float),
-)
-
-import_batches = Table(
-    "import_batches", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("imported_at", DateTime, nullable=False),
-    Column("file_name", String(500), nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("read", Integer, nullable=False),
-    Column("imported", Integer, nullable=False),
-    Column("duplicates", Integer, nullable=False),
-    Column("rejected", Integer, nullable=False),
-    Column("rejects_file", String(1000)),
-    Column("kind", String(20), nullable=False, server_default="signals"),
-    Column("updated", Integer, nullable=False, server_default="0"),
-)
-
-incidents_table = Table(
-    "incidents", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("content_key", String(64), nullable=False, unique=True),
-    Column("external_id", String(200)),
-    Column("occurred_from", DateTime, nullable=False, index=True),
-    Column("occurred_to", DateTime, nullable=False),
-    Column("category", String(40), nullable=False, index=True),
-    Column("source", String(40), nullable=False),
-    Column("on_patrol", Boolean, nullable=False, default=False),
-    Column("lat", Float, nullable=False),
-    Column("lon", Float, nullable=False),
-    Column("description", Text),
-    Column("reporter", Text),
-    Column("status", String(20), nullable=False),
-    Column("reported_at", DateTime),
-    Column("ward_id", Integer, ForeignKey("wards.id"), index=True),
-    Column("batch_id", Integer, ForeignKey("import_batches.id")),
-    Column("created_at", DateTime, nullable=False),
-    Column("anonymised_at", DateTime),
-)
-
-outcomes_table = Table(
-    "outcomes", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("area", String(200), nullable=False),
-    Column("ward_id", Integer, ForeignKey("wards.id"), index=True),
-    Column("period_start", Date, nullable=False, index=True),
-    Column("period", String(10), nullable=False),
-    Column("category", String(200), nullable=False, server_default="total"),
-    Column("count", Integer, nullable=False),
-    Column("source", String(20), nullable=False),
-    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False),
-    UniqueConstraint("area", "period_start", "period", "category", "source", name="uq_outcomes_key"),
-)
-
 OUTCOME_COLUMNS = ("area", "ward", "period_start", "period", "category", "count", "source")
 """Columns of a table of registered-crime counts, read from a file or from the store."""
 
-rejected_rows = Table(
-    "rejected_rows", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("batch_id", Integer, ForeignKey("import_batches.id"), nullable=False, index=True),
-    Column("row_number", Integer, nullable=False),
-    Column("row_json", Text, nullable=False),
-    Column("reason", Text, nullable=False),
-)
-
-patrols_table = Table(
-    "patrols", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("ward_id", Integer, ForeignKey("wards.id"), nullable=False, index=True),
-    Column("status", String(20), nullable=False),
-    Column("planned_start", DateTime),
-    Column("planned_end", DateTime),
-    Column("actual_start", DateTime),
-    Column("actual_end", DateTime),
-    Column("team_size", Integer, nullable=False),
-    Column("route_geojson", Text),
-    Column("notes", Text),
-    Column("created_at", DateTime, nullable=False),
-)
-
-users_table = Table(
-    "users", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("role", String(20), nullable=False),
-    Column("password_hash", String(200), nullable=False),
-    Column("disabled", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime, nullable=False),
-)
-
-audit_table = Table(
-    "audit_log", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("at", DateTime, nullable=False, index=True),
-    Column("user_name", String(100), nullable=False, index=True),
-    Column("role", String(20), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("what", Text, nullable=False),
-    Column("n_rows", Integer, nullable=False),
-    Column("format", String(20)),
-    Column("via", String(120)),
-    Column("prev_hash", String(64)),
-    Column("entry_hash", String(64)),
-)
-
-calibrations_table = Table(
-    "calibrations", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("fitted_at", DateTime, nullable=False),
-    Column("fingerprint", String(200), nullable=False, index=True),
-    Column("choice_json", Text, nullable=False),
-)
-
 _CHUNK = 500
 _EARTH_RADIUS_M = 6_371_008.8
-
-
-def _utc_naive(moment: datetime | pd.Timestamp | None) -> datetime | None:
-    if moment is None or pd.isna(moment):
-        return None
-    stamp = pd.Timestamp(moment)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -254,47 +110,6 @@ class ImportCounts:
     imported: int
     duplicates: int
     updated: int = 0
-
-
-AUDIT_GENESIS = "0" * 64
-"""The previous-entry hash of the first audit entry."""
-
-_AUDIT_FIELDS = ("at", "user_name", "role", "action", "what", "n_rows", "format", "via", "prev_hash")
-
-
-def audit_entry_hash(entry: Mapping[str, object]) -> str:
-    """sha256 of an audit entry's canonical serialisation: its ``_AUDIT_FIELDS`` as sorted-key
-    JSON, the time as naive-UTC ISO text. The id is left out: the previous hash orders entries."""
-    canonical = {name: entry[name] for name in _AUDIT_FIELDS}
-    canonical["at"] = pd.Timestamp(canonical["at"]).isoformat()
-    canonical["n_rows"] = int(canonical["n_rows"])
-    text_ = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text_.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class AuditCheck:
-    """The outcome of ``Store.verify_audit``: entries checked (up to the break), the last good
-    hash (the chain's head when intact) and, if broken, the first bad entry's id and why."""
-
-    n_entries: int
-    head: str
-    broken_id: int | None = None
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.broken_id is None
-
-    def to_json(self) -> dict:
-        return {"ok": self.ok, "entries": self.n_entries, "head": self.head, "broken_id": self.broken_id,
-                "reason": self.reason}
-
-    def summary(self) -> str:
-        if self.ok:
-            return f"ok: {self.n_entries} audit entries chained, head {self.head}"
-        return (f"audit log broken at entry {self.broken_id}: {self.reason} "
-                f"({self.n_entries} entries before it are intact)")
 
 
 def outcome_frame(columns: Mapping[str, Iterable]) -> pd.DataFrame:
@@ -360,7 +175,7 @@ class Store:
                     "geometry_wkt": shapely.to_wkt(row.geometry, rounding_precision=7),
                     "rep_lat": round(point.y, 7),
                     "rep_lon": round(point.x, 7),
-                    "updated_at": _now(),
+                    "updated_at": now_utc_naive(),
                 }
                 for key in ("meeting_point_name", "meeting_point_lat", "meeting_point_lon"):
                     value = getattr(row, key, None)
@@ -472,7 +287,7 @@ class Store:
         with self.transaction() as conn:
             batch_id = conn.execute(
                 insert(import_batches).values(
-                    imported_at=_now(), file_name=file_name, content_hash=content_hash,
+                    imported_at=now_utc_naive(), file_name=file_name, content_hash=content_hash,
                     read=len(valid) + len(rejects), imported=0, duplicates=0,
                     rejected=len(rejects), rejects_file=rejects_file,
                 )
@@ -482,7 +297,7 @@ class Store:
             fresh = valid[~valid["content_key"].isin(known)].drop_duplicates("content_key")
             fresh = fresh.sort_values("content_key", kind="stable")
             ward_ids = self.ward_ids(conn)
-            created = _now()
+            created = now_utc_naive()
             records = _incident_records(fresh, ward_ids=ward_ids, batch_id=batch_id, created=created)
             inserted = 0
             for chunk in _chunks(records, 10_000):
@@ -584,6 +399,28 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(incidents_table)).scalar_one())
 
+    def incident_counts(
+        self, by: Iterable[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> pd.DataFrame:
+        """Number of signals per group of ``by`` (of ``ward``, ``category``, ``status``) whose time
+        span meets ``[since, until)``: columns ``by`` + ``signals``, ordered by the groups."""
+        by = list(by)
+        t = incidents_table
+        columns = {"ward": wards_table.c.name.label("ward"), "category": t.c.category, "status": t.c.status}
+        groups = [columns[column] for column in by]
+        query = select(*groups, func.count(t.c.id).label("signals")).select_from(
+            t.outerjoin(wards_table, t.c.ward_id == wards_table.c.id)
+        )
+        if since is not None:
+            query = query.where(t.c.occurred_to >= utc_naive(since))
+        if until is not None:
+            query = query.where(t.c.occurred_from < utc_naive(until))
+        query = query.group_by(*groups).order_by(*groups)
+        with self.engine.connect() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=[*by, "signals"])
+        frame["signals"] = frame["signals"].astype(int)
+        return frame
+
     def signal_fingerprint(self) -> str:
         """Changes whenever a signal is added, removed, resolved or anonymised: what a calibration is fitted on."""
         t = incidents_table
@@ -598,7 +435,7 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(calibrations_table))
             conn.execute(insert(calibrations_table).values(
-                fitted_at=datetime.now(UTC).replace(tzinfo=None), fingerprint=fingerprint,
+                fitted_at=now_utc_naive(), fingerprint=fingerprint,
                 choice_json=json.dumps(choice, ensure_ascii=False)))
 
     def calibration(self) -> tuple[str, dict] | None:
@@ -633,7 +470,7 @@ class Store:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _OUTCOMES_LOCK})
             batch_id = conn.execute(
                 insert(import_batches).values(
-                    imported_at=_now(), file_name=file_name, content_hash=content_hash, kind="outcomes",
+                    imported_at=now_utc_naive(), file_name=file_name, content_hash=content_hash, kind="outcomes",
                     read=read, imported=0, updated=0, duplicates=0, rejected=len(rejects),
                     rejects_file=rejects_file,
                 )
@@ -728,80 +565,6 @@ class Store:
             query = select(import_batches).order_by(import_batches.c.id)
             return pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
 
-    # -- accounts and audit (policy in users.py and access.py) -------------------------------
-    def add_user_row(self, name: str, role: str, password_hash: str) -> None:
-        try:
-            with self.transaction() as conn:
-                conn.execute(insert(users_table).values(
-                    name=name, role=role, password_hash=password_hash, disabled=False, created_at=_now(),
-                ))
-        except IntegrityError:
-            msg = f"user {name!r} exists already; pick another name"
-            raise InputError(msg) from None
-
-    def user_row(self, name: str) -> dict | None:
-        """The stored account ``name`` (``name, role, password_hash, disabled``), or None."""
-        query = select(users_table.c.name, users_table.c.role, users_table.c.password_hash, users_table.c.disabled)
-        with self.engine.connect() as conn:
-            row = conn.execute(query.where(users_table.c.name == name)).mappings().first()
-        return dict(row) if row is not None else None
-
-    def user_rows(self) -> list[dict]:
-        query = select(users_table.c.name, users_table.c.role, users_table.c.disabled, users_table.c.created_at)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query.order_by(users_table.c.name)).mappings()]
-
-    def update_user(self, name: str, **values: object) -> bool:
-        """Change stored account fields (``role``, ``password_hash``, ``disabled``); False if unknown."""
-        with self.transaction() as conn:
-            result = conn.execute(update(users_table).where(users_table.c.name == name).values(**values))
-            return result.rowcount > 0
-
-    def add_audit(
-        self, *, user_name: str, role: str, action: str, what: str, n_rows: int, format: str | None = None,
-        via: str | None = None,
-    ) -> None:
-        """Append an entry to the audit log, chained to the previous one (``audit_entry_hash``)."""
-        with self.transaction() as conn:
-            if self.is_postgis:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_LOCK})
-            last = conn.execute(
-                select(audit_table.c.entry_hash).order_by(audit_table.c.id.desc()).limit(1)
-            ).scalar()
-            entry = {"at": _now(), "user_name": user_name, "role": role, "action": action, "what": what,
-                     "n_rows": int(n_rows), "format": format, "via": via, "prev_hash": last or AUDIT_GENESIS}
-            conn.execute(insert(audit_table).values(**entry, entry_hash=audit_entry_hash(entry)))
-
-    def audit_entries(self, *, limit: int | None = None) -> pd.DataFrame:
-        """Audit log, newest first: ``at`` (UTC), ``user_name``, ``role``, ``action``, ``what``,
-        ``n_rows``, ``format``, ``via``."""
-        query = select(
-            audit_table.c.at, audit_table.c.user_name, audit_table.c.role, audit_table.c.action,
-            audit_table.c.what, audit_table.c.n_rows, audit_table.c.format, audit_table.c.via,
-        ).order_by(audit_table.c.at.desc(), audit_table.c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).mappings().all(), columns=list(query.selected_columns.keys()))
-        frame["at"] = pd.to_datetime(frame["at"]).dt.tz_localize("UTC")
-        for column in ("format", "via"):  # None, not NaN, where nothing was recorded
-            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-        return frame
-
-    def verify_audit(self) -> AuditCheck:
-        """Walk the audit log's hash chain from the first entry; the first entry whose stored
-        hashes do not match (edited, deleted before it, inserted, reordered) breaks it."""
-        previous, n_entries = AUDIT_GENESIS, 0
-        with self.engine.connect() as conn:
-            for row in conn.execute(select(audit_table).order_by(audit_table.c.id)).mappings():
-                entry = dict(row)
-                if entry["prev_hash"] != previous:
-                    return AuditCheck(n_entries, previous, broken_id=entry["id"],
-                                      reason="its previous-entry hash does not match the entry before it")
-                if entry["entry_hash"] != audit_entry_hash(entry):
-                    return AuditCheck(n_entries, previous, broken_id=entry["id"],
-                                      reason="its content does not match its hash")
-                previous, n_entries = entry["entry_hash"], n_entries + 1
-        return AuditCheck(n_entries, previous)
-
     # -- retention (policy in retention.py) --------------------------------------------------
     def anonymise_before(self, cutoff: datetime, *, conn: Connection | None = None) -> dict[str, int]:
         """Anonymise signals that ended before ``cutoff``, in one transaction (``conn``'s, if
@@ -810,9 +573,9 @@ class Store:
         anonymised before are left alone, so running it twice changes nothing the second time.
         """
         t, w = incidents_table, wards_table
-        cutoff = _utc_naive(cutoff)
+        cutoff = utc_naive(cutoff)
         old = (t.c.occurred_to < cutoff) & t.c.anonymised_at.is_(None)
-        stamp = _now()
+        stamp = now_utc_naive()
         rep = {
             column: select(getattr(w.c, f"rep_{column}")).where(w.c.id == t.c.ward_id).scalar_subquery()
             for column in ("lat", "lon")
@@ -1007,9 +770,9 @@ def _incident_query(
     if ward is not None:
         query = query.where(wards_table.c.name == ward)
     if since is not None:
-        query = query.where(t.c.occurred_to >= _utc_naive(since))
+        query = query.where(t.c.occurred_to >= utc_naive(since))
     if until is not None:
-        query = query.where(t.c.occurred_from < _utc_naive(until))
+        query = query.where(t.c.occurred_from < utc_naive(until))
     if categories is not None:
         query = query.where(t.c.category.in_(list(categories)))
     return query

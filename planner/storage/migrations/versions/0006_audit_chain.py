@@ -5,7 +5,7 @@
 - ``audit_log.via``: where the action came from: ``cli (os user NAME)``, ``dashboard`` or
   ``dashboard (oidc)``.
 - ``audit_log.prev_hash`` / ``entry_hash``: each entry stores the previous entry's hash and the
-  sha256 of its own canonical serialisation (``store.audit_entry_hash``); ``was-planner audit
+  sha256 of its own canonical serialisation (``accounts.audit_entry_hash``); ``was-planner audit
   verify`` walks the chain. Entries written before this version are chained here, in id order.
 
 Revision ID: 0006
@@ -25,7 +25,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from planner.storage.store import AUDIT_GENESIS, audit_entry_hash
+    from planner.storage.accounts import AUDIT_GENESIS, audit_entry_hash
 
     op.add_column("audit_log", sa.Column("format", sa.String(20)))
     op.add_column("audit_log", sa.Column("via", sa.String(120)))

@@ -1,0 +1,94 @@
+"""Time rules, in one place.
+
+- The store holds naive UTC. ``utc_naive`` turns a moment into that form: an aware moment is
+  converted, a naive one is taken to be in that form already (it came from the store or from a
+  column the store wrote). ``from_utc_naive`` reads a stored value back as aware UTC.
+- A moment handed to the patrol log or the review (a patrol's times, a report's period) must say
+  its zone: ``aware`` refuses a naive one rather than guess whose evening it was. A date stands
+  for its local midnight.
+- A stamp read from data or typed as a reference time (a signal's date, the ``now`` a hotspot map
+  is scored at, a backtest split) is local wall-clock time when it is naive: ``utc_timestamp``.
+- Local means ``settings.TIMEZONE``: ``local_zone``, ``local_day``.
+- What day it is for planning and reviewing: ``now``/``today``, local, on the day ``WAS_TODAY``
+  names when it is set (a demonstration, a training evening replaying a past season, the tests).
+  It never moves a stored timestamp or a retention cut-off: those follow the real clock
+  (``now_utc_naive``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from . import settings
+from ._errors import InputError
+
+
+def local_zone() -> ZoneInfo:
+    """The installation's timezone (``settings.TIMEZONE``)."""
+    return ZoneInfo(settings.TIMEZONE)
+
+
+def now() -> datetime:
+    """The local time now, on the day ``WAS_TODAY`` names when it is set."""
+    moment = datetime.now(local_zone())
+    frozen = settings.frozen_today()
+    if frozen is None:
+        return moment
+    return moment.replace(year=frozen.year, month=frozen.month, day=frozen.day)
+
+
+def today() -> date:
+    """The local date today (``now().date()``)."""
+    return now().date()
+
+
+def utc_naive(moment: datetime | pd.Timestamp | None) -> datetime | None:
+    """``moment`` as the store holds it: naive UTC (None and NaT stay None)."""
+    if moment is None or pd.isna(moment):
+        return None
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.to_pydatetime()
+
+
+def from_utc_naive(moment: datetime | None) -> datetime | None:
+    """A stored (naive UTC) moment as timezone-aware UTC."""
+    return None if moment is None else moment.replace(tzinfo=UTC)
+
+
+def now_utc_naive() -> datetime:
+    """Now, as the store holds it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def aware(moment: datetime | date, *, what: str = "times") -> datetime:
+    """``moment`` as timezone-aware UTC; a date is its local midnight.
+
+    Raises
+    ------
+    InputError
+        ``moment`` is a naive datetime (its zone would be a guess).
+    """
+    if not isinstance(moment, datetime):
+        moment = datetime.combine(moment, time(), tzinfo=local_zone())
+    if moment.tzinfo is None:
+        msg = f"{what} must carry a timezone, got {moment.isoformat()}"
+        raise InputError(msg)
+    return moment.astimezone(UTC)
+
+
+def utc_timestamp(moment: datetime | pd.Timestamp) -> pd.Timestamp:
+    """``moment`` as a UTC timestamp; a naive one is read as local time."""
+    stamp = pd.Timestamp(moment)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(settings.TIMEZONE)
+    return stamp.tz_convert("UTC")
+
+
+def local_day(moment: datetime) -> date:
+    """The local calendar day of an aware ``moment``."""
+    return moment.astimezone(local_zone()).date()
