@@ -377,6 +377,9 @@ class _Search:
 # travel matrix with a zero diagonal, ``S`` the dwell times, routes as int64 node arrays) and
 # break ties by the first index, so the search is deterministic for a seed.  ``cache=True``
 # stores the machine code on disk after the first call (about 20 s to compile, 1 s to load).
+# numba cannot take the objects that would group their arrays, so a kernel takes each array as a
+# parameter, and one search step stays one compiled loop nest: the kernels with more than
+# ruff's limits carry a "noqa" for C901 / PLR0913 with the reason "numba kernel" (pyproject.toml).
 
 
 @numba.njit(cache=True)
@@ -526,7 +529,7 @@ def _k_or_opt(D, route, eps, symmetric):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # pragma: no cover
+def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Best replacement of a target of one route by a free candidate (the columns of ``alt``).
 
     Returns ``(found, top_gain, added_cost, k, c)``: the highest score gain, then the least
@@ -574,7 +577,7 @@ def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # 
 
 
 @numba.njit(cache=True)
-def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # pragma: no cover - compiled
+def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # noqa: C901 - numba kernel  # pragma: no cover - compiled
     """Best move (kind 0), swap (kind 1) or tail exchange (kind 2) between routes that lowers
     the total cost.
 
@@ -794,7 +797,7 @@ def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no 
 
 
 @numba.njit(cache=True)
-def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # pragma: no cover - compiled
+def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # noqa: PLR0913 - numba kernel  # pragma: no cover - compiled
     """Greedy ratio insertion of ``nodes`` into the routes ``R[ri, :lens[ri]]`` (in place).
 
     Repeatedly inserts the node with the best ``weight`` / added-cost ratio among those that
@@ -879,7 +882,7 @@ def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
     L = lens[ri]
     if L < 4:
@@ -932,7 +935,7 @@ def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # p
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # pragma: no cover
+def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Ratio-greedy insertion of the free candidates (not ``banned``); returns the score added.
 
     ``noise > 0`` multiplies each score by a uniform factor in [1 - noise, 1 + noise] for the
@@ -961,7 +964,7 @@ def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # pragma: no cover
+def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Swap a visited target for an unvisited one that scores more (or as much, cheaper).
 
     Returns ``(route changed or -1, score change)``."""
@@ -1040,7 +1043,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Move or swap targets between routes while that lowers the total cost; returns whether
     it changed anything.
 
@@ -1091,7 +1094,7 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_local_search(
+def _k_local_search(  # noqa: PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, changed, budget, eps, score_eps, symmetric,
     terms, keep, tmp,
 ):  # pragma: no cover - compiled
@@ -1132,7 +1135,7 @@ def _k_local_search(
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_perturb(
+def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps,
     terms,
 ):  # pragma: no cover - compiled
@@ -1226,7 +1229,7 @@ def _k_perturb(
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_add_elite(
+def _k_add_elite(  # noqa: PLR0913 - numba kernel
     ER, Elens, Ecosts, Evisited, Escore, count, R, lens, costs, visited, score, eps, score_eps,
 ):  # pragma: no cover - compiled
     """Keep the best solutions with distinct target sets; returns how many are kept."""
@@ -1304,7 +1307,7 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # pragma: no cover
+def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Run up to ``steps`` perturbation + local-search iterations (see :func:`_k_begin` for the
     arguments); returns whether the search is over (iteration budget spent or stalled).
 
