@@ -618,7 +618,7 @@ def _both_ways(edges: frozenset) -> frozenset:
     return frozenset(edges) | frozenset((v, u) for u, v in edges)
 
 
-def _expand(network: _Network, route: list[int], solved: _Solved, usable: pd.DataFrame, transformer: Transformer,
+def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: pd.DataFrame, transformer: Transformer,
             visited: set, params: RouteParams) -> Team:
     """Turn a solver route (indices into ``solved.points``) into stops and a street path."""
     graph, factor, nodes = network.graph, network.factor, network.nodes
