@@ -1,4 +1,4 @@
-"""Plain JSON values of numpy, pandas and shapely-free results: what ``to_json`` methods write."""
+"""Plain JSON values from numpy and pandas scalars: what the hotspots' and hot streets' ``to_json`` write."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pandas as pd
 
 
 def jsonable(value: Any) -> Any:
+    """``value`` as JSON: numbers rounded to 6 decimals, NaN, inf and NaT as ``None``, times in ISO 8601."""
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):

@@ -227,6 +227,31 @@ class Calibration(Choice):
                 "recency_floor": round(self.recency_floor, 6), **self._outcome_json()}
 
 
+@dataclass(frozen=True, eq=False)
+class FoldScoring:
+    """How candidates are judged on rolling-origin folds (``cv_choose``)."""
+
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    """``(fit, test)`` masks over the training signals (``evaluate.rolling_folds``)."""
+    fold_hits: Callable[[np.ndarray], np.ndarray]
+    """A fold's test signals per unit, from its test mask."""
+    rates: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+    """``hit_rate@c`` of scores per unit and hits per unit."""
+    coverages: tuple[float, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class SignalUnits:
+    """Training signals at metric ``x, y``, the unit each lies in (``unit_of``, −1 outside) and
+    the units' centres ``ux, uy`` (cells or street midpoints)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    unit_of: np.ndarray
+    ux: np.ndarray
+    uy: np.ndarray
+
+
 def cv_choose(
     score_of: Callable[[int, int], np.ndarray],
     n_candidates: int,
@@ -296,8 +321,7 @@ class _Surface:
     """The pieces every candidate is made of, computed once over the training signals."""
 
     def __init__(self, train: pd.DataFrame, x: np.ndarray, y: np.ndarray, unit_of: np.ndarray,
-                 ux: np.ndarray, uy: np.ndarray, hotspot: HotspotParams, bandwidths: set[float],
-                 resolved_weights: set[float] = frozenset({0.0})) -> None:
+                 ux: np.ndarray, uy: np.ndarray, hotspot: HotspotParams, bandwidths: set[float]) -> None:
         self.train, self.x, self.y, self.hotspot = train, x, y, hotspot
         self.n_units = len(ux)
         inside = unit_of >= 0
@@ -313,10 +337,16 @@ class _Surface:
         self.start = pd.to_datetime(train["occurred_from"], utc=True)
         self.end = pd.to_datetime(train["occurred_to"], utc=True).fillna(self.start)
         self.eligible = train["category"].isin(hotspot.near_repeat_categories).to_numpy()
-        latest = self.end.max() if len(train) else None
-        self._base = {r: base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=r), now=latest))
-                      for r in resolved_weights}
+        self._latest = self.end.max() if len(train) else None
+        self._bases: dict[float, np.ndarray] = {}
         self._recency: dict[tuple[pd.Timestamp, float], np.ndarray] = {}
+
+    def base(self, resolved_weight: float) -> np.ndarray:
+        """Each signal's base weight with ``resolved_weight`` for resolved signals (computed once)."""
+        if resolved_weight not in self._bases:
+            params = replace(self.hotspot, resolved_weight=resolved_weight)
+            self._bases[resolved_weight] = base_weights(signal_weights(self.train, params=params, now=self._latest))
+        return self._bases[resolved_weight]
 
     def recency(self, now: pd.Timestamp, half_life: float) -> np.ndarray:
         if math.isinf(half_life):
@@ -337,7 +367,7 @@ class _Surface:
         if candidate.blend == 0 or math.isinf(candidate.half_life_days):
             return 1.0
         inside = np.asarray(self.counts.sum(axis=0)).ravel() > 0
-        base = self._base[candidate.resolved_weight]
+        base = self.base(candidate.resolved_weight)
         total = base[inside].sum()
         recent = (base * self.recency(now, candidate.half_life_days))[inside].sum()
         if candidate.blend == 1 or total <= 0 or recent <= 0:
@@ -347,7 +377,7 @@ class _Surface:
 
     def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float) -> np.ndarray:
         """The candidate's surface from the signals ``fit`` as seen at ``now``."""
-        base = self._base[candidate.resolved_weight] * fit
+        base = self.base(candidate.resolved_weight) * fit
         out = np.zeros(self.n_units)
         if candidate.blend < 1:
             out += (1 - candidate.blend) * _share(self.counts @ base)
@@ -365,28 +395,24 @@ class _Surface:
 
 def calibrate_surface(
     train: pd.DataFrame,
-    x: np.ndarray,
-    y: np.ndarray,
+    units: SignalUnits,
     *,
-    unit_of: np.ndarray,
-    ux: np.ndarray,
-    uy: np.ndarray,
     now: pd.Timestamp,
-    folds: list[tuple[np.ndarray, np.ndarray]],
-    fold_hits: Callable[[np.ndarray], np.ndarray],
-    rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
+    scoring: FoldScoring,
     tiebreak: Callable[[np.ndarray], np.ndarray],
-    coverages: tuple[float, ...],
     hotspot: HotspotParams = HotspotParams(),
     params: CalibrationParams = CalibrationParams(),
 ) -> tuple[np.ndarray, Calibration]:
-    """The calibrated surface at the units ``(ux, uy)`` as of ``now``, and the choice (module docstring).
+    """The calibrated surface at the units ``(units.ux, units.uy)`` as of ``now``, and the choice
+    (module docstring).
 
-    ``train`` are the training signals only (at metric ``x, y``; ``unit_of`` their unit, −1
-    outside); ``folds`` are ``(fit, test)`` masks over them (``evaluate.rolling_folds``), scored
-    by ``fold_hits`` and ``rates``; ``tiebreak(fit)`` orders units a candidate scores equally in a
-    fold, as the final ranking does. Nothing after ``now`` is read but what ``train`` holds.
+    ``train`` are the training signals only (``units``: where they lie and in which unit);
+    ``scoring.folds`` are ``(fit, test)`` masks over them (``evaluate.rolling_folds``), judged by
+    ``scoring.fold_hits`` and ``scoring.rates``; ``tiebreak(fit)`` orders units a candidate scores
+    equally in a fold, as the final ranking does. Nothing after ``now`` is read but what ``train``
+    holds.
     """
+    folds, coverages = scoring.folds, scoring.coverages
     t0 = time.perf_counter()
     start = pd.to_datetime(train["occurred_from"], utc=True)
     history_days = float((now - start.min()) / pd.Timedelta(days=1)) if len(train) else 0.0
@@ -401,7 +427,7 @@ def calibrate_surface(
     elif not folds:
         reason = "no cross-validation fold"
     bandwidths = {c.bandwidth_m for c in candidates} if not reason else {params.prior.bandwidth_m}
-    surface = _Surface(train, x, y, unit_of, ux, uy, hotspot, bandwidths, {c.resolved_weight for c in candidates})
+    surface = _Surface(train, units.x, units.y, units.unit_of, units.ux, units.uy, hotspot, bandwidths)
     every = np.ones(len(train), dtype=bool)
     scores: tuple[tuple[SurfaceParams, float], ...] = ()
     tested = 0
@@ -414,8 +440,8 @@ def calibrate_surface(
             raw = surface.score(candidates[i], folds[k][0], origins[k], params.near_repeat_share)
             return deterministic_rank(raw, tiebreak=breaks[k])
 
-        best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=fold_hits, rates=rates,
-                                         coverages=coverages)
+        best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=scoring.fold_hits,
+                                         rates=scoring.rates, coverages=coverages)
         if best is None:
             reason = "no fold test signal caught"
         else:

@@ -115,6 +115,8 @@ from ..signals.incidents import ParseOptions, parse_incidents, read_table
 from .calibration import (
     Calibration,
     CalibrationParams,
+    FoldScoring,
+    SignalUnits,
     calibrate_surface,
     cv_choose,
     deterministic_rank,
@@ -462,13 +464,12 @@ def cv_bandwidth(
 
 def _baseline_scores(
     tx: np.ndarray, ty: np.ndarray, ux: np.ndarray, uy: np.ndarray, *,
-    counts_all: np.ndarray, counts_recent: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-    fold_hits: Callable[[np.ndarray], np.ndarray], rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
-    params: BacktestParams,
+    counts_all: np.ndarray, counts_recent: np.ndarray, scoring: FoldScoring, params: BacktestParams,
 ) -> tuple[dict[str, np.ndarray], float]:
     """Ranks of every baseline at the units (cells or street midpoints ``ux, uy``), and kde_cv's bandwidth.
 
-    ``tx, ty`` are the training signals; ``counts_*`` their counts per unit (all, last weeks).
+    ``tx, ty`` are the training signals; ``counts_*`` their counts per unit (all, last weeks);
+    ``scoring`` how kde_cv's bandwidths are judged on the folds.
     """
     cache: dict[float, np.ndarray] = {}
 
@@ -479,8 +480,8 @@ def _baseline_scores(
             cache[h] = kde_log_density(tx, ty, ux, uy, bandwidth_m=h)
         return cache[h]
 
-    chosen = cv_bandwidth(density, folds, fold_hits=fold_hits, rates=rates, bandwidths=params.cv_bandwidths_m,
-                          coverages=params.coverages)
+    chosen = cv_bandwidth(density, scoring.folds, fold_hits=scoring.fold_hits, rates=scoring.rates,
+                          bandwidths=params.cv_bandwidths_m, coverages=scoring.coverages)
     primary = {
         "naive_all": counts_all,
         "naive_4w": counts_recent,
@@ -553,21 +554,29 @@ def _snap_to_streets(
     return found[0], found[1]
 
 
+@dataclass(frozen=True, eq=False)
+class _Split:
+    """The signals on either side of the split: training (``train``) and test (``test``) masks
+    over all signals, and ``recent``, among the training signals, those of ``naive_4w``."""
+
+    at: pd.Timestamp
+    train: np.ndarray
+    test: np.ndarray
+    recent: np.ndarray
+
+
 def _network_backtest(
     graph: nx.MultiDiGraph,
     frame: pd.DataFrame,
-    train_mask: np.ndarray,
-    test_mask: np.ndarray,
-    recent: np.ndarray,
+    split: _Split,
     folds: list[tuple[np.ndarray, np.ndarray]],
-    split: pd.Timestamp,
     params: BacktestParams,
     planner_params: HotspotParams,
     street_folds: list[tuple[np.ndarray, np.ndarray]] | None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray], float, StreetCalibration | None]:
     """The methods on the streets of ``graph``, coverage by street length (module docstring).
 
-    ``recent`` marks, among the training signals, those of ``naive_4w``; ``folds`` are the
+    ``split`` gives the training, test and recent signals; ``folds`` are the
     cross-validation folds over the training signals (of ``kde_cv``), ``street_folds`` those of
     the calibrated hot streets (``None``: the fixed planner). Returns the ``network`` figures,
     each method's score per street, ``kde_cv``'s bandwidth on the streets and the hot streets'
@@ -579,6 +588,7 @@ def _network_backtest(
     geometry = np.asarray(table["geometry"].to_list(), dtype=object)
     x, y, _ = metric_xy(frame, crs)
     snap_m = params.streets.snap_m
+    train_mask, test_mask, recent = split.train, split.test, split.recent
 
     test_idx = np.flatnonzero(test_mask)
     on_street, street_of = _snap_to_streets(geometry, x[test_idx], y[test_idx], snap_m)
@@ -593,9 +603,9 @@ def _network_backtest(
     street = replace(params.streets, weights=planner_params)
     calibration = None
     if street_folds is not None:
-        calibration = _street_calibrated([(graph, train, street_folds)], split, params, planner_params)
+        calibration = _street_calibrated([(graph, train, street_folds)], split.at, params, planner_params)
         street = calibration.tune(street)
-    scored = hot_streets(graph, train, params=street, now=split)
+    scored = hot_streets(graph, train, params=street, now=split.at)
     planner = np.zeros(len(table))
     planner[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy(float)
     if calibration is not None:
@@ -614,7 +624,8 @@ def _network_backtest(
     ranks, chosen = _baseline_scores(
         tx, ty, shapely.get_x(mid), shapely.get_y(mid),
         counts_all=per_street(np.ones(len(tx), dtype=bool)) * per_km, counts_recent=per_street(recent) * per_km,
-        folds=folds, fold_hits=per_street, rates=lambda s, h: length_hit_rates(s, h, length, params.coverages),
+        scoring=FoldScoring(folds, per_street, lambda s, h: length_hit_rates(s, h, length, params.coverages),
+                            params.coverages),
         params=params,
     )
     scores = {"planner": planner, **ranks}
@@ -693,10 +704,10 @@ def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: li
     """``calibration.calibrate_surface`` on the study's cells, scored as the backtest scores."""
     tx, ty, cx, cy = study.tx, study.ty, study.cx, study.cy
     return calibrate_surface(
-        train, tx, ty, unit_of=study.train_cell, ux=cx, uy=cy, now=now, folds=folds, fold_hits=study.per_cell,
-        rates=lambda s, h: hit_rates(s, h, params.coverages),
+        train, SignalUnits(tx, ty, study.train_cell, cx, cy), now=now,
+        scoring=FoldScoring(folds, study.per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
         tiebreak=lambda fit: kde_log_density(tx[fit], ty[fit], cx, cy, bandwidth_m=TIE_BANDWIDTH_M),
-        coverages=params.coverages, hotspot=hotspot, params=params.calibration,
+        hotspot=hotspot, params=params.calibration,
     )
 
 
@@ -761,7 +772,8 @@ def backtest(
                           folds=params.cv_folds, testable=in_window[train_mask])
     ranks, chosen = _baseline_scores(
         tx, ty, cx, cy, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
-        folds=folds, fold_hits=per_cell, rates=lambda s, h: hit_rates(s, h, params.coverages), params=params,
+        scoring=FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
+        params=params,
     )
     calibration = None
 
@@ -786,7 +798,7 @@ def backtest(
         weights = planner_params if calibration is None else calibration.tune(planner_params)
         street_folds = folds_of(params.street_calibration.folds) if params.planner == "calibrated" else None
         network, network_scores, bandwidths["network_kde_cv"], street_calibration = _network_backtest(
-            graph, frame, train_mask, test_mask, recent, folds, split, params, weights, street_folds
+            graph, frame, _Split(split, train_mask, test_mask, recent), folds, params, weights, street_folds
         )
     log.info(
         "backtest at %s: %d train, %d test (%d outside the study area), %d cells, %d folds, kde_cv %g m",

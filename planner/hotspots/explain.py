@@ -154,24 +154,11 @@ def _month(stamp: pd.Timestamp, language: str) -> str:
     return f"{names[local.month - 1]} {local.year}"
 
 
-def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: bool = False,
-                    k: int = settings.PUBLIC_MIN_SIGNALS) -> str:
-    """A plain-language explanation of one hotspot from its own data.
-
-    ``facts``: ``n_signals``, ``categories`` (``{code: count}``), ``peak_weekdays`` (codes),
-    ``peak_hours``, ``first_signal`` and ``last_signal`` (aware timestamps), ``now``, ``trend``
-    (as ``find_hotspots`` gives it), ``score``, ``score_parts``, ``significant``, ``p_value`` and,
-    for officers, ``sources`` (``{source: count}``) and ``on_patrol`` (count).
-
-    ``public`` (residents): category counts only when at least ``k``, dates by month, the trend
-    without numbers, and nothing about sources or single signals.
-    """
+def _what(facts: Mapping[str, Any], language: str, public: bool, k: int) -> str:
+    """How many signals, over what period, of which kind."""
     nl = language == "nl"
     n = int(facts["n_signals"])
-    first, last, now = facts["first_signal"], facts["last_signal"], facts["now"]
-    parts: list[str] = []
-
-    # How many, over what period, of which kind.
+    first, last = facts["first_signal"], facts["last_signal"]
     if public:
         a, b = _month(first, language), _month(last, language)
         period = (f"van {a} tot {b}" if nl else f"from {a} to {b}") if a != b else (f"in {a}")
@@ -191,43 +178,50 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
     elif public:
         names = [category_name(code, language) for code, count in counts[:2] if count > 0]
         head += (", vooral " if nl else ", mostly ") + _join(names, language)
-    parts.append(head)
+    return head
 
-    # When: weekdays and hours.
+
+def _when(facts: Mapping[str, Any], language: str) -> str | None:
+    """The peak weekdays and hours."""
+    nl = language == "nl"
     days = [(_WEEKDAYS_NL if nl else _WEEKDAYS_EN)[_DAY_INDEX[d]] for d in facts.get("peak_weekdays", [])]
     hours = [f"{a}–{b} uur" if nl else f"{a}–{b} h" for a, b in hour_ranges(facts.get("peak_hours", []))]
-    if days or hours:
-        when = ("vooral " if nl else "mostly ") + " ".join(
-            x for x in (_join(days, language), _join(hours, language)) if x)
-        parts.append(when)
+    if not (days or hours):
+        return None
+    return ("vooral " if nl else "mostly ") + " ".join(x for x in (_join(days, language), _join(hours, language)) if x)
 
-    # Recency.
+
+def _recency(facts: Mapping[str, Any], language: str, public: bool) -> str:
+    """When the last signal came."""
+    nl = language == "nl"
+    last = facts["last_signal"]
     if public:
-        parts.append(f"laatste signaal in {_month(last, language)}" if nl
-                     else f"last signal in {_month(last, language)}")
-    else:
-        ago = max(0, int((now - last) / pd.Timedelta(days=1)))
-        if nl:
-            parts.append("het laatste signaal was vandaag" if ago == 0 else "het laatste gisteren" if ago == 1
-                         else f"het laatste {ago} dagen geleden")
-        else:
-            parts.append("the last one today" if ago == 0 else "the last one yesterday" if ago == 1
-                         else f"the last one {ago} days ago")
+        return f"laatste signaal in {_month(last, language)}" if nl else f"last signal in {_month(last, language)}"
+    ago = max(0, int((facts["now"] - last) / pd.Timedelta(days=1)))
+    if nl:
+        return ("het laatste signaal was vandaag" if ago == 0 else "het laatste gisteren" if ago == 1
+                else f"het laatste {ago} dagen geleden")
+    return ("the last one today" if ago == 0 else "the last one yesterday" if ago == 1
+            else f"the last one {ago} days ago")
 
-    # Trend.
+
+def _trend(facts: Mapping[str, Any], language: str, public: bool) -> str | None:
     trend = facts.get("trend") or {}
-    if trend:
-        word = _TREND[language][trend["direction"]]
-        if public:
-            parts.append(f"trend {word}")
-        else:
-            recent = _number(trend["recent_per_week"], language)
-            before = _number(trend["before_per_week"], language)
-            parts.append(f"trend {word} ({recent} per week de laatste 4 weken, {before} in de 8 weken daarvoor)"
-                         if nl else f"trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks "
-                         "before)")
+    if not trend:
+        return None
+    word = _TREND[language][trend["direction"]]
+    if public:
+        return f"trend {word}"
+    recent = _number(trend["recent_per_week"], language)
+    before = _number(trend["before_per_week"], language)
+    return (f"trend {word} ({recent} per week de laatste 4 weken, {before} in de 8 weken daarvoor)"
+            if language == "nl" else f"trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks "
+            "before)")
 
-    # Which weights mattered.
+
+def _weights_text(facts: Mapping[str, Any], language: str) -> str:
+    """The score, and which weights moved it most."""
+    nl = language == "nl"
     score_parts = facts.get("score_parts") or {}
     moved = sorted(((key, value) for key, value in score_parts.items() if key != "signals" and abs(value) >= 0.05),
                    key=lambda item: -abs(item[1]))[:2]
@@ -235,31 +229,50 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
     if moved:
         labels = _PART_LABELS[language]
         listed = _join([f"{labels[key]} ({_signed(value, language)})" for key, value in moved], language)
-        parts.append(f"score {score}, het meest bepaald door {listed}" if nl
-                     else f"score {score}, moved most by {listed}")
-    else:
-        parts.append(f"score {score}, vrijwel gelijk aan het aantal signalen" if nl
-                     else f"score {score}, about the number of signals")
+        return f"score {score}, het meest bepaald door {listed}" if nl else f"score {score}, moved most by {listed}"
+    return (f"score {score}, vrijwel gelijk aan het aantal signalen" if nl
+            else f"score {score}, about the number of signals")
 
-    # Where the signals came from (officers only).
-    if not public and facts.get("sources"):
-        listed = [f"{count}× {SOURCES.get(src, src).replace('_', ' ') if nl else src.replace('_', ' ')}"
-                  for src, count in sorted(facts["sources"].items(), key=lambda item: (-item[1], item[0]))]
-        text = ("bronnen: " if nl else "sources: ") + ", ".join(listed)
-        patrol = int(facts.get("on_patrol", 0))
-        if patrol:
-            text += (f"; {patrol} gevonden tijdens surveillance (lager gewogen)" if nl
-                     else f"; {patrol} found on patrol (weighted lower)")
-        parts.append(text)
 
-    # Significance.
+def _sources(facts: Mapping[str, Any], language: str, public: bool) -> str | None:
+    """Where the signals came from (officers only)."""
+    if public or not facts.get("sources"):
+        return None
+    nl = language == "nl"
+    listed = [f"{count}× {SOURCES.get(src, src).replace('_', ' ') if nl else src.replace('_', ' ')}"
+              for src, count in sorted(facts["sources"].items(), key=lambda item: (-item[1], item[0]))]
+    text = ("bronnen: " if nl else "sources: ") + ", ".join(listed)
+    patrol = int(facts.get("on_patrol", 0))
+    if patrol:
+        text += (f"; {patrol} gevonden tijdens surveillance (lager gewogen)" if nl
+                 else f"; {patrol} found on patrol (weighted lower)")
+    return text
+
+
+def _significance(facts: Mapping[str, Any], language: str, public: bool) -> str | None:
     if facts.get("significant"):
-        if not public:
-            p = _number(float(facts["p_value"]), language, 3)
-            parts.append(f"significant (p = {p})")
-    else:
-        p = _number(float(facts["p_value"]), language, 2)
-        parts.append(f"niet significant (p = {p}): kan toeval zijn" if nl
-                     else f"not significant (p = {p}): may be chance")
-    text = "; ".join(parts)
+        if public:
+            return None
+        return f"significant (p = {_number(float(facts['p_value']), language, 3)})"
+    p = _number(float(facts["p_value"]), language, 2)
+    return (f"niet significant (p = {p}): kan toeval zijn" if language == "nl"
+            else f"not significant (p = {p}): may be chance")
+
+
+def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: bool = False,
+                    k: int = settings.PUBLIC_MIN_SIGNALS) -> str:
+    """A plain-language explanation of one hotspot from its own data.
+
+    ``facts``: ``n_signals``, ``categories`` (``{code: count}``), ``peak_weekdays`` (codes),
+    ``peak_hours``, ``first_signal`` and ``last_signal`` (aware timestamps), ``now``, ``trend``
+    (as ``find_hotspots`` gives it), ``score``, ``score_parts``, ``significant``, ``p_value`` and,
+    for officers, ``sources`` (``{source: count}``) and ``on_patrol`` (count).
+
+    ``public`` (residents): category counts only when at least ``k``, dates by month, the trend
+    without numbers, and nothing about sources or single signals.
+    """
+    parts = [_what(facts, language, public, k), _when(facts, language), _recency(facts, language, public),
+             _trend(facts, language, public), _weights_text(facts, language), _sources(facts, language, public),
+             _significance(facts, language, public)]
+    text = "; ".join(part for part in parts if part is not None)
     return text[0].upper() + text[1:] + "."

@@ -67,16 +67,6 @@ _STEPS = 8  # iterations per compiled call; the clock is checked between calls
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
 @dataclass(frozen=True)
 class SolverParams:
     """Options of :func:`solve_orienteering`.
@@ -193,14 +183,13 @@ class OrienteeringProblem:
             if not np.isfinite(service).all() or (service < 0).any():
                 bad = int(np.flatnonzero(~np.isfinite(service) | (service < 0))[0])
                 raise InputError(f"service must be finite and >= 0, got {service[bad]} at [{bad}]")
-        if not _is_number(self.budget) or not math.isfinite(self.budget) or self.budget < 0:
-            raise InputError(f"budget must be a finite number >= 0, got {self.budget!r}")
-        for name in ("start", "end"):
-            index = getattr(self, name)
-            if not _is_int(index) or not 0 <= index < n:
-                raise InputError(f"{name} must be a node index in [0, {n - 1}], got {index!r}")
-        if not _is_int(self.n_routes) or self.n_routes < 1:
-            raise InputError(f"n_routes must be an integer >= 1, got {self.n_routes!r}")
+        node = integer(low=0, high=n - 1, allowed=f"a node index in [0, {n - 1}]")
+        check_params(self, {
+            "budget": real(low=0, allowed="a finite number >= 0"),
+            "start": node,
+            "end": node,
+            "n_routes": integer(low=1, allowed="an integer >= 1"),
+        })
         object.__setattr__(self, "cost", cost)
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "service", service)
@@ -388,6 +377,9 @@ class _Search:
 # travel matrix with a zero diagonal, ``S`` the dwell times, routes as int64 node arrays) and
 # break ties by the first index, so the search is deterministic for a seed.  ``cache=True``
 # stores the machine code on disk after the first call (about 20 s to compile, 1 s to load).
+# numba cannot take the objects that would group their arrays, so a kernel takes each array as a
+# parameter, and one search step stays one compiled loop nest: the kernels with more than
+# ruff's limits carry a "noqa" for C901 / PLR0913 with the reason "numba kernel" (pyproject.toml).
 
 
 @numba.njit(cache=True)
@@ -537,7 +529,7 @@ def _k_or_opt(D, route, eps, symmetric):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # pragma: no cover
+def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Best replacement of a target of one route by a free candidate (the columns of ``alt``).
 
     Returns ``(found, top_gain, added_cost, k, c)``: the highest score gain, then the least
@@ -585,7 +577,7 @@ def _k_replace_best(alt, saving, rel, Pc, Pv, cost, budget, eps, score_eps):  # 
 
 
 @numba.njit(cache=True)
-def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # pragma: no cover - compiled
+def _k_exchange_best(D, S, R, lens, costs, budget, eps):  # noqa: C901 - numba kernel  # pragma: no cover - compiled
     """Best move (kind 0), swap (kind 1) or tail exchange (kind 2) between routes that lowers
     the total cost.
 
@@ -805,7 +797,7 @@ def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no 
 
 
 @numba.njit(cache=True)
-def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # pragma: no cover - compiled
+def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # noqa: PLR0913 - numba kernel  # pragma: no cover - compiled
     """Greedy ratio insertion of ``nodes`` into the routes ``R[ri, :lens[ri]]`` (in place).
 
     Repeatedly inserts the node with the best ``weight`` / added-cost ratio among those that
@@ -890,7 +882,7 @@ def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
     L = lens[ri]
     if L < 4:
@@ -943,7 +935,7 @@ def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # p
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # pragma: no cover
+def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Ratio-greedy insertion of the free candidates (not ``banned``); returns the score added.
 
     ``noise > 0`` multiplies each score by a uniform factor in [1 - noise, 1 + noise] for the
@@ -972,7 +964,7 @@ def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # pragma: no cover
+def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Swap a visited target for an unvisited one that scores more (or as much, cheaper).
 
     Returns ``(route changed or -1, score change)``."""
@@ -1051,7 +1043,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # pragma: no cover
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Move or swap targets between routes while that lowers the total cost; returns whether
     it changed anything.
 
@@ -1102,7 +1094,7 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_local_search(
+def _k_local_search(  # noqa: PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, changed, budget, eps, score_eps, symmetric,
     terms, keep, tmp,
 ):  # pragma: no cover - compiled
@@ -1143,7 +1135,7 @@ def _k_local_search(
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_perturb(
+def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps,
     terms,
 ):  # pragma: no cover - compiled
@@ -1237,7 +1229,7 @@ def _k_perturb(
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_add_elite(
+def _k_add_elite(  # noqa: PLR0913 - numba kernel
     ER, Elens, Ecosts, Evisited, Escore, count, R, lens, costs, visited, score, eps, score_eps,
 ):  # pragma: no cover - compiled
     """Keep the best solutions with distinct target sets; returns how many are kept."""
@@ -1315,7 +1307,7 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # pragma: no cover
+def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Run up to ``steps`` perturbation + local-search iterations (see :func:`_k_begin` for the
     arguments); returns whether the search is over (iteration budget spent or stalled).
 

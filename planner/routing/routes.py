@@ -18,7 +18,7 @@ import math
 import weakref
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import geopandas as gpd
 import networkx as nx
@@ -34,7 +34,7 @@ from .. import _geo, settings
 from .._errors import DataNotFoundError, InputError
 from .._geo import edge_geometry, street_table
 from .._validation import Constraints, check_params, integer, optional, real
-from .orienteering import OrienteeringProblem, SolverParams, solve_orienteering
+from .orienteering import OrienteeringProblem, OrienteeringSolution, SolverParams, solve_orienteering
 from .targets import no_targets, targets_from_hot_streets, targets_from_hotspots
 
 if TYPE_CHECKING:
@@ -350,6 +350,132 @@ def _path(pred: np.ndarray, source: int, target: int) -> list[int]:
     return path[::-1]
 
 
+@dataclass(frozen=True)
+class _Network:
+    """The walking network a plan is solved on: the graph at the plan's speed (``factor`` × its
+    walking times), its node index and plain walking-time matrix, and the recent streets that
+    ``RouteParams.variety_penalty`` makes dearer."""
+
+    graph: nx.MultiDiGraph
+    factor: float
+    recent_edges: frozenset
+    index: dict
+    nodes: list
+    plain: csr_matrix
+
+    def matrix(self, penalty: float) -> csr_matrix:
+        return self.plain if penalty == 0 else _weights(self.graph, self.factor, self.recent_edges, penalty)[2]
+
+
+class _Solved(NamedTuple):
+    """A solved orienteering problem and what turns its routes back into street paths."""
+
+    solution: OrienteeringSolution
+    problem: OrienteeringProblem
+    points: list[int]
+    """Node index of each problem point: start, end, then the usable targets."""
+    pred: np.ndarray
+    """Dijkstra predecessors from each distinct point (row ``row[point]``)."""
+    row: dict[int, int]
+
+
+def _check_prepared(graph: nx.MultiDiGraph) -> None:
+    if "walk_time" not in next(iter(graph.edges(data=True)), (0, 0, {}))[2]:
+        msg = "the graph has no walking times: prepare it first with streets.prepare_graph(G)"
+        raise InputError(msg)
+
+
+def _snap_ends(graph: nx.MultiDiGraph, start: tuple[float, float] | None, end: tuple[float, float] | None,
+               start_name: str | None, params: RouteParams, notes: list[str]) -> tuple[Any, Any, float, str | None]:
+    """The start and end nodes, the start's distance to them and its name (notes say what was assumed)."""
+    if start is None:
+        start_node, snap_m = central_node(graph), 0.0
+        start_name = start_name or "centrum van de wijk"
+        notes.append("no start given: starting at the most central street node")
+    else:
+        start_node, snap_m = snap_start(graph, *start, max_snap_m=params.max_snap_m)
+        if snap_m > 25:
+            notes.append(f"the start lies {snap_m:.0f} m from the nearest walkable street; the route starts there")
+    end_node = start_node if end is None else snap_start(graph, *end, max_snap_m=params.max_snap_m, what="end")[0]
+    return start_node, end_node, snap_m, start_name
+
+
+def _skipped(table: pd.DataFrame, network: _Network, start_node: Any, end_node: Any, params: RouteParams,
+             notes: list[str]) -> np.ndarray:
+    """Which targets are skipped: over ``params.max_snap_m`` from the streets, or with no walking
+    path from the start and back to the end on this graph (notes name them)."""
+    if table.empty:
+        notes.append("there are no targets (no hotspots or hot streets): an empty round trip is planned")
+    too_far = (table["snap_m"] > params.max_snap_m).to_numpy()
+    off_network = list(table.loc[too_far, "name"])
+    if off_network:
+        notes.append(f"{len(off_network)} target(s) lie over {params.max_snap_m:g} m from the streets and are "
+                     "skipped: " + ", ".join(off_network))
+    index = network.index
+    depot_rows = dijkstra(network.plain, directed=True, indices=[index[start_node]])[0]
+    back = dijkstra(network.plain.T.tocsr(), directed=True, indices=[index[end_node]])[0]
+    target_idx = np.array([index[n] for n in table["node"]], dtype=np.int64)
+    no_path = ~too_far & ~(np.isfinite(depot_rows[target_idx]) & np.isfinite(back[target_idx])
+                           if len(table) else np.zeros(0, bool))
+    if no_path.any():
+        names = list(table.loc[no_path, "name"])
+        notes.append(f"{len(names)} target(s) have no walking path from the start and back and are skipped: "
+                     + ", ".join(names))
+    return too_far | no_path
+
+
+def _solve(network: _Network, points: list[int], usable: pd.DataFrame, params: RouteParams,
+           penalty: float) -> _Solved:
+    """The orienteering problem over ``points`` (walking times with ``penalty`` on recent streets), solved."""
+    sources = np.unique(points)
+    dist, pred = dijkstra(network.matrix(penalty), directed=True, indices=sources, return_predecessors=True)
+    row = {int(p): i for i, p in enumerate(sources)}
+    cost = dist[[row[p] for p in points]][:, points]
+    problem = OrienteeringProblem(
+        cost=cost, scores=np.r_[0.0, 0.0, usable["score"].to_numpy(float)],
+        budget=params.minutes * 60, start=0, end=1, n_routes=params.teams,
+        service=np.r_[0.0, 0.0, usable["dwell_min"].to_numpy(float) * 60],
+    )
+    solver = SolverParams(time_limit=params.time_limit, seed=params.seed, max_iterations=params.iterations)
+    return _Solved(solve_orienteering(problem, params=solver), problem, points, pred, row)
+
+
+def _budget_notes(usable: pd.DataFrame, problem: OrienteeringProblem, teams: list[Team], visited: set,
+                  params: RouteParams, notes: list[str]) -> None:
+    """Notes on targets the budget cannot reach, and on teams left without stops."""
+    if len(usable):
+        visit = problem.cost[0, 2:] + problem.service[2:] + problem.cost[2:, 1]
+        out_of_reach = [str(usable["name"].iloc[i]) for i in np.flatnonzero(visit > problem.budget)
+                        if i not in visited]
+        if not any(t.stops for t in teams):
+            notes.append(
+                f"the budget of {params.minutes:g} min is too short to reach any target: the cheapest visit "
+                f"takes {math.ceil(visit.min() / 60)} min (walk there, stay, walk back); an empty round trip is "
+                "planned"
+            )
+        elif out_of_reach:
+            notes.append(f"{len(out_of_reach)} target(s) are too far to visit within {params.minutes:g} min: "
+                         + ", ".join(out_of_reach))
+    idle = [i for i, t in enumerate(teams, 1) if not t.stops]
+    if idle and len(idle) < len(teams):
+        notes.append(f"team(s) {', '.join(map(str, idle))} have no stops: every reachable target fits in the "
+                     "other teams' walks (plan fewer teams, or add targets)")
+
+
+def _variety(network: _Network, teams: list[Team], solved: _Solved, usable: pd.DataFrame,
+             params: RouteParams) -> tuple[float | None, float | None]:
+    """``Plan.overlap_share`` and ``Plan.score_given_up``: how much of the walk repeats recent
+    streets, and the score the variety penalty cost (``None`` when they do not apply)."""
+    overlap = given_up = None
+    if network.recent_edges:
+        walked = frozenset().union(*(t.edges for t in teams))
+        overlap = len(walked & _both_ways(network.recent_edges)) / len(walked) if walked else 0.0
+        if params.variety_penalty > 0:
+            plain = _solve(network, solved.points, usable, params, 0.0).solution
+            given_up = max(0.0, plain.score - solved.solution.score)
+    return overlap, given_up
+
+
 def plan_patrol(
     graph: nx.MultiDiGraph,
     targets: gpd.GeoDataFrame,
@@ -369,96 +495,33 @@ def plan_patrol(
     start, are reported in ``Plan.unreachable`` and skipped; those too far for the budget are
     named in ``Plan.notes``. No team's walking plus dwell time exceeds the budget.
     """
-    if "walk_time" not in next(iter(graph.edges(data=True)), (0, 0, {}))[2]:
-        msg = "the graph has no walking times: prepare it first with streets.prepare_graph(G)"
-        raise InputError(msg)
+    _check_prepared(graph)
     factor = 1.0 if params.speed_kmh is None else float(graph.graph.get("speed_kmh", 4.5)) / params.speed_kmh
     notes: list[str] = []
-    if start is None:
-        start_node, snap_m = central_node(graph), 0.0
-        start_name = start_name or "centrum van de wijk"
-        notes.append("no start given: starting at the most central street node")
-    else:
-        start_node, snap_m = snap_start(graph, *start, max_snap_m=params.max_snap_m)
-        if snap_m > 25:
-            notes.append(f"the start lies {snap_m:.0f} m from the nearest walkable street; the route starts there")
-    end_node = start_node if end is None else snap_start(graph, *end, max_snap_m=params.max_snap_m, what="end")[0]
+    start_node, end_node, snap_m, start_name = _snap_ends(graph, start, end, start_name, params, notes)
     table = _targets_in(graph, targets, params)
-    if table.empty:
-        notes.append("there are no targets (no hotspots or hot streets): an empty round trip is planned")
-    too_far = (table["snap_m"] > params.max_snap_m).to_numpy()
-    off_network = list(table.loc[too_far, "name"])
-    if off_network:
-        notes.append(f"{len(off_network)} target(s) lie over {params.max_snap_m:g} m from the streets and are "
-                     "skipped: " + ", ".join(off_network))
     index, nodes, plain_matrix = _weights(graph, factor, recent_edges, 0.0)
+    network = _Network(graph, factor, recent_edges, index, nodes, plain_matrix)
     # Targets the start cannot reach (or not return from) on this graph are skipped too.
-    depot_rows = dijkstra(plain_matrix, directed=True, indices=[index[start_node]])[0]
-    back = dijkstra(plain_matrix.T.tocsr(), directed=True, indices=[index[end_node]])[0]
-    target_idx = np.array([index[n] for n in table["node"]], dtype=np.int64)
-    no_path = ~too_far & ~(np.isfinite(depot_rows[target_idx]) & np.isfinite(back[target_idx])
-                           if len(table) else np.zeros(0, bool))
-    if no_path.any():
-        names = list(table.loc[no_path, "name"])
-        notes.append(f"{len(names)} target(s) have no walking path from the start and back and are skipped: "
-                     + ", ".join(names))
-    unreachable = tuple(table.loc[too_far | no_path, "name"])
-    usable = table[~too_far & ~no_path].reset_index(drop=True)
-
-    def solve(penalty: float) -> tuple[Any, list, np.ndarray, dict, list, OrienteeringProblem]:
-        matrix = plain_matrix if penalty == 0 else _weights(graph, factor, recent_edges, penalty)[2]
-        points = [index[start_node], index[end_node]] + [index[n] for n in usable["node"]]
-        sources = np.unique(points)
-        dist, pred = dijkstra(matrix, directed=True, indices=sources, return_predecessors=True)
-        row = {int(p): i for i, p in enumerate(sources)}
-        cost = dist[[row[p] for p in points]][:, points]
-        problem = OrienteeringProblem(
-            cost=cost, scores=np.r_[0.0, 0.0, usable["score"].to_numpy(float)],
-            budget=params.minutes * 60, start=0, end=1, n_routes=params.teams,
-            service=np.r_[0.0, 0.0, usable["dwell_min"].to_numpy(float) * 60],
-        )
-        solver = SolverParams(time_limit=params.time_limit, seed=params.seed, max_iterations=params.iterations)
-        return solve_orienteering(problem, params=solver), points, pred, row, nodes, problem
-
-    solution, points, pred, row, nodes, problem = solve(params.variety_penalty)
+    skipped = _skipped(table, network, start_node, end_node, params, notes)
+    unreachable = tuple(table.loc[skipped, "name"])
+    usable = table[~skipped].reset_index(drop=True)
+    points = [index[start_node], index[end_node]] + [index[n] for n in usable["node"]]
+    solved = _solve(network, points, usable, params, params.variety_penalty)
+    solution, problem = solved.solution, solved.problem
     if solution.timed_out:
         notes.append(f"the search stopped at the {params.time_limit:g} s time limit: the plan may differ "
                      "between machines")
-    teams = []
     # Every chosen stop counts as visited before any pass-by is credited, so no target counts twice.
     visited = {i - 2 for route in solution.routes for i in route[1:-1]}
     transformer = _geo.transformer(graph.graph["crs"], settings.WGS84)
-    for route in solution.routes:
-        team = _expand(graph, route, points, pred, row, nodes, usable, factor, transformer, visited, params)
-        teams.append(team)
+    teams = [_expand(network, route, solved, usable, transformer, visited, params) for route in solution.routes]
     total = math.fsum(t.score for t in teams)
     teams = [replace(t, stops=tuple(_explained(stop, total) for stop in t.stops)) for t in teams]
-    left_out = _left_out(table, usable, too_far | no_path, visited, problem, solution.routes, params)
+    left_out = _left_out(table, usable, skipped, visited, problem, solution.routes, params)
     all_score = float(table["score"].sum())
-    if len(usable):
-        visit = problem.cost[0, 2:] + problem.service[2:] + problem.cost[2:, 1]
-        out_of_reach = [str(usable["name"].iloc[i]) for i in np.flatnonzero(visit > problem.budget)
-                        if i not in visited]
-        if not any(t.stops for t in teams):
-            notes.append(
-                f"the budget of {params.minutes:g} min is too short to reach any target: the cheapest visit "
-                f"takes {math.ceil(visit.min() / 60)} min (walk there, stay, walk back); an empty round trip is "
-                "planned"
-            )
-        elif out_of_reach:
-            notes.append(f"{len(out_of_reach)} target(s) are too far to visit within {params.minutes:g} min: "
-                         + ", ".join(out_of_reach))
-    idle = [i for i, t in enumerate(teams, 1) if not t.stops]
-    if idle and len(idle) < len(teams):
-        notes.append(f"team(s) {', '.join(map(str, idle))} have no stops: every reachable target fits in the "
-                     "other teams' walks (plan fewer teams, or add targets)")
-    overlap = given_up = None
-    if recent_edges:
-        walked = frozenset().union(*(t.edges for t in teams))
-        overlap = len(walked & _both_ways(recent_edges)) / len(walked) if walked else 0.0
-        if params.variety_penalty > 0:
-            plain = solve(0.0)[0]
-            given_up = max(0.0, plain.score - solution.score)
+    _budget_notes(usable, problem, teams, visited, params, notes)
+    overlap, given_up = _variety(network, teams, solved, usable, params)
     start_xy = transformer.transform(graph.nodes[start_node]["x"], graph.nodes[start_node]["y"])
     log.info("planned %d team(s): score %.2f of %.2f, %d stops", len(teams), total, all_score,
              sum(len(t.stops) for t in teams))
@@ -560,8 +623,11 @@ def _both_ways(edges: frozenset) -> frozenset:
     return frozenset(edges) | frozenset((v, u) for u, v in edges)
 
 
-def _expand(graph, route, points, pred, row, nodes, usable, factor, transformer, visited, params) -> Team:
-    """Turn a solver route (indices into ``points``) into stops and a street path."""
+def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: pd.DataFrame, transformer: Transformer,
+            visited: set, params: RouteParams) -> Team:
+    """Turn a solver route (indices into ``solved.points``) into stops and a street path."""
+    graph, factor, nodes = network.graph, network.factor, network.nodes
+    points, pred, row = solved.points, solved.pred, solved.row
     path: list[int] = []
     for a, b in itertools.pairwise(route):
         leg = _path(pred[row[points[a]]], points[a], points[b])

@@ -8,16 +8,20 @@ plain-words ``explanation`` of why it is a target.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 from scipy.spatial import cKDTree
 
 from .. import settings
 from .._errors import InputError
+from .._geo import metric_xy
+from .._validation import Constraints, check_params, integer, real
 
 if TYPE_CHECKING:
     from ..hotspots import HotspotResult, HotStreets
@@ -55,35 +59,68 @@ def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = No
     return frame
 
 
+@dataclass(frozen=True)
+class HotStreetTargetParams:
+    """Which hot streets become route targets (``targets_from_hot_streets``).
+
+    Parameters
+    ----------
+    min_signals
+        Signals needed within ``radius_m`` of a street's middle, so a stop never points at one
+        household's report.
+    radius_m
+        The radius (m) around a street's middle in which its signals are counted.
+    min_gap_m
+        The least distance (m) between a street target and the other targets.
+    max_length_m
+        The longest street (m) that is a target: the team stops at the corner nearest the
+        middle, and on a longer street the middle would be out of sight.
+    """
+
+    min_signals: int = settings.PUBLIC_MIN_SIGNALS
+    radius_m: float = 100.0
+    min_gap_m: float = 150.0
+    max_length_m: float = 250.0
+
+    _constraints: ClassVar[Constraints] = {
+        "min_signals": integer(low=1),
+        "radius_m": real(low=0, low_open=True, finite=False),
+        "min_gap_m": real(low=0, finite=False),
+        "max_length_m": real(low=0, finite=False),
+    }
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+
+def _street_name(name: object, stretches: dict[str, int]) -> str:
+    """A hot street's name; a second stretch of the same street gets a name of its own
+    (``stretches`` counts the stretches named so far)."""
+    street = str(name) if isinstance(name, str) and name else "naamloos pad"
+    street = street.split(", ")[0]
+    stretches[street] = stretches.get(street, 0) + 1
+    return f"{street}, deel {stretches[street]}" if stretches[street] > 1 else street
+
+
 def targets_from_hot_streets(
     hot: HotStreets,
     incidents: pd.DataFrame,
     *,
     top: int = 5,
-    min_signals: int = settings.PUBLIC_MIN_SIGNALS,
-    radius_m: float = 100.0,
-    min_gap_m: float = 150.0,
-    max_length_m: float = 250.0,
+    params: HotStreetTargetParams = HotStreetTargetParams(),
     avoid: gpd.GeoDataFrame | None = None,
     dwell_min: float | None = None,
 ) -> gpd.GeoDataFrame:
     """Route targets from hot streets: the ``top`` streets with the largest prize, each at least
-    ``min_gap_m`` from the others and from ``avoid`` (e.g. the hotspot targets, already counted),
-    and only where at least ``min_signals`` signals lie within ``radius_m`` of the street's middle
-    (so a stop never points at one household's report), on streets of at most ``max_length_m``
-    (the team stops at the corner nearest the middle). Lines in the graph's CRS, scored by their
-    prize, named like ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
+    ``params.min_gap_m`` from the others and from ``avoid`` (e.g. the hotspot targets, already
+    counted), and only where at least ``params.min_signals`` signals lie within
+    ``params.radius_m`` of the street's middle, on streets of at most ``params.max_length_m``
+    (``HotStreetTargetParams``). Lines in the graph's CRS, scored by their prize, named like
+    ``"Merelstraat (inbraak)"``, with the nearby signals' categories.
     """
     if top < 0:
         msg = f"the number of hot streets to visit (top) must be ≥ 0, got {top}"
         raise InputError(msg)
-    if min_signals < 1 or radius_m <= 0 or min_gap_m < 0:
-        msg = f"min_signals ≥ 1, radius_m > 0 and min_gap_m ≥ 0 needed, got {min_signals}, {radius_m}, {min_gap_m}"
-        raise InputError(msg)
-    from pyproj import CRS
-
-    from .._geo import metric_xy
-
     edges = hot.edges
     columns = ["name", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]
     empty = gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry", crs=edges.crs)
@@ -91,7 +128,7 @@ def targets_from_hot_streets(
         return empty
     once = edges[edges["u"].astype(str) <= edges["v"].astype(str)]
     # A stop is made at a street corner: on a longer street its middle would be out of sight.
-    once = once[(once["prize"] > 0) & (once["length"] <= max_length_m)]
+    once = once[(once["prize"] > 0) & (once["length"] <= params.max_length_m)]
     once = once.sort_values(["prize", "length"], ascending=[False, True], kind="stable")
     x, y, _ = metric_xy(incidents.reset_index(drop=True), CRS.from_user_input(edges.crs))
     tree = cKDTree(np.column_stack([x, y]))
@@ -104,24 +141,22 @@ def targets_from_hot_streets(
     stretches: dict[str, int] = {}
     for edge in once.itertuples(index=False):
         middle = edge.geometry.interpolate(0.5, normalized=True)
-        if any(math.hypot(middle.x - a, middle.y - b) < min_gap_m for a, b in taken):
+        if any(math.hypot(middle.x - a, middle.y - b) < params.min_gap_m for a, b in taken):
             continue
-        near = tree.query_ball_point([middle.x, middle.y], r=radius_m)
-        if len(near) < min_signals:
+        near = tree.query_ball_point([middle.x, middle.y], r=params.radius_m)
+        if len(near) < params.min_signals:
             continue
         counts = pd.Series(categories[near]).value_counts()
         top_codes = sorted(counts.index, key=lambda c: (-counts[c], c))[:3]
-        street = str(edge.name) if isinstance(edge.name, str) and edge.name else "naamloos pad"
-        street = street.split(", ")[0]
-        stretches[street] = stretches.get(street, 0) + 1
-        if stretches[street] > 1:  # a second stretch of the same street gets a name of its own
-            street = f"{street}, deel {stretches[street]}"
+        street = _street_name(edge.name, stretches)
         names_nl = " en ".join(_dutch(c) for c in top_codes[:2])
         names_en = " and ".join(c.replace("_", " ") for c in top_codes[:2])
+        within = f"{len(near)} signalen binnen {params.radius_m:g} m"
+        within_en = f"{len(near)} signals within {params.radius_m:g} m"
         rows.append({"name": f"{street} ({_dutch(top_codes[0])})",
                      "score": float(edge.prize), "categories": top_codes, "kind": "street",
-                     "explanation": f"Drukke straat: {len(near)} signalen binnen {radius_m:g} m, vooral {names_nl}.",
-                     "explanation_en": f"Busy street: {len(near)} signals within {radius_m:g} m, mostly {names_en}.",
+                     "explanation": f"Drukke straat: {within}, vooral {names_nl}.",
+                     "explanation_en": f"Busy street: {within_en}, mostly {names_en}.",
                      "geometry": edge.geometry})
         taken.append((middle.x, middle.y))
         if len(rows) >= top:

@@ -19,7 +19,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -30,11 +30,15 @@ from scipy.sparse.csgraph import dijkstra
 from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, street_table, transformer
+from .._validation import Constraints, Rule, check_params, integer, real
 
 log = logging.getLogger(__name__)
 
 _MAX_CANDIDATES = 8
 """Nearest street positions kept per fix (more only slow Viterbi down)."""
+
+
+_ODD = "an odd integer ≥ 1"
 
 
 @dataclass(frozen=True)
@@ -68,21 +72,15 @@ class MatchParams:
     min_covered: float = 0.5
     median_window: int = 5
 
+    _constraints: ClassVar[Constraints] = {
+        **dict.fromkeys(("sigma_m", "search_m", "beta_m", "max_gap_m"), real(low=0, low_open=True)),
+        "spacing_m": real(low=0),
+        "median_window": (integer(low=1, allowed=_ODD), Rule(lambda value: value % 2 == 1, _ODD)),
+        "min_covered": real(low=0, high=1, low_open=True),
+    }
+
     def __post_init__(self) -> None:
-        for name in ("sigma_m", "search_m", "beta_m", "max_gap_m"):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                msg = f"{name} must be > 0, got {value!r}"
-                raise InputError(msg)
-        if not (isinstance(self.spacing_m, int | float) and 0 <= self.spacing_m < math.inf):
-            msg = f"spacing_m must be ≥ 0, got {self.spacing_m!r}"
-            raise InputError(msg)
-        if not (isinstance(self.median_window, int) and self.median_window >= 1 and self.median_window % 2):
-            msg = f"median_window must be an odd integer ≥ 1, got {self.median_window!r}"
-            raise InputError(msg)
-        if not (isinstance(self.min_covered, int | float) and 0 < self.min_covered <= 1):
-            msg = f"min_covered must be in (0, 1], got {self.min_covered!r}"
-            raise InputError(msg)
+        check_params(self)
 
 
 @dataclass(frozen=True)
