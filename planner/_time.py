@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from . import settings
@@ -83,11 +84,18 @@ def aware(moment: datetime | date, *, what: str = "times") -> datetime:
 
 
 def utc_timestamp(moment: datetime | pd.Timestamp) -> pd.Timestamp:
-    """``moment`` as a UTC timestamp; a naive one is read as local time."""
+    """``moment`` as a UTC timestamp; a naive one is read as local time (``local_to_utc``)."""
     stamp = pd.Timestamp(moment)
     if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(settings.TIMEZONE)
+        return local_to_utc(pd.Series([stamp])).iloc[0]
     return stamp.tz_convert("UTC")
+
+
+def local_to_utc(naive: pd.Series) -> pd.Series:
+    """Naive local wall-clock times → UTC. The hour the clocks go back happens twice: it is read
+    as summer time (the first); a time in the hour the clocks skip moves forward to its end."""
+    ambiguous = np.ones(len(naive), dtype=bool)
+    return naive.dt.tz_localize(settings.TIMEZONE, ambiguous=ambiguous, nonexistent="shift_forward").dt.tz_convert("UTC")
 
 
 def local_day(moment: datetime) -> date:
