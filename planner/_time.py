@@ -95,7 +95,8 @@ def local_to_utc(naive: pd.Series) -> pd.Series:
     """Naive local wall-clock times → UTC. The hour the clocks go back happens twice: it is read
     as summer time (the first); a time in the hour the clocks skip moves forward to its end."""
     ambiguous = np.ones(len(naive), dtype=bool)
-    return naive.dt.tz_localize(settings.TIMEZONE, ambiguous=ambiguous, nonexistent="shift_forward").dt.tz_convert("UTC")
+    local = naive.dt.tz_localize(settings.TIMEZONE, ambiguous=ambiguous, nonexistent="shift_forward")
+    return local.dt.tz_convert("UTC")
 
 
 def local_day(moment: datetime) -> date:
