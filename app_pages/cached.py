@@ -93,10 +93,10 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
     give the next plan a chance to vary from it.
     """
     from planner.hotspots import TimeWindow
-    from planner.routing.routes import plan_for_ward
+    from planner.routing.routes import WardPlanParams, plan_for_ward
 
     return plan_for_ward(store(url), ward, params=params, window=TimeWindow.parse(window, day=str(weekday)),
-                         start=start, vary_last=vary_last, data_dir=data_dir)
+                         start=start, ward_params=WardPlanParams(vary_last=vary_last), data_dir=data_dir)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

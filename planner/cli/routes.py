@@ -137,7 +137,7 @@ def route_command(
     """Plan tonight's walking patrol(s) through a ward's hotspots and hot streets."""
     from .._parse import parse_lat_lon
     from ..routing.export import briefing_html, plan_to_geojson, plan_to_gpx
-    from ..routing.routes import RouteParams, plan_for_ward, read_route_lines
+    from ..routing.routes import RouteParams, WardPlanParams, plan_for_ward, read_route_lines
 
     target = time_window(window, day)
     params = RouteParams(minutes=minutes, teams=teams, dwell_min=dwell_min, speed_kmh=speed_kmh, seed=seed,
@@ -145,8 +145,9 @@ def route_command(
     first, last = parse_lat_lon(start, what="--start"), parse_lat_lon(end, what="--end")
     lines = [line for path in avoid or [] for line in read_route_lines(path)]
     plan = plan_for_ward(
-        store_of(ctx), ward, params=params, window=target, start=first, end=last, hot_street_targets=hot_streets,
-        recent_routes=lines, vary_last=vary_last, data_dir=ctx.obj.data_dir,
+        store_of(ctx), ward, params=params, window=target, start=first, end=last,
+        ward_params=WardPlanParams(hot_street_targets=hot_streets, vary_last=vary_last, recent_routes=tuple(lines)),
+        data_dir=ctx.obj.data_dir,
     )
     name = plan.ward
     written = []

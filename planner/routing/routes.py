@@ -777,6 +777,23 @@ def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tole
     return frozenset(found)
 
 
+@dataclass(frozen=True)
+class WardPlanParams:
+    """What a ward's plan draws on beside its route options: up to ``hot_street_targets`` hot
+    streets away from the hotspots as targets, and as streets to vary from those of the ward's
+    ``vary_last`` logged patrols plus those along ``recent_routes`` (WGS84 lines of previous
+    routes, e.g. from ``read_route_lines``)."""
+
+    hot_street_targets: int = 5
+    vary_last: int = 0
+    recent_routes: tuple[shapely.LineString, ...] = ()
+
+    _constraints: ClassVar[Constraints] = {"hot_street_targets": integer(low=0), "vary_last": integer(low=0)}
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+
 def plan_for_ward(
     store,
     ward_name: str,
@@ -785,17 +802,13 @@ def plan_for_ward(
     window: TimeWindow | None = None,
     start: tuple[float, float] | None = None,
     end: tuple[float, float] | None = None,
-    hot_street_targets: int = 5,
-    recent_routes: list[shapely.LineString] | tuple = (),
-    vary_last: int = 0,
+    ward_params: WardPlanParams = WardPlanParams(),
     data_dir: str | Path | None = None,
 ) -> Plan:
     """Tonight's patrol of a stored ward, end to end: its cached street graph
-    (``streets.ward_graph``), its hotspots of tonight plus up to ``hot_street_targets`` hot
+    (``streets.ward_graph``), its hotspots of tonight plus up to ``ward_params.hot_street_targets`` hot
     streets away from them as targets, the meeting point (or ``start``) as start, and as the
-    streets to vary from (with ``params.variety_penalty``) those of the ward's ``vary_last``
-    patrols in the patrol log plus those along ``recent_routes`` (WGS84 lines of previous routes,
-    e.g. from ``read_route_lines``).
+    streets to vary from (with ``params.variety_penalty``) those of ``ward_params``.
 
     The hotspots of tonight are the one rule the route, its map and ``was-planner hotspots``
     share: the public rendering (significant areas with enough signals) of all the ward's
@@ -819,9 +832,9 @@ def plan_for_ward(
         targets, tonight = targets_from_hotspots(result), result.hotspots
     else:
         targets = no_targets()
-    if hot_street_targets and len(incidents):
+    if ward_params.hot_street_targets and len(incidents):
         hot = hot_streets(graph, incidents, params=hot_street_params(store, weights, data_dir=data_dir))
-        streets_ = targets_from_hot_streets(hot, incidents, top=hot_street_targets, avoid=targets)
+        streets_ = targets_from_hot_streets(hot, incidents, top=ward_params.hot_street_targets, avoid=targets)
         if len(streets_):
             targets = gpd.GeoDataFrame(
                 pd.concat([targets, streets_.to_crs(settings.WGS84)], ignore_index=True),
@@ -832,9 +845,10 @@ def plan_for_ward(
         start = (lat, lon)
     else:
         start_name = f"{start[0]:.5f}, {start[1]:.5f}"
-    recent = edges_along(graph, list(recent_routes)) if len(recent_routes) else frozenset()
-    if vary_last > 0:
-        recent |= frozenset(e for e in store.recent_patrol_edges(name, last=vary_last) if graph.has_edge(*e))
+    recent = edges_along(graph, list(ward_params.recent_routes)) if ward_params.recent_routes else frozenset()
+    if ward_params.vary_last > 0:
+        logged = store.recent_patrol_edges(name, last=ward_params.vary_last)
+        recent |= frozenset(e for e in logged if graph.has_edge(*e))
     log.info("%s: %d targets (%d signals), start %s", name, len(targets), len(incidents), start_name)
     plan = plan_patrol(graph, targets, start=start, end=end, params=params, recent_edges=recent,
                        start_name=start_name)
