@@ -16,6 +16,7 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
+from app_pages.ui import _
 from planner import access, settings
 from planner.access import Store, open_store
 from planner.signals.incidents import CATEGORIES
@@ -47,12 +48,11 @@ def data_version() -> tuple[int, int]:
 
 def wards_or_stop() -> tuple[str, tuple[int, int], gpd.GeoDataFrame]:
     """The store URL, data version and wards; with no wards yet the page says how and stops."""
-    from app_pages import ui
 
     url, version = database_url(), data_version()
     shapes = wards(url, version)
     if shapes.empty:
-        st.warning(ui.t("no_wards"))
+        st.warning(_("No wards yet. Build demo data or load wards on the Data page."))
         st.stop()
     return url, version, shapes
 
@@ -98,7 +98,7 @@ def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, wi
     from planner.hotspots import TimeWindow
     from planner.routing.routes import plan_for_ward
 
-    start_text, _, end_text = window.partition("-")
+    start_text, _dash, end_text = window.partition("-")
     tonight = TimeWindow(start=start_text, end=end_text, weekdays=(weekday,))
     today = pd.Timestamp.now(tz="Europe/Amsterdam").normalize()
     shown = hotspots(url, version, LOCAL_PUBLIC, ward, (today - pd.Timedelta(days=365)).date().isoformat(),

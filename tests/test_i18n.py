@@ -1,0 +1,95 @@
+"""The catalogs (planner.i18n): every marked text has a Dutch translation, the compiled catalogs
+are the .po files, translations keep their placeholders, and plurals follow the count."""
+
+from __future__ import annotations
+
+import gettext
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from planner import i18n
+from planner._errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]*)[^{}]*\}(?!\})")
+
+
+def _method_map() -> list[tuple[str, str]]:
+    """The ``[python: …]`` sections of babel.cfg, as ``extract_from_dir`` takes them."""
+    sections = re.findall(r"^\[(\w+): ([^\]]+)\]", (ROOT / "babel.cfg").read_text(), re.M)
+    return [(pattern, method) for method, pattern in sections]
+
+
+def _ids_in_code() -> set[tuple[str | None, str | tuple[str, ...]]]:
+    found = set()
+    for _, _, message, _, context in extract_from_dir(ROOT, _method_map()):
+        found.add((context, message if isinstance(message, str) else tuple(message)))
+    return found
+
+
+def _catalog(language: str):
+    with (i18n.LOCALE_DIR / language / "LC_MESSAGES" / f"{i18n.DOMAIN}.po").open("rb") as handle:
+        return read_po(handle, locale=language)
+
+
+def test_every_text_in_the_code_has_a_dutch_translation():
+    catalog = _catalog("nl")
+    translated = {(m.context, m.id if isinstance(m.id, str) else tuple(m.id))
+                  for m in catalog if m.id and (all(m.string) if isinstance(m.string, tuple) else m.string)}
+    missing = {message for message in _ids_in_code() if message not in translated}
+    assert not missing, f"run `make i18n` and translate these in nl/LC_MESSAGES/planner.po: {sorted(missing, key=str)}"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_compiled_catalog_is_the_po_file(language):
+    """The committed .mo must be what `make i18n` compiles from the .po (they cannot drift)."""
+    compiled = i18n.translation(language)._catalog
+    expected = {}
+    for message in _catalog(language):
+        if not message.id or message.fuzzy:
+            continue
+        key = f"{message.context}\x04{message.id}" if message.context else message.id
+        if isinstance(message.id, tuple):
+            for index, form in enumerate(message.string):
+                if form:
+                    expected[(f"{message.context}\x04{message.id[0]}" if message.context else message.id[0],
+                              index)] = form
+        elif message.string:
+            expected[key] = message.string
+    assert {k: v for k, v in compiled.items() if k != ""} == expected
+
+
+def test_translations_keep_their_placeholders():
+    for message in _catalog("nl"):
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        for string in strings:
+            assert set(PLACEHOLDER.findall(string)) == wanted, (message.id, string)
+
+
+def test_plural_forms_follow_the_count():
+    nl, en = i18n.translation("nl"), i18n.translation("en")
+    assert nl.ngettext("in {weeks} week", "in {weeks} weeks", 1).format(weeks=1) == "in 1 week"
+    assert nl.ngettext("in {weeks} week", "in {weeks} weeks", 3).format(weeks=3) == "in 3 weken"
+    assert en.ngettext("in {weeks} week", "in {weeks} weeks", 3).format(weeks=3) == "in 3 weeks"
+
+
+def test_labels_come_from_the_catalogs():
+    assert i18n.category_label("vehicle_crime", language="nl") == "autokraak"
+    assert i18n.category_label("vehicle_crime", language="en") == "vehicle crime"
+    assert i18n.category_label("no_such_code", language="nl") == "no such code"
+    assert i18n.weekday_name(0, language="nl") == "maandag"
+    assert i18n.month_name(3, language="en") == "March"
+
+
+def test_an_unknown_language_is_refused():
+    with pytest.raises(InputError, match="language must be one of nl, en"):
+        i18n.translation("de")
+    assert isinstance(i18n.translation("nl"), gettext.GNUTranslations)
