@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..signals.incidents import CATEGORIES, SOURCES
+from ..i18n import N_, category_label, month_name, source_label, translation, weekday_name
 
 FACTORS: tuple[str, ...] = ("recency", "category", "time_of_day", "source")
 """Multiplicative signal factors, in the order of ``score_parts`` (after ``signals``)."""
@@ -40,23 +40,11 @@ FACTORS: tuple[str, ...] = ("recency", "category", "time_of_day", "source")
 PART_KEYS: tuple[str, ...] = ("signals", *FACTORS, "near_repeat")
 """Keys of ``score_parts`` for officers; residents get the same without ``source``."""
 
-_WEEKDAYS_NL = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_INDEX = {code: i for i, code in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
-_MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-              "oktober", "november", "december")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
-_PART_LABELS = {
-    "nl": {"recency": "ouderdom van de signalen", "category": "categoriegewichten van de wijk",
-           "time_of_day": "tijdvak van de ronde", "source": "herkomst (surveillance/bron)",
-           "near_repeat": "near-repeat (recente inbraken of autokraken in de buurt)"},
-    "en": {"recency": "age of the signals", "category": "the ward's category weights",
-           "time_of_day": "the patrol's time window", "source": "origin (patrol/source)",
-           "near_repeat": "near repeat (recent burglaries or car crimes nearby)"},
-}
-_TREND = {"nl": {"rising": "stijgend", "falling": "dalend", "stable": "stabiel"},
-          "en": {"rising": "rising", "falling": "falling", "stable": "stable"}}
+_PART_LABELS = {"recency": N_("age of the signals"), "category": N_("the ward's category weights"),
+                "time_of_day": N_("the patrol's time window"), "source": N_("origin (patrol/source)"),
+                "near_repeat": N_("near repeat (recent burglaries or car crimes nearby)")}
+_TREND = {"rising": N_("rising"), "falling": N_("falling"), "stable": N_("stable")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,11 +113,6 @@ def _signed(value: float, language: str) -> str:
     return ("+" if value >= 0 else "−") + text
 
 
-def category_name(code: str, language: str = "nl") -> str:
-    """Dutch (``inbraak``) or English (``burglary``) name of a category code, with spaces."""
-    return (CATEGORIES.get(code, code) if language == "nl" else code).replace("_", " ")
-
-
 def hour_ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
     """Runs of consecutive clock hours as ``(start, end)`` with ``end`` exclusive:
     ``[21, 20, 2]`` → ``[(2, 3), (20, 22)]``."""
@@ -145,13 +128,12 @@ def hour_ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
 def _join(items: list[str], language: str) -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + (" en " if language == "nl" else " and ") + items[-1]
+    return translation(language).gettext("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
 
 
 def _month(stamp: pd.Timestamp, language: str) -> str:
     local = stamp.tz_convert(settings.TIMEZONE)
-    names = _MONTHS_NL if language == "nl" else _MONTHS_EN
-    return f"{names[local.month - 1]} {local.year}"
+    return f"{month_name(local.month, language=language)} {local.year}"
 
 
 def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: bool = False,
@@ -166,7 +148,8 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
     ``public`` (residents): category counts only when at least ``k``, dates by month, the trend
     without numbers, and nothing about sources or single signals.
     """
-    nl = language == "nl"
+    catalog = translation(language)
+    _, ngettext = catalog.gettext, catalog.ngettext
     n = int(facts["n_signals"])
     first, last, now = facts["first_signal"], facts["last_signal"], facts["now"]
     parts: list[str] = []
@@ -174,58 +157,49 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
     # How many, over what period, of which kind.
     if public:
         a, b = _month(first, language), _month(last, language)
-        period = (f"van {a} tot {b}" if nl else f"from {a} to {b}") if a != b else (f"in {a}")
+        period = _("from {first} to {last}").format(first=a, last=b) if a != b else f"in {a}"
     else:
         weeks = max(1, math.ceil((last - first) / pd.Timedelta(days=7)))
-        period = f"in {weeks} {'week' if weeks == 1 else 'weken'}" if nl else \
-            f"in {weeks} week{'s' if weeks > 1 else ''}"
-    head = f"{n} {'signalen' if nl else 'signals'} {period}"
+        period = ngettext("in {weeks} week", "in {weeks} weeks", weeks).format(weeks=weeks)
+    head = _("{n} signals {period}").format(n=n, period=period)
     counts = sorted(facts["categories"].items(), key=lambda item: (-item[1], item[0]))
     shown = [(code, count) for code, count in counts if count > 0 and (not public or count >= k)]
     if shown:
-        listed = [f"{count}× {category_name(code, language)}" for code, count in shown]
+        listed = [f"{count}× {category_label(code, language=language)}" for code, count in shown]
         hidden = len([c for c in counts if c[1] > 0]) - len(shown)
         if hidden:
-            listed.append("andere soorten" if nl else "other kinds")
+            listed.append(_("other kinds"))
         head += ": " + _join(listed, language)
     elif public:
-        names = [category_name(code, language) for code, count in counts[:2] if count > 0]
-        head += (", vooral " if nl else ", mostly ") + _join(names, language)
+        names = [category_label(code, language=language) for code, count in counts[:2] if count > 0]
+        head += _(", mostly {names}").format(names=_join(names, language))
     parts.append(head)
 
     # When: weekdays and hours.
-    days = [(_WEEKDAYS_NL if nl else _WEEKDAYS_EN)[_DAY_INDEX[d]] for d in facts.get("peak_weekdays", [])]
-    hours = [f"{a}–{b} uur" if nl else f"{a}–{b} h" for a, b in hour_ranges(facts.get("peak_hours", []))]
+    days = [weekday_name(_DAY_INDEX[d], language=language) for d in facts.get("peak_weekdays", [])]
+    hours = [_("{start}–{end} h").format(start=a, end=b) for a, b in hour_ranges(facts.get("peak_hours", []))]
     if days or hours:
-        when = ("vooral " if nl else "mostly ") + " ".join(
-            x for x in (_join(days, language), _join(hours, language)) if x)
-        parts.append(when)
+        parts.append(_("mostly {when}").format(
+            when=" ".join(x for x in (_join(days, language), _join(hours, language)) if x)))
 
     # Recency.
     if public:
-        parts.append(f"laatste signaal in {_month(last, language)}" if nl
-                     else f"last signal in {_month(last, language)}")
+        parts.append(_("last signal in {month}").format(month=_month(last, language)))
     else:
         ago = max(0, int((now - last) / pd.Timedelta(days=1)))
-        if nl:
-            parts.append("het laatste signaal was vandaag" if ago == 0 else "het laatste gisteren" if ago == 1
-                         else f"het laatste {ago} dagen geleden")
-        else:
-            parts.append("the last one today" if ago == 0 else "the last one yesterday" if ago == 1
-                         else f"the last one {ago} days ago")
+        parts.append(_("the last one today") if ago == 0 else _("the last one yesterday") if ago == 1
+                     else _("the last one {days} days ago").format(days=ago))
 
     # Trend.
     trend = facts.get("trend") or {}
     if trend:
-        word = _TREND[language][trend["direction"]]
+        word = _(_TREND[trend["direction"]])
         if public:
             parts.append(f"trend {word}")
         else:
-            recent = _number(trend["recent_per_week"], language)
-            before = _number(trend["before_per_week"], language)
-            parts.append(f"trend {word} ({recent} per week de laatste 4 weken, {before} in de 8 weken daarvoor)"
-                         if nl else f"trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks "
-                         "before)")
+            parts.append(_("trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks before)").format(
+                word=word, recent=_number(trend["recent_per_week"], language),
+                before=_number(trend["before_per_week"], language)))
 
     # Which weights mattered.
     score_parts = facts.get("score_parts") or {}
@@ -233,23 +207,19 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
                    key=lambda item: -abs(item[1]))[:2]
     score = _number(float(facts["score"]), language)
     if moved:
-        labels = _PART_LABELS[language]
-        listed = _join([f"{labels[key]} ({_signed(value, language)})" for key, value in moved], language)
-        parts.append(f"score {score}, het meest bepaald door {listed}" if nl
-                     else f"score {score}, moved most by {listed}")
+        listed = _join([f"{_(_PART_LABELS[key])} ({_signed(value, language)})" for key, value in moved], language)
+        parts.append(_("score {score}, moved most by {parts}").format(score=score, parts=listed))
     else:
-        parts.append(f"score {score}, vrijwel gelijk aan het aantal signalen" if nl
-                     else f"score {score}, about the number of signals")
+        parts.append(_("score {score}, about the number of signals").format(score=score))
 
     # Where the signals came from (officers only).
     if not public and facts.get("sources"):
-        listed = [f"{count}× {SOURCES.get(src, src).replace('_', ' ') if nl else src.replace('_', ' ')}"
+        listed = [f"{count}× {source_label(src, language=language)}"
                   for src, count in sorted(facts["sources"].items(), key=lambda item: (-item[1], item[0]))]
-        text = ("bronnen: " if nl else "sources: ") + ", ".join(listed)
+        text = _("sources: {sources}").format(sources=", ".join(listed))
         patrol = int(facts.get("on_patrol", 0))
         if patrol:
-            text += (f"; {patrol} gevonden tijdens surveillance (lager gewogen)" if nl
-                     else f"; {patrol} found on patrol (weighted lower)")
+            text += _("; {n} found on patrol (weighted lower)").format(n=patrol)
         parts.append(text)
 
     # Significance.
@@ -259,7 +229,6 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
             parts.append(f"significant (p = {p})")
     else:
         p = _number(float(facts["p_value"]), language, 2)
-        parts.append(f"niet significant (p = {p}): kan toeval zijn" if nl
-                     else f"not significant (p = {p}): may be chance")
+        parts.append(_("not significant (p = {p}): may be chance").format(p=p))
     text = "; ".join(parts)
     return text[0].upper() + text[1:] + "."

@@ -85,6 +85,16 @@ def has_watch_points(code: str) -> bool:
     return code in _WATCH_POINTS
 
 
+_SOURCES: dict[str, str] = {"resident": N_("resident"), "was_member": N_("was member"), "officer": N_("officer"),
+                            "municipality": N_("municipality"), "police": N_("police")}
+
+
+def source_label(code: str, *, language: str) -> str:
+    """How users read where a signal came from (``was_member`` → ``was lid`` / ``was member``)."""
+    known = _SOURCES.get(code)
+    return translation(language).gettext(known) if known else code.replace("_", " ")
+
+
 _AGREEMENT_STATUSES: dict[str, str] = {"open": N_("open"), "in_progress": N_("in progress"), "done": N_("done")}
 
 
