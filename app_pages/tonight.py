@@ -14,7 +14,7 @@ from app_pages import cached, maps, ui
 from app_pages.ui import _
 from planner import i18n, settings
 from planner.patrols import save_planned_patrol
-from planner.routing.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.routing.export import briefing_html, plan_to_geojson, plan_to_gpx, what_to_look_for
 from planner.routing.routes import RouteParams
 
 st.header(_("Tonight's patrol"))
@@ -116,7 +116,7 @@ with ui.guarded():
 
     if stops:
         table = pd.DataFrame(stops)
-        table["look_for"] = table["categories"].map(lambda cs: look_for(cs, language=ui.language()))
+        table["look_for"] = table["categories"].map(lambda cs: what_to_look_for(cs, language=ui.language()))
         st.dataframe(
             table[["team", "stop", "name", "arrive", "dwell", "look_for", "why"]].rename(columns={
                 "stop": "#", "name": "Stop", "arrive": _("Arrive"),

@@ -3,6 +3,7 @@ are the .po files, translations keep their placeholders, and plurals follow the 
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
 from pathlib import Path
@@ -98,3 +99,16 @@ def test_an_unknown_language_is_refused():
     with pytest.raises(InputError, match="language must be one of nl, en"):
         i18n.translation("de")
     assert isinstance(i18n.translation("nl"), gettext.GNUTranslations)
+
+
+def test_no_text_is_marked_inside_an_f_string():
+    """Babel does not read calls inside f-strings, so a text marked there would never reach the catalogs."""
+    marked = {"_", "gettext", "ngettext", "pgettext", "npgettext", "N_"}
+    for pattern, _method in _method_map():
+        for path in ROOT.glob(pattern.replace("**", "**/*") if pattern.endswith("**.py") else pattern):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.JoinedStr):
+                    calls = [call for call in ast.walk(node) if isinstance(call, ast.Call)
+                             and isinstance(call.func, ast.Name) and call.func.id in marked
+                             and call.args and isinstance(call.args[0], ast.Constant)]
+                    assert not calls, f"{path.relative_to(ROOT)}:{node.lineno}: mark the text outside the f-string"
