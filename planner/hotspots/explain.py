@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..i18n import N_, category_label, month_name, source_label, translation, weekday_name
+from ..i18n import N_, and_list, category_label, month_name, source_label, translation, weekday_name
 
 FACTORS: tuple[str, ...] = ("recency", "category", "time_of_day", "source")
 """Multiplicative signal factors, in the order of ``score_parts`` (after ``signals``)."""
@@ -125,12 +125,6 @@ def hour_ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _join(items: list[str], language: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return translation(language).gettext("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
-
-
 def _month(stamp: pd.Timestamp, language: str) -> str:
     local = stamp.tz_convert(settings.TIMEZONE)
     return f"{month_name(local.month, language=language)} {local.year}"
@@ -169,10 +163,10 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
         hidden = len([c for c in counts if c[1] > 0]) - len(shown)
         if hidden:
             listed.append(_("other kinds"))
-        head += ": " + _join(listed, language)
+        head += ": " + and_list(listed, language=language)
     elif public:
         names = [category_label(code, language=language) for code, count in counts[:2] if count > 0]
-        head += _(", mostly {names}").format(names=_join(names, language))
+        head += _(", mostly {names}").format(names=and_list(names, language=language))
     parts.append(head)
 
     # When: weekdays and hours.
@@ -180,7 +174,7 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
     hours = [_("{start}–{end} h").format(start=a, end=b) for a, b in hour_ranges(facts.get("peak_hours", []))]
     if days or hours:
         parts.append(_("mostly {when}").format(
-            when=" ".join(x for x in (_join(days, language), _join(hours, language)) if x)))
+            when=" ".join(x for x in (and_list(days, language=language), and_list(hours, language=language)) if x)))
 
     # Recency.
     if public:
@@ -207,7 +201,8 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
                    key=lambda item: -abs(item[1]))[:2]
     score = _number(float(facts["score"]), language)
     if moved:
-        listed = _join([f"{_(_PART_LABELS[key])} ({_signed(value, language)})" for key, value in moved], language)
+        listed = and_list([f"{_(_PART_LABELS[key])} ({_signed(value, language)})" for key, value in moved],
+                          language=language)
         parts.append(_("score {score}, moved most by {parts}").format(score=score, parts=listed))
     else:
         parts.append(_("score {score}, about the number of signals").format(score=score))

@@ -103,6 +103,13 @@ def agreement_status_label(code: str, *, language: str) -> str:
     return translation(language).gettext(_AGREEMENT_STATUSES[code])
 
 
+def and_list(items: list[str], *, language: str) -> str:
+    """``a, b and c`` (``a, b en c``); CLDR's list patterns would add the English serial comma."""
+    if len(items) <= 1:
+        return "".join(items)
+    return translation(language).gettext("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
+
+
 def weekday_name(index: int, *, language: str, width: str = "wide") -> str:
     """Monday = 0 as ``maandag``/``Monday`` (``width="abbreviated"``: ``ma``/``Mon``), from the CLDR."""
     return get_day_names(width, locale=language)[index]

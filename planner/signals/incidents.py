@@ -38,35 +38,7 @@ CATEGORIES: dict[str, str] = {
     "violence": "geweld",
     "other": "overig",
 }
-"""Canonical category code → the Dutch name accepted on input and shown in the dashboard."""
-
-LOOK_FOR: dict[str, tuple[str, str]] = {
-    "burglary": ("open ramen en deuren, schuurtjes, onbekenden bij achterdeuren en poorten",
-                 "open windows and doors, sheds, strangers at back doors and gates"),
-    "vehicle_crime": ("ingeslagen ruiten, waardevolle spullen zichtbaar in auto's, fietsenrekken",
-                      "broken car windows, valuables visible in cars, bike racks"),
-    "youth_nuisance": ("groepen bij bankjes, speelplekken en winkels; maak een praatje",
-                       "groups at benches, playgrounds and shops; have a chat"),
-    "vandalism": ("vernielingen, graffiti, kapotte bushokjes en bankjes",
-                  "damage, graffiti, broken bus shelters and benches"),
-    "street_light": ("lantaarnpalen die niet branden (noteer het paalnummer)",
-                     "street lights that are out (note the pole number)"),
-    "suspicious_situation": ("mensen of auto's die rondjes rijden of bij woningen rondkijken",
-                             "people or cars circling or looking around homes"),
-    "drugs": ("handel of gebruik, lachgaspatronen, afval bij speeltuinen",
-              "dealing or use, nitrous oxide canisters, litter at playgrounds"),
-    "violence": ("ruzies en dreigende situaties; bel bij gevaar 112",
-                 "fights and threatening situations; call 112 in danger"),
-    "other": ("wat je verder opvalt in de buurt", "anything else that stands out"),
-}
-"""What a team looks out for at a stop, per category (Dutch, English)."""
-
-
-def look_for(categories, language: str = "nl") -> str:
-    """What to look for at a stop whose signals are of ``categories`` (codes, most first)."""
-    index = 0 if language == "nl" else 1
-    return "; ".join(LOOK_FOR[c][index] for c in dict.fromkeys(categories) if c in LOOK_FOR)
-
+"""Canonical category code → the Dutch name accepted on input (users read ``i18n.category_label``)."""
 
 SOURCES: dict[str, str] = {
     "resident": "bewoner",
@@ -161,11 +133,6 @@ _STATUS_LOOKUP = _vocabulary(STATUSES)
 def canonical_category(value: object) -> str | None:
     """The canonical code for a category written in English or Dutch, or None if unknown."""
     return _CATEGORY_LOOKUP.get(fold_label(value))
-
-
-def category_label(code: str, *, language: str = "nl") -> str:
-    """How a category code is shown to users: its Dutch name or the English code in words."""
-    return CATEGORIES[code].replace("_", " ") if language == "nl" else code.replace("_", " ")
 
 
 def accepted(codes: Mapping[str, str]) -> str:
