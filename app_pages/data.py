@@ -45,11 +45,11 @@ with signals_tab, ui.guarded():
         _("File"), type=["csv", "txt", "geojson", "json", "gpkg"], key="data_signals_file"
     )
     mapping = st.text_input(
-        _("Other column names (optional): COLUMN=field,..."),
+        _(ui.OPTION_FIELDS["mapping"]),
         key="data_mapping", placeholder="cdatetime=occurred_at,latitude=lat,longitude=lon",
     )
     date_format = st.text_input(
-        _("Date format (optional)"), key="data_date_format",
+        _(ui.OPTION_FIELDS["date_format"]), key="data_date_format",
         placeholder="%m/%d/%y %H:%M",
     )
     if st.button(_("Import"), key="data_import", type="primary", disabled=upload is None):
@@ -126,7 +126,7 @@ with wards_tab, ui.guarded():
 with demo_tab, ui.guarded():
     st.write(_("Demo data: Demostad and all its signals are synthetic (made up), not real incidents."))
     seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="data_demo_seed")
-    force = st.checkbox(_("Even beside real data (--force)"),
+    force = st.checkbox(_(ui.OPTION_FIELDS["force"]),
                         key="data_demo_force")
     if st.button(_("Build demo data"), key="data_demo_build"):
         from planner.demo import build_demo

@@ -11,6 +11,7 @@ import streamlit as st
 
 from planner import access, i18n, settings
 from planner._errors import PlannerError
+from planner.i18n import N_
 from planner.users import User
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,30 @@ def lat_lon(text: str | None) -> tuple[float, float] | None:
     return lat, lon
 
 
+OPTION_FIELDS = {
+    "date_format": N_("Date format (optional)"), "mapping": N_("Other column names (optional): COLUMN=field,..."),
+    "force": N_("Even beside real data (--force)"),
+}
+"""The label of the field that sets a core option (``PlannerError.options``), for the pages and their errors."""
+OPTION_SETTINGS = {"data_dir": "WAS_DATA_DIR", "db": "WAS_DATABASE_URL"}
+"""The setting that chooses what the CLI's --data-dir and --db choose, for options no page sets."""
+
+
+def field(option: str) -> str:
+    """How the dashboard names a core option in an error: the field that sets it, or the setting
+    (environment variable) where no page has one."""
+    if option in OPTION_FIELDS:
+        return f"“{_(OPTION_FIELDS[option])}”"
+    return f"`{OPTION_SETTINGS.get(option, option)}`"
+
+
 @contextmanager
 def guarded():
     """Show bad input as a readable error and never a traceback; log unexpected errors."""
     try:
         yield
     except PlannerError as error:
-        st.error(str(error))
+        st.error(error.phrased(field))
     except Exception:  # an unexpected error is a bug: log it for us, say it plainly to the user
         log.exception("dashboard error")
         st.error(_("Something went wrong. Try again; if it keeps happening, tell the administrator."))

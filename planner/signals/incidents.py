@@ -193,8 +193,8 @@ def parse_mapping(text: str | None) -> tuple[tuple[str, str], ...]:
     for item in text.split(","):
         column, sep, target = item.partition("=")
         if not sep or not column.strip() or not target.strip():
-            msg = f"--mapping item {item!r} is not COLUMN=FIELD (e.g. cdatetime=occurred_at)"
-            raise InputError(msg)
+            msg = f"{{mapping}} item {item!r} is not COLUMN=FIELD (e.g. cdatetime=occurred_at)"
+            raise InputError(msg, options=("mapping",))
         pairs.append((column.strip(), target.strip()))
     return tuple(pairs)
 
@@ -349,8 +349,8 @@ def resolve_columns(columns: list[str], mapping: tuple[tuple[str, str], ...]) ->
     resolved: dict[str, str] = {}
     for column, target in mapping:
         if column not in columns:
-            msg = f"--mapping names column {column!r}, which the file lacks; it has: {', '.join(columns)}"
-            raise InputError(msg)
+            msg = f"{{mapping}} names column {column!r}, which the file lacks; it has: {', '.join(columns)}"
+            raise InputError(msg, options=("mapping",))
         resolved[target] = column
     folded = {fold_label(c): c for c in reversed(columns)}
     taken = set(resolved.values())
@@ -514,9 +514,9 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
     if not (has_time or has_place or "category" in columns):
         msg = (
             f"{table.name or 'the table'}: no recognisable columns (has: {', '.join(map(str, table.rows.columns))}); "
-            "name them e.g. datum;tijd;categorie;lat;lon or use --mapping COLUMN=FIELD"
+            "name them e.g. datum;tijd;categorie;lat;lon or use {mapping} COLUMN=FIELD"
         )
-        raise InputError(msg)
+        raise InputError(msg, options=("mapping",))
     missing = [
         what
         for what, present in (
@@ -529,9 +529,9 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
     if missing:
         msg = (
             f"{table.name or 'the table'}: no column for {' and '.join(missing)} "
-            f"(recognised: {', '.join(found) or 'nothing'}); rename it or use --mapping COLUMN=FIELD"
+            f"(recognised: {', '.join(found) or 'nothing'}); rename it or use {{mapping}} COLUMN=FIELD"
         )
-        raise InputError(msg)
+        raise InputError(msg, options=("mapping",))
 
 
 _DAYFIRST = ("%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%d/%m/%y")
@@ -587,8 +587,8 @@ def date_order(values: pd.Series) -> tuple[bool, str | None]:
 
     if day_only.any() and month_only.any():
         msg = (f"dates: {shown(day_only)} reads only day-first and {shown(month_only)} only month-first; "
-               "give the date format (--date-format, e.g. '%d-%m-%Y')")
-        raise InputError(msg)
+               "give the date format ({date_format}, e.g. '%d-%m-%Y')")
+        raise InputError(msg, options=("date_format",))
     either = (first <= 12) & (second <= 12) & (first != second)
     if month_only.any() or day_only.any() or not either.any():
         return bool(month_only.any()), None
