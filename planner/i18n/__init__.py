@@ -8,7 +8,9 @@ step (``tests/test_i18n.py`` keeps them equal to the ``.po`` files).
 
 Code marks a text with ``_("…")`` (``ngettext`` for plurals) from ``translation(language)``;
 placeholders are named (``_("Saved as patrol {id}.").format(id=…)``) so that a translation may
-put them in its own order.
+put them in its own order. Babel reads no calls inside f-strings: mark the text before the f-string
+(``tests/test_i18n.py`` refuses one marked inside). A new text: mark it, run ``make i18n``, write its
+Dutch in ``locale/nl/LC_MESSAGES/planner.po``, run ``make i18n`` again and commit the four files.
 """
 
 from __future__ import annotations
