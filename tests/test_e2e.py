@@ -131,7 +131,8 @@ def test_page_renders_without_exception(browser, server, name):
     page = open_page(browser, f"{server}/{PAGES[name]}", name)
     # stException: a Python traceback; stErrorElementStack: a component crashed in the browser.
     assert page.locator("[data-testid='stException'], [data-testid='stErrorElementStack']").count() == 0
-    assert page.get_by_text(DUTCH("Something went wrong. Try again; if it keeps happening, tell the administrator.")).count() == 0
+    unexpected = DUTCH("Something went wrong. Try again; if it keeps happening, tell the administrator.")
+    assert page.get_by_text(unexpected).count() == 0
     assert page.locator("[data-testid='stHeading'], h1, h2").count() > 0
     page.close()
 
