@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= data
 
-.PHONY: run test demo lint clean
+.PHONY: run test demo lint i18n clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "WAS Planner needs Python >= 3.11"'
@@ -34,6 +34,21 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check planner app.py app_pages tests bench
+
+# Texts → catalogs: extract the marked texts, merge them into the nl and en catalogs, compile.
+# Fill in new Dutch translations in $(LOCALES)/nl/LC_MESSAGES/planner.po and run it again.
+LOCALES := planner/i18n/locale
+i18n: $(VENV)/.installed
+	$(BIN)/pybabel --quiet extract --mapping babel.cfg --no-location --sort-output \
+		--project "WAS Planner" --copyright-holder "WAS Planner" --output $(LOCALES)/planner.pot .
+	for lang in nl en; do \
+		test -f $(LOCALES)/$$lang/LC_MESSAGES/planner.po || \
+			$(BIN)/pybabel --quiet init --domain planner --input-file $(LOCALES)/planner.pot \
+				--output-dir $(LOCALES) --locale $$lang; \
+	done
+	$(BIN)/pybabel --quiet update --domain planner --input-file $(LOCALES)/planner.pot \
+		--output-dir $(LOCALES) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile --domain planner --directory $(LOCALES) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache

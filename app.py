@@ -11,7 +11,9 @@ from dataclasses import replace
 import streamlit as st
 
 from app_pages import cached, ui
+from app_pages.ui import _
 from planner import access, settings
+from planner.i18n import N_
 from planner.users import authenticate, parse_role_map, user_from_claims
 
 st.set_page_config(page_title="WAS Planner", page_icon=":material/directions_walk:", layout="wide")
@@ -23,7 +25,7 @@ with ui.guarded():
 if role_claim:  # sign-in through the municipality's identity provider (.streamlit/secrets.toml [auth])
     if not st.user.is_logged_in:
         st.title("WAS Planner")
-        st.button(ui.t("login_oidc"), type="primary", key="login_oidc", on_click=st.login)
+        st.button(_("Sign in through the municipality"), type="primary", key="login_oidc", on_click=st.login)
         st.stop()
     st.session_state["user"] = None
     with ui.guarded():
@@ -34,9 +36,9 @@ if role_claim:  # sign-in through the municipality's identity provider (.streaml
 elif ui.accounts_enabled() and st.session_state["user"] is None:
     st.title("WAS Planner")
     with st.form("login"):
-        name = st.text_input(ui.t("user_name"), key="login_name")
-        password = st.text_input(ui.t("password"), type="password", key="login_password")
-        if st.form_submit_button(ui.t("login"), type="primary"):
+        name = st.text_input(_("User name"), key="login_name")
+        password = st.text_input(_("Password"), type="password", key="login_password")
+        if st.form_submit_button(_("Sign in"), type="primary"):
             with ui.guarded():
                 signed_in = authenticate(cached.current_store(), name, password)
                 st.session_state["user"] = replace(signed_in, via="dashboard")
@@ -44,39 +46,40 @@ elif ui.accounts_enabled() and st.session_state["user"] is None:
     st.stop()
 
 PAGES = [  # file, title, icon, url, permission needed
-    ("app_pages/tonight.py", "page_tonight", ":material/directions_walk:", "vanavond", "plan_routes"),
-    ("app_pages/hotspot_map.py", "page_hotspots", ":material/map:", "hotspots", "view_aggregates"),
-    ("app_pages/coverage.py", "page_coverage", ":material/monitoring:", "dekking", "view_coverage"),
-    ("app_pages/report.py", "page_report", ":material/edit_note:", "melden", "report_signal"),
-    ("app_pages/data.py", "page_data", ":material/folder_open:", "gegevens", "export_raw"),
-    ("app_pages/about.py", "page_about", ":material/info:", "modelkaart", "view_aggregates"),
+    ("app_pages/tonight.py", N_("Tonight's patrol"), ":material/directions_walk:", "vanavond", "plan_routes"),
+    ("app_pages/hotspot_map.py", N_("Hotspot map"), ":material/map:", "hotspots", "view_aggregates"),
+    ("app_pages/coverage.py", N_("Coverage"), ":material/monitoring:", "dekking", "view_coverage"),
+    ("app_pages/report.py", N_("Report a signal"), ":material/edit_note:", "melden", "report_signal"),
+    ("app_pages/data.py", N_("Data"), ":material/folder_open:", "gegevens", "export_raw"),
+    ("app_pages/about.py", N_("Model card"), ":material/info:", "modelkaart", "view_aggregates"),
 ]
 allowed = [page for page in PAGES if ui.can(page[4])]
 page = st.navigation([
-    st.Page(path, title=ui.t(title), icon=icon, url_path=url, default=index == 0)
-    for index, (path, title, icon, url, _) in enumerate(allowed)
+    st.Page(path, title=_(title), icon=icon, url_path=url, default=index == 0)
+    for index, (path, title, icon, url, _permission) in enumerate(allowed)
 ])
 
 with st.sidebar:
     st.title("WAS Planner")
-    st.caption(ui.t("app_caption"))
-    st.radio(ui.t("language"), ["nl", "en"], format_func={"nl": "Nederlands", "en": "English"}.get,
+    st.caption(_("Wijk en Agent Samen: hotspots, walking routes and coverage per ward"))
+    st.radio(_("Taal / language"), ["nl", "en"], format_func={"nl": "Nederlands", "en": "English"}.get,
              horizontal=True, key="lang")
     if ui.accounts_enabled():
         user = ui.current_user()
         st.write(f"{user.name} ({user.role})")
-        if st.button(ui.t("logout"), key="logout"):
+        if st.button(_("Sign out"), key="logout"):
             st.session_state["user"] = None
             if role_claim:
                 st.logout()
             st.rerun()
     else:
-        st.caption(ui.t("local_mode"))
+        st.caption(_("Local installation without accounts: everything is visible. Add accounts with "
+                     "`was-planner users add` for a shared installation."))
     if (settings.data_dir() / "demo").is_dir():
-        st.info(ui.t("synthetic"))
+        st.info(_("Demo data: Demostad and all its signals are synthetic (made up), not real incidents."))
 
 page.run()
 st.divider()
 left, right = st.columns([4, 1])
-left.caption(ui.t("footer"))
-right.page_link("app_pages/about.py", label=ui.t("page_about"), icon=":material/info:")
+left.caption(_("WAS Planner · map data © OpenStreetMap contributors · ward boundaries © CBS"))
+right.page_link("app_pages/about.py", label=_("Model card"), icon=":material/info:")

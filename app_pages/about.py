@@ -4,16 +4,17 @@ the filled-in DPIA template for the municipality."""
 import streamlit as st
 
 from app_pages import cached, ui
+from app_pages.ui import _
 from planner.review.modelcard import dpia
 
-st.header("Modelkaart" if ui.language() == "nl" else "Model card")
+st.header(_("Model card"))
 with ui.guarded():
-    with st.spinner("Backtest op de eigen gegevens…" if ui.language() == "nl" else "Backtesting on this data…"):
+    with st.spinner(_("Backtesting on this data…")):
         card = cached.model_card(cached.database_url(), cached.data_version(), ui.language())
     st.markdown(card)
-    st.download_button("Modelkaart (Markdown)" if ui.language() == "nl" else "Model card (Markdown)",
+    st.download_button(_("Model card (Markdown)"),
                        card.encode(), file_name="modelkaart.md", mime="text/markdown", key="about_card")
     if ui.can("manage_users"):
-        st.download_button("DPIA-sjabloon (Markdown)" if ui.language() == "nl" else "DPIA template (Markdown)",
+        st.download_button(_("DPIA template (Markdown)"),
                            dpia(cached.current_store()).encode(), file_name="dpia.md", mime="text/markdown",
                            key="about_dpia")

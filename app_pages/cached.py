@@ -16,6 +16,7 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
+from app_pages.ui import _
 from planner import access, settings
 from planner.access import Store, open_store
 from planner.users import User
@@ -43,12 +44,11 @@ def data_version() -> tuple[int, int]:
 
 def wards_or_stop() -> tuple[str, tuple[int, int], gpd.GeoDataFrame]:
     """The store URL, data version and wards; with no wards yet the page says how and stops."""
-    from app_pages import ui
 
     url, version = database_url(), data_version()
     shapes = wards(url, version)
     if shapes.empty:
-        st.warning(ui.t("no_wards"))
+        st.warning(_("No wards yet. Build demo data or load wards on the Data page."))
         st.stop()
     return url, version, shapes
 

@@ -11,14 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, ui
+from app_pages.ui import _
 from planner import settings
 from planner.output import csv_bytes
 from planner.signals.incidents import ParseOptions, parse_mapping
 from planner.signals.intake import import_file
 from planner.signals.wards import read_wards, store_wards
 
-nl = ui.language() == "nl"
-st.header(ui.t("page_data"))
+st.header(_("Data"))
 
 
 @contextmanager
@@ -32,39 +32,35 @@ def _saved(upload) -> Iterator[Path]:
 
 
 signals_tab, outcomes_tab, wards_tab, demo_tab = st.tabs(
-    ["Signalen importeren" if nl else "Import signals", "Geregistreerde misdaad" if nl else "Registered crime",
-     ui.t("ward") + ("en" if nl else "s"), "Demo"]
+    [_("Import signals"), _("Registered crime"),
+     _("Wards"), "Demo"]
 )
 
 with signals_tab, ui.guarded():
     st.write(
-        "CSV (`,` of `;`), GeoJSON of GeoPackage. Kolommen zoals `datum;tijd;categorie;lat;lon`; "
-        "zie de README voor alle namen." if nl else
-        "CSV (`,` or `;`), GeoJSON or GeoPackage. Columns such as `date,time,category,lat,lon`; "
-        "the README lists every name."
+        _("CSV (`,` or `;`), GeoJSON or GeoPackage. Columns such as `date,time,category,lat,lon`; the README "
+          "lists every name.")
     )
     upload = st.file_uploader(
-        "Bestand" if nl else "File", type=["csv", "txt", "geojson", "json", "gpkg"], key="data_signals_file"
+        _("File"), type=["csv", "txt", "geojson", "json", "gpkg"], key="data_signals_file"
     )
     mapping = st.text_input(
-        "Andere kolomnamen (optioneel): KOLOM=veld,..." if nl else "Other column names (optional): COLUMN=field,...",
+        _(ui.OPTION_FIELDS["mapping"]),
         key="data_mapping", placeholder="cdatetime=occurred_at,latitude=lat,longitude=lon",
     )
     date_format = st.text_input(
-        "Datumnotatie (optioneel)" if nl else "Date format (optional)", key="data_date_format",
+        _(ui.OPTION_FIELDS["date_format"]), key="data_date_format",
         placeholder="%m/%d/%y %H:%M",
     )
-    if st.button("Importeren" if nl else "Import", key="data_import", type="primary", disabled=upload is None):
+    if st.button(_("Import"), key="data_import", type="primary", disabled=upload is None):
         options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format or None)
-        with st.spinner("Bezig met importeren…" if nl else "Importing…"), _saved(upload) as path:
+        with st.spinner(_("Importing…")), _saved(upload) as path:
             report = import_file(
                 cached.current_store(), path, options=options, rejects_dir=settings.data_dir() / "rejects",
             )
         st.success(
-            f"{report.read} rijen gelezen: {report.imported} nieuw, {report.duplicates} al bekend, "
-            f"{report.rejected} afgewezen." if nl else
-            f"Read {report.read} rows: {report.imported} new, {report.duplicates} already known, "
-            f"{report.rejected} rejected."
+            _("Read {read} rows: {imported} new, {duplicates} already known, {rejected} rejected.").format(
+                read=report.read, imported=report.imported, duplicates=report.duplicates, rejected=report.rejected)
         )
         for warning in report.warnings:
             st.warning(warning)
@@ -72,37 +68,33 @@ with signals_tab, ui.guarded():
             rejects = cached.current_store().rejected(report.batch_id)
             st.dataframe(rejects[["row_number", "reason"]], hide_index=True, key="data_rejects_table")
             st.download_button(
-                "Afgewezen rijen (CSV)" if nl else "Rejected rows (CSV)",
+                _("Rejected rows (CSV)"),
                 csv_bytes(rejects),
                 file_name=f"{Path(upload.name).stem}-afgewezen.csv", mime="text/csv", key="data_rejects_download",
             )
 
 with outcomes_tab, ui.guarded():
     st.write(
-        "Politiecijfers per wijk en periode voor de effectmeting: het CSV-bestand van de open data van de politie "
-        "(47022NED per maand, 47018NED per jaar), police.uk, of een eigen tabel `area,period,count`. Laad eerst de "
-        "wijken: de cijfers worden aan de wijken gekoppeld via de CBS-code of de naam." if nl else
-        "Police figures per ward and period for the effect review: the police open-data CSV (47022NED monthly, "
-        "47018NED yearly), police.uk, or a table `area,period,count`. Load the wards first: counts are linked to "
-        "them by CBS code or name."
+        _("Police figures per ward and period for the effect review: the police open-data CSV (47022NED "
+          "monthly, 47018NED yearly), police.uk, or a table `area,period,count`. Load the wards first: "
+          "counts are linked to them by CBS code or name.")
     )
-    counts_file = st.file_uploader("Bestand" if nl else "File", type=["csv", "txt"], key="data_outcomes_file")
-    counts_format = st.selectbox("Formaat" if nl else "Format", ["auto", "politie", "police-uk", "long"],
+    counts_file = st.file_uploader(_("File"), type=["csv", "txt"], key="data_outcomes_file")
+    counts_format = st.selectbox(_("Format"), ["auto", "politie", "police-uk", "long"],
                                  key="data_outcomes_format")
-    if st.button("Importeren" if nl else "Import", key="data_outcomes_import", type="primary",
+    if st.button(_("Import"), key="data_outcomes_import", type="primary",
                  disabled=counts_file is None):
         from planner.signals.outcomes import import_outcomes
 
-        with st.spinner("Bezig met importeren…" if nl else "Importing…"), _saved(counts_file) as path:
+        with st.spinner(_("Importing…")), _saved(counts_file) as path:
             counted = import_outcomes(cached.current_store(), path,
                                       format=None if counts_format == "auto" else counts_format,
                                       rejects_dir=settings.data_dir() / "rejects")
         st.success(
-            f"{counted.read} rijen gelezen: {counted.imported} nieuwe aantallen, {counted.updated} bijgewerkt, "
-            f"{counted.duplicates} al bekend, {counted.rejected} afgewezen; {counted.matched_wards} wijken "
-            "gekoppeld." if nl else
-            f"Read {counted.read} rows: {counted.imported} new counts, {counted.updated} updated, "
-            f"{counted.duplicates} already known, {counted.rejected} rejected; {counted.matched_wards} wards linked."
+            _("Read {read} rows: {imported} new counts, {updated} updated, {duplicates} already known, "
+              "{rejected} rejected; {matched_wards} wards linked.").format(
+                read=counted.read, imported=counted.imported, updated=counted.updated,
+                duplicates=counted.duplicates, rejected=counted.rejected, matched_wards=counted.matched_wards)
         )
         for warning in counted.warnings:
             st.warning(warning)
@@ -114,32 +106,31 @@ with wards_tab, ui.guarded():
     summary = cached.ward_summary(cached.database_url(), cached.data_version())
     if summary:
         st.dataframe(
-            pd.DataFrame(summary).rename(columns={"name": ui.t("ward"), "code": "Code", "incidents": ui.t("signals")}),
+            pd.DataFrame(summary).rename(columns={"name": _("Ward"), "code": "Code", "incidents": _("Signals")}),
             hide_index=True, key="data_wards_table",
         )
     else:
-        st.info(ui.t("no_wards"))
+        st.info(_("No wards yet. Build demo data or load wards on the Data page."))
     ward_file = st.file_uploader(
-        "Wijkgrenzen (GeoJSON/GeoPackage, CBS-kolommen WK_NAAM/WK_CODE)" if nl else
-        "Ward boundaries (GeoJSON/GeoPackage, CBS columns WK_NAAM/WK_CODE)",
+        _("Ward boundaries (GeoJSON/GeoPackage, CBS columns WK_NAAM/WK_CODE)"),
         type=["geojson", "json", "gpkg"], key="data_wards_file",
     )
-    if st.button("Wijken laden" if nl else "Load wards", key="data_wards_load", disabled=ward_file is None):
-        with st.spinner("Wijken laden en signalen toewijzen…" if nl else "Loading wards and assigning signals…"):
+    if st.button(_("Load wards"), key="data_wards_load", disabled=ward_file is None):
+        with st.spinner(_("Loading wards and assigning signals…")):
             with _saved(ward_file) as path:
                 wards = read_wards(path)
             assigned = store_wards(cached.current_store(), wards)
-        st.success(f"{len(wards)} wijken opgeslagen; {assigned} signalen liggen in een wijk." if nl else
-                   f"Stored {len(wards)} wards; {assigned} signals lie in a ward.")
+        st.success(_("Stored {wards} wards; {assigned} signals lie in a ward.").format(wards=len(wards),
+                                                                                      assigned=assigned))
 
 with demo_tab, ui.guarded():
-    st.write(ui.t("synthetic"))
+    st.write(_("Demo data: Demostad and all its signals are synthetic (made up), not real incidents."))
     seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1, key="data_demo_seed")
-    force = st.checkbox("Ook naast echte gegevens (--force)" if nl else "Even beside real data (--force)",
+    force = st.checkbox(_(ui.OPTION_FIELDS["force"]),
                         key="data_demo_force")
-    if st.button("Demodata maken" if nl else "Build demo data", key="data_demo_build"):
+    if st.button(_("Build demo data"), key="data_demo_build"):
         from planner.demo import build_demo
 
-        with st.spinner("Demostad bouwen (wijken, straten, signalen)…" if nl else "Building Demostad…"):
+        with st.spinner(_("Building Demostad…")):
             summary = build_demo(cached.current_store(), settings.data_dir(), seed=int(seed), force=force)
         st.success(summary.summary())

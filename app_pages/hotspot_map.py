@@ -11,37 +11,38 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
-from planner import access, settings, streets
+from app_pages.ui import _
+from planner import access, i18n, settings, streets
 from planner.hotspots import TimeWindow
+from planner.i18n import N_
 from planner.output import csv_bytes
 from planner.signals.incidents import CATEGORIES
 
-nl = ui.language() == "nl"
-WEEKDAYS = (["ma", "di", "wo", "do", "vr", "za", "zo"] if nl else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
-AUDIENCES = {"officer": ("Agent", "Officer"), "public": ("Bewoners", "Residents")}
-YES_NO = {True: ("ja", "yes"), False: ("nee", "no")}
-TRENDS = {"rising": ("stijgend ↑", "rising ↑"), "falling": ("dalend ↓", "falling ↓"), "stable": ("stabiel", "stable")}
-st.header(ui.t("page_hotspots"))
+AUDIENCES = {"officer": N_("Officer"), "public": N_("Residents")}
+YES_NO = {True: N_("yes"), False: N_("no")}
+TRENDS = {"rising": N_("rising ↑"), "falling": N_("falling ↓"), "stable": N_("stable")}
+st.header(_("Hotspot map"))
 
 with ui.guarded():
     url, version, wards = cached.wards_or_stop()
     names = list(wards["name"])
     c1, c2, c3 = st.columns([2, 2, 3])
-    ward = c1.selectbox(ui.t("ward"), [None, *names], format_func=lambda w: w or ui.t("all_wards"),
+    ward = c1.selectbox(_("Ward"), [None, *names], format_func=lambda w: w or _("All wards"),
                         key="hotspots_ward")
     today = ui.now().date()
-    period = c2.date_input(ui.t("period"), value=(today - timedelta(days=180), today), key="hotspots_period",
+    period = c2.date_input(_("Period"), value=(today - timedelta(days=180), today), key="hotspots_period",
                            format="DD-MM-YYYY")
-    chosen = c3.multiselect(ui.t("categories"), list(CATEGORIES), default=list(CATEGORIES),
+    chosen = c3.multiselect(_("Categories"), list(CATEGORIES), default=list(CATEGORIES),
                             format_func=ui.category_label, key="hotspots_categories")
     c4, c5, c6 = st.columns([3, 2, 2])
-    hours = c4.slider(ui.t("window"), value=(time(0, 0), time(23, 59)), step=timedelta(minutes=30),
+    hours = c4.slider(_("Time window"), value=(time(0, 0), time(23, 59)), step=timedelta(minutes=30),
                       format="HH:mm", key="hotspots_hours")
-    days = c5.multiselect("Dagen" if nl else "Days", range(7), format_func=WEEKDAYS.__getitem__,
-                          placeholder="Alle dagen" if nl else "All days", key="hotspots_days")
+    days = c5.multiselect(_("Days"), range(7),
+                          format_func=lambda d: i18n.weekday_name(d, language=ui.language(), width="abbreviated"),
+                          placeholder=_("All days"), key="hotspots_days")
     # Only roles that may see single signals get the choice; everyone else sees areas only.
-    audience = c6.radio("Weergave" if nl else "View", ["officer", "public"], horizontal=True,
-                        format_func=lambda a: AUDIENCES[a][not nl],
+    audience = c6.radio(_("View"), ["officer", "public"], horizontal=True,
+                        format_func=lambda a: _(AUDIENCES[a]),
                         key="hotspots_audience") if ui.can("view_points") else "public"
     start, end = ui.date_range(period)
     whole_day = hours == (time(0, 0), time(23, 59)) and not days
@@ -50,7 +51,7 @@ with ui.guarded():
         weekdays=tuple(sorted(days)),
     )
     user = ui.current_user()
-    with st.spinner("Hotspots berekenen…" if nl else "Computing hotspots…"):
+    with st.spinner(_("Computing hotspots…")):
         result = cached.hotspots(url, version, user, ward, start.isoformat(), (end + timedelta(days=1)).isoformat(),
                                  tuple(chosen), audience, window)
     params = result.params
@@ -64,7 +65,7 @@ with ui.guarded():
     if show_streets:
         graph = cached.ward_graph(str(settings.data_dir()), url, ward)
         # The first view after new signals or a rebuilt graph fits the installation's hot streets (seconds).
-        with st.spinner("Hot streets berekenen…" if nl else "Computing hot streets…"):
+        with st.spinner(_("Computing hot streets…")):
             scored = access.visible_hot_streets(cached.current_store(), user, graph, ward, result,
                                                 data_dir=settings.data_dir())
         hot = scored.edges[scored.edges["density"] > 0].to_crs(4326)
@@ -74,7 +75,7 @@ with ui.guarded():
             layers.append(maps.lines_layer(hot, layer_id="hot_streets", color="properties.colour",
                                            width=3, columns=["density", "colour"]))
     if len(spots):
-        explained = spots.assign(why=spots["explanation" if nl else "explanation_en"])
+        explained = spots.assign(why=spots[i18n.explanation_field(ui.language())])
         layers.append(maps.hotspot_layer(explained, ["id", "n_signals", "score", "why"]))
     if audience == "officer" and result.signals is not None and len(result.signals):
         points = result.signals.assign(category_label=result.signals["category"].map(ui.category_label))
@@ -95,27 +96,28 @@ with ui.guarded():
     )
     if audience == "public":
         st.caption(
-            f"Bewonersweergave: alleen gebieden met minstens {settings.PUBLIC_MIN_SIGNALS} signalen, geen punten."
-            if nl else f"Residents' view: only areas with at least {settings.PUBLIC_MIN_SIGNALS} signals, no points."
+            _("Residents' view: only areas with at least {k} signals, no points.").format(k=settings.PUBLIC_MIN_SIGNALS)
         )
-    st.caption(ui.t("weights_caption").format(
-        life=ui.number(params.half_life_days, 0), keep=ui.number(100 * params.recency_floor, 0),
-        repeat=ui.t("on" if params.near_repeat_weight > 0 else "off")))
+    st.caption(_("Weighting (chosen on this installation's own signals, or the default with too little "
+                 "history; see Model card): recency halves every {life} days, {keep_percent} of each weight never "
+                 "fades, near repeat {repeat}.").format(
+        life=ui.number(params.half_life_days, 0), keep_percent=f"{ui.number(100 * params.recency_floor, 0)} %",
+        repeat=_("on") if params.near_repeat_weight > 0 else _("off")))
     if len(spots) == 0:
-        st.info("Geen hotspots in deze selectie." if nl else "No hotspots in this selection.")
+        st.info(_("No hotspots in this selection."))
     else:
         table = pd.DataFrame(
             {
                 "#": spots["id"],
-                ui.t("ward"): spots["ward"],
-                ui.t("signals"): spots["n_signals"],
-                ui.t("score"): spots["score"].map(lambda s: ui.number(s, 1)),
-                ui.t("categories"): spots["top_categories"].map(
+                _("Ward"): spots["ward"],
+                _("Signals"): spots["n_signals"],
+                _("Score"): spots["score"].map(lambda s: ui.number(s, 1)),
+                _("Categories"): spots["top_categories"].map(
                     lambda cs: ", ".join(f"{ui.category_label(c)} ({n})" for c, n in cs)),
-                "Piekuren" if nl else "Peak hours": spots["peak_hours"].map(lambda hs: ", ".join(f"{h}u" for h in hs)),
-                "Trend": spots["trend"].map(lambda tr: TRENDS[tr["direction"]][not nl]),
-                "Significant": spots["significant"].map(lambda s: YES_NO[bool(s)][not nl]),
-                "Waarom" if nl else "Why": spots["explanation" if nl else "explanation_en"],
+                _("Peak hours"): spots["peak_hours"].map(lambda hs: ", ".join(f"{h}u" for h in hs)),
+                "Trend": spots["trend"].map(lambda tr: _(TRENDS[tr["direction"]])),
+                "Significant": spots["significant"].map(lambda s: _(YES_NO[bool(s)])),
+                _("Why"): spots[i18n.explanation_field(ui.language())],
             }
         )
         st.dataframe(table, hide_index=True, key="hotspots_table")

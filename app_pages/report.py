@@ -8,8 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
+from app_pages.ui import _, pgettext
 from planner import settings, streets
 from planner.access import report_signal
+from planner.i18n import N_
 from planner.signals.incidents import CATEGORIES
 from planner.users import User
 
@@ -17,31 +19,30 @@ FIELDS = {  # which widget a rejection reason's field belongs to
     "date": "report_date", "time": "report_time", "category": "report_category",
     "lat/lon": "report_location", "location": "report_location", "source": "report_source",
 }
-TIME_KINDS = {"exact": ("Precies bekend", "Known"), "window": ("Alleen een tijdvak", "Only a window")}
+TIME_KINDS = {"exact": N_("Known"), "window": N_("Only a window")}
 ROLES = ("resident", "officer", "municipality")
-ROLE_LABELS = {
-    "resident": ("WAS-lid / bewoner", "WAS member / resident"), "officer": ("Wijkagent", "Officer"),
-    "municipality": ("Gemeente", "Municipality"),
-}
+
+
+def role_label(role: str) -> str:
+    # "Officer" is "Wijkagent" as a reporter's role but "Agent" as the map's view: a message context each.
+    return {"resident": _("WAS member / resident"), "officer": pgettext("reporter role", "Officer"),
+            "municipality": _("Municipality")}[role]
 
 
 
-st.header(ui.t("page_report"))
+st.header(_("Report a signal"))
 st.caption(
-    "Meld wat je zag. Schrijf geen namen of beschrijvingen van personen op."
-    if ui.language() == "nl"
-    else "Report what you saw. Do not write down names or descriptions of people."
+    _("Report what you saw. Do not write down names or descriptions of people.")
 )
 
 with ui.guarded():
     url, version, wards = cached.wards_or_stop()
 
-    ward = st.selectbox(ui.t("ward"), list(wards["name"]), key="report_ward")
+    ward = st.selectbox(_("Ward"), list(wards["name"]), key="report_ward")
     shape = wards[wards["name"] == ward]
     grid = maps.grid_points(shape, spacing_m=40)
     st.caption(
-        "Klik op de kaart op de plek (een stip) of vul hieronder coördinaten in."
-        if ui.language() == "nl" else "Click the place on the map (a dot) or enter coordinates below."
+        _("Click the place on the map (a dot) or enter coordinates below.")
     )
     layers = [maps.ward_layer(shape), maps.points_layer(grid, layer_id="pick", color=[0, 92, 230, 45], radius=5)]
     if streets.ward_graph_path(ward, data_dir=settings.data_dir()).exists():
@@ -60,43 +61,43 @@ with ui.guarded():
 
     with st.form("report_form", clear_on_submit=False):
         category = st.selectbox(
-            ui.t("category"), list(CATEGORIES), format_func=ui.category_label, key="report_category",
+            _("Category"), list(CATEGORIES), format_func=ui.category_label, key="report_category",
         )
         left, right = st.columns(2)
         when_day = left.date_input(
-            "Datum" if ui.language() == "nl" else "Date", value=ui.now().date(), key="report_date",
+            _("Date"), value=ui.now().date(), key="report_date",
             format="DD-MM-YYYY",
         )
         known = right.radio(
-            "Tijd" if ui.language() == "nl" else "Time",
+            _("Time"),
             ["exact", "window"],
-            format_func=lambda k: TIME_KINDS[k][ui.language() != "nl"],
+            format_func=lambda k: _(TIME_KINDS[k]),
             horizontal=True, key="report_time_kind",
         )
         t1, t2 = st.columns(2)
         moment = ui.now()
-        first = t1.time_input("Van / at" if ui.language() == "nl" else "From / at",
+        first = t1.time_input(_("From / at"),
                               value=moment.replace(minute=moment.minute // 5 * 5).time(), key="report_time")
-        last = t2.time_input("Tot (bij een tijdvak)" if ui.language() == "nl" else "Until (for a window)",
+        last = t2.time_input(_("Until (for a window)"),
                              value=time(7, 0), key="report_time_to")
         location = st.text_input(
-            "Locatie (breedtegraad, lengtegraad)" if ui.language() == "nl" else "Location (latitude, longitude)",
+            _("Location (latitude, longitude)"),
             key="report_location", placeholder="52.0601, 4.4940",
         )
         description = st.text_area(
-            "Wat zag je? (optioneel)" if ui.language() == "nl" else "What did you see? (optional)",
+            _("What did you see? (optional)"),
             key="report_description", max_chars=500,
         )
         role = "resident"
         if not ui.accounts_enabled():  # signed-in users report under their own role
             role = st.selectbox(
-                "Ik ben" if ui.language() == "nl" else "I am", ROLES,
-                format_func=lambda r: ROLE_LABELS[r][ui.language() != "nl"], key="report_source",
+                _("I am"), ROLES,
+                format_func=role_label, key="report_source",
             )
-        submitted = st.form_submit_button("Opslaan" if ui.language() == "nl" else "Save", type="primary")
+        submitted = st.form_submit_button(_("Save"), type="primary")
 
     if submitted:
-        lat, _, lon = (location or "").partition(",")
+        lat, _comma, lon = (location or "").partition(",")
         tijd = first.strftime("%H:%M") + (f"-{last.strftime('%H:%M')}" if known == "window" else "")
         fields = {
             "date": when_day.strftime("%d-%m-%Y"), "time": tijd, "category": category,
@@ -105,11 +106,11 @@ with ui.guarded():
         reporter = ui.current_user() if ui.accounts_enabled() else User(name="formulier", role=role)
         report = report_signal(cached.current_store(), reporter, fields)
         if report.imported:
-            st.success("Opgeslagen. Dank je wel!" if ui.language() == "nl" else "Saved. Thank you!")
+            st.success(_("Saved. Thank you!"))
         elif report.duplicates:
-            st.info("Dit signaal was al gemeld." if ui.language() == "nl" else "This signal was already reported.")
+            st.info(_("This signal was already reported."))
         else:
-            for _, reason in report.reasons:
+            for _row, reason in report.reasons:
                 field = reason.split(":", 1)[0]
                 label = FIELDS.get(field, field)
                 st.error(f"**{label.replace('report_', '')}** — {reason}")

@@ -10,29 +10,29 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
-from planner import settings
+from app_pages.ui import _
+from planner import i18n, settings
 from planner._time import local_zone
 from planner.patrols import save_planned_patrol
-from planner.routing.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.routing.export import briefing_html, plan_to_geojson, plan_to_gpx, what_to_look_for
 from planner.routing.routes import RouteParams
 
-nl = ui.language() == "nl"
-st.header(ui.t("page_tonight"))
+st.header(_("Tonight's patrol"))
 
 with ui.guarded():
     url, version, wards = cached.wards_or_stop()
     c1, c2, c3, c4 = st.columns([2, 1.2, 1, 2])
-    ward = c1.selectbox(ui.t("ward"), list(wards["name"]), key="tonight_ward")
-    day = c2.date_input("Datum" if nl else "Date", value=ui.now().date(), key="tonight_date", format="DD-MM-YYYY")
+    ward = c1.selectbox(_("Ward"), list(wards["name"]), key="tonight_ward")
+    day = c2.date_input(_("Date"), value=ui.now().date(), key="tonight_date", format="DD-MM-YYYY")
     start_time = c3.time_input("Start", value=time(20, 0), step=timedelta(minutes=15), key="tonight_start")
-    minutes = c4.slider("Duur (minuten)" if nl else "Duration (minutes)", 30, 240, 90, step=15, key="tonight_minutes")
+    minutes = c4.slider(_("Duration (minutes)"), 30, 240, 90, step=15, key="tonight_minutes")
     c5, c6, c7, c8 = st.columns([1, 1.5, 1.5, 1.5])
     teams = c5.number_input("Teams", 1, settings.MAX_TEAMS, 1, key="tonight_teams")
-    speed = c6.slider("Loopsnelheid (km/u)" if nl else "Walking speed (km/h)", 3.0, 6.0,
+    speed = c6.slider(_("Walking speed (km/h)"), 3.0, 6.0,
                       settings.WALKING_SPEED_KMH, step=0.5, key="tonight_speed")
-    dwell = c7.slider("Stop bij hotspot (min)" if nl else "Stop at hotspot (min)", 0, 20,
+    dwell = c7.slider(_("Stop at hotspot (min)"), 0, 20,
                       int(settings.DWELL_MINUTES), key="tonight_dwell")
-    variety = c8.toggle("Afwisselen met vorige rondes" if nl else "Vary from previous rounds", value=True,
+    variety = c8.toggle(_("Vary from previous rounds"), value=True,
                         key="tonight_variety")
 
     shape = wards[wards["name"] == ward]
@@ -42,10 +42,10 @@ with ui.guarded():
     start_options = (["meeting"] if isinstance(meeting, str) and meeting else []) + ["map", "coordinates"]
     labels = {
         "meeting": f"{meeting}" if isinstance(meeting, str) else "",
-        "map": "Klik een kruispunt op de kaart" if nl else "Click a crossing on the map",
-        "coordinates": "Coördinaten" if nl else "Coordinates",
+        "map": _("Click a crossing on the map"),
+        "coordinates": _("Coordinates"),
     }
-    how = st.radio("Startpunt" if nl else "Start point", start_options, format_func=labels.get, horizontal=True,
+    how = st.radio(_("Start point"), start_options, format_func=labels.get, horizontal=True,
                    key="tonight_start_kind")
     if how == "meeting":
         start = (float(ward_row["meeting_point_lat"]), float(ward_row["meeting_point_lon"]))
@@ -53,7 +53,7 @@ with ui.guarded():
         text = st.text_input("lat, lon", key="tonight_start_text", placeholder="52.5530, 5.2360")
         start = ui.lat_lon(text)
         if text and start is None:
-            st.error("Startpunt: schrijf als 52.5530, 5.2360" if nl else "Start point: write as 52.5530, 5.2360")
+            st.error(_("Start point: write as 52.5530, 5.2360"))
     else:
         start = st.session_state.get("tonight_picked")
 
@@ -65,7 +65,7 @@ with ui.guarded():
                          variety_penalty=settings.VARIETY_PENALTY if variety else 0.0)
     vary_last = settings.VARY_LAST_ROUNDS if variety else 0
     patrol_log = cached.current_store().recent_patrol_edges(ward, last=vary_last) if variety else frozenset()
-    with st.spinner("Route plannen…" if nl else "Planning the route…"):
+    with st.spinner(_("Planning the route…")):
         plan = cached.patrol_plan(
             url, version, str(settings.data_dir()), ward, window, begin.weekday(), params, start, vary_last,
             patrol_log,
@@ -74,12 +74,12 @@ with ui.guarded():
     team_totals = [(team.length_m, team.duration_min) for team in plan.teams]
     visited = sum(len(team.stops) for team in plan.teams)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Afstand" if nl else "Distance", f"{ui.number(sum(t[0] for t in team_totals) / 1000, 1)} km")
-    m2.metric("Duur (langste team)" if nl else "Duration (longest team)",
+    m1.metric(_("Distance"), f"{ui.number(sum(t[0] for t in team_totals) / 1000, 1)} km")
+    m2.metric(_("Duration (longest team)"),
               f"{ui.number(max((t[1] for t in team_totals), default=0))} min")
     m3.metric("Stops", visited,
-              help="Hotspots en hot streets op de route" if nl else "Hotspots and hot streets on the route")
-    m4.metric("Deel van de hotspotscore" if nl else "Share of hotspot score", ui.percent(plan.covered_share))
+              help=_("Hotspots and hot streets on the route"))
+    m4.metric(_("Share of hotspot score"), ui.percent(plan.covered_share))
     for note in plan.notes:
         st.info(note)
 
@@ -96,7 +96,7 @@ with ui.guarded():
             stops.append({"team": number, "label": str(stop.number), "lon": stop.lon, "lat": stop.lat,
                           "stop": stop.number, "name": stop.name, "arrive": arrive.strftime("%H:%M"),
                           "dwell": stop.dwell_min, "categories": stop.categories,
-                          "why": stop.explanation if nl else stop.explanation_en})
+                          "why": getattr(stop, i18n.explanation_field(ui.language()))})
     if how == "map":
         nodes = pd.DataFrame(cached.graph_nodes_lonlat(str(settings.data_dir()), url, ward))
         layers.append(maps.points_layer(nodes, layer_id="start_pick", color=[60, 60, 60, 90], radius=5))
@@ -115,75 +115,73 @@ with ui.guarded():
 
     if stops:
         table = pd.DataFrame(stops)
-        table["look_for"] = table["categories"].map(lambda cs: look_for(cs, language=ui.language()))
+        table["look_for"] = table["categories"].map(lambda cs: what_to_look_for(cs, language=ui.language()))
         st.dataframe(
             table[["team", "stop", "name", "arrive", "dwell", "look_for", "why"]].rename(columns={
-                "stop": "#", "name": "Stop", "arrive": "Aankomst" if nl else "Arrive",
-                "dwell": "Min", "look_for": "Let op" if nl else "Look for", "why": "Waarom" if nl else "Why",
+                "stop": "#", "name": "Stop", "arrive": _("Arrive"),
+                "dwell": "Min", "look_for": _("Look for"), "why": _("Why"),
             }),
             hide_index=True, key="tonight_stops",
         )
     else:
-        st.info("Geen stops binnen deze tijd." if nl else "No stops fit in this time.")
+        st.info(_("No stops fit in this time."))
     if plan.left_out:
-        st.caption(("Niet in de route: " if nl else "Left out: ")
-                   + plan.left_out["explanation" if nl else "explanation_en"])
+        st.caption((_("Left out: "))
+                   + plan.left_out[i18n.explanation_field(ui.language())])
 
-    title = f"WAS-ronde {ward}" if nl else f"WAS patrol {ward}"
+    title = _("WAS patrol {ward}").format(ward=ward)
     when = f"{ui.day(begin)} {window}"
     d1, d2, d3, d4 = st.columns(4)
     d1.download_button("GPX", plan_to_gpx(plan, name=title).encode(), file_name=f"{title}.gpx",
                        mime="application/gpx+xml", key="tonight_gpx")
     d2.download_button("GeoJSON", json.dumps(plan_to_geojson(plan)).encode(), file_name=f"{title}.geojson",
                        mime="application/geo+json", key="tonight_geojson")
-    d3.download_button("Briefing (HTML)" if not nl else "Briefing om te printen",
+    d3.download_button(_("Briefing (HTML)"),
                        briefing_html(plan, ward=ward, title=title, when=when, language=ui.language()).encode(),
                        file_name=f"{title}.html", mime="text/html", key="tonight_briefing")
-    if d4.button("Opslaan als geplande ronde" if nl else "Save as planned patrol", key="tonight_save"):
+    if d4.button(_("Save as planned patrol"), key="tonight_save"):
         edges = frozenset(edge for team in plan.teams for edge in team.edges)
         saved = save_planned_patrol(cached.current_store(), ward=ward, start=begin, minutes=minutes,
                                     team_size=int(teams), route_geojson=plan_to_geojson(plan), edges=edges)
-        st.success(f"Opgeslagen als ronde {saved.id}." if nl else f"Saved as patrol {saved.id}.")
+        st.success(_("Saved as patrol {id}.").format(id=saved.id))
 
-    with st.expander("Gelopen ronde vastleggen" if nl else "Record a walked patrol"):
+    with st.expander(_("Record a walked patrol")):
         from planner.access import visible_patrols
         from planner.patrols import import_track, mark_walked, walk_end
 
         planned = visible_patrols(cached.current_store(), ui.current_user(), ward=ward, status="planned")
         if planned:
             choice = st.selectbox(
-                "Geplande ronde" if nl else "Planned patrol", planned, key="walked_patrol",
+                _("Planned patrol"), planned, key="walked_patrol",
                 format_func=lambda p: f"{p.id}: {p.planned_start.astimezone(local):%d-%m-%Y %H:%M}, "
                                       f"{p.team_size} pers.",
             )
             w1, w2 = st.columns(2)
-            began = w1.time_input("Begonnen om" if nl else "Started at",
+            began = w1.time_input(_("Started at"),
                                   value=choice.planned_start.astimezone(local).time(), key="walked_start")
-            ended = w2.time_input("Klaar om" if nl else "Finished at",
+            ended = w2.time_input(_("Finished at"),
                                   value=choice.planned_end.astimezone(local).time(), key="walked_end")
-            notes = st.text_input("Opmerkingen (geen namen)" if nl else "Notes (no names)", key="walked_notes")
-            if st.button("Markeer als gelopen" if nl else "Mark as walked", key="walked_mark"):
+            notes = st.text_input(_("Notes (no names)"), key="walked_notes")
+            if st.button(_("Mark as walked"), key="walked_mark"):
                 walk_day = choice.planned_start.astimezone(local).date()
                 actual_start = datetime.combine(walk_day, began, tzinfo=local)
                 actual_end = walk_end(actual_start, ended)
                 mark_walked(cached.current_store(), choice.id, actual_start=actual_start, actual_end=actual_end,
                             notes=notes or None)
-                st.success("Vastgelegd." if nl else "Recorded.")
+                st.success(_("Recorded."))
         else:
-            st.caption("Geen geplande rondes in deze wijk." if nl else "No planned patrols in this ward.")
+            st.caption(_("No planned patrols in this ward."))
         track = st.file_uploader(
-            "Of upload een gelopen GPS-spoor (GPX)" if nl else "Or upload a walked GPS track (GPX)",
+            _("Or upload a walked GPS track (GPX)"),
             type=["gpx"], key="walked_gpx",
         )
-        people = st.number_input("Aantal lopers" if nl else "Team size", 1, 12, 2, key="walked_team_size")
-        if st.button("GPX importeren" if nl else "Import GPX", key="walked_import", disabled=track is None):
-            with st.spinner("Spoor op de straten leggen…" if nl else "Matching the track to the streets…"):
+        people = st.number_input(_("Team size"), 1, 12, 2, key="walked_team_size")
+        if st.button(_("Import GPX"), key="walked_import", disabled=track is None):
+            with st.spinner(_("Matching the track to the streets…")):
                 imported = import_track(cached.current_store(), graph, track.getvalue(), ward=ward,
                                         team_size=int(people))
             km = ui.number(imported.patrol.length_m / 1000, 1)
             if imported.duplicate:
-                st.info(f"Dit spoor is al vastgelegd als ronde {imported.patrol.id}." if nl else
-                        f"This track is recorded already as patrol {imported.patrol.id}.")
+                st.info(_("This track is recorded already as patrol {id}.").format(id=imported.patrol.id))
             else:
-                st.success(f"Spoor vastgelegd als ronde {imported.patrol.id}: {km} km." if nl else
-                           f"Track recorded as patrol {imported.patrol.id}: {km} km.")
+                st.success(_("Track recorded as patrol {id}: {km} km.").format(id=imported.patrol.id, km=km))

@@ -1,4 +1,4 @@
-"""Shared dashboard helpers: texts in Dutch and English, Dutch number formats, error display."""
+"""Shared dashboard helpers: the chosen language's texts (planner.i18n), Dutch number formats, error display."""
 
 from __future__ import annotations
 
@@ -8,72 +8,33 @@ from datetime import datetime
 
 import streamlit as st
 
-from planner import _time, access
+from planner import _time, access, i18n
 from planner._errors import PlannerError
-from planner.signals.incidents import CATEGORIES
+from planner.i18n import N_
 from planner.users import User
 
 log = logging.getLogger(__name__)
-
-TEXTS: dict[str, tuple[str, str]] = {
-    "app_caption": ("Wijk en Agent Samen: hotspots, looproutes en dekking per wijk",
-                    "Wijk en Agent Samen: hotspots, walking routes and coverage per ward"),
-    "page_tonight": ("Vanavond", "Tonight's patrol"),
-    "page_hotspots": ("Hotspotkaart", "Hotspot map"),
-    "page_coverage": ("Dekking", "Coverage"),
-    "page_report": ("Signaal melden", "Report a signal"),
-    "page_data": ("Gegevens", "Data"),
-    "page_about": ("Modelkaart", "Model card"),
-    "language": ("Taal / language", "Taal / language"),
-    "ward": ("Wijk", "Ward"),
-    "all_wards": ("Alle wijken", "All wards"),
-    "weights_caption": ("Weging (gekozen op de eigen signalen, of de standaard bij te weinig geschiedenis; zie "
-                        "Modelkaart): recentheid halveert elke {life} dagen, {keep} % van elk gewicht vervalt nooit, "
-                        "near-repeat {repeat}.",
-                        "Weighting (chosen on this installation's own signals, or the default with too little "
-                        "history; see Model card): recency halves every {life} days, {keep} % of each weight never "
-                        "fades, near repeat {repeat}."),
-    "on": ("aan", "on"),
-    "off": ("uit", "off"),
-    "no_wards": ("Er zijn nog geen wijken. Maak demodata of laad wijken op de pagina Gegevens.",
-                 "No wards yet. Build demo data or load wards on the Data page."),
-    "synthetic": ("Demodata: Demostad en alle signalen zijn verzonnen (synthetisch), geen echte meldingen.",
-                  "Demo data: Demostad and all its signals are synthetic (made up), not real incidents."),
-    "unexpected": ("Er ging iets mis. Probeer het opnieuw; blijft het misgaan, meld het dan aan de beheerder.",
-                   "Something went wrong. Try again; if it keeps happening, tell the administrator."),
-    "footer": ("WAS Planner · kaartgegevens © OpenStreetMap-bijdragers · wijkgrenzen © CBS",
-               "WAS Planner · map data © OpenStreetMap contributors · ward boundaries © CBS"),
-    "category": ("Categorie", "Category"),
-    "categories": ("Categorieën", "Categories"),
-    "period": ("Periode", "Period"),
-    "window": ("Tijdvenster", "Time window"),
-    "score": ("Score", "Score"),
-    "signals": ("Signalen", "Signals"),
-    "login": ("Inloggen", "Sign in"),
-    "login_oidc": ("Inloggen via de gemeente", "Sign in through the municipality"),
-    "logout": ("Uitloggen", "Sign out"),
-    "user_name": ("Gebruikersnaam", "User name"),
-    "password": ("Wachtwoord", "Password"),
-    "local_mode": ("Lokale installatie zonder accounts: alles is zichtbaar. Voeg accounts toe met "
-                   "`was-planner users add` voor een gedeelde installatie.",
-                   "Local installation without accounts: everything is visible. Add accounts with "
-                   "`was-planner users add` for a shared installation."),
-}
-
 
 def language() -> str:
     return st.session_state.get("lang", "nl")
 
 
-def t(key: str) -> str:
-    """The text for ``key`` in the chosen language."""
-    dutch, english = TEXTS[key]
-    return dutch if language() == "nl" else english
+def _(message: str) -> str:
+    """``message`` (an English message id) in the chosen language, from the catalogs (planner.i18n)."""
+    return i18n.translation(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return i18n.translation(language()).ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return i18n.translation(language()).pgettext(context, message)
 
 
 def category_label(code: str) -> str:
-    """A category as users read it: Dutch name or English words."""
-    return (CATEGORIES[code] if language() == "nl" else code).replace("_", " ")
+    """A category as users read it in the chosen language (``autokraak`` / ``vehicle crime``)."""
+    return i18n.category_label(code, language=language())
 
 
 def number(value: float, decimals: int = 0) -> str:
@@ -102,7 +63,7 @@ def date_range(value) -> tuple:
     """``(start, end)`` from a range date input, also while only the first day is picked."""
     days = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if not days:
-        st.info("Kies een periode." if language() == "nl" else "Choose a period.")
+        st.info(_("Choose a period."))
         st.stop()
     return days[0], days[-1]
 
@@ -116,16 +77,33 @@ def lat_lon(text: str | None) -> tuple[float, float] | None:
     return lat, lon
 
 
+OPTION_FIELDS = {
+    "date_format": N_("Date format (optional)"), "mapping": N_("Other column names (optional): COLUMN=field,..."),
+    "force": N_("Even beside real data (--force)"),
+}
+"""The label of the field that sets a core option (``PlannerError.options``), for the pages and their errors."""
+OPTION_SETTINGS = {"data_dir": "WAS_DATA_DIR", "db": "WAS_DATABASE_URL"}
+"""The setting that chooses what the CLI's --data-dir and --db choose, for options no page sets."""
+
+
+def field(option: str) -> str:
+    """How the dashboard names a core option in an error: the field that sets it, or the setting
+    (environment variable) where no page has one."""
+    if option in OPTION_FIELDS:
+        return f"“{_(OPTION_FIELDS[option])}”"
+    return f"`{OPTION_SETTINGS.get(option, option)}`"
+
+
 @contextmanager
 def guarded():
     """Show bad input as a readable error and never a traceback; log unexpected errors."""
     try:
         yield
     except PlannerError as error:
-        st.error(str(error))
+        st.error(error.phrased(field))
     except Exception:  # an unexpected error is a bug: log it for us, say it plainly to the user
         log.exception("dashboard error")
-        st.error(t("unexpected"))
+        st.error(_("Something went wrong. Try again; if it keeps happening, tell the administrator."))
 
 
 LOCAL_USER = User(name="lokaal", role="admin", via="dashboard (local, no accounts)")

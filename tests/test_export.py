@@ -14,7 +14,7 @@ from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from planner._errors import InputError
-from planner.routing.export import briefing_html, look_for, plan_to_geojson, plan_to_gpx
+from planner.routing.export import briefing_html, plan_to_geojson, plan_to_gpx, what_to_look_for
 from planner.routing.routes import Plan, RouteParams, plan_patrol
 
 TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
@@ -121,6 +121,7 @@ def test_briefing_in_english_and_a_bad_language(plans):
 
 def test_look_for_uses_the_first_two_categories():
     """What to look for is built from the two most frequent categories; unknown ones fall back."""
-    text = look_for(["burglary", "vandalism", "drugs"])
+    text = what_to_look_for(["burglary", "vandalism", "drugs"])
     assert text.startswith("Let op: open ramen") and "graffiti" in text and "lachgas" not in text
-    assert look_for([]) == look_for(["nonsense"]) and look_for([]).startswith("Let op: wat je verder")
+    fallback = what_to_look_for([])
+    assert fallback == what_to_look_for(["nonsense"]) and fallback.startswith("Let op: wat je verder")

@@ -94,6 +94,11 @@ def _global_options(
     ctx.obj = Paths(data_dir=directory, db_url=db or settings.database_url(directory))
 
 
+def flag(option: str) -> str:
+    """How the CLI names a core option in its messages: ``date_format`` → ``--date-format``."""
+    return "--" + option.replace("_", "-")
+
+
 def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a ``PlannerError`` into a one-line message on stderr and exit code 2."""
 
@@ -102,7 +107,7 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except PlannerError as error:
-            typer.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {error.phrased(flag)}", err=True)
             raise typer.Exit(code=2) from None
 
     return wrapper

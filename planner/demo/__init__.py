@@ -540,9 +540,9 @@ def build_demo(
     found = real_data(store)
     if found and not force:
         msg = (f"the store {store.url} holds real data ({', '.join(found)}); a demo would put synthetic "
-               "signals beside it: build the demo in an empty store (another --data-dir or --db), or add it anyway "
-               "with --force")
-        raise InputError(msg)
+               "signals beside it: build the demo in an empty store (another {data_dir} or {db}), or add it anyway "
+               "with {force}")
+        raise InputError(msg, options=("data_dir", "db", "force"))
     with store.atomic() as atomic:
         return _build_demo(atomic, Path(data_dir), seed=seed, end=end, place=place)
 

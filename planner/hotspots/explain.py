@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..signals.incidents import CATEGORIES, SOURCES
+from ..i18n import N_, and_list, category_label, month_name, source_label, translation, weekday_name
 
 FACTORS: tuple[str, ...] = ("recency", "category", "time_of_day", "source")
 """Multiplicative signal factors, in the order of ``score_parts`` (after ``signals``)."""
@@ -40,23 +40,11 @@ FACTORS: tuple[str, ...] = ("recency", "category", "time_of_day", "source")
 PART_KEYS: tuple[str, ...] = ("signals", *FACTORS, "near_repeat")
 """Keys of ``score_parts`` for officers; residents get the same without ``source``."""
 
-_WEEKDAYS_NL = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_INDEX = {code: i for i, code in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
-_MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
-              "oktober", "november", "december")
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-              "October", "November", "December")
-_PART_LABELS = {
-    "nl": {"recency": "ouderdom van de signalen", "category": "categoriegewichten van de wijk",
-           "time_of_day": "tijdvak van de ronde", "source": "herkomst (surveillance/bron)",
-           "near_repeat": "near-repeat (recente inbraken of autokraken in de buurt)"},
-    "en": {"recency": "age of the signals", "category": "the ward's category weights",
-           "time_of_day": "the patrol's time window", "source": "origin (patrol/source)",
-           "near_repeat": "near repeat (recent burglaries or car crimes nearby)"},
-}
-_TREND = {"nl": {"rising": "stijgend", "falling": "dalend", "stable": "stabiel"},
-          "en": {"rising": "rising", "falling": "falling", "stable": "stable"}}
+_PART_LABELS = {"recency": N_("age of the signals"), "category": N_("the ward's category weights"),
+                "time_of_day": N_("the patrol's time window"), "source": N_("origin (patrol/source)"),
+                "near_repeat": N_("near repeat (recent burglaries or car crimes nearby)")}
+_TREND = {"rising": N_("rising"), "falling": N_("falling"), "stable": N_("stable")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -125,11 +113,6 @@ def _signed(value: float, language: str) -> str:
     return ("+" if value >= 0 else "−") + text
 
 
-def category_name(code: str, language: str = "nl") -> str:
-    """Dutch (``inbraak``) or English (``burglary``) name of a category code, with spaces."""
-    return (CATEGORIES.get(code, code) if language == "nl" else code).replace("_", " ")
-
-
 def hour_ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
     """Runs of consecutive clock hours as ``(start, end)`` with ``end`` exclusive:
     ``[21, 20, 2]`` → ``[(2, 3), (20, 22)]``."""
@@ -142,121 +125,106 @@ def hour_ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
     return ranges
 
 
-def _join(items: list[str], language: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + (" en " if language == "nl" else " and ") + items[-1]
-
-
 def _month(stamp: pd.Timestamp, language: str) -> str:
     local = stamp.tz_convert(settings.TIMEZONE)
-    names = _MONTHS_NL if language == "nl" else _MONTHS_EN
-    return f"{names[local.month - 1]} {local.year}"
+    return f"{month_name(local.month, language=language)} {local.year}"
 
 
-def _what(facts: Mapping[str, Any], language: str, public: bool, k: int) -> str:
+def _what(facts: Mapping[str, Any], catalog, language: str, public: bool, k: int) -> str:
     """How many signals, over what period, of which kind."""
-    nl = language == "nl"
-    n = int(facts["n_signals"])
+    _, ngettext = catalog.gettext, catalog.ngettext
     first, last = facts["first_signal"], facts["last_signal"]
     if public:
         a, b = _month(first, language), _month(last, language)
-        period = (f"van {a} tot {b}" if nl else f"from {a} to {b}") if a != b else (f"in {a}")
+        period = _("from {first} to {last}").format(first=a, last=b) if a != b else f"in {a}"
     else:
         weeks = max(1, math.ceil((last - first) / pd.Timedelta(days=7)))
-        period = f"in {weeks} {'week' if weeks == 1 else 'weken'}" if nl else \
-            f"in {weeks} week{'s' if weeks > 1 else ''}"
-    head = f"{n} {'signalen' if nl else 'signals'} {period}"
+        period = ngettext("in {weeks} week", "in {weeks} weeks", weeks).format(weeks=weeks)
+    head = _("{n} signals {period}").format(n=int(facts["n_signals"]), period=period)
     counts = sorted(facts["categories"].items(), key=lambda item: (-item[1], item[0]))
     shown = [(code, count) for code, count in counts if count > 0 and (not public or count >= k)]
     if shown:
-        listed = [f"{count}× {category_name(code, language)}" for code, count in shown]
-        hidden = len([c for c in counts if c[1] > 0]) - len(shown)
-        if hidden:
-            listed.append("andere soorten" if nl else "other kinds")
-        head += ": " + _join(listed, language)
-    elif public:
-        names = [category_name(code, language) for code, count in counts[:2] if count > 0]
-        head += (", vooral " if nl else ", mostly ") + _join(names, language)
+        listed = [f"{count}× {category_label(code, language=language)}" for code, count in shown]
+        if len([c for c in counts if c[1] > 0]) > len(shown):
+            listed.append(_("other kinds"))
+        return head + ": " + and_list(listed, language=language)
+    if public:
+        names = [category_label(code, language=language) for code, count in counts[:2] if count > 0]
+        head += _(", mostly {names}").format(names=and_list(names, language=language))
     return head
 
 
-def _when(facts: Mapping[str, Any], language: str) -> str | None:
+def _when(facts: Mapping[str, Any], catalog, language: str) -> str | None:
     """The peak weekdays and hours."""
-    nl = language == "nl"
-    days = [(_WEEKDAYS_NL if nl else _WEEKDAYS_EN)[_DAY_INDEX[d]] for d in facts.get("peak_weekdays", [])]
-    hours = [f"{a}–{b} uur" if nl else f"{a}–{b} h" for a, b in hour_ranges(facts.get("peak_hours", []))]
+    _ = catalog.gettext
+    days = [weekday_name(_DAY_INDEX[d], language=language) for d in facts.get("peak_weekdays", [])]
+    hours = [_("{start}–{end} h").format(start=a, end=b) for a, b in hour_ranges(facts.get("peak_hours", []))]
     if not (days or hours):
         return None
-    return ("vooral " if nl else "mostly ") + " ".join(x for x in (_join(days, language), _join(hours, language)) if x)
+    return _("mostly {when}").format(
+        when=" ".join(x for x in (and_list(days, language=language), and_list(hours, language=language)) if x))
 
 
-def _recency(facts: Mapping[str, Any], language: str, public: bool) -> str:
-    """When the last signal came."""
-    nl = language == "nl"
+def _recency(facts: Mapping[str, Any], catalog, language: str, public: bool) -> str:
+    """When the last signal was (by month for residents)."""
+    _ = catalog.gettext
     last = facts["last_signal"]
     if public:
-        return f"laatste signaal in {_month(last, language)}" if nl else f"last signal in {_month(last, language)}"
+        return _("last signal in {month}").format(month=_month(last, language))
     ago = max(0, int((facts["now"] - last) / pd.Timedelta(days=1)))
-    if nl:
-        return ("het laatste signaal was vandaag" if ago == 0 else "het laatste gisteren" if ago == 1
-                else f"het laatste {ago} dagen geleden")
-    return ("the last one today" if ago == 0 else "the last one yesterday" if ago == 1
-            else f"the last one {ago} days ago")
+    return (_("the last one today") if ago == 0 else _("the last one yesterday") if ago == 1
+            else _("the last one {days} days ago").format(days=ago))
 
 
-def _trend(facts: Mapping[str, Any], language: str, public: bool) -> str | None:
+def _trend(facts: Mapping[str, Any], catalog, language: str, public: bool) -> str | None:
+    """The trend, with its figures for officers."""
+    _ = catalog.gettext
     trend = facts.get("trend") or {}
     if not trend:
         return None
-    word = _TREND[language][trend["direction"]]
+    word = _(_TREND[trend["direction"]])
     if public:
         return f"trend {word}"
-    recent = _number(trend["recent_per_week"], language)
-    before = _number(trend["before_per_week"], language)
-    return (f"trend {word} ({recent} per week de laatste 4 weken, {before} in de 8 weken daarvoor)"
-            if language == "nl" else f"trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks "
-            "before)")
+    return _("trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks before)").format(
+        word=word, recent=_number(trend["recent_per_week"], language),
+        before=_number(trend["before_per_week"], language))
 
 
-def _weights_text(facts: Mapping[str, Any], language: str) -> str:
+def _weights_text(facts: Mapping[str, Any], catalog, language: str) -> str:
     """The score, and which weights moved it most."""
-    nl = language == "nl"
+    _ = catalog.gettext
     score_parts = facts.get("score_parts") or {}
     moved = sorted(((key, value) for key, value in score_parts.items() if key != "signals" and abs(value) >= 0.05),
                    key=lambda item: -abs(item[1]))[:2]
     score = _number(float(facts["score"]), language)
-    if moved:
-        labels = _PART_LABELS[language]
-        listed = _join([f"{labels[key]} ({_signed(value, language)})" for key, value in moved], language)
-        return f"score {score}, het meest bepaald door {listed}" if nl else f"score {score}, moved most by {listed}"
-    return (f"score {score}, vrijwel gelijk aan het aantal signalen" if nl
-            else f"score {score}, about the number of signals")
+    if not moved:
+        return _("score {score}, about the number of signals").format(score=score)
+    listed = and_list([f"{_(_PART_LABELS[key])} ({_signed(value, language)})" for key, value in moved],
+                      language=language)
+    return _("score {score}, moved most by {parts}").format(score=score, parts=listed)
 
 
-def _sources(facts: Mapping[str, Any], language: str, public: bool) -> str | None:
+def _sources(facts: Mapping[str, Any], catalog, language: str, public: bool) -> str | None:
     """Where the signals came from (officers only)."""
+    _ = catalog.gettext
     if public or not facts.get("sources"):
         return None
-    nl = language == "nl"
-    listed = [f"{count}× {SOURCES.get(src, src).replace('_', ' ') if nl else src.replace('_', ' ')}"
+    listed = [f"{count}× {source_label(src, language=language)}"
               for src, count in sorted(facts["sources"].items(), key=lambda item: (-item[1], item[0]))]
-    text = ("bronnen: " if nl else "sources: ") + ", ".join(listed)
+    text = _("sources: {sources}").format(sources=", ".join(listed))
     patrol = int(facts.get("on_patrol", 0))
     if patrol:
-        text += (f"; {patrol} gevonden tijdens surveillance (lager gewogen)" if nl
-                 else f"; {patrol} found on patrol (weighted lower)")
+        text += _("; {n} found on patrol (weighted lower)").format(n=patrol)
     return text
 
 
-def _significance(facts: Mapping[str, Any], language: str, public: bool) -> str | None:
+def _significance(facts: Mapping[str, Any], catalog, language: str, public: bool) -> str | None:
+    """Whether the cluster stands out from a random spread (its p-value for officers)."""
+    _ = catalog.gettext
     if facts.get("significant"):
-        if public:
-            return None
-        return f"significant (p = {_number(float(facts['p_value']), language, 3)})"
+        return None if public else f"significant (p = {_number(float(facts['p_value']), language, 3)})"
     p = _number(float(facts["p_value"]), language, 2)
-    return (f"niet significant (p = {p}): kan toeval zijn" if language == "nl"
-            else f"not significant (p = {p}): may be chance")
+    return _("not significant (p = {p}): may be chance").format(p=p)
 
 
 def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: bool = False,
@@ -271,8 +239,10 @@ def explain_hotspot(facts: Mapping[str, Any], *, language: str = "nl", public: b
     ``public`` (residents): category counts only when at least ``k``, dates by month, the trend
     without numbers, and nothing about sources or single signals.
     """
-    parts = [_what(facts, language, public, k), _when(facts, language), _recency(facts, language, public),
-             _trend(facts, language, public), _weights_text(facts, language), _sources(facts, language, public),
-             _significance(facts, language, public)]
+    catalog = translation(language)
+    parts = [_what(facts, catalog, language, public, k), _when(facts, catalog, language),
+             _recency(facts, catalog, language, public), _trend(facts, catalog, language, public),
+             _weights_text(facts, catalog, language), _sources(facts, catalog, language, public),
+             _significance(facts, catalog, language, public)]
     text = "; ".join(part for part in parts if part is not None)
     return text[0].upper() + text[1:] + "."

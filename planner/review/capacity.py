@@ -35,6 +35,7 @@ from .. import settings
 from .._errors import DataNotFoundError, InputError
 from .._time import aware, local_zone
 from .._validation import Constraints, check_params, integer, real
+from ..i18n import translation
 from ..patrols import WALKED, PatrolRecord, WalkedStop, list_patrols
 from ..routing.export import _number
 from ..routing.routes import Plan, RouteParams, plan_patrol
@@ -235,30 +236,22 @@ class CapacityCurve:
 
     def sentence(self, language: str = "nl") -> str:
         """The answer in one plain sentence, in Dutch (``"nl"``) or English (``"en"``)."""
-        if language not in {"nl", "en"}:
-            msg = f"language must be 'nl' or 'en', got {language!r}"
-            raise InputError(msg)
+        _ = translation(language).gettext
         p = self.params
         percent = round(p.target_share * 100, 1)
-        share = _number(percent, _digits(percent), language)
         needed = self.needed
         largest = _number(self.points[-1].person_hours_per_week, _digits(self.points[-1].person_hours_per_week),
                           language)
-        spent = None if self.spent_per_week is None else _number(self.spent_per_week, 1, language)
-        if language == "nl":
-            ward = self.ward or "de wijk"
-            times = {1: "één keer", 2: "twee keer"}.get(p.visits_per_week, f"{p.visits_per_week} keer")
-            amount = (f"ongeveer {_number(needed, _digits(needed), 'nl')}" if needed is not None
-                      else f"meer dan {largest}")
-            tail = f"; er werd {spent} besteed" if spent is not None else ""
-            return (f"Om {share} % van de hotspotscore minstens {times} per week te bezoeken heeft {ward} "
-                    f"{amount} persoonsuren per week nodig{tail}.")
-        ward = self.ward or "the ward"
-        times = {1: "once", 2: "twice"}.get(p.visits_per_week, f"{p.visits_per_week} times")
-        amount = f"about {_number(needed, _digits(needed), 'en')}" if needed is not None else f"more than {largest}"
-        tail = f"; it spent {spent}" if spent is not None else ""
-        return (f"To visit {share} % of the hotspot score at least {times} a week {ward} needs {amount} "
-                f"person-hours a week{tail}.")
+        times = {1: _("once"), 2: _("twice")}.get(p.visits_per_week) or _("{n} times").format(n=p.visits_per_week)
+        amount = (_("about {hours}").format(hours=_number(needed, _digits(needed), language)) if needed is not None
+                  else _("more than {hours}").format(hours=largest))
+        tail = ("" if self.spent_per_week is None
+                else _("; it spent {hours}").format(hours=_number(self.spent_per_week, 1, language)))
+        # The per cent sign goes with the value: "% o" in a message would read as a printf conversion to Babel.
+        return _("To visit {share_percent} of the hotspot score at least {times} a week {ward} needs {amount} "
+                 "person-hours a week{tail}.").format(
+            share_percent=f"{_number(percent, _digits(percent), language)} %", times=times,
+            ward=self.ward or _("the ward"), amount=amount, tail=tail)
 
     def summary(self) -> str:
         p = self.params

@@ -20,8 +20,9 @@ import pandas as pd
 from .. import _time, settings
 from .._errors import DataNotFoundError, InputError, PlannerError
 from .._time import aware
+from ..i18n import N_, agreement_status_label, translation
 from ..output import write_csv, write_text
-from .agreements import STATUSES, list_agreements
+from .agreements import list_agreements
 from .capacity import CapacityCurve, capacity_for
 from .coverage import (
     FREQUENCIES,
@@ -38,6 +39,9 @@ from .effect import EffectEstimate, EffectReview, effect_review
 log = logging.getLogger(__name__)
 
 _PERIOD_NL = {"week": "week", "month": "maand", "quarter": "kwartaal"}
+"""The period in the CSV files' names (``dekking_per_maand.csv``): the files keep Dutch names."""
+_PERIOD = {"week": N_("week"), "month": N_("month"), "quarter": N_("quarter")}
+_PERIODS = {"week": N_("weeks"), "month": N_("months"), "day": N_("days"), "year": N_("years")}
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,8 @@ def build_report(
     summary = pd.DataFrame(rows)
     coverage = coverage_table(store, start, end, freq=freq, wards=list(contexts), contexts=contexts, params=params)
     agreements = pd.DataFrame(
-        [{**a.to_json(), "status": STATUSES[a.status], "overdue": a.is_overdue(today)} for a in all_agreements],
+        [{**a.to_json(), "status": agreement_status_label(a.status, language="nl"), "overdue": a.is_overdue(today)}
+         for a in all_agreements],
         columns=["id", "ward", "what", "role", "due", "status", "hotspot", "location", "incident_id", "overdue"],
     ).drop(columns=["location", "incident_id"])
     effect = effect_review(store, start, end, today=today)
@@ -183,15 +188,16 @@ def _svg(figure) -> str:
     return text[text.index("<svg"):]
 
 
-def _line_chart(table: pd.DataFrame, value: str, *, title: str, ylabel: str, percent: bool = False,
-                bars: bool = False) -> str:
+def _line_chart(table: pd.DataFrame, value: str, *, title: str, ylabel: str, language: str,
+                percent: bool = False, bars: bool = False) -> str:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
     figure = Figure(figsize=(7.2, 2.8))
     axes = figure.subplots()
     if table.empty:
-        axes.text(0.5, 0.5, "geen gegevens", ha="center", va="center", transform=axes.transAxes)
+        axes.text(0.5, 0.5, translation(language).gettext("no data"), ha="center", va="center",
+                  transform=axes.transAxes)
     else:
         pivot = table.pivot_table(index="period", columns="ward", values=value, aggfunc="sum").sort_index()
         labels = [datetime.fromisoformat(p).strftime("%d-%m") for p in pivot.index]
@@ -223,24 +229,21 @@ def event_study_figure(result: EffectEstimate, *, language: str = "nl"):
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    nl = language == "nl"
+    _ = translation(language).gettext
     study = result.event_study
     figure = Figure(figsize=(7.2, 2.8))
     axes = figure.subplots()
     x = study["relative"].to_numpy()
     axes.fill_between(x, study["null_low"] - 1, study["null_high"] - 1, color="#bbbbbb", alpha=0.5,
-                      label="zo ver wijkt toeval af (95%)" if nl else "how far chance strays (95%)")
+                      label=_("how far chance strays (95%)"))
     axes.plot(x, study["estimate"] - 1, marker="o", markersize=4, color="#1f5fa8",
-              label="meer surveillance t.o.v. vergelijking" if nl else "more patrols vs comparison")
+              label=_("more patrols vs comparison"))
     axes.axhline(0, color="#444", linewidth=0.8)
     axes.axvline(-0.5, color="#c77d00", linestyle="--", linewidth=1,
-                 label="start meer surveillance" if nl else "more patrols from here")
+                 label=_("more patrols from here"))
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
-    unit = {"week": ("weken", "weeks"), "month": ("maanden", "months"), "day": ("dagen", "days"),
-            "year": ("jaren", "years")}[result.period][0 if nl else 1]
-    axes.set_xlabel(f"{unit} t.o.v. de start" if nl else f"{unit} from the start", fontsize=8)
-    axes.set_title("Verschil per periode (event study)" if nl else "Difference per period (event study)",
-                   fontsize=10, loc="left")
+    axes.set_xlabel(_("{periods} from the start").format(periods=_(_PERIODS[result.period])), fontsize=8)
+    axes.set_title(_("Difference per period (event study)"), fontsize=10, loc="left")
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.22), ncols=3, frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", alpha=0.3)
@@ -253,7 +256,7 @@ def capacity_figure(curves: tuple[CapacityCurve, ...], *, language: str = "nl"):
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    nl = language == "nl"
+    _ = translation(language).gettext
     figure = Figure(figsize=(7.2, 2.8))
     axes = figure.subplots()
     for curve in curves:
@@ -262,65 +265,75 @@ def capacity_figure(curves: tuple[CapacityCurve, ...], *, language: str = "nl"):
                   markersize=3, label=curve.ward)
     if curves:
         axes.axhline(curves[0].params.target_share, color="#c77d00", linestyle="--", linewidth=1,
-                     label="doel" if nl else "target")
+                     label=_("target"))
     axes.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes.set_ylim(0, 1.05)
-    axes.set_xlabel("persoonsuren per week" if nl else "person-hours per week", fontsize=8)
+    axes.set_xlabel(_("person-hours per week"), fontsize=8)
     visits = curves[0].params.visits_per_week if curves else 2
-    axes.set_title(f"Hotspotscore minstens {visits}× per week bezocht" if nl
-                   else f"Hotspot score visited at least {visits}× a week", fontsize=10, loc="left")
+    axes.set_title(_("Hotspot score visited at least {visits}× a week").format(visits=visits), fontsize=10,
+                   loc="left")
     axes.legend(fontsize=7, ncols=min(4, len(curves) + 1), loc="lower right", frameon=False)
     axes.spines[["top", "right"]].set_visible(False)
     axes.grid(axis="y", alpha=0.3)
     return figure
 
 
-def _effect_section(effect: EffectReview) -> str:
+def _effect_section(effect: EffectReview, language: str) -> str:
+    _ = translation(language).gettext
     result = effect.result
-    head = "<section><h2>Effect: misdaad en signalen voor en na meer surveillance</h2>"
+    heading = _("Effect: crime and signals before and after more patrols")  # Babel reads no calls in f-strings
+    head = f"<section><h2>{heading}</h2>"
+    caveat = _("Caveat.")
     if result is None:
-        return (head + f"<p class='empty'>Geen effectmeting mogelijk: {html.escape(effect.note)}</p>"
-                f"<div class='caveat'><strong>Kanttekening.</strong> {html.escape(effect.caveat('nl'))}</div>"
+        empty = _("No effect review possible: {note}").format(note=effect.note)
+        return (head + f"<p class='empty'>{html.escape(empty)}</p>"
+                f"<div class='caveat'><strong>{caveat}</strong> {html.escape(effect.caveat(language))}</div>"
                 "</section>")
-    what = "geregistreerde misdrijven" if result.outcome == "registered" else "signalen (niet tijdens surveillance)"
-    table = result.table.assign(group=result.table["treated"].map({True: "meer surveillance",
-                                                                   False: "vergelijking"}))
-    columns = {"ward": "Wijk", "group": "Groep", "before": "Gemiddeld voor", "after": "Gemiddeld na"}
+    what = _("registered crime") if result.outcome == "registered" else _("signals (not found on patrol)")
+    table = result.table.assign(group=result.table["treated"].map({True: _("more patrols"),
+                                                                   False: _("comparison")}))
+    columns = {"ward": _("Ward"), "group": _("Group"), "before": _("Mean before"), "after": _("Mean after")}
     if "hours_per_week_before" in table:
-        columns |= {"hours_per_week_before": "Uren/week voor", "hours_per_week_after": "Uren/week na"}
+        columns |= {"hours_per_week_before": _("Hours/week before"), "hours_per_week_after": _("Hours/week after")}
+    period = _(_PERIOD[result.period]) if result.period in _PERIOD else result.period
+    design = _("Outcome: {what} per {period}, before and from {split}. Method: difference in differences with "
+               "fixed effects for ward and period (Poisson), tested by reassignment: the same computation with the "
+               "extra patrols at other wards.").format(what=what, period=period, split=f"{result.split:%d-%m-%Y}")
     return (
         head
-        + f"<p>Uitkomst: {what} per {_PERIOD_NL.get(result.period, result.period)}, voor en vanaf "
-          f"{result.split:%d-%m-%Y}. Methode: verschil-in-verschillen met vaste effecten voor wijk en periode "
-          "(Poisson), getoetst door herverdeling: dezelfde berekening met de extra surveillance bij andere "
-          "wijken.</p>"
-        + f"<p class='verdict'>{html.escape(result.verdict('nl'))}</p>"
-        + f"<figure>{_svg(event_study_figure(result, language='nl'))}</figure>"
-        + f"<p>{html.escape(result.mde_sentence('nl'))}</p>"
-        + (f"<p>{html.escape(result.placebo_sentence('nl'))}</p>" if result.placebo else "")
-        + _table(table, columns)
-        + f"<div class='caveat'><strong>Kanttekening.</strong> {html.escape(result.caveat('nl'))}</div>"
+        + f"<p>{design}</p>"
+        + f"<p class='verdict'>{html.escape(result.verdict(language))}</p>"
+        + f"<figure>{_svg(event_study_figure(result, language=language))}</figure>"
+        + f"<p>{html.escape(result.mde_sentence(language))}</p>"
+        + (f"<p>{html.escape(result.placebo_sentence(language))}</p>" if result.placebo else "")
+        + _table(table, columns, language=language)
+        + f"<div class='caveat'><strong>{caveat}</strong> {html.escape(result.caveat(language))}</div>"
         + "</section>"
     )
 
 
-def _needs_section(needs: tuple[CapacityCurve, ...], effect: EffectEstimate | None) -> str:
+def _needs_section(needs: tuple[CapacityCurve, ...], effect: EffectEstimate | None, language: str) -> str:
     if not needs:
         return ""
-    items = "".join(f"<li>{html.escape(curve.sentence('nl'))}</li>" for curve in needs)
-    duration = (f"<p>Hoe lang meten? {html.escape(effect.mde_sentence('nl'))}</p>" if effect is not None else "")
-    return ("<section><h2>Wat een wijk nodig heeft</h2><p>Voor een reeks weekbudgetten zijn de rondes met de "
-            "routeplanner zelf gepland (afwisseling aan): welk deel van de hotspotscore dan vaak genoeg bezocht "
-            "wordt.</p>"
-            f"<figure>{_svg(capacity_figure(needs, language='nl'))}</figure><ul>{items}</ul>{duration}</section>")
+    _ = translation(language).gettext
+    items = "".join(f"<li>{html.escape(curve.sentence(language))}</li>" for curve in needs)
+    how_long = _("How long to measure? {sentence}")
+    duration = (f"<p>{how_long.format(sentence=html.escape(effect.mde_sentence(language)))}</p>"
+                if effect is not None else "")
+    heading = _("What a ward needs")
+    intro = _("For a range of weekly budgets the rounds were planned with the route planner itself (variety on): "
+              "which share of the hotspot score is then visited often enough.")
+    return (f"<section><h2>{heading}</h2><p>{intro}</p>"
+            f"<figure>{_svg(capacity_figure(needs, language=language))}</figure><ul>{items}</ul>{duration}</section>")
 
 
 # --- HTML ---------------------------------------------------------------------------------------
-def _number(value, digits: int = 1) -> str:
+def _number(value, language: str, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "–"
     if isinstance(value, bool):
-        return "ja" if value else "nee"
+        _ = translation(language).gettext
+        return _("yes") if value else _("no")
     if isinstance(value, int):
         return f"{value:,}".replace(",", ".")
     if isinstance(value, float):
@@ -328,9 +341,10 @@ def _number(value, digits: int = 1) -> str:
     return html.escape(str(value))
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str], *, percent: tuple[str, ...] = ()) -> str:
+def _table(frame: pd.DataFrame, columns: dict[str, str], *, language: str, percent: tuple[str, ...] = ()) -> str:
     if frame.empty:
-        return "<p class='empty'>Geen gegevens in deze periode.</p>"
+        empty = translation(language).gettext("No data in this period.")
+        return f"<p class='empty'>{empty}</p>"
     head = "".join(f"<th>{html.escape(label)}</th>" for label in columns.values())
     body = []
     for record in frame.to_dict("records"):
@@ -340,7 +354,7 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], *, percent: tuple[str, 
             if key in percent and value is not None and not pd.isna(value):
                 text = f"{float(value) * 100:.0f}%"
             else:
-                text = _number(value)
+                text = _number(value, language)
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             cells.append(f"<td class='{'num' if numeric else ''}'>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -366,70 +380,90 @@ footer { margin-top: 10mm; font-size: 8pt; color: #666; }
 """
 
 
-def render_html(report: Report) -> str:
-    """The report as one self-contained, printable HTML page (Dutch)."""
-    period = f"{report.start:%d-%m-%Y} t/m {report.end - timedelta(days=1):%d-%m-%Y}"
-    unit = _PERIOD_NL[report.freq]
+def render_html(report: Report, *, language: str = "nl") -> str:
+    """The report as one self-contained, printable HTML page (Dutch unless ``language`` says otherwise)."""
+    _ = translation(language).gettext
+    period = _("{first} to {last}").format(first=f"{report.start:%d-%m-%Y}",
+                                           last=f"{report.end - timedelta(days=1):%d-%m-%Y}")
+    unit = _(_PERIOD[report.freq])
     effect = report.effect
+    ward, patrols, person_hours = _("Ward"), _("Patrols"), _("Person-hours")
+    visited, walked = _("Hotspot score visited"), _("Streets walked")
     coverage_columns = {
-        "ward": "Wijk", "patrols": "Rondes", "person_hours": "Persoonsuren", "km": "Km gelopen",
-        "hotspot_share_visited": "Hotspotscore bezocht", "street_share_walked": "Straten gelopen",
-        "idle_hot_streets": "Onbezochte hete straten", "hot_streets": "Hete straten",
-        "revisit_median_days": "Dagen tussen bezoeken (mediaan)", "overdue_agreements": "Afspraken over datum",
+        "ward": ward, "patrols": patrols, "person_hours": person_hours, "km": _("Km walked"),
+        "hotspot_share_visited": visited, "street_share_walked": walked,
+        "idle_hot_streets": _("Unvisited hot streets"), "hot_streets": _("Hot streets"),
+        "revisit_median_days": _("Days between visits (median)"), "overdue_agreements": _("Agreements past due"),
     }
+    shares = ("hotspot_share_visited", "street_share_walked")
+    heading = {  # Babel reads no calls inside f-strings
+        "summary": _("Summary per ward"), "coverage": _("Coverage per {period}").format(period=unit),
+        "effort": _("Effort: person-hours per {period}").format(period=unit),
+        "signals": _("Signals per {period}").format(period=unit), "agreements": _("Agreements"),
+    }
+    brought = _("What the hours brought (whole period; shares averaged over the periods):")
+    no_agreements = _("No agreements recorded yet.")
+    summary_intro = _(
+        "Patrols walked, person-hours spent (team size × time walked) and what they covered. A hotspot counts as "
+        "visited when the walked route passed within 50 m or there was a stop. Hot streets: the streets with the "
+        "highest signal density (the top 10 percent of the street length); unvisited = not walked for more than "
+        "4 weeks on {day}.").format(day=f"{report.end - timedelta(days=1):%d-%m-%Y}")
     sections = [
-        "<section><h2>Samenvatting per wijk</h2>"
-        "<p>Gelopen rondes, ingezette persoonsuren (teamgrootte × gelopen tijd) en wat ze afdekten. Een hotspot "
-        "telt als bezocht als de gelopen route er binnen 50 m langs kwam of er een stop was. Hete straten: de "
-        "straten met de hoogste signaaldichtheid (10% van de straatlengte); onbezocht = meer dan "
-        f"4 weken niet gelopen op {report.end - timedelta(days=1):%d-%m-%Y}.</p>"
-        + _table(report.summary, coverage_columns, percent=("hotspot_share_visited", "street_share_walked"))
+        f"<section><h2>{heading['summary']}</h2><p>{summary_intro}</p>"
+        + _table(report.summary, coverage_columns, language=language, percent=shares)
         + "</section>",
-        f"<section><h2>Dekking per {unit}</h2><figure>"
-        + _line_chart(report.coverage, "street_share_walked", title=f"Aandeel straatlengte gelopen per {unit}",
-                      ylabel="straten gelopen", percent=True)
+        f"<section><h2>{heading['coverage']}</h2><figure>"
+        + _line_chart(report.coverage, "street_share_walked",
+                      title=_("Share of the street length walked per {period}").format(period=unit),
+                      ylabel=_("streets walked"), language=language, percent=True)
         + "</figure><figure>"
-        + _line_chart(report.coverage, "hotspot_share_visited", title=f"Aandeel hotspotscore bezocht per {unit}",
-                      ylabel="hotspotscore bezocht", percent=True)
+        + _line_chart(report.coverage, "hotspot_share_visited",
+                      title=_("Share of the hotspot score visited per {period}").format(period=unit),
+                      ylabel=_("hotspot score visited"), language=language, percent=True)
         + "</figure></section>",
-        f"<section><h2>Inzet: persoonsuren per {unit}</h2><figure>"
-        + _line_chart(report.coverage, "person_hours", title=f"Persoonsuren per {unit}", ylabel="persoonsuren",
-                      bars=True)
-        + "</figure><p>Wat de uren opleverden (hele periode; aandelen gemiddeld over de perioden):</p>"
-        + _table(report.capacity, {"ward": "Wijk", "patrols": "Rondes", "person_hours": "Persoonsuren",
-                                   "km": "Km", "km_per_person_hour": "Km per persoonsuur",
-                                   "hotspot_share_visited": "Hotspotscore bezocht",
-                                   "street_share_walked": "Straten gelopen"},
-                 percent=("hotspot_share_visited", "street_share_walked"))
+        f"<section><h2>{heading['effort']}</h2><figure>"
+        + _line_chart(report.coverage, "person_hours", title=_("Person-hours per {period}").format(period=unit),
+                      ylabel=_("person-hours"), language=language, bars=True)
+        + f"</figure><p>{brought}</p>"
+        + _table(report.capacity, {"ward": ward, "patrols": patrols, "person_hours": person_hours,
+                                   "km": "Km", "km_per_person_hour": _("Km per person-hour"),
+                                   "hotspot_share_visited": visited, "street_share_walked": walked},
+                 language=language, percent=shares)
         + "</section>",
-        f"<section><h2>Signalen per {unit}</h2><figure>"
-        + _line_chart(report.signals, "signals", title=f"Signalen per {unit} (zonder tijdens surveillance ontdekte)",
-                      ylabel="signalen")
+        f"<section><h2>{heading['signals']}</h2><figure>"
+        + _line_chart(report.signals, "signals",
+                      title=_("Signals per {period} (without those found on patrol)").format(period=unit),
+                      ylabel=_("signals"), language=language)
         + "</figure></section>",
     ]
     agreements = report.agreements
     open_counts = (agreements.groupby(["ward", "status"]).size().unstack(fill_value=0).reset_index()
                    if len(agreements) else pd.DataFrame())
     overdue = agreements[agreements["overdue"]] if len(agreements) else agreements
+    past_due = _("Past due on {day}:").format(day=f"{report.today:%d-%m-%Y}")
     sections.append(
-        "<section><h2>Afspraken</h2>"
-        + (_table(open_counts, {c: ("Wijk" if c == "ward" else c) for c in open_counts.columns})
-           if len(open_counts) else "<p class='empty'>Nog geen afspraken vastgelegd.</p>")
-        + f"<p>Over datum op {report.today:%d-%m-%Y}:</p>"
-        + _table(overdue, {"ward": "Wijk", "what": "Wat", "role": "Wie (rol)", "due": "Uiterlijk",
-                           "status": "Status", "hotspot": "Plek"})
+        f"<section><h2>{heading['agreements']}</h2>"
+        + (_table(open_counts, {c: (ward if c == "ward" else c) for c in open_counts.columns}, language=language)
+           if len(open_counts) else f"<p class='empty'>{no_agreements}</p>")
+        + f"<p>{past_due}</p>"
+        + _table(overdue, {"ward": ward, "what": _("What"), "role": _("Who (role)"), "due": _("Due"),
+                           "status": "Status", "hotspot": _("Place")}, language=language)
         + "</section>"
     )
-    sections.append(_effect_section(effect))
-    sections.append(_needs_section(report.needs, effect.result))
+    sections.append(_effect_section(effect, language))
+    sections.append(_needs_section(report.needs, effect.result, language))
+    title = _("WAS report {period}").format(period=period)
+    heading = _("Wijk en Agent Samen: report")
+    meta = _("Period {period} · per {unit} · made with WAS Planner on {day}").format(
+        period=period, unit=unit, day=f"{_time.today():%d-%m-%Y}")
+    footer = _("Totals only: no names of participants, no notes, no places or descriptions of signals. Streets: "
+               "© OpenStreetMap contributors.")
     return (
-        "<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>"
-        f"<title>WAS-rapportage {period}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Wijk en Agent Samen: rapportage</h1><p class='meta'>Periode {period} · per {unit} · "
-        f"gemaakt met WAS Planner op {_time.today():%d-%m-%Y}</p>"
+        f"<!DOCTYPE html><html lang='{language}'><head><meta charset='utf-8'>"
+        f"<title>{title}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{heading}</h1><p class='meta'>{meta}</p>"
         + "".join(sections)
-        + "<footer>Alleen totalen: geen namen van deelnemers, geen notities, geen locaties of omschrijvingen van "
-          "signalen. Straten: © OpenStreetMap-bijdragers.</footer></body></html>"
+        + f"<footer>{footer}</footer></body></html>"
     )
 
 

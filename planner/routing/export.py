@@ -21,7 +21,7 @@ import gpxpy.gpx
 
 from .._errors import InputError
 from .._time import from_utc_naive
-from ..signals.incidents import LOOK_FOR
+from ..i18n import N_, explanation_field, has_watch_points, translation, watch_points
 
 if TYPE_CHECKING:
     from .routes import Plan, Stop
@@ -32,47 +32,13 @@ TEAM_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"
 """Okabe–Ito colours (readable with colour blindness); dash patterns tell teams apart in grey."""
 TEAM_DASHES = ("", "10 5", "3 4", "12 4 3 4", "6 3", "2 2", "14 3")
 
-_TEXT = {
-    "nl": {
-        "team": "Team", "when": "Wanneer", "ward": "Wijk", "teams": "Teams", "team_size": "Teamgrootte",
-        "persons": "personen", "fill_in": "___ personen (invullen)", "start": "Start en einde",
-        "stop": "Stop", "arrive": "Aankomst", "dwell": "Blijven", "look_for": "Waar let je op",
-        "walk": "lopen", "stay": "stilstaan", "stops": "stops", "total": "Totaal",
-        "share": "van de score van alle doelen in de wijk (hotspots en drukke straten)",
-        "route": "Route", "passed": "Onderweg gepasseerd (telt mee)", "back": "terug",
-        "no_stops": "Geen stops gepland: de beschikbare tijd is te kort om een "
-        "doel te bereiken, of er zijn geen doelen. Loop een rondje vanaf de start.",
-        "all_taken": "Geen stops: alle bereikbare doelen zitten al in de route van een ander team. "
-                     "Loop een eigen rondje door de wijk of sluit aan bij dat team.",
-        "unreachable": "Niet bereikbaar over straat en overgeslagen",
-        "why": "Waarom", "left_out": "Niet in de route",
-        "privacy": "Privacy: deze briefing bevat geen namen van melders of bewoners en geen losse "
-                   "meldingen, alleen gebieden en straten. Schrijf geen namen of persoonsgegevens op "
-                   "dit papier, maak geen foto's van personen, en lever het na afloop in of vernietig het.",
-        "made": "Gemaakt met WAS Planner", "map": "Kaart van de route", "min": "min", "score": "score",
-        "km": "km", "legend_start": "start", "scale": "m",
-    },
-    "en": {
-        "team": "Team", "when": "When", "ward": "Ward", "teams": "Teams", "team_size": "Team size",
-        "persons": "people", "fill_in": "___ people (fill in)", "start": "Start and end",
-        "stop": "Stop", "arrive": "Arrive", "dwell": "Stay", "look_for": "What to look for",
-        "walk": "walking", "stay": "stops", "stops": "stops", "total": "Total",
-        "share": "of the score of all targets in the ward (hotspots and hot streets)",
-        "route": "Route", "passed": "Passed on the way (counted)", "back": "back",
-        "no_stops": "No stops planned: the time available is too short to reach "
-        "a target, or there are no targets. Walk a round from the start.",
-        "all_taken": "No stops: every reachable target is already on another team's route. Walk "
-                     "your own round through the ward or join that team.",
-        "unreachable": "Not reachable over the streets, skipped",
-        "why": "Why", "left_out": "Left out",
-        "privacy": "Privacy: this briefing holds no names of reporters or residents and no single "
-                   "reports, only areas and streets. Write no names or personal details on this paper, "
-                   "take no photos of people, and hand it in or destroy it afterwards.",
-        "made": "Made with WAS Planner", "map": "Map of the route", "min": "min", "score": "score",
-        "km": "km", "legend_start": "start", "scale": "m",
-    },
-}
-
+NO_STOPS = N_("No stops planned: the time available is too short to reach a target, or there are no targets. "
+              "Walk a round from the start.")
+ALL_TAKEN = N_("No stops: every reachable target is already on another team's route. Walk your own round through "
+               "the ward or join that team.")
+PRIVACY = N_("Privacy: this briefing holds no names of reporters or residents and no single reports, only areas and "
+             "streets. Write no names or personal details on this paper, take no photos of people, and hand it in "
+             "or destroy it afterwards.")
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
@@ -87,14 +53,12 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def look_for(categories: tuple[str, ...] | list[str], *, language: str = "nl") -> str:
+def what_to_look_for(categories: tuple[str, ...] | list[str], *, language: str = "nl") -> str:
     """What to look for at a stop with these signal categories (most frequent first), as one
-    sentence built from ``incidents.LOOK_FOR`` (the first two categories)."""
-    from ..signals.incidents import look_for as texts_for
-
-    known = [c for c in dict.fromkeys(categories) if c in LOOK_FOR][:2] or ["other"]
-    prefix = "Let op: " if language == "nl" else "Look for: "
-    return prefix + texts_for(known, language) + "."
+    sentence of the watch points of the first two categories (``i18n.watch_points``)."""
+    known = [c for c in dict.fromkeys(categories) if has_watch_points(c)][:2] or ["other"]
+    return translation(language).gettext("Look for: {points}.").format(
+        points=watch_points(known, language=language))
 
 
 def _stop_label(team: int, stop: Stop, n_teams: int) -> str:
@@ -105,9 +69,10 @@ def _stop_label(team: int, stop: Stop, n_teams: int) -> str:
 # --- GPX and GeoJSON ------------------------------------------------------------------------------
 
 
-def plan_to_gpx(plan: Plan, *, name: str) -> str:
+def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
     """GPX 1.1 of a plan: each team's walk as a track ("Team 1", ...), the start and every stop
     as a named waypoint ("1. Hotspot 3 (jongerenoverlast)") with what to look for."""
+    _ = translation(language).gettext
     gpx = gpxpy.gpx.GPX()
     gpx.name = name
     gpx.creator = f"WAS Planner {_version()}"
@@ -132,8 +97,9 @@ def plan_to_gpx(plan: Plan, *, name: str) -> str:
         for stop in team.stops:
             gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
                 latitude=stop.lat, longitude=stop.lon, name=_stop_label(t, stop, len(plan.teams)),
-                description=(f"+{stop.arrive_min:.0f} min, {stop.dwell_min:.0f} min blijven. "
-                             f"{look_for(stop.categories)}"),
+                description=_("+{arrive:.0f} min, stay {dwell:.0f} min. {look_for}").format(
+                    arrive=stop.arrive_min, dwell=stop.dwell_min,
+                    look_for=what_to_look_for(stop.categories, language=language)),
                 symbol="Flag, Red", type="stop",
             ))
     return gpx.to_xml(version="1.1")
@@ -175,9 +141,9 @@ def _parse_gpx(data: str | bytes, *, name: str) -> gpxpy.gpx.GPX:
         raise InputError(msg) from None
 
 
-def plan_to_geojson(plan: Plan) -> dict:
+def plan_to_geojson(plan: Plan, *, language: str = "nl") -> dict:
     """A WGS84 FeatureCollection: a LineString per team (team, length_m, duration_min, score) and
-    a Point per stop (team, number, name, score, categories, arrive_min)."""
+    a Point per stop (team, number, name, score, categories, arrive_min, look_for in ``language``)."""
     features: list[dict] = []
     for t, team in enumerate(plan.teams, 1):
         features.append({
@@ -199,7 +165,7 @@ def plan_to_geojson(plan: Plan) -> dict:
                     "kind": "stop", "team": t, "number": stop.number, "name": stop.name,
                     "score": round(stop.score, 3), "categories": list(stop.categories),
                     "arrive_min": round(stop.arrive_min, 1), "dwell_min": round(stop.dwell_min, 1),
-                    "look_for": look_for(stop.categories),
+                    "look_for": what_to_look_for(stop.categories, language=language),
                 },
             })
     return {"type": "FeatureCollection", "features": features}
@@ -218,7 +184,8 @@ def _nice_length(metres: float) -> float:
 def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = "nl") -> str:
     """A static map of the plan as inline SVG: the streets around, each team's route, numbered
     stops, the start, a scale bar, north and the OpenStreetMap attribution."""
-    text = _TEXT[language]
+    _ = translation(language).gettext
+    map_label, team_label = _("Map of the route"), _("Team {team}")  # Babel reads no calls inside f-strings
     points = [plan.start_lonlat]
     for team in plan.teams:
         points += list(team.path_lonlat) + [(s.lon, s.lat) for s in team.stops]
@@ -248,7 +215,7 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
 
     parts = [
         f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{_esc(text["map"])}">',
+        f'role="img" aria-label="{_esc(map_label)}">',
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     for street in plan.streets_lonlat:
@@ -285,7 +252,7 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
     bar_px = bar_m * scale
     parts.append(
         f'<g font-size="11" fill="#111"><rect x="12" y="{height - 22}" width="{bar_px:.1f}" height="5" '
-        f'fill="#111"/><text x="12" y="{height - 27}">{bar_m:,.0f} {text["scale"]}</text></g>'
+        f'fill="#111"/><text x="12" y="{height - 27}">{bar_m:,.0f} m</text></g>'
     )
     parts.append(
         f'<g><path d="M {width - 24} 14 l 8 20 l -8 -6 l -8 6 z" fill="#111"/>'
@@ -300,7 +267,7 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
             parts.append(
                 f'<line x1="12" y1="{y}" x2="40" y2="{y}" stroke="{colour}" stroke-width="4" '
                 f'stroke-dasharray="{TEAM_DASHES[t % len(TEAM_DASHES)]}"/>'
-                f'<text x="46" y="{y + 4}" font-size="11">{_esc(text["team"])} {t + 1}</text>'
+                f'<text x="46" y="{y + 4}" font-size="11">{_esc(team_label.format(team=t + 1))}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -361,14 +328,19 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     and the first parts of its explanation), the best target that was left out and why, the
     totals, date and time, team size, a privacy note and the OpenStreetMap attribution. ``when``
     is shown as given; a time in it (``20:00``) turns arrival minutes into clock times."""
-    if language not in _TEXT:
-        msg = f"language must be one of {', '.join(_TEXT)}, got {language!r}"
-        raise InputError(msg)
-    text = _TEXT[language]
+    _ = translation(language).gettext
+    label = {  # Babel reads no calls inside f-strings
+        "ward": _("Ward"), "when": _("When"), "teams": _("Teams"), "team_size": _("Team size"),
+        "start": _("Start and end"), "stop": _("Stop"), "arrive": _("Arrive"), "dwell": _("Stay"),
+        "look_for": _("What to look for"), "why": _("Why"), "route": _("Route"),
+        "passed": _("Passed on the way (counted)"), "total": _("Total"), "left_out": _("Left out"),
+        "unreachable": _("Not reachable over the streets, skipped"), "made": _("Made with WAS Planner"),
+        "no_stops": _(NO_STOPS), "all_taken": _(ALL_TAKEN), "privacy": _(PRIVACY),
+    }
     found = re.search(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b", when)
     start_clock = (int(found.group(1)), int(found.group(2))) if found else None
     team_size = plan.extra.get("team_size")
-    size = f"{int(team_size)} {text['persons']}" if team_size else text["fill_in"]
+    size = _("{n} people").format(n=int(team_size)) if team_size else _("___ people (fill in)")
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{_esc(language)}"><head><meta charset="utf-8">',
@@ -376,63 +348,63 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{_esc(title)}</h1>",
         '<p class="meta">'
-        f"<span><b>{_esc(text['ward'])}:</b> {_esc(ward)}</span>"
-        f"<span><b>{_esc(text['when'])}:</b> {_esc(when)}</span>"
-        f"<span><b>{_esc(text['teams'])}:</b> {len(plan.teams)}</span>"
-        f"<span><b>{_esc(text['team_size'])}:</b> {_esc(size)}</span>"
-        f"<span><b>{_esc(text['start'])}:</b> {_esc(plan.start_name)}</span></p>",
+        f"<span><b>{_esc(label['ward'])}:</b> {_esc(ward)}</span>"
+        f"<span><b>{_esc(label['when'])}:</b> {_esc(when)}</span>"
+        f"<span><b>{_esc(label['teams'])}:</b> {len(plan.teams)}</span>"
+        f"<span><b>{_esc(label['team_size'])}:</b> {_esc(size)}</span>"
+        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_name)}</span></p>",
         map_svg(plan, language=language),
     ]
     for t, team in enumerate(plan.teams, 1):
         colour = TEAM_COLOURS[(t - 1) % len(TEAM_COLOURS)]
-        heading = (
-            f"{text['team']} {t}: {_number(team.length_m / 1000, 1, language)} {text['km']} · "
-            f"{team.duration_min:.0f} {text['min']} ({text['walk']} {team.walk_min:.0f} + {text['stay']} "
-            f"{team.dwell_min:.0f}) · {len(team.stops)} {text['stops']} · {text['score']} "
-            f"{_number(team.score, 1, language)} · {text['back']} {_clock(start_clock, team.duration_min)}"
-        )
+        heading = _("Team {team}: {km} km · {minutes:.0f} min (walking {walk:.0f} + stops {dwell:.0f}) · "
+                    "{stops} stops · score {score} · back {back}").format(
+            team=t, km=_number(team.length_m / 1000, 1, language), minutes=team.duration_min, walk=team.walk_min,
+            dwell=team.dwell_min, stops=len(team.stops), score=_number(team.score, 1, language),
+            back=_clock(start_clock, team.duration_min))
         out.append(f'<h2><span class="dot" style="background:{colour}">{t}</span> {_esc(heading)}</h2>')
         if not team.stops:
             taken = any(other.stops for other in plan.teams)
-            out.append(f"<p>{_esc(text['all_taken'] if taken else text['no_stops'])}</p>")
+            out.append(f"<p>{_esc(label['all_taken'] if taken else label['no_stops'])}</p>")
         if not team.stops:
             continue
         out.append(
-            f"<table><thead><tr><th>#</th><th>{_esc(text['stop'])}</th><th>{_esc(text['arrive'])}</th>"
-            f"<th>{_esc(text['dwell'])}</th><th>{_esc(text['look_for'])}</th></tr></thead><tbody>"
+            f"<table><thead><tr><th>#</th><th>{_esc(label['stop'])}</th><th>{_esc(label['arrive'])}</th>"
+            f"<th>{_esc(label['dwell'])}</th><th>{_esc(label['look_for'])}</th></tr></thead><tbody>"
         )
         for stop in team.stops:
-            why = _short_why(stop.explanation if language == "nl" else stop.explanation_en)
+            why = _short_why(getattr(stop, explanation_field(language)))
             out.append(
                 f'<tr><td><span class="dot" style="background:{colour}">{stop.number}</span></td>'
                 f"<td>{_esc(stop.name)}</td><td class=\"n\">{_esc(_clock(start_clock, stop.arrive_min))}</td>"
-                f"<td class=\"n\">{stop.dwell_min:.0f} {text['min']}</td>"
-                f"<td>{_esc(look_for(stop.categories, language=language))}"
-                + (f'<div class="why"><b>{_esc(text["why"])}:</b> {_esc(why)}</div>' if why else "")
+                f"<td class=\"n\">{stop.dwell_min:.0f} min</td>"
+                f"<td>{_esc(what_to_look_for(stop.categories, language=language))}"
+                + (f'<div class="why"><b>{_esc(label["why"])}:</b> {_esc(why)}</div>' if why else "")
                 + "</td></tr>"
             )
         out.append("</tbody></table>")
         if team.streets:
             streets = " → ".join(team.streets[:40]) + (" → …" if len(team.streets) > 40 else "")
-            out.append(f'<p class="small"><b>{_esc(text["route"])}:</b> {_esc(streets)}</p>')
+            out.append(f'<p class="small"><b>{_esc(label["route"])}:</b> {_esc(streets)}</p>')
         if team.passed:
-            out.append(f'<p class="small"><b>{_esc(text["passed"])}:</b> {_esc(", ".join(team.passed))}</p>')
+            out.append(f'<p class="small"><b>{_esc(label["passed"])}:</b> '
+                       f'{_esc(", ".join(team.passed))}</p>')
     n_stops = sum(len(team.stops) for team in plan.teams)
     km = sum(team.length_m for team in plan.teams) / 1000
     minutes = max((team.duration_min for team in plan.teams), default=0.0)
-    out.append(
-        f"<p><b>{_esc(text['total'])}:</b> {_esc(_number(km, 1, language))} {text['km']} · "
-        f"{minutes:.0f} {text['min']} · {n_stops} {text['stops']} · "
-        f"{_esc(_number(100 * plan.covered_share, 0, language))} % {_esc(text['share'])}</p>"
-    )
+    totals = _("{km} km · {minutes:.0f} min · {stops} stops · {share_percent} of the score of all targets in the ward "
+               "(hotspots and hot streets)").format(
+        km=_number(km, 1, language), minutes=minutes, stops=n_stops,
+        share_percent=f"{_number(100 * plan.covered_share, 0, language)} %")
+    out.append(f"<p><b>{_esc(label['total'])}:</b> {_esc(totals)}</p>")
     left_out = getattr(plan, "left_out", None)
     if left_out:
-        reason = left_out["explanation"] if language == "nl" else left_out["explanation_en"]
-        out.append(f'<p class="small"><b>{_esc(text["left_out"])}:</b> {_esc(reason)}</p>')
+        out.append(f'<p class="small"><b>{_esc(label["left_out"])}:</b> '
+                   f"{_esc(left_out[explanation_field(language)])}</p>")
     if plan.unreachable:
-        out.append(f'<p class="small"><b>{_esc(text["unreachable"])}:</b> '
+        out.append(f'<p class="small"><b>{_esc(label["unreachable"])}:</b> '
                    f"{_esc(', '.join(plan.unreachable))}</p>")
-    out.append(f'<p class="privacy">{_esc(text["privacy"])}</p>')
-    out.append(f"<footer>{_esc(text['made'])} {_esc(_version())} · {_esc(ATTRIBUTION)}</footer>")
+    out.append(f'<p class="privacy">{_esc(label["privacy"])}</p>')
+    out.append(f"<footer>{_esc(label['made'])} {_esc(_version())} · {_esc(ATTRIBUTION)}</footer>")
     out.append("</body></html>")
     return "\n".join(out)

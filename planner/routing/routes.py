@@ -34,6 +34,7 @@ from .. import _geo, settings
 from .._errors import DataNotFoundError, InputError
 from .._geo import edge_geometry, street_table
 from .._validation import Constraints, check_params, integer, optional, real
+from ..i18n import N_, translation
 from .orienteering import OrienteeringProblem, OrienteeringSolution, SolverParams, solve_orienteering
 from .targets import no_targets, targets_from_hot_streets, targets_from_hotspots
 
@@ -538,10 +539,16 @@ def _explained(stop: Stop, total: float) -> Stop:
     """The stop with its share of the collected score and why it is on the route."""
     share = stop.score / total if total > 0 else 0.0
     percent = round(share * 100)
-    nl = f"{percent} % van de verzamelde score ({stop.score:.1f} van {total:.1f})".replace(".", ",")
-    en = f"{percent} % of the collected score ({stop.score:.1f} of {total:.1f})"
+    nl, en = (translation(language).gettext("{share_percent} of the collected score ({score} of {total})").format(
+        share_percent=f"{percent} %", score=_number(stop.score, language), total=_number(total, language))
+        for language in ("nl", "en"))
     return replace(stop, share=share, explanation=f"{nl}. {stop.explanation}".strip(),
                    explanation_en=f"{en}. {stop.explanation_en}".strip())
+
+
+def _number(value: float, language: str) -> str:
+    text = f"{value:.1f}"
+    return text.replace(".", ",") if language == "nl" else text
 
 
 def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, visited: set, problem,
@@ -572,25 +579,24 @@ def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, vi
             reason = "not_chosen" if any(extra <= left for extra, left in options) else "budget"
     need = None if needed is None else round(needed / 60, 1)
     left = round(max(spare, 0.0) / 60, 1)
-    texts = {
-        "unreachable": (f"{name} ligt te ver van de looproutes of is vanaf het startpunt niet te belopen.",
-                        f"{name} lies too far from the walkable streets or cannot be walked to from the start."),
-        "distance": (f"{name} is te ver weg: heen, blijven en terug kost alleen al {_nl(need)} min, meer dan de "
-                     f"{_nl(params.minutes)} min van de ronde.",
-                     f"{name} is too far: walking there, staying and walking back alone takes {need} min, more "
-                     f"than the round's {params.minutes:g} min."),
-        "budget": (f"{name} past niet meer in de tijd: de goedkoopste omweg kost {_nl(need)} min extra, er is nog "
-                   f"{_nl(left)} min over.",
-                   f"{name} does not fit in the time left: the cheapest detour takes {need} min more, "
-                   f"{left} min are left."),
-        "not_chosen": (f"{name} had nog gepast ({_nl(need)} min extra), maar de zoektocht koos andere stops met "
-                       "meer score.",
-                       f"{name} would have fitted ({need} min more), but the search chose other stops with "
-                       "more score."),
-    }
-    nl, en = texts[reason]
+    nl, en = (translation(language).gettext(_LEFT_OUT[reason]).format(
+        name=name, need=_nl(need) if language == "nl" else f"{need}",
+        left=_nl(left) if language == "nl" else f"{left}",
+        minutes=_nl(params.minutes) if language == "nl" else f"{params.minutes:g}") for language in ("nl", "en"))
     return {"name": name, "score": round(score, 3), "reason": reason, "needed_min": need, "spare_min": left,
             "explanation": nl, "explanation_en": en}
+
+
+_LEFT_OUT = {
+    "unreachable": N_("{name} lies too far from the walkable streets or cannot be walked to from the start."),
+    "distance": N_("{name} is too far: walking there, staying and walking back alone takes {need} min, more than "
+                   "the round's {minutes} min."),
+    "budget": N_("{name} does not fit in the time left: the cheapest detour takes {need} min more, {left} min are "
+                 "left."),
+    "not_chosen": N_("{name} would have fitted ({need} min more), but the search chose other stops with more "
+                     "score."),
+}
+"""Why the best target on no route was left out, per ``Plan.left_out["reason"]``."""
 
 
 def _nl(value: float | None) -> str:

@@ -22,15 +22,14 @@ from .. import settings
 from .._errors import InputError
 from .._geo import metric_xy
 from .._validation import Constraints, check_params, integer, real
+from ..i18n import and_list, category_label, translation
 
 if TYPE_CHECKING:
     from ..hotspots import HotspotResult, HotStreets
 
-
-def _dutch(code: str) -> str:
-    from ..signals.incidents import CATEGORIES
-
-    return CATEGORIES.get(code, code).replace("_", " ")
+NAME_LANGUAGE = "nl"
+"""Targets are named in Dutch ("Hotspot 3 (jongerenoverlast)") in either language: a name is the
+plan's data, shared by the dashboard, the GPX, the briefing and the JSON."""
 
 
 def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = None) -> gpd.GeoDataFrame:
@@ -43,7 +42,7 @@ def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = No
     rows = []
     for row in hotspots.itertuples(index=False):
         categories = [str(c) for c, _ in row.top_categories]
-        label = f" ({_dutch(categories[0])})" if categories else ""
+        label = f" ({category_label(categories[0], language=NAME_LANGUAGE)})" if categories else ""
         rows.append({"name": f"Hotspot {int(row.id)}{label}", "score": float(row.score),
                      "categories": categories, "kind": "hotspot",
                      "explanation": str(getattr(row, "explanation", "") or ""),
@@ -149,15 +148,13 @@ def targets_from_hot_streets(
         counts = pd.Series(categories[near]).value_counts()
         top_codes = sorted(counts.index, key=lambda c: (-counts[c], c))[:3]
         street = _street_name(edge.name, stretches)
-        names_nl = " en ".join(_dutch(c) for c in top_codes[:2])
-        names_en = " and ".join(c.replace("_", " ") for c in top_codes[:2])
-        within = f"{len(near)} signalen binnen {params.radius_m:g} m"
-        within_en = f"{len(near)} signals within {params.radius_m:g} m"
-        rows.append({"name": f"{street} ({_dutch(top_codes[0])})",
+        nl, en = (translation(language).gettext("Busy street: {n} signals within {radius} m, mostly {names}.").format(
+            n=len(near), radius=f"{params.radius_m:g}",
+            names=and_list([category_label(c, language=language) for c in top_codes[:2]], language=language))
+            for language in ("nl", "en"))
+        rows.append({"name": f"{street} ({category_label(top_codes[0], language=NAME_LANGUAGE)})",
                      "score": float(edge.prize), "categories": top_codes, "kind": "street",
-                     "explanation": f"Drukke straat: {within}, vooral {names_nl}.",
-                     "explanation_en": f"Busy street: {within_en}, mostly {names_en}.",
-                     "geometry": edge.geometry})
+                     "explanation": nl, "explanation_en": en, "geometry": edge.geometry})
         taken.append((middle.x, middle.y))
         if len(rows) >= top:
             break

@@ -42,35 +42,7 @@ CATEGORIES: dict[str, str] = {
     "violence": "geweld",
     "other": "overig",
 }
-"""Canonical category code → the Dutch name accepted on input and shown in the dashboard."""
-
-LOOK_FOR: dict[str, tuple[str, str]] = {
-    "burglary": ("open ramen en deuren, schuurtjes, onbekenden bij achterdeuren en poorten",
-                 "open windows and doors, sheds, strangers at back doors and gates"),
-    "vehicle_crime": ("ingeslagen ruiten, waardevolle spullen zichtbaar in auto's, fietsenrekken",
-                      "broken car windows, valuables visible in cars, bike racks"),
-    "youth_nuisance": ("groepen bij bankjes, speelplekken en winkels; maak een praatje",
-                       "groups at benches, playgrounds and shops; have a chat"),
-    "vandalism": ("vernielingen, graffiti, kapotte bushokjes en bankjes",
-                  "damage, graffiti, broken bus shelters and benches"),
-    "street_light": ("lantaarnpalen die niet branden (noteer het paalnummer)",
-                     "street lights that are out (note the pole number)"),
-    "suspicious_situation": ("mensen of auto's die rondjes rijden of bij woningen rondkijken",
-                             "people or cars circling or looking around homes"),
-    "drugs": ("handel of gebruik, lachgaspatronen, afval bij speeltuinen",
-              "dealing or use, nitrous oxide canisters, litter at playgrounds"),
-    "violence": ("ruzies en dreigende situaties; bel bij gevaar 112",
-                 "fights and threatening situations; call 112 in danger"),
-    "other": ("wat je verder opvalt in de buurt", "anything else that stands out"),
-}
-"""What a team looks out for at a stop, per category (Dutch, English)."""
-
-
-def look_for(categories, language: str = "nl") -> str:
-    """What to look for at a stop whose signals are of ``categories`` (codes, most first)."""
-    index = 0 if language == "nl" else 1
-    return "; ".join(LOOK_FOR[c][index] for c in dict.fromkeys(categories) if c in LOOK_FOR)
-
+"""Canonical category code → the Dutch name accepted on input (users read ``i18n.category_label``)."""
 
 SOURCES: dict[str, str] = {
     "resident": "bewoner",
@@ -159,11 +131,6 @@ def canonical_category(value: object) -> str | None:
     return _CATEGORY_LOOKUP.get(fold_label(value))
 
 
-def category_label(code: str, *, language: str = "nl") -> str:
-    """How a category code is shown to users: its Dutch name or the English code in words."""
-    return CATEGORIES[code].replace("_", " ") if language == "nl" else code.replace("_", " ")
-
-
 def accepted(codes: Mapping[str, str]) -> str:
     """``code (dutch)`` list used in error messages."""
     return ", ".join(f"{code} ({alias})" if alias != code else code for code, alias in codes.items())
@@ -223,8 +190,8 @@ def parse_mapping(text: str | None) -> tuple[tuple[str, str], ...]:
     for item in text.split(","):
         column, sep, target = item.partition("=")
         if not sep or not column.strip() or not target.strip():
-            msg = f"--mapping item {item!r} is not COLUMN=FIELD (e.g. cdatetime=occurred_at)"
-            raise InputError(msg)
+            msg = f"{{mapping}} item {item!r} is not COLUMN=FIELD (e.g. cdatetime=occurred_at)"
+            raise InputError(msg, options=("mapping",))
         pairs.append((column.strip(), target.strip()))
     return tuple(pairs)
 
@@ -379,8 +346,8 @@ def resolve_columns(columns: list[str], mapping: tuple[tuple[str, str], ...]) ->
     resolved: dict[str, str] = {}
     for column, target in mapping:
         if column not in columns:
-            msg = f"--mapping names column {column!r}, which the file lacks; it has: {', '.join(columns)}"
-            raise InputError(msg)
+            msg = f"{{mapping}} names column {column!r}, which the file lacks; it has: {', '.join(columns)}"
+            raise InputError(msg, options=("mapping",))
         resolved[target] = column
     folded = {fold_label(c): c for c in reversed(columns)}
     taken = set(resolved.values())
@@ -544,9 +511,9 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
     if not (has_time or has_place or "category" in columns):
         msg = (
             f"{table.name or 'the table'}: no recognisable columns (has: {', '.join(map(str, table.rows.columns))}); "
-            "name them e.g. datum;tijd;categorie;lat;lon or use --mapping COLUMN=FIELD"
+            "name them e.g. datum;tijd;categorie;lat;lon or use {mapping} COLUMN=FIELD"
         )
-        raise InputError(msg)
+        raise InputError(msg, options=("mapping",))
     missing = [
         what
         for what, present in (
@@ -559,9 +526,9 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
     if missing:
         msg = (
             f"{table.name or 'the table'}: no column for {' and '.join(missing)} "
-            f"(recognised: {', '.join(found) or 'nothing'}); rename it or use --mapping COLUMN=FIELD"
+            f"(recognised: {', '.join(found) or 'nothing'}); rename it or use {{mapping}} COLUMN=FIELD"
         )
-        raise InputError(msg)
+        raise InputError(msg, options=("mapping",))
 
 
 _DAYFIRST = ("%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%d/%m/%y")
@@ -601,8 +568,8 @@ def date_order(values: pd.Series) -> tuple[bool, str | None]:
 
     if day_only.any() and month_only.any():
         msg = (f"dates: {shown(day_only)} reads only day-first and {shown(month_only)} only month-first; "
-               "give the date format (--date-format, e.g. '%d-%m-%Y')")
-        raise InputError(msg)
+               "give the date format ({date_format}, e.g. '%d-%m-%Y')")
+        raise InputError(msg, options=("date_format",))
     either = (first <= 12) & (second <= 12) & (first != second)
     if month_only.any() or day_only.any() or not either.any():
         return bool(month_only.any()), None
