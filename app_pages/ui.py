@@ -10,6 +10,7 @@ import streamlit as st
 
 from planner import _time, access, i18n
 from planner._errors import PlannerError
+from planner._parse import parse_lat_lon
 from planner.i18n import N_
 from planner.users import User
 
@@ -69,12 +70,12 @@ def date_range(value) -> tuple:
 
 
 def lat_lon(text: str | None) -> tuple[float, float] | None:
-    """``(lat, lon)`` from text such as ``52.0601, 4.4940``, or None if it does not read so."""
+    """``(lat, lon)`` from text such as ``52.0601, 4.4940`` (``_parse.parse_lat_lon``), or None if
+    it does not read so: the pages then say what to type."""
     try:
-        lat, lon = (float(part) for part in (text or "").split(","))
-    except ValueError:
+        return parse_lat_lon(text or "", what="location")
+    except PlannerError:
         return None
-    return lat, lon
 
 
 OPTION_FIELDS = {

@@ -91,8 +91,7 @@ def metric_xy(incidents: pd.DataFrame, crs: CRS | None = None) -> tuple[np.ndarr
             crs = CRS.from_user_input(settings.RD_NEW)
         else:
             crs = metric_crs_for(float(np.nanmedian(lon)), float(np.nanmedian(lat)))
-    to_metric = Transformer.from_crs(settings.WGS84, crs, always_xy=True)
-    x, y = to_metric.transform(lon, lat)
+    x, y = transformer(settings.WGS84, crs).transform(lon, lat)
     return np.asarray(x, float), np.asarray(y, float), crs
 
 

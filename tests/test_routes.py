@@ -18,14 +18,8 @@ from planner import streets
 from planner._errors import DataNotFoundError, InputError
 from planner.cli import app
 from planner.hotspots import HotspotResult, HotStreetParams, hot_streets
-from planner.routing.export import plan_to_geojson, plan_to_gpx
-from planner.routing.routes import (
-    RouteParams,
-    edges_along,
-    plan_patrol,
-    read_route_lines,
-    ward_start,
-)
+from planner.routing.export import plan_to_geojson, plan_to_gpx, read_route_lines
+from planner.routing.routes import RouteParams, edges_along, plan_patrol, ward_start
 from planner.routing.targets import targets_from_hot_streets, targets_from_hotspots
 
 TO_WGS84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)

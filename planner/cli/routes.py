@@ -136,8 +136,8 @@ def route_command(
 ) -> None:
     """Plan tonight's walking patrol(s) through a ward's hotspots and hot streets."""
     from .._parse import parse_lat_lon
-    from ..routing.export import briefing_html, plan_to_geojson, plan_to_gpx
-    from ..routing.routes import RouteParams, WardPlanParams, plan_for_ward, read_route_lines
+    from ..routing.export import briefing_html, plan_to_geojson, plan_to_gpx, read_route_lines
+    from ..routing.routes import RouteParams, WardPlanParams, plan_for_ward
 
     target = time_window(window, day)
     params = RouteParams(minutes=minutes, teams=teams, dwell_min=dwell_min, speed_kmh=speed_kmh, seed=seed,

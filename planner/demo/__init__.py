@@ -28,6 +28,7 @@ from shapely.ops import split
 
 from .. import _time, settings
 from .._errors import InputError
+from .._geo import transformer
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..signals.intake import import_file
 from ..signals.wards import fetch_wards, store_wards
@@ -266,7 +267,7 @@ def draw_town(seed: int = 0) -> _Town:
 
 
 def _to_wgs84() -> Transformer:
-    return Transformer.from_crs(settings.RD_NEW, settings.WGS84, always_xy=True)
+    return transformer(settings.RD_NEW, settings.WGS84)
 
 
 def write_osm(town: _Town, path: Path) -> Path:
@@ -472,7 +473,7 @@ def synthesise_signals(anchors: Anchors, *, end: date, days: int = 365, seed: in
     status = np.where((frame["category"] == "straatverlichting") & (age_days > 14), "opgelost", status)
     code = {dutch: code for code, dutch in CATEGORIES.items()}
     descriptions = [_DESCRIPTIONS[code[c]][int(rng.integers(len(_DESCRIPTIONS[code[c]])))] for c in frame["category"]]
-    lon, lat = Transformer.from_crs(anchors.crs, settings.WGS84, always_xy=True).transform(
+    lon, lat = transformer(anchors.crs, settings.WGS84).transform(
         frame["x"].to_numpy(), frame["y"].to_numpy()
     )
     return pd.DataFrame(

@@ -19,7 +19,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy.engine import make_url
 
-from .. import settings
+from .. import _time, settings
 from .._errors import InputError
 from .._time import utc_timestamp
 from ..hotspots import HotspotParams, reference_time
@@ -130,7 +130,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
         "# WAS Planner: " + _("algorithm description (model card)"),
         "",
         _("*In the style of the Dutch government's Algorithm Register. Generated on {day}.*").format(
-            day=pd.Timestamp.now(tz=settings.TIMEZONE).strftime("%Y-%m-%d")),
+            day=_time.today().isoformat()),
         "",
         "## " + _("Name and purpose"),
         "",
@@ -429,7 +429,7 @@ def dpia(store: Store) -> str:
         "# DPIA WAS Planner (gegevensbeschermingseffectbeoordeling) — sjabloon",
         "",
         "*Ingevuld met de instellingen van deze installatie op "
-        + pd.Timestamp.now(tz=settings.TIMEZONE).strftime("%Y-%m-%d") + ". Controleer en vul aan waar "
+        + _time.today().isoformat() + ". Controleer en vul aan waar "
         "`[in te vullen]` staat.*",
         "",
         "## 1. Verwerking",

@@ -10,16 +10,19 @@ a privacy note and the OpenStreetMap attribution. Every text is escaped.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gpxpy
 import gpxpy.gpx
+import shapely
 
-from .._errors import InputError
+from .._errors import DataNotFoundError, InputError
 from .._time import from_utc_naive
 from ..i18n import N_, explanation_field, has_watch_points, translation, watch_points
 
@@ -408,3 +411,41 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     out.append(f"<footer>{_esc(label['made'])} {_esc(_version())} · {_esc(ATTRIBUTION)}</footer>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+def read_route_lines(path: str | Path) -> list[shapely.LineString]:
+    """The walked lines (WGS84) in a previous route file: GPX tracks and routes, or the
+    LineStrings of a GeoJSON file (such as ``export.plan_to_geojson`` writes)."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"route file not found: {path}"
+        raise DataNotFoundError(msg)
+    data = path.read_bytes()
+    lines: list[shapely.LineString] = []
+    if path.suffix.lower() == ".gpx":
+        lines += [shapely.LineString(line.lonlat) for line in read_gpx(data, name=path.name) if len(line.lonlat) > 1]
+    elif path.suffix.lower() in {".geojson", ".json"}:
+        try:
+            data = json.loads(data)
+        except ValueError as error:  # a JSONDecodeError, or a UnicodeDecodeError for binary content
+            msg = f"{path.name}: not valid JSON ({error})"
+            raise InputError(msg) from None
+        features = data.get("features", [data]) if isinstance(data, dict) else []
+        for feature in features:
+            geometry = feature.get("geometry") if isinstance(feature, dict) else None
+            if not geometry:
+                continue
+            try:
+                shape = shapely.geometry.shape(geometry)
+            except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.ShapelyError):
+                msg = f"{path.name}: a feature has an unreadable geometry"
+                raise InputError(msg) from None
+            parts = shape.geoms if shape.geom_type == "MultiLineString" else [shape]
+            lines += [part for part in parts if part.geom_type == "LineString" and len(part.coords) > 1]
+    else:
+        msg = f"{path.name}: use a .gpx or .geojson file of a previous route"
+        raise InputError(msg)
+    if not lines:
+        msg = f"{path.name}: contains no route lines (tracks or LineStrings)"
+        raise InputError(msg)
+    return lines

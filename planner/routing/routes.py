@@ -31,7 +31,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from .. import _geo, settings
-from .._errors import DataNotFoundError, InputError
+from .._errors import InputError
 from .._geo import edge_geometry, street_table
 from .._validation import Constraints, check_params, integer, optional, real
 from ..i18n import N_, translation
@@ -723,48 +723,6 @@ def start_of(ward: pd.Series, graph: nx.MultiDiGraph) -> tuple[float, float, str
     return float(lat), float(lon), "centrum van de wijk"
 
 
-def read_route_lines(path: str | Path) -> list[shapely.LineString]:
-    """The walked lines (WGS84) in a previous route file: GPX tracks and routes, or the
-    LineStrings of a GeoJSON file (such as ``export.plan_to_geojson`` writes)."""
-    import json
-
-    from .export import read_gpx
-
-    path = Path(path)
-    if not path.is_file():
-        msg = f"route file not found: {path}"
-        raise DataNotFoundError(msg)
-    data = path.read_bytes()
-    lines: list[shapely.LineString] = []
-    if path.suffix.lower() == ".gpx":
-        lines += [shapely.LineString(line.lonlat) for line in read_gpx(data, name=path.name) if len(line.lonlat) > 1]
-    elif path.suffix.lower() in {".geojson", ".json"}:
-        try:
-            data = json.loads(data)
-        except ValueError as error:  # a JSONDecodeError, or a UnicodeDecodeError for binary content
-            msg = f"{path.name}: not valid JSON ({error})"
-            raise InputError(msg) from None
-        features = data.get("features", [data]) if isinstance(data, dict) else []
-        for feature in features:
-            geometry = feature.get("geometry") if isinstance(feature, dict) else None
-            if not geometry:
-                continue
-            try:
-                shape = shapely.geometry.shape(geometry)
-            except (AttributeError, KeyError, TypeError, ValueError, shapely.errors.ShapelyError):
-                msg = f"{path.name}: a feature has an unreadable geometry"
-                raise InputError(msg) from None
-            parts = shape.geoms if shape.geom_type == "MultiLineString" else [shape]
-            lines += [part for part in parts if part.geom_type == "LineString" and len(part.coords) > 1]
-    else:
-        msg = f"{path.name}: use a .gpx or .geojson file of a previous route"
-        raise InputError(msg)
-    if not lines:
-        msg = f"{path.name}: contains no route lines (tracks or LineStrings)"
-        raise InputError(msg)
-    return lines
-
-
 def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tolerance_m: float = 15.0) -> frozenset:
     """The ``(u, v)`` street edges of ``graph`` that lie along any of ``lines`` (WGS84): the
     edge's points at a quarter, half and three quarters all within ``tolerance_m``."""
@@ -788,7 +746,7 @@ class WardPlanParams:
     """What a ward's plan draws on beside its route options: up to ``hot_street_targets`` hot
     streets away from the hotspots as targets, and as streets to vary from those of the ward's
     ``vary_last`` logged patrols plus those along ``recent_routes`` (WGS84 lines of previous
-    routes, e.g. from ``read_route_lines``)."""
+    routes, e.g. from ``export.read_route_lines``)."""
 
     hot_street_targets: int = 5
     vary_last: int = 0

@@ -26,7 +26,7 @@ import pyogrio
 from .. import settings
 from .._errors import DataNotFoundError, InputError
 from .._geo import transformer
-from .._time import utc_timestamp
+from .._time import local_to_utc, utc_timestamp
 from .._validation import Constraints, check_params, one_of, optional
 
 log = logging.getLogger(__name__)
@@ -601,13 +601,6 @@ def _to_local_naive(values: pd.Series, date_format: str | None, month_first: boo
     return out
 
 
-def _localise(naive: pd.Series) -> pd.Series:
-    """Naive Dutch local time → UTC; the DST fold hour is read as summer time."""
-    ambiguous = np.ones(len(naive), dtype=bool)
-    local = naive.dt.tz_localize(settings.TIMEZONE, ambiguous=ambiguous, nonexistent="shift_forward")
-    return local.dt.tz_convert("UTC")
-
-
 def parse_timestamps(
     values: pd.Series, date_format: str | None = None, *, month_first: bool = False
 ) -> tuple[pd.Series, pd.Series]:
@@ -629,7 +622,7 @@ def _parse_window(values: pd.Series, date_format: str | None, month_first: bool)
     values = values.astype(str).str.strip()
     with_offset = values.str.contains(_OFFSET) & values.str.contains(r"\d[T ]\d", regex=True)
     naive = _to_local_naive(values.where(~with_offset, ""), date_format, month_first)
-    start = _localise(naive)
+    start = local_to_utc(naive)
     if with_offset.any():
         aware = pd.to_datetime(values[with_offset], format="ISO8601", utc=True, errors="coerce")
         start[with_offset] = aware.astype("datetime64[us, UTC]")
@@ -637,8 +630,8 @@ def _parse_window(values: pd.Series, date_format: str | None, month_first: bool)
     if not date_format:
         day = values.str.match(_DATE_ONLY)
         month = values.str.match(_MONTH)
-        end[day] = _localise(naive[day] + pd.Timedelta(days=1))
-        end[month] = _localise(naive[month] + pd.offsets.MonthBegin(1))
+        end[day] = local_to_utc(naive[day] + pd.Timedelta(days=1))
+        end[month] = local_to_utc(naive[month] + pd.offsets.MonthBegin(1))
     local = start.dt.tz_convert(settings.TIMEZONE).dt.tz_localize(None)
     outside = pd.Series(None, index=values.index, dtype=object)
     outside[local < _EARLIEST] = "past"
