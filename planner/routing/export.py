@@ -184,65 +184,74 @@ def _nice_length(metres: float) -> float:
     return 10 ** math.ceil(math.log10(metres))
 
 
-def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = "nl") -> str:
-    """A static map of the plan as inline SVG: the streets around, each team's route, numbered
-    stops, the start, a scale bar, north and the OpenStreetMap attribution."""
-    _ = translation(language).gettext
-    map_label, team_label = _("Map of the route"), _("Team {team}")  # Babel reads no calls inside f-strings
-    points = [plan.start_lonlat]
-    for team in plan.teams:
-        points += list(team.path_lonlat) + [(s.lon, s.lat) for s in team.stops]
-    lon0 = sum(p[0] for p in points) / len(points)
-    lat0 = sum(p[1] for p in points) / len(points)
-    kx, ky = 111_320 * math.cos(math.radians(lat0)), 110_540.0
+@dataclass(frozen=True)
+class _Frame:
+    """The map's projection: WGS84 to metres around the plan's centre (equirectangular, fine for
+    a ward) and metres to SVG pixels, fitted to the plan with a margin."""
 
-    def metric(lon: float, lat: float) -> tuple[float, float]:
-        return (lon - lon0) * kx, (lat - lat0) * ky
+    lon0: float
+    lat0: float
+    kx: float
+    ky: float
+    cx: float
+    cy: float
+    scale: float
+    width: int
+    height: int
+    span_x: float
 
-    xy = [metric(*p) for p in points]
-    min_x, max_x = min(p[0] for p in xy), max(p[0] for p in xy)
-    min_y, max_y = min(p[1] for p in xy), max(p[1] for p in xy)
-    span_x, span_y = max(max_x - min_x, 200.0), max(max_y - min_y, 200.0)
-    pad = 28
-    scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
-    cx, cy = (min_x + max_x) / 2, (min_y + max_y) / 2
+    @classmethod
+    def fit(cls, points: list[tuple[float, float]], width: int, height: int) -> _Frame:
+        lon0 = sum(p[0] for p in points) / len(points)
+        lat0 = sum(p[1] for p in points) / len(points)
+        kx, ky = 111_320 * math.cos(math.radians(lat0)), 110_540.0
+        xy = [((lon - lon0) * kx, (lat - lat0) * ky) for lon, lat in points]
+        min_x, max_x = min(p[0] for p in xy), max(p[0] for p in xy)
+        min_y, max_y = min(p[1] for p in xy), max(p[1] for p in xy)
+        span_x, span_y = max(max_x - min_x, 200.0), max(max_y - min_y, 200.0)
+        pad = 28
+        scale = min((width - 2 * pad) / span_x, (height - 2 * pad) / span_y)
+        return cls(lon0, lat0, kx, ky, (min_x + max_x) / 2, (min_y + max_y) / 2, scale, width, height, span_x)
 
-    def screen(lon: float, lat: float) -> tuple[float, float]:
-        x, y = metric(lon, lat)
-        return width / 2 + (x - cx) * scale, height / 2 - (y - cy) * scale
+    def screen(self, lon: float, lat: float) -> tuple[float, float]:
+        x, y = (lon - self.lon0) * self.kx, (lat - self.lat0) * self.ky
+        return self.width / 2 + (x - self.cx) * self.scale, self.height / 2 - (y - self.cy) * self.scale
 
-    def polyline(coords, **attrs: str) -> str:
-        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (screen(*c) for c in coords))
+    def polyline(self, coords, **attrs: str) -> str:
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in (self.screen(*c) for c in coords))
         extra = " ".join(f'{k.replace("_", "-")}="{_esc(v)}"' for k, v in attrs.items() if v != "")
         return f'<polyline points="{pts}" fill="none" {extra}/>'
 
-    parts = [
-        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{_esc(map_label)}">',
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-    ]
-    for street in plan.streets_lonlat:
-        if len(street) > 1:
-            parts.append(polyline(street, stroke="#c8c8c8", stroke_width="1.6", stroke_linecap="round"))
+
+def _svg_lines(plan: Plan, frame: _Frame) -> list[str]:
+    """The streets around, then each team's route."""
+    parts = [frame.polyline(street, stroke="#c8c8c8", stroke_width="1.6", stroke_linecap="round")
+             for street in plan.streets_lonlat if len(street) > 1]
     for t, team in enumerate(plan.teams):
         if len(team.path_lonlat) > 1:
-            parts.append(polyline(
+            parts.append(frame.polyline(
                 team.path_lonlat, stroke=TEAM_COLOURS[t % len(TEAM_COLOURS)], stroke_width="4",
                 stroke_opacity="0.85", stroke_linejoin="round", stroke_linecap="round",
                 stroke_dasharray=TEAM_DASHES[t % len(TEAM_DASHES)],
             ))
+    return parts
+
+
+def _svg_stops(plan: Plan, frame: _Frame) -> list[str]:
+    """The numbered stops in their team's colour, and the start on top: when a stop sits on it,
+    the start moves aside with a short leader line."""
+    parts = []
     for t, team in enumerate(plan.teams):
         colour = TEAM_COLOURS[t % len(TEAM_COLOURS)]
         for stop in team.stops:
-            x, y = screen(stop.lon, stop.lat)
+            x, y = frame.screen(stop.lon, stop.lat)
             parts.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="{colour}" stroke="#fff" stroke-width="2"/>'
                 f'<text x="{x:.1f}" y="{y + 4.5:.1f}" font-size="12" font-weight="bold" '
                 f'text-anchor="middle" fill="#fff">{stop.number}</text>'
             )
-    # The start goes on top; when a stop sits on it, it moves aside with a short leader line.
-    sx, sy = screen(*plan.start_lonlat)
-    crowded = any(math.dist((sx, sy), screen(st.lon, st.lat)) < 16 for team in plan.teams for st in team.stops)
+    sx, sy = frame.screen(*plan.start_lonlat)
+    crowded = any(math.dist((sx, sy), frame.screen(st.lon, st.lat)) < 16 for team in plan.teams for st in team.stops)
     mx, my = (sx - 16, sy - 16) if crowded else (sx, sy)
     if crowded:
         parts.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{mx:.1f}" y2="{my:.1f}" stroke="#111" '
@@ -250,19 +259,22 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
     parts.append(f'<rect x="{mx - 9:.1f}" y="{my - 9:.1f}" width="18" height="18" fill="#111" rx="2"/>'
                  f'<text x="{mx:.1f}" y="{my + 4.5:.1f}" font-size="12" font-weight="bold" '
                  f'text-anchor="middle" fill="#fff">S</text>')
-    # Scale bar (bottom left), north arrow (top right), attribution (bottom right).
-    bar_m = _nice_length(span_x / 5)
-    bar_px = bar_m * scale
-    parts.append(
-        f'<g font-size="11" fill="#111"><rect x="12" y="{height - 22}" width="{bar_px:.1f}" height="5" '
-        f'fill="#111"/><text x="12" y="{height - 27}">{bar_m:,.0f} m</text></g>'
-    )
-    parts.append(
+    return parts
+
+
+def _svg_furniture(plan: Plan, frame: _Frame, team_label: str) -> list[str]:
+    """Scale bar (bottom left), north arrow (top right), attribution (bottom right) and, for more
+    than one team, the teams' legend."""
+    width, height = frame.width, frame.height
+    bar_m = _nice_length(frame.span_x / 5)
+    parts = [
+        f'<g font-size="11" fill="#111"><rect x="12" y="{height - 22}" width="{bar_m * frame.scale:.1f}" height="5" '
+        f'fill="#111"/><text x="12" y="{height - 27}">{bar_m:,.0f} m</text></g>',
         f'<g><path d="M {width - 24} 14 l 8 20 l -8 -6 l -8 6 z" fill="#111"/>'
-        f'<text x="{width - 24}" y="48" font-size="12" text-anchor="middle">N</text></g>'
-    )
-    parts.append(f'<text x="{width - 6}" y="{height - 6}" font-size="10" text-anchor="end" '
-                 f'fill="#444">{_esc(ATTRIBUTION)}</text>')
+        f'<text x="{width - 24}" y="48" font-size="12" text-anchor="middle">N</text></g>',
+        f'<text x="{width - 6}" y="{height - 6}" font-size="10" text-anchor="end" '
+        f'fill="#444">{_esc(ATTRIBUTION)}</text>',
+    ]
     if len(plan.teams) > 1:
         for t in range(len(plan.teams)):
             y = 16 + 16 * t
@@ -272,7 +284,25 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
                 f'stroke-dasharray="{TEAM_DASHES[t % len(TEAM_DASHES)]}"/>'
                 f'<text x="46" y="{y + 4}" font-size="11">{_esc(team_label.format(team=t + 1))}</text>'
             )
-    parts.append("</svg>")
+    return parts
+
+
+def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = "nl") -> str:
+    """A static map of the plan as inline SVG: the streets around, each team's route, numbered
+    stops, the start, a scale bar, north and the OpenStreetMap attribution."""
+    _ = translation(language).gettext
+    map_label, team_label = _("Map of the route"), _("Team {team}")  # Babel reads no calls inside f-strings
+    points = [plan.start_lonlat]
+    for team in plan.teams:
+        points += list(team.path_lonlat) + [(s.lon, s.lat) for s in team.stops]
+    frame = _Frame.fit(points, width, height)
+    parts = [
+        f'<svg class="map" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{_esc(map_label)}">',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+        *_svg_lines(plan, frame), *_svg_stops(plan, frame), *_svg_furniture(plan, frame, team_label),
+        "</svg>",
+    ]
     return "".join(parts)
 
 
