@@ -12,7 +12,7 @@ import streamlit as st
 from app_pages import cached, ui
 from planner import settings
 from planner.access import visible_agreements
-from planner.review.agreements import STATUSES, add_agreement, update_agreement
+from planner.review.agreements import AGREEMENT_STATUSES, add_agreement, update_agreement
 from planner.review.report import capacity_figure, event_study_figure, render_html
 
 nl = ui.language() == "nl"
@@ -139,15 +139,15 @@ with ui.guarded():
     if agreements:
         frame = pd.DataFrame([{**a.to_json(), "overdue": a.is_overdue(today)} for a in agreements])
         st.dataframe(frame[["id", "ward", "what", "role", "due", "status", "hotspot", "overdue"]].assign(
-            status=frame["status"].map(lambda s: STATUSES[s] if nl else s.replace("_", " ")),
+            status=frame["status"].map(lambda s: AGREEMENT_STATUSES[s] if nl else s.replace("_", " ")),
         ).rename(columns={
             "ward": ui.t("ward"), "what": "Wat" if nl else "What", "role": "Wie" if nl else "Who",
             "due": "Uiterlijk" if nl else "Due", "overdue": "Te laat" if nl else "Overdue",
         }), hide_index=True, key="coverage_agreements_table")
         a1, a2, a3 = st.columns([1, 2, 1])
         chosen = a1.selectbox("Afspraak" if nl else "Agreement", [a.id for a in agreements], key="coverage_agreement")
-        new_status = a2.radio("Status", list(STATUSES), horizontal=True, key="coverage_agreement_status",
-                              format_func=lambda s: STATUSES[s] if nl else s.replace("_", " "))
+        new_status = a2.radio("Status", list(AGREEMENT_STATUSES), horizontal=True, key="coverage_agreement_status",
+                              format_func=lambda s: AGREEMENT_STATUSES[s] if nl else s.replace("_", " "))
         if a3.button("Bijwerken" if nl else "Update", key="coverage_agreement_update"):
             update_agreement(cached.current_store(), chosen, status=new_status)
             st.success("Bijgewerkt." if nl else "Updated.")

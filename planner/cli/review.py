@@ -221,12 +221,12 @@ def agreements_add(
 
     store = store_of(ctx)
     name = ward_name(store, ward)
-    lat = lon = label = None
+    place = None
     if hotspot is not None:
         found = visible_hotspots(store, signed_in(store, user, password, "view_aggregates"), name).hotspots
-        lat, lon, label = hotspot_place(found, hotspot, ward=name)
+        place = hotspot_place(found, hotspot, ward=name)
     agreement = add_agreement(store, ward=name, what=what, role=role, due=day_option(due, "--due"), status=status,
-                              hotspot=label, lat=lat, lon=lon, incident_id=signal)
+                              place=place, incident_id=signal)
     if as_json:
         echo_json(agreement.to_json())
     else:

@@ -20,7 +20,7 @@ from .._geo import transformer
 from .._time import local_zone
 from ..hotspots import HotspotParams, find_hotspots, hot_streets
 from ..patrols import cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
-from ..review.agreements import add_agreement
+from ..review.agreements import Place, add_agreement
 from ..routing.export import plan_to_geojson
 from ..routing.routes import RouteParams, plan_patrol, targets_from_hot_streets, targets_from_hotspots, ward_start
 from ..streets import ward_graph
@@ -150,7 +150,7 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
             due = end + timedelta(days=int(rng.integers(-40, 30)))
             status = str(rng.choice(["open", "in_progress", "done"], p=[0.45, 0.3, 0.25]))
             add_agreement(store, ward=ward, what=what, role=role, due=due, status=status,
-                          hotspot=f"hotspot {int(row.id)}", lat=float(row.centroid_lat), lon=float(row.centroid_lon))
+                          place=Place(float(row.centroid_lat), float(row.centroid_lon), f"hotspot {int(row.id)}"))
             agreements += 1
     log.info("demo: %d patrols planned, %d walked (%d from GPS tracks), %d agreements",
              planned, walked, tracks, agreements)

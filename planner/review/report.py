@@ -21,7 +21,7 @@ from .. import _time, settings
 from .._errors import DataNotFoundError, InputError, PlannerError
 from .._time import aware
 from ..output import write_csv, write_text
-from .agreements import STATUSES, list_agreements
+from .agreements import AGREEMENT_STATUSES, list_agreements
 from .capacity import CapacityCurve, capacity_for
 from .coverage import (
     FREQUENCIES,
@@ -155,7 +155,8 @@ def build_report(
     summary = pd.DataFrame(rows)
     coverage = coverage_table(store, start, end, freq=freq, wards=list(contexts), contexts=contexts, params=params)
     agreements = pd.DataFrame(
-        [{**a.to_json(), "status": STATUSES[a.status], "overdue": a.is_overdue(today)} for a in all_agreements],
+        [{**a.to_json(), "status": AGREEMENT_STATUSES[a.status], "overdue": a.is_overdue(today)}
+         for a in all_agreements],
         columns=["id", "ward", "what", "role", "due", "status", "hotspot", "location", "incident_id", "overdue"],
     ).drop(columns=["location", "incident_id"])
     effect = effect_review(store, start, end, today=today)
