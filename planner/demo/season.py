@@ -19,7 +19,7 @@ from .. import settings
 from .._geo import transformer
 from .._time import local_zone
 from ..hotspots import HotspotParams, find_hotspots, hot_streets
-from ..patrols import cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
+from ..patrols import WalkDetails, cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
 from ..review.agreements import Place, add_agreement
 from ..routing.export import plan_to_geojson
 from ..routing.routes import RouteParams, plan_patrol, targets_from_hot_streets, targets_from_hotspots, ward_start
@@ -142,7 +142,8 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
                     times = [actual + (finish - actual) * i / max(1, len(fixes) - 1) for i in range(len(fixes))]
                     gpx = write_gpx_track(fixes, tracks_dir / f"patrol-{saved.id:04d}.gpx",
                                           times=[t.astimezone(UTC) for t in times], name=f"{ward} {begin:%Y-%m-%d}")
-                    import_track(store, graph, gpx, ward=ward, team_size=team_size, patrol_id=saved.id)
+                    import_track(store, graph, gpx, ward=ward, patrol_id=saved.id,
+                                 details=WalkDetails(team_size=team_size))
                     tracks += 1
         # Agreements on the ward's hottest spots: some done, some running, some overdue.
         for row in result.hotspots.head(2).itertuples(index=False):
