@@ -160,10 +160,12 @@ def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: tu
     """The effect review with a chosen split, outcome and (or else the patrol log's) treated wards."""
     from datetime import date
 
+    from planner.review.effect import EffectDesign
     from planner.review.effect import effect_review as review
 
     return review(store(url), date.fromisoformat(start), date.fromisoformat(end), split=date.fromisoformat(split),
-                  treated=list(treated) if treated else None, outcome=outcome, today=date.fromisoformat(today))
+                  design=EffectDesign(treated=list(treated) if treated else None, outcome=outcome),
+                  today=date.fromisoformat(today))
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)

@@ -14,7 +14,7 @@ from app_pages.ui import _
 from planner import i18n, settings
 from planner.access import visible_agreements
 from planner.i18n import N_
-from planner.review.agreements import STATUSES, add_agreement, update_agreement
+from planner.review.agreements import AGREEMENT_STATUSES, add_agreement, update_agreement
 from planner.review.report import capacity_figure, event_study_figure, render_html
 
 FREQS = {"week": N_("week"), "month": N_("month"), "quarter": N_("quarter")}
@@ -146,7 +146,7 @@ with ui.guarded():
         }), hide_index=True, key="coverage_agreements_table")
         a1, a2, a3 = st.columns([1, 2, 1])
         chosen = a1.selectbox(_("Agreement"), [a.id for a in agreements], key="coverage_agreement")
-        new_status = a2.radio("Status", list(STATUSES), horizontal=True, key="coverage_agreement_status",
+        new_status = a2.radio("Status", list(AGREEMENT_STATUSES), horizontal=True, key="coverage_agreement_status",
                               format_func=lambda s: i18n.agreement_status_label(s, language=ui.language()))
         if a3.button(_("Update"), key="coverage_agreement_update"):
             update_agreement(cached.current_store(), chosen, status=new_status)

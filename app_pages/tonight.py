@@ -147,7 +147,7 @@ with ui.guarded():
 
     with st.expander(_("Record a walked patrol")):
         from planner.access import visible_patrols
-        from planner.patrols import import_track, mark_walked, walk_end
+        from planner.patrols import WalkDetails, import_track, mark_walked, walk_end
 
         planned = visible_patrols(cached.current_store(), ui.current_user(), ward=ward, status="planned")
         if planned:
@@ -179,7 +179,7 @@ with ui.guarded():
         if st.button(_("Import GPX"), key="walked_import", disabled=track is None):
             with st.spinner(_("Matching the track to the streets…")):
                 imported = import_track(cached.current_store(), graph, track.getvalue(), ward=ward,
-                                        team_size=int(people))
+                                        details=WalkDetails(team_size=int(people)))
             km = ui.number(imported.patrol.length_m / 1000, 1)
             if imported.duplicate:
                 st.info(_("This track is recorded already as patrol {id}.").format(id=imported.patrol.id))

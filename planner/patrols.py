@@ -49,6 +49,12 @@ class SavedPatrol:
         }
 
 
+def _check_team_size(team_size: int) -> None:
+    if team_size < 1:
+        msg = f"team_size must be ≥ 1, got {team_size}"
+        raise InputError(msg)
+
+
 def _stored(moment: datetime) -> datetime:
     """A patrol time as stored; a naive one is refused (whose evening would it be?)."""
     return utc_naive(aware(moment, what="patrol times"))
@@ -70,9 +76,7 @@ def save_planned_patrol(
     ``start`` must be timezone-aware; ``edges`` are ``(u, v)`` node pairs of the ward graph,
     kept so the next plans can vary from this one. ``members`` (names) are private.
     """
-    if team_size < 1:
-        msg = f"team_size must be ≥ 1, got {team_size}"
-        raise InputError(msg)
+    _check_team_size(team_size)
     if minutes <= 0:
         msg = f"minutes must be > 0, got {minutes}"
         raise InputError(msg)
@@ -99,7 +103,7 @@ def save_planned_patrol(
 # --------------------------------------------------------------------------------------------
 WALKED = "walked"
 CANCELLED = "cancelled"
-STATUSES = (PLANNED, WALKED, CANCELLED)
+PATROL_STATUSES = (PLANNED, WALKED, CANCELLED)
 
 @dataclass(frozen=True)
 class WalkedStop:
@@ -235,8 +239,8 @@ def list_patrols(
 ) -> list[PatrolRecord]:
     """The patrol log, oldest first: patrols starting (actually, else as planned) in
     ``[since, until)`` of one ward or all, optionally of one status."""
-    if status is not None and status not in STATUSES:
-        msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
+    if status is not None and status not in PATROL_STATUSES:
+        msg = f"status must be one of {', '.join(PATROL_STATUSES)}, got {status!r}"
         raise InputError(msg)
     found = patrol_store.patrol_rows(store, ward=ward, status=status,
                                      since=None if since is None else _stored(since),
@@ -266,14 +270,26 @@ def _path_wkt(path: Sequence[tuple[float, float]]) -> str | None:
     return shapely.to_wkt(shapely.LineString(path), rounding_precision=7) if len(path) > 1 else None
 
 
-def _write_walk(conn, patrol_id: int, *, source: str, path: Sequence[tuple[float, float]], edges: Iterable,
-                length_m: float, stops: Sequence[WalkedStop], track_points: int | None = None,
-                matched_share: float | None = None) -> None:
+@dataclass(frozen=True)
+class _Walk:
+    """Where a patrol walked, as ``_write_walk`` stores it: ``source`` is ``plan`` or ``gpx``;
+    a GPS track also gives its number of fixes and the share of them matched to a street."""
+
+    source: str
+    path: Sequence[tuple[float, float]]
+    edges: Iterable
+    length_m: float
+    stops: Sequence[WalkedStop]
+    track_points: int | None = None
+    matched_share: float | None = None
+
+
+def _write_walk(conn, patrol_id: int, walk: _Walk) -> None:
     patrol_store.replace_walk(conn, patrol_id, {
-        "source": source, "path_wkt": _path_wkt(path),
-        "edges_json": json.dumps(sorted([int(u), int(v)] for u, v in edges)), "length_m": float(length_m),
-        "stops_json": json.dumps([s.to_json() for s in stops]), "track_points": track_points,
-        "matched_share": matched_share, "recorded_at": now_utc_naive(),
+        "source": walk.source, "path_wkt": _path_wkt(walk.path),
+        "edges_json": json.dumps(sorted([int(u), int(v)] for u, v in walk.edges)), "length_m": float(walk.length_m),
+        "stops_json": json.dumps([s.to_json() for s in walk.stops]), "track_points": walk.track_points,
+        "matched_share": walk.matched_share, "recorded_at": now_utc_naive(),
     })
 
 
@@ -318,9 +334,8 @@ def mark_walked(
     """Mark a patrol as walked along its planned route, with its actual (timezone-aware)
     start and end; ``stops`` default to the planned stops. ``members`` (names) are private."""
     begin, finish = _check_times(actual_start, actual_end)
-    if team_size is not None and team_size < 1:
-        msg = f"team_size must be ≥ 1, got {team_size}"
-        raise InputError(msg)
+    if team_size is not None:
+        _check_team_size(team_size)
     planned = get_patrol(store, patrol_id)
     values = {"status": WALKED, "actual_start": begin, "actual_end": finish}
     if notes is not None:
@@ -330,8 +345,9 @@ def mark_walked(
     with store.transaction() as conn:
         patrol_store.update_patrol(conn, planned.id, values)
         if planned.source != "gpx":  # a matched GPS track says better where they walked
-            _write_walk(conn, planned.id, source="plan", path=planned.path_lonlat, edges=planned.edges,
-                        length_m=planned.length_m, stops=planned.stops if stops is None else tuple(stops))
+            _write_walk(conn, planned.id, _Walk(source="plan", path=planned.path_lonlat, edges=planned.edges,
+                                                length_m=planned.length_m,
+                                                stops=planned.stops if stops is None else tuple(stops)))
         if members is not None:
             _set_members(conn, planned.id, members)
     return get_patrol(store, planned.id)
@@ -394,36 +410,23 @@ class TrackImport:
                 "times_estimated": self.times_estimated, "duplicate": self.duplicate}
 
 
-def import_track(
-    store: Store,
-    graph: nx.MultiDiGraph,
-    track: Track | str | Path | bytes,
-    *,
-    ward: str,
-    day: date | None = None,
-    team_size: int = 2,
-    patrol_id: int | None = None,
-    notes: str | None = None,
-    members: Sequence[str] | None = None,
-    params: MatchParams = MatchParams(),
-) -> TrackImport:
-    """Store a walked GPS track as a walked patrol of ``ward``, map-matched onto ``graph``.
+@dataclass(frozen=True)
+class WalkDetails:
+    """What the log keeps of a walk besides where it went: how many walked it (``team_size`` ≥ 1),
+    notes, and the members' names (private; ``None`` leaves them as they are)."""
 
-    With ``patrol_id`` the track completes that (planned) patrol; otherwise a new walked patrol
-    is added. Start and end come from the track's times; a track without times needs ``day``
-    and gets a duration estimated from its length at the graph's walking speed. The same track
-    imported again adds nothing: the result is the patrol stored before, ``duplicate`` set.
-    """
-    if team_size < 1:
-        msg = f"team_size must be ≥ 1, got {team_size}"
-        raise InputError(msg)
-    if not isinstance(track, Track):
-        track = _read_track(track)
-    match = match_track(graph, track.lonlat, params=params)
-    if not match.edges:
-        msg = (f"none of the track's {match.n_points} points lies within {params.search_m:g} m of a street of "
-               f"{ward}: is it the right ward?")
-        raise InputError(msg)
+    team_size: int = 2
+    notes: str | None = None
+    members: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        _check_team_size(self.team_size)
+
+
+def _track_times(track: Track, match: MatchedTrack, graph: nx.MultiDiGraph, day: date | None
+                 ) -> tuple[datetime, datetime, bool]:
+    """Start and end of a walked track, and whether they are estimated: from the track's times,
+    else on ``day`` at 19:00 for as long as its length takes at the graph's walking speed."""
     estimated = track.times is None
     if not estimated:
         start, end = min(track.times), max(track.times)
@@ -436,6 +439,52 @@ def import_track(
         speed = float(graph.graph.get("speed_kmh", settings.WALKING_SPEED_KMH))
         start = datetime.combine(day, time(19, 0), tzinfo=local_zone())
         end = start + timedelta(hours=max(match.length_m / 1000 / speed, 0.05))
+    return start, end, estimated
+
+
+def _completed_stops(conn, patrol_id: int, *, ward: str, ward_id: int, values: dict, match: MatchedTrack,
+                     graph: nx.MultiDiGraph, reach_m: float) -> tuple[WalkedStop, ...]:
+    """Mark planned patrol ``patrol_id`` walked with ``values``; its planned stops made on the way."""
+    existing = patrol_store.patrol_plan(conn, patrol_id)
+    if existing is None:
+        msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
+        raise DataNotFoundError(msg)
+    if existing.ward_id != ward_id:
+        msg = f"patrol {patrol_id} is not a patrol of {ward}"
+        raise InputError(msg)
+    patrol_store.update_patrol(conn, patrol_id, values)
+    stops = tuple(_route_parts(json.loads(existing.route_geojson or "{}"))[1])
+    # Planned stops count as made only where the walked path came within reach of them.
+    return _stops_on_path(stops, match.path_lonlat, graph.graph["crs"], reach_m)
+
+
+def import_track(
+    store: Store,
+    graph: nx.MultiDiGraph,
+    track: Track | str | Path | bytes,
+    *,
+    ward: str,
+    day: date | None = None,
+    patrol_id: int | None = None,
+    details: WalkDetails = WalkDetails(),
+    params: MatchParams = MatchParams(),
+) -> TrackImport:
+    """Store a walked GPS track as a walked patrol of ``ward``, map-matched onto ``graph``.
+
+    With ``patrol_id`` the track completes that (planned) patrol; otherwise a new walked patrol
+    is added. Start and end come from the track's times; a track without times needs ``day``
+    and gets a duration estimated from its length at the graph's walking speed. The same track
+    imported again adds nothing: the result is the patrol stored before, ``duplicate`` set.
+    ``details``: the team size, notes and members' names to record.
+    """
+    if not isinstance(track, Track):
+        track = _read_track(track)
+    match = match_track(graph, track.lonlat, params=params)
+    if not match.edges:
+        msg = (f"none of the track's {match.n_points} points lies within {params.search_m:g} m of a street of "
+               f"{ward}: is it the right ward?")
+        raise InputError(msg)
+    start, end, estimated = _track_times(track, match, graph, day)
     begin, finish = _check_times(start, end)
     with store.transaction() as conn:
         ward_id = store.ward_ids(conn).get(ward)
@@ -448,31 +497,23 @@ def import_track(
             patrol_id = known
         else:
             values = {"status": WALKED, "actual_start": begin, "actual_end": finish}
-            if notes is not None:
-                values["notes"] = notes
+            if details.notes is not None:
+                values["notes"] = details.notes
             if patrol_id is None:
                 patrol_id = patrol_store.add_patrol(conn, {
                     **values, "ward_id": ward_id, "planned_start": begin, "planned_end": finish,
-                    "team_size": int(team_size), "route_geojson": None, "created_at": now_utc_naive(),
+                    "team_size": int(details.team_size), "route_geojson": None, "created_at": now_utc_naive(),
                 })
                 stops: tuple[WalkedStop, ...] = ()
             else:
-                existing = patrol_store.patrol_plan(conn, patrol_id)
-                if existing is None:
-                    msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
-                    raise DataNotFoundError(msg)
-                if existing.ward_id != ward_id:
-                    msg = f"patrol {patrol_id} is not a patrol of {ward}"
-                    raise InputError(msg)
-                patrol_store.update_patrol(conn, patrol_id, values | {"team_size": int(team_size)})
-                stops = tuple(_route_parts(json.loads(existing.route_geojson or "{}"))[1])
-                # Planned stops count as made only where the walked path came within reach of them.
-                stops = _stops_on_path(stops, match.path_lonlat, graph.graph["crs"], params.search_m)
-            _write_walk(conn, int(patrol_id), source="gpx", path=match.path_lonlat, edges=match.edges,
-                        length_m=match.length_m, stops=stops, track_points=match.n_points,
-                        matched_share=match.matched_share)
-            if members is not None:
-                _set_members(conn, int(patrol_id), members)
+                stops = _completed_stops(conn, patrol_id, ward=ward, ward_id=ward_id,
+                                         values=values | {"team_size": int(details.team_size)}, match=match,
+                                         graph=graph, reach_m=params.search_m)
+            _write_walk(conn, int(patrol_id), _Walk(source="gpx", path=match.path_lonlat, edges=match.edges,
+                                                    length_m=match.length_m, stops=stops,
+                                                    track_points=match.n_points, matched_share=match.matched_share))
+            if details.members is not None:
+                _set_members(conn, int(patrol_id), details.members)
     return TrackImport(patrol=get_patrol(store, int(patrol_id)), match=match, times_estimated=estimated,
                        duplicate=known is not None)
 

@@ -132,10 +132,10 @@ def test_every_core_path_of_a_resident_is_free_of_points(filled, tmp_path):
         return f"{whole}.{fraction[:6]}"
 
     located = [(micro(lat), micro(lon)) for lat, lon in zip(points["lat"], points["lon"], strict=True)]
-    from planner.review.agreements import add_agreement
+    from planner.review.agreements import Place, add_agreement
 
-    add_agreement(filled, ward="West", what="lamp", role="gemeente", due=NOW.date(), hotspot="hotspot 1",
-                  lat=float(points["lat"].iloc[0]), lon=float(points["lon"].iloc[0]), incident_id=1)
+    add_agreement(filled, ward="West", what="lamp", role="gemeente", due=NOW.date(),
+                  place=Place(float(points["lat"].iloc[0]), float(points["lon"].iloc[0]), "hotspot 1"), incident_id=1)
     refused = 0
     calls = {
         "visible_incidents": lambda: access.visible_incidents(filled, RESIDENT),

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from planner._errors import DataNotFoundError, InputError
-from planner.review.agreements import add_agreement, list_agreements, overdue_per_ward, update_agreement
+from planner.review.agreements import Place, add_agreement, list_agreements, overdue_per_ward, update_agreement
 from planner.signals.wards import store_wards
 
 TODAY = date(2026, 11, 25)
@@ -17,7 +17,7 @@ def test_agreements_round_trip_and_overdue_ones_are_listed_per_ward(store, two_w
     """Agreements come back by due date; not-done ones past their date are overdue, per ward."""
     store_wards(store, two_wards)
     late = add_agreement(store, ward="West", what="Lantaarnpaal repareren", role="gemeente", due=date(2026, 11, 1),
-                         hotspot="hotspot 1", lat=52.06, lon=4.49)
+                         place=Place(52.06, 4.49, "hotspot 1"))
     add_agreement(store, ward="West", what="Buurtbrief", role="wijkagent", due=date(2026, 10, 1), status="done")
     add_agreement(store, ward="Oost", what="Hek dicht", role="woningcorporatie", due=date(2026, 12, 1))
     assert [a.what for a in list_agreements(store)] == ["Buurtbrief", "Lantaarnpaal repareren", "Hek dicht"]
@@ -40,7 +40,7 @@ def test_bad_agreements_are_refused(store, two_wards):
     with pytest.raises(InputError, match="status"):
         add_agreement(store, ward="West", what="x", role="gemeente", due=TODAY, status="klaar")
     with pytest.raises(InputError, match="lat and lon"):
-        add_agreement(store, ward="West", what="x", role="gemeente", due=TODAY, lat=52.0)
+        add_agreement(store, ward="West", what="x", role="gemeente", due=TODAY, place=Place(52.0, None))
     with pytest.raises(DataNotFoundError, match="signal"):
         add_agreement(store, ward="West", what="x", role="gemeente", due=TODAY, incident_id=999)
     with pytest.raises(DataNotFoundError, match="agreement"):

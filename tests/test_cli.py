@@ -156,7 +156,7 @@ ROLE_ACCOUNTS = {"resident": "bewoner1", "officer": "agent1", "municipality": "g
 @pytest.fixture(scope="module")
 def shared_demo(demo_copy):
     """The demo with one account per role (password geheim-wachtwoord) and an agreement at a signal."""
-    from planner.review.agreements import add_agreement
+    from planner.review.agreements import Place, add_agreement
     from planner.storage.store import open_store
     from planner.users import add_user
 
@@ -165,7 +165,7 @@ def shared_demo(demo_copy):
         add_user(store, name, role=role, password="geheim-wachtwoord")
     point = store.incidents(ward="Vogelwijk").iloc[0]
     add_agreement(store, ward="Vogelwijk", what="lamp", role="gemeente", due=__import__("datetime").date(2026, 12, 1),
-                  hotspot="hotspot 1", lat=float(point["lat"]), lon=float(point["lon"]), incident_id=int(point["id"]))
+                  place=Place(float(point["lat"]), float(point["lon"]), "hotspot 1"), incident_id=int(point["id"]))
     return demo_copy, store
 
 

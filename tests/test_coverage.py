@@ -18,7 +18,7 @@ from planner._errors import InputError
 from planner._geo import transformer
 from planner.cli import app
 from planner.patrols import PatrolRecord, WalkedStop
-from planner.review.coverage import CoverageParams, coverage_over_time, ward_coverage, ward_streets
+from planner.review.coverage import CoverageParams, WardContext, coverage_over_time, ward_coverage, ward_streets
 
 X0, Y0 = 91_000.0, 452_000.0
 END = datetime(2026, 11, 23, tzinfo=UTC)
@@ -124,7 +124,8 @@ def test_revisits_of_a_hotspot_give_its_median_gap(square):
 def test_coverage_per_week_adds_up_to_the_whole_period(square):
     """Weekly rows split patrols and person-hours without losing or double counting any."""
     patrols = [_patrol({(1, 2)}, start=START + timedelta(days=d, hours=19), team=2, pid=d) for d in range(0, 28, 3)]
-    weekly = coverage_over_time(patrols, ward_streets(square), start=date(2026, 10, 26), end=date(2026, 11, 23))
+    weekly = coverage_over_time(patrols, WardContext(ward="", streets=ward_streets(square)), start=date(2026, 10, 26),
+                                end=date(2026, 11, 23))
     whole = ward_coverage(patrols, ward_streets(square), start=date(2026, 10, 26), end=date(2026, 11, 23))
     assert len(weekly) == 4
     assert weekly["patrols"].sum() == whole.patrols

@@ -221,7 +221,7 @@ def test_walked_patrols_in_the_future_are_refused(store, two_wards):
 def test_the_same_gpx_twice_is_one_patrol(demo_route, store, two_wards, tmp_path):
     """Importing one GPS track twice (with or without times) stores one walked patrol; the second
     import says it is a duplicate and changes nothing."""
-    from planner.patrols import import_track
+    from planner.patrols import WalkDetails, import_track
 
     graph, patrol = demo_route
     store_wards(store, two_wards)
@@ -230,8 +230,8 @@ def test_the_same_gpx_twice_is_one_patrol(demo_route, store, two_wards, tmp_path
     timed = write_gpx_track(fixes, tmp_path / "timed.gpx", times=[begin + timedelta(seconds=5 * i)
                                                                   for i in range(len(fixes))])
     untimed = write_gpx_track(fixes, tmp_path / "untimed.gpx")
-    first = import_track(store, graph, timed, ward="West", notes="eerste keer")
-    again = import_track(store, graph, timed.read_bytes(), ward="West", notes="tweede keer")
+    first = import_track(store, graph, timed, ward="West", details=WalkDetails(notes="eerste keer"))
+    again = import_track(store, graph, timed.read_bytes(), ward="West", details=WalkDetails(notes="tweede keer"))
     assert not first.duplicate and again.duplicate and again.patrol.id == first.patrol.id
     assert again.to_json()["duplicate"] is True and get_patrol(store, first.patrol.id).notes == "eerste keer"
     day = EVENING.date()

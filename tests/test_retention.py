@@ -132,7 +132,7 @@ def test_personal_data_past_retention_leaves_the_database_file_and_the_data_dire
     from datetime import UTC, timedelta
 
     from planner.patrols import get_patrol, mark_walked, patrol_members, save_planned_patrol
-    from planner.review.agreements import add_agreement, get_agreement
+    from planner.review.agreements import Place, add_agreement, get_agreement
 
     store_wards(store, two_wards)
     recent = datetime.now(UTC) - timedelta(days=5)  # `retention apply` judges by today
@@ -156,7 +156,8 @@ def test_personal_data_past_retention_leaves_the_database_file_and_the_data_dire
                     notes=f"{who} Notitie", members=[f"{who} Loper"])
         patrols[who] = planned.id
         agreements[who] = add_agreement(store, ward="West", what=f"{who} Afspraak met de buurman", role="wijkagent",
-                                        due=start.date(), incident_id=int(signal[f"{who}0"]), lat=52.06, lon=4.49).id
+                                        due=start.date(), incident_id=int(signal[f"{who}0"]),
+                                        place=Place(52.06, 4.49)).id
 
     result = CliRunner().invoke(app, ["--data-dir", str(data_dir), "retention", "apply", "--older-than", "2y",
                                       "--json"])
@@ -190,7 +191,7 @@ def test_patrol_names_notes_and_agreements_go_on_both_backends(aged):
     from datetime import UTC, timedelta
 
     from planner.patrols import get_patrol, mark_walked, patrol_members, save_planned_patrol
-    from planner.review.agreements import add_agreement, get_agreement
+    from planner.review.agreements import Place, add_agreement, get_agreement
 
     ids = aged.incidents().set_index("external_id")["id"]
     made = {}
@@ -201,7 +202,7 @@ def test_patrol_names_notes_and_agreements_go_on_both_backends(aged):
         mark_walked(aged, planned.id, actual_start=start, actual_end=start + timedelta(hours=1), notes="rustig",
                     members=["Anna"])
         agreement = add_agreement(aged, ward="West", what="bellen met de buurman", role="wijkagent", due=start.date(),
-                                  incident_id=int(ids[signal]), lat=52.06, lon=4.49)
+                                  incident_id=int(ids[signal]), place=Place(52.06, 4.49))
         made[signal] = (planned.id, agreement.id)
     report = apply_retention(aged, older_than="2y", now=NOW)
     assert (report.patrol_members_deleted, report.patrol_notes_cleared, report.agreements_cleared) == (1, 1, 1)

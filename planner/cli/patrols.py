@@ -60,14 +60,14 @@ def patrols_import_track(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object: the patrol and the match.")] = False,
 ) -> None:
     """Record a walked GPS track as a walked patrol, matched onto the ward's streets."""
-    from ..patrols import import_track
+    from ..patrols import WalkDetails, import_track
     from ..streets import ward_graph
 
     store = store_of(ctx)
     name = ward_name(store, ward)
     graph = ward_graph(store, name, data_dir=ctx.obj.data_dir)
-    result = import_track(store, graph, file, ward=name, day=day_option(day, "--date"), team_size=team_size,
-                          patrol_id=patrol, notes=notes)
+    result = import_track(store, graph, file, ward=name, day=day_option(day, "--date"), patrol_id=patrol,
+                          details=WalkDetails(team_size=team_size, notes=notes))
     if as_json:
         echo_json(result.to_json())
         return

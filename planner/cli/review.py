@@ -54,7 +54,7 @@ def effect_command(
     from datetime import timedelta
 
     from .._parse import parse_month_or_day
-    from ..review.effect import EffectParams, effect_for, panel_from_outcomes
+    from ..review.effect import EffectDesign, EffectParams, effect_for, panel_from_outcomes
     from ..signals.outcomes import read_outcomes
 
     if sum((treated is not None, treated_auto, dose)) != 1:
@@ -90,8 +90,8 @@ def effect_command(
     names = None if treated is None else [w.strip() for w in treated.split(",") if w.strip()]
     result = effect_for(
         store, split=parse_month_or_day(split, what="--split"), start=first,
-        end=last + timedelta(days=1) if last else None, treated=names, panel=table, outcome=outcome,
-        category=category, placebo=placebo, dose=dose,
+        end=last + timedelta(days=1) if last else None, panel=table,
+        design=EffectDesign(treated=names, outcome=outcome, category=category, placebo=placebo, dose=dose),
         params=EffectParams(permutations=permutations, random_state=seed),
     )
     echo_result(result, as_json)
@@ -221,12 +221,12 @@ def agreements_add(
 
     store = store_of(ctx)
     name = ward_name(store, ward)
-    lat = lon = label = None
+    place = None
     if hotspot is not None:
         found = visible_hotspots(store, signed_in(store, user, password, "view_aggregates"), name).hotspots
-        lat, lon, label = hotspot_place(found, hotspot, ward=name)
+        place = hotspot_place(found, hotspot, ward=name)
     agreement = add_agreement(store, ward=name, what=what, role=role, due=day_option(due, "--due"), status=status,
-                              hotspot=label, lat=lat, lon=lon, incident_id=signal)
+                              place=place, incident_id=signal)
     if as_json:
         echo_json(agreement.to_json())
     else:

@@ -19,8 +19,8 @@ from .. import settings
 from .._geo import transformer
 from .._time import local_zone
 from ..hotspots import HotspotParams, find_hotspots, hot_streets
-from ..patrols import cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
-from ..review.agreements import add_agreement
+from ..patrols import WalkDetails, cancel_patrol, import_track, mark_walked, save_planned_patrol, write_gpx_track
+from ..review.agreements import Place, add_agreement
 from ..routing.export import plan_to_geojson
 from ..routing.routes import RouteParams, plan_patrol, targets_from_hot_streets, targets_from_hotspots, ward_start
 from ..streets import ward_graph
@@ -142,7 +142,8 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
                     times = [actual + (finish - actual) * i / max(1, len(fixes) - 1) for i in range(len(fixes))]
                     gpx = write_gpx_track(fixes, tracks_dir / f"patrol-{saved.id:04d}.gpx",
                                           times=[t.astimezone(UTC) for t in times], name=f"{ward} {begin:%Y-%m-%d}")
-                    import_track(store, graph, gpx, ward=ward, team_size=team_size, patrol_id=saved.id)
+                    import_track(store, graph, gpx, ward=ward, patrol_id=saved.id,
+                                 details=WalkDetails(team_size=team_size))
                     tracks += 1
         # Agreements on the ward's hottest spots: some done, some running, some overdue.
         for row in result.hotspots.head(2).itertuples(index=False):
@@ -150,7 +151,7 @@ def demo_patrols(store, data_dir: str | Path, *, seed: int = 0, end: date, weeks
             due = end + timedelta(days=int(rng.integers(-40, 30)))
             status = str(rng.choice(["open", "in_progress", "done"], p=[0.45, 0.3, 0.25]))
             add_agreement(store, ward=ward, what=what, role=role, due=due, status=status,
-                          hotspot=f"hotspot {int(row.id)}", lat=float(row.centroid_lat), lon=float(row.centroid_lon))
+                          place=Place(float(row.centroid_lat), float(row.centroid_lon), f"hotspot {int(row.id)}"))
             agreements += 1
     log.info("demo: %d patrols planned, %d walked (%d from GPS tracks), %d agreements",
              planned, walked, tracks, agreements)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -18,8 +18,17 @@ from .._time import from_utc_naive, now_utc_naive
 from ..storage import agreements as agreement_store
 from ..storage.store import Store
 
-STATUSES: dict[str, str] = {"open": "open", "in_progress": "in behandeling", "done": "afgerond"}
-"""Status code → Dutch label."""
+AGREEMENT_STATUSES = ("open", "in_progress", "done")
+"""The status codes (their labels: ``i18n.agreement_status_label``)."""
+
+
+class Place(NamedTuple):
+    """Where an agreement is: ``lat``/``lon`` and a label (``"hotspot 3"``); both or neither of
+    ``lat`` and ``lon``."""
+
+    lat: float | None
+    lon: float | None
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,8 @@ def _check(*, what: str | None = None, role: str | None = None, status: str | No
     if role is not None and not role.strip():
         msg = "role must name who does it (a role such as gemeente or wijkagent), got an empty text"
         raise InputError(msg)
-    if status is not None and status not in STATUSES:
-        msg = f"status must be one of {', '.join(STATUSES)}, got {status!r}"
+    if status is not None and status not in AGREEMENT_STATUSES:
+        msg = f"status must be one of {', '.join(AGREEMENT_STATUSES)}, got {status!r}"
         raise InputError(msg)
     if (lat is None) != (lon is None):
         msg = "give both lat and lon of the agreement's place, or neither"
@@ -78,12 +87,12 @@ def add_agreement(
     role: str,
     due: date,
     status: str = "open",
-    hotspot: str | None = None,
-    lat: float | None = None,
-    lon: float | None = None,
+    place: Place | None = None,
     incident_id: int | None = None,
 ) -> Agreement:
-    """Record an agreement for ``ward``, optionally at a hotspot (its label and location) or a signal."""
+    """Record an agreement for ``ward``, optionally at a ``place`` (a hotspot's label and location,
+    as ``hotspot_place`` gives it) or for a signal."""
+    hotspot, lat, lon = (None, None, None) if place is None else (place.label, place.lat, place.lon)
     _check(what=what, role=role, status=status, lat=lat, lon=lon)
     stamp = now_utc_naive()
     with store.transaction() as conn:
@@ -161,7 +170,7 @@ def update_agreement(
     return get_agreement(store, agreement_id)
 
 
-def hotspot_place(hotspots: pd.DataFrame, number: int, *, ward: str) -> tuple[float, float, str]:
+def hotspot_place(hotspots: pd.DataFrame, number: int, *, ward: str) -> Place:
     """Where an agreement at hotspot ``number`` of ``ward`` lies: ``(lat, lon, label)`` of that
     hotspot's centroid among ``hotspots`` (the ``HotspotResult.hotspots`` its author sees now).
 
@@ -174,4 +183,4 @@ def hotspot_place(hotspots: pd.DataFrame, number: int, *, ward: str) -> tuple[fl
     if row.empty:
         msg = f"{ward} has no hotspot {number} now (it has {len(hotspots)})"
         raise DataNotFoundError(msg)
-    return float(row["centroid_lat"].iloc[0]), float(row["centroid_lon"].iloc[0]), f"hotspot {number}"
+    return Place(float(row["centroid_lat"].iloc[0]), float(row["centroid_lon"].iloc[0]), f"hotspot {number}")

@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from .. import settings
+from .. import _time, settings
 from .._errors import DataNotFoundError, InputError
 from .._time import aware, local_zone
 from .._validation import Constraints, check_params, integer, real
@@ -432,7 +432,7 @@ def capacity_for(
     """
     from ..hotspots import find_hotspots
     from ..hotspots.tuning import hotspot_params
-    from ..routing.routes import ward_start
+    from ..routing.routes import start_of
     from ..routing.targets import targets_from_hotspots
     from ..signals.wards import find_ward
     from ..streets import ward_graph
@@ -440,7 +440,7 @@ def capacity_for(
     wards = store.wards()
     name = find_ward(ward, wards)
     graph = ward_graph(store, name, data_dir=data_dir)
-    moment = aware(now) if now is not None else datetime.now(UTC)
+    moment = aware(now if now is not None else _time.now())
     incidents = store.incidents(ward=name, until=moment if now is not None else None)
     found = (find_hotspots(incidents, wards[wards["name"] == name], params=hotspot_params(store),
                            now=moment if now is not None else None) if len(incidents) else None)
@@ -448,7 +448,7 @@ def capacity_for(
         msg = (f"{name} has no hotspots (places with at least {settings.PUBLIC_MIN_SIGNALS} signals close "
                "together) to plan patrols for, so there is no capacity curve")
         raise DataNotFoundError(msg)
-    lat, lon, start_name = ward_start(store, name, graph)
+    lat, lon, start_name = start_of(wards[wards["name"] == name].iloc[0], graph)
     walked = list_patrols(store, ward=name, since=moment - timedelta(weeks=params.weeks), until=moment,
                           status=WALKED)
     spent = math.fsum(p.person_hours for p in walked) / params.weeks

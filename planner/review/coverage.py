@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -187,6 +187,65 @@ def _walked_lines(patrol: PatrolRecord, geometry_of: dict, to_metric) -> shapely
     return shapely.union_all(lines) if lines else None
 
 
+def _street_share(streets: gpd.GeoDataFrame, pairs: list[tuple], in_period: Sequence[PatrolRecord]) -> float:
+    """Share of the ward's street length walked by the patrols ``in_period``."""
+    length_of = dict(zip(pairs, streets["length"].astype(float), strict=True))
+    in_ward = {p for p, flag in zip(pairs, streets["in_ward"], strict=True) if flag}
+    ward_length = sum(length_of[p] for p in in_ward)
+    walked_pairs = {_pair(u, v) for p in in_period for u, v in p.edges}
+    return sum(length_of[p] for p in walked_pairs & in_ward) / ward_length if ward_length else 0.0
+
+
+def _idle_hot_streets(walked: Sequence[PatrolRecord], hot_streets: frozenset, *, cutoff: datetime) -> int:
+    """Idle hot streets: last walked (any time before the end) before ``cutoff``."""
+    last_walked: dict[tuple, datetime] = {}
+    for patrol in walked:
+        for u, v in patrol.edges:
+            pair = _pair(u, v)
+            if pair not in last_walked or patrol.start > last_walked[pair]:
+                last_walked[pair] = patrol.start
+    return sum(1 for pair in hot_streets if last_walked.get(pair, datetime.min.replace(tzinfo=UTC)) < cutoff)
+
+
+def _hotspot_visits(in_period: Sequence[PatrolRecord], areas: gpd.GeoDataFrame, geometry_of: dict, to_metric,
+                    *, visit_m: float) -> dict[int, list[date]]:
+    """Hotspot id → the local days a patrol passed within ``visit_m`` of it, or stopped there."""
+    visits: dict[int, list[date]] = {}
+    for patrol in in_period:
+        lines = _walked_lines(patrol, geometry_of, to_metric)
+        stops = shapely.points(to_metric([(s.lon, s.lat) for s in patrol.stops])) if patrol.stops else None
+        for hotspot_id, area in zip(areas["id"], areas.geometry, strict=True):
+            near = lines is not None and shapely.distance(lines, area) <= visit_m
+            if not near and stops is not None:
+                near = bool((shapely.distance(stops, area) <= visit_m).any())
+            if near:
+                visits.setdefault(int(hotspot_id), []).append(local_day(patrol.start))
+    return visits
+
+
+def _visit_regularity(visits: dict[int, list[date]], areas: gpd.GeoDataFrame, begin: datetime, finish: datetime
+                      ) -> tuple[float, float | None, float | None]:
+    """Share of hotspot score visited, median days between revisits, and the score-weighted
+    share of the period's weeks with a visit."""
+    scores = dict(zip(areas["id"].astype(int), areas["score"].astype(float), strict=True))
+    total = sum(scores.values())
+    share = sum(scores[h] for h in visits) / total if total > 0 else 0.0
+    gaps = [
+        (b - a).days for days in visits.values() for a, b in zip(sorted(set(days)), sorted(set(days))[1:],
+                                                                  strict=False)
+    ]
+    median_gap = float(np.median(gaps)) if gaps else None
+    n_weeks = max(1, math.ceil((finish - begin).days / 7))
+    weeks_share = None
+    if total > 0:
+        weeks_share = sum(
+            scores[h] * min(1.0, len({(d - local_day(begin)).days // 7 for d in visits.get(h, [])})
+                            / n_weeks)
+            for h in scores
+        ) / total
+    return share, median_gap, weeks_share
+
+
 def ward_coverage(
     patrols: Sequence[PatrolRecord],
     streets: gpd.GeoDataFrame,
@@ -222,21 +281,8 @@ def ward_coverage(
     walked = [p for p in patrols if p.walked and p.start is not None and p.start < finish]
     in_period = [p for p in walked if p.start >= begin]
     pairs = [_pair(u, v) for u, v in zip(streets["u"], streets["v"], strict=True)]
-    length_of = dict(zip(pairs, streets["length"].astype(float), strict=True))
-    in_ward = {p for p, flag in zip(pairs, streets["in_ward"], strict=True) if flag}
-    ward_length = sum(length_of[p] for p in in_ward)
-    walked_pairs = {_pair(u, v) for p in in_period for u, v in p.edges}
-    street_share = sum(length_of[p] for p in walked_pairs & in_ward) / ward_length if ward_length else 0.0
-
-    # Idle hot streets: last walked (any time before the end) longer ago than idle_weeks.
-    last_walked: dict[tuple, datetime] = {}
-    for patrol in walked:
-        for u, v in patrol.edges:
-            pair = _pair(u, v)
-            if pair not in last_walked or patrol.start > last_walked[pair]:
-                last_walked[pair] = patrol.start
-    cutoff = finish - timedelta(weeks=params.idle_weeks)
-    idle = sum(1 for pair in hot_streets if last_walked.get(pair, datetime.min.replace(tzinfo=UTC)) < cutoff)
+    street_share = _street_share(streets, pairs, in_period)
+    idle = _idle_hot_streets(walked, hot_streets, cutoff=finish - timedelta(weeks=params.idle_weeks))
 
     # Hotspot visits: walked path within visit_m, or a stop there.
     visits: dict[int, list[date]] = {}
@@ -248,30 +294,8 @@ def ward_coverage(
         areas = hotspots.to_crs(crs)
         n_hotspots = len(areas)
         geometry_of = dict(zip(pairs, streets.geometry, strict=True))
-        for patrol in in_period:
-            lines = _walked_lines(patrol, geometry_of, to_metric)
-            stops = shapely.points(to_metric([(s.lon, s.lat) for s in patrol.stops])) if patrol.stops else None
-            for hotspot_id, area in zip(areas["id"], areas.geometry, strict=True):
-                near = lines is not None and shapely.distance(lines, area) <= params.visit_m
-                if not near and stops is not None:
-                    near = bool((shapely.distance(stops, area) <= params.visit_m).any())
-                if near:
-                    visits.setdefault(int(hotspot_id), []).append(local_day(patrol.start))
-        scores = dict(zip(areas["id"].astype(int), areas["score"].astype(float), strict=True))
-        total = sum(scores.values())
-        share = sum(scores[h] for h in visits) / total if total > 0 else 0.0
-        gaps = [
-            (b - a).days for days in visits.values() for a, b in zip(sorted(set(days)), sorted(set(days))[1:],
-                                                                      strict=False)
-        ]
-        median_gap = float(np.median(gaps)) if gaps else None
-        n_weeks = max(1, math.ceil((finish - begin).days / 7))
-        if total > 0:
-            weeks_share = sum(
-                scores[h] * min(1.0, len({(d - local_day(begin)).days // 7 for d in visits.get(h, [])})
-                                / n_weeks)
-                for h in scores
-            ) / total
+        visits = _hotspot_visits(in_period, areas, geometry_of, to_metric, visit_m=params.visit_m)
+        share, median_gap, weeks_share = _visit_regularity(visits, areas, begin, finish)
     return Coverage(
         ward=ward, start=begin, end=finish, patrols=len(in_period),
         person_hours=math.fsum(p.person_hours for p in in_period),
@@ -297,11 +321,16 @@ def period_until_today(start: date, end: date, *, today: date) -> date:
     return min(end, today + timedelta(days=1))
 
 
-def period_starts(start: date, end: date, freq: str) -> list[date]:
-    """The starts of the weeks (Mondays), months or quarters overlapping ``[start, end)``."""
+def check_freq(freq: str) -> None:
+    """Refuse a period name that is not one of ``FREQUENCIES``."""
     if freq not in FREQUENCIES:
         msg = f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}"
         raise InputError(msg)
+
+
+def period_starts(start: date, end: date, freq: str) -> list[date]:
+    """The starts of the weeks (Mondays), months or quarters overlapping ``[start, end)``."""
+    check_freq(freq)
     first = pd.Timestamp(start).to_period({"week": "W-SUN", "month": "M", "quarter": "Q"}[freq]).start_time
     stamps = pd.date_range(first, pd.Timestamp(end) - pd.Timedelta(days=1), freq=FREQUENCIES[freq])
     days = sorted({first.date(), *(s.date() for s in stamps)})
@@ -310,25 +339,23 @@ def period_starts(start: date, end: date, freq: str) -> list[date]:
 
 def coverage_over_time(
     patrols: Sequence[PatrolRecord],
-    streets: gpd.GeoDataFrame,
+    context: WardContext,
     *,
     start: date,
     end: date,
     freq: str = "week",
-    hotspots: gpd.GeoDataFrame | None = None,
-    hot_streets: frozenset = frozenset(),
-    ward: str = "",
     params: CoverageParams = CoverageParams(),
 ) -> pd.DataFrame:
     """``ward_coverage`` per week, month or quarter of ``[start, end)`` (periods clipped to it),
-    one row per period (``Coverage.to_row()`` plus ``period``)."""
+    one row per period (``Coverage.to_row()`` plus ``period``); ``context`` gives the ward's
+    name, streets, hotspots and hot streets."""
     starts = period_starts(start, end, freq)
     rows = []
     for i, first in enumerate(starts):
         lo = max(first, start)
         hi = min(starts[i + 1] if i + 1 < len(starts) else end, end)
-        result = ward_coverage(patrols, streets, start=lo, end=hi, hotspots=hotspots, hot_streets=hot_streets,
-                               ward=ward, params=params)
+        result = ward_coverage(patrols, context.streets, start=lo, end=hi, hotspots=context.hotspots,
+                               hot_streets=context.hot_streets, ward=context.ward, params=params)
         rows.append({"period": first.isoformat(), **result.to_row()})
     return pd.DataFrame(rows)
 
@@ -338,13 +365,14 @@ def coverage_over_time(
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class WardContext:
-    """What coverage needs of a ward besides its patrols, as of ``now``."""
+    """What coverage needs of a ward besides its patrols, as of ``now`` (``ward_context``); the
+    pure functions need only ``streets`` (``ward_streets``)."""
 
     ward: str
     streets: gpd.GeoDataFrame
-    hotspots: gpd.GeoDataFrame
-    hot_streets: frozenset
-    now: datetime
+    hotspots: gpd.GeoDataFrame | None = None
+    hot_streets: frozenset = frozenset()
+    now: datetime | None = None
 
 
 def ward_context(
@@ -430,8 +458,7 @@ def coverage_table(
             continue
         since = aware(start) - timedelta(weeks=params.idle_weeks)
         patrols = list_patrols(store, ward=ward, since=since, until=aware(end))
-        frames.append(coverage_over_time(patrols, context.streets, start=start, end=end, freq=freq,
-                                         hotspots=context.hotspots, hot_streets=context.hot_streets, ward=ward,
+        frames.append(coverage_over_time(patrols, replace(context, ward=ward), start=start, end=end, freq=freq,
                                          params=params))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

@@ -1052,40 +1052,45 @@ def store_panel(store, *, outcome: str | None = None, start: date, end: date, ca
                               period=period or "month")
 
 
-def effect_for(
-    store,
-    *,
-    split: date | None,
-    start: date | None = None,
-    end: date | None = None,
-    treated: Sequence[str] | None = None,
-    panel: Panel | None = None,
-    outcome: str | None = None,
-    category: str | None = None,
-    period: str | None = None,
-    placebo: int = 0,
-    dose: bool = False,
-    today: date | None = None,
-    params: EffectParams = EffectParams(),
-) -> EffectEstimate | DoseEstimate:
-    """The effect review of ``[start, end)`` around ``split`` on the given ``panel`` or the
-    stored one, with ``treated`` wards or (``treated=None``) the wards whose walked patrol hours
-    per week rose (``intensified``); per-ward hours are added to the result's table then. With
-    ``dose`` the treatment is each ward's walked person-hours per week in each period instead
-    (``estimate_dose_effect``; no split).
+@dataclass(frozen=True)
+class EffectDesign:
+    """What an effect review compares, besides its window and split.
 
-    Defaults: the window runs from the panel's first period (signals: 6 months before the split,
-    or before ``today`` for a dose) to its last (signals: ``today``); periods that have not ended
-    by ``today`` are left out.
+    Parameters
+    ----------
+    treated
+        The treated wards; ``None``: the wards whose walked patrol hours per week rose
+        (``intensified``).
+    outcome
+        ``registered`` or ``signals`` (``None``: ``default_outcome``).
+    category
+        Only this category of registered crime.
+    period
+        The panel's period (signals: default month).
+    placebo
+        Placebo runs; ``None``: the reviewing function's default (none for ``effect_for``, 200
+        for ``effect_review``).
+    dose
+        Treat each ward's walked person-hours per week in each period as the treatment instead.
     """
-    today = today or _time.today()
-    if outcome not in (None, *OUTCOMES):
-        msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}"
+
+    treated: Sequence[str] | None = None
+    outcome: str | None = None
+    category: str | None = None
+    period: str | None = None
+    placebo: int | None = None
+    dose: bool = False
+
+
+def _check_question(split: date | None, start: date | None, end: date | None, *, panel: Panel | None,
+                    design: EffectDesign, today: date) -> None:
+    if design.outcome not in (None, *OUTCOMES):
+        msg = f"outcome must be one of {', '.join(OUTCOMES)}, got {design.outcome!r}"
         raise InputError(msg)
-    if panel is not None and outcome == "signals":
+    if panel is not None and design.outcome == "signals":
         msg = "a panel file holds registered counts: leave out the signals outcome or the panel"
         raise InputError(msg)
-    if split is None and not dose:
+    if split is None and not design.dose:
         msg = "give the split: the first month or day of the changed patrols"
         raise InputError(msg)
     if split is not None and split > today:
@@ -1094,33 +1099,67 @@ def effect_for(
     if start is not None and end is not None and end <= start:
         msg = f"the end {end.isoformat()} must lie after the start {start.isoformat()}"
         raise InputError(msg)
+
+
+def _intensified_wards(store, window: Panel, split: date, end: date) -> tuple[list[str], pd.DataFrame]:
+    """The wards of ``window`` whose walked person-hours per week rose after ``split`` (until
+    ``end``), and every ward's hours before and after."""
+    hours = patrol_hours(store, window.periods[0], split, end)
+    treated = intensified(hours)
+    if not treated:
+        msg = ("no ward walked more person-hours per week after the split than before (in the patrol log): "
+               "name the treated wards instead")
+        raise InputError(msg)
+    missing = [w for w in treated if w not in window.areas]
+    if missing:
+        msg = f"no counts for the intensified ward(s) {', '.join(missing)} in this period"
+        raise InputError(msg)
+    return treated, hours
+
+
+def effect_for(
+    store,
+    *,
+    split: date | None,
+    start: date | None = None,
+    end: date | None = None,
+    panel: Panel | None = None,
+    design: EffectDesign = EffectDesign(),
+    today: date | None = None,
+    params: EffectParams = EffectParams(),
+) -> EffectEstimate | DoseEstimate:
+    """The effect review of ``[start, end)`` around ``split`` on the given ``panel`` or the
+    stored one, with ``design.treated`` wards or (``None``) the wards whose walked patrol hours
+    per week rose (``intensified``); per-ward hours are added to the result's table then. With
+    ``design.dose`` the treatment is each ward's walked person-hours per week in each period
+    instead (``estimate_dose_effect``; no split).
+
+    Defaults: the window runs from the panel's first period (signals: 6 months before the split,
+    or before ``today`` for a dose) to its last (signals: ``today``); periods that have not ended
+    by ``today`` are left out.
+    """
+    today = today or _time.today()
+    _check_question(split, start, end, panel=panel, design=design, today=today)
     end = min(end or today, today)
     if panel is None:
-        signal_start = start or period_start((split or end) - timedelta(days=183), period or "month")
-        panel = store_panel(store, outcome=outcome, start=signal_start, end=end, category=category, period=period)
+        signal_start = start or period_start((split or end) - timedelta(days=183), design.period or "month")
+        panel = store_panel(store, outcome=design.outcome, start=signal_start, end=end, category=design.category,
+                            period=design.period)
     finished = [p for p in panel.periods if _next(p, panel.period) <= end]
     if not finished:
         msg = f"no {panel.period} of data has ended by {end.isoformat()}"
         raise InputError(msg)
     window = panel.window(start, _next(finished[-1], panel.period))
-    if dose:
+    if design.dose:
         return estimate_dose_effect(window, patrol_dose(store, window.periods, window.period), params=params)
     _split_index(window.periods, split)
     hours = None
+    treated = design.treated
     if treated is None:
-        hours = patrol_hours(store, window.periods[0], split, min(end, _next(finished[-1], panel.period)))
-        treated = intensified(hours)
-        if not treated:
-            msg = ("no ward walked more person-hours per week after the split than before (in the patrol log): "
-                   "name the treated wards instead")
-            raise InputError(msg)
-        missing = [w for w in treated if w not in window.areas]
-        if missing:
-            msg = f"no counts for the intensified ward(s) {', '.join(missing)} in this period"
-            raise InputError(msg)
+        treated, hours = _intensified_wards(store, window, split, min(end, _next(finished[-1], panel.period)))
     durations = {"week": (4, 13, 26), "month": (3, 6, 12, 24), "day": (28, 91), "year": (1, 2, 3)}[panel.period]
-    result = estimate_effect(window, treated, split, params=params, placebo=placebo, durations=durations,
-                             history=panel.counts)
+    result = estimate_effect(window, treated, split, params=params, placebo=design.placebo or 0,
+                             durations=durations, history=panel.counts)
     if hours is not None:
         table = result.table.merge(hours, on="ward", how="left")
         result = replace(result, table=table)
@@ -1148,26 +1187,28 @@ def effect_review(
     end: date,
     *,
     split: date | None = None,
-    treated: Sequence[str] | None = None,
-    outcome: str | None = None,
+    design: EffectDesign = EffectDesign(),
     today: date | None = None,
-    placebo: int = 200,
     params: EffectParams = EffectParams(),
 ) -> EffectReview:
     """The effect review of the reporting period ``[start, end)``: registered crime when any is
-    stored (or ``outcome`` says so), else signals not found on patrol (per week when the period
-    is shorter than half a year, else per month), split in the middle (on a period start) unless ``split`` is given,
-    the wards whose walked patrol hours rose as treated unless ``treated`` is given, with a
-    placebo check of ``placebo`` runs. A design that cannot be estimated gives a note instead."""
+    stored (or ``design.outcome`` says so), else signals not found on patrol (per week when the
+    period is shorter than half a year, else per month), split in the middle (on a period start)
+    unless ``split`` is given, the wards whose walked patrol hours rose as treated unless
+    ``design.treated`` names them, with a placebo check of ``design.placebo`` runs (default 200).
+    ``design.period`` and ``design.dose`` are not used: the period follows from the outcome.
+    A design that cannot be estimated gives a note instead."""
     today = today or _time.today()
     end = min(end, today + timedelta(days=1))
-    registered = (outcome or default_outcome(store)) == "registered"
+    placebo = 200 if design.placebo is None else design.placebo
+    registered = (design.outcome or default_outcome(store)) == "registered"
     period = None if registered else ("week" if (end - start).days < 183 else "month")
     starts = whole_periods(start, end, period or "month")
     middle = split or (starts[len(starts) // 2] if len(starts) > 1 else start)
     def review(runs: int) -> EffectEstimate:
-        return effect_for(store, split=middle, start=start, end=end, treated=treated, period=period, placebo=runs,
-                          outcome="registered" if registered else "signals", today=today, params=params)
+        chosen = EffectDesign(treated=design.treated, outcome="registered" if registered else "signals",
+                              category=design.category, period=period, placebo=runs)
+        return effect_for(store, split=middle, start=start, end=end, design=chosen, today=today, params=params)
 
     try:
         try:

@@ -18,16 +18,16 @@ from pathlib import Path
 import pandas as pd
 
 from .. import _time, settings
-from .._errors import DataNotFoundError, InputError, PlannerError
+from .._errors import DataNotFoundError, PlannerError
 from .._time import aware
 from ..i18n import N_, agreement_status_label, translation
 from ..output import write_csv, write_text
 from .agreements import list_agreements
 from .capacity import CapacityCurve, capacity_for
 from .coverage import (
-    FREQUENCIES,
     CoverageParams,
     capacity_table,
+    check_freq,
     coverage_for,
     coverage_table,
     period_starts,
@@ -95,13 +95,7 @@ def _needs_table(needs: tuple[CapacityCurve, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["wijk", "person_hours_per_week", "score_share", "visits_per_hotspot"])
 
 
-def _check_freq(freq: str) -> None:
-    if freq not in FREQUENCIES:
-        msg = f"freq must be one of {', '.join(FREQUENCIES)}, got {freq!r}"
-        raise InputError(msg)
-
-
-def signal_counts(store, start: date, end: date, *, freq: str = "week") -> pd.DataFrame:
+def signals_per_period(store, start: date, end: date, *, freq: str = "week") -> pd.DataFrame:
     """Signals per ward and period (by the start of their time window, local time); signals
     discovered on patrol counted apart."""
 
@@ -139,7 +133,7 @@ def build_report(
 
     ``today`` defaults to the real date; a period reaching past it is cut at the end of today,
     so days that have not happened count as neither walked nor idle."""
-    _check_freq(freq)
+    check_freq(freq)
     today = today or _time.today()
     end = period_until_today(start, end, today=today)
     contexts, rows = {}, []
@@ -172,7 +166,7 @@ def build_report(
             log.warning("report: no capacity curve for %s: %s", ward, error)
     return Report(
         start=start, end=end, freq=freq, summary=summary, coverage=coverage,
-        capacity=capacity_table(coverage), signals=signal_counts(store, start, end, freq=freq),
+        capacity=capacity_table(coverage), signals=signals_per_period(store, start, end, freq=freq),
         agreements=agreements, effect=effect, today=today, needs=tuple(curves),
     )
 
