@@ -157,12 +157,9 @@ def _main_road(town: _Town, line: LineString, spacing: float, tags: dict[str, st
     return refs
 
 
-def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: float,
-               main_nodes: list[int], rng: np.random.Generator) -> None:
-    inner = polygon.buffer(-45)
+def _lattice(town: _Town, inner, angle: float, span: int, rng: np.random.Generator) -> dict[tuple[int, int], int]:
+    """A rotated, jittered lattice clipped to the ward: the skeleton of its residential streets."""
     centre = inner.centroid
-    # A rotated, jittered lattice clipped to the ward: the skeleton of its residential streets.
-    span = int(max(_WIDTH, _HEIGHT) / _BLOCK)
     lattice: dict[tuple[int, int], int] = {}
     for i in range(-span, span):
         for j in range(-span, span):
@@ -170,11 +167,14 @@ def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: f
             p = Point(p.x + rng.normal(0, 9), p.y + rng.normal(0, 9))
             if inner.contains(p):
                 lattice[(i, j)] = town.node(p.x, p.y)
-    park_centre = min(lattice, key=lambda k: (k[0] - span // 8) ** 2 + (k[1] + span // 10) ** 2)
-    shop_key = min(lattice, key=lambda k: abs(k[0]) + abs(k[1]))
+    return lattice
+
+
+def _spanning_tree(lattice: dict[tuple[int, int], int], rng: np.random.Generator) -> tuple[list, list]:
+    """A random spanning tree of the lattice (its streets give cul-de-sacs) and the spare
+    neighbour pairs, some of which later close cul-de-sacs into loops."""
     pairs = [((i, j), (i + di, j + dj)) for (i, j) in lattice for di, dj in ((1, 0), (0, 1))
              if (i + di, j + dj) in lattice]
-    # A random spanning tree gives cul-de-sacs; extra edges close some of them into loops.
     parent = {k: k for k in lattice}
 
     def root(k):
@@ -183,9 +183,8 @@ def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: f
             k = parent[k]
         return k
 
-    order = rng.permutation(len(pairs))
     tree, spare = [], []
-    for index in order:
+    for index in rng.permutation(len(pairs)):
         a, b = pairs[index]
         ra, rb = root(a), root(b)
         if ra != rb:
@@ -193,6 +192,12 @@ def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: f
             tree.append((a, b))
         else:
             spare.append((a, b))
+    return tree, spare
+
+
+def _lattice_streets(town: _Town, lattice: dict, tree: list, spare: list, theme: tuple[str, ...],
+                     park_centre: tuple[int, int], rng: np.random.Generator) -> None:
+    """The tree's streets and some spare ones, named by the ward's theme; footways in the park."""
     def in_park(k: tuple[int, int]) -> bool:
         return (k[0] - park_centre[0]) ** 2 + (k[1] - park_centre[1]) ** 2 <= 4
 
@@ -217,14 +222,18 @@ def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: f
         bend = rng.normal(0, 7)  # streets in new towns curve a little
         mx, my = (x1 + x2) / 2 - (y2 - y1) / _BLOCK * bend, (y1 + y2) / 2 + (x2 - x1) / _BLOCK * bend
         town.way([u, town.node(mx, my), v], **tags)
-    # Courts: short dead-end stubs off the lattice, each a "hof".
+
+
+def _courts_and_entrances(town: _Town, lattice: dict, polygon, inner, theme: tuple[str, ...],
+                          main_nodes: list[int], rng: np.random.Generator) -> None:
+    """Courts: short dead-end stubs off the lattice, each a "hof"; entrances: a few streets onto
+    the main roads, and more footpaths (bus stops, cycle routes)."""
     for k in list(lattice)[:: 9]:
         x, y = town.nodes[lattice[k]]
         end = Point(x + rng.normal(0, 30), y + rng.normal(0, 30))
         if inner.contains(end) and end.distance(Point(x, y)) > 20:
             town.way([lattice[k], town.node(end.x, end.y)], highway="residential",
                      name=f"{theme[(k[0] * 3 + k[1]) % len(theme)]}hof")
-    # Entrances: a few streets onto the main roads, and more footpaths (bus stops, cycle routes).
     border = sorted(lattice, key=lambda k: polygon.exterior.distance(Point(town.nodes[lattice[k]])))[:24]
     for number, k in enumerate(border[::2]):
         u = lattice[k]
@@ -233,6 +242,18 @@ def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: f
             tags = {"highway": "residential", "name": f"{theme[number]}straat"} if number % 3 == 0 \
                 else {"highway": "footway"}
             town.way([u, nearest], **tags)
+
+
+def _draw_ward(town: _Town, polygon, name: str, theme: tuple[str, ...], angle: float,
+               main_nodes: list[int], rng: np.random.Generator) -> None:
+    inner = polygon.buffer(-45)
+    span = int(max(_WIDTH, _HEIGHT) / _BLOCK)
+    lattice = _lattice(town, inner, angle, span, rng)
+    park_centre = min(lattice, key=lambda k: (k[0] - span // 8) ** 2 + (k[1] + span // 10) ** 2)
+    shop_key = min(lattice, key=lambda k: abs(k[0]) + abs(k[1]))
+    tree, spare = _spanning_tree(lattice, rng)
+    _lattice_streets(town, lattice, tree, spare, theme, park_centre, rng)
+    _courts_and_entrances(town, lattice, polygon, inner, theme, main_nodes, rng)
     # The shopping centre: a pedestrian square by the lattice centre, with the ward post beside it.
     shop = lattice[shop_key]
     sx, sy = town.nodes[shop]
