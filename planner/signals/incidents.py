@@ -51,7 +51,7 @@ SOURCES: dict[str, str] = {
     "municipality": "gemeente",
     "police": "politie",
 }
-STATUSES: dict[str, str] = {"open": "open", "in_progress": "in_behandeling", "resolved": "opgelost"}
+SIGNAL_STATUSES: dict[str, str] = {"open": "open", "in_progress": "in_behandeling", "resolved": "opgelost"}
 
 # Further spellings people use; keys are compared after fold_label().
 _EXTRA_ALIASES: dict[str, str] = {
@@ -123,7 +123,7 @@ def _vocabulary(codes: Mapping[str, str]) -> dict[str, str]:
 
 _CATEGORY_LOOKUP = _vocabulary(CATEGORIES)
 _SOURCE_LOOKUP = _vocabulary(SOURCES)
-_STATUS_LOOKUP = _vocabulary(STATUSES)
+_STATUS_LOOKUP = _vocabulary(SIGNAL_STATUSES)
 
 
 def canonical_category(value: object) -> str | None:
@@ -427,7 +427,7 @@ def parse_incidents(
     status_text = text("status")
     status = status_text.map(lambda v: _STATUS_LOOKUP.get(fold_label(v)))
     status = status.where(status_text != "", "open")
-    reject(status.isna(), "status: unknown " + status_text.map(repr) + f"; use one of {accepted(STATUSES)}")
+    reject(status.isna(), "status: unknown " + status_text.map(repr) + f"; use one of {accepted(SIGNAL_STATUSES)}")
 
     patrol_text = text("on_patrol").str.lower()
     reject(~patrol_text.isin(_TRUE | _FALSE), "on_patrol: use ja/nee (yes/no)")
