@@ -136,6 +136,7 @@ def route_command(
 ) -> None:
     """Plan tonight's walking patrol(s) through a ward's hotspots and hot streets."""
     from .._parse import parse_lat_lon
+    from ..i18n import translation
     from ..routing.export import briefing_html, plan_to_geojson, plan_to_gpx, read_route_lines
     from ..routing.routes import RouteParams, WardPlanParams, plan_for_ward
 
@@ -157,7 +158,7 @@ def route_command(
         written.append(write_text(geojson, json.dumps(plan_to_geojson(plan), ensure_ascii=False)))
     if briefing is not None:
         moment = when or (target.label() if target else "")
-        title = f"Looproute {name}" if language == "nl" else f"Patrol route {name}"
+        title = translation(language).gettext("Patrol route {name}").format(name=name)
         written.append(write_text(briefing, briefing_html(plan, ward=name, title=title, when=moment,
                                                           language=language)))
     if as_json:

@@ -48,6 +48,7 @@ from .. import _time, settings
 from .._errors import InputError
 from .._time import aware, local_day
 from .._validation import Constraints, check_params, integer, real
+from ..i18n import N_, translation
 from ..signals.outcomes import TOTAL
 from ..storage.outcomes import stored_outcomes
 
@@ -450,101 +451,88 @@ class EffectEstimate:
 
     def verdict(self, language: str = "nl") -> str:
         """What the numbers say, in one or two plain sentences."""
+        _ = translation(language).gettext
         change, lo, hi = ((v - 1) * 100 for v in (self.estimate, self.ci_low, self.ci_high))
         bounded = math.isfinite(hi) and self.ci_low > 0
-        interval = {"nl": (f"95%-interval {_nl_pct(lo)} tot {_nl_pct(hi)}" if bounded
-                           else "het 95%-interval is onbegrensd"),
-                    "en": f"95% interval {lo:+.0f}% to {hi:+.0f}%" if bounded else "the 95% interval is unbounded"}
-        what = {("registered", "nl"): "het geregistreerde aantal misdrijven",
-                ("signals", "nl"): "het aantal signalen",
-                ("registered", "en"): "registered crime", ("signals", "en"): "signals"}[(self.outcome, language)]
-        if language == "nl":
-            head = (f"In de {self.treated} wijk(en) met meer surveillance veranderde {what} na "
-                    f"{self.split.strftime('%d-%m-%Y')} met {_nl_pct(change)} ten opzichte van de "
-                    f"{self.wards - self.treated} vergelijkingswijk(en) ({interval['nl']}; "
-                    f"p = {_nl_num(self.p_value, 2)}).")
-            if self.smallest_p > 1 - self.level:
-                tail = (f" Met {self.wards} wijken kan deze opzet geen effect aantonen: de kleinste mogelijke "
-                        f"p-waarde is {_nl_num(self.smallest_p, 2)}.")
-            elif self.significant:
-                tail = " Dat is meer dan toeval waarschijnlijk maakt, maar het blijft een vergelijking (zie hieronder)."
-            else:
-                tail = " Dat verschil is niet te onderscheiden van toeval."
+        interval = (_("95{percent} interval {low} to {high}").format(
+            percent=PERCENT, low=_pct(lo, language), high=_pct(hi, language)) if bounded
+            else _("the 95{percent} interval is unbounded").format(percent=PERCENT))
+        head = _("In the {treated} ward(s) with more patrols, {outcome} changed by {change} after {split} relative "
+                 "to the {comparison} comparison ward(s) ({interval}; p = {p_value}).").format(
+            treated=self.treated, outcome=_outcome(self.outcome, language), change=_pct(change, language),
+            split=_day(self.split, language), comparison=self.wards - self.treated, interval=interval,
+            p_value=_num(self.p_value, 2, language))
+        if self.smallest_p > 1 - self.level:
+            tail = _("With {wards} wards this design cannot show an effect: the smallest possible p-value is "
+                     "{smallest_p}.").format(wards=self.wards, smallest_p=_num(self.smallest_p, 2, language))
+        elif self.significant:
+            tail = _("That is more than chance makes likely, but it remains a comparison (see below).")
         else:
-            head = (f"In the {self.treated} ward(s) with more patrols, {what} changed by {change:+.0f}% after "
-                    f"{self.split.isoformat()} relative to the {self.wards - self.treated} comparison ward(s) "
-                    f"({interval['en']}; p = {self.p_value:.2f}).")
-            if self.smallest_p > 1 - self.level:
-                tail = (f" With {self.wards} wards this design cannot show an effect: the smallest possible "
-                        f"p-value is {self.smallest_p:.2f}.")
-            elif self.significant:
-                tail = " That is more than chance makes likely, but it remains a comparison (see below)."
-            else:
-                tail = " That difference cannot be told from chance."
-        return head + tail
+            tail = _("That difference cannot be told from chance.")
+        return f"{head} {tail}"
 
     def mde_sentence(self, language: str = "nl") -> str:
-        unit = {"nl": {"day": "dagen", "week": "weken", "month": "maanden", "year": "jaren"},
-                "en": {"day": "days", "week": "weeks", "month": "months", "year": "years"}}[language][self.period]
+        _ = translation(language).gettext
+        unit = _(_PERIODS_PLURAL[self.period])
         before = int((self.event_study["relative"] < 0).sum())
         after = self.periods - before
         if self.mde >= 1:
-            return (f"Met deze {self.wards} wijken en {before} + {after} {unit} is geen enkele verandering van "
-                    "toeval te onderscheiden: er zijn te weinig wijken om te vergelijken." if language == "nl" else
-                    f"With these {self.wards} wards and {before} + {after} {unit} no change at all can be told from "
-                    "chance: there are too few wards to compare.")
-        if language == "nl":
-            text = (f"Met deze {self.wards} wijken en {before} + {after} {unit} is een verandering kleiner dan "
-                    f"ongeveer {_nl_num(self.mde * 100, 0)}% niet van toeval te onderscheiden "
-                    f"(80% kans om een echte verandering van die grootte te zien, bij 5% onbetrouwbaarheid).")
-            longer = [f"{n} + {n} {unit}: " + (f"{_nl_num(m * 100, 0)}%" if m < 1 else "niet meetbaar")
-                      for n, m in self.mde_by_duration]
-            return text + (f" Langer meten: {'; '.join(longer)}." if longer else "")
-        text = (f"With these {self.wards} wards and {before} + {after} {unit}, a change smaller than about "
-                f"{self.mde * 100:.0f}% cannot be told from chance (80% power at the 5% level).")
-        longer = [f"{n} + {n} {unit}: " + (f"{m * 100:.0f}%" if m < 1 else "not detectable")
+            return _("With these {wards} wards and {before} + {after} {unit} no change at all can be told from "
+                     "chance: there are too few wards to compare.").format(
+                wards=self.wards, before=before, after=after, unit=unit)
+        text = _("With these {wards} wards and {before} + {after} {unit}, a change smaller than about {mde} cannot "
+                 "be told from chance (80{percent} power at the 5{percent} level).").format(
+            wards=self.wards, before=before, after=after, unit=unit, mde=_pct(self.mde * 100, language, sign=False),
+            percent=PERCENT)
+        longer = [f"{n} + {n} {unit}: " + (_pct(m * 100, language, sign=False) if m < 1 else _("not detectable"))
                   for n, m in self.mde_by_duration]
-        return text + (f" Measuring longer: {'; '.join(longer)}." if longer else "")
+        return text + (" " + _("Measuring longer: {durations}.").format(durations="; ".join(longer)) if longer else "")
 
     def placebo_sentence(self, language: str = "nl") -> str:
         if self.placebo is None:
             return ""
-        rate = self.placebo.false_positive_rate
-        data = {("before", "nl"): "alle wijken, de periode vóór de start",
-                ("comparison", "nl"): "de vergelijkingswijken, de hele periode",
-                ("before", "en"): "all wards, the periods before the split",
-                ("comparison", "en"): "the comparison wards, the whole window"}[(self.placebo.data, language)]
-        if language == "nl":
-            return (f"Controle: in {self.placebo.runs} nepproeven zonder echte verandering ({data}) "
-                    f"'zag' deze methode in {_nl_num(rate * 100, 1)}% een effect; verwacht is ongeveer "
-                    f"{_nl_num((1 - self.level) * 100, 0)}%.")
-        return (f"Check: in {self.placebo.runs} placebo runs without any real change ({data}) this "
-                f"method 'saw' an effect in {rate * 100:.1f}%; about {(1 - self.level) * 100:.0f}% is expected.")
+        _ = translation(language).gettext
+        data = _(_PLACEBO_DATA[self.placebo.data])
+        rate = _num(self.placebo.false_positive_rate * 100, 1, language) + PERCENT
+        return _("Check: in {runs} placebo runs without any real change ({data}) this method 'saw' an effect in "
+                 "{rate}; about {expected} is expected.").format(
+            runs=self.placebo.runs, data=data, rate=rate,
+            expected=_pct((1 - self.level) * 100, language, sign=False))
 
     def caveat(self, language: str = "nl") -> str:
-        return CAVEAT[language] + (SIGNALS_CAVEAT[language] if self.outcome == "signals" else "")
+        return _caveat(language, signals=self.outcome == "signals")
 
 
-CAVEAT = {
-    "nl": ("Let op: dit is een vergelijking, geen bewijs. Wijken kiezen zelf wanneer ze vaker lopen (vaak juist "
-           "als het onrustig is), en andere dingen kunnen in dezelfde periode veranderd zijn. De p-waarde komt "
-           "uit een herverdeling: dezelfde berekening met de extra surveillance bij andere wijken. Ligt 0% "
-           "binnen het interval, dan is er geen aantoonbaar effect. Kijk in de grafiek of de lijnen vóór de "
-           "start al uit elkaar liepen: dan is de vergelijking niet eerlijk."),
-    "en": ("Note: this is a comparison, not proof. Wards choose when to patrol more (often when things are "
-           "restless), and other things may have changed at the same time. The p-value comes from "
-           "re-assignment: the same computation with the extra patrols given to other wards. If 0% lies inside "
-           "the interval, there is no demonstrable effect. Check in the chart whether the wards already "
-           "drifted apart before the start: then the comparison is not fair."),
-}
-SIGNALS_CAVEAT = {
-    "nl": (" Signalen zijn een zwakke maatstaf: hoeveel er gemeld wordt hangt zelf af van hoeveel er gelopen "
-           "wordt. Signalen die tijdens een surveillance zijn ontdekt tellen niet mee. Geregistreerde "
-           "misdrijven (politiecijfers per wijk) zijn beter: importeer ze met outcomes import."),
-    "en": (" Signals are a weak outcome: how much is reported itself depends on how much is patrolled. Signals "
-           "found on patrol are left out. Registered crime (police figures per ward) is better: import it with "
-           "outcomes import."),
-}
+PERCENT = "%"
+"""A per cent sign that a message takes as a value: ``95% interval`` in a message would read as a
+printf conversion (``% i``) to Babel's python-format check."""
+
+_PERIODS_PLURAL = {"day": N_("days"), "week": N_("weeks"), "month": N_("months"), "year": N_("years")}
+_PLACEBO_DATA = {"before": N_("all wards, the periods before the split"),
+                 "comparison": N_("the comparison wards, the whole window")}
+
+
+def _outcome(outcome: str, language: str) -> str:
+    """The outcome as the subject of a sentence (``het aantal signalen`` / ``signals``)."""
+    pgettext = translation(language).pgettext
+    if outcome == "registered":
+        return pgettext("effect outcome", "registered crime")
+    return pgettext("effect outcome", "signals")
+
+
+def _caveat(language: str, *, signals: bool) -> str:
+    """What the effect review does not show; with ``signals`` also why signals are a weak outcome."""
+    _ = translation(language).gettext
+    text = _("Note: this is a comparison, not proof. Wards choose when to patrol more (often when things are "
+             "restless), and other things may have changed at the same time. The p-value comes from "
+             "re-assignment: the same computation with the extra patrols given to other wards. If 0{percent} lies "
+             "inside the interval, there is no demonstrable effect. Check in the chart whether the wards already "
+             "drifted apart before the start: then the comparison is not fair.").format(percent=PERCENT)
+    if signals:
+        text += " " + _("Signals are a weak outcome: how much is reported itself depends on how much is patrolled. "
+                        "Signals found on patrol are left out. Registered crime (police figures per ward) is better: "
+                        "import it with outcomes import.")
+    return text
 
 
 def _contract(result: EffectEstimate | DoseEstimate, placebo: PlaceboCheck | None) -> dict[str, Any]:
@@ -569,12 +557,21 @@ def _bound(value: float) -> float | None:
     return round(value, 4) if math.isfinite(value) and value > 0 else None
 
 
-def _nl_num(value: float, digits: int) -> str:
-    return f"{value:.{digits}f}".replace(".", ",")
+def _num(value: float, digits: int, language: str) -> str:
+    """``value`` with ``digits`` decimals, with a decimal comma in Dutch."""
+    text = f"{value:.{digits}f}"
+    return text.replace(".", ",") if language == "nl" else text
 
 
-def _nl_pct(value: float) -> str:
-    return f"{value:+.0f}%".replace("-", "−")
+def _pct(value: float, language: str, *, sign: bool = True) -> str:
+    """A whole per cent (``+12%``; ``sign=False``: ``12%``), with a true minus sign in Dutch."""
+    text = f"{value:+.0f}%" if sign else f"{value:.0f}%"
+    return text.replace("-", "−") if language == "nl" else text
+
+
+def _day(day: date, language: str) -> str:
+    """``31-12-2025`` in Dutch, ``2025-12-31`` in English."""
+    return day.strftime("%d-%m-%Y") if language == "nl" else day.isoformat()
 
 
 # --------------------------------------------------------------------------------------------
@@ -888,17 +885,14 @@ class DoseEstimate:
         return _contract(self, None)
 
     def verdict(self, language: str = "nl") -> str:
+        _ = translation(language).gettext
         change, lo, hi = ((v - 1) * 100 for v in (self.estimate, self.ci_low, self.ci_high))
-        unit = f"{DOSE_UNIT:.0f}"
-        if language == "nl":
-            what = "het geregistreerde aantal misdrijven" if self.outcome == "registered" else "het aantal signalen"
-            return (f"Per {unit} persoonsuren surveillance per week meer veranderde {what} met {_nl_pct(change)} "
-                    f"(95%-interval {_nl_pct(lo)} tot {_nl_pct(hi)}; p = {_nl_num(self.p_value, 2)}), "
-                    f"vergeleken binnen elke wijk door de tijd en tussen wijken in dezelfde {self.period}.")
-        what = "registered crime" if self.outcome == "registered" else "signals"
-        return (f"Per {unit} person-hours of patrol a week more, {what} changed by {change:+.0f}% (95% interval "
-                f"{lo:+.0f}% to {hi:+.0f}%; p = {self.p_value:.2f}), comparing each ward with itself over time and "
-                f"wards with each other in the same {self.period}.")
+        return _("Per {unit} person-hours of patrol a week more, {outcome} changed by {change} (95{percent} interval "
+                 "{low} to {high}; p = {p_value}), comparing each ward with itself over time and wards with each "
+                 "other in the same {period}.").format(
+            unit=f"{DOSE_UNIT:.0f}", outcome=_outcome(self.outcome, language), change=_pct(change, language),
+            percent=PERCENT, low=_pct(lo, language), high=_pct(hi, language),
+            p_value=_num(self.p_value, 2, language), period=self.period)
 
     def summary(self) -> str:
         lines = [self.verdict("en"), f"method: {self.method}",
@@ -907,7 +901,7 @@ class DoseEstimate:
         return "\n".join(lines + [f"note: {n}" for n in self.notes])
 
     def caveat(self, language: str = "nl") -> str:
-        return CAVEAT[language] + (SIGNALS_CAVEAT[language] if self.outcome == "signals" else "")
+        return _caveat(language, signals=self.outcome == "signals")
 
 
 def _dose_coefficient(counts: np.ndarray, dose: np.ndarray) -> float:
@@ -1178,7 +1172,7 @@ class EffectReview:
     note: str = ""
 
     def caveat(self, language: str = "nl") -> str:
-        return self.result.caveat(language) if self.result else CAVEAT[language]
+        return self.result.caveat(language) if self.result else _caveat(language, signals=False)
 
 
 def effect_review(
