@@ -63,7 +63,7 @@ with signals_tab, ui.guarded():
                 read=report.read, imported=report.imported, duplicates=report.duplicates, rejected=report.rejected)
         )
         for warning in report.warnings:
-            st.warning(warning)
+            st.warning(ui.said(warning))
         if report.rejected:
             rejects = cached.current_store().rejected(report.batch_id)
             st.dataframe(rejects[["row_number", "reason"]], hide_index=True, key="data_rejects_table")
@@ -97,7 +97,7 @@ with outcomes_tab, ui.guarded():
                 duplicates=counted.duplicates, rejected=counted.rejected, matched_wards=counted.matched_wards)
         )
         for warning in counted.warnings:
-            st.warning(warning)
+            st.warning(ui.said(warning))
         if counted.rejected:
             st.dataframe(pd.DataFrame(counted.reasons, columns=["row_number", "reason"]), hide_index=True,
                          key="data_outcomes_rejects")

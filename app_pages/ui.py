@@ -9,7 +9,7 @@ from datetime import datetime
 import streamlit as st
 
 from planner import _time, access, i18n
-from planner._errors import PlannerError
+from planner._errors import PlannerError, phrased
 from planner._parse import parse_lat_lon
 from planner.i18n import N_
 from planner.users import User
@@ -93,6 +93,12 @@ def field(option: str) -> str:
     if option in OPTION_FIELDS:
         return f"“{_(OPTION_FIELDS[option])}”"
     return f"`{OPTION_SETTINGS.get(option, option)}`"
+
+
+def said(text: str) -> str:
+    """A core warning (``Notice``) as the dashboard says it: its options named by ``field``; the CLI
+    commands it may name (``commands``) are left out."""
+    return phrased(text, field)
 
 
 @contextmanager

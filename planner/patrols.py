@@ -252,8 +252,8 @@ def get_patrol(store: Store, patrol_id: int) -> PatrolRecord:
     """One patrol of the log; ``DataNotFoundError`` if there is none with this id."""
     row = patrol_store.patrol_row(store, patrol_id)
     if row is None:
-        msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
-        raise DataNotFoundError(msg)
+        msg = f"no patrol with id {patrol_id}"
+        raise DataNotFoundError(msg, commands=("patrols list",))
     return _record(row)
 
 
@@ -434,8 +434,8 @@ def _track_times(track: Track, match: MatchedTrack, graph: nx.MultiDiGraph, day:
             estimated = True
     if estimated:
         if day is None:
-            msg = "the track has no times: give the day it was walked (--date YYYY-MM-DD)"
-            raise InputError(msg)
+            msg = "the track has no times: give the day it was walked ({day} YYYY-MM-DD)"
+            raise InputError(msg, options=("day",))
         speed = float(graph.graph.get("speed_kmh", settings.WALKING_SPEED_KMH))
         start = datetime.combine(day, time(19, 0), tzinfo=local_zone())
         end = start + timedelta(hours=max(match.length_m / 1000 / speed, 0.05))
@@ -447,8 +447,8 @@ def _completed_stops(conn, patrol_id: int, *, ward: str, ward_id: int, values: d
     """Mark planned patrol ``patrol_id`` walked with ``values``; its planned stops made on the way."""
     existing = patrol_store.patrol_plan(conn, patrol_id)
     if existing is None:
-        msg = f"no patrol with id {patrol_id}; see `was-planner patrols list`"
-        raise DataNotFoundError(msg)
+        msg = f"no patrol with id {patrol_id}"
+        raise DataNotFoundError(msg, commands=("patrols list",))
     if existing.ward_id != ward_id:
         msg = f"patrol {patrol_id} is not a patrol of {ward}"
         raise InputError(msg)

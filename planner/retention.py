@@ -53,16 +53,16 @@ def parse_age(text: str) -> pd.DateOffset:
     match = _AGE.match(str(text).lower())
     unit = _UNITS.get(match.group(2)) if match else None
     if unit is None:
-        msg = f"--older-than {text!r}: give a number and a unit, e.g. 2y, 18m, 6w or 90d"
-        raise InputError(msg)
+        msg = f"{{older_than}} {text!r}: give a number and a unit, e.g. 2y, 18m, 6w or 90d"
+        raise InputError(msg, options=("older_than",))
     amount = int(match.group(1))
     if amount < 1:
-        msg = f"--older-than {text!r}: must be at least 1 day, or every signal would be anonymised"
-        raise InputError(msg)
+        msg = f"{{older_than}} {text!r}: must be at least 1 day, or every signal would be anonymised"
+        raise InputError(msg, options=("older_than",))
     # Longer ages reach back past the first year of the calendar (3000y crashed the cutoff).
     if amount * {"years": 366, "months": 31, "weeks": 7, "days": 1}[unit] > 100 * 366:
-        msg = f"--older-than {text!r}: must be at most 100 years"
-        raise InputError(msg)
+        msg = f"{{older_than}} {text!r}: must be at most 100 years"
+        raise InputError(msg, options=("older_than",))
     return pd.DateOffset(**{unit: amount})
 
 

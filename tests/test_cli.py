@@ -7,7 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from planner._errors import DataNotFoundError, Notice
 from planner.cli import app
+from planner.cli._common import cli_text, flag
 
 runner = CliRunner()
 
@@ -212,3 +214,15 @@ def test_every_reading_command_as_every_role(shared_demo, role, tmp_path, monkey
     assert not find_leaks(text, store.incidents(include_personal=True))
     assert not [code for code in SOURCES if f'"{code}"' in text]
     assert '"points"' not in text and '"signal_ids"' not in text
+
+
+def test_core_messages_get_their_flags_and_commands_from_the_cli():
+    """A core error or warning names options and commands for the front-end to word: the CLI
+    gives flags and appends "see `was-planner …`"; ``str()`` keeps the parameters' names."""
+    missing = DataNotFoundError("no patrol with id 9", commands=("patrols list",))
+    assert str(missing) == "no patrol with id 9"
+    assert cli_text(missing) == "no patrol with id 9; see `was-planner patrols list`"
+    notice = Notice("give the date format ({date_format} '%m/%d/%y')", options=("date_format",))
+    assert notice == "give the date format (`date_format` '%m/%d/%y')"
+    assert cli_text(notice) == "give the date format (--date-format '%m/%d/%y')"
+    assert cli_text("plain text") == "plain text" and flag("day") == "--date"

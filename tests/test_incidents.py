@@ -268,7 +268,7 @@ def test_day_first_only_dates_are_day_first_and_ambiguous_ones_warn():
     ambiguous = parse_incidents(_dates("1/2/06", "3/4/06"), now=NOW)
     assert ambiguous.valid["occurred_from"].dt.tz_convert("Europe/Amsterdam").dt.month.tolist() == [2, 4]
     (warning,) = ambiguous.warnings
-    assert "'1/2/06'" in warning and "day-first" in warning and "--date-format" in warning
+    assert "'1/2/06'" in warning and "day-first" in warning and "--date-format" in warning.phrased(flag)
 
 
 def test_a_column_needing_both_orders_asks_for_the_date_format():

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from planner._errors import DataNotFoundError, InputError
+from planner.cli._common import flag
 from planner.patrols import save_planned_patrol
 from planner.signals.wards import store_wards
 
@@ -171,8 +172,9 @@ def test_tracks_without_times_or_off_the_streets_are_refused(demo_route, store, 
     graph, patrol = demo_route
     store_wards(store, two_wards)
     gpx = write_gpx_track(patrol.path_lonlat[:50], tmp_path / "no_times.gpx")
-    with pytest.raises(InputError, match="--date"):
+    with pytest.raises(InputError) as refused:
         import_track(store, graph, gpx, ward="West")
+    assert "(--date YYYY-MM-DD)" in refused.value.phrased(flag)
     far = write_gpx_track([(4.0, 51.0), (4.001, 51.001)], tmp_path / "far.gpx")
     with pytest.raises(InputError, match="within"):
         import_track(store, graph, far, ward="West", day=EVENING.date())

@@ -8,6 +8,7 @@ import pytest
 from shapely.geometry import LineString, Polygon
 
 from planner._errors import DataNotFoundError, InputError
+from planner.cli._common import flag
 from planner.signals.wards import assign_wards, find_ward, read_wards, validate_wards
 
 
@@ -70,8 +71,9 @@ def test_missing_name_column_is_explained(tmp_path, two_wards):
     """A ward file without a recognisable name column asks for --name-col."""
     path = tmp_path / "w.geojson"
     two_wards.rename(columns={"name": "label"}).to_file(path, driver="GeoJSON")
-    with pytest.raises(InputError, match="--name-col"):
+    with pytest.raises(InputError) as refused:
         read_wards(path)
+    assert "--name-col" in refused.value.phrased(flag)
     assert list(read_wards(path, name_col="label")["name"]) == ["West", "Oost"]
 
 

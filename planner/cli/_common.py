@@ -19,7 +19,7 @@ import typer.core
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from .. import settings
-from .._errors import PlannerError
+from .._errors import Notice, PlannerError, phrased
 
 
 @contextmanager
@@ -94,9 +94,23 @@ def _global_options(
     ctx.obj = Paths(data_dir=directory, db_url=db or settings.database_url(directory))
 
 
+_FLAGS = {"day": "--date"}
+"""Options whose flag is not their parameter's name spelled the CLI's way."""
+
+
 def flag(option: str) -> str:
     """How the CLI names a core option in its messages: ``date_format`` → ``--date-format``."""
-    return "--" + option.replace("_", "-")
+    return _FLAGS.get(option) or "--" + option.replace("_", "-")
+
+
+def cli_text(text: str | Notice | PlannerError) -> str:
+    """A core error or warning as the CLI says it: options named by their flags, then the commands
+    that show or fix it (``commands``), "see `was-planner agreements list`"."""
+    said = phrased(text, flag)
+    commands = getattr(text, "commands", ())
+    if commands:
+        said += "; see " + " or ".join(f"`was-planner {command}`" for command in commands)
+    return said
 
 
 def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,7 +121,7 @@ def cli_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except PlannerError as error:
-            typer.echo(f"error: {error.phrased(flag)}", err=True)
+            typer.echo(f"error: {cli_text(error)}", err=True)
             raise typer.Exit(code=2) from None
 
     return wrapper
@@ -164,12 +178,13 @@ def echo_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, ensure_ascii=False))
 
 
-def echo_result(result: Any, as_json: bool) -> None:
-    """Print a result object: its ``to_json()`` with ``--json``, else its ``summary()`` text."""
+def echo_result(result: Any, as_json: bool, *, say: Callable[[str], str] | None = None) -> None:
+    """Print a result object: its ``to_json()`` with ``--json``, else its ``summary()`` text
+    (``summary(say)`` where the summary words warnings, ``say=cli_text``)."""
     if as_json:
         echo_json(result.to_json())
     else:
-        typer.echo(result.summary())
+        typer.echo(result.summary() if say is None else result.summary(say))
 
 
 def store_of(ctx: typer.Context):

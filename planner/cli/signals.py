@@ -10,6 +10,7 @@ import typer
 from ._common import (
     app,
     cli_errors,
+    cli_text,
     echo_json,
     echo_result,
     store_of,
@@ -42,7 +43,7 @@ def import_command(
     options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format, default_source=source,
                            default_category=canonical_category(default_category) or default_category)
     report = import_file(store_of(ctx), file, options=options, rejects_dir=ctx.obj.data_dir / "rejects")
-    echo_result(report, as_json)
+    echo_result(report, as_json, say=cli_text)
 
 
 outcomes_app = typer.Typer(help="Registered crime counts per area and period (police open data, police.uk).",
@@ -65,7 +66,7 @@ def outcomes_import(
     from ..signals.outcomes import import_outcomes
 
     report = import_outcomes(store_of(ctx), file, format=file_format, rejects_dir=ctx.obj.data_dir / "rejects")
-    echo_result(report, as_json)
+    echo_result(report, as_json, say=cli_text)
 
 
 wards_app = typer.Typer(help="Load, list and fetch ward (wijk) boundaries.", no_args_is_help=True)

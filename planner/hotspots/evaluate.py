@@ -834,8 +834,8 @@ def calibrate(
     if moment is not None:
         train_mask, folds = _calibration_rows(frame, moment, params, folds=params.calibration.folds)
     if moment is None or not train_mask.any():
-        msg = "no signal to calibrate on: import signals first (was-planner import FILE)"
-        raise InputError(msg)
+        msg = "no signal to calibrate on: import signals first"
+        raise InputError(msg, commands=("import FILE",))
     train = frame[train_mask].reset_index(drop=True)
     study = _study(frame, train_mask, wards, params)
     _, calibration = _calibrated(train, study, _origin(moment), folds, params,

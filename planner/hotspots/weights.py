@@ -26,18 +26,18 @@ MAX_CATEGORY_WEIGHT = 100.0
 scores overflow (1e308 gave an infinite hotspot score)."""
 
 
-def _check_weights(pairs: tuple, name: str, width: int) -> None:
+def _check_weights(pairs: tuple, name: str, width: int, options: tuple[str, ...] = ()) -> None:
     for item in pairs:
         if not isinstance(item, tuple) or len(item) != width:
             msg = f"{name} must be a tuple of {width}-tuples, got {item!r}"
-            raise InputError(msg)
+            raise InputError(msg, options=options)
         category, weight = item[-2], item[-1]
         if category not in CATEGORIES:
             msg = f"{name}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
-            raise InputError(msg)
+            raise InputError(msg, options=options)
         if not (isinstance(weight, (int, float)) and 0 <= weight <= MAX_CATEGORY_WEIGHT):
             msg = f"{name}: weight of {category!r} must be a number from 0 to {MAX_CATEGORY_WEIGHT:g}, got {weight!r}"
-            raise InputError(msg)
+            raise InputError(msg, options=options)
 
 
 def _check_source_weights(pairs: tuple) -> None:
@@ -194,15 +194,15 @@ def parse_category_weights(text: str | None) -> tuple[tuple[str, float], ...]:
         name, sep, value = item.partition("=")
         category = canonical_category(name)
         if not sep or category is None:
-            msg = f"--weights item {item!r} is not CATEGORY=WEIGHT with a known category ({', '.join(CATEGORIES)})"
-            raise InputError(msg)
+            msg = f"{{weights}} item {item!r} is not CATEGORY=WEIGHT with a known category ({', '.join(CATEGORIES)})"
+            raise InputError(msg, options=("weights",))
         try:
             weight = float(value)
         except ValueError:
-            msg = f"--weights item {item!r}: {value!r} is not a number"
-            raise InputError(msg) from None
+            msg = f"{{weights}} item {item!r}: {value!r} is not a number"
+            raise InputError(msg, options=("weights",)) from None
         pairs.append((category, weight))
-    _check_weights(tuple(pairs), "--weights", 2)
+    _check_weights(tuple(pairs), "{weights}", 2, options=("weights",))
     return tuple(pairs)
 
 

@@ -122,8 +122,8 @@ def _agreement(row) -> Agreement:
 def get_agreement(store: Store, agreement_id: int) -> Agreement:
     row = agreement_store.agreement_row(store, agreement_id)
     if row is None:
-        msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
-        raise DataNotFoundError(msg)
+        msg = f"no agreement with id {agreement_id}"
+        raise DataNotFoundError(msg, commands=("agreements list",))
     return _agreement(row)
 
 
@@ -165,8 +165,8 @@ def update_agreement(
         if value is not None:
             values[key] = value
     if not agreement_store.update_agreement(store, agreement_id, values):
-        msg = f"no agreement with id {agreement_id}; see `was-planner agreements list`"
-        raise DataNotFoundError(msg)
+        msg = f"no agreement with id {agreement_id}"
+        raise DataNotFoundError(msg, commands=("agreements list",))
     return get_agreement(store, agreement_id)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 import pyogrio
 
 from .. import settings
-from .._errors import DataNotFoundError, InputError
+from .._errors import DataNotFoundError, InputError, Notice
 from .._geo import transformer
 from .._time import local_to_utc, utc_timestamp
 from .._validation import Constraints, check_params, one_of, optional
@@ -574,8 +574,9 @@ def date_order(values: pd.Series) -> tuple[bool, str | None]:
     if month_only.any() or day_only.any() or not either.any():
         return bool(month_only.any()), None
     example = texts.iloc[int(np.argmax(either))]
-    return False, (f"dates such as {example!r} read both day-first and month-first; they were read day-first, "
-                   "the Dutch order; if they are month-first, give the date format (--date-format '%m/%d/%y')")
+    return False, Notice(f"dates such as {example!r} read both day-first and month-first; they were read "
+                         "day-first, the Dutch order; if they are month-first, give the date format "
+                         "({date_format} '%m/%d/%y')", options=("date_format",))
 
 
 def _to_local_naive(values: pd.Series, date_format: str | None, month_first: bool) -> pd.Series:

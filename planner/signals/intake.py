@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from .._errors import Notice
 from ..output import write_csv
 from ..storage.store import Store
 from .incidents import ParseOptions, RawTable, parse_incidents, read_table
@@ -44,15 +46,16 @@ class ImportReport:
             "rejects_file": self.rejects_file,
         }
 
-    def summary(self) -> str:
-        """A few lines for people: the counts, then the first rejected rows with their reasons."""
+    def summary(self, say: Callable[[str], str] = str) -> str:
+        """A few lines for people: the counts, then the first rejected rows with their reasons;
+        ``say`` words the warnings (each a ``Notice`` or text) for the front-end."""
         head = (f"read {self.read} rows: {self.imported} imported, {self.duplicates} already known, "
                 f"{self.rejected} rejected")
-        return "\n".join([head, *rejected_lines(self.reasons, self.rejected, self.rejects_file, self.warnings)])
+        return "\n".join([head, *rejected_lines(self.reasons, self.rejected, self.rejects_file, self.warnings, say)])
 
 
 def rejected_lines(reasons: tuple[tuple[int, str], ...], rejected: int, rejects_file: str | None,
-                   warnings: tuple[str, ...]) -> list[str]:
+                   warnings: tuple[str, ...], say: Callable[[str], str] = str) -> list[str]:
     """The lines an import summary ends with: the first rejected rows with their reasons, where
     the rest are, and the warnings."""
     lines = [f"  row {row}: {reason}" for row, reason in reasons[:10]]
@@ -60,7 +63,7 @@ def rejected_lines(reasons: tuple[tuple[int, str], ...], rejected: int, rejects_
         lines.append(f"  … and {rejected - 10} more")
     if rejects_file:
         lines.append(f"rejected rows with their reasons: {rejects_file}")
-    return lines + [f"warning: {w}" for w in warnings]
+    return lines + [f"warning: {say(w)}" for w in warnings]
 
 
 def import_file(
@@ -105,7 +108,7 @@ def import_table(
     if wards.empty:
         valid = valid.assign(ward=None)
         if len(valid):
-            warnings.append("no wards loaded: signals are stored without a ward (`was-planner wards load FILE`)")
+            warnings.append(Notice("no wards loaded: signals are stored without a ward", commands=("wards load FILE",)))
     else:
         valid = valid.assign(ward=assign_wards(valid["lon"], valid["lat"], wards))
         outside = valid["ward"].isna()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -144,13 +145,14 @@ class OutcomeImport:
             "periods": self.periods,
         }
 
-    def summary(self) -> str:
-        """A few lines for people: the counts, then the first rejected rows with their reasons."""
+    def summary(self, say: Callable[[str], str] = str) -> str:
+        """A few lines for people: the counts, then the first rejected rows with their reasons;
+        ``say`` words the warnings for the front-end."""
         return "\n".join([
             f"read {self.read} rows ({self.source}): {self.imported} counts new, {self.updated} updated, "
             f"{self.duplicates} already stored; {self.rejected} rows rejected",
             f"areas: {self.areas} ({self.matched_wards} of them loaded wards); periods: {self.periods}",
-            *rejected_lines(self.reasons, self.rejected, self.rejects_file, self.warnings),
+            *rejected_lines(self.reasons, self.rejected, self.rejects_file, self.warnings, say),
         ])
 
 

@@ -62,8 +62,8 @@ def read_wards(path: str | Path, *, name_col: str | None = None, code_col: str |
     names, codes = _BUURT_COLUMNS if buurten else (_NAME_COLUMNS, _CODE_COLUMNS)
     name = _pick(columns, name_col, names, "name")
     if name is None:
-        msg = f"{path.name}: no ward name column found (looked for {', '.join(names)}); give --name-col"
-        raise InputError(msg)
+        msg = f"{path.name}: no ward name column found (looked for {', '.join(names)}); give {{name_col}}"
+        raise InputError(msg, options=("name_col",))
     code = _pick(columns, code_col, codes, "code")
     wards = gpd.GeoDataFrame(
         {
@@ -125,9 +125,9 @@ def find_ward(query: str, wards: pd.DataFrame) -> str:
         short = re.sub(r"^wijk\s+\d+\s+", "", str(ward["name"]), flags=re.IGNORECASE)
         if wanted in {str(ward["name"]).casefold(), str(ward.get("code") or "").casefold(), short.casefold()}:
             return str(ward["name"])
-    names = ", ".join(map(str, wards["name"])) or "none: load them with `was-planner wards load FILE`"
-    msg = f"no ward {query!r}; known wards: {names}"
-    raise DataNotFoundError(msg)
+    names = ", ".join(map(str, wards["name"]))
+    msg = f"no ward {query!r}; known wards: {names or 'none'}"
+    raise DataNotFoundError(msg, commands=() if names else ("wards load FILE",))
 
 
 def assign_wards(lon: pd.Series, lat: pd.Series, wards: gpd.GeoDataFrame) -> pd.Series:

@@ -609,10 +609,10 @@ def create_store_engine(url: str) -> Engine:
         engine = create_engine(url)
     except (ArgumentError, ImportError) as error:
         msg = (
-            f"--db {url!r} is not a usable database URL ({error}); "
+            f"{{db}} {url!r} is not a usable database URL ({error}); "
             "e.g. sqlite:///data/was.db or postgresql+psycopg://user@host/was"
         )
-        raise InputError(msg) from None
+        raise InputError(msg, options=("db",)) from None
     if engine.dialect.name == "sqlite":
         database = engine.url.database
         if database and database != ":memory:":
@@ -620,8 +620,8 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     elif engine.dialect.name != "postgresql":
-        msg = f"--db {url!r}: WAS Planner supports sqlite:/// and postgresql+psycopg:// URLs"
-        raise InputError(msg)
+        msg = f"{{db}} {url!r}: WAS Planner supports sqlite:/// and postgresql+psycopg:// URLs"
+        raise InputError(msg, options=("db",))
     return engine
 
 

@@ -449,9 +449,9 @@ def graph_from_osmnx(
     except (requests.RequestException, ConnectionError, TimeoutError) as error:
         msg = (
             f"cannot download the street graph of {label}: no connection to OpenStreetMap ({error}); "
-            "work offline with a local extract: --osm FILE (.osm, .osm.bz2, .osm.pbf, .gpkg)"
+            "work offline with a local extract: {osm} FILE (.osm, .osm.bz2, .osm.pbf, .gpkg)"
         )
-        raise OfflineError(msg) from None
+        raise OfflineError(msg, options=("osm",)) from None
     except (ox._errors.InsufficientResponseError, ValueError, TypeError) as error:
         msg = f"OpenStreetMap has no {network_type} network for {label} ({error})"
         raise DataNotFoundError(msg) from None
@@ -582,8 +582,8 @@ def cache_ward_graphs(
     """
     wards = store.wards()
     if wards.empty:
-        msg = "no wards stored yet: `was-planner wards load FILE` or `was-planner demo`"
-        raise DataNotFoundError(msg)
+        msg = "no wards stored yet"
+        raise DataNotFoundError(msg, commands=("wards load FILE", "demo"))
     path = Path(osm_path)
     directory = Path(data_dir) if data_dir is not None else settings.data_dir()
     speed = DEFAULT_SPEED_KMH[network_type] if speed_kmh is None else speed_kmh

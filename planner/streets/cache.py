@@ -46,8 +46,8 @@ def load_graph(path: str | Path) -> nx.MultiDiGraph:
     """Load a GraphML graph saved by ``save_graph``, frozen (read-only)."""
     path = Path(path)
     if not path.is_file():
-        msg = f"graph file not found: {path}; build it with `was-planner graph` or `was-planner demo`"
-        raise DataNotFoundError(msg)
+        msg = f"graph file not found: {path}"
+        raise DataNotFoundError(msg, commands=("graph", "demo"))
     graph = ox.load_graphml(path, edge_dtypes={"walk_time": float, "segment": int}, graph_dtypes=_GRAPH_DTYPES)
     return nx.freeze(graph)
 
@@ -84,11 +84,10 @@ def ward_graph(store, ward_name: str, *, data_dir: str | Path | None = None) -> 
     try:
         stat = path.stat()
     except FileNotFoundError:
-        msg = (
-            f"no street graph for ward {ward_name!r} yet (looked for {path}); build it with "
-            f"`was-planner graph --ward \"{ward_name}\" --osm FILE` (or without --osm online)"
-        )
-        raise DataNotFoundError(msg) from None
+        msg = f"no street graph for ward {ward_name!r} yet (looked for {path})"
+        # The CLI builds it offline from an extract, or online.
+        graph = f'graph --ward "{ward_name}"'
+        raise DataNotFoundError(msg, commands=(f"{graph} --osm FILE", graph)) from None
     return _load_cached(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
