@@ -40,10 +40,7 @@ def category_label(code: str) -> str:
 
 def number(value: float, decimals: int = 0) -> str:
     """A number in the chosen language's style: 1.234,5 in Dutch, 1,234.5 in English."""
-    text = f"{value:,.{decimals}f}"
-    if language() == "nl":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    return i18n.format_number(value, decimals, language=language(), grouping=True)
 
 
 def percent(share: float, decimals: int = 0) -> str:

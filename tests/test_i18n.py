@@ -112,3 +112,18 @@ def test_no_text_is_marked_inside_an_f_string():
                              and isinstance(call.func, ast.Name) and call.func.id in marked
                              and call.args and isinstance(call.args[0], ast.Constant)]
                     assert not calls, f"{path.relative_to(ROOT)}:{node.lineno}: mark the text outside the f-string"
+
+
+@pytest.mark.parametrize(("value", "digits", "grouping", "nl", "en"), [
+    (1234.56, 1, True, "1.234,6", "1,234.6"),
+    (1234.56, 1, False, "1234,6", "1234.6"),
+    (0.5, None, False, "0,5", "0.5"),
+    (-12.0, None, False, "-12", "-12"),
+    (1234567, 0, True, "1.234.567", "1,234,567"),
+])
+def test_numbers_are_written_one_way_per_language(value, digits, grouping, nl, en):
+    """One number rule for every text the planner writes: a decimal comma and thousands points in Dutch."""
+    from planner.i18n import format_number
+
+    assert format_number(value, digits, language="nl", grouping=grouping) == nl
+    assert format_number(value, digits, language="en", grouping=grouping) == en

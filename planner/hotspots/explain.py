@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings
-from ..i18n import N_, and_list, category_label, month_name, source_label, translation, weekday_name
+from ..i18n import N_, and_list, category_label, format_number, month_name, source_label, translation, weekday_name
 
 FACTORS: tuple[str, ...] = ("recency", "category", "time_of_day", "source")
 """Multiplicative signal factors, in the order of ``score_parts`` (after ``signals``)."""
@@ -103,13 +103,8 @@ def rounded_parts(parts: Mapping[str, float], score: float, digits: int = 6) -> 
 # --------------------------------------------------------------------------------------------
 # Text
 # --------------------------------------------------------------------------------------------
-def _number(value: float, language: str, digits: int = 1) -> str:
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language == "nl" else text
-
-
 def _signed(value: float, language: str) -> str:
-    text = _number(abs(value), language)
+    text = format_number(abs(value), 1, language=language)
     return ("+" if value >= 0 else "−") + text
 
 
@@ -186,8 +181,8 @@ def _trend(facts: Mapping[str, Any], catalog, language: str, public: bool) -> st
     if public:
         return f"trend {word}"
     return _("trend {word} ({recent} a week in the last 4 weeks, {before} in the 8 weeks before)").format(
-        word=word, recent=_number(trend["recent_per_week"], language),
-        before=_number(trend["before_per_week"], language))
+        word=word, recent=format_number(trend["recent_per_week"], 1, language=language),
+        before=format_number(trend["before_per_week"], 1, language=language))
 
 
 def _weights_text(facts: Mapping[str, Any], catalog, language: str) -> str:
@@ -196,7 +191,7 @@ def _weights_text(facts: Mapping[str, Any], catalog, language: str) -> str:
     score_parts = facts.get("score_parts") or {}
     moved = sorted(((key, value) for key, value in score_parts.items() if key != "signals" and abs(value) >= 0.05),
                    key=lambda item: -abs(item[1]))[:2]
-    score = _number(float(facts["score"]), language)
+    score = format_number(float(facts["score"]), 1, language=language)
     if not moved:
         return _("score {score}, about the number of signals").format(score=score)
     listed = and_list([f"{_(_PART_LABELS[key])} ({_signed(value, language)})" for key, value in moved],
@@ -222,8 +217,8 @@ def _significance(facts: Mapping[str, Any], catalog, language: str, public: bool
     """Whether the cluster stands out from a random spread (its p-value for officers)."""
     _ = catalog.gettext
     if facts.get("significant"):
-        return None if public else f"significant (p = {_number(float(facts['p_value']), language, 3)})"
-    p = _number(float(facts["p_value"]), language, 2)
+        return None if public else f"significant (p = {format_number(float(facts['p_value']), 3, language=language)})"
+    p = format_number(float(facts["p_value"]), 2, language=language)
     return _("not significant (p = {p}): may be chance").format(p=p)
 
 

@@ -70,6 +70,17 @@ _WATCH_POINTS: dict[str, str] = {
 """What a team watches for at a stop, per signal category."""
 
 
+_DUTCH_MARKS = str.maketrans({",": ".", ".": ","})
+
+
+def format_number(value: float, digits: int | None = None, *, language: str, grouping: bool = False) -> str:
+    """``value`` written as ``language`` writes numbers: ``digits`` decimals (``None``: as few as
+    needed, Python's ``g``), thousands grouped with ``grouping``. Dutch swaps the decimal point
+    and the thousands separator (``1.234,5``); English keeps them (``1,234.5``)."""
+    text = format(value, ("," if grouping else "") + ("g" if digits is None else f".{digits}f"))
+    return text.translate(_DUTCH_MARKS) if language == "nl" else text
+
+
 def category_label(code: str, *, language: str) -> str:
     """How users read a category code (``vehicle_crime`` → ``autokraak`` / ``vehicle crime``);
     an unknown code is shown as its words."""

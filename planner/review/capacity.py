@@ -35,9 +35,8 @@ from .. import _time, settings
 from .._errors import DataNotFoundError, InputError
 from .._time import aware, local_zone
 from .._validation import Constraints, check_params, integer, real
-from ..i18n import translation
+from ..i18n import format_number, translation
 from ..patrols import WALKED, PatrolRecord, WalkedStop, list_patrols
-from ..routing.export import _number
 from ..routing.routes import Plan, RouteParams, plan_patrol
 from .coverage import CoverageParams, ward_coverage, ward_streets
 
@@ -240,17 +239,20 @@ class CapacityCurve:
         p = self.params
         percent = round(p.target_share * 100, 1)
         needed = self.needed
-        largest = _number(self.points[-1].person_hours_per_week, _digits(self.points[-1].person_hours_per_week),
-                          language)
+        last = self.points[-1].person_hours_per_week
+        largest = format_number(last, _digits(last), language=language, grouping=True)
         times = {1: _("once"), 2: _("twice")}.get(p.visits_per_week) or _("{n} times").format(n=p.visits_per_week)
-        amount = (_("about {hours}").format(hours=_number(needed, _digits(needed), language)) if needed is not None
-                  else _("more than {hours}").format(hours=largest))
+        amount = (_("about {hours}").format(hours=format_number(needed, _digits(needed), language=language,
+                                                                 grouping=True))
+                  if needed is not None else _("more than {hours}").format(hours=largest))
         tail = ("" if self.spent_per_week is None
-                else _("; it spent {hours}").format(hours=_number(self.spent_per_week, 1, language)))
+                else _("; it spent {hours}").format(
+                    hours=format_number(self.spent_per_week, 1, language=language, grouping=True)))
         # The per cent sign goes with the value: "% o" in a message would read as a printf conversion to Babel.
         return _("To visit {share_percent} of the hotspot score at least {times} a week {ward} needs {amount} "
                  "person-hours a week{tail}.").format(
-            share_percent=f"{_number(percent, _digits(percent), language)} %", times=times,
+            share_percent=f"{format_number(percent, _digits(percent), language=language, grouping=True)} %",
+            times=times,
             ward=self.ward or _("the ward"), amount=amount, tail=tail)
 
     def summary(self) -> str:

@@ -48,7 +48,7 @@ from .. import _time, settings
 from .._errors import InputError
 from .._time import aware, local_day
 from .._validation import Constraints, check_params, integer, real
-from ..i18n import N_, translation
+from ..i18n import N_, format_number, translation
 from ..signals.outcomes import TOTAL
 from ..storage.outcomes import stored_outcomes
 
@@ -461,10 +461,11 @@ class EffectEstimate:
                  "to the {comparison} comparison ward(s) ({interval}; p = {p_value}).").format(
             treated=self.treated, outcome=_outcome(self.outcome, language), change=_pct(change, language),
             split=_day(self.split, language), comparison=self.wards - self.treated, interval=interval,
-            p_value=_num(self.p_value, 2, language))
+            p_value=format_number(self.p_value, 2, language=language))
         if self.smallest_p > 1 - self.level:
             tail = _("With {wards} wards this design cannot show an effect: the smallest possible p-value is "
-                     "{smallest_p}.").format(wards=self.wards, smallest_p=_num(self.smallest_p, 2, language))
+                     "{smallest_p}.").format(wards=self.wards, smallest_p=format_number(self.smallest_p, 2,
+                                                                                      language=language))
         elif self.significant:
             tail = _("That is more than chance makes likely, but it remains a comparison (see below).")
         else:
@@ -493,7 +494,7 @@ class EffectEstimate:
             return ""
         _ = translation(language).gettext
         data = _(_PLACEBO_DATA[self.placebo.data])
-        rate = _num(self.placebo.false_positive_rate * 100, 1, language) + PERCENT
+        rate = format_number(self.placebo.false_positive_rate * 100, 1, language=language) + PERCENT
         return _("Check: in {runs} placebo runs without any real change ({data}) this method 'saw' an effect in "
                  "{rate}; about {expected} is expected.").format(
             runs=self.placebo.runs, data=data, rate=rate,
@@ -555,12 +556,6 @@ def _bound(value: float) -> float | None:
     """An interval end (a rate ratio) for JSON: rounded, or null where the interval is unbounded
     (a lower end of 0 is exp(−∞))."""
     return round(value, 4) if math.isfinite(value) and value > 0 else None
-
-
-def _num(value: float, digits: int, language: str) -> str:
-    """``value`` with ``digits`` decimals, with a decimal comma in Dutch."""
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language == "nl" else text
 
 
 def _pct(value: float, language: str, *, sign: bool = True) -> str:
@@ -892,7 +887,7 @@ class DoseEstimate:
                  "other in the same {period}.").format(
             unit=f"{DOSE_UNIT:.0f}", outcome=_outcome(self.outcome, language), change=_pct(change, language),
             percent=PERCENT, low=_pct(lo, language), high=_pct(hi, language),
-            p_value=_num(self.p_value, 2, language), period=self.period)
+            p_value=format_number(self.p_value, 2, language=language), period=self.period)
 
     def summary(self) -> str:
         lines = [self.verdict("en"), f"method: {self.method}",

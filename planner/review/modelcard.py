@@ -10,6 +10,7 @@ gegevensbeschermingseffectbeoordeling) with the actual retention period, k, role
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import math
@@ -26,7 +27,7 @@ from ..hotspots import HotspotParams, reference_time
 from ..hotspots.calibration import Calibration
 from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
 from ..hotspots.tuning import installation_calibration
-from ..i18n import translation
+from ..i18n import format_number, translation
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..storage.store import Store
 from ..users import ROLES
@@ -67,21 +68,16 @@ def latest_backtest(store: Store, *, now: datetime | pd.Timestamp | None = None)
     return result, ""
 
 
-def _num(value: float, language: str, digits: int = 3) -> str:
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language == "nl" else text
-
-
 def backtest_table(result: BacktestResult, *, language: str = "nl") -> str:
     """The backtest as a Markdown table: one row per method, hit rate and PAI per coverage."""
     _ = translation(language).gettext
     keys = list(result.methods["planner"])
-    chosen = _num(result.bandwidths_m["kde_cv"], language, 0)
+    chosen = format_number(result.bandwidths_m["kde_cv"], 0, language=language)
     names = {
         "planner": "WAS Planner", "naive_all": _("naive: counts over the whole training period"),
         "naive_4w": _("naive: counts of the last 4 weeks"),
         "kde_cv": _("KDE {bandwidth} m, chosen by cross-validation").format(bandwidth=chosen),
-        **{f"kde_{h:g}m": f"KDE {_num(h, language, 0)} m" for h in FIXED_BANDWIDTHS_M},
+        **{f"kde_{h:g}m": f"KDE {format_number(h, 0, language=language)} m" for h in FIXED_BANDWIDTHS_M},
         "kde_scott": _("KDE, Scott's rule"),
     }
     suffix = _(" (baseline)")
@@ -90,7 +86,7 @@ def backtest_table(result: BacktestResult, *, language: str = "nl") -> str:
     for method in METHODS:
         values = result.methods[method]
         label = names[method] + ("" if method == "planner" else suffix)
-        lines.append(f"| {label} | " + " | ".join(_num(values[k], language) for k in keys) + " |")
+        lines.append(f"| {label} | " + " | ".join(format_number(values[k], 3, language=language) for k in keys) + " |")
     return "\n".join(lines)
 
 
@@ -117,7 +113,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
     """The model card as Markdown (Dutch, or English with ``language="en"``), with the latest
     backtest on the store's own signals (``latest_backtest``)."""
     _ = translation(language).gettext
-    g = _number_g(language)
+    g = functools.partial(format_number, language=language)
     calibration = installation_calibration(store)
     p = HotspotParams() if calibration is None else calibration.tune(HotspotParams())
     result, reason = latest_backtest(store, now=now)
@@ -231,11 +227,6 @@ PERCENT = "%"
 conversion (``% o``) to Babel's python-format check."""
 
 
-def _number_g(language: str):
-    """``{value:g}``, with a decimal comma in Dutch."""
-    return _g if language == "nl" else (lambda value: f"{value:g}")
-
-
 def calibration_lines(calibration: Calibration | None, *, language: str = "nl") -> list[str]:
     """What the calibration chose for this installation, or that the literature defaults are used and why."""
     _ = translation(language).gettext
@@ -245,8 +236,8 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
         return [_("**Too little history to calibrate** ({reason}): the literature defaults apply (half-life 30 "
                   "days, bandwidth 100 m, near repeat on).").format(reason=calibration.reason)]
     c = calibration.chosen
-    g = _number_g(language)
-    two = (lambda value: _num(value, language, 2)) if language == "nl" else (lambda value: f"{value:.2f}")
+    g = functools.partial(format_number, language=language)
+    two = functools.partial(format_number, digits=2, language=language)
     n = calibration.n_candidates, calibration.n_folds, calibration.fold_test_signals
     life = _("none (all history alike)") if math.isinf(c.half_life_days) else _("{days} days").format(
         days=g(c.half_life_days))
@@ -293,8 +284,8 @@ def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:
             ratios.append(ours / theirs if theirs > 0 else math.inf)
             if ours < theirs:
                 losses.append(f"{method} @{c}")
-        lines.append(f"| {method} | " + " | ".join("∞" if math.isinf(r) else _num(r, language, 2) for r in ratios)
-                     + " |")
+        said = ["∞" if math.isinf(r) else format_number(r, 2, language=language) for r in ratios]
+        lines.append(f"| {method} | " + " | ".join(said) + " |")
     lines.append("")
     lines.append(_("Loses to: {methods}.").format(methods=", ".join(losses)) if losses
                  else _("Loses to no baseline."))
@@ -303,8 +294,8 @@ def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:
 
 def _method(p: HotspotParams, language: str) -> list[str]:
     _ = translation(language).gettext
-    g = _number_g(language)
-    floor = _g(round(p.recency_floor, 2)) if language == "nl" else f"{p.recency_floor:.2f}"
+    g = functools.partial(format_number, language=language)
+    floor = format_number(round(p.recency_floor, 2), language="nl") if language == "nl" else f"{p.recency_floor:.2f}"
     return [
         _("1. **Weight per signal** = recency (halves every {half_life} days").format(half_life=g(p.half_life_days))
         + (_("; a share of {floor} never fades").format(floor=floor) if p.recency_floor > 0 else "")
@@ -328,11 +319,6 @@ def _method(p: HotspotParams, language: str) -> list[str]:
         _("5. **Route**: an orienteering problem (most score within the time, 10-minute stops) on the OpenStreetMap "
           "footpath network; every stop says why it is on the route and the best hotspot left out says why."),
     ]
-
-
-def _g(value: float) -> str:
-    """A number in Dutch notation (decimal comma)."""
-    return f"{value:g}".replace(".", ",")
 
 
 def _day(stamp: pd.Timestamp) -> str:
@@ -471,7 +457,7 @@ def dpia(store: Store) -> str:
         f"| herleiding van een melder of melding uit de kaart | k-drempel {k}, rastergebieden, data per maand, "
         "geen bronnen in de uitleg voor bewoners |",
         "| terugkoppellus: surveillance maakt plekken 'heter' | signalen gevonden tijdens surveillance wegen "
-        f"{_g(HotspotParams().patrol_weight)}; backtest met en zonder |",
+        f"{format_number(HotspotParams().patrol_weight, language='nl')}; backtest met en zonder |",
         "| stigmatisering van een buurt | uitleg per hotspot, modelkaart openbaar, geen oorzakelijke claims |",
         "| onbevoegde toegang | rollen, argon2-wachtwoorden, exportlogboek [in te vullen: serverbeveiliging] |",
         "| te lang bewaren | automatische anonimisering na de bewaartermijn |",

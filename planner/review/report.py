@@ -20,7 +20,7 @@ import pandas as pd
 from .. import _time, settings
 from .._errors import DataNotFoundError, PlannerError
 from .._time import aware
-from ..i18n import N_, agreement_status_label, translation
+from ..i18n import N_, agreement_status_label, format_number, translation
 from ..output import write_csv, write_text
 from .agreements import list_agreements
 from .capacity import CapacityCurve, capacity_for
@@ -328,10 +328,8 @@ def _number(value, language: str, digits: int = 1) -> str:
     if isinstance(value, bool):
         _ = translation(language).gettext
         return _("yes") if value else _("no")
-    if isinstance(value, int):
-        return f"{value:,}".replace(",", ".")
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    if isinstance(value, int | float):  # in Dutch notation in either language, as the report always had them
+        return format_number(value, 0 if isinstance(value, int) else digits, language="nl", grouping=True)
     return html.escape(str(value))
 
 

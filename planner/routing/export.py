@@ -24,7 +24,7 @@ import shapely
 
 from .._errors import DataNotFoundError, InputError
 from .._time import from_utc_naive
-from ..i18n import N_, explanation_field, has_watch_points, translation, watch_points
+from ..i18n import N_, explanation_field, format_number, has_watch_points, translation, watch_points
 
 if TYPE_CHECKING:
     from .routes import Plan, Stop
@@ -306,13 +306,6 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
     return "".join(parts)
 
 
-def _number(value: float, digits: int, language: str) -> str:
-    formatted = f"{value:,.{digits}f}"
-    if language == "nl":
-        formatted = formatted.replace(",", " ").replace(".", ",").replace(" ", ".")
-    return formatted
-
-
 def _clock(start: tuple[int, int] | None, minutes: float) -> str:
     if start is None:
         return f"+{minutes:.0f} min"
@@ -392,8 +385,9 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         colour = TEAM_COLOURS[(t - 1) % len(TEAM_COLOURS)]
         heading = _("Team {team}: {km} km · {minutes:.0f} min (walking {walk:.0f} + stops {dwell:.0f}) · "
                     "{stops} stops · score {score} · back {back}").format(
-            team=t, km=_number(team.length_m / 1000, 1, language), minutes=team.duration_min, walk=team.walk_min,
-            dwell=team.dwell_min, stops=len(team.stops), score=_number(team.score, 1, language),
+            team=t, km=format_number(team.length_m / 1000, 1, language=language, grouping=True),
+            minutes=team.duration_min, walk=team.walk_min, dwell=team.dwell_min, stops=len(team.stops),
+            score=format_number(team.score, 1, language=language, grouping=True),
             back=_clock(start_clock, team.duration_min))
         out.append(f'<h2><span class="dot" style="background:{colour}">{t}</span> {_esc(heading)}</h2>')
         if not team.stops:
@@ -427,8 +421,8 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     minutes = max((team.duration_min for team in plan.teams), default=0.0)
     totals = _("{km} km · {minutes:.0f} min · {stops} stops · {share_percent} of the score of all targets in the ward "
                "(hotspots and hot streets)").format(
-        km=_number(km, 1, language), minutes=minutes, stops=n_stops,
-        share_percent=f"{_number(100 * plan.covered_share, 0, language)} %")
+        km=format_number(km, 1, language=language, grouping=True), minutes=minutes, stops=n_stops,
+        share_percent=f"{format_number(100 * plan.covered_share, 0, language=language, grouping=True)} %")
     out.append(f"<p><b>{_esc(label['total'])}:</b> {_esc(totals)}</p>")
     left_out = getattr(plan, "left_out", None)
     if left_out:

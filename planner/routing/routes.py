@@ -34,7 +34,7 @@ from .. import _geo, settings
 from .._errors import InputError
 from .._geo import edge_geometry, street_table
 from .._validation import Constraints, check_params, integer, optional, real
-from ..i18n import N_, translation
+from ..i18n import N_, format_number, translation
 from .orienteering import OrienteeringProblem, OrienteeringSolution, SolverParams, solve_orienteering
 from .targets import no_targets, targets_from_hot_streets, targets_from_hotspots
 
@@ -540,15 +540,11 @@ def _explained(stop: Stop, total: float) -> Stop:
     share = stop.score / total if total > 0 else 0.0
     percent = round(share * 100)
     nl, en = (translation(language).gettext("{share_percent} of the collected score ({score} of {total})").format(
-        share_percent=f"{percent} %", score=_number(stop.score, language), total=_number(total, language))
+        share_percent=f"{percent} %", score=format_number(stop.score, 1, language=language),
+        total=format_number(total, 1, language=language))
         for language in ("nl", "en"))
     return replace(stop, share=share, explanation=f"{nl}. {stop.explanation}".strip(),
                    explanation_en=f"{en}. {stop.explanation_en}".strip())
-
-
-def _number(value: float, language: str) -> str:
-    text = f"{value:.1f}"
-    return text.replace(".", ",") if language == "nl" else text
 
 
 def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, visited: set, problem,
@@ -580,11 +576,17 @@ def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, vi
     need = None if needed is None else round(needed / 60, 1)
     left = round(max(spare, 0.0) / 60, 1)
     nl, en = (translation(language).gettext(_LEFT_OUT[reason]).format(
-        name=name, need=_nl(need) if language == "nl" else f"{need}",
-        left=_nl(left) if language == "nl" else f"{left}",
-        minutes=_nl(params.minutes) if language == "nl" else f"{params.minutes:g}") for language in ("nl", "en"))
+        name=name, need=_said_minutes(need, language), left=_said_minutes(left, language),
+        minutes=format_number(params.minutes, language=language)) for language in ("nl", "en"))
     return {"name": name, "score": round(score, 3), "reason": reason, "needed_min": need, "spare_min": left,
             "explanation": nl, "explanation_en": en}
+
+
+def _said_minutes(value: float | None, language: str) -> str:
+    # English has always said these as Python prints a float (12.0), Dutch with as few digits as needed.
+    if value is None:  # unreachable: its text names no minutes
+        return ""
+    return format_number(value, language=language) if language == "nl" else f"{value}"
 
 
 _LEFT_OUT = {
@@ -597,11 +599,6 @@ _LEFT_OUT = {
                      "score."),
 }
 """Why the best target on no route was left out, per ``Plan.left_out["reason"]``."""
-
-
-def _nl(value: float | None) -> str:
-    """A number the Dutch way (decimal comma, no trailing ``,0``)."""
-    return "" if value is None else f"{value:g}".replace(".", ",")
 
 
 def _context_streets(graph: nx.MultiDiGraph, teams: list[Team], transformer: Transformer,
