@@ -11,7 +11,7 @@ import streamlit as st
 
 from app_pages import cached, ui
 from app_pages.ui import _
-from planner import i18n, settings
+from planner import _time, i18n, settings
 from planner.access import visible_agreements
 from planner.i18n import N_
 from planner.review.agreements import AGREEMENT_STATUSES, add_agreement, update_agreement
@@ -22,7 +22,7 @@ st.header(_("Coverage"))
 
 with ui.guarded():
     url, version, wards = cached.wards_or_stop()
-    today = ui.now().date()
+    today = _time.today()
     c1, c2 = st.columns([3, 1])
     period = c1.date_input(_("Period"), value=(today - timedelta(weeks=12), today), key="coverage_period",
                            format="DD-MM-YYYY")

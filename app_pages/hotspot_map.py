@@ -12,7 +12,7 @@ import streamlit as st
 
 from app_pages import cached, maps, ui
 from app_pages.ui import _
-from planner import access, i18n, settings, streets
+from planner import _time, access, i18n, settings, streets
 from planner.hotspots import TimeWindow
 from planner.i18n import N_
 from planner.output import csv_bytes
@@ -29,7 +29,7 @@ with ui.guarded():
     c1, c2, c3 = st.columns([2, 2, 3])
     ward = c1.selectbox(_("Ward"), [None, *names], format_func=lambda w: w or _("All wards"),
                         key="hotspots_ward")
-    today = ui.now().date()
+    today = _time.today()
     period = c2.date_input(_("Period"), value=(today - timedelta(days=180), today), key="hotspots_period",
                            format="DD-MM-YYYY")
     chosen = c3.multiselect(_("Categories"), list(CATEGORIES), default=list(CATEGORIES),

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages import cached, maps, ui
 from app_pages.ui import _, pgettext
-from planner import settings, streets
+from planner import _time, settings, streets
 from planner.access import report_signal
 from planner.i18n import N_
 from planner.signals.incidents import CATEGORIES
@@ -65,7 +65,7 @@ with ui.guarded():
         )
         left, right = st.columns(2)
         when_day = left.date_input(
-            _("Date"), value=ui.now().date(), key="report_date",
+            _("Date"), value=_time.today(), key="report_date",
             format="DD-MM-YYYY",
         )
         known = right.radio(
@@ -75,7 +75,7 @@ with ui.guarded():
             horizontal=True, key="report_time_kind",
         )
         t1, t2 = st.columns(2)
-        moment = ui.now()
+        moment = _time.now()
         first = t1.time_input(_("From / at"),
                               value=moment.replace(minute=moment.minute // 5 * 5).time(), key="report_time")
         last = t2.time_input(_("Until (for a window)"),

@@ -11,7 +11,7 @@ import streamlit as st
 
 from app_pages import cached, maps, ui
 from app_pages.ui import _
-from planner import i18n, settings
+from planner import _time, i18n, settings
 from planner._time import local_zone
 from planner.patrols import save_planned_patrol
 from planner.routing.export import briefing_html, plan_to_geojson, plan_to_gpx, what_to_look_for
@@ -23,7 +23,7 @@ with ui.guarded():
     url, version, wards = cached.wards_or_stop()
     c1, c2, c3, c4 = st.columns([2, 1.2, 1, 2])
     ward = c1.selectbox(_("Ward"), list(wards["name"]), key="tonight_ward")
-    day = c2.date_input(_("Date"), value=ui.now().date(), key="tonight_date", format="DD-MM-YYYY")
+    day = c2.date_input(_("Date"), value=_time.today(), key="tonight_date", format="DD-MM-YYYY")
     start_time = c3.time_input("Start", value=time(20, 0), step=timedelta(minutes=15), key="tonight_start")
     minutes = c4.slider(_("Duration (minutes)"), 30, 240, 90, step=15, key="tonight_minutes")
     c5, c6, c7, c8 = st.columns([1, 1.5, 1.5, 1.5])

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from planner import _time, access, i18n
+from planner import access, i18n
 from planner._errors import PlannerError, phrased
 from planner._parse import parse_lat_lon
 from planner.i18n import N_
@@ -50,11 +50,6 @@ def percent(share: float, decimals: int = 0) -> str:
 def day(moment: datetime) -> str:
     """A date as 25-11-2026 (Dutch) or 2026-11-25 (English)."""
     return moment.strftime("%d-%m-%Y" if language() == "nl" else "%Y-%m-%d")
-
-
-def now() -> datetime:
-    """The installation's local time now (``planner._time.now``: the server may run in UTC)."""
-    return _time.now()
 
 
 def date_range(value) -> tuple:
