@@ -1,4 +1,4 @@
-"""Tests for planner/agreements.py: recording, updating and listing follow-up agreements."""
+"""Tests for planner/review/agreements.py: recording, updating and listing follow-up agreements."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for planner/calibration.py: the calibrated planner surface of the backtest (issue 13, part 2)."""
+"""Tests for planner/hotspots/calibration.py: the calibrated planner surface of the backtest (issue 13, part 2)."""
 
 from __future__ import annotations
 

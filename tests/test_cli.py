@@ -1,4 +1,4 @@
-"""Tests for planner/cli.py: commands, JSON contracts, exit codes."""
+"""Tests for planner/cli/: commands, JSON contracts, exit codes."""
 
 from __future__ import annotations
 

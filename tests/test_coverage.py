@@ -1,4 +1,4 @@
-"""Tests for planner/coverage.py and planner/report.py: metrics with hand-made patrols and known
+"""Tests for planner/review/coverage.py and planner/review/report.py: metrics with hand-made patrols and known
 answers, the demo season, the CLI contract and the report files."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tests for planner/demo.py: the synthetic town is deterministic, plausible and patterned."""
+"""Tests for planner/demo/: the synthetic town is deterministic, plausible and patterned."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for planner/effect.py: the panel, weighted PPML with randomization inference, the
+"""Tests for planner/review/effect.py: the panel, weighted PPML with randomization inference, the
 event study, the MDE, the placebo check and the store wrapper."""
 
 from __future__ import annotations

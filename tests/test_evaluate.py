@@ -1,4 +1,4 @@
-"""Tests for planner/evaluate.py: the backtest's numbers, its JSON contract and the real files."""
+"""Tests for planner/hotspots/evaluate.py: the backtest's numbers, its JSON contract and the real files."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for planner/explain.py: score parts that add up, explanations from a hotspot's own data,
+"""Tests for planner/hotspots/explain.py: score parts that add up, explanations from a hotspot's own data,
 source-aware weights, and no sources or small counts in the residents' rendering."""
 
 from __future__ import annotations

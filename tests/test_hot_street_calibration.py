@@ -1,4 +1,4 @@
-"""Tests for planner/hot_street_calibration.py: hot streets calibrated per km of street (issue 13)."""
+"""Tests for planner/hotspots/street_calibration.py: hot streets calibrated per km of street (issue 13)."""
 
 from __future__ import annotations
 

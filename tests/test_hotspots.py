@@ -1,4 +1,4 @@
-"""Tests for planner/hotspots.py: weights, clusters, significance, privacy, hot streets."""
+"""Tests for planner/hotspots/: weights, clusters, significance, privacy, hot streets."""
 
 from __future__ import annotations
 

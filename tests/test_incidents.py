@@ -1,4 +1,4 @@
-"""Tests for planner/incidents.py: vocabularies, table reading and row validation."""
+"""Tests for planner/signals/incidents.py: vocabularies, table reading and row validation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for planner/intake.py: whole imports into the store."""
+"""Tests for planner/signals/intake.py: whole imports into the store."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for planner/modelcard.py and the trust fields on the demo town: model card with the
+"""Tests for planner/review/modelcard.py and the trust fields on the demo town: model card with the
 installation's own backtest, DPIA template, route stops that say why, and the CLI commands."""
 
 from __future__ import annotations

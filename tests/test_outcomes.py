@@ -1,4 +1,4 @@
-"""Tests for planner/outcomes.py: reading and importing registered-crime counts."""
+"""Tests for planner/signals/outcomes.py: reading and importing registered-crime counts."""
 
 from __future__ import annotations
 

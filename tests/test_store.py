@@ -1,4 +1,4 @@
-"""Tests for planner/store.py: schema creation, versioning and settings."""
+"""Tests for planner/storage/store.py: schema creation, versioning and settings."""
 
 from __future__ import annotations
 

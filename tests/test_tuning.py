@@ -1,4 +1,5 @@
-"""Tests for planner/tuning.py and evaluate.calibrate: the installation's calibrated risk surface (issue 13)."""
+"""Tests for planner/hotspots/tuning.py and evaluate.calibrate: the installation's calibrated risk surface
+(issue 13)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for planner/wards.py: reading, validating, finding and assigning wards."""
+"""Tests for planner/signals/wards.py: reading, validating, finding and assigning wards."""
 
 from __future__ import annotations
 
