@@ -228,6 +228,6 @@ def test_a_period_past_today_is_cut_at_today(demo_season):
     assert reversed_.exit_code == 2 and "2026-11-20 – 2026-11-10" in reversed_.output
     assert "T23:00" not in reversed_.output
     one_day = _cli(directory, "report", "--from", "2026-11-20", "--to", "2026-11-20", "--out",
-                   str(directory / "one-day"), "--json")
+                   str(directory / "one-day"), "--no-needs", "--json")
     assert one_day.exit_code == 0, one_day.output
     assert (directory / "one-day" / "rapport.html").exists()

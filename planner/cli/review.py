@@ -164,6 +164,10 @@ def report_command(
     end: Annotated[str, typer.Option("--to", help="Last day (included), YYYY-MM-DD.")],
     out: Annotated[Path, typer.Option(help="Folder for rapport.html and the CSV tables.")],
     freq: Annotated[str, typer.Option(help="Periods in charts and tables: week, month or quarter.")] = "week",
+    needs: Annotated[bool, typer.Option(
+        "--needs/--no-needs",
+        help="Include what each ward needs (its capacity curve); most of the report's time, so leave it out "
+             "for a quick look.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object listing the files.")] = False,
     user: USER = None,
     password: PASSWORD = None,
@@ -179,7 +183,7 @@ def report_command(
         out.mkdir(parents=True, exist_ok=True)
     store = store_of(ctx)
     report = coverage_report(store, signed_in(store, user, password, "view_coverage"), first,
-                             last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir)
+                             last + timedelta(days=1), freq=freq, data_dir=ctx.obj.data_dir, needs=needs)
     files = write_report(report, out)
     if as_json:
         echo_json(files.to_json())
