@@ -60,7 +60,7 @@ def _stored(moment: datetime) -> datetime:
     return utc_naive(aware(moment, what="patrol times"))
 
 
-def save_planned_patrol(
+def save_planned_patrol(  # noqa: PLR0913 - one keyword per part of a planned patrol
     store: Store,
     *,
     ward: str,
@@ -70,11 +70,19 @@ def save_planned_patrol(
     route_geojson: dict,
     edges: frozenset = frozenset(),
     members: Sequence[str] = (),
+    night: date | None = None,
 ) -> SavedPatrol:
     """Store a planned patrol with its route (GeoJSON) and the street edges it walks.
 
     ``start`` must be timezone-aware; ``edges`` are ``(u, v)`` node pairs of the ward graph,
     kept so the next plans can vary from this one. ``members`` (names) are private.
+    ``night`` makes it the ward's plan of that night (``was-planner plan-all``): it replaces the
+    night's earlier plan in the same transaction, so re-running a night never adds a second one.
+
+    Raises
+    ------
+    InputError
+        The night's earlier plan is no longer planned (walked or cancelled): it is kept.
     """
     _check_team_size(team_size)
     if minutes <= 0:
@@ -87,10 +95,16 @@ def save_planned_patrol(
             msg = f"no ward {ward!r} in the store"
             raise DataNotFoundError(msg)
         begin = _stored(start)
+        if night is not None and (earlier := patrol_store.night_plan(conn, ward_id, night)) is not None:
+            if earlier.status != PLANNED:
+                msg = (f"the plan of {ward} for {night} (patrol {earlier.id}) is already {earlier.status}: "
+                       "it is kept, not replaced")
+                raise InputError(msg)
+            patrol_store.delete_patrol(conn, earlier.id)
         patrol_id = patrol_store.add_patrol(conn, {
             "ward_id": ward_id, "status": PLANNED, "planned_start": begin,
             "planned_end": begin + timedelta(minutes=minutes), "team_size": int(team_size),
-            "route_geojson": json.dumps(document), "created_at": now_utc_naive(),
+            "route_geojson": json.dumps(document), "created_at": now_utc_naive(), "planned_night": night,
         })
         if members:
             _set_members(conn, patrol_id, members)

@@ -8,7 +8,7 @@ holds what they share).
 
 # isort: off
 # Importing a group registers its commands; the order here is the order ``--help`` lists them.
-from . import signals, demo, routes, hotspots, admin, patrols, review  # noqa: F401
+from . import signals, demo, routes, nightly, hotspots, admin, patrols, review  # noqa: F401
 # isort: on
 from ._common import app
 

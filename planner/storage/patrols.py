@@ -8,7 +8,7 @@ patrol and its walk are written together or not at all.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
@@ -61,6 +61,19 @@ def patrol_row(store: Store, patrol_id: int) -> Row | None:
 def add_patrol(conn: Connection, values: Mapping[str, object]) -> int:
     """Insert a patrol (column values, times naive UTC); returns its id."""
     return int(conn.execute(insert(patrols_table).values(dict(values))).inserted_primary_key[0])
+
+
+def night_plan(conn: Connection, ward_id: int, night: date) -> Row | None:
+    """The ``plan-all`` patrol of a ward and night (``id``, ``status``), if there is one."""
+    p = patrols_table
+    return conn.execute(select(p.c.id, p.c.status).where(p.c.ward_id == int(ward_id), p.c.planned_night == night)
+                        ).first()
+
+
+def delete_patrol(conn: Connection, patrol_id: int) -> None:
+    """Remove a patrol with its walk and member names."""
+    for column in (patrol_walks_table.c.patrol_id, patrol_members_table.c.patrol_id, patrols_table.c.id):
+        conn.execute(delete(column.table).where(column == int(patrol_id)))
 
 
 def update_patrol(conn: Connection, patrol_id: int, values: Mapping[str, object]) -> None:

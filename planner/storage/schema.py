@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -110,7 +111,11 @@ patrols_table = Table(
     Column("route_geojson", Text),
     Column("notes", Text),
     Column("created_at", DateTime, nullable=False),
+    Column("planned_night", Date),
+    Index("ux_patrols_ward_night", "ward_id", "planned_night", unique=True),
 )
+"""``planned_night``: the night (local date) of a ``plan-all`` plan, one per ward and night
+(schema version 7); NULL for patrols planned or logged otherwise."""
 
 patrol_walks_table = Table(
     "patrol_walks", metadata,
