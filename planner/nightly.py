@@ -286,8 +286,11 @@ class ClusterParams:
                 yield client
             return
         workers = self.workers if self.workers is not None else os.cpu_count() or 1
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        # On loopback; no dashboard, and its HTTP endpoints on a free port rather than 8787,
+        # which another night's cluster may hold.
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
+                Client(cluster) as client:
             yield client
 
 

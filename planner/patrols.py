@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 import shapely
 from pyproj import Geod
+from sqlalchemy.exc import IntegrityError
 
 from . import settings
 from ._errors import DataNotFoundError, InputError
@@ -89,6 +90,20 @@ def save_planned_patrol(  # noqa: PLR0913 - one keyword per part of a planned pa
         msg = f"minutes must be > 0, got {minutes}"
         raise InputError(msg)
     document = {**route_geojson, "edges": sorted([list(map(int, e[:2])) for e in edges])}
+    try:
+        patrol_id = _add_planned(store, ward, start, minutes, team_size, document, members, night)
+    except IntegrityError:
+        if night is None:
+            raise
+        # Another process stored this night's plan between our look and our insert (the unique
+        # index stopped a second one): replace that one instead.
+        patrol_id = _add_planned(store, ward, start, minutes, team_size, document, members, night)
+    end = start + timedelta(minutes=minutes)
+    return SavedPatrol(patrol_id, ward, PLANNED, start, end, int(team_size))
+
+
+def _add_planned(store: Store, ward: str, start: datetime, minutes: float, team_size: int,
+                 document: dict, members: Sequence[str], night: date | None) -> int:
     with store.transaction() as conn:
         ward_id = store.ward_ids(conn).get(ward)
         if ward_id is None:
@@ -108,8 +123,7 @@ def save_planned_patrol(  # noqa: PLR0913 - one keyword per part of a planned pa
         })
         if members:
             _set_members(conn, patrol_id, members)
-    end = start + timedelta(minutes=minutes)
-    return SavedPatrol(patrol_id, ward, PLANNED, start, end, int(team_size))
+    return patrol_id
 
 
 # --------------------------------------------------------------------------------------------

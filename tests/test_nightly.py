@@ -129,7 +129,7 @@ def test_plan_all_on_a_scheduler_started_here(demo_store, tmp_path):
     store, data = demo_store
     night = date(2026, 11, 24)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
+                      host="127.0.0.1", scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster:
         result = run(data, "plan-all", "--date", night.isoformat(), "--wards", "Vogelwijk,Bomenwijk",
                      "--scheduler", cluster.scheduler_address, "--out", str(tmp_path), "--json")
     assert result.exit_code == 0, result.output
@@ -183,3 +183,50 @@ def test_bad_options_get_one_line(demo_store, args, expected):
     assert result.exit_code == 2, result.output
     assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert len(_night_plans(store, date(2026, 11, 23))) == before == 0
+
+
+def test_a_night_holds_one_plan_per_ward_on_each_backend(any_store, two_wards):
+    """`save_planned_patrol(night=…)` replaces the ward's plan of that night (a plan without a
+    night is never replaced) and refuses to replace one that was walked."""
+    from datetime import datetime
+
+    from planner._errors import InputError
+    from planner._time import local_zone
+    from planner.patrols import list_patrols, mark_walked, save_planned_patrol
+    from planner.signals.wards import store_wards
+
+    store_wards(any_store, two_wards)
+    evening = datetime(2026, 11, 27, 20, tzinfo=local_zone())
+    route = {"type": "FeatureCollection", "features": []}
+    plan = dict(ward="West", start=evening, minutes=60, team_size=2, route_geojson=route)
+    by_hand = save_planned_patrol(any_store, **plan)
+    first = save_planned_patrol(any_store, **plan, night=NIGHT)
+    second = save_planned_patrol(any_store, **plan, night=NIGHT)
+    other_ward = save_planned_patrol(any_store, **{**plan, "ward": "Oost"}, night=NIGHT)
+    assert first.id != by_hand.id  # (SQLite may give the replaced plan's id to its successor)
+    assert sorted(p.id for p in list_patrols(any_store)) == sorted({by_hand.id, second.id, other_ward.id})
+    mark_walked(any_store, second.id, actual_start=evening, actual_end=evening.replace(hour=21))
+    with pytest.raises(InputError, match="already walked"):
+        save_planned_patrol(any_store, **plan, night=NIGHT)
+    assert len(list_patrols(any_store)) == 3
+
+
+def test_the_synthetic_region_tiles_the_demo_town(store, data_dir):
+    """`build_region` stores N wards with unique names and codes, a cached graph each and signals
+    in every ward, the same for the same seed; the tiles differ from each other."""
+    from planner.demo.region import build_region
+    from planner.streets import ward_graph
+
+    summary = build_region(store, data_dir, wards=6, end=NIGHT, days=90, seed=1)
+    wards = store.wards()
+    assert len(wards) == 6 and wards["name"].is_unique and wards["code"].is_unique
+    assert set(summary.wards) == set(wards["name"])
+    counts = store.incident_counts(["ward"]).set_index("ward")["signals"]
+    assert set(counts.index) >= set(summary.wards) and summary.signals == store.incident_count()
+    first, moved = ward_graph(store, "R1-Vogelwijk", data_dir=data_dir), ward_graph(store, "R2-Vogelwijk",
+                                                                                      data_dir=data_dir)
+    assert first.number_of_edges() == moved.number_of_edges()
+    assert min(d["x"] for _, d in moved.nodes(data=True)) > max(d["x"] for _, d in first.nodes(data=True))
+    assert counts["R1-Vogelwijk"] != counts["R2-Vogelwijk"] or counts["R1-Bomenwijk"] != counts["R2-Bomenwijk"]
+    with pytest.raises(Exception, match="wards must be 1"):
+        build_region(store, data_dir, wards=0, end=NIGHT)
