@@ -53,11 +53,18 @@ PAGES = [  # file, title, icon, url, permission needed
     ("app_pages/data.py", N_("Data"), ":material/folder_open:", "gegevens", "export_raw"),
     ("app_pages/about.py", N_("Model card"), ":material/info:", "modelkaart", "view_aggregates"),
 ]
-allowed = [page for page in PAGES if ui.can(page[4])]
-page = st.navigation([
-    st.Page(path, title=_(title), icon=icon, url_path=url, default=index == 0)
-    for index, (path, title, icon, url, _permission) in enumerate(allowed)
-])
+pages = [st.Page(path, title=_(title), icon=icon, url_path=url)
+         for path, title, icon, url, permission in PAGES if ui.can(permission)]
+
+
+def _first_page() -> None:
+    # Streamlit serves its default page only at "/": this hidden one sends "/" on to the first
+    # page the user may open, so that every page answers at its own URL (/vanavond in a briefing).
+    st.switch_page(pages[0])
+
+
+page = st.navigation([st.Page(_first_page, title="WAS Planner", url_path="start", default=True,
+                              visibility="hidden"), *pages])
 
 with st.sidebar:
     st.title("WAS Planner")

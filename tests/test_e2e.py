@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
 ]
-PAGES = {"vanavond": "", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden", "gegevens": "gegevens",
+PAGES = {"vanavond": "vanavond", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden", "gegevens": "gegevens",
          "modelkaart": "modelkaart"}
 
 
@@ -134,6 +134,14 @@ def test_page_renders_without_exception(browser, server, name):
     assert page.locator("[data-testid='stException'], [data-testid='stErrorElementStack']").count() == 0
     unexpected = DUTCH("Something went wrong. Try again; if it keeps happening, tell the administrator.")
     assert page.get_by_text(unexpected).count() == 0
+    assert page.locator("[data-testid='stHeading'], h1, h2").count() > 0
+    page.close()
+
+
+def test_the_root_opens_the_first_page_at_its_own_url(browser, server):
+    """"/" forwards to Vanavond, which then shows /vanavond: a bookmark of it opens it again."""
+    page = open_page(browser, f"{server}/", "root")
+    page.wait_for_url(f"{server}/vanavond", timeout=30_000)
     assert page.locator("[data-testid='stHeading'], h1, h2").count() > 0
     page.close()
 
