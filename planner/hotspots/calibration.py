@@ -48,6 +48,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import PoissonRegressor
 from threadpoolctl import threadpool_limits
 
 from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
@@ -105,14 +106,13 @@ class LearnedParams:
     Parameters
     ----------
     model
-        ``"boosting"``: scikit-learn ``HistGradientBoostingRegressor(loss="poisson")``, monotone
-        in every count (a ``PoissonRegressor`` on the logs of the features was tried too, and
-        lost on the folds of every dataset: bench/RESULTS.md).
+        ``"boosting"`` (scikit-learn ``HistGradientBoostingRegressor(loss="poisson")``, monotone
+        in every count) or ``"glm"`` (``PoissonRegressor`` on the log of the counts).
     """
 
     model: str = "boosting"
 
-    _constraints: ClassVar[Constraints] = {"model": one_of("boosting")}
+    _constraints: ClassVar[Constraints] = {"model": one_of("boosting", "glm")}
 
     def __post_init__(self) -> None:
         check_params(self)
@@ -154,7 +154,7 @@ class CalibrationParams:
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
     resolved_weights: tuple[float, ...] = (0.0, 1.0)
     near_repeat_share: float = 0.25
-    learned: tuple[str, ...] = ("boosting",)
+    learned: tuple[str, ...] = ("boosting", "glm")
     folds: int | None = 4
     min_history_days: float = 7.0
     min_signals: int = 200
@@ -165,7 +165,7 @@ class CalibrationParams:
         "half_lives_days": each(real(low=0, low_open=True, finite=False), allowed="> 0 (math.inf for none)"),
         **dict.fromkeys(("blends", "resolved_weights"), each(real(low=0, high=1), allowed="between 0 and 1")),
         "near_repeat_share": real(low=0),
-        "learned": each(one_of("boosting"), empty=True, allowed="learned models (boosting)"),
+        "learned": each(one_of("boosting", "glm"), empty=True, allowed="learned models (boosting, glm)"),
         "folds": optional(integer(low=1)),
         "min_history_days": real(low=0, finite=False),
         "min_signals": integer(low=0),
@@ -509,17 +509,20 @@ class _Learned:
             return now[:, 0]
         x = np.vstack(rows)
         x, y, weight = _subsample(x, y)
-        n_counts = x.shape[1] - 1
-        model = HistGradientBoostingRegressor(  # monotone: more signals never lower the risk
-            loss="poisson", max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
-            l2_regularization=1.0, monotonic_cst=[1] * n_counts + [-1],
-            early_stopping=False, random_state=0)
-        # One thread: on a small, shared machine OpenMP's threads made a fit about 4× slower (measured).
-        with threadpool_limits(1, user_api="openmp"):
-            model.fit(x, y, sample_weight=weight)
-            forecast = model.predict(now)
-        # Trees give equal forecasts to many units; the counts order them before the kernel tie-break does.
-        return forecast * (1 + 1e-6 * _share(now[:, 0]))
+        if candidate.model == "boosting":
+            n_counts = x.shape[1] - 1
+            model = HistGradientBoostingRegressor(  # monotone: more signals never lower the risk
+                loss="poisson", max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
+                l2_regularization=1.0, monotonic_cst=[1] * n_counts + [-1],
+                early_stopping=False, random_state=0)
+            with threadpool_limits(1, user_api="openmp"):
+                model.fit(x, y, sample_weight=weight)
+                forecast = model.predict(now)
+            # Trees give equal forecasts to many units; the counts order them before the kernel tie-break does.
+            return forecast * (1 + 1e-6 * _share(now[:, 0]))
+        model = PoissonRegressor(alpha=1e-4, max_iter=300)
+        model.fit(np.log1p(x), y, sample_weight=weight)
+        return model.predict(np.log1p(now))
 
 
 def _subsample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
