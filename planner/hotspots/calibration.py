@@ -47,11 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.spatial import cKDTree
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import PoissonRegressor
-from threadpoolctl import threadpool_limits
 
-from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
+from .._validation import Constraints, check_params, each, instance, integer, optional, real
 from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
@@ -99,30 +96,6 @@ class SurfaceParams:
 
 
 @dataclass(frozen=True)
-class LearnedParams:
-    """A learned per-unit model: Poisson regression of the next fold's signals per unit on features
-    of the history before it (``_Learned``).
-
-    Parameters
-    ----------
-    model
-        ``"boosting"`` (scikit-learn ``HistGradientBoostingRegressor(loss="poisson")``, monotone
-        in every count) or ``"glm"`` (``PoissonRegressor`` on the log of the counts).
-    """
-
-    model: str = "boosting"
-
-    _constraints: ClassVar[Constraints] = {"model": one_of("boosting", "glm")}
-
-    def __post_init__(self) -> None:
-        check_params(self)
-
-    def label(self) -> str:
-        """E.g. ``"learned per cell (boosting, Poisson)"``."""
-        return f"learned per cell ({self.model}, Poisson)"
-
-
-@dataclass(frozen=True)
 class CalibrationParams:
     """The candidate grid and when to fall back to the prior.
 
@@ -138,8 +111,6 @@ class CalibrationParams:
         Candidate weights of a resolved signal (tried only when the training holds resolved ones).
     near_repeat_share
         Mass of the near-repeat term relative to the rest of the surface when it is on.
-    learned
-        Learned per-unit models tried after the grid (``LearnedParams.model``); ``()`` for none.
     folds
         Folds of the rolling-origin cross-validation (``evaluate.rolling_folds``, the scheme of
         ``kde_cv``); ``None`` uses the backtest's ``cv_folds``.
@@ -154,7 +125,6 @@ class CalibrationParams:
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
     resolved_weights: tuple[float, ...] = (0.0, 1.0)
     near_repeat_share: float = 0.25
-    learned: tuple[str, ...] = ("boosting", "glm")
     folds: int | None = 4
     min_history_days: float = 7.0
     min_signals: int = 200
@@ -165,7 +135,6 @@ class CalibrationParams:
         "half_lives_days": each(real(low=0, low_open=True, finite=False), allowed="> 0 (math.inf for none)"),
         **dict.fromkeys(("blends", "resolved_weights"), each(real(low=0, high=1), allowed="between 0 and 1")),
         "near_repeat_share": real(low=0),
-        "learned": each(one_of("boosting", "glm"), empty=True, allowed="learned models (boosting, glm)"),
         "folds": optional(integer(low=1)),
         "min_history_days": real(low=0, finite=False),
         "min_signals": integer(low=0),
@@ -175,17 +144,14 @@ class CalibrationParams:
     def __post_init__(self) -> None:
         check_params(self)
 
-    def candidates(self, *, near_repeat: bool = True,
-                   resolved: bool = False) -> list[SurfaceParams | LearnedParams]:
+    def candidates(self, *, near_repeat: bool = True, resolved: bool = False) -> list[SurfaceParams]:
         """The prior first, then the grid, without repeats: near-repeat only when ``near_repeat``,
         resolved weights other than the prior's only when ``resolved`` (the data hold resolved signals).
 
         With blend 0 the surface is long-term counts whatever the bandwidth and half-life, so
-        that corner is one candidate per near-repeat and resolved weight. The learned models come
-        last, so the grid wins every tie.
+        that corner is one candidate per near-repeat and resolved weight.
         """
-        first = self.prior if near_repeat else replace(self.prior, near_repeat=False)
-        out: list[SurfaceParams | LearnedParams] = [first]
+        out = [self.prior if near_repeat else replace(self.prior, near_repeat=False)]
         for r in self.resolved_weights if resolved else (self.prior.resolved_weight,):
             for nr in (False, True) if near_repeat else (False,):
                 for blend in self.blends:
@@ -194,7 +160,7 @@ class CalibrationParams:
                             candidate = SurfaceParams(h, life, blend, nr, r)
                             if candidate not in out:
                                 out.append(candidate)
-        return out + [LearnedParams(model) for model in self.learned]
+        return out
 
 
 @dataclass(frozen=True)
@@ -229,11 +195,6 @@ class Choice:
                 "seconds": round(self.seconds, 3)}
 
 
-def _weights_of(chosen: SurfaceParams | LearnedParams) -> SurfaceParams:
-    """The grid surface whose signal weights a choice tunes (a learned model: counts over all the history)."""
-    return chosen if isinstance(chosen, SurfaceParams) else SurfaceParams(0.0, math.inf, 0.0, False)
-
-
 @dataclass(frozen=True)
 class Calibration(Choice):
     """What ``calibrate_surface`` chose, and why (``Choice``); ``recency_floor`` as fixed at fitting."""
@@ -247,10 +208,9 @@ class Calibration(Choice):
         half-life, ``recency_floor`` (the long-term counts' share of each signal's weight,
         fixed at fitting time from the training totals) and the near-repeat term on or off
         (its weight as in ``params`` when on). The kernel bandwidth is the backtest's cell
-        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own. A learned
-        model's weights are those of its strongest feature, the counts over all the history.
+        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own.
         """
-        c = _weights_of(self.chosen)
+        c = self.chosen
         return replace(
             params, bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
             half_life_days=params.half_life_days if math.isinf(c.half_life_days) else c.half_life_days,
@@ -259,8 +219,8 @@ class Calibration(Choice):
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The choice as plain data (half-life ∞ as ``null``; a learned model as the weights it tunes)."""
-        c = _weights_of(self.chosen)
+        """The choice as plain data (half-life ∞ as ``null``)."""
+        c = self.chosen
         return {"bandwidth_m": c.bandwidth_m,
                 "half_life_days": None if math.isinf(c.half_life_days) else c.half_life_days,
                 "blend": c.blend, "near_repeat": c.near_repeat, "resolved_weight": c.resolved_weight,
@@ -363,7 +323,7 @@ class _Surface:
     def __init__(self, train: pd.DataFrame, x: np.ndarray, y: np.ndarray, unit_of: np.ndarray,
                  ux: np.ndarray, uy: np.ndarray, hotspot: HotspotParams, bandwidths: set[float]) -> None:
         self.train, self.x, self.y, self.hotspot = train, x, y, hotspot
-        self.n_units, self.unit_of = len(ux), unit_of
+        self.n_units = len(ux)
         inside = unit_of >= 0
         cols = np.flatnonzero(inside)
         self.counts = sparse.csr_matrix((np.ones(len(cols)), (unit_of[inside], cols)), shape=(self.n_units, len(x)))
@@ -433,113 +393,6 @@ class _Surface:
         return out
 
 
-_WINDOWS_DAYS = (7.0, 30.0, 90.0, 365.0)
-"""Fixed count windows of the learned models' features, next to 1, 2 and 4 horizons."""
-_MAX_ORIGINS = 12
-"""Most past origins a learned model is trained on (the latest ones)."""
-_ZERO_ROWS_PER_POSITIVE = 4
-"""Rows without a target signal kept per row with one (the rest dropped, the kept ones up-weighted):
-most units never see a signal, and a model needs only a sample of them."""
-
-
-class _Learned:
-    """Learned per-unit models (``LearnedParams``) on the pieces of a ``_Surface``.
-
-    To forecast the ``length`` days after ``origin`` from the signals ``fit`` (all before
-    ``origin``), the model is trained on past origins ``origin − j · length`` (j = 1 …
-    ``_MAX_ORIGINS``, those with signals before them): features per unit from the signals known
-    at that origin, target = the signals per unit that began in the ``length`` days after it,
-    all of them among ``fit``. So nothing at or after ``origin`` is read, in a fold or at the
-    final fit. Features (base weights, as the long-term counts): counts over the last 7, 30, 90,
-    365 days and 1, 2, 4 horizons and over all the history; the same at each kernel bandwidth
-    of the surface (neighbours at 1–2 rings and beyond) for all the history and the last 4
-    horizons; days since the unit's latest signal. With no past origin to train on (or no signal
-    after any), the forecast is the counts over all the history.
-    """
-
-    def __init__(self, surface: _Surface) -> None:
-        self.surface = surface
-        day = pd.Timedelta(days=1)
-        ref = surface.start.min() if len(surface.train) else pd.Timestamp(0, tz="UTC")
-        self.ref = ref
-        self.start = ((surface.start - ref) / day).to_numpy(float)
-        self.end = ((surface.end - ref) / day).to_numpy(float)
-
-    def _days(self, moment: pd.Timestamp) -> float:
-        return float((moment - self.ref) / pd.Timedelta(days=1))
-
-    def features(self, known: np.ndarray, t: float, length: float) -> np.ndarray:
-        """Per unit, the features from the signals ``known`` as seen at day ``t`` (class docstring)."""
-        s = self.surface
-        w = s.base(0.0) * known
-        age = t - self.end
-        windows = sorted(set(_WINDOWS_DAYS) | {length, 2 * length, 4 * length})
-        history = max(t - self.start[known].min(), length) if known.any() else length
-        # Signals per day, not per window: earlier origins have less history, and their counts must mean the same.
-        cols = [s.counts @ w / history] + [s.counts @ (w * (age < win)) / min(win, history) for win in windows]
-        recent = w * (age < 4 * length)
-        for h in sorted(s.kernels):
-            cols += [s.kernels[h] @ w / history, s.kernels[h] @ recent / min(4 * length, history)]
-        latest = np.full(s.n_units, -np.inf)
-        inside = known & (s.unit_of >= 0)
-        np.maximum.at(latest, s.unit_of[inside], self.end[inside])
-        cols.append(np.where(np.isfinite(latest), t - latest, history + length))
-        return np.column_stack(cols)
-
-    def score(self, candidate: LearnedParams, fit: np.ndarray, origin: pd.Timestamp, length: float) -> np.ndarray:
-        """The model's forecast per unit of the ``length`` days after ``origin``, trained on ``fit``."""
-        t = self._days(origin)
-        rows, targets = [], []
-        first = self.start[fit].min() if fit.any() else t
-        previous = t
-        for _ in range(_MAX_ORIGINS):
-            # Past origins at signal starts, as rolling_folds takes them: month-only data stay on whole months.
-            earlier = self.start[fit & (self.start <= previous - length)]
-            if not len(earlier) or earlier.max() <= first:
-                break
-            past = earlier.max()
-            known = fit & (self.end <= past) & (self.start < past)
-            later = fit & (self.start >= past) & (self.start < previous)
-            rows.append(self.features(known, past, length))
-            targets.append(self.surface.counts @ later.astype(float))
-            previous = past
-        now = self.features(fit, t, length)
-        y = np.concatenate(targets) if rows else np.zeros(0)
-        if not y.any():
-            return now[:, 0]
-        x = np.vstack(rows)
-        x, y, weight = _subsample(x, y)
-        if candidate.model == "boosting":
-            n_counts = x.shape[1] - 1
-            model = HistGradientBoostingRegressor(  # monotone: more signals never lower the risk
-                loss="poisson", max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
-                l2_regularization=1.0, monotonic_cst=[1] * n_counts + [-1],
-                early_stopping=False, random_state=0)
-            with threadpool_limits(1, user_api="openmp"):
-                model.fit(x, y, sample_weight=weight)
-                forecast = model.predict(now)
-            # Trees give equal forecasts to many units; the counts order them before the kernel tie-break does.
-            return forecast * (1 + 1e-6 * _share(now[:, 0]))
-        model = PoissonRegressor(alpha=1e-4, max_iter=300)
-        model.fit(np.log1p(x), y, sample_weight=weight)
-        return model.predict(np.log1p(now))
-
-
-def _subsample(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every row with a target signal and an evenly spaced sample of the others, weighted to their number."""
-    positive = y > 0
-    zeros = np.flatnonzero(~positive)
-    keep = max(_ZERO_ROWS_PER_POSITIVE * int(positive.sum()), 1)
-    weight = np.ones(len(y))
-    if len(zeros) > keep:
-        step = len(zeros) / keep
-        kept = zeros[(np.arange(keep) * step).astype(int)]
-        weight[kept] = step
-        rows = np.sort(np.concatenate([np.flatnonzero(positive), kept]))
-        return x[rows], y[rows], weight[rows]
-    return x, y, weight
-
-
 def calibrate_surface(
     train: pd.DataFrame,
     units: SignalUnits,
@@ -573,30 +426,18 @@ def calibrate_surface(
         reason = f"{history_days:.0f} days of history < {params.min_history_days:g}"
     elif not folds:
         reason = "no cross-validation fold"
-    bandwidths = ({c.bandwidth_m for c in candidates if isinstance(c, SurfaceParams)} if not reason
-                  else {params.prior.bandwidth_m})
+    bandwidths = {c.bandwidth_m for c in candidates} if not reason else {params.prior.bandwidth_m}
     surface = _Surface(train, units.x, units.y, units.unit_of, units.ux, units.uy, hotspot, bandwidths)
-    learned = _Learned(surface)
     every = np.ones(len(train), dtype=bool)
-    scores: tuple[tuple[SurfaceParams | LearnedParams, float], ...] = ()
+    scores: tuple[tuple[SurfaceParams, float], ...] = ()
     tested = 0
-    chosen: SurfaceParams | LearnedParams = params.prior
-    origins = [start[test].min() for _, test in folds]
-    # A fold forecasts the days up to the next fold's origin (the split for the latest one).
-    lengths = [float((later - origin) / pd.Timedelta(days=1))
-               for origin, later in zip(origins, [now, *origins[:-1]], strict=True)]
-
-    def raw_score(candidate: SurfaceParams | LearnedParams, fit: np.ndarray, origin: pd.Timestamp,
-                  length: float) -> np.ndarray:
-        if isinstance(candidate, LearnedParams):
-            return learned.score(candidate, fit, origin, length)
-        return surface.score(candidate, fit, origin, params.near_repeat_share)
-
+    chosen = params.prior
     if not reason:
+        origins = [start[test].min() for _, test in folds]
         breaks = [tiebreak(fit) for fit, _ in folds]
 
         def score_of(i: int, k: int) -> np.ndarray:
-            raw = raw_score(candidates[i], folds[k][0], origins[k], lengths[k])
+            raw = surface.score(candidates[i], folds[k][0], origins[k], params.near_repeat_share)
             return deterministic_rank(raw, tiebreak=breaks[k])
 
         best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=scoring.fold_hits,
@@ -609,11 +450,11 @@ def calibrate_surface(
             scores = tuple((c, round(float(m), 6)) for c, m in zip(candidates, mean, strict=True))
     if reason:
         log.info("calibration: prior %s (%s)", chosen.label(), reason)
-    final = raw_score(chosen, every, now, lengths[0] if lengths else 0.0)
+    final = surface.score(chosen, every, now, params.near_repeat_share)
     seconds = time.perf_counter() - t0
     if not reason:
         log.info("calibration: %s chosen of %d candidates on %d folds (%d fold test signals), %.1f s",
                  chosen.label(), len(candidates), len(folds), tested, seconds)
     return final, Calibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
                               n_folds=len(folds), fold_test_signals=tested, seconds=seconds, scores=scores,
-                              recency_floor=surface.recency_floor(_weights_of(chosen), now))
+                              recency_floor=surface.recency_floor(chosen, now))
