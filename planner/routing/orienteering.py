@@ -64,6 +64,8 @@ _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
 _STEPS = 8  # iterations per compiled call; the clock is checked between calls
+_FULL_SCAN = 40  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
+_NEAR = 12
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
 
 
@@ -298,19 +300,27 @@ class _Search:
         # A target is worth considering only if some route can reach it at all.  Shortest paths
         # (rather than direct costs) keep this exact when the matrix breaks the triangle
         # inequality.
-        sp = _shortest_paths(D)
-        reach = sp[self.start] + S + sp[:, self.end]
+        reach = _k_dijkstra(D, self.start) + S + _k_dijkstra(np.ascontiguousarray(D.T), self.end)
         mask = (P > 0) & (reach <= self.budget)
         mask[[self.start, self.end]] = False
         self.cand = np.flatnonzero(mask).astype(np.int64)
         # Nearest candidates of each candidate, for cluster removal in the perturbation.
         sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
         self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
+        # The _NEAR nearest route nodes (candidates and depots) of every node, for the
+        # neighbour-list 2-opt and or-opt of long routes.
+        nodes = np.unique(np.concatenate([self.cand, [self.start, self.end]]))
+        n = D.shape[0]
+        k = min(_NEAR, nodes.size - 1)
+        block = _block(D, np.arange(n), nodes)
+        block[nodes, np.arange(nodes.size)] = np.inf  # a node is not its own neighbour
+        order = np.argsort(block, axis=1, kind="stable")[:, :k]
+        self.near = np.ascontiguousarray(nodes[order])
 
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
         n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
-        inst = (self.D, self.S, self.P, self.cand, self.neighbours)
+        inst = (self.D, self.S, self.P, self.cand, self.neighbours, self.near)
         cfg = (self.start, self.end, self.budget, self.eps, self.score_eps, self.symmetric)
 
         def solution(pool: tuple[int, ...] = ()) -> tuple[np.ndarray, ...]:
@@ -882,50 +892,191 @@ def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
-    """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
+def _k_move_segment(route, L, i, k, rev, p, tmp):
+    """Move ``route[i:i+k]`` (reversed if ``rev``) after position ``p`` (in place)."""
+    t = 0
+    if p <= i - 2:
+        for q in range(p + 1):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(k):
+            tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+            t += 1
+        for q in range(p + 1, i):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(i + k, L):
+            tmp[t] = route[q]
+            t += 1
+    else:
+        for q in range(i):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(i + k, p + 1):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(k):
+            tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+            t += 1
+        for q in range(p + 1, L):
+            tmp[t] = route[q]
+            t += 1
+    route[:L] = tmp[:L]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_at(route, L, pos, node, forward):  # pragma: no cover - compiled
+    """Position of ``node`` in the route, or -1; a depot is at 0 going ``forward``, else at the end."""
+    q = pos[node]
+    if q >= 0:
+        return q
+    if forward and route[0] == node:
+        return 0
+    if not forward and route[L - 1] == node:
+        return L - 1
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_two_opt_near(D, route, L, pos, near, a, eps):  # pragma: no cover - compiled
+    """First improving 2-opt move that links node ``a`` to one of its ``near`` neighbours
+    (symmetric costs); applies it and returns the four end nodes, or ``-1`` for none."""
+    for forward in (True, False):
+        i = _k_at(route, L, pos, a, forward)
+        if i < 0 or (forward and i >= L - 1) or (not forward and i == 0):
+            continue
+        b = route[i + 1] if forward else route[i - 1]
+        dab = D[a, b]
+        for c in near[a]:
+            dac = D[a, c]
+            if dac >= dab - eps:  # neighbours come nearest first: no later one can gain
+                break
+            j = _k_at(route, L, pos, c, forward)
+            if j < 0 or (forward and j >= L - 1) or (not forward and j == 0):
+                continue
+            d = route[j + 1] if forward else route[j - 1]
+            if dac + D[b, d] - dab - D[c, d] < -eps:
+                if forward:
+                    lo, hi = min(i, j) + 1, max(i, j)
+                else:
+                    lo, hi = min(i, j), max(i, j) - 1
+                while lo < hi:
+                    route[lo], route[hi] = route[hi], route[lo]
+                    pos[route[lo]] = lo
+                    pos[route[hi]] = hi
+                    lo += 1
+                    hi -= 1
+                return a, b, c, d
+    return -1, -1, -1, -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_or_opt_near(D, route, L, pos, near, a, eps, tmp):
+    """First improving move of a segment of 1-3 targets starting at ``a`` next to a ``near``
+    neighbour of one of its ends, either way round (symmetric costs); applies it and returns
+    the segment's old neighbours and the new ones, or ``-1`` for none."""
+    i = pos[a]
+    if i < 1:
+        return -1, -1, -1, -1
+    for k in range(1, 4):
+        last_q = i + k - 1
+        if last_q > L - 2:
+            break
+        first = route[i]
+        last = route[last_q]
+        prev = route[i - 1]
+        nxt = route[last_q + 1]
+        gain = D[prev, first] + D[last, nxt] - D[prev, nxt]
+        if not gain > eps:
+            continue
+        for end in (first, last):
+            for c in near[end]:
+                for forward in (True, False):
+                    j = _k_at(route, L, pos, c, forward)
+                    if j < 0 or (i <= j <= last_q):
+                        continue
+                    e = j if forward else j - 1  # the edge (route[e], route[e + 1]) to insert in
+                    if e < 0 or e > L - 2 or (i - 1 <= e <= last_q):
+                        continue
+                    u = route[e]
+                    v = route[e + 1]
+                    duv = D[u, v]
+                    keep_way = D[u, first] + D[last, v] - duv
+                    turned = D[u, last] + D[first, v] - duv
+                    rev = turned < keep_way
+                    if min(keep_way, turned) - gain < -eps:
+                        _k_move_segment(route, L, i, k, rev, e, tmp)
+                        for q in range(1, L - 1):
+                            pos[route[q]] = q
+                        return prev, nxt, u, v
+    return -1, -1, -1, -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_shorten_near(D, route, L, near, eps, tmp, pos, queue, queued):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """2-opt and or-opt restricted to near neighbours, with don't-look bits: a node is looked
+    at again only when a move changed one of its edges, so a pass costs O(L k), not O(L^2).
+    Returns whether the route changed."""
+    for q in range(1, L - 1):
+        pos[route[q]] = q
+    size = queue.size
+    head = 0
+    count = 0
+    for q in range(L):
+        x = route[q]
+        if not queued[x]:
+            queued[x] = True
+            queue[(head + count) % size] = x
+            count += 1
+    changed = False
+    while count > 0:
+        a = queue[head]
+        head = (head + 1) % size
+        count -= 1
+        queued[a] = False
+        touched = _k_two_opt_near(D, route, L, pos, near, a, eps)
+        if touched[0] < 0:
+            touched = _k_or_opt_near(D, route, L, pos, near, a, eps, tmp)
+        if touched[0] < 0:
+            continue
+        changed = True
+        for x in (a, touched[0], touched[1], touched[2], touched[3]):
+            if not queued[x]:
+                queued[x] = True
+                queue[(head + count) % size] = x
+                count += 1
+    for q in range(L):
+        pos[route[q]] = -1
+    return changed
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """Shorten route ``ri`` with 2-opt and or-opt until neither helps.
+
+    Routes longer than ``_FULL_SCAN`` with symmetric costs use the near-neighbour moves; the
+    others the full scans, which find every improving move."""
     L = lens[ri]
     if L < 4:
         return
     route = R[ri, :L]
     keep[:L] = route
     changed = False
-    while True:
-        if _k_two_opt(D, route, eps, symmetric):
+    if symmetric and L > _FULL_SCAN:
+        n = D.shape[0]
+        pos = np.full(n, -1, dtype=np.int64)
+        changed = _k_shorten_near(
+            D, route, L, near, eps, tmp, pos, np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
+        )
+    else:
+        while True:
+            if _k_two_opt(D, route, eps, symmetric):
+                changed = True
+            i, k, rev, p = _k_or_opt(D, route, eps, symmetric)
+            if i < 0:
+                break
+            _k_move_segment(route, L, i, k, rev, p, tmp)
             changed = True
-        i, k, rev, p = _k_or_opt(D, route, eps, symmetric)
-        if i < 0:
-            break
-        # Move route[i:i+k] (reversed if rev) after position p.
-        t = 0
-        if p <= i - 2:
-            for q in range(p + 1):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(k):
-                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
-                t += 1
-            for q in range(p + 1, i):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(i + k, L):
-                tmp[t] = route[q]
-                t += 1
-        else:
-            for q in range(i):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(i + k, p + 1):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(k):
-                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
-                t += 1
-            for q in range(p + 1, L):
-                tmp[t] = route[q]
-                t += 1
-        route[:] = tmp[:L]
-        changed = True
     if changed:
         cost = _k_cost(D, S, route, L, terms)
         if cost <= costs[ri]:
@@ -1043,7 +1194,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Move or swap targets between routes while that lowers the total cost; returns whether
     it changed anything.
 
@@ -1087,8 +1238,8 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
         lens[b] = Lb
         costs[a] = cost_a
         costs[b] = cost_b
-        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, terms, keep, tmp)
-        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, near, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, near, terms, keep, tmp)
         any_change = True
     return any_change
 
@@ -1096,7 +1247,7 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
 @numba.njit(cache=True, nogil=True)
 def _k_local_search(  # noqa: PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, changed, budget, eps, score_eps, symmetric,
-    terms, keep, tmp,
+    near, terms, keep, tmp,
 ):  # pragma: no cover - compiled
     """Alternate shortening, insertion, replacement and exchanges until none helps.
 
@@ -1105,7 +1256,7 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
     m = lens.size
     for ri in range(m):
         if changed[ri]:
-            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
     no_ban = np.zeros(visited.size, dtype=np.bool_)
     before = np.empty(m, dtype=np.int64)
     exchanged = False
@@ -1116,20 +1267,20 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
             score += added
             for ri in range(m):
                 if lens[ri] != before[ri]:
-                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
             exchanged = False
             continue
         ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms)
         if ri >= 0:
             score += gain
-            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
             exchanged = False
             continue
         # Trading stops between teams only pays when it frees room for another target,
         # so it runs once the cheaper moves are exhausted.
         if m > 1 and not exchanged:
             exchanged = True
-            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
+            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, terms, keep, tmp):
                 continue
         return score
 
@@ -1260,7 +1411,7 @@ def _k_add_elite(  # noqa: PLR0913 - numba kernel
 def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
     """Replace ``cur`` by a ratio-greedy construction (scores randomised by ``noise``) and its
     local search; returns its score.  See :func:`_k_begin` for the arguments."""
-    D, S, P, cand, _ = inst
+    D, S, P, cand, _, near = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     for ri in range(lens.size):
@@ -1272,7 +1423,101 @@ def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover -
     score = _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps)
     return _k_local_search(
         D, S, P, R, lens, costs, visited, score, cand, np.ones(lens.size, dtype=np.bool_), budget,
-        eps, score_eps, symmetric, terms, keep, tmp,
+        eps, score_eps, symmetric, near, terms, keep, tmp,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_drop(D, S, P, route, L, noise, budget, eps, terms, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """Drop targets from ``route[:L]`` (in place), least score per saved cost first, until it
+    fits the budget; returns the new length.  ``noise`` randomises the scores as in
+    :func:`_k_fill`."""
+    prev = np.arange(-1, L - 1)
+    nxt = np.arange(1, L + 1)
+    alive = np.ones(L, dtype=np.bool_)
+    saving = np.zeros(L)
+    weight = np.zeros(L)
+    cost = 0.0
+    for q in range(L - 1):
+        cost += D[route[q], route[q + 1]] + S[route[q]]
+    for q in range(1, L - 1):
+        x = route[q]
+        saving[q] = D[route[q - 1], x] + D[x, route[q + 1]] - D[route[q - 1], route[q + 1]] + S[x]
+        weight[q] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
+    count = L
+    while count > 2:
+        if cost <= budget:
+            t = 0
+            q = 0
+            while q < L:
+                tmp[t] = route[q]
+                t += 1
+                q = nxt[q]
+            exact = _k_cost(D, S, tmp, t, terms)
+            if exact <= budget:
+                route[:t] = tmp[:t]
+                return t
+            cost = exact  # the running sum was a hair low: drop one more
+        pick = -1
+        ratio = np.inf
+        for q in range(1, L - 1):
+            if alive[q]:
+                r = weight[q] / max(saving[q], eps)
+                if pick < 0 or r < ratio:
+                    ratio = r
+                    pick = q
+        a = prev[pick]
+        b = nxt[pick]
+        cost -= saving[pick]
+        alive[pick] = False
+        nxt[a] = b
+        prev[b] = a
+        count -= 1
+        for q in (a, b):
+            if 0 < q < L - 1:
+                x = route[q]
+                saving[q] = D[route[prev[q]], x] + D[x, route[nxt[q]]] - D[route[prev[q]], route[nxt[q]]] + S[x]
+    route[1] = route[L - 1]
+    return 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+    """Replace the single route of ``cur`` by a tour through every candidate (nearest neighbour,
+    then shortened), cut down to the budget by :func:`_k_drop`, and its local search; returns
+    its score.  When the budget lets a route visit much of the instance, starting from
+    everything and dropping finds far better regions than growing a route from the depot."""
+    D, S, P, cand, _, near = inst
+    start, end, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    route = R[0]
+    nc = cand.size
+    free = np.ones(nc, dtype=np.bool_)
+    route[0] = start
+    last = start
+    for t in range(nc):
+        pick = -1
+        for c in range(nc):
+            if free[c] and (pick < 0 or D[last, cand[c]] < D[last, cand[pick]]):
+                pick = c
+        free[pick] = False
+        last = cand[pick]
+        route[t + 1] = last
+    route[nc + 1] = end
+    lens[0] = nc + 2
+    costs[0] = _k_cost(D, S, route, nc + 2, terms)
+    _k_shorten(D, S, R, lens, costs, 0, eps, symmetric, near, terms, keep, tmp)
+    L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
+    lens[0] = L
+    costs[0] = _k_cost(D, S, route, L, terms)
+    visited[:] = False
+    score = 0.0
+    for q in range(1, L - 1):
+        visited[route[q]] = True
+        score += P[route[q]]
+    return _k_local_search(
+        D, S, P, R, lens, costs, visited, score, cand, np.ones(1, dtype=np.bool_), budget,
+        eps, score_eps, symmetric, near, terms, keep, tmp,
     )
 
 
@@ -1286,7 +1531,7 @@ def _k_seed(seed):  # pragma: no cover - compiled
 def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
     """The ratio-greedy construction and its local search: the first current, best and elite.
 
-    ``inst`` is ``(D, S, P, cand, neighbours)``, ``cfg`` ``(start, end, budget, eps, score_eps,
+    ``inst`` is ``(D, S, P, cand, neighbours, near)``, ``cfg`` ``(start, end, budget, eps, score_eps,
     symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
     leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
     ``scores`` (current score, best score)."""
@@ -1294,9 +1539,16 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     R, lens, costs, visited = cur
     cap = R.shape[1]
     terms = np.empty(2 * cap + 2)
-    score = _k_construct(
-        inst, cfg, cur, 0.0, terms, np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
-    )
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
+    if lens.size == 1 and cfg[5]:
+        grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
+        dropped = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+        if _k_better(score, grown[2], dropped, costs, eps, score_eps):
+            _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
+        else:
+            score = dropped
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
     counts[0] = 0
@@ -1313,7 +1565,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
 
     The caller checks the clock between calls, so the time limit is kept to within a few
     iterations without leaving compiled code each iteration."""
-    D, S, P, cand, neighbours = inst
+    D, S, P, cand, neighbours, near = inst
     _, _, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     bR, blens, bcosts, bvisited = best
@@ -1342,7 +1594,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
         tscore = _k_local_search(
             D, S, P, tR, tlens, tcosts, tvisited, tscore, cand, changed, budget, eps, score_eps,
-            symmetric, terms, keep, tmp,
+            symmetric, near, terms, keep, tmp,
         )
         if _k_better(tscore, tcosts, bscore, bcosts, eps, score_eps):
             _k_copy(tR, tlens, tcosts, tvisited, bR, blens, bcosts, bvisited)
@@ -1360,7 +1612,10 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
+            if m == 1 and symmetric and np.random.random() < 0.5:
+                score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
+            else:
+                score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
         elif stall and stall % _RESET_EVERY == 0:
             e = np.random.randint(0, ecount)
             _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
@@ -1370,18 +1625,31 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
     return iterations >= limit or stall >= stall_limit
 
 
+@numba.njit(cache=True)
+def _k_dijkstra(D, source):  # pragma: no cover - compiled
+    """Shortest path costs from ``source`` over the dense matrix ``D`` (O(n^2), no heap)."""
+    n = D.shape[0]
+    dist = np.full(n, np.inf)
+    done = np.zeros(n, dtype=np.bool_)
+    dist[source] = 0.0
+    for _ in range(n):
+        u = -1
+        for v in range(n):
+            if not done[v] and (u < 0 or dist[v] < dist[u]):
+                u = v
+        if not np.isfinite(dist[u]):
+            break
+        done[u] = True
+        for v in range(n):
+            alt = dist[u] + D[u, v]
+            if alt < dist[v]:
+                dist[v] = alt
+    return dist
+
+
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[np.ix_(rows, cols)]``, several times faster for the small blocks used here."""
     return matrix.take(rows, 0).take(cols, 1)
-
-
-def _shortest_paths(cost: np.ndarray) -> np.ndarray:
-    """All-pairs shortest path costs (Floyd-Warshall, vectorised per pivot)."""
-    dist = np.array(cost, dtype=float)
-    np.fill_diagonal(dist, 0.0)
-    for k in range(dist.shape[0]):
-        np.minimum(dist, dist[:, k : k + 1] + dist[k : k + 1, :], out=dist)
-    return dist
 
 
 def solve_orienteering(
