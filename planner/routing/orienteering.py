@@ -63,7 +63,8 @@ _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
-_STEPS = 8  # iterations per compiled call; the clock is checked between calls
+_STEPS = 64  # at most this many iterations per compiled call; the clock is checked between calls
+_CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 40  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
 _NEAR = 12
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
@@ -314,8 +315,10 @@ class _Search:
         k = min(_NEAR, nodes.size - 1)
         block = _block(D, np.arange(n), nodes)
         block[nodes, np.arange(nodes.size)] = np.inf  # a node is not its own neighbour
-        order = np.argsort(block, axis=1, kind="stable")[:, :k]
-        self.near = np.ascontiguousarray(nodes[order])
+        part = np.argpartition(block, k - 1, axis=1)[:, :k] if k < nodes.size else np.argsort(block, axis=1)
+        rows = np.arange(n)[:, None]
+        order = np.take_along_axis(part, np.argsort(block[rows, part], axis=1, kind="stable"), axis=1)
+        self.near = np.ascontiguousarray(nodes[order[:, :k]])
 
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
@@ -338,15 +341,22 @@ class _Search:
         _k_seed(seed)
         _k_begin(inst, cfg, cur, best, elite, counts, scores)
         timed_out = False
+        steps = 1
         before = time.perf_counter()
-        while not _k_steps(inst, cfg, cur, best, elite, counts, scores, _STEPS, limit, stall_limit):
+        done = 0
+        while not _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):
             now = time.perf_counter()
-            # Stop while two more calls would still fit, so that the whole solve (the other
-            # search and the answer included) ends within the time limit, not one call past it.
-            if now + 2 * (now - before) > deadline:
+            # Seconds per iteration of the last call; the iterations themselves do not depend
+            # on how they are grouped into calls, so this keeps the result deterministic.
+            per = (now - before) / max(1, int(counts[1]) - done)
+            # Stop while two more iterations would still fit, so that the whole solve (the
+            # other search and the answer included) ends within the time limit.
+            if now + 2 * per > deadline:
                 timed_out = True
                 break
+            steps = int(min(_STEPS, max(1.0, min(_CALL_SECONDS, (deadline - now) / 4) / per)))
             before = now
+            done = int(counts[1])
         return best[0], best[1], best[2], float(scores[1]), int(counts[1]), timed_out
 
     def run(self, params: SolverParams, deadline: float) -> tuple[list[list[int]], int, bool]:
@@ -1541,14 +1551,10 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     terms = np.empty(2 * cap + 2)
     keep = np.empty(cap, dtype=np.int64)
     tmp = np.empty(cap, dtype=np.int64)
-    score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
     if lens.size == 1 and cfg[5]:
-        grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
-        dropped = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
-        if _k_better(score, grown[2], dropped, costs, eps, score_eps):
-            _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
-        else:
-            score = dropped
+        score = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+    else:
+        score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
     counts[0] = 0
@@ -1612,7 +1618,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            if m == 1 and symmetric and np.random.random() < 0.5:
+            if m == 1 and symmetric:
                 score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
             else:
                 score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
