@@ -798,40 +798,69 @@ def _k_route_cost(D, S, route, length, terms):  # pragma: no cover - compiled
     return _k_fsum(terms, count)
 
 
-@numba.njit(cache=True)
-def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no cover - compiled
-    """Cheapest insertion cost (``inf`` once taken) and edge of each node into one route."""
-    for c in range(nodes.size):
-        x = nodes[c]
-        best = np.inf
-        pos = 0
-        for e in range(length - 1):
+@numba.njit(cache=True, nogil=True)
+def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
+    """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
+
+    With ``near`` (one row per node, empty rows for none) only the edges next to ``x``'s near
+    neighbours on the route are tried, ``pos`` giving their positions; the full scan when none
+    of them is on it."""
+    best = np.inf
+    where = 0
+    for u in near[x]:
+        for forward in (True, False):
+            j = _k_at(route, L, pos, u, forward)
+            e = j if forward else j - 1
+            if j < 0 or e < 0 or e > L - 2:
+                continue
             a = route[e]
             b = route[e + 1]
             v = D[a, x] + D[x, b] - D[a, b] + S[x]
-            if v < best:
+            if v < best or (v == best and e < where):
                 best = v
-                pos = e
-        delta[c] = np.inf if taken[c] else best
-        where[c] = pos
+                where = e
+    if best < np.inf:
+        return best, where
+    for e in range(L - 1):
+        a = route[e]
+        b = route[e + 1]
+        v = D[a, x] + D[x, b] - D[a, b] + S[x]
+        if v < best:
+            best = v
+            where = e
+    return best, where
 
 
-@numba.njit(cache=True)
-def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # noqa: PLR0913 - numba kernel  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True)
+def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Greedy ratio insertion of ``nodes`` into the routes ``R[ri, :lens[ri]]`` (in place).
 
     Repeatedly inserts the node with the best ``weight`` / added-cost ratio among those that
     fit (first route, then first node, on ties) at its cheapest edge, checking each new route
-    cost with the exact sum; a node that the exact sum puts over the budget is never tried on
-    that route again until the route changes.  Returns the inserted nodes in order.
+    cost with the exact sum; a node that the exact sum puts over the budget is tried on that
+    route again only once the route changes.  After an insertion only the nodes whose cheapest
+    edge it split are scanned again; the others just compare the two new edges.  On long routes
+    with symmetric costs the scans look only next to each node's near neighbours.  Returns the
+    inserted nodes in order.
     """
     m = lens.size
     F = nodes.size
+    n = D.shape[0]
     taken = np.zeros(F, dtype=np.bool_)
     delta = np.empty((m, F))
     where = np.empty((m, F), dtype=np.int64)
+    pos = np.full((m, n), -1, dtype=np.int64)
+    use = np.empty(m, dtype=np.bool_)
+    none = near[:, :0]
     for ri in range(m):
-        _k_fill_row(D, S, R[ri], lens[ri], nodes, taken, delta[ri], where[ri])
+        L = lens[ri]
+        use[ri] = symmetric and L > _FULL_SCAN
+        for q in range(1, L - 1):
+            pos[ri, R[ri, q]] = q
+        for c in range(F):
+            delta[ri, c], where[ri, c] = _k_best_edge(
+                D, S, R[ri], L, nodes[c], pos[ri], near if use[ri] else none
+            )
     terms = np.empty(2 * R.shape[1] + 2)
     order = np.empty(F, dtype=np.int64)
     count = 0
@@ -842,23 +871,47 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # noqa: PLR09
         p = where[ri, k]
         L = lens[ri]
         route = R[ri]
+        x = nodes[k]
         for t in range(L, p + 1, -1):
             route[t] = route[t - 1]
-        route[p + 1] = nodes[k]
+        route[p + 1] = x
         cost = _k_route_cost(D, S, route, L + 1, terms)
-        if cost > budget:  # rounding put it a hair over: undo, never try it there again
+        if cost > budget:  # rounding put it a hair over: undo, not again until the route changes
             for t in range(p + 1, L):
                 route[t] = route[t + 1]
             delta[ri, k] = np.inf
             continue
-        lens[ri] = L + 1
+        L += 1
+        lens[ri] = L
         costs[ri] = cost
         taken[k] = True
-        order[count] = nodes[k]
+        order[count] = x
         count += 1
-        _k_fill_row(D, S, route, L + 1, nodes, taken, delta[ri], where[ri])
         for r2 in range(m):
             delta[r2, k] = np.inf
+        if L > _FULL_SCAN + 1 and symmetric:
+            use[ri] = True
+        for q in range(p + 1, L - 1):
+            pos[ri, route[q]] = q
+        a = route[p]
+        b = route[p + 2]
+        for c in range(F):
+            if taken[c]:
+                continue
+            y = nodes[c]
+            if where[ri, c] == p or not np.isfinite(delta[ri, c]):
+                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near if use[ri] else none)
+                continue
+            if where[ri, c] > p:
+                where[ri, c] += 1
+            v = D[a, y] + D[y, x] - D[a, x] + S[y]
+            if v < delta[ri, c]:
+                delta[ri, c] = v
+                where[ri, c] = p
+            v = D[x, y] + D[y, b] - D[x, b] + S[y]
+            if v < delta[ri, c]:
+                delta[ri, c] = v
+                where[ri, c] = p + 1
     return order[:count]
 
 
@@ -1096,7 +1149,7 @@ def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps, near, symmetric):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Ratio-greedy insertion of the free candidates (not ``banned``); returns the score added.
 
     ``noise > 0`` multiplies each score by a uniform factor in [1 - noise, 1 + noise] for the
@@ -1116,7 +1169,7 @@ def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):
             nodes[count] = x
             weight[count] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
             count += 1
-    order = _k_insert(D, S, R, lens, costs, nodes, weight, budget, eps)
+    order = _k_insert(D, S, R, lens, costs, nodes, weight, budget, eps, near, symmetric)
     added = 0.0
     for x in order:
         visited[x] = True
@@ -1125,7 +1178,80 @@ def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
+def _k_replace_near(D, S, P, route, L, cost, free, near, budget, eps, score_eps):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
+    """:func:`_k_replace_best` for a long route with symmetric costs, each free candidate
+    placed only next to its near neighbours on the route: its three cheapest such edges
+    (one of them is not next to the dropped target) or the dropped target's own place.
+
+    Returns ``(found, top_gain, added_cost, k, c)`` as :func:`_k_replace_best` does, ``k``
+    counting targets from 0."""
+    n = D.shape[0]
+    pos = np.full(n, -1, dtype=np.int64)
+    for q in range(1, L - 1):
+        pos[route[q]] = q
+    K = L - 2
+    saving = np.empty(K)
+    pmin = np.inf
+    for k in range(K):
+        v = route[k + 1]
+        saving[k] = D[route[k], v] + D[v, route[k + 2]] - D[route[k], route[k + 2]] + S[v]
+        pmin = min(pmin, P[v])
+    top = -np.inf
+    bestc = np.inf
+    bk = -1
+    bc = -1
+    edge_cost = np.empty(3)
+    edge = np.empty(3, dtype=np.int64)
+    for c in range(free.size):
+        x = free[c]
+        if not P[x] >= pmin - score_eps:
+            continue
+        edge_cost[:] = np.inf
+        edge[:] = -1
+        for u in near[x]:
+            for forward in (True, False):
+                j = _k_at(route, L, pos, u, forward)
+                e = j if forward else j - 1
+                if j < 0 or e < 0 or e > L - 2 or e == edge[0] or e == edge[1] or e == edge[2]:
+                    continue
+                a = route[e]
+                b = route[e + 1]
+                d = D[a, x] + D[x, b] - D[a, b] + S[x]
+                for t in range(3):
+                    if d < edge_cost[t]:
+                        for t2 in range(2, t, -1):
+                            edge_cost[t2] = edge_cost[t2 - 1]
+                            edge[t2] = edge[t2 - 1]
+                        edge_cost[t] = d
+                        edge[t] = e
+                        break
+        for k in range(K):
+            gain = P[x] - P[route[k + 1]]
+            if gain < top - score_eps or gain < -score_eps:
+                continue
+            ins = np.inf
+            for t in range(3):
+                if edge[t] >= 0 and edge[t] != k and edge[t] != k + 1:
+                    ins = edge_cost[t]
+                    break
+            a = route[k]
+            b = route[k + 2]
+            ins = min(ins, D[a, x] + D[x, b] - D[a, b] + S[x])
+            new_cost = cost - saving[k] + ins
+            if new_cost > budget or not (gain > score_eps or new_cost < cost - eps):
+                continue
+            added = new_cost - cost
+            if gain > top + score_eps or added < bestc:
+                if gain > top + score_eps:
+                    top = gain
+                bestc = added
+                bk = k
+                bc = c
+    return bk >= 0, top, bestc, bk, bc
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms, near, symmetric):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Swap a visited target for an unvisited one that scores more (or as much, cheaper).
 
     Returns ``(route changed or -1, score change)``."""
@@ -1159,12 +1285,15 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
         if L < 3:
             continue
         route = R[ri, :L]
-        _k_replace_tables(D, S, route, free, ins, alt, saving, rel)
-        for q in range(L - 2):
-            Pv[q] = P[route[q + 1]]
-        found, gain, added, k, u = _k_replace_best(
-            alt[: L - 2], saving[: L - 2], rel, Pf, Pv[: L - 2], costs[ri], budget, eps, score_eps
-        )
+        if symmetric and L > _FULL_SCAN:
+            found, gain, added, k, u = _k_replace_near(D, S, P, route, L, costs[ri], free, near, budget, eps, score_eps)
+        else:
+            _k_replace_tables(D, S, route, free, ins, alt, saving, rel)
+            for q in range(L - 2):
+                Pv[q] = P[route[q + 1]]
+            found, gain, added, k, u = _k_replace_best(
+                alt[: L - 2], saving[: L - 2], rel, Pf, Pv[: L - 2], costs[ri], budget, eps, score_eps
+            )
         if not found:
             continue
         if mri == -1 or gain > best_gain or (gain == best_gain and added < best_added):
@@ -1272,7 +1401,7 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
     exchanged = False
     while True:
         before[:] = lens
-        added = _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.0, budget, eps)
+        added = _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.0, budget, eps, near, symmetric)
         if added > 0:  # candidates all score > 0
             score += added
             for ri in range(m):
@@ -1280,7 +1409,7 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
                     _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
             exchanged = False
             continue
-        ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms)
+        ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms, near, symmetric)
         if ri >= 0:
             score += gain
             _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
@@ -1298,7 +1427,7 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
 @numba.njit(cache=True, nogil=True)
 def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps,
-    terms,
+    terms, near, symmetric,
 ):  # pragma: no cover - compiled
     """Remove some visited targets and greedily refill the routes without them.
 
@@ -1386,7 +1515,7 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
         R[ri, :t] = kept[:t]
         lens[ri] = t
         costs[ri] = cost
-    return score + _k_fill(D, S, P, R, lens, costs, visited, cand, remove, 0.3, budget, eps)
+    return score + _k_fill(D, S, P, R, lens, costs, visited, cand, remove, 0.3, budget, eps, near, symmetric)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1430,7 +1559,10 @@ def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover -
         lens[ri] = 2
         costs[ri] = _k_cost(D, S, R[ri], 2, terms)
     visited[:] = False
-    score = _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps)
+    score = _k_fill(
+        D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps, near,
+        symmetric,
+    )
     return _k_local_search(
         D, S, P, R, lens, costs, visited, score, cand, np.ones(lens.size, dtype=np.bool_), budget,
         eps, score_eps, symmetric, near, terms, keep, tmp,
@@ -1551,10 +1683,14 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     terms = np.empty(2 * cap + 2)
     keep = np.empty(cap, dtype=np.int64)
     tmp = np.empty(cap, dtype=np.int64)
+    score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
     if lens.size == 1 and cfg[5]:
-        score = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
-    else:
-        score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
+        grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
+        dropped = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+        if _k_better(score, grown[2], dropped, costs, eps, score_eps):
+            _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
+        else:
+            score = dropped
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
     counts[0] = 0
@@ -1594,7 +1730,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
         _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
         tscore = _k_perturb(
             D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
-            budget, eps, terms,
+            budget, eps, terms, near, symmetric,
         )
         for ri in range(m):
             changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
@@ -1618,7 +1754,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            if m == 1 and symmetric:
+            if m == 1 and symmetric and np.random.random() < 0.5:
                 score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
             else:
                 score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
