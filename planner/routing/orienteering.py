@@ -1076,21 +1076,29 @@ def _k_or_opt_near(D, route, L, pos, near, a, eps, tmp):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_shorten_near(D, route, L, near, eps, tmp, pos, queue, queued):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_shorten_near(D, route, L, near, eps, tmp, pos, queue, queued, succ):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """2-opt and or-opt restricted to near neighbours, with don't-look bits: a node is looked
     at again only when a move changed one of its edges, so a pass costs O(L k), not O(L^2).
-    Returns whether the route changed."""
+
+    ``succ`` (one entry per node; empty for none) holds each node's successor when the route
+    was last shortened: then only the ends of edges that are new since are looked at first,
+    and ``succ`` is brought up to date.  Returns whether the route changed."""
     for q in range(1, L - 1):
         pos[route[q]] = q
     size = queue.size
     head = 0
     count = 0
-    for q in range(L):
+    memo = succ.size > 0
+    for q in range(L - 1):
         x = route[q]
-        if not queued[x]:
-            queued[x] = True
-            queue[(head + count) % size] = x
-            count += 1
+        y = route[q + 1]
+        if memo and (succ[x] == y or succ[y] == x):
+            continue  # an edge of the shortened route: its ends were done then
+        for z in (x, y):
+            if not queued[z]:
+                queued[z] = True
+                queue[(head + count) % size] = z
+                count += 1
     changed = False
     while count > 0:
         a = queue[head]
@@ -1110,15 +1118,19 @@ def _k_shorten_near(D, route, L, near, eps, tmp, pos, queue, queued):  # noqa: P
                 count += 1
     for q in range(L):
         pos[route[q]] = -1
+    if memo:
+        for q in range(L - 1):
+            succ[route[q]] = route[q + 1]
     return changed
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Shorten route ``ri`` with 2-opt and or-opt until neither helps.
 
-    Routes longer than ``_FULL_SCAN`` with symmetric costs use the near-neighbour moves; the
-    others the full scans, which find every improving move."""
+    Routes longer than ``_FULL_SCAN`` with symmetric costs use the near-neighbour moves, with
+    ``memo[ri]`` as their successor memory (``memo`` may have no rows: no memory); the others
+    the full scans, which find every improving move."""
     L = lens[ri]
     if L < 4:
         return
@@ -1128,8 +1140,9 @@ def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
     if symmetric and L > _FULL_SCAN:
         n = D.shape[0]
         pos = np.full(n, -1, dtype=np.int64)
+        succ = memo[ri] if memo.shape[0] > 0 else memo[0:0, 0]
         changed = _k_shorten_near(
-            D, route, L, near, eps, tmp, pos, np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
+            D, route, L, near, eps, tmp, pos, np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.bool_), succ
         )
     else:
         while True:
@@ -1333,7 +1346,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, memo, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Move or swap targets between routes while that lowers the total cost; returns whether
     it changed anything.
 
@@ -1377,8 +1390,8 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, terms, keep,
         lens[b] = Lb
         costs[a] = cost_a
         costs[b] = cost_b
-        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, near, terms, keep, tmp)
-        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, near, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, near, memo, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, near, memo, terms, keep, tmp)
         any_change = True
     return any_change
 
@@ -1393,9 +1406,11 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
     ``changed`` marks the routes that may not be shortened yet; the others are already at a
     2-opt / or-opt optimum.  Returns the new score."""
     m = lens.size
+    # Successors at each route's last shortening, so that later ones look at new edges only.
+    memo = np.full((m, D.shape[0]), -1, dtype=np.int64)
     for ri in range(m):
         if changed[ri]:
-            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp)
     no_ban = np.zeros(visited.size, dtype=np.bool_)
     before = np.empty(m, dtype=np.int64)
     exchanged = False
@@ -1406,20 +1421,20 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
             score += added
             for ri in range(m):
                 if lens[ri] != before[ri]:
-                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
+                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp)
             exchanged = False
             continue
         ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms, near, symmetric)
         if ri >= 0:
             score += gain
-            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, terms, keep, tmp)
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp)
             exchanged = False
             continue
         # Trading stops between teams only pays when it frees room for another target,
         # so it runs once the cheaper moves are exhausted.
         if m > 1 and not exchanged:
             exchanged = True
-            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, terms, keep, tmp):
+            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, memo, terms, keep, tmp):
                 continue
         return score
 
@@ -1648,7 +1663,7 @@ def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no co
     route[nc + 1] = end
     lens[0] = nc + 2
     costs[0] = _k_cost(D, S, route, nc + 2, terms)
-    _k_shorten(D, S, R, lens, costs, 0, eps, symmetric, near, terms, keep, tmp)
+    _k_shorten(D, S, R, lens, costs, 0, eps, symmetric, near, np.empty((0, 0), dtype=np.int64), terms, keep, tmp)
     L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
     lens[0] = L
     costs[0] = _k_cost(D, S, route, L, terms)
