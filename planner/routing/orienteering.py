@@ -7,12 +7,16 @@ worth), a dwell time per node, a number of teams and a time budget per team.  Ev
 The goal is the largest total score with no route over budget.
 
 :func:`solve_orienteering` is an iterated local search in the spirit of the ILS and GRASP
-heuristics of the orienteering literature: a ratio-greedy construction, then repeated
-"ruin and recreate" perturbations, each followed by a local search (2-opt and or-opt to shorten
-routes, moves, swaps and tail exchanges between routes, ratio insertion of unvisited targets and
-replacement of a visited target by a better unvisited one).  The whole search is compiled with
-numba (the ``_k_*`` kernels; Python only prepares the arrays and watches the clock), and two
-independent searches run in parallel threads by default, the best one winning.
+heuristics of the orienteering literature: a ratio-greedy construction (for a single route also
+a tour through every target cut down to the budget, least score per saved cost first, keeping
+the better), then repeated "ruin and recreate" perturbations, each followed by a local search
+(2-opt and or-opt to shorten routes, moves, swaps and tail exchanges between routes, ratio
+insertion of unvisited targets and replacement of a visited target by a better unvisited one).
+On long routes with symmetric costs the moves look only next to each node's nearest
+neighbours, with don't-look bits, so they cost O(k) rather than O(n) per node; short routes
+keep the full scans.  The whole search is compiled with numba (the ``_k_*`` kernels; Python
+only prepares the arrays and watches the clock), and two independent searches run in parallel
+threads by default, the best one winning.
 
 :func:`read_instance` reads the classic benchmark files (Tsiligirides / Chao OP, Chao TOP).
 """
@@ -65,7 +69,7 @@ _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with 
 _STRENGTH_MAX = 0.5
 _STEPS = 64  # at most this many iterations per compiled call; the clock is checked between calls
 _CALL_SECONDS = 0.01  # and about this long a call
-_FULL_SCAN = 40  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
+_FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
 _NEAR = 12
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
 
@@ -838,10 +842,10 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
     Repeatedly inserts the node with the best ``weight`` / added-cost ratio among those that
     fit (first route, then first node, on ties) at its cheapest edge, checking each new route
     cost with the exact sum; a node that the exact sum puts over the budget is tried on that
-    route again only once the route changes.  After an insertion only the nodes whose cheapest
-    edge it split are scanned again; the others just compare the two new edges.  On long routes
-    with symmetric costs the scans look only next to each node's near neighbours.  Returns the
-    inserted nodes in order.
+    route again only once the route changes.  On long routes with symmetric costs the scans
+    look only next to each node's near neighbours, and after an insertion only the nodes whose
+    cheapest edge it split are scanned again (the others compare the two new edges).  Returns
+    the inserted nodes in order.
     """
     m = lens.size
     F = nodes.size
@@ -899,7 +903,8 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
             if taken[c]:
                 continue
             y = nodes[c]
-            if where[ri, c] == p or not np.isfinite(delta[ri, c]):
+            # Short routes scan every edge again, which keeps the first cheapest edge on ties.
+            if not use[ri] or where[ri, c] == p or not np.isfinite(delta[ri, c]):
                 delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near if use[ri] else none)
                 continue
             if where[ri, c] > p:
