@@ -803,12 +803,29 @@ def _k_route_cost(D, S, route, length, terms):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no cover - compiled
+    """Cheapest insertion cost (``inf`` once taken) and edge of each node into one route."""
+    for c in range(nodes.size):
+        x = nodes[c]
+        best = np.inf
+        pos = 0
+        for e in range(length - 1):
+            a = route[e]
+            b = route[e + 1]
+            v = D[a, x] + D[x, b] - D[a, b] + S[x]
+            if v < best:
+                best = v
+                pos = e
+        delta[c] = np.inf if taken[c] else best
+        where[c] = pos
+
+
+@numba.njit(cache=True, nogil=True)
 def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
     """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
 
-    With ``near`` (one row per node, empty rows for none) only the edges next to ``x``'s near
-    neighbours on the route are tried, ``pos`` giving their positions; the full scan when none
-    of them is on it."""
+    Only the edges next to ``x``'s ``near`` neighbours on the route are tried, ``pos`` giving
+    their positions; the full scan when none of them is on it."""
     best = np.inf
     where = 0
     for u in near[x]:
@@ -855,16 +872,16 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
     where = np.empty((m, F), dtype=np.int64)
     pos = np.full((m, n), -1, dtype=np.int64)
     use = np.empty(m, dtype=np.bool_)
-    none = near[:, :0]
     for ri in range(m):
         L = lens[ri]
         use[ri] = symmetric and L > _FULL_SCAN
+        if not use[ri]:
+            _k_fill_row(D, S, R[ri], L, nodes, taken, delta[ri], where[ri])
+            continue
         for q in range(1, L - 1):
             pos[ri, R[ri, q]] = q
         for c in range(F):
-            delta[ri, c], where[ri, c] = _k_best_edge(
-                D, S, R[ri], L, nodes[c], pos[ri], near if use[ri] else none
-            )
+            delta[ri, c], where[ri, c] = _k_best_edge(D, S, R[ri], L, nodes[c], pos[ri], near)
     terms = np.empty(2 * R.shape[1] + 2)
     order = np.empty(F, dtype=np.int64)
     count = 0
@@ -893,8 +910,13 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
         count += 1
         for r2 in range(m):
             delta[r2, k] = np.inf
-        if L > _FULL_SCAN + 1 and symmetric:
-            use[ri] = True
+        if not use[ri]:
+            if symmetric and L > _FULL_SCAN:
+                use[ri] = True
+                for q in range(1, L - 1):
+                    pos[ri, route[q]] = q
+            _k_fill_row(D, S, route, L, nodes, taken, delta[ri], where[ri])
+            continue
         for q in range(p + 1, L - 1):
             pos[ri, route[q]] = q
         a = route[p]
@@ -903,9 +925,8 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
             if taken[c]:
                 continue
             y = nodes[c]
-            # Short routes scan every edge again, which keeps the first cheapest edge on ties.
-            if not use[ri] or where[ri, c] == p or not np.isfinite(delta[ri, c]):
-                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near if use[ri] else none)
+            if where[ri, c] == p or not np.isfinite(delta[ri, c]):
+                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near)
                 continue
             if where[ri, c] > p:
                 where[ri, c] += 1
