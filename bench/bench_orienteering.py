@@ -3,14 +3,17 @@
 Usage::
 
     .venv/bin/python bench/bench_orienteering.py [--quick] [--exact-limit 60] [--shared DIR]
-        [--no-top | --top-only] [--no-ortools]
+        [--no-top | --top-only] [--no-ortools] [--no-oplib | --oplib-only] [--oplib-max-n N]
 
 For every OP instance (Tsiligirides 1 and 3, Chao 64 and 66) it reports our score and time at
 the default parameters, the optimum from a CP-SAT model (when proved within ``--exact-limit``
 seconds; otherwise "not proven" with the bound) and OR-Tools routing with disjunction
 penalties (guided local search) at the same time limit as ours.  For the Chao TOP instances it
 compares our score with the 1996 reference score and with OR-Tools routing with several
-vehicles.  All ratios are measured in this run.
+vehicles.  For the OPLib instances (``.oplib``, TSPLIB-rounded distances, closed tours, the
+depot's score counted) it compares ours at ``--time-limit 1`` (2 s above 400 points) with the
+library's best known score (proved optimal for most) and OR-Tools routing at the same time.
+All ratios are measured in this run.
 
 Distances are unrounded Euclidean.  The OR-Tools models need integers: routing rounds scaled
 distances *up* (so each route it returns is feasible in floating point as well) and CP-SAT
@@ -22,6 +25,7 @@ lengths are recomputed in floating point.
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import math
 import os
@@ -39,6 +43,7 @@ from ortools.sat.python import cp_model
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from planner._errors import NoRouteError
+from planner.routing.oplib import read_oplib
 from planner.routing.orienteering import OrienteeringProblem, SolverParams, read_instance, solve_orienteering
 
 EXACT_SCALE = 10_000  # CP-SAT: distances floored at 1e-4
@@ -205,11 +210,13 @@ def ortools_routing(problem: OrienteeringProblem, time_limit: float) -> tuple[fl
     return score, length
 
 
-def ours(problem: OrienteeringProblem) -> tuple[float, float, float, tuple[int, ...] | None]:
-    """Our solver at the default parameters; returns (score, length, seconds, first route)."""
+def ours(
+    problem: OrienteeringProblem, params: SolverParams = SolverParams()
+) -> tuple[float, float, float, tuple[int, ...] | None]:
+    """Our solver (default parameters); returns (score, length, seconds, first route)."""
     started = time.perf_counter()
     try:
-        solution = solve_orienteering(problem, params=SolverParams())
+        solution = solve_orienteering(problem, params=params)
     except NoRouteError:  # even start -> end is over budget: nothing can be collected
         return 0.0, 0.0, time.perf_counter() - started, None
     seconds = time.perf_counter() - started
@@ -243,6 +250,9 @@ def main() -> None:
         "their optimum with CP-SAT to tell whether the reference can be reached at all",
     )
     parser.add_argument("--prove-limit", type=float, default=900.0, help="CP-SAT seconds per --prove instance")
+    parser.add_argument("--no-oplib", action="store_true", help="skip the OPLib instances")
+    parser.add_argument("--oplib-only", action="store_true", help="only the OPLib instances")
+    parser.add_argument("--oplib-max-n", type=int, default=None, help="OPLib instances up to N points only")
     args = parser.parse_args()
     root = args.shared / "data" / "benchmarks"
     step = 4 if args.quick else 1
@@ -251,12 +261,14 @@ def main() -> None:
     # Load (or, after an edit of the solver, compile) the numba code before anything is timed.
     solve_orienteering(OrienteeringProblem(cost=np.ones((3, 3)), scores=np.ones(3), budget=2.0))
 
-    if not args.top_only:
-        run_op(root, step, exact_limit, limit)
-    if args.no_top:
-        return
-    prove = [name for name in args.prove.split(",") if name]
-    run_top(root, step, limit, ortools=not args.no_ortools, prove=prove, prove_limit=args.prove_limit)
+    if not args.oplib_only:
+        if not args.top_only:
+            run_op(root, step, exact_limit, limit)
+        if not args.no_top:
+            prove = [name for name in args.prove.split(",") if name]
+            run_top(root, step, limit, ortools=not args.no_ortools, prove=prove, prove_limit=args.prove_limit)
+    if not args.no_oplib and not args.top_only:
+        run_oplib(root / "oplib", step, args.oplib_max_n, ortools=not args.no_ortools)
 
 
 def run_op(root: Path, step: int, exact_limit: float, limit: float) -> None:
@@ -345,6 +357,54 @@ def run_top(
     finite = [r for r in tvs_ort if math.isfinite(r)]
     print(f"ours / OR-Tools routing: mean {100 * statistics.fmean(finite):.2f} %, ours better on "
           f"{sum(r > 1 + 1e-9 for r in tvs_ort)}, worse on {sum(r < 1 - 1e-9 for r in tvs_ort)}")
+
+
+OPLIB_LARGE = 400  # points above which an OPLib instance gets the longer time limit
+OPLIB_LIMITS = (1.0, 2.0)  # seconds up to / above OPLIB_LARGE points
+
+
+def _gap(score: float, best: float) -> float:
+    return 100 * (best - score) / best if best > 0 else 0.0
+
+
+def run_oplib(folder: Path, step: int, max_n: int | None, *, ortools: bool) -> None:
+    with (folder / "best_known.csv").open() as table:
+        known = {row["instance"]: row for row in csv.DictReader(table)}
+    rows = sorted(known.values(), key=lambda row: (int(row["n"]), row["instance"]))
+    rows = [row for row in rows if max_n is None or int(row["n"]) <= max_n][::step]
+    print()
+    print(f"# OPLib instances (ours and OR-Tools routing GLS: {OPLIB_LIMITS[0]:g} s up to {OPLIB_LARGE} "
+          f"points, {OPLIB_LIMITS[1]:g} s above; gap to the best known, * = proved optimal)")
+    print(f"{'instance':18} {'n':>4} {'best':>7} {'ours':>7} {'time':>6} {'gap %':>6} {'ortools':>7} {'ort gap %':>9}")
+    gaps: dict[bool, list[float]] = {True: [], False: []}
+    ort_gaps: dict[bool, list[float]] = {True: [], False: []}
+    for row in rows:
+        inst = read_oplib(folder / f"{row['instance']}.oplib")
+        p = inst.problem
+        limit = OPLIB_LIMITS[p.n > OPLIB_LARGE]
+        score, _, seconds, _ = ours(p, SolverParams(time_limit=limit))
+        score += inst.depot_score
+        ort = ortools_routing(p, limit)[0] + inst.depot_score if ortools else math.nan
+        best = float(row["best_known"])
+        small = p.n <= OPLIB_LARGE
+        gaps[small].append(_gap(score, best))
+        ort_gaps[small].append(_gap(ort, best))
+        mark = "*" if row["optimal_proved"] == "yes" else " "
+        print(f"{row['instance']:18} {p.n:4d} {best:6g}{mark} {score:7g} {seconds:6.3f} {gaps[small][-1]:6.2f} "
+              f"{ort:7g} {ort_gaps[small][-1]:9.2f}", flush=True)
+    print()
+    for label, groups in ((f"up to {OPLIB_LARGE} points", (True,)), ("all", (True, False))):
+        ours_all = [g for k in groups for g in gaps[k]]
+        ort_all = [g for k in groups for g in ort_gaps[k]]
+        if not ours_all:
+            continue
+        print(f"OPLib {label}: {len(ours_all)} instances; ours gap mean {statistics.fmean(ours_all):.2f} %, "
+              f"worst {max(ours_all):.2f} %, at best known {sum(g <= 0 for g in ours_all)}"
+              + (f"; OR-Tools gap mean {statistics.fmean(ort_all):.2f} %, worst {max(ort_all):.2f} %"
+                 if ortools else ""))
+    if gaps[False]:
+        print(f"OPLib above {OPLIB_LARGE} points: ours gap mean {statistics.fmean(gaps[False]):.2f} %, "
+              f"worst {max(gaps[False]):.2f} %")
 
 
 if __name__ == "__main__":

@@ -152,6 +152,23 @@ def test_same_seed_same_routes() -> None:
     assert first.iterations == 2 * 80  # two searches (the default workers), 80 each
 
 
+def test_long_route_keeps_invariants_and_is_deterministic() -> None:
+    """A route of well over 60 stops (the near-neighbour moves and the drop construction) stays
+    feasible, beats the plain greedy start and repeats itself for a seed."""
+    rng = np.random.default_rng(11)
+    points = rng.uniform(0, 100, size=(160, 2))
+    problem = OrienteeringProblem(
+        cost=np.floor(euclidean(points) + 0.5), scores=rng.integers(1, 100, size=160), budget=600.0
+    )
+    params = SolverParams(seed=2, max_iterations=20, time_limit=30.0)
+    first = solve_orienteering(problem, params=params)
+    check_solution(problem, first)
+    assert len(first.routes[0]) > 60
+    assert first.routes == solve_orienteering(problem, params=params).routes
+    greedy = solve_orienteering(problem, params=SolverParams(seed=2, max_iterations=0, time_limit=30.0))
+    assert first.score >= greedy.score
+
+
 @pytest.mark.parametrize("workers", [1, 3])
 def test_time_limit_returns_best_so_far(workers: int) -> None:
     """A time limit far too short for the automatic budget still gives feasible routes, and

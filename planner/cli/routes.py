@@ -60,7 +60,9 @@ def graph_command(
 @app.command("op-solve")
 @cli_errors
 def op_solve(
-    file: Annotated[Path, typer.Argument(help="OP or TOP benchmark instance file.")],
+    file: Annotated[
+        Path, typer.Argument(help="OP or TOP benchmark instance file, or an OPLib .oplib file.")
+    ],
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Wall-clock limit of the search in seconds.")
     ] = 1.0,
@@ -69,20 +71,29 @@ def op_solve(
         bool, typer.Option("--json", help="Print one JSON object {score, length, routes}.")
     ] = False,
 ) -> None:
-    """Solve an orienteering benchmark instance and print its routes (1-based point numbers)."""
+    """Solve an orienteering benchmark instance and print its routes (1-based point numbers).
+
+    OPLib files (``.oplib``) count the depot's score, as the library's optima do."""
+    from ..routing.oplib import read_oplib
     from ..routing.orienteering import SolverParams, read_instance, solve_orienteering
 
-    instance = read_instance(file)
+    if file.suffix.lower() == ".oplib":
+        instance = read_oplib(file)
+        fixed = instance.depot_score
+    else:
+        instance = read_instance(file)
+        fixed = 0.0
     solution = solve_orienteering(
         instance.problem, params=SolverParams(time_limit=time_limit, seed=seed)
     )
     routes = [[node + 1 for node in route] for route in solution.routes]
     length = sum(solution.travel)
+    score = solution.score + fixed
     if as_json:
-        echo_json({"score": solution.score, "length": length, "routes": routes})
+        echo_json({"score": score, "length": length, "routes": routes})
         return
     typer.echo(
-        f"{instance.name}: score {solution.score:g}, length {length:.3f} "
+        f"{instance.name}: score {score:g}, length {length:.3f} "
         f"(budget {instance.problem.budget:g} per route, {len(routes)} route(s))"
     )
     for number, route in enumerate(routes, start=1):

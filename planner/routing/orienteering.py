@@ -7,12 +7,16 @@ worth), a dwell time per node, a number of teams and a time budget per team.  Ev
 The goal is the largest total score with no route over budget.
 
 :func:`solve_orienteering` is an iterated local search in the spirit of the ILS and GRASP
-heuristics of the orienteering literature: a ratio-greedy construction, then repeated
-"ruin and recreate" perturbations, each followed by a local search (2-opt and or-opt to shorten
-routes, moves, swaps and tail exchanges between routes, ratio insertion of unvisited targets and
-replacement of a visited target by a better unvisited one).  The whole search is compiled with
-numba (the ``_k_*`` kernels; Python only prepares the arrays and watches the clock), and two
-independent searches run in parallel threads by default, the best one winning.
+heuristics of the orienteering literature: a ratio-greedy construction (for a single route also
+a tour through every target cut down to the budget, least score per saved cost first, keeping
+the better), then repeated "ruin and recreate" perturbations, each followed by a local search
+(2-opt and or-opt to shorten routes, moves, swaps and tail exchanges between routes, ratio
+insertion of unvisited targets and replacement of a visited target by a better unvisited one).
+On long routes with symmetric costs the moves look only next to each node's nearest
+neighbours, with don't-look bits, so they cost O(k) rather than O(n) per node; short routes
+keep the full scans.  The whole search is compiled with numba (the ``_k_*`` kernels; Python
+only prepares the arrays and watches the clock), and two independent searches run in parallel
+threads by default, the best one winning.
 
 :func:`read_instance` reads the classic benchmark files (Tsiligirides / Chao OP, Chao TOP).
 """
@@ -63,7 +67,10 @@ _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
-_STEPS = 8  # iterations per compiled call; the clock is checked between calls
+_STEPS = 64  # at most this many iterations per compiled call; the clock is checked between calls
+_CALL_SECONDS = 0.01  # and about this long a call
+_FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
+_NEAR = 12
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
 
 
@@ -298,19 +305,29 @@ class _Search:
         # A target is worth considering only if some route can reach it at all.  Shortest paths
         # (rather than direct costs) keep this exact when the matrix breaks the triangle
         # inequality.
-        sp = _shortest_paths(D)
-        reach = sp[self.start] + S + sp[:, self.end]
+        reach = _k_dijkstra(D, self.start) + S + _k_dijkstra(np.ascontiguousarray(D.T), self.end)
         mask = (P > 0) & (reach <= self.budget)
         mask[[self.start, self.end]] = False
         self.cand = np.flatnonzero(mask).astype(np.int64)
         # Nearest candidates of each candidate, for cluster removal in the perturbation.
         sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
         self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
+        # The _NEAR nearest route nodes (candidates and depots) of every node, for the
+        # neighbour-list 2-opt and or-opt of long routes.
+        nodes = np.unique(np.concatenate([self.cand, [self.start, self.end]]))
+        n = D.shape[0]
+        k = min(_NEAR, nodes.size - 1)
+        block = _block(D, np.arange(n), nodes)
+        block[nodes, np.arange(nodes.size)] = np.inf  # a node is not its own neighbour
+        part = np.argpartition(block, k - 1, axis=1)[:, :k] if k < nodes.size else np.argsort(block, axis=1)
+        rows = np.arange(n)[:, None]
+        order = np.take_along_axis(part, np.argsort(block[rows, part], axis=1, kind="stable"), axis=1)
+        self.near = np.ascontiguousarray(nodes[order[:, :k]])
 
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
         n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
-        inst = (self.D, self.S, self.P, self.cand, self.neighbours)
+        inst = (self.D, self.S, self.P, self.cand, self.neighbours, self.near)
         cfg = (self.start, self.end, self.budget, self.eps, self.score_eps, self.symmetric)
 
         def solution(pool: tuple[int, ...] = ()) -> tuple[np.ndarray, ...]:
@@ -328,15 +345,22 @@ class _Search:
         _k_seed(seed)
         _k_begin(inst, cfg, cur, best, elite, counts, scores)
         timed_out = False
+        steps = 1
         before = time.perf_counter()
-        while not _k_steps(inst, cfg, cur, best, elite, counts, scores, _STEPS, limit, stall_limit):
+        done = 0
+        while not _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):
             now = time.perf_counter()
-            # Stop while two more calls would still fit, so that the whole solve (the other
-            # search and the answer included) ends within the time limit, not one call past it.
-            if now + 2 * (now - before) > deadline:
+            # Seconds per iteration of the last call; the iterations themselves do not depend
+            # on how they are grouped into calls, so this keeps the result deterministic.
+            per = (now - before) / max(1, int(counts[1]) - done)
+            # Stop while two more iterations would still fit, so that the whole solve (the
+            # other search and the answer included) ends within the time limit.
+            if now + 2 * per > deadline:
                 timed_out = True
                 break
+            steps = int(min(_STEPS, max(1.0, min(_CALL_SECONDS, (deadline - now) / 4) / per)))
             before = now
+            done = int(counts[1])
         return best[0], best[1], best[2], float(scores[1]), int(counts[1]), timed_out
 
     def run(self, params: SolverParams, deadline: float) -> tuple[list[list[int]], int, bool]:
@@ -778,7 +802,7 @@ def _k_route_cost(D, S, route, length, terms):  # pragma: no cover - compiled
     return _k_fsum(terms, count)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no cover - compiled
     """Cheapest insertion cost (``inf`` once taken) and edge of each node into one route."""
     for c in range(nodes.size):
@@ -796,22 +820,68 @@ def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no 
         where[c] = pos
 
 
-@numba.njit(cache=True)
-def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # noqa: PLR0913 - numba kernel  # pragma: no cover - compiled
+@numba.njit(cache=True, nogil=True)
+def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
+    """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
+
+    Only the edges next to ``x``'s ``near`` neighbours on the route are tried, ``pos`` giving
+    their positions; the full scan when none of them is on it."""
+    best = np.inf
+    where = 0
+    for u in near[x]:
+        for forward in (True, False):
+            j = _k_at(route, L, pos, u, forward)
+            e = j if forward else j - 1
+            if j < 0 or e < 0 or e > L - 2:
+                continue
+            a = route[e]
+            b = route[e + 1]
+            v = D[a, x] + D[x, b] - D[a, b] + S[x]
+            if v < best or (v == best and e < where):
+                best = v
+                where = e
+    if best < np.inf:
+        return best, where
+    for e in range(L - 1):
+        a = route[e]
+        b = route[e + 1]
+        v = D[a, x] + D[x, b] - D[a, b] + S[x]
+        if v < best:
+            best = v
+            where = e
+    return best, where
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Greedy ratio insertion of ``nodes`` into the routes ``R[ri, :lens[ri]]`` (in place).
 
     Repeatedly inserts the node with the best ``weight`` / added-cost ratio among those that
     fit (first route, then first node, on ties) at its cheapest edge, checking each new route
-    cost with the exact sum; a node that the exact sum puts over the budget is never tried on
-    that route again until the route changes.  Returns the inserted nodes in order.
+    cost with the exact sum; a node that the exact sum puts over the budget is tried on that
+    route again only once the route changes.  On long routes with symmetric costs the scans
+    look only next to each node's near neighbours, and after an insertion only the nodes whose
+    cheapest edge it split are scanned again (the others compare the two new edges).  Returns
+    the inserted nodes in order.
     """
     m = lens.size
     F = nodes.size
+    n = D.shape[0]
     taken = np.zeros(F, dtype=np.bool_)
     delta = np.empty((m, F))
     where = np.empty((m, F), dtype=np.int64)
+    pos = np.full((m, n), -1, dtype=np.int64)
+    use = np.empty(m, dtype=np.bool_)
     for ri in range(m):
-        _k_fill_row(D, S, R[ri], lens[ri], nodes, taken, delta[ri], where[ri])
+        L = lens[ri]
+        use[ri] = symmetric and L > _FULL_SCAN
+        if not use[ri]:
+            _k_fill_row(D, S, R[ri], L, nodes, taken, delta[ri], where[ri])
+            continue
+        for q in range(1, L - 1):
+            pos[ri, R[ri, q]] = q
+        for c in range(F):
+            delta[ri, c], where[ri, c] = _k_best_edge(D, S, R[ri], L, nodes[c], pos[ri], near)
     terms = np.empty(2 * R.shape[1] + 2)
     order = np.empty(F, dtype=np.int64)
     count = 0
@@ -822,23 +892,52 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny):  # noqa: PLR09
         p = where[ri, k]
         L = lens[ri]
         route = R[ri]
+        x = nodes[k]
         for t in range(L, p + 1, -1):
             route[t] = route[t - 1]
-        route[p + 1] = nodes[k]
+        route[p + 1] = x
         cost = _k_route_cost(D, S, route, L + 1, terms)
-        if cost > budget:  # rounding put it a hair over: undo, never try it there again
+        if cost > budget:  # rounding put it a hair over: undo, not again until the route changes
             for t in range(p + 1, L):
                 route[t] = route[t + 1]
             delta[ri, k] = np.inf
             continue
-        lens[ri] = L + 1
+        L += 1
+        lens[ri] = L
         costs[ri] = cost
         taken[k] = True
-        order[count] = nodes[k]
+        order[count] = x
         count += 1
-        _k_fill_row(D, S, route, L + 1, nodes, taken, delta[ri], where[ri])
         for r2 in range(m):
             delta[r2, k] = np.inf
+        if not use[ri]:
+            if symmetric and L > _FULL_SCAN:
+                use[ri] = True
+                for q in range(1, L - 1):
+                    pos[ri, route[q]] = q
+            _k_fill_row(D, S, route, L, nodes, taken, delta[ri], where[ri])
+            continue
+        for q in range(p + 1, L - 1):
+            pos[ri, route[q]] = q
+        a = route[p]
+        b = route[p + 2]
+        for c in range(F):
+            if taken[c]:
+                continue
+            y = nodes[c]
+            if where[ri, c] == p or not np.isfinite(delta[ri, c]):
+                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near)
+                continue
+            if where[ri, c] > p:
+                where[ri, c] += 1
+            v = D[a, y] + D[y, x] - D[a, x] + S[y]
+            if v < delta[ri, c]:
+                delta[ri, c] = v
+                where[ri, c] = p
+            v = D[x, y] + D[y, b] - D[x, b] + S[y]
+            if v < delta[ri, c]:
+                delta[ri, c] = v
+                where[ri, c] = p + 1
     return order[:count]
 
 
@@ -882,50 +981,204 @@ def _k_copy(R, lens, costs, visited, R2, lens2, costs2, visited2):  # pragma: no
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
-    """Shorten route ``ri`` with 2-opt and or-opt until neither helps."""
+def _k_move_segment(route, L, i, k, rev, p, tmp):
+    """Move ``route[i:i+k]`` (reversed if ``rev``) after position ``p`` (in place)."""
+    t = 0
+    if p <= i - 2:
+        for q in range(p + 1):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(k):
+            tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+            t += 1
+        for q in range(p + 1, i):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(i + k, L):
+            tmp[t] = route[q]
+            t += 1
+    else:
+        for q in range(i):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(i + k, p + 1):
+            tmp[t] = route[q]
+            t += 1
+        for q in range(k):
+            tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
+            t += 1
+        for q in range(p + 1, L):
+            tmp[t] = route[q]
+            t += 1
+    route[:L] = tmp[:L]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_at(route, L, pos, node, forward):  # pragma: no cover - compiled
+    """Position of ``node`` in the route, or -1; a depot is at 0 going ``forward``, else at the end."""
+    q = pos[node]
+    if q >= 0:
+        return q
+    if forward and route[0] == node:
+        return 0
+    if not forward and route[L - 1] == node:
+        return L - 1
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_two_opt_near(D, route, L, pos, near, a, eps):  # pragma: no cover - compiled
+    """First improving 2-opt move that links node ``a`` to one of its ``near`` neighbours
+    (symmetric costs); applies it and returns the four end nodes, or ``-1`` for none."""
+    for forward in (True, False):
+        i = _k_at(route, L, pos, a, forward)
+        if i < 0 or (forward and i >= L - 1) or (not forward and i == 0):
+            continue
+        b = route[i + 1] if forward else route[i - 1]
+        dab = D[a, b]
+        for c in near[a]:
+            dac = D[a, c]
+            if dac >= dab - eps:  # neighbours come nearest first: no later one can gain
+                break
+            j = _k_at(route, L, pos, c, forward)
+            if j < 0 or (forward and j >= L - 1) or (not forward and j == 0):
+                continue
+            d = route[j + 1] if forward else route[j - 1]
+            if dac + D[b, d] - dab - D[c, d] < -eps:
+                if forward:
+                    lo, hi = min(i, j) + 1, max(i, j)
+                else:
+                    lo, hi = min(i, j), max(i, j) - 1
+                while lo < hi:
+                    route[lo], route[hi] = route[hi], route[lo]
+                    pos[route[lo]] = lo
+                    pos[route[hi]] = hi
+                    lo += 1
+                    hi -= 1
+                return a, b, c, d
+    return -1, -1, -1, -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_or_opt_near(D, route, L, pos, near, a, eps, tmp):
+    """First improving move of a segment of 1-3 targets starting at ``a`` next to a ``near``
+    neighbour of one of its ends, either way round (symmetric costs); applies it and returns
+    the segment's old neighbours and the new ones, or ``-1`` for none."""
+    i = pos[a]
+    if i < 1:
+        return -1, -1, -1, -1
+    for k in range(1, 4):
+        last_q = i + k - 1
+        if last_q > L - 2:
+            break
+        first = route[i]
+        last = route[last_q]
+        prev = route[i - 1]
+        nxt = route[last_q + 1]
+        gain = D[prev, first] + D[last, nxt] - D[prev, nxt]
+        if not gain > eps:
+            continue
+        for end in (first, last):
+            for c in near[end]:
+                for forward in (True, False):
+                    j = _k_at(route, L, pos, c, forward)
+                    if j < 0 or (i <= j <= last_q):
+                        continue
+                    e = j if forward else j - 1  # the edge (route[e], route[e + 1]) to insert in
+                    if e < 0 or e > L - 2 or (i - 1 <= e <= last_q):
+                        continue
+                    u = route[e]
+                    v = route[e + 1]
+                    duv = D[u, v]
+                    keep_way = D[u, first] + D[last, v] - duv
+                    turned = D[u, last] + D[first, v] - duv
+                    rev = turned < keep_way
+                    if min(keep_way, turned) - gain < -eps:
+                        _k_move_segment(route, L, i, k, rev, e, tmp)
+                        for q in range(1, L - 1):
+                            pos[route[q]] = q
+                        return prev, nxt, u, v
+    return -1, -1, -1, -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_shorten_near(D, route, L, near, eps, tmp, pos, queue, queued, succ):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
+    """2-opt and or-opt restricted to near neighbours, with don't-look bits: a node is looked
+    at again only when a move changed one of its edges, so a pass costs O(L k), not O(L^2).
+
+    ``succ`` (one entry per node; empty for none) holds each node's successor when the route
+    was last shortened: then only the ends of edges that are new since are looked at first,
+    and ``succ`` is brought up to date.  Returns whether the route changed."""
+    for q in range(1, L - 1):
+        pos[route[q]] = q
+    size = queue.size
+    head = 0
+    count = 0
+    memo = succ.size > 0
+    for q in range(L - 1):
+        x = route[q]
+        y = route[q + 1]
+        if memo and (succ[x] == y or succ[y] == x):
+            continue  # an edge of the shortened route: its ends were done then
+        for z in (x, y):
+            if not queued[z]:
+                queued[z] = True
+                queue[(head + count) % size] = z
+                count += 1
+    changed = False
+    while count > 0:
+        a = queue[head]
+        head = (head + 1) % size
+        count -= 1
+        queued[a] = False
+        touched = _k_two_opt_near(D, route, L, pos, near, a, eps)
+        if touched[0] < 0:
+            touched = _k_or_opt_near(D, route, L, pos, near, a, eps, tmp)
+        if touched[0] < 0:
+            continue
+        changed = True
+        for x in (a, touched[0], touched[1], touched[2], touched[3]):
+            if not queued[x]:
+                queued[x] = True
+                queue[(head + count) % size] = x
+                count += 1
+    for q in range(L):
+        pos[route[q]] = -1
+    if memo:
+        for q in range(L - 1):
+            succ[route[q]] = route[q + 1]
+    return changed
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """Shorten route ``ri`` with 2-opt and or-opt until neither helps.
+
+    Routes longer than ``_FULL_SCAN`` with symmetric costs use the near-neighbour moves, with
+    ``memo[ri]`` as their successor memory (``memo`` may have no rows: no memory); the others
+    the full scans, which find every improving move."""
     L = lens[ri]
     if L < 4:
         return
     route = R[ri, :L]
     keep[:L] = route
     changed = False
-    while True:
-        if _k_two_opt(D, route, eps, symmetric):
+    if symmetric and L > _FULL_SCAN:
+        n = D.shape[0]
+        pos = np.full(n, -1, dtype=np.int64)
+        succ = memo[ri] if memo.shape[0] > 0 else memo[0:0, 0]
+        changed = _k_shorten_near(
+            D, route, L, near, eps, tmp, pos, np.empty(n, dtype=np.int64), np.zeros(n, dtype=np.bool_), succ
+        )
+    else:
+        while True:
+            if _k_two_opt(D, route, eps, symmetric):
+                changed = True
+            i, k, rev, p = _k_or_opt(D, route, eps, symmetric)
+            if i < 0:
+                break
+            _k_move_segment(route, L, i, k, rev, p, tmp)
             changed = True
-        i, k, rev, p = _k_or_opt(D, route, eps, symmetric)
-        if i < 0:
-            break
-        # Move route[i:i+k] (reversed if rev) after position p.
-        t = 0
-        if p <= i - 2:
-            for q in range(p + 1):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(k):
-                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
-                t += 1
-            for q in range(p + 1, i):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(i + k, L):
-                tmp[t] = route[q]
-                t += 1
-        else:
-            for q in range(i):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(i + k, p + 1):
-                tmp[t] = route[q]
-                t += 1
-            for q in range(k):
-                tmp[t] = route[i + k - 1 - q] if rev else route[i + q]
-                t += 1
-            for q in range(p + 1, L):
-                tmp[t] = route[q]
-                t += 1
-        route[:] = tmp[:L]
-        changed = True
     if changed:
         cost = _k_cost(D, S, route, L, terms)
         if cost <= costs[ri]:
@@ -935,7 +1188,7 @@ def _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp):  # n
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps, near, symmetric):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Ratio-greedy insertion of the free candidates (not ``banned``); returns the score added.
 
     ``noise > 0`` multiplies each score by a uniform factor in [1 - noise, 1 + noise] for the
@@ -955,7 +1208,7 @@ def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):
             nodes[count] = x
             weight[count] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
             count += 1
-    order = _k_insert(D, S, R, lens, costs, nodes, weight, budget, eps)
+    order = _k_insert(D, S, R, lens, costs, nodes, weight, budget, eps, near, symmetric)
     added = 0.0
     for x in order:
         visited[x] = True
@@ -964,7 +1217,80 @@ def _k_fill(D, S, P, R, lens, costs, visited, cand, banned, noise, budget, eps):
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
+def _k_replace_near(D, S, P, route, L, cost, free, near, budget, eps, score_eps):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
+    """:func:`_k_replace_best` for a long route with symmetric costs, each free candidate
+    placed only next to its near neighbours on the route: its three cheapest such edges
+    (one of them is not next to the dropped target) or the dropped target's own place.
+
+    Returns ``(found, top_gain, added_cost, k, c)`` as :func:`_k_replace_best` does, ``k``
+    counting targets from 0."""
+    n = D.shape[0]
+    pos = np.full(n, -1, dtype=np.int64)
+    for q in range(1, L - 1):
+        pos[route[q]] = q
+    K = L - 2
+    saving = np.empty(K)
+    pmin = np.inf
+    for k in range(K):
+        v = route[k + 1]
+        saving[k] = D[route[k], v] + D[v, route[k + 2]] - D[route[k], route[k + 2]] + S[v]
+        pmin = min(pmin, P[v])
+    top = -np.inf
+    bestc = np.inf
+    bk = -1
+    bc = -1
+    edge_cost = np.empty(3)
+    edge = np.empty(3, dtype=np.int64)
+    for c in range(free.size):
+        x = free[c]
+        if not P[x] >= pmin - score_eps:
+            continue
+        edge_cost[:] = np.inf
+        edge[:] = -1
+        for u in near[x]:
+            for forward in (True, False):
+                j = _k_at(route, L, pos, u, forward)
+                e = j if forward else j - 1
+                if j < 0 or e < 0 or e > L - 2 or e == edge[0] or e == edge[1] or e == edge[2]:
+                    continue
+                a = route[e]
+                b = route[e + 1]
+                d = D[a, x] + D[x, b] - D[a, b] + S[x]
+                for t in range(3):
+                    if d < edge_cost[t]:
+                        for t2 in range(2, t, -1):
+                            edge_cost[t2] = edge_cost[t2 - 1]
+                            edge[t2] = edge[t2 - 1]
+                        edge_cost[t] = d
+                        edge[t] = e
+                        break
+        for k in range(K):
+            gain = P[x] - P[route[k + 1]]
+            if gain < top - score_eps or gain < -score_eps:
+                continue
+            ins = np.inf
+            for t in range(3):
+                if edge[t] >= 0 and edge[t] != k and edge[t] != k + 1:
+                    ins = edge_cost[t]
+                    break
+            a = route[k]
+            b = route[k + 2]
+            ins = min(ins, D[a, x] + D[x, b] - D[a, b] + S[x])
+            new_cost = cost - saving[k] + ins
+            if new_cost > budget or not (gain > score_eps or new_cost < cost - eps):
+                continue
+            added = new_cost - cost
+            if gain > top + score_eps or added < bestc:
+                if gain > top + score_eps:
+                    top = gain
+                bestc = added
+                bk = k
+                bc = c
+    return bk >= 0, top, bestc, bk, bc
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms, near, symmetric):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Swap a visited target for an unvisited one that scores more (or as much, cheaper).
 
     Returns ``(route changed or -1, score change)``."""
@@ -998,12 +1324,15 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
         if L < 3:
             continue
         route = R[ri, :L]
-        _k_replace_tables(D, S, route, free, ins, alt, saving, rel)
-        for q in range(L - 2):
-            Pv[q] = P[route[q + 1]]
-        found, gain, added, k, u = _k_replace_best(
-            alt[: L - 2], saving[: L - 2], rel, Pf, Pv[: L - 2], costs[ri], budget, eps, score_eps
-        )
+        if symmetric and L > _FULL_SCAN:
+            found, gain, added, k, u = _k_replace_near(D, S, P, route, L, costs[ri], free, near, budget, eps, score_eps)
+        else:
+            _k_replace_tables(D, S, route, free, ins, alt, saving, rel)
+            for q in range(L - 2):
+                Pv[q] = P[route[q + 1]]
+            found, gain, added, k, u = _k_replace_best(
+                alt[: L - 2], saving[: L - 2], rel, Pf, Pv[: L - 2], costs[ri], budget, eps, score_eps
+            )
         if not found:
             continue
         if mri == -1 or gain > best_gain or (gain == best_gain and added < best_added):
@@ -1043,7 +1372,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, memo, terms, keep, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Move or swap targets between routes while that lowers the total cost; returns whether
     it changed anything.
 
@@ -1087,8 +1416,8 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
         lens[b] = Lb
         costs[a] = cost_a
         costs[b] = cost_b
-        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, terms, keep, tmp)
-        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, a, eps, symmetric, near, memo, terms, keep, tmp)
+        _k_shorten(D, S, R, lens, costs, b, eps, symmetric, near, memo, terms, keep, tmp)
         any_change = True
     return any_change
 
@@ -1096,40 +1425,42 @@ def _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
 @numba.njit(cache=True, nogil=True)
 def _k_local_search(  # noqa: PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, changed, budget, eps, score_eps, symmetric,
-    terms, keep, tmp,
+    near, terms, keep, tmp,
 ):  # pragma: no cover - compiled
     """Alternate shortening, insertion, replacement and exchanges until none helps.
 
     ``changed`` marks the routes that may not be shortened yet; the others are already at a
     2-opt / or-opt optimum.  Returns the new score."""
     m = lens.size
+    # Successors at each route's last shortening, so that later ones look at new edges only.
+    memo = np.full((m, D.shape[0]), -1, dtype=np.int64)
     for ri in range(m):
         if changed[ri]:
-            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp)
     no_ban = np.zeros(visited.size, dtype=np.bool_)
     before = np.empty(m, dtype=np.int64)
     exchanged = False
     while True:
         before[:] = lens
-        added = _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.0, budget, eps)
+        added = _k_fill(D, S, P, R, lens, costs, visited, cand, no_ban, 0.0, budget, eps, near, symmetric)
         if added > 0:  # candidates all score > 0
             score += added
             for ri in range(m):
                 if lens[ri] != before[ri]:
-                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+                    _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp)
             exchanged = False
             continue
-        ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms)
+        ri, gain = _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, terms, near, symmetric)
         if ri >= 0:
             score += gain
-            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, terms, keep, tmp)
+            _k_shorten(D, S, R, lens, costs, ri, eps, symmetric, near, memo, terms, keep, tmp)
             exchanged = False
             continue
         # Trading stops between teams only pays when it frees room for another target,
         # so it runs once the cheaper moves are exhausted.
         if m > 1 and not exchanged:
             exchanged = True
-            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, terms, keep, tmp):
+            if _k_exchange(D, S, R, lens, costs, budget, eps, symmetric, near, memo, terms, keep, tmp):
                 continue
         return score
 
@@ -1137,7 +1468,7 @@ def _k_local_search(  # noqa: PLR0913 - numba kernel
 @numba.njit(cache=True, nogil=True)
 def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps,
-    terms,
+    terms, near, symmetric,
 ):  # pragma: no cover - compiled
     """Remove some visited targets and greedily refill the routes without them.
 
@@ -1225,7 +1556,7 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
         R[ri, :t] = kept[:t]
         lens[ri] = t
         costs[ri] = cost
-    return score + _k_fill(D, S, P, R, lens, costs, visited, cand, remove, 0.3, budget, eps)
+    return score + _k_fill(D, S, P, R, lens, costs, visited, cand, remove, 0.3, budget, eps, near, symmetric)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1260,7 +1591,7 @@ def _k_add_elite(  # noqa: PLR0913 - numba kernel
 def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
     """Replace ``cur`` by a ratio-greedy construction (scores randomised by ``noise``) and its
     local search; returns its score.  See :func:`_k_begin` for the arguments."""
-    D, S, P, cand, _ = inst
+    D, S, P, cand, _, near = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     for ri in range(lens.size):
@@ -1269,10 +1600,107 @@ def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover -
         lens[ri] = 2
         costs[ri] = _k_cost(D, S, R[ri], 2, terms)
     visited[:] = False
-    score = _k_fill(D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps)
+    score = _k_fill(
+        D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps, near,
+        symmetric,
+    )
     return _k_local_search(
         D, S, P, R, lens, costs, visited, score, cand, np.ones(lens.size, dtype=np.bool_), budget,
-        eps, score_eps, symmetric, terms, keep, tmp,
+        eps, score_eps, symmetric, near, terms, keep, tmp,
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_drop(D, S, P, route, L, noise, budget, eps, terms, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """Drop targets from ``route[:L]`` (in place), least score per saved cost first, until it
+    fits the budget; returns the new length.  ``noise`` randomises the scores as in
+    :func:`_k_fill`."""
+    prev = np.arange(-1, L - 1)
+    nxt = np.arange(1, L + 1)
+    alive = np.ones(L, dtype=np.bool_)
+    saving = np.zeros(L)
+    weight = np.zeros(L)
+    cost = 0.0
+    for q in range(L - 1):
+        cost += D[route[q], route[q + 1]] + S[route[q]]
+    for q in range(1, L - 1):
+        x = route[q]
+        saving[q] = D[route[q - 1], x] + D[x, route[q + 1]] - D[route[q - 1], route[q + 1]] + S[x]
+        weight[q] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
+    count = L
+    while count > 2:
+        if cost <= budget:
+            t = 0
+            q = 0
+            while q < L:
+                tmp[t] = route[q]
+                t += 1
+                q = nxt[q]
+            exact = _k_cost(D, S, tmp, t, terms)
+            if exact <= budget:
+                route[:t] = tmp[:t]
+                return t
+            cost = exact  # the running sum was a hair low: drop one more
+        pick = -1
+        ratio = np.inf
+        for q in range(1, L - 1):
+            if alive[q]:
+                r = weight[q] / max(saving[q], eps)
+                if pick < 0 or r < ratio:
+                    ratio = r
+                    pick = q
+        a = prev[pick]
+        b = nxt[pick]
+        cost -= saving[pick]
+        alive[pick] = False
+        nxt[a] = b
+        prev[b] = a
+        count -= 1
+        for q in (a, b):
+            if 0 < q < L - 1:
+                x = route[q]
+                saving[q] = D[route[prev[q]], x] + D[x, route[nxt[q]]] - D[route[prev[q]], route[nxt[q]]] + S[x]
+    route[1] = route[L - 1]
+    return 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+    """Replace the single route of ``cur`` by a tour through every candidate (nearest neighbour,
+    then shortened), cut down to the budget by :func:`_k_drop`, and its local search; returns
+    its score.  When the budget lets a route visit much of the instance, starting from
+    everything and dropping finds far better regions than growing a route from the depot."""
+    D, S, P, cand, _, near = inst
+    start, end, budget, eps, score_eps, symmetric = cfg
+    R, lens, costs, visited = cur
+    route = R[0]
+    nc = cand.size
+    free = np.ones(nc, dtype=np.bool_)
+    route[0] = start
+    last = start
+    for t in range(nc):
+        pick = -1
+        for c in range(nc):
+            if free[c] and (pick < 0 or D[last, cand[c]] < D[last, cand[pick]]):
+                pick = c
+        free[pick] = False
+        last = cand[pick]
+        route[t + 1] = last
+    route[nc + 1] = end
+    lens[0] = nc + 2
+    costs[0] = _k_cost(D, S, route, nc + 2, terms)
+    _k_shorten(D, S, R, lens, costs, 0, eps, symmetric, near, np.empty((0, 0), dtype=np.int64), terms, keep, tmp)
+    L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
+    lens[0] = L
+    costs[0] = _k_cost(D, S, route, L, terms)
+    visited[:] = False
+    score = 0.0
+    for q in range(1, L - 1):
+        visited[route[q]] = True
+        score += P[route[q]]
+    return _k_local_search(
+        D, S, P, R, lens, costs, visited, score, cand, np.ones(1, dtype=np.bool_), budget,
+        eps, score_eps, symmetric, near, terms, keep, tmp,
     )
 
 
@@ -1286,7 +1714,7 @@ def _k_seed(seed):  # pragma: no cover - compiled
 def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
     """The ratio-greedy construction and its local search: the first current, best and elite.
 
-    ``inst`` is ``(D, S, P, cand, neighbours)``, ``cfg`` ``(start, end, budget, eps, score_eps,
+    ``inst`` is ``(D, S, P, cand, neighbours, near)``, ``cfg`` ``(start, end, budget, eps, score_eps,
     symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
     leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
     ``scores`` (current score, best score)."""
@@ -1294,9 +1722,16 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     R, lens, costs, visited = cur
     cap = R.shape[1]
     terms = np.empty(2 * cap + 2)
-    score = _k_construct(
-        inst, cfg, cur, 0.0, terms, np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
-    )
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
+    if lens.size == 1 and cfg[5]:
+        grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
+        dropped = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+        if _k_better(score, grown[2], dropped, costs, eps, score_eps):
+            _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
+        else:
+            score = dropped
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
     counts[0] = 0
@@ -1313,7 +1748,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
 
     The caller checks the clock between calls, so the time limit is kept to within a few
     iterations without leaving compiled code each iteration."""
-    D, S, P, cand, neighbours = inst
+    D, S, P, cand, neighbours, near = inst
     _, _, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     bR, blens, bcosts, bvisited = best
@@ -1336,13 +1771,13 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
         _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
         tscore = _k_perturb(
             D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
-            budget, eps, terms,
+            budget, eps, terms, near, symmetric,
         )
         for ri in range(m):
             changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
         tscore = _k_local_search(
             D, S, P, tR, tlens, tcosts, tvisited, tscore, cand, changed, budget, eps, score_eps,
-            symmetric, terms, keep, tmp,
+            symmetric, near, terms, keep, tmp,
         )
         if _k_better(tscore, tcosts, bscore, bcosts, eps, score_eps):
             _k_copy(tR, tlens, tcosts, tvisited, bR, blens, bcosts, bvisited)
@@ -1360,7 +1795,10 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
+            if m == 1 and symmetric and np.random.random() < 0.5:
+                score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
+            else:
+                score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
         elif stall and stall % _RESET_EVERY == 0:
             e = np.random.randint(0, ecount)
             _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
@@ -1370,18 +1808,31 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
     return iterations >= limit or stall >= stall_limit
 
 
+@numba.njit(cache=True)
+def _k_dijkstra(D, source):  # pragma: no cover - compiled
+    """Shortest path costs from ``source`` over the dense matrix ``D`` (O(n^2), no heap)."""
+    n = D.shape[0]
+    dist = np.full(n, np.inf)
+    done = np.zeros(n, dtype=np.bool_)
+    dist[source] = 0.0
+    for _ in range(n):
+        u = -1
+        for v in range(n):
+            if not done[v] and (u < 0 or dist[v] < dist[u]):
+                u = v
+        if not np.isfinite(dist[u]):
+            break
+        done[u] = True
+        for v in range(n):
+            alt = dist[u] + D[u, v]
+            if alt < dist[v]:
+                dist[v] = alt
+    return dist
+
+
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``matrix[np.ix_(rows, cols)]``, several times faster for the small blocks used here."""
     return matrix.take(rows, 0).take(cols, 1)
-
-
-def _shortest_paths(cost: np.ndarray) -> np.ndarray:
-    """All-pairs shortest path costs (Floyd-Warshall, vectorised per pivot)."""
-    dist = np.array(cost, dtype=float)
-    np.fill_diagonal(dist, 0.0)
-    for k in range(dist.shape[0]):
-        np.minimum(dist, dist[:, k : k + 1] + dist[k : k + 1, :], out=dist)
-    return dist
 
 
 def solve_orienteering(
