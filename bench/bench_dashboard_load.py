@@ -151,7 +151,6 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="streamlit servers sharing the store")
     args = parser.parse_args()
     import pgcluster
-    from sqlalchemy import create_engine, text
 
     from planner.demo import build_demo
     from planner.hotspots.tuning import installation_street_calibration
@@ -159,11 +158,7 @@ def main() -> None:
 
     cluster = pgcluster.start_cluster(durable=True)
     try:
-        admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE was"))
-        admin.dispose()
-        url = cluster.url("was")
+        url = cluster.create_database("was")
         with tempfile.TemporaryDirectory() as folder:
             data = Path(folder)
             store = open_store(url)

@@ -77,11 +77,7 @@ def _postgres(wards: int, workers: int) -> dict:
 
     cluster = pgcluster.start_cluster(durable=True)
     try:
-        admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE was"))
-        admin.dispose()
-        url = cluster.url("was")
+        url = cluster.create_database("was")
         with tempfile.TemporaryDirectory() as folder:
             data = Path(folder)
             built = _region(url, data, wards)

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 from pyproj import Transformer
 from shapely.geometry import box
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test suite's PostgreSQL starter
@@ -155,14 +154,9 @@ def main() -> None:
 
     cluster = _pgcluster.start_cluster(durable=True)
     try:
-        admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for name in ("bench_import", "bench_submit"):
-                conn.execute(text(f"CREATE DATABASE {name}"))
-        admin.dispose()
         urls = {
             "SQLite": (f"sqlite:///{work / 'import.db'}", f"sqlite:///{work / 'submit.db'}"),
-            "PostgreSQL": (cluster.url("bench_import"), cluster.url("bench_submit")),
+            "PostgreSQL": (cluster.create_database("bench_import"), cluster.create_database("bench_submit")),
         }
         rows = []
         print("baseline: read + validate, no store", file=sys.stderr)

@@ -144,15 +144,9 @@ def postgres_cluster():
         pytest.skip(reason)
     cluster = start_cluster()
     try:
-        from sqlalchemy import create_engine, text
-
         from planner.storage.store import open_store
 
-        admin = create_engine(cluster.url(), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE was_template"))
-        admin.dispose()
-        open_store(cluster.url("was_template")).engine.dispose()
+        open_store(cluster.create_database("was_template")).engine.dispose()
         yield cluster
     finally:
         cluster.stop()
@@ -161,15 +155,8 @@ def postgres_cluster():
 @pytest.fixture
 def postgres_url(postgres_cluster, request) -> str:
     """URL of a fresh, migrated PostGIS database (a copy of the session's template)."""
-    from sqlalchemy import create_engine, text
-
     name = f"t_{abs(hash(request.node.nodeid)) % 10**12}_{os.getpid()}"
-    admin = create_engine(postgres_cluster.url(), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE was_template'))
-    admin.dispose()
-    return postgres_cluster.url(name)
+    return postgres_cluster.create_database(name, template="was_template")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -55,6 +55,19 @@ class Cluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
+    def create_database(self, name: str, *, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of ``template`` if given, replacing one of that name); its URL."""
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+        finally:
+            admin.dispose()
+        return self.url(name)
+
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its files."""
         _run(self, [self.bin_dir / "pg_ctl", "-D", self.directory / "data", "-m", "fast", "-w", "stop"], check=False)

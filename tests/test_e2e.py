@@ -34,8 +34,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
 ]
-PAGES = {"vanavond": "vanavond", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden", "gegevens": "gegevens",
-         "modelkaart": "modelkaart"}
+PAGES = {"vanavond": "vanavond", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden",
+         "gegevens": "gegevens", "modelkaart": "modelkaart"}
 
 
 def _free_port() -> int:

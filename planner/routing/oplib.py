@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import DataNotFoundError, InputError
-from .orienteering import OrienteeringProblem
+from .._errors import InputError
+from .orienteering import OrienteeringProblem, instance_text
 
 __all__ = ["OplibInstance", "read_oplib"]
 
@@ -155,12 +155,7 @@ def read_oplib(path: str | Path) -> OplibInstance:
         line or the field and what would fix it.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"instance file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise _fail(path, None, "not a text file") from None
+    text = instance_text(path)
     header, rows = _parse(path, text)
     for key in _REQUIRED:
         if key not in header:

@@ -1959,6 +1959,16 @@ def _count(path: Path, lineno: int, value: float, what: str, minimum: int) -> in
     return int(value)
 
 
+def instance_text(path: Path) -> str:
+    """The text of a benchmark instance file; a missing or binary file is refused by name."""
+    if not path.is_file():
+        raise DataNotFoundError(f"instance file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file") from None
+
+
 def read_instance(path: str | Path) -> BenchmarkInstance:
     """Read an OP (Tsiligirides / Chao) or TOP (Chao) benchmark file.
 
@@ -1975,12 +1985,7 @@ def read_instance(path: str | Path) -> BenchmarkInstance:
         When the file is malformed; the message names the line.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"instance file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a text file") from None
+    text = instance_text(path)
     lines = [(no, line) for no, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise InputError(f"{path}: the file is empty")
