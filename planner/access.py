@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .review.agreements import Agreement
     from .review.coverage import Coverage
     from .review.report import Report
+    from .rounds import PatrolRound
     from .signals.intake import ImportReport
 
 __all__ = ["Store", "open_store"]  # front-ends open the store here: they may not import planner.storage.store
@@ -339,6 +340,34 @@ def visible_patrols(store: Store, user: User, **filters: Any) -> list[PatrolReco
 
     require(user, "view_aggregates")
     return list_patrols(store, **filters)
+
+
+def patrol_round(store: Store, user: User, patrol_id: int) -> PatrolRound:
+    """A saved round with its stops and visits (``rounds.patrol_round``), for those who walk
+    rounds (``plan_routes``): stops, not signals, so no points are shown."""
+    from . import rounds
+
+    require(user, "plan_routes")
+    return rounds.patrol_round(store, patrol_id)
+
+
+def visit_stop(store: Store, user: User, patrol_id: int, *, team: int, stop: int, visited: bool = True
+               ) -> PatrolRound:
+    """Mark a stop of a round visited (``rounds.visit_stop``) or, with ``visited=False``, take
+    that back (``rounds.unvisit_stop``)."""
+    from . import rounds
+
+    require(user, "plan_routes")
+    change = rounds.visit_stop if visited else rounds.unvisit_stop
+    return change(store, patrol_id, team=team, stop=stop)
+
+
+def finish_round(store: Store, user: User, patrol_id: int, **options: Any) -> PatrolRound:
+    """Record a round as walked from its visits (``rounds.finish_round``)."""
+    from . import rounds
+
+    require(user, "plan_routes")
+    return rounds.finish_round(store, patrol_id, **options)
 
 
 def coverage_report(store: Store, user: User, start, end, **options: Any) -> Report:

@@ -115,6 +115,10 @@ def _add_planned(store: Store, ward: str, start: datetime, minutes: float, team_
                 msg = (f"the plan of {ward} for {night} (patrol {earlier.id}) is already {earlier.status}: "
                        "it is kept, not replaced")
                 raise InputError(msg)
+            if visited := patrol_store.visit_count(conn, earlier.id):
+                msg = (f"the plan of {ward} for {night} (patrol {earlier.id}) is being walked ({visited} stops "
+                       "marked visited): it is kept, not replaced")
+                raise InputError(msg)
             patrol_store.delete_patrol(conn, earlier.id)
         patrol_id = patrol_store.add_patrol(conn, {
             "ward_id": ward_id, "status": PLANNED, "planned_start": begin,

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
 from .._time import utc_naive
-from .schema import patrol_members_table, patrol_walks_table, patrols_table, wards_table
+from .schema import patrol_members_table, patrol_visits_table, patrol_walks_table, patrols_table, wards_table
 from .store import Store
 
 
@@ -71,8 +71,9 @@ def night_plan(conn: Connection, ward_id: int, night: date) -> Row | None:
 
 
 def delete_patrol(conn: Connection, patrol_id: int) -> None:
-    """Remove a patrol with its walk and member names."""
-    for column in (patrol_walks_table.c.patrol_id, patrol_members_table.c.patrol_id, patrols_table.c.id):
+    """Remove a patrol with its walk, visited stops and member names."""
+    for column in (patrol_walks_table.c.patrol_id, patrol_visits_table.c.patrol_id, patrol_members_table.c.patrol_id,
+                   patrols_table.c.id):
         conn.execute(delete(column.table).where(column == int(patrol_id)))
 
 
@@ -84,6 +85,38 @@ def patrol_plan(conn: Connection, patrol_id: int) -> Row | None:
     """A patrol's ``ward_id`` and ``route_geojson``; None if there is none with this id."""
     p = patrols_table
     return conn.execute(select(p.c.ward_id, p.c.route_geojson).where(p.c.id == int(patrol_id))).first()
+
+
+def visit_rows(store: Store, patrol_id: int) -> list[Row]:
+    """The stops of a patrol marked visited (``team``, ``stop``, ``visited_at`` naive UTC), in
+    the order they were visited."""
+    v = patrol_visits_table
+    query = select(v.c.team, v.c.stop, v.c.visited_at).where(v.c.patrol_id == int(patrol_id))
+    with store.engine.connect() as conn:
+        return conn.execute(query.order_by(v.c.visited_at, v.c.team, v.c.stop)).all()
+
+
+def visit_count(conn: Connection, patrol_id: int) -> int:
+    v = patrol_visits_table
+    return int(conn.execute(select(func.count()).select_from(v).where(v.c.patrol_id == int(patrol_id))).scalar())
+
+
+def add_visit(conn: Connection, patrol_id: int, team: int, stop: int, at: datetime) -> datetime:
+    """Record a stop as visited at ``at`` (naive UTC) unless it is already; returns the time kept."""
+    v = patrol_visits_table
+    key = (v.c.patrol_id == int(patrol_id), v.c.team == int(team), v.c.stop == int(stop))
+    kept = conn.execute(select(v.c.visited_at).where(*key)).scalar()
+    if kept is not None:
+        return kept
+    conn.execute(insert(v).values(patrol_id=int(patrol_id), team=int(team), stop=int(stop), visited_at=at))
+    return at
+
+
+def delete_visit(conn: Connection, patrol_id: int, team: int, stop: int) -> int:
+    """Forget that a stop was visited (a mistaken tap); returns the number of rows removed (0 or 1)."""
+    v = patrol_visits_table
+    return conn.execute(delete(v).where(v.c.patrol_id == int(patrol_id), v.c.team == int(team),
+                                        v.c.stop == int(stop))).rowcount
 
 
 def replace_walk(conn: Connection, patrol_id: int, values: Mapping[str, object]) -> None:

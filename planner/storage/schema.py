@@ -131,6 +131,16 @@ patrol_walks_table = Table(
 )
 """What a walked patrol covered (schema version 3, migration ``0003_coverage``)."""
 
+patrol_visits_table = Table(
+    "patrol_visits", metadata,
+    Column("patrol_id", Integer, ForeignKey("patrols.id", ondelete="CASCADE"), primary_key=True),
+    Column("team", Integer, primary_key=True),
+    Column("stop", Integer, primary_key=True),
+    Column("visited_at", DateTime, nullable=False),
+)
+"""Stops of a patrol's plan marked visited on the phone (schema version 8): team and stop number
+as in the plan's route, the time in naive UTC."""
+
 patrol_members_table = Table(
     "patrol_members", metadata,
     Column("id", Integer, primary_key=True),
