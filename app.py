@@ -47,6 +47,7 @@ elif ui.accounts_enabled() and st.session_state["user"] is None:
 
 PAGES = [  # file, title, icon, url, permission needed
     ("app_pages/tonight.py", N_("Tonight's patrol"), ":material/directions_walk:", "vanavond", "plan_routes"),
+    ("app_pages/patrol_round.py", N_("On patrol"), ":material/near_me:", "ronde", "plan_routes"),
     ("app_pages/hotspot_map.py", N_("Hotspot map"), ":material/map:", "hotspots", "view_aggregates"),
     ("app_pages/coverage.py", N_("Coverage"), ":material/monitoring:", "dekking", "view_coverage"),
     ("app_pages/report.py", N_("Report a signal"), ":material/edit_note:", "melden", "report_signal"),

@@ -38,14 +38,14 @@ OSM_STYLE_URL = "data:application/json;base64," + base64.b64encode(json.dumps(OS
 TEAM_COLOURS = [[0, 92, 230], [230, 92, 0], [0, 153, 76], [153, 51, 204], [204, 0, 102]]
 
 
-def view_of(gdf: gpd.GeoDataFrame, *, height: int = 520) -> pdk.ViewState:
-    """A view that fits ``gdf`` (any CRS) in a map of ``height`` pixels and about 680 wide."""
+def view_of(gdf: gpd.GeoDataFrame, *, height: int = 520, width: int = 680) -> pdk.ViewState:
+    """A view that fits ``gdf`` (any CRS) in a map of ``height`` by about ``width`` pixels."""
     west, south, east, north = gdf.to_crs(4326).total_bounds
     # Degrees of longitude that fit the map with a margin; Mercator stretches latitude by ~1/cos.
     stretch = 1 / np.cos(np.radians((south + north) / 2))
-    span = max(east - west, (north - south) * stretch * 680 / (0.85 * height), 1e-4)
+    span = max(east - west, (north - south) * stretch * width / (0.85 * height), 1e-4)
     # MapLibre zoom z shows the world 512 · 2^z pixels wide.
-    zoom = float(np.clip(np.log2(360 * 680 / (512 * span)), 3, 18))
+    zoom = float(np.clip(np.log2(360 * width / (512 * span)), 3, 18))
     return pdk.ViewState(latitude=(south + north) / 2, longitude=(west + east) / 2, zoom=zoom)
 
 

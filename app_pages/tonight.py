@@ -14,6 +14,7 @@ from app_pages.ui import _
 from planner import _time, i18n, settings
 from planner._time import local_zone
 from planner.patrols import save_planned_patrol
+from planner.rounds import round_link
 from planner.routing.export import briefing_html, plan_to_geojson, plan_to_gpx, what_to_look_for
 from planner.routing.routes import RouteParams
 
@@ -64,7 +65,13 @@ with ui.guarded():
     params = RouteParams(minutes=float(minutes), teams=int(teams), dwell_min=float(dwell), speed_kmh=float(speed),
                          variety_penalty=settings.VARIETY_PENALTY if variety else 0.0)
     vary_last = settings.VARY_LAST_ROUNDS if variety else 0
-    patrol_log = cached.current_store().recent_patrol_edges(ward, last=vary_last) if variety else frozenset()
+    # Once this evening's plan is saved it stays on screen with its phone links: the log it was
+    # planned against is kept, so the saved round itself does not make the plan vary from it.
+    slot = f"{ward}|{begin.isoformat()}|{params}|{start}"
+    saved_plans = st.session_state.setdefault("tonight_saved", {})
+    saved_id, patrol_log = saved_plans.get(slot, (None, None))
+    if patrol_log is None:
+        patrol_log = cached.current_store().recent_patrol_edges(ward, last=vary_last) if variety else frozenset()
     with st.spinner(_("Planning the route…")):
         plan = cached.patrol_plan(
             url, version, str(settings.data_dir()), ward, window, begin.weekday(), params, start, vary_last,
@@ -131,19 +138,30 @@ with ui.guarded():
 
     title = _("WAS patrol {ward}").format(ward=ward)
     when = f"{ui.day(begin)} {window}"
+    geojson = plan_to_geojson(plan)
+    links = None if saved_id is None else {
+        t: round_link(ui.public_url(), saved_id, t) for t in range(1, len(plan.teams) + 1)}
     d1, d2, d3, d4 = st.columns(4)
     d1.download_button("GPX", plan_to_gpx(plan, name=title).encode(), file_name=f"{title}.gpx",
                        mime="application/gpx+xml", key="tonight_gpx")
-    d2.download_button("GeoJSON", json.dumps(plan_to_geojson(plan)).encode(), file_name=f"{title}.geojson",
+    d2.download_button("GeoJSON", json.dumps(geojson).encode(), file_name=f"{title}.geojson",
                        mime="application/geo+json", key="tonight_geojson")
     d3.download_button(_("Briefing (HTML)"),
-                       briefing_html(plan, ward=ward, title=title, when=when, language=ui.language()).encode(),
-                       file_name=f"{title}.html", mime="text/html", key="tonight_briefing")
-    if d4.button(_("Save as planned patrol"), key="tonight_save"):
+                       briefing_html(plan, ward=ward, title=title, when=when, language=ui.language(),
+                                     links=links).encode(),
+                       file_name=f"{title}.html", mime="text/html", key="tonight_briefing",
+                       help=None if links else _("Save the patrol first to get the phone link and QR code on it."))
+    if d4.button(_("Save as planned patrol"), key="tonight_save", disabled=saved_id is not None):
         edges = frozenset(edge for team in plan.teams for edge in team.edges)
         saved = save_planned_patrol(cached.current_store(), ward=ward, start=begin, minutes=minutes,
-                                    team_size=int(teams), route_geojson=plan_to_geojson(plan), edges=edges)
-        st.success(_("Saved as patrol {id}.").format(id=saved.id))
+                                    team_size=int(teams), route_geojson=geojson, edges=edges)
+        saved_plans[slot] = (saved.id, patrol_log)
+        st.rerun()
+    if saved_id is not None:
+        st.success(_("Saved as patrol {id}. On a phone, open the round of each team:").format(id=saved_id))
+        for t in range(1, len(plan.teams) + 1):
+            st.page_link("app_pages/patrol_round.py", label=_("Team {team}: on patrol").format(team=t),
+                         icon=":material/near_me:", query_params={"patrol": saved_id, "team": t})
 
     with st.expander(_("Record a walked patrol")):
         from planner.access import visible_patrols

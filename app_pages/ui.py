@@ -8,7 +8,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from planner import access, i18n
+from planner import access, i18n, settings
 from planner._errors import PlannerError, phrased
 from planner._parse import parse_lat_lon
 from planner.i18n import N_
@@ -103,6 +103,18 @@ def guarded():
     except Exception:  # an unexpected error is a bug: log it for us, say it plainly to the user
         log.exception("dashboard error")
         st.error(_("Something went wrong. Try again; if it keeps happening, tell the administrator."))
+
+
+def public_url() -> str:
+    """The dashboard's address for links to it: ``WAS_PUBLIC_URL``, else the one this browser used."""
+    from urllib.parse import urlsplit
+
+    configured = settings.public_url()
+    if configured:
+        return configured
+    parts = urlsplit(st.context.url or "http://localhost:8501")
+    prefix = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"{parts.scheme}://{parts.netloc}" + (f"/{prefix}" if prefix else "")
 
 
 LOCAL_USER = User(name="lokaal", role="admin", via="dashboard (local, no accounts)")

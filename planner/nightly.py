@@ -62,6 +62,9 @@ class NightParams:
         Vary from the streets of the ward's last N logged patrols (0: off).
     language
         Language of the briefing: ``nl`` or ``en``.
+    link_base
+        The dashboard's public address (``settings.public_url``): each briefing then carries a
+        QR code per team that opens the stored round on a phone; None, no QR code.
     """
 
     route: RouteParams = field(default_factory=RouteParams)
@@ -70,6 +73,7 @@ class NightParams:
     hot_streets: int = 5
     vary_last: int = settings.VARY_LAST_ROUNDS
     language: str = "nl"
+    link_base: str | None = None
 
     _constraints: ClassVar[Constraints] = {
         "route": instance(RouteParams, allowed="a RouteParams"),
@@ -78,6 +82,8 @@ class NightParams:
         "hot_streets": integer(low=0, high=100),
         "vary_last": integer(low=0),
         "language": one_of("nl", "en"),
+        "link_base": Rule(lambda v: v is None or (isinstance(v, str) and v.startswith(("http://", "https://"))),
+                          "None or the dashboard's address, https://…"),
     }
 
     def __post_init__(self) -> None:
@@ -198,6 +204,7 @@ def _plan_ward(store, ward: str, night: date, params: NightParams, out_dir: Path
     from .i18n import translation
     from .output import write_text
     from .patrols import save_planned_patrol
+    from .rounds import round_link
     from .routing.export import briefing_html, plan_to_geojson, plan_to_gpx
     from .routing.routes import WardPlanParams, plan_for_ward
     from .streets import ward_graph
@@ -218,15 +225,18 @@ def _plan_ward(store, ward: str, night: date, params: NightParams, out_dir: Path
     title = translation(params.language).gettext("Patrol route {name}").format(name=plan.ward)
     begin = params.begin(night)
     geojson = plan_to_geojson(plan)
+    saved = save_planned_patrol(store, ward=plan.ward, start=begin, minutes=params.route.minutes,
+                                team_size=params.team_size * params.route.teams, route_geojson=geojson,
+                                edges=frozenset(e for team in plan.teams for e in team.edges), night=night)
+    links = None if params.link_base is None else {
+        t: round_link(params.link_base, saved.id, t) for t in range(1, len(plan.teams) + 1)}
     files = {
         "gpx": write_text(folder / FILES["gpx"], plan_to_gpx(plan, name=title)),
         "geojson": write_text(folder / FILES["geojson"], json.dumps(geojson, ensure_ascii=False)),
         "briefing": write_text(folder / FILES["briefing"], briefing_html(
-            plan, ward=plan.ward, title=title, when=f"{begin:%d-%m-%Y %H:%M}", language=params.language)),
+            plan, ward=plan.ward, title=title, when=f"{begin:%d-%m-%Y %H:%M}", language=params.language,
+            links=links)),
     }
-    saved = save_planned_patrol(store, ward=plan.ward, start=begin, minutes=params.route.minutes,
-                                team_size=params.team_size * params.route.teams, route_geojson=geojson,
-                                edges=frozenset(e for team in plan.teams for e in team.edges), night=night)
     written = clock()
     return WardNight(
         ward=plan.ward, patrol_id=saved.id, score=plan.total_score, stops=sum(len(t.stops) for t in plan.teams),

@@ -95,3 +95,23 @@ def oidc_roles() -> str | None:
     """Claim values → WAS roles (``WAS_OIDC_ROLES``, e.g. ``wijkagenten=officer,was-leden=resident``);
     unset, a claim value that is a role's own name is that role."""
     return os.environ.get("WAS_OIDC_ROLES") or None
+
+
+def public_url() -> str | None:
+    """The address phones open the dashboard at (``WAS_PUBLIC_URL``, e.g. ``https://was.gemeente.nl``),
+    for the link and QR code on briefings; unset, briefings written outside the dashboard have none.
+
+    Raises
+    ------
+    InputError
+        Not an ``http://`` or ``https://`` address.
+    """
+    text = (os.environ.get("WAS_PUBLIC_URL") or "").strip()
+    if not text:
+        return None
+    if not text.startswith(("http://", "https://")) or len(text.split("//", 1)[1].strip("/")) == 0:
+        from ._errors import InputError
+
+        msg = f"WAS_PUBLIC_URL must be the dashboard's address as https://host[/path], got {text!r}"
+        raise InputError(msg)
+    return text.rstrip("/")

@@ -166,6 +166,70 @@ def test_tonight_save_as_planned_patrol(app, demo_dir):
     assert store.recent_patrol_edges(at.selectbox(key="tonight_ward").value)
 
 
+def _saved_round(app) -> tuple[AppTest, int]:
+    """Vanavond with two teams, saved: the session and the saved patrol's id."""
+    at = app()
+    at.number_input(key="tonight_teams").set_value(2).run()
+    at.button(key="tonight_save").click().run()
+    assert not at.exception
+    ((patrol_id, _log),) = at.session_state["tonight_saved"].values()
+    return at, patrol_id
+
+
+def test_tonight_saved_round_links_each_team_to_the_patrol_view(app):
+    """Once saved, Vanavond links each team to its round, and the briefing carries those links."""
+    at, patrol_id = _saved_round(app)
+    links = [link.proto for link in at.get("page_link") if link.proto.page == "ronde"]
+    assert [link.query_string for link in links] == [f"patrol={patrol_id}&team=1", f"patrol={patrol_id}&team=2"]
+    assert at.button(key="tonight_save").disabled  # saved once: a second tap would add a second round
+    assert any(f"Opgeslagen als ronde {patrol_id}" in s.value for s in at.success)
+
+
+def test_round_opens_from_its_link_marks_stops_and_finishes(app, demo_dir):
+    """/ronde?patrol=ID&team=1 shows that round; two taps mark two stops visited (time stamped in
+    the store), one takes the last back, and finishing records the patrol as walked."""
+    from planner.patrols import get_patrol
+    from planner.rounds import patrol_round
+
+    store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
+    at, patrol_id = _saved_round(app)
+    at.query_params["patrol"] = str(patrol_id)
+    at.query_params["team"] = "1"
+    at.switch_page("app_pages/patrol_round.py").run()
+    assert not at.exception and not at.error
+    first = patrol_round(store, patrol_id).team(1).stops
+    assert at.subheader[0].value == f"Volgende: 1. {first[0].name}"
+    for _ in range(2):
+        at.button(key="round_visit").click().run()
+    visited = patrol_round(store, patrol_id).team(1)
+    assert [s.number for s in visited.stops if s.visited] == [1, 2]
+    assert "✅ **1**" in at.markdown[-1].value or any("✅ **1**" in m.value for m in at.markdown)
+    at.button(key="round_undo").click().run()
+    assert patrol_round(store, patrol_id).team(1).n_visited == 1
+    at.number_input(key="round_people").set_value(3).run()
+    at.button(key="round_finish").click().run()
+    assert not at.exception and any("1 van" in s.value for s in at.success)
+    record = get_patrol(store, patrol_id)
+    assert record.status == "walked" and record.team_size == 3 and len(record.stops) == 1
+
+
+def test_round_without_a_link_lists_tonights_rounds_and_a_bad_link_says_what_to_do(app):
+    """Without a link the page lists the ward's rounds of tonight, one tap opens one; a link with a
+    wrong patrol is answered in one line, not a traceback."""
+    at, patrol_id = _saved_round(app)
+    at.switch_page("app_pages/patrol_round.py").run()
+    assert not at.exception
+    at.selectbox(key="round_ward").set_value(at.session_state["tonight_ward"]).run()
+    at.button(key=f"round_open_{patrol_id}").click().run()
+    assert at.query_params["patrol"] == str(patrol_id) and at.subheader[0].value.startswith("Volgende: 1.")
+    at.query_params["patrol"] = "abc"
+    at.run()
+    assert any("moet een getal zijn" in e.value for e in at.error)
+    at.query_params["patrol"] = "99999"
+    at.run()
+    assert any("no patrol with id 99999" in e.value for e in at.error)
+
+
 def test_tonight_bad_start_coordinates_are_explained(app):
     """Coordinates far from the ward's streets are refused with a readable message."""
     at = app()
@@ -467,7 +531,7 @@ def test_every_page_as_every_role_keeps_points_from_residents(shared_install, ro
     store = open_store(f"sqlite:///{shared_install / 'was.db'}")
     signals = store.incidents(include_personal=True)
     at = sign_in(ROLE_ACCOUNTS[role])
-    pages = {"tonight", "hotspot_map", "coverage", "report", "data", "about"}
+    pages = {"tonight", "patrol_round", "hotspot_map", "coverage", "report", "data", "about"}
     opened, texts, categories = set(), [], []
     for page in sorted(pages):
         try:
@@ -481,7 +545,7 @@ def test_every_page_as_every_role_keeps_points_from_residents(shared_install, ro
         texts += [f"--- {page}", *_rendered(at.main), *_rendered(at.sidebar)]
     text = "\n".join(texts)
     leaks = find_leaks(text, signals)
-    expected = {"resident": {"about", "hotspot_map", "report", "tonight"},
+    expected = {"resident": {"about", "hotspot_map", "patrol_round", "report", "tonight"},
                 "municipality": {"about", "coverage", "hotspot_map", "report"}}.get(role, pages)
     assert opened == expected
     if role != "resident":

@@ -125,3 +125,15 @@ def test_look_for_uses_the_first_two_categories():
     assert text.startswith("Let op: open ramen") and "graffiti" in text and "lachgas" not in text
     fallback = what_to_look_for([])
     assert fallback == what_to_look_for(["nonsense"]) and fallback.startswith("Let op: wat je verder")
+
+
+def test_briefing_carries_a_qr_code_and_link_per_team(plans):
+    """With the saved round's links each team gets a QR code and the address it encodes, escaped;
+    without links (a plan not saved) there is none."""
+    plan = plans["two"]
+    links = {t: f"https://was.example.nl/ronde?patrol=7&team={t}" for t in (1, 2)}
+    page = briefing_html(plan, ward="Oost", title="Patrol", when="20:00", links=links)
+    assert page.count('class="qr"') == 2 and page.count('class="segno"') == 2
+    assert 'href="https://was.example.nl/ronde?patrol=7&amp;team=2"' in page
+    assert "Team 2: scan om de ronde op je telefoon te openen" in page
+    assert 'class="qr"' not in briefing_html(plan, ward="Oost", title="Patrol", when="20:00")

@@ -39,9 +39,10 @@ def demo_store(demo_copy):
     store.engine.dispose()
 
 
-def test_in_process_plans_every_ward_and_a_rerun_replaces_the_night(demo_store, tmp_path):
+def test_in_process_plans_every_ward_and_a_rerun_replaces_the_night(demo_store, tmp_path, monkeypatch):
     """`--workers 0` plans each demo ward: GPX, GeoJSON and briefing in DIR/<ward>/ and one planned
-    patrol per ward at 20:00; running the night again replaces those plans, it adds none."""
+    patrol per ward at 20:00; running the night again replaces those plans, it adds none. With
+    WAS_PUBLIC_URL set, each briefing links to its stored round."""
     from planner._time import local_zone
 
     store, data = demo_store
@@ -60,11 +61,16 @@ def test_in_process_plans_every_ward_and_a_rerun_replaces_the_night(demo_store, 
     plans = _night_plans(store)
     assert sorted(p.ward for p in plans) == DEMO_WARDS
     assert {p.planned_start.astimezone(local_zone()).strftime("%H:%M") for p in plans} == {"20:00"}
+    assert "/ronde?patrol=" not in (out / "vogelwijk" / "briefing.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("WAS_PUBLIC_URL", "https://was.example.nl")
     again = run(data, "plan-all", "--date", NIGHT.isoformat(), "--workers", "0", "--out", str(out), "--json")
     assert again.exit_code == 0, again.output
     replaced = _night_plans(store)
     assert sorted(p.ward for p in replaced) == DEMO_WARDS
     assert not {p.id for p in plans} & {p.id for p in replaced}
+    vogelwijk = next(p for p in replaced if p.ward == "Vogelwijk")
+    briefing = (out / "vogelwijk" / "briefing.html").read_text(encoding="utf-8")
+    assert f'href="https://was.example.nl/ronde?patrol={vogelwijk.id}&amp;team=1"' in briefing
 
 
 def test_a_walked_night_is_kept_and_a_ward_without_graph_fails_alone(demo_store, tmp_path):

@@ -75,7 +75,7 @@ def test_a_visit_is_time_stamped_once_and_moves_the_next_stop_on(planned):
 
 
 def test_bad_visits_are_refused_naming_what_to_change(planned):
-    store, patrol_id, start = planned
+    store, patrol_id, _start = planned
     with pytest.raises(InputError, match="stop must be one of 1, 2, 3 for team 1"):
         rounds.visit_stop(store, patrol_id, team=1, stop=9)
     with pytest.raises(InputError, match="team must be one of 1, 2"):
@@ -148,3 +148,21 @@ def test_rounds_are_for_those_who_walk_them(planned):
 
 def test_a_round_link_opens_the_patrol_view():
     assert rounds.round_link("https://was.example.nl/wijk/", 12, 2) == "https://was.example.nl/wijk/ronde?patrol=12&team=2"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", None), ("https://was.example.nl/", "https://was.example.nl"),
+                                                 ("http://10.0.0.5:8501/was", "http://10.0.0.5:8501/was")])
+def test_the_public_address_is_read_from_the_environment(monkeypatch, value, expected):
+    from planner import settings
+
+    monkeypatch.setenv("WAS_PUBLIC_URL", value)
+    assert settings.public_url() == expected
+
+
+@pytest.mark.parametrize("value", ["was.example.nl", "ftp://was.example.nl", "https://"])
+def test_a_bad_public_address_is_refused_with_the_fix(monkeypatch, value):
+    from planner import settings
+
+    monkeypatch.setenv("WAS_PUBLIC_URL", value)
+    with pytest.raises(InputError, match="WAS_PUBLIC_URL must be the dashboard's address as https://host"):
+        settings.public_url()

@@ -47,6 +47,7 @@ def plan_all_command(
     ] = False,
 ) -> None:
     """Plan one night for every ward: hotspots, route(s), GPX, briefing and a planned patrol each."""
+    from .. import settings
     from .._errors import InputError
     from ..nightly import ClusterParams, NightParams, plan_all
     from ..routing.routes import RouteParams
@@ -56,7 +57,7 @@ def plan_all_command(
         raise InputError(msg, options=("wards", "all"))
     chosen = None if wards is None else [name.strip() for name in wards.split(",") if name.strip()]
     params = NightParams(route=RouteParams(minutes=minutes, teams=teams, seed=seed), start=start,
-                         hot_streets=hot_streets, language=language)
+                         hot_streets=hot_streets, language=language, link_base=settings.public_url())
     with EchoProgress("planner.nightly", "planner.hotspots.tuning"):
         result = plan_all(ctx.obj.db_url, day_option(night, "--date"), wards=chosen, params=params, out_dir=out,
                           data_dir=ctx.obj.data_dir, osm=osm,

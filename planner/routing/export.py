@@ -13,6 +13,7 @@ import html
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -336,6 +337,10 @@ td.n { white-space: nowrap; }
 .why { font-size: 7pt; color: #444; }
 .privacy { border: 1px solid #888; padding: 1mm 2mm; margin-top: 1.5mm; font-size: 8pt; }
 footer { margin-top: 2mm; font-size: 8pt; color: #333; }
+.phone { display: flex; flex-wrap: wrap; gap: 3mm; margin: 0 0 1.5mm; }
+figure.qr { display: flex; align-items: center; gap: 2mm; margin: 0; font-size: 7.5pt; }
+figure.qr svg { width: 20mm; height: 20mm; flex: none; }
+figure.qr a { color: #111; word-break: break-all; }
 @media screen { body { padding: 8mm; } }
 """
 
@@ -348,12 +353,27 @@ def _short_why(explanation: str, clauses: int = 3) -> str:
     return short if len(parts) <= clauses else short + " …"
 
 
-def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str = "nl") -> str:
+def _phone_links(links: Mapping[int, str], label: str) -> str:
+    """Per team a QR code (inline SVG, segno) and the address that open its round on a phone."""
+    import segno
+
+    figures = []
+    for team, link in sorted(links.items()):
+        code = segno.make(link, error="m").svg_inline(scale=2, border=2, omitsize=True)
+        figures.append(f'<figure class="qr">{code}<figcaption><b>{_esc(label.format(team=team))}</b><br>'
+                       f'<a href="{_esc(link)}">{_esc(link)}</a></figcaption></figure>')
+    return f'<div class="phone">{"".join(figures)}</div>'
+
+
+def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str = "nl",
+                  links: Mapping[int, str] | None = None) -> str:
     """A one-page printable briefing (self-contained HTML, A4): the map, each team's numbered
     stops with arrival, dwell, what to look for and why the stop is there (its share of the score
     and the first parts of its explanation), the best target that was left out and why, the
     totals, date and time, team size, a privacy note and the OpenStreetMap attribution. ``when``
-    is shown as given; a time in it (``20:00``) turns arrival minutes into clock times."""
+    is shown as given; a time in it (``20:00``) turns arrival minutes into clock times.
+    ``links`` (team → address, ``rounds.round_link``) adds a QR code per team that opens the
+    saved round on a phone."""
     _ = translation(language).gettext
     label = {  # Babel reads no calls inside f-strings
         "ward": _("Ward"), "when": _("When"), "teams": _("Teams"), "team_size": _("Team size"),
@@ -362,6 +382,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         "passed": _("Passed on the way (counted)"), "total": _("Total"), "left_out": _("Left out"),
         "unreachable": _("Not reachable over the streets, skipped"), "made": _("Made with WAS Planner"),
         "no_stops": _(NO_STOPS), "all_taken": _(ALL_TAKEN), "privacy": _(PRIVACY),
+        "phone": _("Team {team}: scan to open the round on your phone"),
     }
     found = re.search(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b", when)
     start_clock = (int(found.group(1)), int(found.group(2))) if found else None
@@ -379,6 +400,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         f"<span><b>{_esc(label['teams'])}:</b> {len(plan.teams)}</span>"
         f"<span><b>{_esc(label['team_size'])}:</b> {_esc(size)}</span>"
         f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_name)}</span></p>",
+        *([_phone_links(links, label["phone"])] if links else []),
         map_svg(plan, language=language),
     ]
     for t, team in enumerate(plan.teams, 1):
