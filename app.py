@@ -7,6 +7,7 @@ accounts (a laptop, the demo) everything is visible.
 """
 
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import streamlit as st
 
@@ -34,6 +35,9 @@ if role_claim:  # sign-in through the municipality's identity provider (.streaml
     if st.session_state["user"] is None:
         st.stop()
 elif ui.accounts_enabled() and st.session_state["user"] is None:
+    # A link (the briefing's QR code to /ronde?patrol=…) opens that page once signed in.
+    st.session_state.setdefault("after_sign_in", (urlsplit(st.context.url or "").path.rstrip("/").rsplit("/", 1)[-1],
+                                                  st.query_params.to_dict()))
     st.title("WAS Planner")
     with st.form("login"):
         name = st.text_input(_("User name"), key="login_name")
@@ -66,6 +70,9 @@ def _first_page() -> None:
 
 page = st.navigation([st.Page(_first_page, title="WAS Planner", url_path="start", default=True,
                               visibility="hidden"), *pages])
+wanted, query = st.session_state.pop("after_sign_in", (None, {}))
+if wanted and (target := next((p for p in pages if p.url_path == wanted), None)) is not None:
+    st.switch_page(target, query_params=query)
 
 with st.sidebar:
     st.title("WAS Planner")

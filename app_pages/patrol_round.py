@@ -91,7 +91,7 @@ def round_map(team: RoundTeam, here: dict | None, *, pick: bool, ward: str) -> N
         if not team.stops or min(s.distance_m(here["lat"], here["lon"]) for s in team.stops) < FAR_M:
             frame.append((here["lon"], here["lat"]))
     view = maps.view_of(gpd.GeoDataFrame(geometry=gpd.points_from_xy(*zip(*frame, strict=True)), crs=4326),
-                        height=MAP_HEIGHT, width=330) if frame else None
+                        height=MAP_HEIGHT, width=300) if frame else None
     event = st.pydeck_chart(maps.deck(layers, view), key="round_map", height=MAP_HEIGHT,
                             on_select="rerun", selection_mode="single-object")
     picked = (event.selection.get("objects", {}) or {}).get("signal_pick") if event else None
@@ -127,10 +127,12 @@ def stop_list(round_: PatrolRound, team: RoundTeam) -> None:
     lines = []
     for stop in team.stops:
         planned = _clock(round_.planned_start + timedelta(minutes=stop.arrive_min))
+        # Material icons come with Streamlit's own font: they show on every phone, emoji do not.
         if stop.visited:
-            mark, when = "✅", _("visited {time}").format(time=_clock(stop.visited_at))
+            mark, when = ":material/check_circle:", _("visited {time}").format(time=_clock(stop.visited_at))
         else:
-            mark, when = ("➡️" if stop is upcoming else "⚪"), planned
+            mark = ":material/arrow_forward:" if stop is upcoming else ":material/radio_button_unchecked:"
+            when = planned
         lines.append(f"{mark} **{stop.number}** {_escape(stop.name)} · {when}")
     if lines:
         st.markdown("  \n".join(lines))
@@ -150,12 +152,14 @@ def _escape(text: str) -> str:
 def signal_here(round_: PatrolRound, here: dict | None) -> None:
     """Report what the team sees, at my position or a crossing tapped on the map."""
     st.subheader(_("Signal from here"))
-    where_options = (["here"] if here is not None else []) + ["map"]
-    where = st.radio(_("Where"), where_options, horizontal=True, key="round_signal_where",
+    where = st.radio(_("Where"), ["here", "map"], horizontal=True, key="round_signal_where",
                      format_func={"here": _("My position"), "map": _("Tap a crossing on the map")}.get)
-    place = (here["lat"], here["lon"]) if where == "here" and here is not None \
-        else st.session_state.get("round_signal_at")
-    if where == "map":
+    if where == "here":
+        place = None if here is None else (here["lat"], here["lon"])
+        if place is None:
+            st.caption(_("No position yet: allow your location above, or tap a grey dot on the map."))
+    else:
+        place = st.session_state.get("round_signal_at")
         st.caption(_("Tapped: {lat:.5f}, {lon:.5f}").format(lat=place[0], lon=place[1]) if place
                    else _("Tap a grey dot on the map above."))
     with st.form("round_signal", clear_on_submit=True, border=False):
@@ -227,7 +231,7 @@ with ui.guarded():
             st.rerun()
     team = round_.team(team_no)
     here = where_am_i(key="round_where")
-    pick = st.session_state.get("round_signal_where") == "map" or here is None
+    pick = here is None or st.session_state.get("round_signal_where") == "map"
     round_map(team, here, pick=pick, ward=round_.ward)
     next_stop(round_, team, here)
     stop_list(round_, team)

@@ -34,8 +34,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
 ]
-PAGES = {"vanavond": "vanavond", "hotspots": "hotspots", "dekking": "dekking", "melden": "melden",
-         "gegevens": "gegevens", "modelkaart": "modelkaart"}
+PAGES = {"vanavond": "vanavond", "ronde": "ronde", "hotspots": "hotspots", "dekking": "dekking",
+         "melden": "melden", "gegevens": "gegevens", "modelkaart": "modelkaart"}
 
 
 def _free_port() -> int:
@@ -262,3 +262,105 @@ def test_point_views_and_downloads_are_logged_per_role(browser, shared_server):
     page.close()
     assert "bewoner1" not in set(access.audit_log(store, admin)["user_name"])
     assert access.verify_audit(store, admin).ok
+
+
+# -- issue 18: on patrol, on a phone ------------------------------------------------------------------
+PHONE = {"width": 390, "height": 844}
+
+
+def _round_of_now(store, data: Path, base: str, ward: str = "Vogelwijk") -> tuple[int, str]:
+    """Tonight's round of ``ward`` as `plan-all` stores it, starting five minutes ago, with the
+    dashboard at ``base`` as public address: its id and team 1's link read from the briefing."""
+    import html
+    import re
+    from datetime import datetime
+
+    from planner._time import local_zone
+    from planner.nightly import ClusterParams, NightParams, plan_all
+
+    begin = datetime.now(local_zone()) - timedelta(minutes=5)
+    result = plan_all(str(store.engine.url), begin.date(), wards=[ward], data_dir=data, out_dir=data / "plans",
+                      params=NightParams(start=f"{begin:%H:%M}", link_base=base), cluster=ClusterParams(workers=0))
+    (night,) = result.planned
+    briefing = Path(night.files["briefing"]).read_text(encoding="utf-8")
+    link = html.unescape(re.search(r'<a href="([^"]+team=1)"', briefing).group(1))
+    return night.patrol_id, link
+
+
+def _idle(page) -> None:
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+
+
+def test_a_round_on_a_phone_from_its_link_with_the_position_visits_and_a_signal(browser, server, demo_copy):
+    """At 390 × 844 with the phone's location emulated: the briefing's link opens the round, the
+    map shows my position and the next stop its distance, two taps mark two stops visited (in
+    the store), and a signal sent from here is stored at my position, marked as seen on patrol."""
+    import re
+
+    from planner.rounds import patrol_round
+
+    store = open_store(f"sqlite:///{demo_copy / 'was.db'}")
+    patrol_id, link = _round_of_now(store, demo_copy, server)
+    assert link == f"{server}/ronde?patrol={patrol_id}&team=1"
+    first, second = patrol_round(store, patrol_id).team(1).stops[:2]
+    here = {"latitude": first.lat + 0.0015, "longitude": first.lon}  # about 170 m north of stop 1
+    context = browser.new_context(viewport=PHONE, geolocation=here, permissions=["geolocation"],
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(link)
+    page.get_by_text(DUTCH("Next: {number}. {name}").format(number=1, name=first.name)).wait_for(timeout=120_000)
+    page.get_by_text(DUTCH("Your position is on the map (± {accuracy} m)").split("(")[0]).wait_for(timeout=60_000)
+    page.get_by_text(DUTCH("{m} m in a straight line").split("}")[1].strip()).wait_for(timeout=60_000)
+    _idle(page)
+    page.wait_for_timeout(1500)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ronde-phone-1-map.png"))
+    assert page.locator("[data-testid='stDeckGlJsonChart'], canvas").count() > 0
+    for stop in (first, second):
+        page.get_by_role("button", name=DUTCH("✓ Stop {number} visited").format(number=stop.number)).click()
+        deadline = time.monotonic() + 60
+        while not next(s for s in patrol_round(store, patrol_id).team(1).stops if s.number == stop.number).visited:
+            assert time.monotonic() < deadline, f"stop {stop.number} was not marked visited"
+            page.wait_for_timeout(250)
+        _idle(page)
+    visited = patrol_round(store, patrol_id).team(1)
+    assert [s.number for s in visited.stops if s.visited] == [1, 2]
+    visited_at = DUTCH("visited {time}").replace("{time}", r"\d\d:\d\d")
+    assert len(re.findall(visited_at, page.inner_text("[data-testid='stMain']"))) == 2
+    page.get_by_text(DUTCH("Signal from here")).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "ronde-phone-2-stops.png"))
+    page.get_by_label(DUTCH("What do you see? (no names or descriptions of people)")).fill("Kapotte lantaarnpaal")
+    page.get_by_role("button", name=DUTCH("Send signal")).click()
+    page.locator("[data-testid='stAlertContentSuccess']").wait_for(timeout=60_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / "ronde-phone-3-signal.png"))
+    assert page.locator("[data-testid='stException'], [data-testid='stErrorElementStack']").count() == 0
+    context.close()
+    signals = store.incidents(include_personal=True)
+    sent = signals[signals["description"] == "Kapotte lantaarnpaal"]
+    assert len(sent) == 1 and bool(sent["on_patrol"].iloc[0])
+    assert sent["source"].iloc[0] == "was_member"
+    point = sent.to_crs(4326).geometry.iloc[0]
+    assert (round(point.y, 5), round(point.x, 5)) == (round(here["latitude"], 5), round(here["longitude"], 5))
+
+
+def test_a_resident_opens_the_round_from_its_link_after_signing_in(browser, shared_server):
+    """On a shared installation the link asks for the sign-in first and then opens that round."""
+    base, store = shared_server
+    data = Path(str(store.engine.url).removeprefix("sqlite:///")).parent
+    patrol_id, link = _round_of_now(store, data, base, ward="Bomenwijk")
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(link)
+    _idle(page)
+    page.get_by_label(DUTCH("User name")).fill("bewoner1")
+    page.get_by_label(DUTCH("Password"), exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=DUTCH("Sign in")).click()
+    page.get_by_text(DUTCH("Show where I am")).wait_for(timeout=120_000)
+    _idle(page)
+    assert page.url.endswith(f"/ronde?patrol={patrol_id}&team=1")
+    assert page.get_by_text(DUTCH("Next: {number}. {name}").split(":")[0] + ":").count() == 1
+    page.wait_for_timeout(1500)  # let the map paint before the screenshot
+    page.screenshot(path=str(ARTIFACTS / "ronde-phone-resident.png"))
+    context.close()

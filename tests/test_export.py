@@ -135,5 +135,5 @@ def test_briefing_carries_a_qr_code_and_link_per_team(plans):
     page = briefing_html(plan, ward="Oost", title="Patrol", when="20:00", links=links)
     assert page.count('class="qr"') == 2 and page.count('class="segno"') == 2
     assert 'href="https://was.example.nl/ronde?patrol=7&amp;team=2"' in page
-    assert "Team 2: scan om de ronde op je telefoon te openen" in page
+    assert "Team 2 op je telefoon" in page
     assert 'class="qr"' not in briefing_html(plan, ward="Oost", title="Patrol", when="20:00")

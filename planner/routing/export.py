@@ -337,10 +337,14 @@ td.n { white-space: nowrap; }
 .why { font-size: 7pt; color: #444; }
 .privacy { border: 1px solid #888; padding: 1mm 2mm; margin-top: 1.5mm; font-size: 8pt; }
 footer { margin-top: 2mm; font-size: 8pt; color: #333; }
-.phone { display: flex; flex-wrap: wrap; gap: 3mm; margin: 0 0 1.5mm; }
-figure.qr { display: flex; align-items: center; gap: 2mm; margin: 0; font-size: 7.5pt; }
-figure.qr svg { width: 20mm; height: 20mm; flex: none; }
+header { display: flex; gap: 3mm; align-items: flex-start; }
+header > div { flex: 1 1 auto; }
+.phone { display: flex; gap: 2mm; flex: 0 1 auto; }
+figure.qr { display: flex; flex-direction: column; align-items: center; width: 30mm; margin: 0; font-size: 6.5pt;
+            text-align: center; line-height: 1.15; }
+figure.qr svg { width: 16mm; height: 16mm; }
 figure.qr a { color: #111; word-break: break-all; }
+@media print { figure.qr a { display: none; } }
 @media screen { body { padding: 8mm; } }
 """
 
@@ -360,8 +364,9 @@ def _phone_links(links: Mapping[int, str], label: str) -> str:
     figures = []
     for team, link in sorted(links.items()):
         code = segno.make(link, error="m").svg_inline(scale=2, border=2, omitsize=True)
-        figures.append(f'<figure class="qr">{code}<figcaption><b>{_esc(label.format(team=team))}</b><br>'
-                       f'<a href="{_esc(link)}">{_esc(link)}</a></figcaption></figure>')
+        # On paper the QR code is the link; on screen the address is there to tap (hidden in print).
+        figures.append(f'<figure class="qr">{code}<figcaption><b>{_esc(label.format(team=team))}</b>'
+                       f'<br><a href="{_esc(link)}">{_esc(link)}</a></figcaption></figure>')
     return f'<div class="phone">{"".join(figures)}</div>'
 
 
@@ -382,7 +387,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         "passed": _("Passed on the way (counted)"), "total": _("Total"), "left_out": _("Left out"),
         "unreachable": _("Not reachable over the streets, skipped"), "made": _("Made with WAS Planner"),
         "no_stops": _(NO_STOPS), "all_taken": _(ALL_TAKEN), "privacy": _(PRIVACY),
-        "phone": _("Team {team}: scan to open the round on your phone"),
+        "phone": _("Team {team} on your phone"),
     }
     found = re.search(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)\b", when)
     start_clock = (int(found.group(1)), int(found.group(2))) if found else None
@@ -393,14 +398,15 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         f'<html lang="{_esc(language)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{_esc(title)}</h1>",
+        # The QR codes sit beside the title and facts, so the briefing still prints on one page.
+        '<header><div>', f"<h1>{_esc(title)}</h1>",
         '<p class="meta">'
         f"<span><b>{_esc(label['ward'])}:</b> {_esc(ward)}</span>"
         f"<span><b>{_esc(label['when'])}:</b> {_esc(when)}</span>"
         f"<span><b>{_esc(label['teams'])}:</b> {len(plan.teams)}</span>"
         f"<span><b>{_esc(label['team_size'])}:</b> {_esc(size)}</span>"
-        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_name)}</span></p>",
-        *([_phone_links(links, label["phone"])] if links else []),
+        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_name)}</span></p></div>",
+        *([_phone_links(links, label["phone"])] if links else []), "</header>",
         map_svg(plan, language=language),
     ]
     for t, team in enumerate(plan.teams, 1):
