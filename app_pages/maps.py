@@ -73,11 +73,12 @@ def hotspot_layer(hotspots: gpd.GeoDataFrame, tooltip_columns: list[str]) -> pdk
     )
 
 
-def points_layer(points: pd.DataFrame, *, layer_id: str, color, radius: float = 6, pickable: bool = True) -> pdk.Layer:
-    """Points with ``lon``/``lat`` columns."""
+def points_layer(points: pd.DataFrame, *, layer_id: str, color, radius: float = 6, pickable: bool = True,
+                 min_pixels: float = 3) -> pdk.Layer:
+    """Points with ``lon``/``lat`` columns, drawn at least ``min_pixels`` wide (a finger needs ~8)."""
     return pdk.Layer(
         "ScatterplotLayer", points, id=layer_id, get_position=["lon", "lat"], get_fill_color=color,
-        get_radius=radius, radius_min_pixels=3, pickable=pickable,
+        get_radius=radius, radius_min_pixels=min_pixels, pickable=pickable,
     )
 
 

@@ -77,7 +77,8 @@ def round_map(team: RoundTeam, here: dict | None, *, pick: bool, ward: str) -> N
         layers.append(maps.streets_layer(cached.ward_streets(str(settings.data_dir()), cached.database_url(), ward)))
     if pick:
         nodes = pd.DataFrame(cached.graph_nodes_lonlat(str(settings.data_dir()), cached.database_url(), ward))
-        layers.append(maps.points_layer(nodes, layer_id="signal_pick", color=[60, 60, 60, 110], radius=6))
+        layers.append(maps.points_layer(nodes, layer_id="signal_pick", color=[60, 60, 60, 110], radius=6,
+                                        min_pixels=8))
     if len(team.path_lonlat) > 1:
         layers.append(maps.path_layer(team.path_lonlat, layer_id="route", color=[*LATER[:3], 170]))
     if len(stops):
