@@ -197,12 +197,13 @@ def signal_here(round_: PatrolRound, here: dict | None) -> None:
             st.error(reason)
 
 
-def finish(round_: PatrolRound, team: RoundTeam) -> None:
+def finish(round_: PatrolRound) -> None:
     st.subheader(_("Finish the round"))
     if round_.status == "walked":
         st.caption(_("Recorded as walked. Finishing again records the later end and the stops marked since."))
-    people = st.number_input(_("How many of you walked?"), 1, 20, max(1, min(round_.team_size, 20)),
-                             key="round_people")
+    # One patrol holds every team's round, so the person-hours need everyone who walked it.
+    question = _("How many of you walked?") if len(round_.teams) < 2 else _("How many walked, all teams together?")
+    people = st.number_input(question, 1, 20, max(1, min(round_.team_size, 20)), key="round_people")
     if st.button(_("Round finished"), key="round_finish", width="stretch"):
         done = access.finish_round(cached.current_store(), ui.current_user(), round_.id, team_size=int(people))
         st.success(_("Recorded as walked {start}–{end}: {visited} of {total} stops visited.").format(
@@ -237,5 +238,5 @@ with ui.guarded():
     next_stop(round_, team, here)
     stop_list(round_, team)
     signal_here(round_, here)
-    finish(round_, team)
+    finish(round_)
     st.button(_("Other rounds of tonight"), key="round_other", on_click=st.query_params.clear)

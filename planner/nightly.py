@@ -82,8 +82,7 @@ class NightParams:
         "hot_streets": integer(low=0, high=100),
         "vary_last": integer(low=0),
         "language": one_of("nl", "en"),
-        "link_base": Rule(lambda v: v is None or (isinstance(v, str) and v.startswith(("http://", "https://"))),
-                          "None or the dashboard's address, https://…"),
+        "link_base": Rule(lambda v: v is None or settings.is_web_address(v), "None or the dashboard's address, https://…"),
     }
 
     def __post_init__(self) -> None:

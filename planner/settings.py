@@ -97,6 +97,13 @@ def oidc_roles() -> str | None:
     return os.environ.get("WAS_OIDC_ROLES") or None
 
 
+def is_web_address(text: object) -> bool:
+    """Whether ``text`` is an ``http://`` or ``https://`` address with a host."""
+    if not isinstance(text, str) or not text.startswith(("http://", "https://")):
+        return False
+    return bool(text.split("//", 1)[1].strip("/"))
+
+
 def public_url() -> str | None:
     """The address phones open the dashboard at (``WAS_PUBLIC_URL``, e.g. ``https://was.gemeente.nl``),
     for the link and QR code on briefings; unset, briefings written outside the dashboard have none.
@@ -109,7 +116,7 @@ def public_url() -> str | None:
     text = (os.environ.get("WAS_PUBLIC_URL") or "").strip()
     if not text:
         return None
-    if not text.startswith(("http://", "https://")) or len(text.split("//", 1)[1].strip("/")) == 0:
+    if not is_web_address(text):
         from ._errors import InputError
 
         msg = f"WAS_PUBLIC_URL must be the dashboard's address as https://host[/path], got {text!r}"
