@@ -58,8 +58,8 @@ def choose_round() -> None:
                 .format(ward=ward))
         return
     for record in rounds:
-        label = _("{start}–{end} · {status}").format(
-            start=_clock(record.planned_start), end=_clock(record.planned_end),
+        label = _("Round {id} · {start}–{end} · {status}").format(
+            id=record.id, start=_clock(record.planned_start), end=_clock(record.planned_end),
             status=_("walked") if record.walked else _("planned"))
         st.button(label, key=f"round_open_{record.id}", on_click=_open, args=(record.id, 1), width="stretch")
 
@@ -158,7 +158,7 @@ def signal_here(round_: PatrolRound, here: dict | None) -> None:
     if where == "here":
         place = None if here is None else (here["lat"], here["lon"])
         if place is None:
-            st.caption(_("No position yet: allow your location above, or tap a grey dot on the map."))
+            st.caption(_("No position yet: allow your location above, or choose “Tap a crossing on the map”."))
     else:
         place = st.session_state.get("round_signal_at")
         st.caption(_("Tapped: {lat:.5f}, {lon:.5f}").format(lat=place[0], lon=place[1]) if place
@@ -233,7 +233,7 @@ with ui.guarded():
             st.rerun()
     team = round_.team(team_no)
     here = where_am_i(key="round_where")
-    pick = here is None or st.session_state.get("round_signal_where") == "map"
+    pick = st.session_state.get("round_signal_where") == "map"
     round_map(team, here, pick=pick, ward=round_.ward)
     next_stop(round_, team, here)
     stop_list(round_, team)
