@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, maps, ui
+from app_pages.geolocation import where_am_i
 from app_pages.ui import _, pgettext
 from planner import _time, settings, streets
 from planner.access import report_signal
@@ -44,6 +45,10 @@ with ui.guarded():
     st.caption(
         _("Click the place on the map (a dot) or enter coordinates below.")
     )
+    here = where_am_i(key="report_where")
+    if here is not None and st.button(_("Use my position (± {accuracy} m)").format(accuracy=round(here["accuracy"])),
+                                      key="report_use_position"):
+        st.session_state["report_location"] = f"{here['lat']:.6f}, {here['lon']:.6f}"
     layers = [maps.ward_layer(shape), maps.points_layer(grid, layer_id="pick", color=[0, 92, 230, 45], radius=5)]
     if streets.ward_graph_path(ward, data_dir=settings.data_dir()).exists():
         layers.insert(0, maps.streets_layer(cached.ward_streets(str(settings.data_dir()), cached.database_url(), ward)))

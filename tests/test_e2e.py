@@ -364,3 +364,22 @@ def test_a_resident_opens_the_round_from_its_link_after_signing_in(browser, shar
     page.wait_for_timeout(1500)  # let the map paint before the screenshot
     page.screenshot(path=str(ARTIFACTS / "ronde-phone-resident.png"))
     context.close()
+
+
+def test_the_report_form_takes_my_position_on_a_phone(browser, server):
+    """Signaal melden on a phone: one tap puts the phone's position in the location field."""
+    here = {"latitude": 52.5531, "longitude": 5.2401}
+    context = browser.new_context(viewport=PHONE, geolocation=here, permissions=["geolocation"],
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{server}/{PAGES['melden']}")
+    use = page.get_by_role("button", name=DUTCH("Use my position (± {accuracy} m)").split("(")[0].strip())
+    use.wait_for(timeout=120_000)
+    _idle(page)
+    use.click()
+    location = page.get_by_label(DUTCH("Location (latitude, longitude)"))
+    deadline = time.monotonic() + 60
+    while location.input_value() != "52.553100, 5.240100":
+        assert time.monotonic() < deadline, location.input_value()
+        page.wait_for_timeout(250)
+    context.close()
