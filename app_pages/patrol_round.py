@@ -73,9 +73,10 @@ def round_map(team: RoundTeam, here: dict | None, *, pick: bool, ward: str) -> N
     stops["colour"] = colour
     stops["radius"] = [26 if s is upcoming else 14 for s in team.stops]
     layers = []
-    if streets.ward_graph_path(ward, data_dir=settings.data_dir()).exists():
+    has_graph = streets.ward_graph_path(ward, data_dir=settings.data_dir()).exists()
+    if has_graph:
         layers.append(maps.streets_layer(cached.ward_streets(str(settings.data_dir()), cached.database_url(), ward)))
-    if pick:
+    if pick and has_graph:  # the crossings to tap are the street graph's nodes
         nodes = pd.DataFrame(cached.graph_nodes_lonlat(str(settings.data_dir()), cached.database_url(), ward))
         layers.append(maps.points_layer(nodes, layer_id="signal_pick", color=[60, 60, 60, 110], radius=6,
                                         min_pixels=8))
