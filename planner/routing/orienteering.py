@@ -72,6 +72,11 @@ _CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
 _NEAR = 12
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
+# Region seeds (a single route with symmetric costs and more than _SEED_MIN candidates): up to
+# _SEEDS centres of rich regions, a region being the targets within _SEED_RADIUS of the budget.
+_SEED_MIN = 150
+_SEEDS = 8
+_SEED_RADIUS = 0.05
 
 
 @dataclass(frozen=True)
@@ -323,11 +328,15 @@ class _Search:
         rows = np.arange(n)[:, None]
         order = np.take_along_axis(part, np.argsort(block[rows, part], axis=1, kind="stable"), axis=1)
         self.near = np.ascontiguousarray(nodes[order[:, :k]])
+        if self.m == 1 and self.symmetric and self.cand.size > _SEED_MIN:
+            self.seeds = _region_seeds(sub, P[self.cand], self.cand, self.budget)
+        else:
+            self.seeds = np.empty(0, dtype=np.int64)
 
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
         n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
-        inst = (self.D, self.S, self.P, self.cand, self.neighbours, self.near)
+        inst = (self.D, self.S, self.P, self.cand, self.neighbours, self.near, self.seeds)
         cfg = (self.start, self.end, self.budget, self.eps, self.score_eps, self.symmetric)
 
         def solution(pool: tuple[int, ...] = ()) -> tuple[np.ndarray, ...]:
@@ -1588,10 +1597,12 @@ def _k_add_elite(  # noqa: PLR0913 - numba kernel
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+def _k_construct(inst, cfg, cur, noise, first, terms, keep, tmp):  # pragma: no cover - compiled
     """Replace ``cur`` by a ratio-greedy construction (scores randomised by ``noise``) and its
-    local search; returns its score.  See :func:`_k_begin` for the arguments."""
-    D, S, P, cand, _, near = inst
+    local search; returns its score.  ``first >= 0`` puts that target on the first route
+    before the greedy starts (a seed region, see :func:`_region_seeds`).  See :func:`_k_begin`
+    for the other arguments."""
+    D, S, P, cand, _, near, _ = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     for ri in range(lens.size):
@@ -1600,7 +1611,19 @@ def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover -
         lens[ri] = 2
         costs[ri] = _k_cost(D, S, R[ri], 2, terms)
     visited[:] = False
-    score = _k_fill(
+    score = 0.0
+    if first >= 0:
+        R[0, 1] = first
+        R[0, 2] = end
+        cost = _k_cost(D, S, R[0], 3, terms)
+        if cost <= budget:
+            lens[0] = 3
+            costs[0] = cost
+            visited[first] = True
+            score = P[first]
+        else:  # only without the triangle inequality
+            R[0, 1] = end
+    score += _k_fill(
         D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps, near,
         symmetric,
     )
@@ -1670,7 +1693,7 @@ def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no co
     then shortened), cut down to the budget by :func:`_k_drop`, and its local search; returns
     its score.  When the budget lets a route visit much of the instance, starting from
     everything and dropping finds far better regions than growing a route from the depot."""
-    D, S, P, cand, _, near = inst
+    D, S, P, cand, _, near, _ = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     route = R[0]
@@ -1724,14 +1747,19 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     terms = np.empty(2 * cap + 2)
     keep = np.empty(cap, dtype=np.int64)
     tmp = np.empty(cap, dtype=np.int64)
-    score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
+    score = _k_construct(inst, cfg, cur, 0.0, -1, terms, keep, tmp)
     if lens.size == 1 and cfg[5]:
-        grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
-        dropped = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
-        if _k_better(score, grown[2], dropped, costs, eps, score_eps):
-            _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
-        else:
-            score = dropped
+        kept = (R.copy(), lens.copy(), costs.copy(), visited.copy())
+        seeds = inst[6]
+        for t in range(seeds.size + 1):
+            if t == 0:
+                other = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+            else:
+                other = _k_construct(inst, cfg, cur, 0.0, seeds[t - 1], terms, keep, tmp)
+            if _k_better(other, costs, score, kept[2], eps, score_eps):
+                _k_copy(R, lens, costs, visited, kept[0], kept[1], kept[2], kept[3])
+                score = other
+        _k_copy(kept[0], kept[1], kept[2], kept[3], R, lens, costs, visited)
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
     counts[0] = 0
@@ -1748,7 +1776,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
 
     The caller checks the clock between calls, so the time limit is kept to within a few
     iterations without leaving compiled code each iteration."""
-    D, S, P, cand, neighbours, near = inst
+    D, S, P, cand, neighbours, near, _ = inst
     _, _, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     bR, blens, bcosts, bvisited = best
@@ -1795,10 +1823,15 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            if m == 1 and symmetric and np.random.random() < 0.5:
+            seeds = inst[6]
+            u = np.random.random()
+            if m == 1 and symmetric and u < 0.5:
                 score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
+            elif seeds.size > 0 and u < 0.75:
+                first = seeds[np.random.randint(0, seeds.size)]
+                score = _k_construct(inst, cfg, cur, 0.5, first, terms, keep, tmp)
             else:
-                score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
+                score = _k_construct(inst, cfg, cur, 0.5, -1, terms, keep, tmp)
         elif stall and stall % _RESET_EVERY == 0:
             e = np.random.randint(0, ecount)
             _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
@@ -1828,6 +1861,26 @@ def _k_dijkstra(D, source):  # pragma: no cover - compiled
             if alt < dist[v]:
                 dist[v] = alt
     return dist
+
+
+def _region_seeds(sub: np.ndarray, scores: np.ndarray, cand: np.ndarray, budget: float) -> np.ndarray:
+    """Targets at the centres of the richest regions, far apart: seeds for constructions.
+
+    A ratio-greedy route grows from the depot, so on clustered instances it fills the near
+    clusters and never pays the trip to a far, rich one (OPLib p654-gen3 ended 39 % below the
+    best known).  A construction that starts with a target of such a region in the route does
+    go there.  A region's value is the score within ``_SEED_RADIUS`` of the budget around a
+    target (``sub`` the symmetric costs between the candidates); the seeds are the best
+    centres, each more than two radii from those before, the richest first."""
+    radius = _SEED_RADIUS * budget
+    value = (sub <= radius).astype(float) @ scores
+    picked: list[int] = []
+    for i in np.argsort(-value, kind="stable"):
+        if all(sub[i, j] > 2 * radius for j in picked):
+            picked.append(int(i))
+            if len(picked) == _SEEDS:
+                break
+    return np.ascontiguousarray(cand[picked], dtype=np.int64)
 
 
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
