@@ -77,6 +77,7 @@ _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the
 _SEED_MIN = 150
 _SEEDS = 8
 _SEED_RADIUS = 0.05
+_RUN_STARTS = 4
 
 
 @dataclass(frozen=True)
@@ -1688,11 +1689,58 @@ def _k_drop(D, S, P, route, L, noise, budget, eps, terms, tmp):  # noqa: PLR0913
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+def _k_drop_runs(D, S, P, route, L, noise, budget, eps, terms, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """:func:`_k_drop` by runs: drop the consecutive targets of ``route[:L]`` (1, 2, 4, ...
+    of them) with the least score per saved cost until the route fits; returns the new length.
+
+    One target of a dense cluster saves almost nothing, so dropping targets one at a time
+    keeps every cluster the tour passes and cuts the sparse targets between them, whatever
+    the trip to a cluster costs.  A run spanning a whole cluster saves its access edges too,
+    so the clusters worth least for their walk go first."""
+    weight = np.empty(L)
+    for q in range(L):
+        x = route[q]
+        weight[q] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
+    cum = np.empty(L)
+    acc = np.empty(L)
+    while L > 2:
+        cum[0] = 0.0
+        acc[0] = 0.0
+        for q in range(1, L):
+            cum[q] = cum[q - 1] + D[route[q - 1], route[q]] + S[route[q - 1]]
+            acc[q] = acc[q - 1] + weight[q - 1]
+        if cum[L - 1] <= budget:
+            exact = _k_cost(D, S, route, L, terms)
+            if exact <= budget:
+                return L
+        ratio = np.inf
+        bi = -1
+        bw = 0
+        w = 1
+        while w <= L - 2:
+            for i in range(1, L - w):
+                j = i + w  # the run is route[i:j]
+                saving = cum[j] - cum[i - 1] - D[route[i - 1], route[j]] - S[route[i - 1]]
+                r = (acc[j] - acc[i]) / max(saving, eps)
+                if bi < 0 or r < ratio:
+                    ratio = r
+                    bi = i
+                    bw = w
+            w *= 2
+        for q in range(bi, L - bw):
+            route[q] = route[q + bw]
+            weight[q] = weight[q + bw]
+        L -= bw
+    return L
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_construct_drop(inst, cfg, cur, noise, runs, terms, keep, tmp):  # pragma: no cover - compiled
     """Replace the single route of ``cur`` by a tour through every candidate (nearest neighbour,
-    then shortened), cut down to the budget by :func:`_k_drop`, and its local search; returns
-    its score.  When the budget lets a route visit much of the instance, starting from
-    everything and dropping finds far better regions than growing a route from the depot."""
+    then shortened), cut down to the budget by :func:`_k_drop` (by :func:`_k_drop_runs` when
+    ``runs``), and its local search; returns its score.  When the budget lets a route visit
+    much of the instance, starting from everything and dropping finds far better regions than
+    growing a route from the depot."""
     D, S, P, cand, _, near, _ = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
@@ -1713,7 +1761,10 @@ def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no co
     lens[0] = nc + 2
     costs[0] = _k_cost(D, S, route, nc + 2, terms)
     _k_shorten(D, S, R, lens, costs, 0, eps, symmetric, near, np.empty((0, 0), dtype=np.int64), terms, keep, tmp)
-    L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
+    if runs:
+        L = _k_drop_runs(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
+    else:
+        L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
     lens[0] = L
     costs[0] = _k_cost(D, S, route, L, terms)
     visited[:] = False
@@ -1735,9 +1786,12 @@ def _k_seed(seed):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
-    """The ratio-greedy construction and its local search: the first current, best and elite.
+    """The first current, best and elite: the ratio-greedy construction and its local search,
+    for a single route with symmetric costs the best of that, the tour cut down target by
+    target, the tour cut down by runs (without and ``_RUN_STARTS`` times with noise) and one
+    construction from each region seed.
 
-    ``inst`` is ``(D, S, P, cand, neighbours, near)``, ``cfg`` ``(start, end, budget, eps, score_eps,
+    ``inst`` is ``(D, S, P, cand, neighbours, near, seeds)``, ``cfg`` ``(start, end, budget, eps, score_eps,
     symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
     leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
     ``scores`` (current score, best score)."""
@@ -1751,11 +1805,15 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     if lens.size == 1 and cfg[5]:
         kept = (R.copy(), lens.copy(), costs.copy(), visited.copy())
         seeds = inst[6]
-        for t in range(seeds.size + 1):
+        for t in range(seeds.size + 2 + _RUN_STARTS):
             if t == 0:
-                other = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+                other = _k_construct_drop(inst, cfg, cur, 0.0, False, terms, keep, tmp)
+            elif t == 1:
+                other = _k_construct_drop(inst, cfg, cur, 0.0, True, terms, keep, tmp)
+            elif t < 2 + _RUN_STARTS:
+                other = _k_construct_drop(inst, cfg, cur, 0.5, True, terms, keep, tmp)
             else:
-                other = _k_construct(inst, cfg, cur, 0.0, seeds[t - 1], terms, keep, tmp)
+                other = _k_construct(inst, cfg, cur, 0.0, seeds[t - 2 - _RUN_STARTS], terms, keep, tmp)
             if _k_better(other, costs, score, kept[2], eps, score_eps):
                 _k_copy(R, lens, costs, visited, kept[0], kept[1], kept[2], kept[3])
                 score = other
@@ -1826,7 +1884,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             seeds = inst[6]
             u = np.random.random()
             if m == 1 and symmetric and u < 0.5:
-                score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
+                score = _k_construct_drop(inst, cfg, cur, 0.5, True, terms, keep, tmp)
             elif seeds.size > 0 and u < 0.75:
                 first = seeds[np.random.randint(0, seeds.size)]
                 score = _k_construct(inst, cfg, cur, 0.5, first, terms, keep, tmp)
