@@ -72,9 +72,11 @@ _CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
 _NEAR = 12
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
-# Region seeds (a single route with symmetric costs and more than _SEED_MIN candidates): up to
-# _SEEDS centres of rich regions, a region being the targets within _SEED_RADIUS of the budget.
-_SEED_MIN = 150
+# A single route with symmetric costs and more than _SEED_MIN candidates also starts from the
+# tour cut down by runs (plain and _RUN_STARTS times with noise) and from up to _SEEDS centres
+# of rich regions, a region being the targets within _SEED_RADIUS of the budget; its drop
+# restarts cut by runs.  Smaller instances (TOP, the patrol planner) search as before.
+_SEED_MIN = 100
 _SEEDS = 8
 _SEED_RADIUS = 0.05
 _RUN_STARTS = 4
@@ -358,14 +360,17 @@ class _Search:
         steps = 1
         before = time.perf_counter()
         done = 0
+        slowest = 0.0
         while not _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):
             now = time.perf_counter()
             # Seconds per iteration of the last call; the iterations themselves do not depend
             # on how they are grouped into calls, so this keeps the result deterministic.
             per = (now - before) / max(1, int(counts[1]) - done)
-            # Stop while two more iterations would still fit, so that the whole solve (the
-            # other search and the answer included) ends within the time limit.
-            if now + 2 * per > deadline:
+            slowest = max(slowest, per)
+            # Stop while one more iteration and one as slow as the slowest call's (a restart
+            # rebuilds the solution and costs several) would still fit, so that the whole solve
+            # (the other search and the answer included) ends within the time limit.
+            if now + per + slowest > deadline:
                 timed_out = True
                 break
             steps = int(min(_STEPS, max(1.0, min(_CALL_SECONDS, (deadline - now) / 4) / per)))
@@ -1805,7 +1810,9 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     if lens.size == 1 and cfg[5]:
         kept = (R.copy(), lens.copy(), costs.copy(), visited.copy())
         seeds = inst[6]
-        for t in range(seeds.size + 2 + _RUN_STARTS):
+        # Instances up to _SEED_MIN candidates (TOP, the patrol planner's routes) start as before.
+        tries = seeds.size + 2 + _RUN_STARTS if inst[3].size > _SEED_MIN else 1
+        for t in range(tries):
             if t == 0:
                 other = _k_construct_drop(inst, cfg, cur, 0.0, False, terms, keep, tmp)
             elif t == 1:
@@ -1884,7 +1891,7 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             seeds = inst[6]
             u = np.random.random()
             if m == 1 and symmetric and u < 0.5:
-                score = _k_construct_drop(inst, cfg, cur, 0.5, True, terms, keep, tmp)
+                score = _k_construct_drop(inst, cfg, cur, 0.5, cand.size > _SEED_MIN, terms, keep, tmp)
             elif seeds.size > 0 and u < 0.75:
                 first = seeds[np.random.randint(0, seeds.size)]
                 score = _k_construct(inst, cfg, cur, 0.5, first, terms, keep, tmp)
