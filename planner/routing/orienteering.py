@@ -67,6 +67,10 @@ _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
+# At most this many targets removed per perturbation: on long routes a share of the route is
+# hundreds of targets, whose repair costs most of an iteration.  Routes of up to 60 targets
+# never reach it (0.5 x 60), so they perturb as before.
+_RUIN_MAX = 30
 _STEPS = 64  # at most this many iterations per compiled call; the clock is checked between calls
 _CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
@@ -1528,18 +1532,18 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
             count = lens[ri] - 2
             if not picked[ri] or count == 0:
                 continue
-            k = np.random.randint(1, max(3, math.ceil(strength * count)) + 1)
+            k = np.random.randint(1, max(3, min(_RUIN_MAX, math.ceil(strength * count))) + 1)
             i = np.random.randint(1, count + 1)
             for q in range(i, min(i + k, lens[ri] - 1)):
                 remove[R[ri, q]] = True
     elif kind == 1:
-        k = min(np.random.randint(1, max(3, math.ceil(strength * nv)) + 1), nv)
+        k = min(np.random.randint(1, max(3, min(_RUIN_MAX, math.ceil(strength * nv))) + 1), nv)
         for q in range(k):  # partial Fisher-Yates: k distinct targets
             r = np.random.randint(q, nv)
             vis[q], vis[r] = vis[r], vis[q]
             remove[vis[q]] = True
     else:
-        k = np.random.randint(1, max(3, math.ceil(strength * nv)) + 1)
+        k = np.random.randint(1, max(3, min(_RUIN_MAX, math.ceil(strength * nv))) + 1)
         centre = vis[np.random.randint(0, nv)]
         row = np.searchsorted(cand, centre)
         got = 0
