@@ -75,6 +75,7 @@ _STEPS = 64  # at most this many iterations per compiled call; the clock is chec
 _CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
 _NEAR = 12
+_NEAR_FAR = 40  # a free target with none of its _NEAR nearest on the route looks this far
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
 # A single route with symmetric costs and more than _SEED_MIN candidates also starts from the
 # tour cut down by runs (plain and _RUN_STARTS times with noise) and from up to _SEEDS centres
@@ -324,11 +325,12 @@ class _Search:
         # Nearest candidates of each candidate, for cluster removal in the perturbation.
         sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
         self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
-        # The _NEAR nearest route nodes (candidates and depots) of every node, for the
-        # neighbour-list 2-opt and or-opt of long routes.
+        # The _NEAR_FAR nearest route nodes (candidates and depots) of every node, nearest
+        # first: the first _NEAR for the neighbour-list 2-opt, or-opt and insertion of long
+        # routes, the others for the insertion of targets far from the route.
         nodes = np.unique(np.concatenate([self.cand, [self.start, self.end]]))
         n = D.shape[0]
-        k = min(_NEAR, nodes.size - 1)
+        k = min(_NEAR_FAR, nodes.size - 1)
         block = _block(D, np.arange(n), nodes)
         block[nodes, np.arange(nodes.size)] = np.inf  # a node is not its own neighbour
         part = np.argpartition(block, k - 1, axis=1)[:, :k] if k < nodes.size else np.argsort(block, axis=1)
@@ -843,24 +845,28 @@ def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no 
 def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
     """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
 
-    Only the edges next to ``x``'s ``near`` neighbours on the route are tried, ``pos`` giving
-    their positions; the full scan when none of them is on it."""
+    Only the edges next to ``x``'s ``_NEAR`` nearest neighbours on the route are tried, ``pos``
+    giving their positions; when none of them is on it, those next to the farther ones of
+    ``near``, and the full scan only when none of those is on it either (on a 1,000-point
+    instance most free targets lie in regions the route left out, and scanning the route for
+    each of them made every insertion pass O(n^2))."""
     best = np.inf
     where = 0
-    for u in near[x]:
-        for forward in (True, False):
-            j = _k_at(route, L, pos, u, forward)
-            e = j if forward else j - 1
-            if j < 0 or e < 0 or e > L - 2:
-                continue
-            a = route[e]
-            b = route[e + 1]
-            v = D[a, x] + D[x, b] - D[a, b] + S[x]
-            if v < best or (v == best and e < where):
-                best = v
-                where = e
-    if best < np.inf:
-        return best, where
+    for lo, hi in ((0, _NEAR), (_NEAR, near.shape[1])):
+        for u in near[x, lo:hi]:
+            for forward in (True, False):
+                j = _k_at(route, L, pos, u, forward)
+                e = j if forward else j - 1
+                if j < 0 or e < 0 or e > L - 2:
+                    continue
+                a = route[e]
+                b = route[e + 1]
+                v = D[a, x] + D[x, b] - D[a, b] + S[x]
+                if v < best or (v == best and e < where):
+                    best = v
+                    where = e
+        if best < np.inf:
+            return best, where
     for e in range(L - 1):
         a = route[e]
         b = route[e + 1]
@@ -1055,7 +1061,7 @@ def _k_two_opt_near(D, route, L, pos, near, a, eps):  # pragma: no cover - compi
             continue
         b = route[i + 1] if forward else route[i - 1]
         dab = D[a, b]
-        for c in near[a]:
+        for c in near[a, :_NEAR]:
             dac = D[a, c]
             if dac >= dab - eps:  # neighbours come nearest first: no later one can gain
                 break
@@ -1098,7 +1104,7 @@ def _k_or_opt_near(D, route, L, pos, near, a, eps, tmp):
         if not gain > eps:
             continue
         for end in (first, last):
-            for c in near[end]:
+            for c in near[end, :_NEAR]:
                 for forward in (True, False):
                     j = _k_at(route, L, pos, c, forward)
                     if j < 0 or (i <= j <= last_q):
@@ -1266,23 +1272,30 @@ def _k_replace_near(D, S, P, route, L, cost, free, near, budget, eps, score_eps)
             continue
         edge_cost[:] = np.inf
         edge[:] = -1
-        for u in near[x]:
-            for forward in (True, False):
-                j = _k_at(route, L, pos, u, forward)
-                e = j if forward else j - 1
-                if j < 0 or e < 0 or e > L - 2 or e == edge[0] or e == edge[1] or e == edge[2]:
-                    continue
-                a = route[e]
-                b = route[e + 1]
-                d = D[a, x] + D[x, b] - D[a, b] + S[x]
-                for t in range(3):
-                    if d < edge_cost[t]:
-                        for t2 in range(2, t, -1):
-                            edge_cost[t2] = edge_cost[t2 - 1]
-                            edge[t2] = edge[t2 - 1]
-                        edge_cost[t] = d
-                        edge[t] = e
-                        break
+        for lo, hi in ((0, _NEAR), (_NEAR, near.shape[1])):
+            for u in near[x, lo:hi]:
+                for forward in (True, False):
+                    j = _k_at(route, L, pos, u, forward)
+                    e = j if forward else j - 1
+                    if j < 0 or e < 0 or e > L - 2 or e == edge[0] or e == edge[1] or e == edge[2]:
+                        continue
+                    a = route[e]
+                    b = route[e + 1]
+                    d = D[a, x] + D[x, b] - D[a, b] + S[x]
+                    for t in range(3):
+                        if d < edge_cost[t]:
+                            for t2 in range(2, t, -1):
+                                edge_cost[t2] = edge_cost[t2 - 1]
+                                edge[t2] = edge[t2 - 1]
+                            edge_cost[t] = d
+                            edge[t] = e
+                            break
+            if edge[0] >= 0:
+                break
+        if edge[0] < 0:
+            # Far from the whole route: taking the place of a target it is not near is
+            # hopeless, and trying every one made this pass O(n^2).
+            continue
         for k in range(K):
             gain = P[x] - P[route[k + 1]]
             if gain < top - score_eps or gain < -score_eps:
