@@ -842,14 +842,17 @@ def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no 
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
+def _k_best_edge(D, S, route, L, x, pos, near, edges, slack):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
 
     Only the edges next to ``x``'s ``_NEAR`` nearest neighbours on the route are tried, ``pos``
     giving their positions; when none of them is on it, those next to the farther ones of
     ``near``, and the full scan only when none of those is on it either (on a 1,000-point
     instance most free targets lie in regions the route left out, and scanning the route for
-    each of them made every insertion pass O(n^2))."""
+    each of them made every insertion pass O(n^2)).  No route node is then nearer than ``r``,
+    the distance to the last of ``near``, so an edge shorter than ``2 r - slack`` (dwell
+    included) cannot take ``x`` within the budget: with ``edges`` (the route's edges, longest
+    first) only the longer ones are scanned, and ``(inf, -2)`` says that none can take it."""
     best = np.inf
     where = 0
     for lo, hi in ((0, _NEAR), (_NEAR, near.shape[1])):
@@ -867,6 +870,18 @@ def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
                     where = e
         if best < np.inf:
             return best, where
+    if edges.size > 0:
+        shortest = 2.0 * D[x, near[x, near.shape[1] - 1]] + S[x] - slack
+        for e in edges:
+            a = route[e]
+            b = route[e + 1]
+            if D[a, b] < shortest:
+                break
+            v = D[a, x] + D[x, b] - D[a, b] + S[x]
+            if v < best or (v == best and e < where):
+                best = v
+                where = e
+        return (best, where) if best < np.inf else (best, -2)
     for e in range(L - 1):
         a = route[e]
         b = route[e + 1]
@@ -905,10 +920,17 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
             continue
         for q in range(1, L - 1):
             pos[ri, R[ri, q]] = q
+        length = np.empty(L - 1)
+        for e in range(L - 1):
+            length[e] = -D[R[ri, e], R[ri, e + 1]]
+        edges = np.argsort(length, kind="mergesort")
         for c in range(F):
-            delta[ri, c], where[ri, c] = _k_best_edge(D, S, R[ri], L, nodes[c], pos[ri], near)
+            delta[ri, c], where[ri, c] = _k_best_edge(
+                D, S, R[ri], L, nodes[c], pos[ri], near, edges, budget - costs[ri]
+            )
     terms = np.empty(2 * R.shape[1] + 2)
     order = np.empty(F, dtype=np.int64)
+    no_edges = np.empty(0, dtype=np.int64)
     count = 0
     while True:
         ri, k = _k_insert_pick(costs, delta, weight, budget, tiny)
@@ -950,8 +972,10 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
             if taken[c]:
                 continue
             y = nodes[c]
-            if where[ri, c] == p or not np.isfinite(delta[ri, c]):
-                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near)
+            # Rescan a target whose cheapest edge was split or that missed by a hair; one that
+            # no old edge can take (-2; the slack only shrinks) needs only the new edges below.
+            if where[ri, c] == p or (not np.isfinite(delta[ri, c]) and where[ri, c] != -2):
+                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near, no_edges, 0.0)
                 continue
             if where[ri, c] > p:
                 where[ri, c] += 1
