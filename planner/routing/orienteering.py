@@ -67,9 +67,9 @@ _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
-# At most this many targets removed per perturbation: on long routes a share of the route is
-# hundreds of targets, whose repair costs most of an iteration.  Routes of up to 60 targets
-# never reach it (0.5 x 60), so they perturb as before.
+# At most this many targets removed per perturbation on instances of more than _LARGE
+# candidates: there a share of the route is hundreds of targets, whose repair costs most of an
+# iteration.
 _RUIN_MAX = 30
 _STEPS = 64  # at most this many iterations per compiled call; the clock is checked between calls
 _CALL_SECONDS = 0.01  # and about this long a call
@@ -77,11 +77,12 @@ _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 
 _NEAR = 12
 _NEAR_FAR = 40  # a free target with none of its _NEAR nearest on the route looks this far
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
-# A single route with symmetric costs and more than _SEED_MIN candidates also starts from the
-# tour cut down by runs (plain and _RUN_STARTS times with noise) and from up to _SEEDS centres
-# of rich regions, a region being the targets within _SEED_RADIUS of the budget; its drop
-# restarts cut by runs.  Smaller instances (TOP, the patrol planner) search as before.
-_SEED_MIN = 100
+# Instances of more than _LARGE candidates (OPLib's larger ones; not TOP, the small OP sets or
+# the patrol planner, which search as before): a single route with symmetric costs also starts
+# from the tour cut down by runs (plain and _RUN_STARTS times with noise) and from up to _SEEDS
+# centres of rich regions, a region being the targets within _SEED_RADIUS of the budget, and
+# its drop restarts cut by runs; perturbations remove at most _RUIN_MAX targets.
+_LARGE = 100
 _SEEDS = 8
 _SEED_RADIUS = 0.05
 _RUN_STARTS = 4
@@ -337,7 +338,7 @@ class _Search:
         rows = np.arange(n)[:, None]
         order = np.take_along_axis(part, np.argsort(block[rows, part], axis=1, kind="stable"), axis=1)
         self.near = np.ascontiguousarray(nodes[order[:, :k]])
-        if self.m == 1 and self.symmetric and self.cand.size > _SEED_MIN:
+        if self.m == 1 and self.symmetric and self.cand.size > _LARGE:
             self.seeds = _region_seeds(sub, P[self.cand], self.cand, self.budget)
         else:
             self.seeds = np.empty(0, dtype=np.int64)
@@ -1544,6 +1545,7 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
             vis[t] = R[ri, q]
             t += 1
     remove = np.zeros(visited.size, dtype=np.bool_)
+    ruin = _RUIN_MAX if cand.size > _LARGE else nv
     kind = np.random.randint(0, _PERTURB_KINDS if m > 1 else 3)
     if kind == 3:
         busy = 0
@@ -1569,18 +1571,18 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
             count = lens[ri] - 2
             if not picked[ri] or count == 0:
                 continue
-            k = np.random.randint(1, max(3, min(_RUIN_MAX, math.ceil(strength * count))) + 1)
+            k = np.random.randint(1, max(3, min(ruin, math.ceil(strength * count))) + 1)
             i = np.random.randint(1, count + 1)
             for q in range(i, min(i + k, lens[ri] - 1)):
                 remove[R[ri, q]] = True
     elif kind == 1:
-        k = min(np.random.randint(1, max(3, min(_RUIN_MAX, math.ceil(strength * nv))) + 1), nv)
+        k = min(np.random.randint(1, max(3, min(ruin, math.ceil(strength * nv))) + 1), nv)
         for q in range(k):  # partial Fisher-Yates: k distinct targets
             r = np.random.randint(q, nv)
             vis[q], vis[r] = vis[r], vis[q]
             remove[vis[q]] = True
     else:
-        k = np.random.randint(1, max(3, min(_RUIN_MAX, math.ceil(strength * nv))) + 1)
+        k = np.random.randint(1, max(3, min(ruin, math.ceil(strength * nv))) + 1)
         centre = vis[np.random.randint(0, nv)]
         row = np.searchsorted(cand, centre)
         got = 0
@@ -1851,8 +1853,7 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     if lens.size == 1 and cfg[5]:
         kept = (R.copy(), lens.copy(), costs.copy(), visited.copy())
         seeds = inst[6]
-        # Instances up to _SEED_MIN candidates (TOP, the patrol planner's routes) start as before.
-        tries = seeds.size + 2 + _RUN_STARTS if inst[3].size > _SEED_MIN else 1
+        tries = seeds.size + 2 + _RUN_STARTS if inst[3].size > _LARGE else 1
         for t in range(tries):
             if t == 0:
                 other = _k_construct_drop(inst, cfg, cur, 0.0, False, terms, keep, tmp)
@@ -1930,9 +1931,10 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
             seeds = inst[6]
-            u = np.random.random()
-            if m == 1 and symmetric and u < 0.5:
-                score = _k_construct_drop(inst, cfg, cur, 0.5, cand.size > _SEED_MIN, terms, keep, tmp)
+            # Drawn only where it was before seeds, so that other instances search as before.
+            u = np.random.random() if m == 1 and symmetric else 1.0
+            if u < 0.5:
+                score = _k_construct_drop(inst, cfg, cur, 0.5, cand.size > _LARGE, terms, keep, tmp)
             elif seeds.size > 0 and u < 0.75:
                 first = seeds[np.random.randint(0, seeds.size)]
                 score = _k_construct(inst, cfg, cur, 0.5, first, terms, keep, tmp)
