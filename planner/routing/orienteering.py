@@ -67,10 +67,6 @@ _SEGMENT_SHARE = 0.5
 _PERTURB_KINDS = 4
 _STRENGTH_MIN = 0.1  # share of targets a perturbation may remove, growing with stagnation
 _STRENGTH_MAX = 0.5
-# At most this many targets removed per perturbation on instances of more than _LARGE
-# candidates: there a share of the route is hundreds of targets, whose repair costs most of an
-# iteration.
-_RUIN_MAX = 30
 _STEPS = 64  # at most this many iterations per compiled call; the clock is checked between calls
 _CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
@@ -81,7 +77,7 @@ _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the
 # the patrol planner, which search as before): a single route with symmetric costs also starts
 # from the tour cut down by runs (plain and _RUN_STARTS times with noise) and from up to _SEEDS
 # centres of rich regions, a region being the targets within _SEED_RADIUS of the budget, and
-# its drop restarts cut by runs; perturbations remove at most _RUIN_MAX targets.
+# its drop restarts cut by runs.
 _LARGE = 100
 _SEEDS = 8
 _SEED_RADIUS = 0.05
@@ -1545,7 +1541,6 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
             vis[t] = R[ri, q]
             t += 1
     remove = np.zeros(visited.size, dtype=np.bool_)
-    ruin = _RUIN_MAX if cand.size > _LARGE else nv
     kind = np.random.randint(0, _PERTURB_KINDS if m > 1 else 3)
     if kind == 3:
         busy = 0
@@ -1571,18 +1566,18 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
             count = lens[ri] - 2
             if not picked[ri] or count == 0:
                 continue
-            k = np.random.randint(1, max(3, min(ruin, math.ceil(strength * count))) + 1)
+            k = np.random.randint(1, max(3, math.ceil(strength * count)) + 1)
             i = np.random.randint(1, count + 1)
             for q in range(i, min(i + k, lens[ri] - 1)):
                 remove[R[ri, q]] = True
     elif kind == 1:
-        k = min(np.random.randint(1, max(3, min(ruin, math.ceil(strength * nv))) + 1), nv)
+        k = min(np.random.randint(1, max(3, math.ceil(strength * nv)) + 1), nv)
         for q in range(k):  # partial Fisher-Yates: k distinct targets
             r = np.random.randint(q, nv)
             vis[q], vis[r] = vis[r], vis[q]
             remove[vis[q]] = True
     else:
-        k = np.random.randint(1, max(3, min(ruin, math.ceil(strength * nv))) + 1)
+        k = np.random.randint(1, max(3, math.ceil(strength * nv)) + 1)
         centre = vis[np.random.randint(0, nv)]
         row = np.searchsorted(cand, centre)
         got = 0
