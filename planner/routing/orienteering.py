@@ -82,6 +82,7 @@ _LARGE = 100
 _SEEDS = 8
 _SEED_RADIUS = 0.05
 _RUN_STARTS = 4
+_REGION_SHARE = 0.25  # of their perturbations add a region and cut back by runs
 
 
 @dataclass(frozen=True)
@@ -1613,6 +1614,69 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
 
 
 @numba.njit(cache=True, nogil=True)
+def _k_perturb_region(  # noqa: C901, PLR0913 - numba kernel
+    D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps, terms, near,
+):  # pragma: no cover - compiled
+    """Add a region of free targets to the single route regardless of the budget, then cut the
+    route back by runs (:func:`_k_drop_runs`); returns the new score.
+
+    The mirror of a removal: a removal frees budget that the greedy refill spends next to the
+    route again, while a region added first competes with the whole route, and the route gives
+    up whichever stretches are worth least for their walk (how the drop start finds far
+    clusters, here around one free target)."""
+    L = lens[0]
+    nf = 0
+    for c in range(cand.size):
+        nf += not visited[cand[c]]
+    if nf == 0:
+        return score
+    pick = np.random.randint(0, nf)
+    centre = -1
+    for c in range(cand.size):
+        if not visited[cand[c]]:
+            if pick == 0:
+                centre = c
+                break
+            pick -= 1
+    k = np.random.randint(1, max(3, math.ceil(strength * (L - 2))) + 1)
+    route = R[0]
+    got = 0
+    for x in neighbours[centre]:
+        if visited[x]:
+            continue
+        best = np.inf
+        where = 0
+        for e in range(L - 1):
+            v = D[route[e], x] + D[x, route[e + 1]] - D[route[e], route[e + 1]]
+            if v < best:
+                best = v
+                where = e
+        for q in range(L, where + 1, -1):
+            route[q] = route[q - 1]
+        route[where + 1] = x
+        L += 1
+        visited[x] = True
+        got += 1
+        if got >= k:
+            break
+    cap = R.shape[1]
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    lens[0] = L
+    costs[0] = _k_cost(D, S, route, L, terms)
+    _k_shorten(D, S, R, lens, costs, 0, eps, True, near, np.empty((0, 0), dtype=np.int64), terms, keep, tmp)
+    L = _k_drop_runs(D, S, P, route, L, 0.3, budget, eps, terms, tmp)
+    lens[0] = L
+    costs[0] = _k_cost(D, S, route, L, terms)
+    visited[:] = False
+    score = 0.0
+    for q in range(1, L - 1):
+        visited[route[q]] = True
+        score += P[route[q]]
+    return score
+
+
+@numba.njit(cache=True, nogil=True)
 def _k_add_elite(  # noqa: PLR0913 - numba kernel
     ER, Elens, Ecosts, Evisited, Escore, count, R, lens, costs, visited, score, eps, score_eps,
 ):  # pragma: no cover - compiled
@@ -1899,10 +1963,17 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
         # Small kicks first; bigger ones the longer nothing improves.
         strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
         _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
-        tscore = _k_perturb(
-            D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
-            budget, eps, terms, near, symmetric,
-        )
+        # Drawn only on large single routes, so that other instances search as before.
+        if m == 1 and symmetric and cand.size > _LARGE and np.random.random() < _REGION_SHARE:
+            tscore = _k_perturb_region(
+                D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
+                budget, eps, terms, near,
+            )
+        else:
+            tscore = _k_perturb(
+                D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
+                budget, eps, terms, near, symmetric,
+            )
         for ri in range(m):
             changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
         tscore = _k_local_search(
