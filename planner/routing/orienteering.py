@@ -82,7 +82,7 @@ _LARGE = 100
 _SEEDS = 8
 _SEED_RADIUS = 0.05
 _RUN_STARTS = 4
-_REGION_SHARE = 0.25  # of their perturbations add a region and cut back by runs
+_REGION_SHARE = 0.75  # of their perturbations add a region and cut back by runs
 
 
 @dataclass(frozen=True)
