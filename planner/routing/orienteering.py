@@ -14,9 +14,13 @@ the better), then repeated "ruin and recreate" perturbations, each followed by a
 insertion of unvisited targets and replacement of a visited target by a better unvisited one).
 On long routes with symmetric costs the moves look only next to each node's nearest
 neighbours, with don't-look bits, so they cost O(k) rather than O(n) per node; short routes
-keep the full scans.  The whole search is compiled with numba (the ``_k_*`` kernels; Python
-only prepares the arrays and watches the clock), and two independent searches run in parallel
-threads by default, the best one winning.
+keep the full scans.  A single route over more than 100 candidates (large OPLib instances)
+also starts from the tour cut down by runs of consecutive targets (so that whole clusters go
+or stay together) and from constructions seeded in rich far regions, and most of its
+perturbations add a region of free targets and cut the route back by runs, which lets it
+move to far clusters that a removal-and-refill never reaches.  The whole search is compiled
+with numba (the ``_k_*`` kernels; Python only prepares the arrays and watches the clock), and
+two independent searches run in parallel threads by default, the best one winning.
 
 :func:`read_instance` reads the classic benchmark files (Tsiligirides / Chao OP, Chao TOP).
 """
