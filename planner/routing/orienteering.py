@@ -341,8 +341,10 @@ class _Search:
         self.near = np.ascontiguousarray(nodes[order[:, :k]])
         if self.m == 1 and self.symmetric and self.cand.size > _LARGE:
             self.seeds = _region_seeds(sub, P[self.cand], self.cand, self.budget)
+            self.starts = 1 + _RUN_STARTS + self.seeds.size  # the extra starts of _k_start
         else:
             self.seeds = np.empty(0, dtype=np.int64)
+            self.starts = 0
 
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
@@ -365,6 +367,15 @@ class _Search:
         _k_seed(seed)
         _k_begin(inst, cfg, cur, best, elite, counts, scores)
         timed_out = False
+        # The extra starts of a large single route one call each, while two more would fit:
+        # on 1,000 points they take ~0.2 s, too long for a short time limit.
+        longest = 0.0
+        for t in range(self.starts):
+            now = time.perf_counter()
+            if now + 2 * longest > deadline:
+                return best[0], best[1], best[2], float(scores[1]), 0, True
+            _k_start(inst, cfg, cur, best, elite, counts, scores, t)
+            longest = max(longest, time.perf_counter() - now)
         steps = 1
         before = time.perf_counter()
         done = 0
@@ -1898,9 +1909,8 @@ def _k_seed(seed):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
     """The first current, best and elite: the ratio-greedy construction and its local search,
-    for a single route with symmetric costs the best of that, the tour cut down target by
-    target, the tour cut down by runs (without and ``_RUN_STARTS`` times with noise) and one
-    construction from each region seed.
+    for a single route with symmetric costs the better of that and the tour cut down target
+    by target (:func:`_k_start` tries more on large instances).
 
     ``inst`` is ``(D, S, P, cand, neighbours, near, seeds)``, ``cfg`` ``(start, end, budget, eps, score_eps,
     symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
@@ -1914,27 +1924,48 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     tmp = np.empty(cap, dtype=np.int64)
     score = _k_construct(inst, cfg, cur, 0.0, -1, terms, keep, tmp)
     if lens.size == 1 and cfg[5]:
-        kept = (R.copy(), lens.copy(), costs.copy(), visited.copy())
-        seeds = inst[6]
-        tries = seeds.size + 2 + _RUN_STARTS if inst[3].size > _LARGE else 1
-        for t in range(tries):
-            if t == 0:
-                other = _k_construct_drop(inst, cfg, cur, 0.0, False, terms, keep, tmp)
-            elif t == 1:
-                other = _k_construct_drop(inst, cfg, cur, 0.0, True, terms, keep, tmp)
-            elif t < 2 + _RUN_STARTS:
-                other = _k_construct_drop(inst, cfg, cur, 0.5, True, terms, keep, tmp)
-            else:
-                other = _k_construct(inst, cfg, cur, 0.0, seeds[t - 2 - _RUN_STARTS], terms, keep, tmp)
-            if _k_better(other, costs, score, kept[2], eps, score_eps):
-                _k_copy(R, lens, costs, visited, kept[0], kept[1], kept[2], kept[3])
-                score = other
-        _k_copy(kept[0], kept[1], kept[2], kept[3], R, lens, costs, visited)
+        grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
+        dropped = _k_construct_drop(inst, cfg, cur, 0.0, False, terms, keep, tmp)
+        if _k_better(score, grown[2], dropped, costs, eps, score_eps):
+            _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
+        else:
+            score = dropped
     _k_copy(R, lens, costs, visited, best[0], best[1], best[2], best[3])
     ER, Elens, Ecosts, Evisited, Escore = elite
     counts[0] = 0
     counts[1] = 0
     counts[2] = _k_add_elite(ER, Elens, Ecosts, Evisited, Escore, 0, R, lens, costs, visited, score, eps, score_eps)
+    scores[0] = score
+    scores[1] = score
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_start(inst, cfg, cur, best, elite, counts, scores, t):  # pragma: no cover - compiled
+    """Another start for a large single route, kept when it beats the current one (still the
+    best before any iteration): ``t == 0`` the tour cut down by runs, ``1 <= t <= _RUN_STARTS``
+    the same with noise, then the construction from region seed ``t - 1 - _RUN_STARTS``.  One
+    call each, so that the caller can keep to the time limit between them."""
+    eps, score_eps = cfg[3], cfg[4]
+    R, lens, costs, visited = cur
+    cap = R.shape[1]
+    terms = np.empty(2 * cap + 2)
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    if t == 0:
+        score = _k_construct_drop(inst, cfg, cur, 0.0, True, terms, keep, tmp)
+    elif t <= _RUN_STARTS:
+        score = _k_construct_drop(inst, cfg, cur, 0.5, True, terms, keep, tmp)
+    else:
+        score = _k_construct(inst, cfg, cur, 0.0, inst[6][t - 1 - _RUN_STARTS], terms, keep, tmp)
+    bR, blens, bcosts, bvisited = best
+    if not _k_better(score, costs, scores[1], bcosts, eps, score_eps):
+        _k_copy(bR, blens, bcosts, bvisited, R, lens, costs, visited)
+        return
+    _k_copy(R, lens, costs, visited, bR, blens, bcosts, bvisited)
+    ER, Elens, Ecosts, Evisited, Escore = elite
+    counts[2] = _k_add_elite(
+        ER, Elens, Ecosts, Evisited, Escore, counts[2], R, lens, costs, visited, score, eps, score_eps
+    )
     scores[0] = score
     scores[1] = score
 
