@@ -14,9 +14,13 @@ the better), then repeated "ruin and recreate" perturbations, each followed by a
 insertion of unvisited targets and replacement of a visited target by a better unvisited one).
 On long routes with symmetric costs the moves look only next to each node's nearest
 neighbours, with don't-look bits, so they cost O(k) rather than O(n) per node; short routes
-keep the full scans.  The whole search is compiled with numba (the ``_k_*`` kernels; Python
-only prepares the arrays and watches the clock), and two independent searches run in parallel
-threads by default, the best one winning.
+keep the full scans.  A single route over more than 100 candidates (large OPLib instances)
+also starts from the tour cut down by runs of consecutive targets (so that whole clusters go
+or stay together) and from constructions seeded in rich far regions, and most of its
+perturbations add a region of free targets and cut the route back by runs, which lets it
+move to far clusters that a removal-and-refill never reaches.  The whole search is compiled
+with numba (the ``_k_*`` kernels; Python only prepares the arrays and watches the clock), and
+two independent searches run in parallel threads by default, the best one winning.
 
 :func:`read_instance` reads the classic benchmark files (Tsiligirides / Chao OP, Chao TOP).
 """
@@ -71,7 +75,18 @@ _STEPS = 64  # at most this many iterations per compiled call; the clock is chec
 _CALL_SECONDS = 0.01  # and about this long a call
 _FULL_SCAN = 60  # routes longer than this (symmetric costs) use near-neighbour 2-opt / or-opt
 _NEAR = 12
+_NEAR_FAR = 40  # a free target with none of its _NEAR nearest on the route looks this far
 _FINISH_MARGIN = 0.005  # seconds kept for joining the searches and building the answer
+# Instances of more than _LARGE candidates (OPLib's larger ones; not TOP, the small OP sets or
+# the patrol planner, which search as before): a single route with symmetric costs also starts
+# from the tour cut down by runs (plain and _RUN_STARTS times with noise) and from up to _SEEDS
+# centres of rich regions, a region being the targets within _SEED_RADIUS of the budget, and
+# its drop restarts cut by runs.
+_LARGE = 100
+_SEEDS = 8
+_SEED_RADIUS = 0.05
+_RUN_STARTS = 4
+_REGION_SHARE = 0.75  # of their perturbations add a region and cut back by runs
 
 
 @dataclass(frozen=True)
@@ -312,22 +327,29 @@ class _Search:
         # Nearest candidates of each candidate, for cluster removal in the perturbation.
         sub = np.minimum(_block(D, self.cand, self.cand), _block(D, self.cand, self.cand).T)
         self.neighbours = np.ascontiguousarray(self.cand[np.argsort(sub, axis=1, kind="stable")])
-        # The _NEAR nearest route nodes (candidates and depots) of every node, for the
-        # neighbour-list 2-opt and or-opt of long routes.
+        # The _NEAR_FAR nearest route nodes (candidates and depots) of every node, nearest
+        # first: the first _NEAR for the neighbour-list 2-opt, or-opt and insertion of long
+        # routes, the others for the insertion of targets far from the route.
         nodes = np.unique(np.concatenate([self.cand, [self.start, self.end]]))
         n = D.shape[0]
-        k = min(_NEAR, nodes.size - 1)
+        k = min(_NEAR_FAR, nodes.size - 1)
         block = _block(D, np.arange(n), nodes)
         block[nodes, np.arange(nodes.size)] = np.inf  # a node is not its own neighbour
         part = np.argpartition(block, k - 1, axis=1)[:, :k] if k < nodes.size else np.argsort(block, axis=1)
         rows = np.arange(n)[:, None]
         order = np.take_along_axis(part, np.argsort(block[rows, part], axis=1, kind="stable"), axis=1)
         self.near = np.ascontiguousarray(nodes[order[:, :k]])
+        if self.m == 1 and self.symmetric and self.cand.size > _LARGE:
+            self.seeds = _region_seeds(sub, P[self.cand], self.cand, self.budget)
+            self.starts = 1 + _RUN_STARTS + self.seeds.size  # the extra starts of _k_start
+        else:
+            self.seeds = np.empty(0, dtype=np.int64)
+            self.starts = 0
 
     def _walk(self, seed: int, limit: int, stall_limit: int, deadline: float) -> tuple[Any, ...]:
         """One search, in the calling thread: ``(R, lens, costs, score, iterations, timed_out)``."""
         n, m, cap = self.D.shape[0], self.m, self.cand.size + 2
-        inst = (self.D, self.S, self.P, self.cand, self.neighbours, self.near)
+        inst = (self.D, self.S, self.P, self.cand, self.neighbours, self.near, self.seeds)
         cfg = (self.start, self.end, self.budget, self.eps, self.score_eps, self.symmetric)
 
         def solution(pool: tuple[int, ...] = ()) -> tuple[np.ndarray, ...]:
@@ -345,17 +367,29 @@ class _Search:
         _k_seed(seed)
         _k_begin(inst, cfg, cur, best, elite, counts, scores)
         timed_out = False
+        # The extra starts of a large single route one call each, while two more would fit:
+        # on 1,000 points they take ~0.2 s, too long for a short time limit.
+        longest = 0.0
+        for t in range(self.starts):
+            now = time.perf_counter()
+            if now + 2 * longest > deadline:
+                return best[0], best[1], best[2], float(scores[1]), 0, True
+            _k_start(inst, cfg, cur, best, elite, counts, scores, t)
+            longest = max(longest, time.perf_counter() - now)
         steps = 1
         before = time.perf_counter()
         done = 0
+        slowest = 0.0
         while not _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):
             now = time.perf_counter()
             # Seconds per iteration of the last call; the iterations themselves do not depend
             # on how they are grouped into calls, so this keeps the result deterministic.
             per = (now - before) / max(1, int(counts[1]) - done)
-            # Stop while two more iterations would still fit, so that the whole solve (the
-            # other search and the answer included) ends within the time limit.
-            if now + 2 * per > deadline:
+            slowest = max(slowest, per)
+            # Stop while one more iteration and one as slow as the slowest call's (a restart
+            # rebuilds the solution and costs several) would still fit, so that the whole solve
+            # (the other search and the answer included) ends within the time limit.
+            if now + per + slowest > deadline:
                 timed_out = True
                 break
             steps = int(min(_STEPS, max(1.0, min(_CALL_SECONDS, (deadline - now) / 4) / per)))
@@ -821,27 +855,46 @@ def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no 
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_best_edge(D, S, route, L, x, pos, near):  # pragma: no cover - compiled
+def _k_best_edge(D, S, route, L, x, pos, near, edges, slack):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
     """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
 
-    Only the edges next to ``x``'s ``near`` neighbours on the route are tried, ``pos`` giving
-    their positions; the full scan when none of them is on it."""
+    Only the edges next to ``x``'s ``_NEAR`` nearest neighbours on the route are tried, ``pos``
+    giving their positions; when none of them is on it, those next to the farther ones of
+    ``near``, and the full scan only when none of those is on it either (on a 1,000-point
+    instance most free targets lie in regions the route left out, and scanning the route for
+    each of them made every insertion pass O(n^2)).  No route node is then nearer than ``r``,
+    the distance to the last of ``near``, so an edge shorter than ``2 r - slack`` (dwell
+    included) cannot take ``x`` within the budget: with ``edges`` (the route's edges, longest
+    first) only the longer ones are scanned, and ``(inf, -2)`` says that none can take it."""
     best = np.inf
     where = 0
-    for u in near[x]:
-        for forward in (True, False):
-            j = _k_at(route, L, pos, u, forward)
-            e = j if forward else j - 1
-            if j < 0 or e < 0 or e > L - 2:
-                continue
+    for lo, hi in ((0, _NEAR), (_NEAR, near.shape[1])):
+        for u in near[x, lo:hi]:
+            for forward in (True, False):
+                j = _k_at(route, L, pos, u, forward)
+                e = j if forward else j - 1
+                if j < 0 or e < 0 or e > L - 2:
+                    continue
+                a = route[e]
+                b = route[e + 1]
+                v = D[a, x] + D[x, b] - D[a, b] + S[x]
+                if v < best or (v == best and e < where):
+                    best = v
+                    where = e
+        if best < np.inf:
+            return best, where
+    if edges.size > 0:
+        shortest = 2.0 * D[x, near[x, near.shape[1] - 1]] + S[x] - slack
+        for e in edges:
             a = route[e]
             b = route[e + 1]
+            if D[a, b] < shortest:
+                break
             v = D[a, x] + D[x, b] - D[a, b] + S[x]
             if v < best or (v == best and e < where):
                 best = v
                 where = e
-    if best < np.inf:
-        return best, where
+        return (best, where) if best < np.inf else (best, -2)
     for e in range(L - 1):
         a = route[e]
         b = route[e + 1]
@@ -880,10 +933,17 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
             continue
         for q in range(1, L - 1):
             pos[ri, R[ri, q]] = q
+        length = np.empty(L - 1)
+        for e in range(L - 1):
+            length[e] = -D[R[ri, e], R[ri, e + 1]]
+        edges = np.argsort(length, kind="mergesort")
         for c in range(F):
-            delta[ri, c], where[ri, c] = _k_best_edge(D, S, R[ri], L, nodes[c], pos[ri], near)
+            delta[ri, c], where[ri, c] = _k_best_edge(
+                D, S, R[ri], L, nodes[c], pos[ri], near, edges, budget - costs[ri]
+            )
     terms = np.empty(2 * R.shape[1] + 2)
     order = np.empty(F, dtype=np.int64)
+    no_edges = np.empty(0, dtype=np.int64)
     count = 0
     while True:
         ri, k = _k_insert_pick(costs, delta, weight, budget, tiny)
@@ -925,8 +985,10 @@ def _k_insert(D, S, R, lens, costs, nodes, weight, budget, tiny, near, symmetric
             if taken[c]:
                 continue
             y = nodes[c]
-            if where[ri, c] == p or not np.isfinite(delta[ri, c]):
-                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near)
+            # Rescan a target whose cheapest edge was split or that missed by a hair; one that
+            # no old edge can take (-2; the slack only shrinks) needs only the new edges below.
+            if where[ri, c] == p or (not np.isfinite(delta[ri, c]) and where[ri, c] != -2):
+                delta[ri, c], where[ri, c] = _k_best_edge(D, S, route, L, y, pos[ri], near, no_edges, 0.0)
                 continue
             if where[ri, c] > p:
                 where[ri, c] += 1
@@ -1036,7 +1098,7 @@ def _k_two_opt_near(D, route, L, pos, near, a, eps):  # pragma: no cover - compi
             continue
         b = route[i + 1] if forward else route[i - 1]
         dab = D[a, b]
-        for c in near[a]:
+        for c in near[a, :_NEAR]:
             dac = D[a, c]
             if dac >= dab - eps:  # neighbours come nearest first: no later one can gain
                 break
@@ -1079,7 +1141,7 @@ def _k_or_opt_near(D, route, L, pos, near, a, eps, tmp):
         if not gain > eps:
             continue
         for end in (first, last):
-            for c in near[end]:
+            for c in near[end, :_NEAR]:
                 for forward in (True, False):
                     j = _k_at(route, L, pos, c, forward)
                     if j < 0 or (i <= j <= last_q):
@@ -1247,23 +1309,30 @@ def _k_replace_near(D, S, P, route, L, cost, free, near, budget, eps, score_eps)
             continue
         edge_cost[:] = np.inf
         edge[:] = -1
-        for u in near[x]:
-            for forward in (True, False):
-                j = _k_at(route, L, pos, u, forward)
-                e = j if forward else j - 1
-                if j < 0 or e < 0 or e > L - 2 or e == edge[0] or e == edge[1] or e == edge[2]:
-                    continue
-                a = route[e]
-                b = route[e + 1]
-                d = D[a, x] + D[x, b] - D[a, b] + S[x]
-                for t in range(3):
-                    if d < edge_cost[t]:
-                        for t2 in range(2, t, -1):
-                            edge_cost[t2] = edge_cost[t2 - 1]
-                            edge[t2] = edge[t2 - 1]
-                        edge_cost[t] = d
-                        edge[t] = e
-                        break
+        for lo, hi in ((0, _NEAR), (_NEAR, near.shape[1])):
+            for u in near[x, lo:hi]:
+                for forward in (True, False):
+                    j = _k_at(route, L, pos, u, forward)
+                    e = j if forward else j - 1
+                    if j < 0 or e < 0 or e > L - 2 or e == edge[0] or e == edge[1] or e == edge[2]:
+                        continue
+                    a = route[e]
+                    b = route[e + 1]
+                    d = D[a, x] + D[x, b] - D[a, b] + S[x]
+                    for t in range(3):
+                        if d < edge_cost[t]:
+                            for t2 in range(2, t, -1):
+                                edge_cost[t2] = edge_cost[t2 - 1]
+                                edge[t2] = edge[t2 - 1]
+                            edge_cost[t] = d
+                            edge[t] = e
+                            break
+            if edge[0] >= 0:
+                break
+        if edge[0] < 0:
+            # Far from the whole route: taking the place of a target it is not near is
+            # hopeless, and trying every one made this pass O(n^2).
+            continue
         for k in range(K):
             gain = P[x] - P[route[k + 1]]
             if gain < top - score_eps or gain < -score_eps:
@@ -1560,6 +1629,69 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
 
 
 @numba.njit(cache=True, nogil=True)
+def _k_perturb_region(  # noqa: C901, PLR0913 - numba kernel
+    D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps, terms, near,
+):  # pragma: no cover - compiled
+    """Add a region of free targets to the single route regardless of the budget, then cut the
+    route back by runs (:func:`_k_drop_runs`); returns the new score.
+
+    The mirror of a removal: a removal frees budget that the greedy refill spends next to the
+    route again, while a region added first competes with the whole route, and the route gives
+    up whichever stretches are worth least for their walk (how the drop start finds far
+    clusters, here around one free target)."""
+    L = lens[0]
+    nf = 0
+    for c in range(cand.size):
+        nf += not visited[cand[c]]
+    if nf == 0:
+        return score
+    pick = np.random.randint(0, nf)
+    centre = -1
+    for c in range(cand.size):
+        if not visited[cand[c]]:
+            if pick == 0:
+                centre = c
+                break
+            pick -= 1
+    k = np.random.randint(1, max(3, math.ceil(strength * (L - 2))) + 1)
+    route = R[0]
+    got = 0
+    for x in neighbours[centre]:
+        if visited[x]:
+            continue
+        best = np.inf
+        where = 0
+        for e in range(L - 1):
+            v = D[route[e], x] + D[x, route[e + 1]] - D[route[e], route[e + 1]]
+            if v < best:
+                best = v
+                where = e
+        for q in range(L, where + 1, -1):
+            route[q] = route[q - 1]
+        route[where + 1] = x
+        L += 1
+        visited[x] = True
+        got += 1
+        if got >= k:
+            break
+    cap = R.shape[1]
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    lens[0] = L
+    costs[0] = _k_cost(D, S, route, L, terms)
+    _k_shorten(D, S, R, lens, costs, 0, eps, True, near, np.empty((0, 0), dtype=np.int64), terms, keep, tmp)
+    L = _k_drop_runs(D, S, P, route, L, 0.3, budget, eps, terms, tmp)
+    lens[0] = L
+    costs[0] = _k_cost(D, S, route, L, terms)
+    visited[:] = False
+    score = 0.0
+    for q in range(1, L - 1):
+        visited[route[q]] = True
+        score += P[route[q]]
+    return score
+
+
+@numba.njit(cache=True, nogil=True)
 def _k_add_elite(  # noqa: PLR0913 - numba kernel
     ER, Elens, Ecosts, Evisited, Escore, count, R, lens, costs, visited, score, eps, score_eps,
 ):  # pragma: no cover - compiled
@@ -1588,10 +1720,12 @@ def _k_add_elite(  # noqa: PLR0913 - numba kernel
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+def _k_construct(inst, cfg, cur, noise, first, terms, keep, tmp):  # pragma: no cover - compiled
     """Replace ``cur`` by a ratio-greedy construction (scores randomised by ``noise``) and its
-    local search; returns its score.  See :func:`_k_begin` for the arguments."""
-    D, S, P, cand, _, near = inst
+    local search; returns its score.  ``first >= 0`` puts that target on the first route
+    before the greedy starts (a seed region, see :func:`_region_seeds`).  See :func:`_k_begin`
+    for the other arguments."""
+    D, S, P, cand, _, near, _ = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     for ri in range(lens.size):
@@ -1600,7 +1734,19 @@ def _k_construct(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover -
         lens[ri] = 2
         costs[ri] = _k_cost(D, S, R[ri], 2, terms)
     visited[:] = False
-    score = _k_fill(
+    score = 0.0
+    if first >= 0:
+        R[0, 1] = first
+        R[0, 2] = end
+        cost = _k_cost(D, S, R[0], 3, terms)
+        if cost <= budget:
+            lens[0] = 3
+            costs[0] = cost
+            visited[first] = True
+            score = P[first]
+        else:  # only without the triangle inequality
+            R[0, 1] = end
+    score += _k_fill(
         D, S, P, R, lens, costs, visited, cand, np.zeros(D.shape[0], dtype=np.bool_), noise, budget, eps, near,
         symmetric,
     )
@@ -1665,12 +1811,59 @@ def _k_drop(D, S, P, route, L, noise, budget, eps, terms, tmp):  # noqa: PLR0913
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no cover - compiled
+def _k_drop_runs(D, S, P, route, L, noise, budget, eps, terms, tmp):  # noqa: PLR0913 - numba kernel  # pragma: no cover
+    """:func:`_k_drop` by runs: drop the consecutive targets of ``route[:L]`` (1, 2, 4, ...
+    of them) with the least score per saved cost until the route fits; returns the new length.
+
+    One target of a dense cluster saves almost nothing, so dropping targets one at a time
+    keeps every cluster the tour passes and cuts the sparse targets between them, whatever
+    the trip to a cluster costs.  A run spanning a whole cluster saves its access edges too,
+    so the clusters worth least for their walk go first."""
+    weight = np.empty(L)
+    for q in range(L):
+        x = route[q]
+        weight[q] = P[x] * np.random.uniform(1.0 - noise, 1.0 + noise) if noise > 0 else P[x]
+    cum = np.empty(L)
+    acc = np.empty(L)
+    while L > 2:
+        cum[0] = 0.0
+        acc[0] = 0.0
+        for q in range(1, L):
+            cum[q] = cum[q - 1] + D[route[q - 1], route[q]] + S[route[q - 1]]
+            acc[q] = acc[q - 1] + weight[q - 1]
+        if cum[L - 1] <= budget:
+            exact = _k_cost(D, S, route, L, terms)
+            if exact <= budget:
+                return L
+        ratio = np.inf
+        bi = -1
+        bw = 0
+        w = 1
+        while w <= L - 2:
+            for i in range(1, L - w):
+                j = i + w  # the run is route[i:j]
+                saving = cum[j] - cum[i - 1] - D[route[i - 1], route[j]] - S[route[i - 1]]
+                r = (acc[j] - acc[i]) / max(saving, eps)
+                if bi < 0 or r < ratio:
+                    ratio = r
+                    bi = i
+                    bw = w
+            w *= 2
+        for q in range(bi, L - bw):
+            route[q] = route[q + bw]
+            weight[q] = weight[q + bw]
+        L -= bw
+    return L
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_construct_drop(inst, cfg, cur, noise, runs, terms, keep, tmp):  # pragma: no cover - compiled
     """Replace the single route of ``cur`` by a tour through every candidate (nearest neighbour,
-    then shortened), cut down to the budget by :func:`_k_drop`, and its local search; returns
-    its score.  When the budget lets a route visit much of the instance, starting from
-    everything and dropping finds far better regions than growing a route from the depot."""
-    D, S, P, cand, _, near = inst
+    then shortened), cut down to the budget by :func:`_k_drop` (by :func:`_k_drop_runs` when
+    ``runs``), and its local search; returns its score.  When the budget lets a route visit
+    much of the instance, starting from everything and dropping finds far better regions than
+    growing a route from the depot."""
+    D, S, P, cand, _, near, _ = inst
     start, end, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     route = R[0]
@@ -1690,7 +1883,10 @@ def _k_construct_drop(inst, cfg, cur, noise, terms, keep, tmp):  # pragma: no co
     lens[0] = nc + 2
     costs[0] = _k_cost(D, S, route, nc + 2, terms)
     _k_shorten(D, S, R, lens, costs, 0, eps, symmetric, near, np.empty((0, 0), dtype=np.int64), terms, keep, tmp)
-    L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
+    if runs:
+        L = _k_drop_runs(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
+    else:
+        L = _k_drop(D, S, P, route, nc + 2, noise, budget, eps, terms, tmp)
     lens[0] = L
     costs[0] = _k_cost(D, S, route, L, terms)
     visited[:] = False
@@ -1712,9 +1908,11 @@ def _k_seed(seed):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover - compiled
-    """The ratio-greedy construction and its local search: the first current, best and elite.
+    """The first current, best and elite: the ratio-greedy construction and its local search,
+    for a single route with symmetric costs the better of that and the tour cut down target
+    by target (:func:`_k_start` tries more on large instances).
 
-    ``inst`` is ``(D, S, P, cand, neighbours, near)``, ``cfg`` ``(start, end, budget, eps, score_eps,
+    ``inst`` is ``(D, S, P, cand, neighbours, near, seeds)``, ``cfg`` ``(start, end, budget, eps, score_eps,
     symmetric)``; ``cur``/``best`` are ``(R, lens, costs, visited)``, ``elite`` the same with a
     leading pool axis plus the scores; ``counts`` holds (stall, iterations, elite size) and
     ``scores`` (current score, best score)."""
@@ -1724,10 +1922,10 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
     terms = np.empty(2 * cap + 2)
     keep = np.empty(cap, dtype=np.int64)
     tmp = np.empty(cap, dtype=np.int64)
-    score = _k_construct(inst, cfg, cur, 0.0, terms, keep, tmp)
+    score = _k_construct(inst, cfg, cur, 0.0, -1, terms, keep, tmp)
     if lens.size == 1 and cfg[5]:
         grown = (R.copy(), lens.copy(), costs.copy(), visited.copy())
-        dropped = _k_construct_drop(inst, cfg, cur, 0.0, terms, keep, tmp)
+        dropped = _k_construct_drop(inst, cfg, cur, 0.0, False, terms, keep, tmp)
         if _k_better(score, grown[2], dropped, costs, eps, score_eps):
             _k_copy(grown[0], grown[1], grown[2], grown[3], R, lens, costs, visited)
         else:
@@ -1742,13 +1940,44 @@ def _k_begin(inst, cfg, cur, best, elite, counts, scores):  # pragma: no cover -
 
 
 @numba.njit(cache=True, nogil=True)
+def _k_start(inst, cfg, cur, best, elite, counts, scores, t):  # pragma: no cover - compiled
+    """Another start for a large single route, kept when it beats the current one (still the
+    best before any iteration): ``t == 0`` the tour cut down by runs, ``1 <= t <= _RUN_STARTS``
+    the same with noise, then the construction from region seed ``t - 1 - _RUN_STARTS``.  One
+    call each, so that the caller can keep to the time limit between them."""
+    eps, score_eps = cfg[3], cfg[4]
+    R, lens, costs, visited = cur
+    cap = R.shape[1]
+    terms = np.empty(2 * cap + 2)
+    keep = np.empty(cap, dtype=np.int64)
+    tmp = np.empty(cap, dtype=np.int64)
+    if t == 0:
+        score = _k_construct_drop(inst, cfg, cur, 0.0, True, terms, keep, tmp)
+    elif t <= _RUN_STARTS:
+        score = _k_construct_drop(inst, cfg, cur, 0.5, True, terms, keep, tmp)
+    else:
+        score = _k_construct(inst, cfg, cur, 0.0, inst[6][t - 1 - _RUN_STARTS], terms, keep, tmp)
+    bR, blens, bcosts, bvisited = best
+    if not _k_better(score, costs, scores[1], bcosts, eps, score_eps):
+        _k_copy(bR, blens, bcosts, bvisited, R, lens, costs, visited)
+        return
+    _k_copy(R, lens, costs, visited, bR, blens, bcosts, bvisited)
+    ER, Elens, Ecosts, Evisited, Escore = elite
+    counts[2] = _k_add_elite(
+        ER, Elens, Ecosts, Evisited, Escore, counts[2], R, lens, costs, visited, score, eps, score_eps
+    )
+    scores[0] = score
+    scores[1] = score
+
+
+@numba.njit(cache=True, nogil=True)
 def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_limit):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Run up to ``steps`` perturbation + local-search iterations (see :func:`_k_begin` for the
     arguments); returns whether the search is over (iteration budget spent or stalled).
 
     The caller checks the clock between calls, so the time limit is kept to within a few
     iterations without leaving compiled code each iteration."""
-    D, S, P, cand, neighbours, near = inst
+    D, S, P, cand, neighbours, near, _ = inst
     _, _, budget, eps, score_eps, symmetric = cfg
     R, lens, costs, visited = cur
     bR, blens, bcosts, bvisited = best
@@ -1769,10 +1998,17 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
         # Small kicks first; bigger ones the longer nothing improves.
         strength = _STRENGTH_MIN + (_STRENGTH_MAX - _STRENGTH_MIN) * min(1.0, stall / 100)
         _k_copy(R, lens, costs, visited, tR, tlens, tcosts, tvisited)
-        tscore = _k_perturb(
-            D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
-            budget, eps, terms, near, symmetric,
-        )
+        # Drawn only on large single routes, so that other instances search as before.
+        if m == 1 and symmetric and cand.size > _LARGE and np.random.random() < _REGION_SHARE:
+            tscore = _k_perturb_region(
+                D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
+                budget, eps, terms, near,
+            )
+        else:
+            tscore = _k_perturb(
+                D, S, P, tR, tlens, tcosts, tvisited, score, cand, neighbours, strength,
+                budget, eps, terms, near, symmetric,
+            )
         for ri in range(m):
             changed[ri] = tlens[ri] != lens[ri] or not np.array_equal(tR[ri, : tlens[ri]], R[ri, : lens[ri]])
         tscore = _k_local_search(
@@ -1795,10 +2031,16 @@ def _k_steps(inst, cfg, cur, best, elite, counts, scores, steps, limit, stall_li
             score = tscore
         if stall and stall % _RESTART_EVERY == 0:
             # A fresh randomised construction reaches regions the walk would not.
-            if m == 1 and symmetric and np.random.random() < 0.5:
-                score = _k_construct_drop(inst, cfg, cur, 0.5, terms, keep, tmp)
+            seeds = inst[6]
+            # Drawn only where it was before seeds, so that other instances search as before.
+            u = np.random.random() if m == 1 and symmetric else 1.0
+            if u < 0.5:
+                score = _k_construct_drop(inst, cfg, cur, 0.5, cand.size > _LARGE, terms, keep, tmp)
+            elif seeds.size > 0 and u < 0.75:
+                first = seeds[np.random.randint(0, seeds.size)]
+                score = _k_construct(inst, cfg, cur, 0.5, first, terms, keep, tmp)
             else:
-                score = _k_construct(inst, cfg, cur, 0.5, terms, keep, tmp)
+                score = _k_construct(inst, cfg, cur, 0.5, -1, terms, keep, tmp)
         elif stall and stall % _RESET_EVERY == 0:
             e = np.random.randint(0, ecount)
             _k_copy(ER[e], Elens[e], Ecosts[e], Evisited[e], R, lens, costs, visited)
@@ -1828,6 +2070,26 @@ def _k_dijkstra(D, source):  # pragma: no cover - compiled
             if alt < dist[v]:
                 dist[v] = alt
     return dist
+
+
+def _region_seeds(sub: np.ndarray, scores: np.ndarray, cand: np.ndarray, budget: float) -> np.ndarray:
+    """Targets at the centres of the richest regions, far apart: seeds for constructions.
+
+    A ratio-greedy route grows from the depot, so on clustered instances it fills the near
+    clusters and never pays the trip to a far, rich one (OPLib p654-gen3 ended 39 % below the
+    best known).  A construction that starts with a target of such a region in the route does
+    go there.  A region's value is the score within ``_SEED_RADIUS`` of the budget around a
+    target (``sub`` the symmetric costs between the candidates); the seeds are the best
+    centres, each more than two radii from those before, the richest first."""
+    radius = _SEED_RADIUS * budget
+    value = (sub <= radius).astype(float) @ scores
+    picked: list[int] = []
+    for i in np.argsort(-value, kind="stable"):
+        if all(sub[i, j] > 2 * radius for j in picked):
+            picked.append(int(i))
+            if len(picked) == _SEEDS:
+                break
+    return np.ascontiguousarray(cand[picked], dtype=np.int64)
 
 
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
