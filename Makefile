@@ -12,12 +12,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# After installing, the route solver's kernels are compiled once (numba caches them), so the first
+# route or op-solve spends its time limit searching rather than compiling.
+WARM_UP := $(BIN)/python -c 'from planner.routing.orienteering import warm_up; warm_up()'
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+	$(WARM_UP)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(WARM_UP)
 	touch $@ $(VENV)/.installed
 
 $(DATA_DIR)/was.db: | $(VENV)/.installed

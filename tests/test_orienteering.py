@@ -414,3 +414,12 @@ def test_cli_op_solve_errors(tmp_path: Path) -> None:
     malformed = runner.invoke(app, ["op-solve", str(bad)])
     assert malformed.exit_code == 2
     assert "line 3" in malformed.output
+
+
+def test_warm_up_compiles_the_kernels_a_large_single_route_needs():
+    """After warm_up every kernel Python calls has machine code, the large route's starts too."""
+    from planner.routing import orienteering
+
+    assert orienteering.warm_up() > 0
+    for kernel in (orienteering._k_begin, orienteering._k_start, orienteering._k_steps):
+        assert kernel.signatures, kernel.__name__

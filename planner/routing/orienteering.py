@@ -300,7 +300,9 @@ class _Search:
         self.end = problem.end
         self.m = problem.n_routes
         self.budget = problem.budget
-        D = np.array(problem.cost, dtype=float)
+        # Row-major whatever the caller's layout (the patrol planner's matrix comes column-major):
+        # one layout is one set of compiled kernels, the one warm_up compiles.
+        D = np.array(problem.cost, dtype=float, order="C")
         np.fill_diagonal(D, 0.0)  # staying put costs nothing; also makes (start, start) free
         self.D = D
         S = np.array(problem.service, dtype=float)
@@ -2164,6 +2166,26 @@ def solve_orienteering(
         elapsed,
     )
     return solution
+
+
+def warm_up() -> float:
+    """Compile every kernel once, so that a later call's time limit goes to the search.
+
+    numba keeps the machine code on disk (``cache=True``), but the first call after an install
+    or an update compiles for tens of seconds inside its time limit; the large single route's
+    starts compile only on an instance of more than ``_LARGE`` candidates.  This solves, for a
+    few iterations, a small two-team instance and a single route over ``_LARGE + 20`` random
+    points, every one reachable within the budget so that all count as candidates (``make``
+    runs it after installing).  Returns the seconds it took.
+    """
+    started = time.perf_counter()
+    rng = np.random.default_rng(0)
+    for n, routes in ((20, 2), (_LARGE + 20, 1)):
+        xy = rng.uniform(0.0, 100.0, (n, 2))
+        cost = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        problem = OrienteeringProblem(cost=cost, scores=rng.uniform(1.0, 10.0, n), budget=400.0, n_routes=routes)
+        solve_orienteering(problem, params=SolverParams(time_limit=600.0, max_iterations=50, workers=1))
+    return time.perf_counter() - started
 
 
 # --------------------------------------------------------------------------------------------
