@@ -343,7 +343,8 @@ def test_a_round_on_a_phone_from_its_link_with_the_position_visits_and_a_signal(
     assert len(sent) == 1 and bool(sent["on_patrol"].iloc[0])
     assert sent["source"].iloc[0] == "was_member"
     point = sent.to_crs(4326).geometry.iloc[0]
-    assert (round(point.y, 5), round(point.x, 5)) == (round(here["latitude"], 5), round(here["longitude"], 5))
+    # The form writes 6 decimals (0.1 m); the store keeps the point in metres and back.
+    assert (point.y, point.x) == pytest.approx((here["latitude"], here["longitude"]), abs=2e-6)
 
 
 def test_a_resident_opens_the_round_from_its_link_after_signing_in(browser, shared_server):
