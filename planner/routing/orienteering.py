@@ -1421,17 +1421,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
     for q in range(mk, L - 1):
         route[q] = route[q + 1]
     L -= 1
-    best = np.inf
-    p = 0
-    for e in range(L - 1):
-        v = D[route[e], mnode] + D[mnode, route[e + 1]] - D[route[e], route[e + 1]]
-        if v < best:
-            best = v
-            p = e
-    for q in range(L, p + 1, -1):
-        route[q] = route[q - 1]
-    route[p + 1] = mnode
-    L += 1
+    L = _k_insert_cheapest(D, route, L, mnode)
     cost = _k_cost(D, S, route, L, terms)
     if cost > budget:  # float noise only
         route[:L] = keep
@@ -1440,6 +1430,23 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
     visited[removed] = False
     visited[mnode] = True
     return mri, P[mnode] - P[removed]
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_insert_cheapest(D, route, L, x):  # pragma: no cover - compiled
+    """Put ``x`` into ``route[:L]`` on the edge where it adds the least travel (the first such
+    edge on a tie); returns the new length."""
+    best = np.inf
+    where = 0
+    for e in range(L - 1):
+        v = D[route[e], x] + D[x, route[e + 1]] - D[route[e], route[e + 1]]
+        if v < best:
+            best = v
+            where = e
+    for q in range(L, where + 1, -1):
+        route[q] = route[q - 1]
+    route[where + 1] = x
+    return L + 1
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1631,7 +1638,7 @@ def _k_perturb(  # noqa: C901, PLR0913 - numba kernel
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_perturb_region(  # noqa: C901, PLR0913 - numba kernel
+def _k_perturb_region(  # noqa: PLR0913 - numba kernel
     D, S, P, R, lens, costs, visited, score, cand, neighbours, strength, budget, eps, terms, near,
 ):  # pragma: no cover - compiled
     """Add a region of free targets to the single route regardless of the budget, then cut the
@@ -1661,17 +1668,7 @@ def _k_perturb_region(  # noqa: C901, PLR0913 - numba kernel
     for x in neighbours[centre]:
         if visited[x]:
             continue
-        best = np.inf
-        where = 0
-        for e in range(L - 1):
-            v = D[route[e], x] + D[x, route[e + 1]] - D[route[e], route[e + 1]]
-            if v < best:
-                best = v
-                where = e
-        for q in range(L, where + 1, -1):
-            route[q] = route[q - 1]
-        route[where + 1] = x
-        L += 1
+        L = _k_insert_cheapest(D, route, L, x)
         visited[x] = True
         got += 1
         if got >= k:
