@@ -842,22 +842,28 @@ def _k_route_cost(D, S, route, length, terms):  # pragma: no cover - compiled
 def _k_fill_row(D, S, route, length, nodes, taken, delta, where):  # pragma: no cover - compiled
     """Cheapest insertion cost (``inf`` once taken) and edge of each node into one route."""
     for c in range(nodes.size):
-        x = nodes[c]
-        best = np.inf
-        pos = 0
-        for e in range(length - 1):
-            a = route[e]
-            b = route[e + 1]
-            v = D[a, x] + D[x, b] - D[a, b] + S[x]
-            if v < best:
-                best = v
-                pos = e
+        best, where[c] = _k_cheapest_edge(D, route, length, nodes[c], S[nodes[c]])
         delta[c] = np.inf if taken[c] else best
-        where[c] = pos
 
 
 @numba.njit(cache=True, nogil=True)
-def _k_best_edge(D, S, route, L, x, pos, near, edges, slack):  # noqa: C901, PLR0913 - numba kernel  # pragma: no cover
+def _k_cheapest_edge(D, route, L, x, dwell):  # pragma: no cover - compiled
+    """The full scan: ``(added cost, edge)`` of inserting ``x`` (staying ``dwell``) on each
+    edge of ``route[:L]``, the first edge on a tie."""
+    best = np.inf
+    where = 0
+    for e in range(L - 1):
+        a = route[e]
+        b = route[e + 1]
+        v = D[a, x] + D[x, b] - D[a, b] + dwell
+        if v < best:
+            best = v
+            where = e
+    return best, where
+
+
+@numba.njit(cache=True, nogil=True)
+def _k_best_edge(D, S, route, L, x, pos, near, edges, slack):  # noqa: PLR0913 - numba kernel  # pragma: no cover
     """Cheapest insertion of ``x`` into ``route[:L]``: ``(added cost, edge)``.
 
     Only the edges next to ``x``'s ``_NEAR`` nearest neighbours on the route are tried, ``pos``
@@ -897,14 +903,7 @@ def _k_best_edge(D, S, route, L, x, pos, near, edges, slack):  # noqa: C901, PLR
                 best = v
                 where = e
         return (best, where) if best < np.inf else (best, -2)
-    for e in range(L - 1):
-        a = route[e]
-        b = route[e + 1]
-        v = D[a, x] + D[x, b] - D[a, b] + S[x]
-        if v < best:
-            best = v
-            where = e
-    return best, where
+    return _k_cheapest_edge(D, route, L, x, S[x])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1436,13 +1435,7 @@ def _k_replace(D, S, P, R, lens, costs, visited, cand, budget, eps, score_eps, t
 def _k_insert_cheapest(D, route, L, x):  # pragma: no cover - compiled
     """Put ``x`` into ``route[:L]`` on the edge where it adds the least travel (the first such
     edge on a tie); returns the new length."""
-    best = np.inf
-    where = 0
-    for e in range(L - 1):
-        v = D[route[e], x] + D[x, route[e + 1]] - D[route[e], route[e + 1]]
-        if v < best:
-            best = v
-            where = e
+    where = _k_cheapest_edge(D, route, L, x, 0.0)[1]
     for q in range(L, where + 1, -1):
         route[q] = route[q - 1]
     route[where + 1] = x
