@@ -106,7 +106,8 @@ def test_the_products_hot_streets_reproduce_the_backtest_ranking(history, street
 
 @pytest.mark.parametrize("candidate", [
     StreetSurfaceParams(), StreetSurfaceParams(50.0, 0.5, 30.0, 1.0), StreetSurfaceParams(100.0, 0.25, math.inf),
-    StreetSurfaceParams(0.0, 0.0, None, 1.0),
+    StreetSurfaceParams(0.0, 0.0, None, 1.0), StreetSurfaceParams(50.0, 1.0, math.inf, 1.0, "planar"),
+    StreetSurfaceParams(100.0, 0.25, 30.0, 0.0, "planar"),
 ])
 def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
     """What a fold scores from the shared 300 m distances is hot_streets' density with the tuned parameters."""
@@ -177,7 +178,46 @@ def test_the_grid_has_the_prior_first_and_no_repeats():
     assert candidates[0] == StreetSurfaceParams() and len(set(candidates)) == len(candidates)
     counts = [c for c in candidates if c.counts_only]
     assert counts == [StreetSurfaceParams(0.0, 0.0, None, 0.0), StreetSurfaceParams(0.0, 0.0, None, 1.0)]
-    assert len(candidates) == 1 + 2 + 3 * 4 * 5 * 2 - 1  # the prior is also on the grid
+    assert len(candidates) == 1 + 2 + 3 * (4 + 4) * 5 * 2 - 1  # the prior is also on the grid
+    planar = [c for c in candidates if c.kernel == "planar"]
+    assert {c.bandwidth_m for c in planar} == {25.0, 50.0, 100.0, 200.0} and len(planar) == 3 * 4 * 5 * 2
+    assert planar[0].label() == "25 m planar, blend 0.25, the weights' recency"
+
+
+def test_a_planar_kernel_reaches_across_the_block_and_keeps_the_weight(street_grid):
+    """Signals inside a block: the planar kernel scores every street around it, the walk does not.
+
+    Block (92 100 … 92 200, 452 100 … 452 200), signals 40 m from its south street (6, 11), where
+    they snap: the north street (7, 12) is 60 m away in the plane but a 200 m walk. The planar
+    density is scaled as the counts per km are: Σ prize = the snapped signals' weight, here their number.
+    """
+    rng = np.random.default_rng(3)
+    xy = np.array([92_150.0, 452_140.0]) + rng.normal(0, 2, (40, 2))
+    lon, lat = TO_WGS.transform(xy[:, 0], xy[:, 1])
+    now = pd.Timestamp("2026-03-01", tz="UTC")
+    signals = pd.DataFrame({"occurred_from": now, "occurred_to": now, "lat": lat, "lon": lon, "category": "other"})
+    around = {(6, 11), (7, 12), (6, 7), (11, 12)}
+
+    def density_around(params: HotStreetParams) -> tuple[np.ndarray, float]:
+        scored = hot_streets(street_grid, signals, params=params, now=now)
+        edges = scored.edges
+        pairs = [tuple(sorted(p)) for p in zip(edges["u"], edges["v"], strict=True)]
+        one_way = edges["u"] < edges["v"]
+        got = np.array([edges["density"][one_way & (np.array(pairs) == pair).all(axis=1)].iloc[0]
+                        for pair in sorted(around)])
+        return got, float(edges["prize"][one_way].sum())
+
+    planar, prize = density_around(HotStreetParams(bandwidth_m=50.0, kernel="planar"))
+    south, north = sorted(around).index((6, 11)), sorted(around).index((7, 12))
+    assert planar.argmax() == south and planar.min() > 0.6 * planar.max() and prize == pytest.approx(40.0)
+    walked, _ = density_around(HotStreetParams(bandwidth_m=100.0))
+    assert walked.argmax() == south and walked[north] == 0
+    _, prize = density_around(HotStreetParams(bandwidth_m=50.0, kernel="planar", blend=0.5))
+    assert prize == pytest.approx(40.0)
+    with pytest.raises(InputError, match="kernel"):
+        HotStreetParams(kernel="euclidean")
+    with pytest.raises(InputError, match="kernel"):
+        StreetSurfaceParams(kernel="euclidean")
 
 
 @pytest.fixture

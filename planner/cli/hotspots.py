@@ -45,7 +45,8 @@ def hotspots_command(
         Path | None,
         typer.Option(
             "--hot-streets",
-            help="Also score the ward's streets (network kernel density on its cached graph, see "
+            help="Also score the ward's streets (counts per km and kernel density as calibrated, on its "
+            "cached graph, see "
             "`was-planner graph`) and write them as GeoJSON (WGS84) to this file; --json then gains "
             "a \"hot_streets\" key. Public: only streets touching the public hotspot areas, no counts.",
         ),
@@ -56,8 +57,9 @@ def hotspots_command(
 ) -> None:
     """Hotspots of a ward, scored for a target window, for residents or officers.
 
-    With --hot-streets FILE the ward's streets are scored too (network kernel density on the
-    cached ward graph, same signal weights and window) and written as a GeoJSON of street
+    With --hot-streets FILE the ward's streets are scored too (counts per km and a network or
+    planar kernel density as `was-planner calibrate` chose, on the cached ward graph, same signal
+    weights and window) and written as a GeoJSON of street
     segments with density per km, prize and name; the summary lists the hottest streets and
     --json adds one key, "hot_streets": {"n_snapped", "n_unsnapped", "streets": [...]} (the 20
     densest streets).

@@ -49,6 +49,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from .._validation import Constraints, check_params, each, instance, integer, optional, real
+from ._kernel import gaussian_matrix
 from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
@@ -331,9 +332,7 @@ class _Surface:
         points = cKDTree(np.column_stack([x, y]))
         self.kernels: dict[float, sparse.csr_matrix] = {}
         for h in sorted(bandwidths - {0.0}):
-            near = self.units.sparse_distance_matrix(points, 3 * h, output_type="coo_matrix")
-            self.kernels[h] = sparse.csr_matrix(
-                (np.exp(-0.5 * (near.data / h) ** 2), (near.row, near.col)), shape=(self.n_units, len(x)))
+            self.kernels[h] = gaussian_matrix(self.units, points, h)
         self.start = pd.to_datetime(train["occurred_from"], utc=True)
         self.end = pd.to_datetime(train["occurred_to"], utc=True).fillna(self.start)
         self.eligible = train["category"].isin(hotspot.near_repeat_categories).to_numpy()

@@ -1,4 +1,4 @@
-"""Hot streets: signals snapped to a walk graph and scored by counts per km and network kernel density."""
+"""Hot streets: signals snapped to a walk graph and scored by counts per km and a network or planar kernel density."""
 
 from __future__ import annotations
 
@@ -14,15 +14,20 @@ import pandas as pd
 import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
 
 from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_xy, require_crs, street_table
-from .._validation import Constraints, check_params, instance, real
+from .._validation import Constraints, check_params, instance, one_of, real
 from ._json import jsonable
+from ._kernel import gaussian_matrix
 from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
+
+KERNELS = ("network", "planar")
+"""How a hot street's kernel density measures distance (``HotStreetParams.kernel``)."""
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,15 @@ class HotStreetParams:
     ----------
     bandwidth_m
         Kernel reach along the network (m): a quartic kernel ``(1 - (d/h)²)²`` up to ``h``;
+        with ``kernel="planar"`` the standard deviation of a Gaussian in the plane instead.
         0 scores counts per km only (whatever the blend). 150 m, the literature default, unless
         an installation's calibration chose another (``tuning.hot_street_params``).
     blend
         Share of the kernel density, 0 … 1; the rest goes to the counts per km (0 = counts only).
+    kernel
+        ``"network"`` (walking distance to the street's midpoint) or ``"planar"`` (straight-line
+        distance: signals drawn to places near a street rather than along it; the calibration
+        tries both).
     snap_m
         Signals farther than this from every street are not snapped (and counted as such).
     weights
@@ -55,12 +65,14 @@ class HotStreetParams:
     snap_m: float = 50.0
     weights: HotspotParams = field(default_factory=HotspotParams)
     blend: float = 1.0
+    kernel: str = "network"
 
     _constraints: ClassVar[Constraints] = {
         "bandwidth_m": real(low=0, allowed="≥ 0 (0 = counts per km)"),
         "snap_m": real(low=0, low_open=True),
         "blend": real(low=0, high=1),
         "weights": instance(HotspotParams),
+        "kernel": one_of(*KERNELS),
     }
 
     def __post_init__(self) -> None:
@@ -193,6 +205,11 @@ class NetworkKernel:
         self.length = self.table["length"].to_numpy(float)
         self.geometry = np.asarray(self.table["geometry"].to_list(), dtype=object)
         self.reach_m = float(reach_m)
+        mid = shapely.line_interpolate_point(self.geometry, 0.5, normalized=True)
+        self.mx, self.my = shapely.get_x(mid), shapely.get_y(mid)
+        self._planar_idx = np.arange(len(x)) if use is None else np.flatnonzero(use)
+        self._planar_xy = np.column_stack([x, y])[self._planar_idx]
+        self._planar: dict[float, sparse.csr_matrix] = {}
 
         points = shapely.points(x, y)
         found = shapely.STRtree(self.geometry).query_nearest(points, max_distance=snap_m, all_matches=False)
@@ -239,27 +256,41 @@ class NetworkKernel:
                 (values, (self._mid_col[near], self._mid_row[near])), shape=(len(self.table), len(self._sources)))
         return self._kernels[h]
 
+    def _planar_kernel(self, h: float) -> sparse.csr_matrix:
+        """Gaussian of sd ``h`` (streets' midpoints × the kernel's signals), straight-line distance."""
+        if h not in self._planar:
+            self._planar[h] = gaussian_matrix(cKDTree(np.column_stack([self.mx, self.my])),
+                                              cKDTree(self._planar_xy), h)
+        return self._planar[h]
+
     def per_km(self, base: np.ndarray) -> np.ndarray:
         """Per street: the ``base`` weights of the signals snapped to it, per km (a street under 1 m counts as 1 m)."""
         total = np.bincount(self.edge_idx, weights=base[self.signal_idx], minlength=len(self.table))
         # A street shorter than a metre would rank first on a single signal.
         return total * 1000 / np.maximum(self.length, 1.0)
 
-    def density(self, base: np.ndarray, weight: np.ndarray, *, bandwidth_m: float, blend: float) -> np.ndarray:
+    def density(self, base: np.ndarray, weight: np.ndarray, *, bandwidth_m: float, blend: float,
+                kernel: str = "network") -> np.ndarray:
         """Per street: ``(1 − blend) · L · W / B + blend · R`` (``HotStreetParams``).
 
         ``base`` (the counts' weights) and ``weight`` (the kernel's, with recency) are given per
-        signal, in the order of the ``x, y`` the kernel was built on; ``bandwidth_m`` must not
-        exceed ``reach_m``.
+        signal, in the order of the ``x, y`` the kernel was built on; a network ``bandwidth_m``
+        must not exceed ``reach_m``. The planar ``R`` is the Gaussian density at the midpoints,
+        scaled as the counts per km are: Σ ``R`` × km = the snapped signals' weight ``W``.
         """
-        if bandwidth_m > self.reach_m:
+        if kernel == "network" and bandwidth_m > self.reach_m:
             msg = f"bandwidth_m {bandwidth_m:g} exceeds the kernel's reach of {self.reach_m:g} m"
             raise InputError(msg)
         w = weight[self.signal_idx]
         if bandwidth_m == 0:
             blend = 0.0
         out = np.zeros(len(self.table))
-        if blend > 0 and len(w):
+        if blend > 0 and kernel == "planar" and w.sum() > 0:
+            recent = self._planar_kernel(bandwidth_m) @ weight[self._planar_idx]
+            carried = (recent * self.length).sum() / 1000
+            if carried > 0:
+                out += blend * recent * (w.sum() / carried)
+        elif blend > 0 and len(w):
             h = bandwidth_m
             t, edge_len = self.t, self.length[self.edge_idx]
             recent = self._kernel(h) @ (self._to_sources @ w)
@@ -287,7 +318,8 @@ def hot_streets(
     weight × a quartic kernel of the shortest walking distance (along the network, both
     directions) from its snapped position to that midpoint, up to ``bandwidth_m``. This is the
     simple (not the "equal-split") network kernel; streets much longer than the bandwidth are
-    only measured at their middle. ``params.blend`` mixes it with the counts per km
+    only measured at their middle. With ``params.kernel="planar"`` the distance is the straight
+    line instead (a Gaussian). ``params.blend`` mixes it with the counts per km
     (``NetworkKernel``). Works on any graph from ``streets.prepare_graph`` (projected,
     ``length`` on every edge); the graph is not changed.
     """
@@ -297,9 +329,10 @@ def hot_streets(
     weights = signal_weights(frame, params=params.weights, now=now)
     base = base_weights(weights)
     weight = base * weights["recency"].to_numpy()
-    reach = params.bandwidth_m if params.blend > 0 else 0.0
+    bandwidth = params.bandwidth_m if params.blend > 0 else 0.0
+    reach = bandwidth if params.kernel == "network" else 0.0
     kernel = NetworkKernel(graph, x, y, snap_m=params.snap_m, reach_m=reach, use=base > 0)
-    density = kernel.density(base, weight, bandwidth_m=reach, blend=params.blend)
+    density = kernel.density(base, weight, bandwidth_m=bandwidth, blend=params.blend, kernel=params.kernel)
     table, directed_row, length = kernel.table, kernel.directed_row, kernel.length
     n_snapped = int((kernel.street_of >= 0).sum())
     counts = np.bincount(kernel.edge_idx, minlength=len(table))
@@ -345,8 +378,6 @@ def _closeness_rows(
     A walk of length ≤ h never leaves the disc of radius h around its start, so each batch of
     nearby sources runs Dijkstra on the nodes within h (straight line) of the batch only.
     """
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(node_xy)
     order = sources[np.lexsort((node_xy[sources, 0], np.floor(node_xy[sources, 1] / (4 * h))))]
     rows, cols, values = [], [], []

@@ -1,21 +1,25 @@
 """Hot streets calibrated on an installation's own history, per km of street (issue 13).
 
 The hot-streets surface (``hotspots.HotStreetParams``) scores each street as a blend of its
-long-term counts per km and a network kernel density of recent signals::
+long-term counts per km and a kernel density of recent signals::
 
     density = (1 − blend) · L · W / B + blend · R
 
 - ``L``: the signals snapped to the street over the whole history, per km of it, each with its
   planner weight without recency (category, target window, source; ``B`` their sum);
-- ``R``: the network quartic kernel density at the street's midpoint (reach ``bandwidth_m``)
-  of the same signals with their recency (``W`` their sum): the weights' own recency (what the
-  cell calibration chose, ``half_life_days=None``) or ``0.5 ** (age / half_life_days)``;
+- ``R``: a kernel density at the street's midpoint of the same signals with their recency
+  (``W`` their sum): the weights' own recency (what the cell calibration chose,
+  ``half_life_days=None``) or ``0.5 ** (age / half_life_days)``. The kernel is the network
+  quartic one (reach ``bandwidth_m`` along the walks) or a planar Gaussian (sd ``bandwidth_m``,
+  scaled like ``L``): signals drawn to places near a street, such as a square, a shop or a
+  block's inner court, rather than along it, reach the streets around the place whatever
+  the walk between them (measured: bench/RESULTS.md, "Backtest per km of street");
 - a resolved signal weighs 0 in both (as in the hotspots) or, with ``resolved_weight`` 1, like
   an open one. That is measured, not assumed: resolving a signal handles the problem, it does
   not show that the place stopped drawing signals, and on the demo town seven in ten signals are
   resolved by the end of the year.
 
-``calibrate_streets`` picks bandwidth, blend, half-life and ``resolved_weight`` from a small grid
+``calibrate_streets`` picks kernel, bandwidth, blend, half-life and ``resolved_weight`` from a small grid
 (``StreetCalibrationParams``) by the rule of ``kde_cv`` and the cell calibration
 (``calibration.cv_choose``: the candidate whose fold forecasts catch the most fold test
 signals per share of street length, summed over the coverages; the earlier candidate on a
@@ -44,12 +48,11 @@ from typing import Any, ClassVar
 import networkx as nx
 import numpy as np
 import pandas as pd
-import shapely
 
 from .._geo import graph_crs, metric_xy
-from .._validation import Constraints, check_params, each, instance, integer, optional, real
+from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
 from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
-from .network import HotStreetParams, NetworkKernel
+from .network import KERNELS, HotStreetParams, NetworkKernel
 from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,7 @@ class StreetSurfaceParams:
     Parameters
     ----------
     bandwidth_m
-        Network kernel reach (m); 0 = counts per km only.
+        Network kernel reach (m), or the planar kernel's standard deviation; 0 = counts per km only.
     blend
         Share of the kernel density, 0 … 1; the rest goes to the counts per km.
     half_life_days
@@ -72,17 +75,21 @@ class StreetSurfaceParams:
         alike; ``None`` keeps the weights' own recency (the cell calibration's choice).
     resolved_weight
         Weight, 0 … 1, of a resolved signal (``HotspotParams.resolved_weight``).
+    kernel
+        ``"network"`` or ``"planar"`` (``HotStreetParams.kernel``).
     """
 
     bandwidth_m: float = 150.0
     blend: float = 1.0
     half_life_days: float | None = None
     resolved_weight: float = 0.0
+    kernel: str = "network"
 
     _constraints: ClassVar[Constraints] = {
         "bandwidth_m": real(low=0, allowed="≥ 0 (0 = counts per km)"),
         **dict.fromkeys(("blend", "resolved_weight"), real(low=0, high=1)),
         "half_life_days": optional(real(low=0, low_open=True, finite=False, allowed="> 0 or math.inf")),
+        "kernel": one_of(*KERNELS),
     }
 
     def __post_init__(self) -> None:
@@ -102,7 +109,8 @@ class StreetSurfaceParams:
             life = "the weights' recency"
         else:
             life = "half-life " + ("∞" if math.isinf(self.half_life_days) else f"{self.half_life_days:g} d")
-        return f"{self.bandwidth_m:g} m, blend {self.blend:g}, {life}{resolved}"
+        planar = " planar" if self.kernel == "planar" else ""
+        return f"{self.bandwidth_m:g} m{planar}, blend {self.blend:g}, {life}{resolved}"
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,9 @@ class StreetCalibrationParams:
     ----------
     bandwidths_m
         Candidate network kernel reaches (m), each > 0.
+    planar_bandwidths_m
+        Candidate standard deviations (m) of the planar kernel, each > 0: those of the planar
+        KDE baselines around ``kde_cv``'s usual choices.
     blends
         Candidate shares of the kernel density (0 = counts per km only: one candidate).
     half_lives_days
@@ -129,6 +140,7 @@ class StreetCalibrationParams:
     """
 
     bandwidths_m: tuple[float, ...] = (50.0, 100.0, 150.0, 300.0)
+    planar_bandwidths_m: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0)
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
     half_lives_days: tuple[float | None, ...] = (None, 30.0, 90.0, 365.0, math.inf)
     resolved_weights: tuple[float, ...] = (0.0, 1.0)
@@ -138,7 +150,8 @@ class StreetCalibrationParams:
     prior: StreetSurfaceParams = field(default_factory=StreetSurfaceParams)
 
     _constraints: ClassVar[Constraints] = {
-        "bandwidths_m": each(real(low=0, low_open=True), allowed="bandwidths > 0"),
+        **dict.fromkeys(("bandwidths_m", "planar_bandwidths_m"), each(real(low=0, low_open=True),
+                                                                       allowed="bandwidths > 0")),
         **dict.fromkeys(("blends", "resolved_weights"), each(real(low=0, high=1), allowed="between 0 and 1")),
         "half_lives_days": each(optional(real(low=0, low_open=True, finite=False)), allowed="> 0, math.inf or None"),
         "folds": optional(integer(low=1)),
@@ -157,14 +170,17 @@ class StreetCalibrationParams:
         half-life.
         """
         out = [self.prior]
+        kernels = (("network", self.bandwidths_m), ("planar", self.planar_bandwidths_m))
         for blend in self.blends:
-            for h in self.bandwidths_m if blend > 0 else (0.0,):
-                for life in self.half_lives_days if blend > 0 else (None,):
-                    for resolved in self.resolved_weights:
-                        candidate = StreetSurfaceParams(bandwidth_m=h, blend=blend if h > 0 else 0.0,
-                                                        half_life_days=life, resolved_weight=resolved)
-                        if candidate not in out:
-                            out.append(candidate)
+            for kernel, bandwidths in kernels if blend > 0 else (("network", (0.0,)),):
+                for h in bandwidths:
+                    for life in self.half_lives_days if blend > 0 else (None,):
+                        for resolved in self.resolved_weights:
+                            candidate = StreetSurfaceParams(bandwidth_m=h, blend=blend if h > 0 else 0.0,
+                                                            half_life_days=life, resolved_weight=resolved,
+                                                            kernel=kernel)
+                            if candidate not in out:
+                                out.append(candidate)
         return out
 
 
@@ -186,7 +202,7 @@ class StreetCalibration(Choice):
             weights = (replace(weights, recency_floor=1.0) if math.isinf(c.half_life_days)
                        else replace(weights, half_life_days=c.half_life_days, recency_floor=0.0))
         bandwidth, blend = (0.0, 0.0) if c.counts_only else (c.bandwidth_m, c.blend)
-        return replace(params, bandwidth_m=bandwidth, blend=blend, weights=weights)
+        return replace(params, bandwidth_m=bandwidth, blend=blend, weights=weights, kernel=c.kernel)
 
     def to_json(self) -> dict[str, Any]:
         """The choice as plain data: half-life ∞ as ``null``; ``weights_recency`` for the weights' own."""
@@ -194,6 +210,7 @@ class StreetCalibration(Choice):
         return {"bandwidth_m": self.chosen.bandwidth_m, "blend": self.chosen.blend,
                 "half_life_days": None if life is None or math.isinf(life) else life,
                 "weights_recency": life is None, "resolved_weight": self.chosen.resolved_weight,
+                "kernel": self.chosen.kernel,
                 **self._outcome_json()}
 
 
@@ -211,8 +228,7 @@ class _Area:
         use = np.logical_or.reduce([w > 0 for w in self.base.values()])
         self.kernel = NetworkKernel(graph, x, y, snap_m=snap_m, reach_m=reach_m, use=use)
         self.x, self.y = x, y
-        mid = shapely.line_interpolate_point(self.kernel.geometry, 0.5, normalized=True)
-        self.mx, self.my = shapely.get_x(mid), shapely.get_y(mid)
+        self.mx, self.my = self.kernel.mx, self.kernel.my
         self.folds = [(fit, test) for fit, test in folds if fit.any() and test.any()]
         start = pd.to_datetime(train["occurred_from"], utc=True)
         self.origins = [start[test].min() for _, test in self.folds]
@@ -240,7 +256,8 @@ class _Area:
         base = self.base[candidate.resolved_weight] * self.folds[k][0]
         # Counts per km ignore the half-life, but their scale W / B is the weights' own, as in hot_streets.
         weight = base * self.recency(k, None if candidate.counts_only else candidate.half_life_days)
-        return self.kernel.density(base, weight, bandwidth_m=candidate.bandwidth_m, blend=candidate.blend)
+        return self.kernel.density(base, weight, bandwidth_m=candidate.bandwidth_m, blend=candidate.blend,
+                                   kernel=candidate.kernel)
 
 
 def calibrate_streets(
@@ -280,7 +297,7 @@ def calibrate_streets(
         reason = "no cross-validation fold"
     caught, tested, n_folds = np.zeros(len(candidates)), 0, 0
     if not reason:
-        reach = max(c.bandwidth_m for c in candidates)
+        reach = max(c.bandwidth_m for c in candidates if c.kernel == "network")
         for graph, train, folds in areas:
             area = _Area(graph, train, folds, hotspot=hotspot, reach_m=reach, snap_m=snap_m,
                          resolved_weights=tuple({c.resolved_weight for c in candidates}))

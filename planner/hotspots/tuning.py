@@ -82,7 +82,7 @@ def street_calibration_from_json(choice: dict[str, Any]) -> StreetCalibration:
     chosen = StreetSurfaceParams(
         bandwidth_m=float(choice["bandwidth_m"]), blend=float(choice["blend"]),
         half_life_days=None if choice["weights_recency"] else math.inf if life is None else float(life),
-        resolved_weight=float(choice["resolved_weight"]))
+        resolved_weight=float(choice["resolved_weight"]), kernel=str(choice.get("kernel", "network")))
     return StreetCalibration(chosen=chosen, fallback=bool(choice["fallback"]), reason=str(choice["reason"]),
                              n_candidates=int(choice["candidates"]), n_folds=int(choice["folds"]),
                              fold_test_signals=int(choice["fold_test_signals"]), seconds=float(choice["seconds"]))
