@@ -31,6 +31,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _gaps import gap_line
+
 from planner.hotspots.calibration import CalibrationParams
 from planner.hotspots.evaluate import METHODS, BacktestParams, BacktestResult, backtest
 from planner.signals.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
@@ -97,6 +99,8 @@ def tables(label: str, splits: list[str], results: list[BacktestResult], seconds
         ahead = [sum(r.methods["planner"][f"pai@{c}"] > r.methods[m][f"pai@{c}"] for r in results) for c in COVERAGES]
         wins = " | ".join("–" if m == "planner" else f"{a}/{n}" for a in ahead)
         lines.append(f"| {m} | " + " | ".join(f"{mean[c][m]:.2f}" for c in COVERAGES) + f" | {wins} |")
+    lines.append("\n" + gap_line({c: {m: [r.methods[m][f"pai@{c}"] for r in results] for m in METHODS}
+                                  for c in COVERAGES}))
     return lines
 
 

@@ -27,15 +27,19 @@ baseline's at each coverage, and each split's choice.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _gaps import gap_line
 
 from planner import streets
 from planner.hotspots.evaluate import METHODS, BacktestParams, BacktestResult, evaluate_file
@@ -75,9 +79,8 @@ def tables(label: str, splits: list[str], calibrated: list[BacktestResult], fixe
         cells = [" / ".join(f"{v[f'pai@{c}']:.1f}" for c in COVERAGES) for v in values]
         lines.append(f"| {name} | " + " | ".join(cells) + " | " + " / ".join(f"{m:.2f}" for m in means[name]) + " |")
     baselines = [name for name in METHODS if name != "planner"]
-    lines.append("\nMean PAI, planner − best baseline (which): " + "; ".join(
-        f"@{c}: {means['planner'][i] - max(means[b][i] for b in baselines):+.2f} "
-        f"({max(baselines, key=lambda b, i=i: means[b][i])})" for i, c in enumerate(COVERAGES)))
+    lines.append("\n" + gap_line({c: {name: [v[f"pai@{c}"] for v in rows[name]] for name in ["planner", *baselines]}
+                                  for c in COVERAGES}))
     ahead = [sum(r.network["planner"][f"pai@{c}"] > max(r.network[b][f"pai@{c}"] for b in baselines)
                  for r in calibrated) for c in COVERAGES]
     lines.append("Splits where the planner beats every baseline: " + ", ".join(
@@ -92,8 +95,9 @@ def tables(label: str, splits: list[str], calibrated: list[BacktestResult], fixe
     return lines
 
 
-def demo() -> list[str]:
-    """Section 1: Demostad, built in a temporary directory."""
+@contextlib.contextmanager
+def demo_town() -> Iterator[tuple[Path, object]]:
+    """Demostad's signals file and whole-town walk graph, built in a temporary directory."""
     from planner.demo import build_demo
     from planner.storage.store import open_store
 
@@ -101,35 +105,39 @@ def demo() -> list[str]:
         directory = Path(tmp)
         summary = build_demo(open_store(f"sqlite:///{directory / 'was.db'}"), directory, seed=0,
                              end=date(2026, 11, 1))
-        graph = streets.build_ward_graph(None, osm=summary.osm_file)
-        calibrated, fixed, seconds = run(Path(summary.signals_file), graph, DEMO_SPLITS, 30)
-    return tables("Demostad (SYNTHETIC streets and signals), monthly splits, horizon 30 days", DEMO_SPLITS,
-                  calibrated, fixed, seconds)
+        yield Path(summary.signals_file), streets.build_ward_graph(None, osm=summary.osm_file)
 
 
-def chicago(shared: Path) -> list[str]:
-    """Section 2: Chicago Logan Square / Avondale, real assaults on a real OSM extract."""
+@contextlib.contextmanager
+def chicago_area(shared: Path) -> Iterator[tuple[Path, object]]:
+    """Chicago Logan Square / Avondale: the real assaults file and the real OSM extract's walk graph."""
     graph = streets.build_ward_graph(None, osm=shared / "osm" / "chicago_logan_square_avondale.osm")
-    signals = shared / "incidents" / "chicago_logan_square_assaults_2010-2017.csv"
-    calibrated, fixed, seconds = run(signals, graph, CHICAGO_SPLITS, 365)
-    return tables("Chicago Logan Square / Avondale (REAL aggravated assaults, real OSM), yearly splits, "
-                  "horizon 365 days", CHICAGO_SPLITS, calibrated, fixed, seconds)
+    yield shared / "incidents" / "chicago_logan_square_assaults_2010-2017.csv", graph
+
+
+NETWORKS = (
+    ("demo", "Demostad (SYNTHETIC streets and signals), monthly splits, horizon 30 days",
+     lambda shared: demo_town(), DEMO_SPLITS, 30.0),
+    ("chicago", "Chicago Logan Square / Avondale (REAL aggravated assaults, real OSM), yearly splits, "
+     "horizon 365 days", chicago_area, CHICAGO_SPLITS, 365.0),
+)
 
 
 def measure(shared: Path = SHARED, *, only: str | None = None) -> list[str]:
     """Both sections (or ``only`` one), as Markdown lines."""
     lines = []
-    if only in (None, "demo"):
-        lines += demo()
-    if only in (None, "chicago"):
-        lines += chicago(shared)
+    for key, label, load, splits, horizon in NETWORKS:
+        if only in (None, key):
+            with load(shared) as (signals, graph):
+                calibrated, fixed, seconds = run(signals, graph, splits, horizon)
+            lines += tables(label, splits, calibrated, fixed, seconds)
     return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--only", choices=["demo", "chicago"])
+    parser.add_argument("--only", choices=[key for key, *_ in NETWORKS])
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores")
     print("\n".join(measure(args.shared, only=args.only)))
