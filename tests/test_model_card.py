@@ -166,3 +166,34 @@ def test_model_card_says_what_the_calibration_chose_and_what_it_gained(demo):
     dutch = model_card(store)
     assert "Te weinig geschiedenis om af te stemmen** (150 training signals < 200)" in dutch
     assert "halveert elke 30 dagen)" in dutch and "+ near-repeat" in dutch
+
+
+def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
+    """The kept hot-streets choice is written out in the card's language: the kernel (a walk or a
+    straight line), the blend, recency and resolved signals; a fallback names the defaults and why."""
+    from planner.hotspots.street_calibration import StreetCalibration, StreetSurfaceParams
+
+    store = demo[0]
+    fingerprint = store.signal_fingerprint()
+    cell = {"bandwidth_m": 0.0, "half_life_days": 90.0, "blend": 0.5, "near_repeat": False, "recency_floor": 0.25,
+            "fallback": False, "reason": "", "candidates": 61, "folds": 4, "fold_test_signals": 77, "seconds": 1.0}
+
+    def card_with(chosen: StreetSurfaceParams, *, reason: str = "", language: str = "nl") -> str:
+        streets = StreetCalibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=242,
+                                    n_folds=16, fold_test_signals=71, seconds=0.5).to_json()
+        store.save_calibration(fingerprint, cell | {"streets": streets | {"graphs": ""}})
+        return next(line for line in model_card(store, language=language).splitlines() if "per km" in line)
+
+    planar = card_with(StreetSurfaceParams(50.0, 0.25, 90.0, 1.0, "planar"))
+    assert planar == ("- hotstraten (per km straat): 0,75 van het gewicht op de eigen signalen van de straat per km, "
+                      "0,25 op de signalen in de buurt binnen ongeveer 50 m in rechte lijn (recentheid halveert elke "
+                      "90 dagen); opgeloste signalen tellen mee; gekozen uit 242 kandidaten op 16 perioden "
+                      "(71 toetssignalen)")
+    walked = card_with(StreetSurfaceParams(300.0, 1.0, math.inf), language="en")
+    assert "1.00 on the signals nearby within a 300 m walk (all history weighs alike)" in walked
+    assert "resolved signals do not count" in walked and "planar" not in walked
+    counts = card_with(StreetSurfaceParams(0.0, 0.0, None, 1.0), language="en")
+    assert ": the street's own signals per km; resolved signals count;" in counts
+    fallback = card_with(StreetSurfaceParams(), reason="150 training signals < 200")
+    assert fallback == ("- hotstraten (per km straat): de standaardwaarden uit de literatuur (signalen binnen 150 m "
+                        "lopen): 150 training signals < 200")

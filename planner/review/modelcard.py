@@ -265,8 +265,32 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     streets = kept[1].get("streets") if kept is not None and kept[0] == store.signal_fingerprint() else None
     if streets is None:
         return []
-    label = translation(language).gettext("hot streets (per km of street)")
-    return [f"- {label}: {street_calibration_from_json(streets).summary()}"]
+    _ = translation(language).gettext
+    calibration = street_calibration_from_json(streets)
+    label = _("hot streets (per km of street)")
+    if calibration.fallback:
+        return [_("- {label}: the literature defaults (signals within a 150 m walk): {reason}").format(
+            label=label, reason=calibration.reason)]
+    c = calibration.chosen
+    g = functools.partial(format_number, language=language)
+    if c.counts_only:
+        how = _("the street's own signals per km")
+    else:
+        reach = (_("within a {m} m walk") if c.kernel == "network" else _("within about {m} m in a straight line"))
+        if c.half_life_days is None:
+            life = _("recency as on the map")
+        elif math.isinf(c.half_life_days):
+            life = _("all history weighs alike")
+        else:
+            life = _("recency half-life {days} days").format(days=g(c.half_life_days))
+        how = _("{counts} of the weight on the street's own signals per km, {kernel} on the signals nearby "
+                "{reach} ({life})").format(
+            counts=format_number(1 - c.blend, 2, language=language),
+            kernel=format_number(c.blend, 2, language=language), reach=reach.format(m=g(c.bandwidth_m)), life=life)
+    resolved = _("resolved signals count") if c.resolved_weight else _("resolved signals do not count")
+    chosen = _("chosen from {candidates} candidates on {folds} periods ({signals} test signals)").format(
+        candidates=calibration.n_candidates, folds=calibration.n_folds, signals=calibration.fold_test_signals)
+    return [f"- {label}: {how}; {resolved}; {chosen}"]
 
 
 def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:
