@@ -197,3 +197,29 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     fallback = card_with(StreetSurfaceParams(), reason="150 training signals < 200")
     assert fallback == ("- hotstraten (per km straat): de standaardwaarden uit de literatuur (signalen binnen 150 m "
                         "lopen): 150 training signals < 200")
+
+
+def test_model_card_sums_up_the_recent_periods_each_forecast_from_before_it(demo):
+    """The summary's means and wins are those of backtests at the last four weekly splits, computed here."""
+    import statistics
+
+    from planner.review.modelcard import recent_backtests
+
+    store = demo[0]
+    incidents = store.incidents()
+    latest = backtest_split(incidents)
+    splits = [latest - pd.Timedelta(days=7 * k) for k in range(4)]
+    expected = [backtest(incidents, split=s, wards=store.wards()) for s in splits]
+    results, reason = recent_backtests(store)
+    assert reason == "" and [r.split for r in results] == splits
+    card = model_card(store, language="en")
+    n_test = sum(r.n_test for r in expected)
+    assert f"The last 4 periods of 7 days, each forecast from only the signals before it ({n_test} test" in card
+    row = next(line for line in card.splitlines() if line.startswith("| WAS Planner | ") and line.count("|") == 5)
+    assert row == "| WAS Planner | " + " | ".join(
+        f"{statistics.mean(r.methods['planner'][f'pai@{c}'] for r in expected):.2f}" for c in ("1", "5", "10")) + " |"
+    wins = next(line for line in card.splitlines() if line.startswith("| periods WAS Planner beat every baseline"))
+    beat = [sum(r.methods["planner"][f"pai@{c}"] > max(r.methods[m][f"pai@{c}"] for m in METHODS[1:])
+                for r in expected) for c in ("1", "5", "10")]
+    assert wins.endswith(" | ".join(f"{b}/4" for b in beat) + " |")
+    assert len(recent_backtests(store, periods=1)[0]) == 1

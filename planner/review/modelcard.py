@@ -2,7 +2,8 @@
 with this installation's own settings and data.
 
 ``model_card(store)`` is Markdown: purpose, users, data and fields, method, the latest backtest on
-the store's own signals (``latest_backtest``), limitations, privacy measures and contact.
+the store's own signals and a summary of the periods before it (``recent_backtests``),
+limitations, privacy measures and contact.
 ``model_card_html`` renders it as one self-contained HTML page for the dashboard. ``dpia(store)``
 is a template text for the municipality's data protection impact assessment (DPIA,
 gegevensbeschermingseffectbeoordeling) with the actual retention period, k, roles and storage.
@@ -48,16 +49,12 @@ def backtest_split(incidents: pd.DataFrame, *, now: datetime | pd.Timestamp | No
     return end - pd.Timedelta(days=horizon_days)
 
 
-def latest_backtest(store: Store, *, now: datetime | pd.Timestamp | None = None) -> tuple[BacktestResult | None, str]:
-    """The backtest on the store's own signals at ``backtest_split``, with the wards as study
-    area, or ``None`` and the reason when there is too little data."""
-    incidents = store.incidents()
-    if len(incidents) == 0:
-        return None, "er zijn nog geen signalen opgeslagen"
-    if now is not None:
-        incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= utc_timestamp(now)]
-    split = backtest_split(incidents, now=now)
-    wards = store.wards()
+RECENT_PERIODS = 4
+"""Test periods (of the backtest's horizon) the card's summary covers: one week alone says little."""
+
+
+def _backtest_at(incidents: pd.DataFrame, split: pd.Timestamp, wards) -> tuple[BacktestResult | None, str]:
+    """The backtest at ``split``, or ``None`` and the reason when there is too little data."""
     try:
         result = backtest(incidents, split=split, wards=wards if len(wards) else None)
     except InputError as error:
@@ -66,6 +63,29 @@ def latest_backtest(store: Store, *, now: datetime | pd.Timestamp | None = None)
         return None, (f"te weinig gegevens voor een betrouwbare backtest: {result.n_train} trainingssignalen "
                       f"(minimaal {MIN_TRAIN}) en {result.n_test} testsignalen (minimaal {MIN_TEST})")
     return result, ""
+
+
+def recent_backtests(store: Store, *, now: datetime | pd.Timestamp | None = None,
+                     periods: int = RECENT_PERIODS) -> tuple[list[BacktestResult], str]:
+    """Backtests on the store's own signals at ``backtest_split`` and the ``periods − 1`` horizons
+    before it, latest first, each trained on only the signals before its own split, with the
+    wards as study area. They stop at the first split with too little data; with none, the
+    reason."""
+    incidents = store.incidents()
+    if len(incidents) == 0:
+        return [], "er zijn nog geen signalen opgeslagen"
+    if now is not None:
+        incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= utc_timestamp(now)]
+    split = backtest_split(incidents, now=now)
+    wards = store.wards()
+    results: list[BacktestResult] = []
+    reason = ""
+    for k in range(periods):
+        result, reason = _backtest_at(incidents, split - pd.Timedelta(days=k * BacktestParams().horizon_days), wards)
+        if result is None:
+            break
+        results.append(result)
+    return results, "" if results else reason
 
 
 def backtest_table(result: BacktestResult, *, language: str = "nl") -> str:
@@ -110,13 +130,14 @@ def _fields(language: str) -> list[tuple[str, str]]:
 
 
 def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, language: str = "nl") -> str:
-    """The model card as Markdown (Dutch, or English with ``language="en"``), with the latest
-    backtest on the store's own signals (``latest_backtest``)."""
+    """The model card as Markdown (Dutch, or English with ``language="en"``), with the recent
+    backtests on the store's own signals (``recent_backtests``)."""
     _ = translation(language).gettext
     g = functools.partial(format_number, language=language)
     calibration = installation_calibration(store)
     p = HotspotParams() if calibration is None else calibration.tune(HotspotParams())
-    result, reason = latest_backtest(store, now=now)
+    recent, reason = recent_backtests(store, now=now)
+    result = recent[0] if recent else None
     incidents = store.incidents()
     n_wards = len(store.wards())
     k = settings.PUBLIC_MIN_SIGNALS
@@ -183,6 +204,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
             "",
             *gain_lines(result, language=language),
             "",
+            *recent_lines(recent, language=language),
             _("One week is a small sample: the figures vary from week to week. If WAS Planner does no better than "
               "the naive counts or a KDE, it adds little on this data."),
         ]
@@ -291,6 +313,38 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     chosen = _("chosen from {candidates} candidates on {folds} periods ({signals} test signals)").format(
         candidates=calibration.n_candidates, folds=calibration.n_folds, signals=calibration.fold_test_signals)
     return [f"- {label}: {how}; {resolved}; {chosen}"]
+
+
+def recent_lines(results: list[BacktestResult], *, language: str = "nl") -> list[str]:
+    """Mean PAI of the planner and of the best baseline over the recent test periods, and in how
+    many periods the planner beat every baseline (nothing for a single period: the table says it)."""
+    if len(results) < 2:
+        return []
+    _ = translation(language).gettext
+    coverages = [k.removeprefix("pai@") for k in results[0].methods["planner"] if k.startswith("pai@")]
+    n = len(results)
+
+    def mean(method: str, c: str) -> float:
+        return sum(r.methods[method][f"pai@{c}"] for r in results) / n
+
+    best = {c: max(METHODS[1:], key=lambda m, c=c: mean(m, c)) for c in coverages}
+    ahead = {c: sum(r.methods["planner"][f"pai@{c}"] > max(r.methods[m][f"pai@{c}"] for m in METHODS[1:])
+                    for r in results) for c in coverages}
+    two = functools.partial(format_number, digits=2, language=language)
+    return [
+        _("The last {periods} periods of {days} days, each forecast from only the signals before it ({signals} "
+          "test signals together; the first is the table above), mean PAI:").format(
+            periods=n, days=f"{BacktestParams().horizon_days:g}", signals=sum(r.n_test for r in results)),
+        "",
+        "| | " + " | ".join(f"PAI@{c}" for c in coverages) + " |",
+        "|" + "---|" * (len(coverages) + 1),
+        "| WAS Planner | " + " | ".join(two(mean("planner", c)) for c in coverages) + " |",
+        "| " + _("best baseline") + " | " + " | ".join(f"{two(mean(best[c], c))} ({best[c]})" for c in coverages)
+        + " |",
+        "| " + _("periods WAS Planner beat every baseline") + " | "
+        + " | ".join(f"{ahead[c]}/{n}" for c in coverages) + " |",
+        "",
+    ]
 
 
 def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:
