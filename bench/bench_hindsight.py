@@ -22,8 +22,6 @@ counts alone (per cell with the planner's signal weights; per km, resolved signa
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -33,6 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _cli import run_main
 from bench_baselines import RUNS, SHARED
 from bench_hot_streets import NETWORKS
 
@@ -164,12 +163,7 @@ def measure(shared: Path, *, only: str | None = None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--only", choices=[key for key, *_ in RUNS])
-    args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores")
-    print("\n".join(measure(args.shared, only=args.only)))
+    run_main(__doc__, measure, shared=SHARED, choices=[key for key, *_ in (*RUNS, *NETWORKS)])
 
 
 if __name__ == "__main__":

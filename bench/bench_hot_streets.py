@@ -26,7 +26,6 @@ baseline's at each coverage, and each split's choice.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import statistics
@@ -39,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _cli import run_main
 from _gaps import gap_line
 
 from planner import streets
@@ -135,12 +135,7 @@ def measure(shared: Path = SHARED, *, only: str | None = None) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED)
-    parser.add_argument("--only", choices=[key for key, *_ in NETWORKS])
-    args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores")
-    print("\n".join(measure(args.shared, only=args.only)))
+    run_main(__doc__, measure, shared=SHARED, choices=[key for key, *_ in NETWORKS])
 
 
 if __name__ == "__main__":
