@@ -46,8 +46,7 @@ def hotspots_command(
         typer.Option(
             "--hot-streets",
             help="Also score the ward's streets (counts per km and kernel density as calibrated, on its "
-            "cached graph, see "
-            "`was-planner graph`) and write them as GeoJSON (WGS84) to this file; --json then gains "
+            "cached graph, see `was-planner graph`) and write them as GeoJSON (WGS84) to this file; --json then gains "
             "a \"hot_streets\" key. Public: only streets touching the public hotspot areas, no counts.",
         ),
     ] = None,
@@ -59,8 +58,8 @@ def hotspots_command(
 
     With --hot-streets FILE the ward's streets are scored too (counts per km and a network or
     planar kernel density as `was-planner calibrate` chose, on the cached ward graph, same signal
-    weights and window) and written as a GeoJSON of street
-    segments with density per km, prize and name; the summary lists the hottest streets and
+    weights and window) and written as a GeoJSON of street segments with density per km, prize
+    and name; the summary lists the hottest streets and
     --json adds one key, "hot_streets": {"n_snapped", "n_unsnapped", "streets": [...]} (the 20
     densest streets).
     """

@@ -70,8 +70,8 @@ a street (snapped to the nearest); the others are not on this network and are le
 - ``planner``: ``hotspots.hot_streets``, exactly what the map's hot streets and the route prizes
   show, calibrated (``BacktestParams.planner="calibrated"``, the default) as the product is
   (``hot_street_calibration``): a blend of counts per km and a network or planar kernel
-  density, its kernel, bandwidth, blend, recency half-life and weight of resolved signals chosen from a small grid
-  by the rule of ``kde_cv`` on rolling folds of the training period
+  density, its kernel, bandwidth, blend, recency half-life and weight of resolved signals
+  chosen from a small grid by the rule of ``kde_cv`` on rolling folds of the training period
   (``StreetCalibrationParams.folds``), with the cell calibration's signal weights; its streets
   ordered like the baselines' on ties. With ``planner="fixed"``: the 150 m kernel with the
   planner's weights, scores used as they are.

@@ -295,10 +295,11 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
             label=label, reason=calibration.reason)]
     c = calibration.chosen
     g = functools.partial(format_number, language=language)
+    two = functools.partial(format_number, digits=2, language=language)
     if c.counts_only:
         how = _("the street's own signals per km")
     else:
-        reach = (_("within a {m} m walk") if c.kernel == "network" else _("within about {m} m in a straight line"))
+        reach = _("within a {m} m walk") if c.kernel == "network" else _("within about {m} m in a straight line")
         if c.half_life_days is None:
             life = _("recency as on the map")
         elif math.isinf(c.half_life_days):
@@ -306,9 +307,8 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
         else:
             life = _("recency half-life {days} days").format(days=g(c.half_life_days))
         how = _("{counts} of the weight on the street's own signals per km, {kernel} on the signals nearby "
-                "{reach} ({life})").format(
-            counts=format_number(1 - c.blend, 2, language=language),
-            kernel=format_number(c.blend, 2, language=language), reach=reach.format(m=g(c.bandwidth_m)), life=life)
+                "{reach} ({life})").format(counts=two(1 - c.blend), kernel=two(c.blend),
+                                           reach=reach.format(m=g(c.bandwidth_m)), life=life)
     resolved = _("resolved signals count") if c.resolved_weight else _("resolved signals do not count")
     chosen = _("chosen from {candidates} candidates on {folds} periods ({signals} test signals)").format(
         candidates=calibration.n_candidates, folds=calibration.n_folds, signals=calibration.fold_test_signals)
