@@ -262,3 +262,23 @@ def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards,
     assert calibration.fallback and calibration.reason == "no street graph"
     weights = HotspotParams(audience="officer")
     assert hot_street_params(store, weights, data_dir=data_dir) == HotStreetParams(weights=weights)
+
+
+@pytest.mark.parametrize("offset", [(92_000.0, 452_000.0), (-5_000.0, -3_000.0)])
+def test_the_binned_planar_kernel_is_close_to_the_exact_one_and_ignores_weightless_points(offset):
+    """Linear binning moves the kernel sums by a fraction of a per cent; points of weight 0 change nothing."""
+    from scipy.spatial import cKDTree
+
+    from planner.hotspots._kernel import BinnedGaussian, gaussian_matrix
+
+    rng = np.random.default_rng(0)
+    points, units = np.add(offset, rng.uniform(0, 1500, (2000, 2))), np.add(offset, rng.uniform(0, 1500, (3000, 2)))
+    w = rng.uniform(0, 1, len(points))
+    for h in (25.0, 100.0):
+        exact = gaussian_matrix(cKDTree(units), cKDTree(points), h) @ w
+        binned = BinnedGaussian(units, points, h).weights(w)
+        big = exact > 0.05 * exact.max()
+        assert np.median(np.abs(binned[big] - exact[big]) / exact[big]) < 0.005
+        more = np.vstack([points, np.add(offset, rng.uniform(-500, 2000, (300, 2)))])
+        padded = BinnedGaussian(units, more, h).weights(np.r_[w, np.zeros(300)])
+        assert padded == pytest.approx(binned, rel=1e-12, abs=1e-12)

@@ -21,7 +21,7 @@ from .._errors import InputError
 from .._geo import graph_crs, metric_xy, require_crs, street_table
 from .._validation import Constraints, check_params, instance, one_of, real
 from ._json import jsonable
-from ._kernel import gaussian_matrix
+from ._kernel import BinnedGaussian
 from .weights import HotspotParams, base_weights, signal_weights
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class NetworkKernel:
         self.mx, self.my = shapely.get_x(mid), shapely.get_y(mid)
         self._planar_idx = np.arange(len(x)) if use is None else np.flatnonzero(use)
         self._planar_xy = np.column_stack([x, y])[self._planar_idx]
-        self._planar: dict[float, sparse.csr_matrix] = {}
+        self._planar: dict[float, BinnedGaussian] = {}
 
         points = shapely.points(x, y)
         found = shapely.STRtree(self.geometry).query_nearest(points, max_distance=snap_m, all_matches=False)
@@ -256,11 +256,10 @@ class NetworkKernel:
                 (values, (self._mid_col[near], self._mid_row[near])), shape=(len(self.table), len(self._sources)))
         return self._kernels[h]
 
-    def _planar_kernel(self, h: float) -> sparse.csr_matrix:
-        """Gaussian of sd ``h`` (streets' midpoints × the kernel's signals), straight-line distance."""
+    def _planar_kernel(self, h: float) -> BinnedGaussian:
+        """Gaussian of sd ``h`` from the kernel's signals to the streets' midpoints, straight-line distance."""
         if h not in self._planar:
-            self._planar[h] = gaussian_matrix(cKDTree(np.column_stack([self.mx, self.my])),
-                                              cKDTree(self._planar_xy), h)
+            self._planar[h] = BinnedGaussian(np.column_stack([self.mx, self.my]), self._planar_xy, h)
         return self._planar[h]
 
     def per_km(self, base: np.ndarray) -> np.ndarray:
@@ -286,7 +285,7 @@ class NetworkKernel:
             blend = 0.0
         out = np.zeros(len(self.table))
         if blend > 0 and kernel == "planar" and w.sum() > 0:
-            recent = self._planar_kernel(bandwidth_m) @ weight[self._planar_idx]
+            recent = self._planar_kernel(bandwidth_m).weights(weight[self._planar_idx])
             carried = (recent * self.length).sum() / 1000
             if carried > 0:
                 out += blend * recent * (w.sum() / carried)
