@@ -268,28 +268,25 @@ class NetworkKernel:
         # A street shorter than a metre would rank first on a single signal.
         return total * 1000 / np.maximum(self.length, 1.0)
 
-    def density(self, base: np.ndarray, weight: np.ndarray, *, bandwidth_m: float, blend: float,
-                kernel: str = "network") -> np.ndarray:
-        """Per street: ``(1 − blend) · L · W / B + blend · R`` (``HotStreetParams``).
+    def kernel_density(self, weight: np.ndarray, *, bandwidth_m: float, kernel: str = "network") -> np.ndarray:
+        """Per street: ``R`` of ``HotStreetParams``, weighted signals per km, for per-signal ``weight``.
 
-        ``base`` (the counts' weights) and ``weight`` (the kernel's, with recency) are given per
-        signal, in the order of the ``x, y`` the kernel was built on; a network ``bandwidth_m``
-        must not exceed ``reach_m``. The planar ``R`` is the Gaussian density at the midpoints,
-        scaled as the counts per km are: Σ ``R`` × km = the snapped signals' weight ``W``.
+        ``weight`` is given per signal, in the order of the ``x, y`` the kernel was built on; a
+        network ``bandwidth_m`` must not exceed ``reach_m``. The planar ``R`` is the Gaussian
+        density at the midpoints, scaled as the counts per km are: Σ ``R`` × km = the snapped
+        signals' weight ``W``.
         """
         if kernel == "network" and bandwidth_m > self.reach_m:
             msg = f"bandwidth_m {bandwidth_m:g} exceeds the kernel's reach of {self.reach_m:g} m"
             raise InputError(msg)
         w = weight[self.signal_idx]
-        if bandwidth_m == 0:
-            blend = 0.0
         out = np.zeros(len(self.table))
-        if blend > 0 and kernel == "planar" and w.sum() > 0:
+        if kernel == "planar" and w.sum() > 0:
             recent = self._planar_kernel(bandwidth_m).weights(weight[self._planar_idx])
             carried = (recent * self.length).sum() / 1000
             if carried > 0:
-                out += blend * recent * (w.sum() / carried)
-        elif blend > 0 and len(w):
+                out = recent * (w.sum() / carried)
+        elif kernel == "network" and len(w):
             h = bandwidth_m
             t, edge_len = self.t, self.length[self.edge_idx]
             recent = self._kernel(h) @ (self._to_sources @ w)
@@ -297,11 +294,35 @@ class NetworkKernel:
             own = np.clip(1 - (np.abs(t - edge_len / 2) / h) ** 2, 0, None) ** 2
             via_end = np.clip(1 - (edge_len / 2 / h) ** 2, 0, None) ** 2
             recent += np.bincount(self.edge_idx, weights=w * (own - via_end), minlength=len(self.table))
-            out += blend * recent / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
-        total_base = base[self.signal_idx].sum()
-        if blend < 1 and total_base > 0:
-            out += (1 - blend) * self.per_km(base) * (w.sum() / total_base)
+            out = recent / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
         return out
+
+    def counts_density(self, base: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Per street: ``L · W / B`` of ``HotStreetParams``: the counts per km carrying the kernel's weight."""
+        total_base = base[self.signal_idx].sum()
+        if total_base <= 0:
+            return np.zeros(len(self.table))
+        return self.per_km(base) * (weight[self.signal_idx].sum() / total_base)
+
+    @staticmethod
+    def mix(kernel_part: np.ndarray | None, counts_part: np.ndarray | None, blend: float) -> np.ndarray:
+        """``blend · R + (1 − blend) · L · W / B``; a part its share leaves out may be ``None``."""
+        parts = [(blend, kernel_part), (1 - blend, counts_part)]
+        out = np.zeros(len(next(p for share, p in parts if share > 0)))
+        for share, part in parts:
+            if share > 0:
+                out += share * part
+        return out
+
+    def density(self, base: np.ndarray, weight: np.ndarray, *, bandwidth_m: float, blend: float,
+                kernel: str = "network") -> np.ndarray:
+        """Per street: ``(1 − blend) · L · W / B + blend · R`` (``HotStreetParams``), from ``base``
+        (the counts' weights) and ``weight`` (the kernel's, with recency) per signal."""
+        if bandwidth_m == 0:
+            blend = 0.0
+        recent = self.kernel_density(weight, bandwidth_m=bandwidth_m, kernel=kernel) if blend > 0 else None
+        counts = self.counts_density(base, weight) if blend < 1 else None
+        return self.mix(recent, counts, blend)
 
 
 def hot_streets(

@@ -233,6 +233,9 @@ class _Area:
         start = pd.to_datetime(train["occurred_from"], utc=True)
         self.origins = [start[test].min() for _, test in self.folds]
         self._recency: dict[tuple[int, float | None], np.ndarray] = {}
+        # Every blend of a kernel, and every kernel of a half-life, share these parts.
+        self._kernel_parts: dict[tuple, np.ndarray] = {}
+        self._count_parts: dict[tuple, np.ndarray] = {}
 
     def hits(self, test: np.ndarray) -> np.ndarray:
         """Fold test signals per street (those within ``snap_m`` of one)."""
@@ -255,9 +258,18 @@ class _Area:
         """The candidate's density per street from fold ``k``'s training signals, as ``hot_streets`` scores."""
         base = self.base[candidate.resolved_weight] * self.folds[k][0]
         # Counts per km ignore the half-life, but their scale W / B is the weights' own, as in hot_streets.
-        weight = base * self.recency(k, None if candidate.counts_only else candidate.half_life_days)
-        return self.kernel.density(base, weight, bandwidth_m=candidate.bandwidth_m, blend=candidate.blend,
-                                   kernel=candidate.kernel)
+        life = None if candidate.counts_only else candidate.half_life_days
+        weight = base * self.recency(k, life)
+        counts_key = (k, candidate.resolved_weight, life)
+        if counts_key not in self._count_parts:
+            self._count_parts[counts_key] = self.kernel.counts_density(base, weight)
+        if candidate.counts_only:
+            return self.kernel.mix(None, self._count_parts[counts_key], 0.0)
+        kernel_key = (*counts_key, candidate.kernel, candidate.bandwidth_m)
+        if kernel_key not in self._kernel_parts:
+            self._kernel_parts[kernel_key] = self.kernel.kernel_density(weight, bandwidth_m=candidate.bandwidth_m,
+                                                                        kernel=candidate.kernel)
+        return self.kernel.mix(self._kernel_parts[kernel_key], self._count_parts[counts_key], candidate.blend)
 
 
 def calibrate_streets(
