@@ -10,7 +10,7 @@ import pytest
 from pyproj import Transformer
 
 from planner._errors import InputError
-from planner.hotspots import HotspotParams
+from planner.hotspots import HotspotParams, TimeWindow
 from planner.hotspots.calibration import CalibrationParams, SurfaceParams, cv_choose
 from planner.hotspots.evaluate import BacktestParams, backtest
 
@@ -155,3 +155,39 @@ def test_resolved_signals_count_when_they_forecast(two_wards):
     grid = CalibrationParams()
     assert {c.resolved_weight for c in grid.candidates(resolved=False)} == {0.0}
     assert len(grid.candidates(resolved=True)) == 2 * len(grid.candidates(resolved=False))
+
+
+def at_hours(rng, frame: pd.DataFrame, first: float, last: float) -> pd.DataFrame:
+    """``frame`` with each signal moved to a uniform time between ``first`` and ``last`` (UTC hours) of its day."""
+    hours = pd.to_timedelta(rng.uniform(first, last, len(frame)), "h")
+    when = pd.to_datetime(frame["occurred_from"]).dt.floor("D") + hours
+    return frame.assign(occurred_from=when, occurred_to=when)
+
+
+def test_the_time_of_day_weighting_keeps_an_evening_hotspot(two_wards):
+    """Evenings bring signals to one place, days three times as many to another: for an evening window the
+    time-of-day stage keeps the evening's signals first (counting every time alike would rank the day's place)."""
+    rng = np.random.default_rng(7)
+    evening = at_hours(rng, spots(rng, 150, "2026-01-01", 90, [[92_650, 452_850]]), 18, 20)
+    daytime = at_hours(rng, spots(rng, 450, "2026-01-01", 90, [[91_150, 452_150]]), 8, 15)
+    test = at_hours(rng, spots(rng, 20, "2026-04-01T12:00", 6, [[92_650, 452_850]]), 18, 20)
+    result = backtest(pd.concat([evening, daytime, test], ignore_index=True), split=SPLIT, wards=two_wards,
+                      params=BacktestParams(coverages=(0.5,), window=TimeWindow("19:00", "23:00")))
+    spatial = len(CalibrationParams().candidates(near_repeat=False))
+    assert result.calibration.n_candidates > spatial  # the time-of-day weightings were tried
+    assert result.methods["naive_all"]["hit_rate@0.5"] == 0.0
+    assert result.methods["planner"]["hit_rate@0.5"] == 1.0
+    chosen = result.calibration.chosen.time
+    assert chosen is None or chosen.other_hours < 1
+
+
+def test_a_planted_future_burst_changes_no_time_of_day_choice(history, two_wards):
+    """With a target window the time-of-day stage, too, sees the training signals only."""
+    params = BacktestParams(window=TimeWindow("18:00", "24:00"))
+    burst = spots(np.random.default_rng(8), 400, "2026-04-01T12:00", 5, [[91_550, 452_450]], spread=200)
+    plain = backtest(history, split=SPLIT, wards=two_wards, params=params)
+    planted = backtest(pd.concat([history, burst], ignore_index=True), split=SPLIT, wards=two_wards, params=params)
+    assert planted.n_test > plain.n_test + 50
+    assert plain.calibration.n_candidates > len(CalibrationParams().candidates(near_repeat=False))
+    assert planted.calibration.to_json() | {"seconds": 0} == plain.calibration.to_json() | {"seconds": 0}
+    assert np.array_equal(planted.scores["planner"], plain.scores["planner"])

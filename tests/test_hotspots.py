@@ -20,6 +20,7 @@ from planner.cli import app
 from planner.hotspots import (
     HotspotParams,
     HotStreetParams,
+    TimeWeighting,
     TimeWindow,
     aoristic_share,
     find_hotspots,
@@ -173,6 +174,29 @@ def test_window_crosses_midnight_and_smooths():
     assert profile[minute(4, 23)] == 1 and profile[minute(5, 1)] == 1
     assert 0 < profile[minute(5, 3)] < 1
     assert profile[minute(2, 12)] < 1e-6
+
+
+def test_other_days_and_other_hours_weigh_the_rest_of_the_week():
+    """Friday 20:00-23:00: Thursday's evening counts ``other_days``, Friday noon ``other_hours``; by default neither."""
+
+    def minute(day: int, hour: int) -> int:
+        return day * 1440 + hour * 60
+
+    sharp = TimeWindow.parse("20:00-23:00", day="fri").profile()
+    wide = TimeWindow("20:00", "23:00", weekdays=(4,), other_days=0.3, other_hours=0.1).profile()
+    assert sharp[minute(3, 21)] < 1e-6 and sharp[minute(4, 12)] < 1e-6
+    assert wide[minute(4, 21)] == 1
+    assert wide[minute(3, 21)] == pytest.approx(0.1 + 0.9 * 0.3)
+    assert wide[minute(4, 12)] == pytest.approx(0.1)
+    alike = TimeWeighting(other_hours=1).apply(TimeWindow.parse("20:00-23:00", day="fri"))
+    assert alike.profile().min() == 1 and alike.weekdays == (4,)
+    weekend = TimeWindow("22:00", "02:00", weekdays=(4, 5)).on_every_weekday()
+    assert [w.weekdays for w in weekend] == [(4, 5), (5, 6), (6, 0), (0, 1), (1, 2), (2, 3), (3, 4)]
+    assert TimeWindow.parse("20:00-23:00").on_every_weekday() == (TimeWindow.parse("20:00-23:00"),)
+    with pytest.raises(InputError, match="other_days"):
+        TimeWindow(other_days=2)
+    with pytest.raises(InputError, match="other_hours"):
+        TimeWeighting(other_hours=-0.1)
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,15 @@ def test_model_card_says_what_the_calibration_chose_and_what_it_gained(demo):
     assert "recency half-life: 90 days" in card and "count per 100 m cell" in card
     assert "halves every 90 days; a share of 0.25 never fades" in card
     assert "near repeat is off" in card
+    assert "- time of day of a round's window: the window's own hours and weekday" in card
+    timed = {"time": {"smoothing_hours": 3.0, "other_days": 0.3, "other_hours": 0.1}}
+    store.save_calibration(fingerprint, choice | timed)
+    assert ("- tijd van de dag van het venster van een ronde: de uren van het venster en 3 uur eromheen; dezelfde "
+            "uren op andere weekdagen tellen 0,3, andere tijden van de dag 0,1") in model_card(store)
+    store.save_calibration(fingerprint, choice | {"time": {"smoothing_hours": 1.0, "other_days": 0.0,
+                                                            "other_hours": 1.0}})
+    assert "- time of day of a round's window: every time of day alike" in model_card(store, language="en")
+    store.save_calibration(fingerprint, choice)
     result = backtest(store.incidents(), split=backtest_split(store.incidents()), wards=store.wards())
     ours, theirs = result.methods["planner"]["pai@5"], result.methods["naive_all"]["pai@5"]
     row = next(line for line in card.splitlines() if line.startswith("| naive_all |"))

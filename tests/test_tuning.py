@@ -14,8 +14,8 @@ from pyproj import Transformer
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.hotspots import HotspotParams, signal_weights
-from planner.hotspots.calibration import Calibration, SurfaceParams, _Surface
+from planner.hotspots import HotspotParams, TimeWeighting, TimeWindow, signal_weights
+from planner.hotspots.calibration import Calibration, CalibrationParams, SurfaceParams, _Surface
 from planner.hotspots.evaluate import calibrate
 from planner.hotspots.tuning import calibration_from_json, hotspot_params, installation_calibration
 from planner.storage.store import open_store
@@ -52,6 +52,7 @@ def test_calibrate_never_reads_after_now(two_wards):
     plain = calibrate(history, now=now, wards=two_wards)
     planted = calibrate(pd.concat([history, burst], ignore_index=True), now=now, wards=two_wards)
     assert not plain.fallback
+    assert plain.n_candidates > len(CalibrationParams().candidates(near_repeat=False))  # and the evenings' weighting
     assert planted.to_json() | {"seconds": 0} == plain.to_json() | {"seconds": 0}
     earlier = burst.assign(occurred_from=burst["occurred_from"] - pd.Timedelta(days=4),
                            occurred_to=burst["occurred_to"] - pd.Timedelta(days=4))
@@ -97,6 +98,23 @@ def test_tune_maps_the_choice_onto_the_hotspot_weights():
                      n_folds=2, fold_test_signals=10, seconds=0.1, recency_floor=1.0).tune(base)
     assert (on.half_life_days, on.recency_floor, on.near_repeat_weight, on.bandwidth_m) == (
         base.half_life_days, 1.0, 2.0, base.bandwidth_m)
+
+
+def test_tune_weighs_a_target_window_by_the_chosen_time_of_day():
+    """A window gets the chosen hours, days and other times; no window stays none; the choice survives JSON."""
+    chosen = SurfaceParams(time=TimeWeighting(smoothing_hours=3.0, other_days=0.3, other_hours=0.1))
+    calibration = Calibration(chosen=chosen, fallback=False, reason="", n_candidates=2, n_folds=2,
+                              fold_test_signals=10, seconds=0.1)
+    tuned = calibration.tune(HotspotParams(window=TimeWindow.parse("20:00-23:00", day="fri")))
+    assert tuned.window == TimeWindow("20:00", "23:00", weekdays=(4,), smoothing_hours=3.0, other_days=0.3,
+                                      other_hours=0.1)
+    assert calibration.tune(HotspotParams()).window is None
+    assert calibration_from_json(calibration.to_json()).chosen == chosen
+    as_given = Calibration(chosen=SurfaceParams(), fallback=False, reason="", n_candidates=2, n_folds=2,
+                           fold_test_signals=10, seconds=0.1)
+    window = TimeWindow.parse("20:00-23:00", smoothing_hours=2.0)
+    assert as_given.tune(HotspotParams(window=window)).window == window
+    assert calibration_from_json(as_given.to_json() | {"time": None}).chosen.time is None
 
 
 def test_a_fit_is_kept_until_the_signals_change(demo_store, make_signals, caplog):

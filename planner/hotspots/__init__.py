@@ -31,7 +31,7 @@ from .weights import (
     reference_time,
     signal_weights,
 )
-from .window import WEEK_MINUTES, WEEKDAYS, TimeWindow, aoristic_share, local_minutes, parse_weekday
+from .window import WEEK_MINUTES, WEEKDAYS, TimeWeighting, TimeWindow, aoristic_share, local_minutes, parse_weekday
 
 __all__ = [
     "MAX_CATEGORY_WEIGHT",
@@ -42,6 +42,7 @@ __all__ = [
     "HotspotParams",
     "HotspotResult",
     "NetworkKernel",
+    "TimeWeighting",
     "TimeWindow",
     "aoristic_share",
     "base_weights",

@@ -15,6 +15,13 @@ long-term counts and recent density, plus an optional near-repeat term::
 - ``N``: the near-repeat term of the planner (a linear fall-off to ``near_repeat_m`` and
   ``near_repeat_days`` around recent burglaries and car crimes, ``HotspotParams``), when on.
 
+For a target window (a round's evening, a map's time of day) the weights' aoristic relevance
+follows ``TimeWindow.profile``, and how much the window's neighbouring hours, the same hours on
+other weekdays and other times of day count (``TimeWeighting``) is chosen too, after the rest:
+the spatial winner is tried with each weighting on the fold signals inside the targets (the
+backtest's window on every weekday, or an installation's ``WAS_EVENINGS``). Measured on real
+data in bench/RESULTS.md ("Forecasts for a target window").
+
 ``calibrate_surface`` picks these five parameters from a small grid (``CalibrationParams``) by
 the rolling-origin cross-validation rule of the ``kde_cv`` baseline (``cv_choose``: the
 candidate whose fold forecasts catch the most fold test signals, summed over the coverages;
@@ -39,7 +46,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -51,6 +58,7 @@ from scipy.spatial import cKDTree
 from .._validation import Constraints, check_params, each, instance, integer, optional, real
 from ._kernel import gaussian_matrix
 from .weights import HotspotParams, base_weights, signal_weights
+from .window import TimeWeighting, TimeWindow, aoristic_share, in_window, local_minutes
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +79,9 @@ class SurfaceParams:
         Whether the near-repeat term is added.
     resolved_weight
         Weight, 0 … 1, of a resolved signal (``HotspotParams.resolved_weight``).
+    time
+        How the target window's neighbouring hours, other weekdays and other times count
+        (``TimeWeighting``); ``None`` weighs by the window as it is given.
     """
 
     bandwidth_m: float = 100.0
@@ -78,22 +89,42 @@ class SurfaceParams:
     blend: float = 1.0
     near_repeat: bool = True
     resolved_weight: float = 0.0
+    time: TimeWeighting | None = None
 
     _constraints: ClassVar[Constraints] = {
         "bandwidth_m": real(low=0),
         "half_life_days": real(low=0, low_open=True, finite=False, allowed="> 0 (math.inf for none)"),
         **dict.fromkeys(("blend", "resolved_weight"), real(low=0, high=1)),
+        "time": optional(instance(TimeWeighting)),
     }
 
     def __post_init__(self) -> None:
         check_params(self)
 
     def label(self) -> str:
-        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``", resolved × 1"`` when they count)."""
+        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``", resolved × 1"`` when they count,
+        ``", time of day …"`` when a time weighting was chosen)."""
         life = "∞" if math.isinf(self.half_life_days) else f"{self.half_life_days:g} d"
         resolved = f", resolved × {self.resolved_weight:g}" if self.resolved_weight else ""
+        time_of_day = f", time of day {self.time.label()}" if self.time is not None else ""
         return (f"{self.bandwidth_m:g} m, half-life {life}, blend {self.blend:g}, "
-                f"near-repeat {'on' if self.near_repeat else 'off'}{resolved}")
+                f"near-repeat {'on' if self.near_repeat else 'off'}{resolved}{time_of_day}")
+
+    def window(self, target: TimeWindow | None) -> TimeWindow | None:
+        """The target window weighted by ``time`` (``None`` stays ``None``: every time alike)."""
+        return target if target is None or self.time is None else self.time.apply(target)
+
+
+TIME_WEIGHTINGS: tuple[TimeWeighting, ...] = (
+    *(TimeWeighting(smoothing_hours=s, other_days=d, other_hours=h)
+      for s in (1.0, 3.0) for h in (0.0, 0.1) for d in (0.0, 0.3, 1.0)),
+    TimeWeighting(other_hours=1.0),
+)
+"""The time-of-day candidates: ± 1 or 3 h around the window, the other weekdays' same hours at 0,
+0.3 or 1, other hours at 0 or 0.1, and every time alike."""
+WAS_EVENINGS: tuple[TimeWindow, ...] = TimeWindow("18:00", "24:00", weekdays=(0,)).on_every_weekday()
+"""The windows an installation's time-of-day weighting is chosen for: each weekday's evening,
+when WAS teams walk (a round's window lies in it; a narrower window has too few fold signals)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +150,12 @@ class CalibrationParams:
         Shorter or smaller training histories use ``prior`` without calibrating.
     prior
         The literature defaults; the first candidate, so it wins ties.
+    time_weightings
+        Candidate time-of-day weightings, tried on the spatial winner when there is a target
+        window (``calibrate_surface``'s ``time_targets``); the window as given comes first.
+    time_targets
+        The target windows of an installation's calibration (``evaluate.calibrate`` without a
+        window): its choice weighs every window the map and the rounds are planned for.
     """
 
     bandwidths_m: tuple[float, ...] = (0.0, 50.0, 100.0, 200.0)
@@ -130,6 +167,8 @@ class CalibrationParams:
     min_history_days: float = 7.0
     min_signals: int = 200
     prior: SurfaceParams = field(default_factory=SurfaceParams)
+    time_weightings: tuple[TimeWeighting, ...] = TIME_WEIGHTINGS
+    time_targets: tuple[TimeWindow, ...] = WAS_EVENINGS
 
     _constraints: ClassVar[Constraints] = {
         "bandwidths_m": each(real(low=0), allowed="bandwidths ≥ 0"),
@@ -140,6 +179,8 @@ class CalibrationParams:
         "min_history_days": real(low=0, finite=False),
         "min_signals": integer(low=0),
         "prior": instance(SurfaceParams),
+        "time_weightings": each(instance(TimeWeighting), allowed="TimeWeighting values", empty=True),
+        "time_targets": each(instance(TimeWindow), allowed="TimeWindow values", empty=True),
     }
 
     def __post_init__(self) -> None:
@@ -161,6 +202,19 @@ class CalibrationParams:
                             candidate = SurfaceParams(h, life, blend, nr, r)
                             if candidate not in out:
                                 out.append(candidate)
+        return out
+
+    def time_candidates(self, winner: SurfaceParams, targets: Sequence[TimeWindow]) -> list[SurfaceParams]:
+        """``winner`` with the window as given first, then with each time weighting that changes
+        one of ``targets`` (other weekdays only matter for a window that names days)."""
+        named_days = any(t.weekdays for t in targets)
+        out = [replace(winner, time=None)]
+        for weighting in self.time_weightings:
+            if weighting.other_days and not named_days:
+                continue
+            candidate = replace(winner, time=weighting)
+            if candidate not in out:
+                out.append(candidate)
         return out
 
 
@@ -209,22 +263,28 @@ class Calibration(Choice):
         half-life, ``recency_floor`` (the long-term counts' share of each signal's weight,
         fixed at fitting time from the training totals) and the near-repeat term on or off
         (its weight as in ``params`` when on). The kernel bandwidth is the backtest's cell
-        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own.
+        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own. A target
+        window in ``params`` gets the chosen time-of-day weighting.
         """
         c = self.chosen
         return replace(
-            params, bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
+            params, window=c.window(params.window),
+            bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
             half_life_days=params.half_life_days if math.isinf(c.half_life_days) else c.half_life_days,
             recency_floor=self.recency_floor, near_repeat_weight=params.near_repeat_weight if c.near_repeat else 0.0,
             resolved_weight=c.resolved_weight,
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The choice as plain data (half-life ∞ as ``null``)."""
+        """The choice as plain data (half-life ∞ as ``null``; ``time`` ``null`` for the window as given)."""
         c = self.chosen
+        time_of_day = None if c.time is None else {"smoothing_hours": c.time.smoothing_hours,
+                                                   "other_days": c.time.other_days,
+                                                   "other_hours": c.time.other_hours}
         return {"bandwidth_m": c.bandwidth_m,
                 "half_life_days": None if math.isinf(c.half_life_days) else c.half_life_days,
                 "blend": c.blend, "near_repeat": c.near_repeat, "resolved_weight": c.resolved_weight,
+                "time": time_of_day,
                 "recency_floor": round(self.recency_floor, 6), **self._outcome_json()}
 
 
@@ -337,15 +397,19 @@ class _Surface:
         self.end = pd.to_datetime(train["occurred_to"], utc=True).fillna(self.start)
         self.eligible = train["category"].isin(hotspot.near_repeat_categories).to_numpy()
         self._latest = self.end.max() if len(train) else None
-        self._bases: dict[float, np.ndarray] = {}
+        self._bases: dict[tuple[float, TimeWindow | None], np.ndarray] = {}
+        # ``hotspot`` comes without its window: the spatial candidates forecast every time of day.
         self._recency: dict[tuple[pd.Timestamp, float], np.ndarray] = {}
 
-    def base(self, resolved_weight: float) -> np.ndarray:
-        """Each signal's base weight with ``resolved_weight`` for resolved signals (computed once)."""
-        if resolved_weight not in self._bases:
-            params = replace(self.hotspot, resolved_weight=resolved_weight)
-            self._bases[resolved_weight] = base_weights(signal_weights(self.train, params=params, now=self._latest))
-        return self._bases[resolved_weight]
+    def base(self, candidate: SurfaceParams, target: TimeWindow | None = None) -> np.ndarray:
+        """Each signal's base weight under ``candidate`` (its resolved weight, its time-of-day
+        weighting of ``target``; every time alike without one), computed once."""
+        window = candidate.window(target)
+        key = (candidate.resolved_weight, window)
+        if key not in self._bases:
+            params = replace(self.hotspot, resolved_weight=candidate.resolved_weight, window=window)
+            self._bases[key] = base_weights(signal_weights(self.train, params=params, now=self._latest))
+        return self._bases[key]
 
     def recency(self, now: pd.Timestamp, half_life: float) -> np.ndarray:
         if math.isinf(half_life):
@@ -356,7 +420,7 @@ class _Surface:
             self._recency[key] = signal_weights(self.train, params=params, now=now)["recency"].to_numpy()
         return self._recency[key]
 
-    def recency_floor(self, candidate: SurfaceParams, now: pd.Timestamp) -> float:
+    def recency_floor(self, candidate: SurfaceParams, now: pd.Timestamp, target: TimeWindow | None = None) -> float:
         """The share of each signal's weight that does not fade, so that weights ∝ its share of the surface.
 
         Signal i carries (1 − blend) · base_i / ΣL of the long-term part and blend · base_i ·
@@ -366,7 +430,7 @@ class _Surface:
         if candidate.blend == 0 or math.isinf(candidate.half_life_days):
             return 1.0
         inside = np.asarray(self.counts.sum(axis=0)).ravel() > 0
-        base = self.base(candidate.resolved_weight)
+        base = self.base(candidate, target)
         total = base[inside].sum()
         recent = (base * self.recency(now, candidate.half_life_days))[inside].sum()
         if candidate.blend == 1 or total <= 0 or recent <= 0:
@@ -374,9 +438,10 @@ class _Surface:
         old = (1 - candidate.blend) / total
         return float(old / (old + candidate.blend / recent))
 
-    def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float) -> np.ndarray:
-        """The candidate's surface from the signals ``fit`` as seen at ``now``."""
-        base = self.base(candidate.resolved_weight) * fit
+    def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float,
+              target: TimeWindow | None = None) -> np.ndarray:
+        """The candidate's surface from the signals ``fit`` as seen at ``now``, for ``target``."""
+        base = self.base(candidate, target) * fit
         out = np.zeros(self.n_units)
         if candidate.blend < 1:
             out += (1 - candidate.blend) * _share(self.counts @ base)
@@ -401,6 +466,7 @@ def calibrate_surface(
     tiebreak: Callable[[np.ndarray], np.ndarray],
     hotspot: HotspotParams = HotspotParams(),
     params: CalibrationParams = CalibrationParams(),
+    time_targets: Sequence[TimeWindow] = (),
 ) -> tuple[np.ndarray, Calibration]:
     """The calibrated surface at the units ``(units.ux, units.uy)`` as of ``now``, and the choice
     (module docstring).
@@ -410,6 +476,15 @@ def calibrate_surface(
     ``scoring.fold_hits`` and ``scoring.rates``; ``tiebreak(fit)`` orders units a candidate scores
     equally in a fold, as the final ranking does. Nothing after ``now`` is read but what ``train``
     holds.
+
+    The spatial candidates are judged on every fold test signal, every time of day alike (the
+    folds' test masks say which count). With ``time_targets`` (the backtest's window, or an
+    installation's ``time_targets``) the spatial winner is then tried with each time-of-day
+    weighting (``time_candidates``): for each target, on the fold test signals inside it,
+    weighted for it; the weighting that catches the most over all targets wins, the window as
+    given on a tie. Targets that leave every signal as relevant as every other (month-only
+    dates) are skipped. The surface returned is for ``hotspot.window`` (every time alike
+    without one).
     """
     folds, coverages = scoring.folds, scoring.coverages
     t0 = time.perf_counter()
@@ -426,7 +501,8 @@ def calibrate_surface(
     elif not folds:
         reason = "no cross-validation fold"
     bandwidths = {c.bandwidth_m for c in candidates} if not reason else {params.prior.bandwidth_m}
-    surface = _Surface(train, units.x, units.y, units.unit_of, units.ux, units.uy, hotspot, bandwidths)
+    surface = _Surface(train, units.x, units.y, units.unit_of, units.ux, units.uy, replace(hotspot, window=None),
+                       bandwidths)
     every = np.ones(len(train), dtype=bool)
     scores: tuple[tuple[SurfaceParams, float], ...] = ()
     tested = 0
@@ -447,13 +523,70 @@ def calibrate_surface(
             chosen = candidates[best]
             mean = caught / max(tested, 1) / len(coverages)
             scores = tuple((c, round(float(m), 6)) for c, m in zip(candidates, mean, strict=True))
+            timed = _choose_time(surface, chosen, folds, origins, breaks, _varying(train, time_targets),
+                                 scoring=scoring, params=params)
+            if timed is not None:
+                chosen, time_scores = timed
+                scores += time_scores
+                candidates += [c for c, _ in time_scores[1:]]
     if reason:
         log.info("calibration: prior %s (%s)", chosen.label(), reason)
-    final = surface.score(chosen, every, now, params.near_repeat_share)
+    final = surface.score(chosen, every, now, params.near_repeat_share, hotspot.window)
     seconds = time.perf_counter() - t0
     if not reason:
         log.info("calibration: %s chosen of %d candidates on %d folds (%d fold test signals), %.1f s",
                  chosen.label(), len(candidates), len(folds), tested, seconds)
     return final, Calibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
                               n_folds=len(folds), fold_test_signals=tested, seconds=seconds, scores=scores,
-                              recency_floor=surface.recency_floor(chosen, now))
+                              recency_floor=surface.recency_floor(chosen, now, hotspot.window))
+
+
+def _varying(train: pd.DataFrame, targets: Sequence[TimeWindow]) -> list[tuple[TimeWindow, np.ndarray]]:
+    """The targets that weigh the training signals unequally, each with its in-window mask (share ≥ 0.5)."""
+    if not len(train):
+        return []
+    start = pd.to_datetime(train["occurred_from"], utc=True)
+    end = pd.to_datetime(train["occurred_to"], utc=True).fillna(start)
+    t0, t1 = local_minutes(start), local_minutes(end)
+    out = []
+    for target in targets:
+        if target.is_all_day:
+            continue
+        relevance = aoristic_share(t0, t1, target.profile())
+        if np.ptp(relevance) > 1e-9:
+            out.append((target, in_window(start, end, target)))
+    return out
+
+
+def _choose_time(
+    surface: _Surface, winner: SurfaceParams, folds: list[tuple[np.ndarray, np.ndarray]],
+    origins: list[pd.Timestamp], breaks: list[np.ndarray], targets: list[tuple[TimeWindow, np.ndarray]], *,
+    scoring: FoldScoring, params: CalibrationParams,
+) -> tuple[SurfaceParams, tuple[tuple[SurfaceParams, float], ...]] | None:
+    """The time-of-day stage of ``calibrate_surface``: ``winner`` with the best weighting and every
+    option's mean fold hit rate; ``None`` when there is nothing to choose."""
+    options = params.time_candidates(winner, [target for target, _ in targets])
+    if len(options) < 2 or not targets:
+        return None
+    caught = np.zeros(len(options))
+    tested = 0
+    for target, inside in targets:
+        kept = [k for k, (_, test) in enumerate(folds) if (test & inside).any()]
+        if not kept:
+            continue
+        target_folds = [(folds[k][0], folds[k][1] & inside) for k in kept]
+
+        def score_of(i: int, j: int, target: TimeWindow = target, kept: list[int] = kept) -> np.ndarray:
+            k = kept[j]
+            raw = surface.score(options[i], folds[k][0], origins[k], params.near_repeat_share, target)
+            return deterministic_rank(raw, tiebreak=breaks[k])
+
+        _, got, n = cv_choose(score_of, len(options), target_folds, fold_hits=scoring.fold_hits,
+                              rates=scoring.rates, coverages=scoring.coverages)
+        caught += got
+        tested += n
+    if not caught.any():
+        return None
+    mean = caught / max(tested, 1) / len(scoring.coverages)
+    return options[int(np.argmax(caught))], tuple(
+        (c, round(float(m), 6)) for c, m in zip(options, mean, strict=True))

@@ -12,7 +12,9 @@ baselines an analyst would use, all run on the same cells and coverages:
   are chosen from a small grid by the cross-validation rule of ``kde_cv``
   (``calibration.cv_choose``) on rolling folds of the training period
   (``CalibrationParams.folds``, 4 by default), with the literature defaults when the history
-  is too short; its cells are ordered like the baselines' on ties. The same choice, made on
+  is too short; its cells are ordered like the baselines' on ties. With a ``window`` these are
+  chosen on every fold signal, and then how much the other hours and weekdays count for the
+  window (``calibration.TIME_WEIGHTINGS``) on the fold signals in it, on every weekday. The same choice, made on
   all stored signals, weights an installation's hotspots, hot streets and routes (``tuning``).
   With ``planner="fixed"``: the literature defaults as shipped before calibration (signal
   weights with half-life 30 days on a Gaussian kernel of ``bandwidth_m``, plus the
@@ -125,7 +127,7 @@ from .calibration import (
 from .network import HotStreetParams, hot_streets
 from .street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
 from .weights import HotspotParams, signal_weights
-from .window import TimeWindow, aoristic_share, local_minutes
+from .window import TimeWindow, in_window
 
 log = logging.getLogger(__name__)
 
@@ -700,14 +702,19 @@ def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame 
 
 
 def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: list[tuple[np.ndarray, np.ndarray]],
-                params: BacktestParams, hotspot: HotspotParams) -> tuple[np.ndarray, Calibration]:
-    """``calibration.calibrate_surface`` on the study's cells, scored as the backtest scores."""
+                params: BacktestParams, hotspot: HotspotParams,
+                time_targets: Sequence[TimeWindow] | None = None) -> tuple[np.ndarray, Calibration]:
+    """``calibration.calibrate_surface`` on the study's cells, scored as the backtest scores; the
+    time of day is weighed for ``time_targets`` (default the backtest's window on every weekday:
+    its weekday's own signals alone are too few to choose by)."""
+    if time_targets is None:
+        time_targets = () if params.window is None else params.window.on_every_weekday()
     tx, ty, cx, cy = study.tx, study.ty, study.cx, study.cy
     return calibrate_surface(
         train, SignalUnits(tx, ty, study.train_cell, cx, cy), now=now,
         scoring=FoldScoring(folds, study.per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
         tiebreak=lambda fit: kde_log_density(tx[fit], ty[fit], cx, cy, bandwidth_m=TIE_BANDWIDTH_M),
-        hotspot=hotspot, params=params.calibration,
+        hotspot=hotspot, params=params.calibration, time_targets=time_targets,
     )
 
 
@@ -738,11 +745,8 @@ def backtest(
     train_mask = ((end <= split) & (start < split)).to_numpy()
     if params.patrol_signals == "without" and "on_patrol" in frame.columns:
         train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
-    in_window = np.ones(len(frame), dtype=bool)
-    if params.window is not None and not params.window.is_all_day:
-        share = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
-        in_window = share >= 0.5
-    test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & in_window
+    inside = in_window(start, end, params.window)
+    test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & inside
     if not train_mask.any() or not test_mask.any():
         span = f"{start.min().isoformat()} to {end.max().isoformat()}" if len(frame) else "no signals"
         msg = (
@@ -769,7 +773,7 @@ def backtest(
     recent = (end[train_mask] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
     # The folds see the training rows only: the forecast period cannot steer the bandwidth.
     folds = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                          folds=params.cv_folds, testable=in_window[train_mask])
+                          folds=params.cv_folds, testable=inside[train_mask])
     ranks, chosen = _baseline_scores(
         tx, ty, cx, cy, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
         scoring=FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
@@ -782,11 +786,14 @@ def backtest(
         if count in (None, params.cv_folds):
             return folds
         return rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                             folds=count, testable=in_window[train_mask])
+                             folds=count, testable=inside[train_mask])
 
     if params.planner == "calibrated":
-        surface, calibration = _calibrated(train, study, split, folds_of(params.calibration.folds), params,
-                                           planner_params)
+        # The spatial choice forecasts every time of day; the window is the time-of-day stage's.
+        every_time = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+                                   folds=params.calibration.folds or params.cv_folds,
+                                   testable=np.ones(int(train_mask.sum()), dtype=bool))
+        surface, calibration = _calibrated(train, study, split, every_time, params, planner_params)
         planner = deterministic_rank(surface, tiebreak=kde_log_density(tx, ty, cx, cy, bandwidth_m=TIE_BANDWIDTH_M))
     else:
         planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
@@ -822,7 +829,9 @@ def calibrate(
     The choice ``backtest(..., planner="calibrated")`` makes at a split, made at ``now`` for the
     period ahead: the same cells (the wards, or the signals' hull + ``study_buffer_m``), the
     same folds of ``horizon_days`` (``CalibrationParams.folds``) and the same rule. What an
-    installation's hotspots and routes use (``tuning``).
+    installation's hotspots and routes use (``tuning``). Without a ``window`` its time-of-day
+    weighting is chosen for ``CalibrationParams.time_targets`` (each weekday's evening), so
+    that it holds for the windows the map and the rounds are planned for.
 
     Raises
     ------
@@ -832,14 +841,15 @@ def calibrate(
     frame = incidents.reset_index(drop=True)
     moment = _calibration_moment([frame], now)
     if moment is not None:
-        train_mask, folds = _calibration_rows(frame, moment, params, folds=params.calibration.folds)
+        train_mask, folds = _calibration_rows(frame, moment, params, folds=params.calibration.folds, window=None)
     if moment is None or not train_mask.any():
         msg = "no signal to calibrate on: import signals first"
         raise InputError(msg, commands=("import FILE",))
     train = frame[train_mask].reset_index(drop=True)
     study = _study(frame, train_mask, wards, params)
+    targets = params.calibration.time_targets if params.window is None else params.window.on_every_weekday()
     _, calibration = _calibrated(train, study, _origin(moment), folds, params,
-                                 _with_window(params.hotspot, params.window))
+                                 _with_window(params.hotspot, params.window), targets)
     return calibration
 
 
@@ -865,7 +875,7 @@ def calibrate_hot_streets(
     prepared = []
     for (graph, _), frame in zip(areas, frames, strict=True):
         train_mask, folds = (np.zeros(len(frame), dtype=bool), []) if moment is None else _calibration_rows(
-            frame, moment, params, folds=params.street_calibration.folds)
+            frame, moment, params, folds=params.street_calibration.folds, window=params.window)
         prepared.append((graph, frame[train_mask].reset_index(drop=True), folds))
     return _street_calibrated(prepared, origin, params, _with_window(params.hotspot, params.window))
 
@@ -885,10 +895,12 @@ def _origin(moment: pd.Timestamp) -> pd.Timestamp:
 
 
 def _calibration_rows(
-    frame: pd.DataFrame, moment: pd.Timestamp, params: BacktestParams, *, folds: int | None
+    frame: pd.DataFrame, moment: pd.Timestamp, params: BacktestParams, *, folds: int | None,
+    window: TimeWindow | None,
 ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
     """The training rows of a calibration at ``moment`` (ended by it; patrol signals out when asked) and
-    ``folds`` rolling folds over them (``None``: ``cv_folds``), none without training rows."""
+    ``folds`` rolling folds over them (``None``: ``cv_folds``) tested on the signals in ``window``
+    (``None``: all), none without training rows."""
     start = pd.to_datetime(frame["occurred_from"], utc=True)
     end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
     train_mask = ((end <= moment) & (start <= moment)).to_numpy()
@@ -896,13 +908,10 @@ def _calibration_rows(
         train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
     if not train_mask.any():
         return train_mask, []
-    in_window = np.ones(len(frame), dtype=bool)
-    if params.window is not None and not params.window.is_all_day:
-        share = aoristic_share(local_minutes(start), local_minutes(end), params.window.mask().astype(float))
-        in_window = share >= 0.5
+    inside = in_window(start, end, window)
     return train_mask, rolling_folds(start[train_mask], end[train_mask], split=_origin(moment),
                                      horizon_days=params.horizon_days, folds=folds or params.cv_folds,
-                                     testable=in_window[train_mask])
+                                     testable=inside[train_mask])
 
 
 def backtest_patrol_signals(

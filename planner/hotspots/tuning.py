@@ -29,16 +29,18 @@ from .calibration import Calibration, SurfaceParams
 from .network import HotStreetParams
 from .street_calibration import StreetCalibration, StreetSurfaceParams
 from .weights import HotspotParams
+from .window import TimeWeighting
 
 log = logging.getLogger(__name__)
 
 def calibration_from_json(choice: dict[str, Any]) -> Calibration:
     """The ``Calibration`` that ``Calibration.to_json`` wrote (without the per-candidate scores)."""
-    life = choice.get("half_life_days")
+    life, time_of_day = choice.get("half_life_days"), choice.get("time")
     chosen = SurfaceParams(bandwidth_m=float(choice["bandwidth_m"]),
                            half_life_days=math.inf if life is None else float(life),
                            blend=float(choice["blend"]), near_repeat=bool(choice["near_repeat"]),
-                           resolved_weight=float(choice.get("resolved_weight", 0.0)))
+                           resolved_weight=float(choice.get("resolved_weight", 0.0)),
+                           time=None if time_of_day is None else TimeWeighting(**time_of_day))
     return Calibration(chosen=chosen, fallback=bool(choice["fallback"]), reason=str(choice["reason"]),
                        n_candidates=int(choice["candidates"]), n_folds=int(choice["folds"]),
                        fold_test_signals=int(choice["fold_test_signals"]), seconds=float(choice["seconds"]),

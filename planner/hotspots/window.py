@@ -8,7 +8,7 @@ minutes since a Monday 00:00 (``local_minutes``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -79,17 +79,29 @@ class TimeWindow:
     smoothing_hours
         Signals just outside the window still count a bit: their relevance falls off as a normal
         curve with this standard deviation (hours) with the distance to the window.
+    other_days
+        Relevance, 0 … 1, of the window's hours on the other weekdays (when ``weekdays`` names
+        days): a Thursday evening says something about the Friday evening too.
+    other_hours
+        Relevance, 0 … 1, of a signal far from the window's hours: the place still draws
+        signals at other times of day. 1 weighs every time alike.
+
+    The last three are the time-of-day weighting an installation's calibration chooses
+    (``TimeWeighting``); the defaults count the window's own hours and days only.
     """
 
     start: str = "00:00"
     end: str = "24:00"
     weekdays: tuple[int, ...] = ()
     smoothing_hours: float = 1.0
+    other_days: float = 0.0
+    other_hours: float = 0.0
 
     _constraints: ClassVar[Constraints] = {
         "weekdays": Rule(lambda days: len(set(days)) == len(days) and all(_WEEKDAY.test(d) for d in days),
                          "distinct numbers 0-6 (0 = Monday)"),
         "smoothing_hours": real(low=0),
+        **dict.fromkeys(("other_days", "other_hours"), real(low=0, high=1)),
     }
 
     def __post_init__(self) -> None:
@@ -114,6 +126,13 @@ class TimeWindow:
         start, end = _minutes(self.start, "window start"), _minutes(self.end, "window end")
         return not self.weekdays and (end - start) % DAY_MINUTES == 0
 
+    def on_every_weekday(self) -> tuple[TimeWindow, ...]:
+        """The same hours moved to each day of the week (days kept apart as given), or the window
+        itself when it names no day: what a window's time-of-day weighting is chosen on."""
+        if not self.weekdays:
+            return (self,)
+        return tuple(replace(self, weekdays=tuple((d + shift) % 7 for d in self.weekdays)) for shift in range(7))
+
     def label(self) -> str:
         """Human form, e.g. ``fri 20:00-23:00``."""
         days = ",".join(WEEKDAYS[d] for d in self.weekdays)
@@ -131,16 +150,54 @@ class TimeWindow:
         return inside
 
     def profile(self) -> np.ndarray:
-        """Relevance per minute of the week: 1 inside the window, a normal fall-off outside."""
+        """Relevance per minute of the week: 1 inside the window, a normal fall-off outside,
+        ``other_days`` of the same on the window's hours of other weekdays, at least ``other_hours``."""
         inside = self.mask()
         if inside.all():
             return np.ones(WEEK_MINUTES)
+        near = self._fall_off(inside)
+        if self.weekdays and self.other_days > 0:
+            near = self.other_days * self._fall_off(replace(self, weekdays=()).mask()) + (1 - self.other_days) * near
+        return self.other_hours + (1 - self.other_hours) * near
+
+    def _fall_off(self, inside: np.ndarray) -> np.ndarray:
         if self.smoothing_hours == 0:
             return inside.astype(float)
         tiled = np.tile(~inside, 3)
         distance = ndimage.distance_transform_edt(tiled)[WEEK_MINUTES : 2 * WEEK_MINUTES]
         sigma = self.smoothing_hours * 60.0
         return np.exp(-0.5 * (distance / sigma) ** 2)
+
+
+@dataclass(frozen=True)
+class TimeWeighting:
+    """How much a target window's neighbouring hours, other weekdays and other times count
+    (``TimeWindow``'s ``smoothing_hours``, ``other_days``, ``other_hours``): one candidate of the
+    calibration. The defaults are the window as the user gives it."""
+
+    smoothing_hours: float = 1.0
+    other_days: float = 0.0
+    other_hours: float = 0.0
+
+    _constraints: ClassVar[Constraints] = {
+        "smoothing_hours": real(low=0),
+        **dict.fromkeys(("other_days", "other_hours"), real(low=0, high=1)),
+    }
+
+    def __post_init__(self) -> None:
+        check_params(self)
+
+    def apply(self, window: TimeWindow) -> TimeWindow:
+        """``window`` with this weighting."""
+        return replace(window, smoothing_hours=self.smoothing_hours, other_days=self.other_days,
+                       other_hours=self.other_hours)
+
+    def label(self) -> str:
+        """E.g. ``"± 3 h, other days × 0.3, other hours × 0.1"``; ``"every time alike"`` at other hours × 1."""
+        if self.other_hours == 1:
+            return "every time alike"
+        return (f"± {self.smoothing_hours:g} h, other days × {self.other_days:g}, "
+                f"other hours × {self.other_hours:g}")
 
 
 def local_minutes(times: pd.Series) -> np.ndarray:
@@ -180,3 +237,11 @@ def aoristic_share(
     if wide.any():
         out[wide] = (integral(t1[wide]) - integral(t0[wide])) / span[wide]
     return out
+
+
+def in_window(start: pd.Series, end: pd.Series, window: TimeWindow | None) -> np.ndarray:
+    """Whether each signal more likely than not fell inside ``window`` (aoristic share ≥ 0.5): the
+    signals a forecast for that window is judged on. Every signal without a window."""
+    if window is None or window.is_all_day:
+        return np.ones(len(start), dtype=bool)
+    return aoristic_share(local_minutes(start), local_minutes(end), window.mask().astype(float)) >= 0.5

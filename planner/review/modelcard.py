@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from .. import _time, settings
 from .._errors import InputError
 from .._time import utc_timestamp
-from ..hotspots import HotspotParams, reference_time
+from ..hotspots import HotspotParams, TimeWeighting, reference_time
 from ..hotspots.calibration import Calibration
 from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
 from ..hotspots.tuning import installation_calibration
@@ -276,7 +276,23 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
         _("- spatial bandwidth of the forecast map: {kernel}").format(kernel=kernel),
         _("- near repeat: {state}").format(state=_("on") if c.near_repeat else _("off")),
         _("- resolved signals: count") if c.resolved_weight else _("- resolved signals: do not count"),
+        _time_line(c.time, language),
     ]
+
+
+def _time_line(weighting: TimeWeighting | None, language: str) -> str:
+    """How a round's time window weighs the signals, as the calibration chose it for the evenings."""
+    _ = translation(language).gettext
+    g = functools.partial(format_number, language=language)
+    if weighting is None:
+        how = _("the window's own hours and weekday, and an hour or so around them")
+    elif weighting.other_hours == 1:
+        how = _("every time of day alike")
+    else:
+        how = _("the window's hours and {hours} h around them; the same hours on other weekdays count {days}, "
+                "other times of day {other}").format(hours=g(weighting.smoothing_hours), days=g(weighting.other_days),
+                                                      other=g(weighting.other_hours))
+    return _("- time of day of a round's window: {how}").format(how=how)
 
 
 def street_lines(store: Store, *, language: str = "nl") -> list[str]:
