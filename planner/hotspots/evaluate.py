@@ -14,8 +14,9 @@ baselines an analyst would use, all run on the same cells and coverages:
   (``CalibrationParams.folds``, 4 by default), with the literature defaults when the history
   is too short; its cells are ordered like the baselines' on ties. With a ``window`` these are
   chosen on every fold signal, and then how much the other hours and weekdays count for the
-  window (``calibration.TIME_WEIGHTINGS``) on the fold signals in it, on every weekday. The same choice, made on
-  all stored signals, weights an installation's hotspots, hot streets and routes (``tuning``).
+  window (``calibration.TIME_WEIGHTINGS``) on the fold signals in it, on every weekday. The
+  same choice, made on all stored signals, weights an installation's hotspots, hot streets and
+  routes (``tuning``).
   With ``planner="fixed"``: the literature defaults as shipped before calibration (signal
   weights with half-life 30 days on a Gaussian kernel of ``bandwidth_m``, plus the
   near-repeat term, scores used as they are).

@@ -40,6 +40,11 @@ for _i, _names in enumerate(
         _WEEKDAY_NAMES[_name] = _i
 _HHMM = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
 _WEEKDAY = integer(low=0, high=6)
+_WEIGHTING: Constraints = {
+    "smoothing_hours": real(low=0),
+    **dict.fromkeys(("other_days", "other_hours"), real(low=0, high=1)),
+}
+"""The rules of a window's time-of-day weighting, in ``TimeWindow`` and ``TimeWeighting`` alike."""
 
 
 
@@ -100,8 +105,7 @@ class TimeWindow:
     _constraints: ClassVar[Constraints] = {
         "weekdays": Rule(lambda days: len(set(days)) == len(days) and all(_WEEKDAY.test(d) for d in days),
                          "distinct numbers 0-6 (0 = Monday)"),
-        "smoothing_hours": real(low=0),
-        **dict.fromkeys(("other_days", "other_hours"), real(low=0, high=1)),
+        **_WEIGHTING,
     }
 
     def __post_init__(self) -> None:
@@ -179,10 +183,7 @@ class TimeWeighting:
     other_days: float = 0.0
     other_hours: float = 0.0
 
-    _constraints: ClassVar[Constraints] = {
-        "smoothing_hours": real(low=0),
-        **dict.fromkeys(("other_days", "other_hours"), real(low=0, high=1)),
-    }
+    _constraints: ClassVar[Constraints] = _WEIGHTING
 
     def __post_init__(self) -> None:
         check_params(self)
