@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 import re
 import warnings
 from datetime import datetime
@@ -299,6 +300,29 @@ def test_utf16_csv_is_read(tmp_path):
     broken.write_bytes(codecs.BOM_UTF16_LE + "datum\n".encode("utf-16-le") + b"\x00\xd8")
     with pytest.raises(InputError, match=r"UTF-16.*CSV UTF-8"):
         read_table(broken)
+
+
+def test_a_gzipped_csv_is_read_and_a_bad_one_named(tmp_path):
+    """``.csv.gz`` (as open-data portals export) reads like the CSV; a broken or other gzipped file gets one line."""
+    text = "datum;categorie;lat;lon\n14-11-2026;inbraak;52.06;4.49\n15-11-2026;vandalisme;52.07;4.50\n"
+    packed = tmp_path / "meldingen.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    plain = tmp_path / "meldingen.csv"
+    plain.write_text(text)
+    assert read_table(packed).rows.equals(read_table(plain).rows)
+    assert len(parse_incidents(read_table(packed), now=NOW).valid) == 2
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(text.encode())[:30])
+    with pytest.raises(InputError, match=r"broken.csv.gz: not a readable gzip file .*gzip it again"):
+        read_table(broken)
+    not_gzip = tmp_path / "plain.csv.gz"
+    not_gzip.write_text(text)
+    with pytest.raises(InputError, match="not a readable gzip file"):
+        read_table(not_gzip)
+    geo = tmp_path / "signals.geojson.gz"
+    geo.write_bytes(gzip.compress(b"{}"))
+    with pytest.raises(InputError, match="unpack it first"):
+        read_table(geo)
 
 
 def test_duplicate_header_names_are_an_error(tmp_path):

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import hashlib
 import io
 import logging
 import re
 import warnings
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -214,7 +216,8 @@ class RawTable:
 
 
 def read_table(path: str | Path) -> RawTable:
-    """Read a CSV (``,`` ``;`` or tab, UTF-8 with or without BOM), GeoJSON or GeoPackage.
+    """Read a CSV (``,`` ``;`` or tab, UTF-8 with or without BOM; also gzipped, ``.csv.gz`` as open
+    data portals export it), GeoJSON or GeoPackage.
 
     Raises
     ------
@@ -233,7 +236,30 @@ def read_table(path: str | Path) -> RawTable:
     if suffix in {".xlsx", ".xls", ".ods"}:
         msg = f"{path.name}: spreadsheets are not read directly; save it as CSV (';' is fine)"
         raise InputError(msg)
+    if suffix == ".gz" and Path(path.stem).suffix.lower() not in {".csv", ".txt", ".tsv", ""}:
+        msg = f"{path.name}: only a gzipped CSV is read as it is; unpack it first (gunzip) and give the file inside"
+        raise InputError(msg)
     return _read_csv(path)
+
+
+MAX_UNPACKED_BYTES = 2 * 1024**3
+"""Largest table a gzipped CSV may unpack to: a corrupt or hostile file cannot fill the memory."""
+
+
+def _table_bytes(path: Path) -> bytes:
+    """The file's bytes, unpacked when it is gzipped."""
+    if path.suffix.lower() != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path) as packed:
+            raw = packed.read(MAX_UNPACKED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as error:
+        msg = f"{path.name}: not a readable gzip file ({error}); give the CSV itself, or gzip it again"
+        raise InputError(msg) from None
+    if len(raw) > MAX_UNPACKED_BYTES:
+        msg = f"{path.name}: unpacks to more than {MAX_UNPACKED_BYTES // 1024**3} GiB; split it into smaller files"
+        raise InputError(msg)
+    return raw
 
 
 def _utf16(head: bytes) -> str | None:
@@ -269,7 +295,7 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 def _read_csv(path: Path) -> RawTable:
-    text = _decode(path.read_bytes(), path.name)
+    text = _decode(_table_bytes(path), path.name)
     header = next((line for line in text.splitlines() if line.strip()), "")
     if not header:
         msg = f"{path.name}: the file is empty; it needs a header row and at least one row"
