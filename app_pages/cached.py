@@ -76,10 +76,10 @@ def ward_graph(data_dir: str, url: str, ward: str) -> nx.MultiDiGraph:
 def hotspots(url: str, version: tuple[int, int], user: User, ward: str | None, since: str, until: str,
              categories: tuple[str, ...], audience: str, window):
     """``access.visible_hotspots`` of the signals in a period (ISO dates, ``until`` exclusive)
-    and categories, as ``user`` may see them."""
+    and categories, as ``user`` may see them; ``window`` shows that time of day as it is given."""
     return access.visible_hotspots(
         store(url), user, ward, audience=audience, since=pd.Timestamp(since, tz=settings.TIMEZONE),
-        until=pd.Timestamp(until, tz=settings.TIMEZONE), categories=categories, window=window,
+        until=pd.Timestamp(until, tz=settings.TIMEZONE), categories=categories, window=window, forecast=False,
     )
 
 

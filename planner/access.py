@@ -170,7 +170,8 @@ def visible_hotspots(
     **options: Any,
 ) -> HotspotResult:
     """Hotspots of one ward (``None``: every ward) rendered for ``user``, weighted by the
-    installation's calibration (``tuning.hotspot_params(store, **options)``).
+    installation's calibration (``tuning.hotspot_params(store, **options)``; ``forecast=False``
+    there keeps a ``window`` as given, for a map of that time of day).
 
     ``audience`` defaults to the richest the role may see (``hotspot_audience``); ``"public"``
     (areas with at least ``settings.PUBLIC_MIN_SIGNALS`` signals; a lower

@@ -109,6 +109,8 @@ def test_tune_weighs_a_target_window_by_the_chosen_time_of_day():
     assert tuned.window == TimeWindow("20:00", "23:00", weekdays=(4,), smoothing_hours=3.0, other_days=0.3,
                                       other_hours=0.1)
     assert calibration.tune(HotspotParams()).window is None
+    friday = TimeWindow.parse("20:00-23:00", day="fri")
+    assert calibration.tune(HotspotParams(window=friday), forecast=False).window == friday  # the map's filter
     assert calibration_from_json(calibration.to_json()).chosen == chosen
     as_given = Calibration(chosen=SurfaceParams(), fallback=False, reason="", n_candidates=2, n_folds=2,
                            fold_test_signals=10, seconds=0.1)
@@ -149,6 +151,12 @@ def test_hotspots_and_routes_use_the_kept_choice(demo_store, demo_copy):
     demo_store.save_calibration(fingerprint, choice)
     params = hotspot_params(demo_store, audience="officer")
     assert (params.half_life_days, params.recency_floor, params.near_repeat_weight) == (7.0, 0.0, 0.0)
+    morning = TimeWindow.parse("08:00-12:00")
+    demo_store.save_calibration(fingerprint, choice | {"time": {"smoothing_hours": 1.0, "other_days": 0.0,
+                                                                "other_hours": 1.0}})
+    assert hotspot_params(demo_store, window=morning).window.other_hours == 1  # a round's forecast target
+    assert hotspot_params(demo_store, window=morning, forecast=False).window == morning  # the map shows that time
+    demo_store.save_calibration(fingerprint, choice)
     ward = demo_store.wards()["name"].iloc[0]
     args = ["--data-dir", str(demo_copy), "hotspots", "--ward", ward, "--audience", "officer", "--json"]
     short = json.loads(runner.invoke(app, args).stdout)

@@ -256,19 +256,20 @@ class Calibration(Choice):
 
     recency_floor: float = 0.0
 
-    def tune(self, params: HotspotParams) -> HotspotParams:
+    def tune(self, params: HotspotParams, *, forecast: bool = True) -> HotspotParams:
         """``params`` with the chosen weights: what ``find_hotspots`` sums and ``hot_streets`` spreads.
 
         A signal's weight there is proportional to its share of the chosen surface: the
         half-life, ``recency_floor`` (the long-term counts' share of each signal's weight,
         fixed at fitting time from the training totals) and the near-repeat term on or off
         (its weight as in ``params`` when on). The kernel bandwidth is the backtest's cell
-        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own. A target
-        window in ``params`` gets the chosen time-of-day weighting.
+        surface (``HotspotParams.bandwidth_m``); clusters and streets keep their own. A window
+        in ``params`` that is a forecast target (a round's night) gets the chosen time-of-day
+        weighting; with ``forecast=False`` (a map showing that time of day) it stays as given.
         """
         c = self.chosen
         return replace(
-            params, window=c.window(params.window),
+            params, window=c.window(params.window) if forecast else params.window,
             bandwidth_m=c.bandwidth_m if c.bandwidth_m > 0 else params.bandwidth_m,
             half_life_days=params.half_life_days if math.isinf(c.half_life_days) else c.half_life_days,
             recency_floor=self.recency_floor, near_repeat_weight=params.near_repeat_weight if c.near_repeat else 0.0,

@@ -71,11 +71,14 @@ def installation_calibration(store, *, refit: bool = False) -> Calibration | Non
     return calibration
 
 
-def hotspot_params(store, **options: Any) -> HotspotParams:
-    """``HotspotParams(**options)`` tuned by the installation's calibration (module docstring)."""
+def hotspot_params(store, *, forecast: bool = True, **options: Any) -> HotspotParams:
+    """``HotspotParams(**options)`` tuned by the installation's calibration (module docstring).
+
+    ``forecast=False`` keeps a ``window`` as given (``Calibration.tune``): the map's time-of-day
+    filter shows that time, where a round's window is a forecast target."""
     params = HotspotParams(**options)
     calibration = installation_calibration(store)
-    return params if calibration is None else calibration.tune(params)
+    return params if calibration is None else calibration.tune(params, forecast=forecast)
 
 
 def street_calibration_from_json(choice: dict[str, Any]) -> StreetCalibration:
