@@ -465,24 +465,33 @@ def cv_bandwidth(
     return float(bandwidths[best])
 
 
+class _Densities:
+    """``kde_log_density`` of the training signals ``tx, ty`` (or of a fold's, ``fit``) at the units
+    ``ux, uy``, each bandwidth and fold computed once: the baselines, ``kde_cv``'s folds and the
+    tie-breaks of the planner and its calibration folds ask for many of the same (on a whole city
+    these KDEs are most of a backtest's time)."""
+
+    def __init__(self, tx: np.ndarray, ty: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> None:
+        self.tx, self.ty, self.ux, self.uy = tx, ty, ux, uy
+        self._memo: dict[tuple[float, bytes | None], np.ndarray] = {}
+
+    def __call__(self, h: float, fit: np.ndarray | None = None) -> np.ndarray:
+        key = (h, None if fit is None else np.asarray(fit, dtype=bool).tobytes())
+        if key not in self._memo:
+            x, y = (self.tx, self.ty) if fit is None else (self.tx[fit], self.ty[fit])
+            self._memo[key] = kde_log_density(x, y, self.ux, self.uy, bandwidth_m=h)
+        return self._memo[key]
+
+
 def _baseline_scores(
-    tx: np.ndarray, ty: np.ndarray, ux: np.ndarray, uy: np.ndarray, *,
+    density: _Densities, *,
     counts_all: np.ndarray, counts_recent: np.ndarray, scoring: FoldScoring, params: BacktestParams,
 ) -> tuple[dict[str, np.ndarray], float]:
-    """Ranks of every baseline at the units (cells or street midpoints ``ux, uy``), and kde_cv's bandwidth.
+    """Ranks of every baseline at the units (cells or street midpoints of ``density``), and kde_cv's bandwidth.
 
-    ``tx, ty`` are the training signals; ``counts_*`` their counts per unit (all, last weeks);
-    ``scoring`` how kde_cv's bandwidths are judged on the folds.
+    ``counts_*`` are the training signals per unit (all, last weeks); ``scoring`` how kde_cv's
+    bandwidths are judged on the folds.
     """
-    cache: dict[float, np.ndarray] = {}
-
-    def density(h: float, fit: np.ndarray | None = None) -> np.ndarray:
-        if fit is not None:
-            return kde_log_density(tx[fit], ty[fit], ux, uy, bandwidth_m=h)
-        if h not in cache:
-            cache[h] = kde_log_density(tx, ty, ux, uy, bandwidth_m=h)
-        return cache[h]
-
     chosen = cv_bandwidth(density, scoring.folds, fold_hits=scoring.fold_hits, rates=scoring.rates,
                           bandwidths=params.cv_bandwidths_m, coverages=scoring.coverages)
     primary = {
@@ -490,7 +499,7 @@ def _baseline_scores(
         "naive_4w": counts_recent,
         "kde_cv": density(chosen),
         **{f"kde_{h:g}m": density(h) for h in FIXED_BANDWIDTHS_M},
-        "kde_scott": density(scott_bandwidth(tx, ty)),
+        "kde_scott": density(scott_bandwidth(density.tx, density.ty)),
     }
     tiebreak = density(TIE_BANDWIDTH_M)
     return {name: deterministic_rank(score, tiebreak=tiebreak) for name, score in primary.items()}, chosen
@@ -611,9 +620,9 @@ def _network_backtest(
     scored = hot_streets(graph, train, params=street, now=split.at)
     planner = np.zeros(len(table))
     planner[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy(float)
+    densities = _Densities(tx, ty, shapely.get_x(mid), shapely.get_y(mid))
     if calibration is not None:
-        tiebreak = kde_log_density(tx, ty, shapely.get_x(mid), shapely.get_y(mid), bandwidth_m=TIE_BANDWIDTH_M)
-        planner = deterministic_rank(planner, tiebreak=tiebreak)
+        planner = deterministic_rank(planner, tiebreak=densities(TIE_BANDWIDTH_M))
     train_street = np.full(len(tx), -1, dtype=np.int64)
     snapped, nearest = _snap_to_streets(geometry, tx, ty, snap_m)
     train_street[snapped] = nearest
@@ -625,8 +634,8 @@ def _network_backtest(
     # A street shorter than a metre would rank first on a single signal; count it as a metre.
     per_km = 1000 / np.maximum(length, 1.0)
     ranks, chosen = _baseline_scores(
-        tx, ty, shapely.get_x(mid), shapely.get_y(mid),
-        counts_all=per_street(np.ones(len(tx), dtype=bool)) * per_km, counts_recent=per_street(recent) * per_km,
+        densities, counts_all=per_street(np.ones(len(tx), dtype=bool)) * per_km,
+        counts_recent=per_street(recent) * per_km,
         scoring=FoldScoring(folds, per_street, lambda s, h: length_hit_rates(s, h, length, params.coverages),
                             params.coverages),
         params=params,
@@ -703,18 +712,19 @@ def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame 
 
 
 def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: list[tuple[np.ndarray, np.ndarray]],
-                params: BacktestParams, hotspot: HotspotParams,
-                time_targets: Sequence[TimeWindow] | None = None) -> tuple[np.ndarray, Calibration]:
+                params: BacktestParams, hotspot: HotspotParams, time_targets: Sequence[TimeWindow] | None = None,
+                densities: _Densities | None = None) -> tuple[np.ndarray, Calibration]:
     """``calibration.calibrate_surface`` on the study's cells, scored as the backtest scores; the
     time of day is weighed for ``time_targets`` (default the backtest's window on every weekday:
     its weekday's own signals alone are too few to choose by)."""
     if time_targets is None:
         time_targets = () if params.window is None else params.window.on_every_weekday()
     tx, ty, cx, cy = study.tx, study.ty, study.cx, study.cy
+    density = densities if densities is not None else _Densities(tx, ty, cx, cy)
     return calibrate_surface(
         train, SignalUnits(tx, ty, study.train_cell, cx, cy), now=now,
         scoring=FoldScoring(folds, study.per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
-        tiebreak=lambda fit: kde_log_density(tx[fit], ty[fit], cx, cy, bandwidth_m=TIE_BANDWIDTH_M),
+        tiebreak=lambda fit: density(TIE_BANDWIDTH_M, fit),
         hotspot=hotspot, params=params.calibration, time_targets=time_targets,
     )
 
@@ -775,8 +785,9 @@ def backtest(
     # The folds see the training rows only: the forecast period cannot steer the bandwidth.
     folds = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
                           folds=params.cv_folds, testable=inside[train_mask])
+    densities = _Densities(tx, ty, cx, cy)
     ranks, chosen = _baseline_scores(
-        tx, ty, cx, cy, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
+        densities, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
         scoring=FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
         params=params,
     )
@@ -794,8 +805,9 @@ def backtest(
         every_time = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
                                    folds=params.calibration.folds or params.cv_folds,
                                    testable=np.ones(int(train_mask.sum()), dtype=bool))
-        surface, calibration = _calibrated(train, study, split, every_time, params, planner_params)
-        planner = deterministic_rank(surface, tiebreak=kde_log_density(tx, ty, cx, cy, bandwidth_m=TIE_BANDWIDTH_M))
+        surface, calibration = _calibrated(train, study, split, every_time, params, planner_params,
+                                           densities=densities)
+        planner = deterministic_rank(surface, tiebreak=densities(TIE_BANDWIDTH_M))
     else:
         planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
     scores = {"planner": planner, **ranks}
