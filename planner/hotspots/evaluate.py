@@ -793,20 +793,19 @@ def backtest(
     )
     calibration = None
 
-    def folds_of(count: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The rolling folds of ``count`` (``None``: those of ``kde_cv``), over the training rows only."""
-        if count in (None, params.cv_folds):
+    def folds_of(count: int | None, *, every_time: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The rolling folds of ``count`` (``None``: those of ``kde_cv``), over the training rows only,
+        tested on the window's signals (``every_time``: on all of them)."""
+        if count in (None, params.cv_folds) and not every_time:
             return folds
+        testable = np.ones(int(train_mask.sum()), dtype=bool) if every_time else inside[train_mask]
         return rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                             folds=count, testable=inside[train_mask])
+                             folds=count or params.cv_folds, testable=testable)
 
     if params.planner == "calibrated":
         # The spatial choice forecasts every time of day; the window is the time-of-day stage's.
-        every_time = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                                   folds=params.calibration.folds or params.cv_folds,
-                                   testable=np.ones(int(train_mask.sum()), dtype=bool))
-        surface, calibration = _calibrated(train, study, split, every_time, params, planner_params,
-                                           densities=densities)
+        surface, calibration = _calibrated(train, study, split, folds_of(params.calibration.folds, every_time=True),
+                                           params, planner_params, densities=densities)
         planner = deterministic_rank(surface, tiebreak=densities(TIE_BANDWIDTH_M))
     else:
         planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
