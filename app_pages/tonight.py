@@ -1,4 +1,4 @@
-"""Vanavond / Tonight's patrol: a WAS team picks ward, start, time and team size and gets
+"""Vanavond / Tonight's patrol: a WAS team picks ward, start, time and teams and gets
 routes over the streets with numbered stops, downloads and a printable briefing."""
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ with ui.guarded():
     geojson = plan_to_geojson(plan)
     links = None if saved_id is None else {
         t: round_link(ui.public_url(), saved_id, t) for t in range(1, len(plan.teams) + 1)}
-    d1, d2, d3, d4 = st.columns(4)
+    d1, d2, d3 = st.columns(3)
     d1.download_button("GPX", plan_to_gpx(plan, name=title).encode(), file_name=f"{title}.gpx",
                        mime="application/gpx+xml", key="tonight_gpx")
     d2.download_button("GeoJSON", json.dumps(geojson).encode(), file_name=f"{title}.geojson",
@@ -151,10 +151,14 @@ with ui.guarded():
                                      links=links).encode(),
                        file_name=f"{title}.html", mime="text/html", key="tonight_briefing",
                        help=None if links else _("Save the patrol first to get the phone link and QR code on it."))
-    if d4.button(_("Save as planned patrol"), key="tonight_save", disabled=saved_id is not None):
+    s1, s2 = st.columns([1, 3], vertical_alignment="bottom")
+    people = s1.number_input(_("People per team"), 1, 20, settings.TEAM_SIZE, key="tonight_people",
+                             disabled=saved_id is not None)
+    if s2.button(_("Save as planned patrol"), key="tonight_save", disabled=saved_id is not None):
         edges = frozenset(edge for team in plan.teams for edge in team.edges)
+        # The patrol log counts everyone out tonight: its person-hours feed the coverage review.
         saved = save_planned_patrol(cached.current_store(), ward=ward, start=begin, minutes=minutes,
-                                    team_size=int(teams), route_geojson=geojson, edges=edges)
+                                    team_size=int(people) * int(teams), route_geojson=geojson, edges=edges)
         saved_plans[slot] = (saved.id, patrol_log)
         st.rerun()
     if saved_id is not None:
@@ -193,7 +197,7 @@ with ui.guarded():
             _("Or upload a walked GPS track (GPX)"),
             type=["gpx"], key="walked_gpx",
         )
-        people = st.number_input(_("Team size"), 1, 12, 2, key="walked_team_size")
+        people = st.number_input(_("Team size"), 1, 20, settings.TEAM_SIZE, key="walked_team_size")
         if st.button(_("Import GPX"), key="walked_import", disabled=track is None):
             with st.spinner(_("Matching the track to the streets…")):
                 imported = import_track(cached.current_store(), graph, track.getvalue(), ward=ward,

@@ -69,7 +69,7 @@ class NightParams:
 
     route: RouteParams = field(default_factory=RouteParams)
     start: str = "20:00"
-    team_size: int = 2
+    team_size: int = settings.TEAM_SIZE
     hot_streets: int = 5
     vary_last: int = settings.VARY_LAST_ROUNDS
     language: str = "nl"

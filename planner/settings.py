@@ -27,6 +27,10 @@ VARIETY_PENALTY = 0.5
 VARY_LAST_ROUNDS = 3
 """With variety on, the streets of the ward's last this many rounds count as recent."""
 
+TEAM_SIZE = 2
+"""People per team when nobody says otherwise (a pair walks together); a stored patrol counts
+teams × people per team walkers, so its person-hours are those of everyone out that night."""
+
 MAX_TEAMS = 4
 """Teams one plan may send out at once (the dashboard offers 1–4); the solver's work grows with
 every team, and a ward seldom has more volunteers walking the same night."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from planner import _time
+from planner import _time, settings
 from planner.storage.outcomes import stored_outcomes
 from planner.storage.store import open_store
 
@@ -157,13 +157,21 @@ def test_tonight_shorter_budget_and_two_teams(app):
 
 
 def test_tonight_save_as_planned_patrol(app, demo_dir):
-    """Saving the plan stores a planned patrol whose edges the next plan can vary from."""
+    """Saving the plan stores a planned patrol whose edges the next plan can vary from, counting
+    everyone out: two teams of three are six walkers, as the person-hours of the review need."""
+    from planner.patrols import get_patrol
 
     store = open_store(f"sqlite:///{demo_dir / 'was.db'}")
     at = app()
+    assert at.number_input(key="tonight_people").value == settings.TEAM_SIZE
+    at.number_input(key="tonight_teams").set_value(2).run()
+    at.number_input(key="tonight_people").set_value(3).run()
     at.button(key="tonight_save").click().run()
     assert not at.exception and at.success
     assert store.recent_patrol_edges(at.selectbox(key="tonight_ward").value)
+    ((patrol_id, _log),) = at.session_state["tonight_saved"].values()
+    assert get_patrol(store, patrol_id).team_size == 6
+    assert at.number_input(key="tonight_people").disabled
 
 
 def _saved_round(app) -> tuple[AppTest, int]:

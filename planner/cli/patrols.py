@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import settings
 from .._errors import PlannerError
 from ._common import (
     PASSWORD,
@@ -53,7 +54,7 @@ def patrols_import_track(
     ward: Annotated[str, typer.Option(help="Ward the patrol walked in (name or code).")],
     day: Annotated[str | None, typer.Option("--date", help="Day walked, YYYY-MM-DD (if the track has no times).")]
     = None,
-    team_size: Annotated[int, typer.Option("--team-size", help="People on the patrol.")] = 2,
+    team_size: Annotated[int, typer.Option("--team-size", help="People on the patrol.")] = settings.TEAM_SIZE,
     patrol: Annotated[int | None, typer.Option(help="Planned patrol this track completes (see `patrols list`).")]
     = None,
     notes: Annotated[str | None, typer.Option(help="Notes (no names or descriptions of people).")] = None,

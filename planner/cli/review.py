@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .. import _time
+from .. import _time, settings
 from .._errors import PlannerError
 from ..output import write_text, writing
 from ._common import (
@@ -132,7 +132,7 @@ def capacity_command(
     weeks: Annotated[int, typer.Option(help="Weeks to simulate per budget; also the log period for the hours spent.")]
     = 4,
     teams: Annotated[int, typer.Option(help="Teams walking at the same time each night (1-3).")] = 1,
-    team_size: Annotated[int, typer.Option("--team-size", help="People per team.")] = 2,
+    team_size: Annotated[int, typer.Option("--team-size", help="People per team.")] = settings.TEAM_SIZE,
     hours: Annotated[
         str | None, typer.Option(help="Weekly budgets in person-hours, e.g. 2,4,8 (default 2,4,6,8,12,16,20,24,32,40).")
     ] = None,

@@ -100,7 +100,7 @@ class CapacityParams:
     hours: tuple[float, ...] = DEFAULT_HOURS
     weeks: int = 4
     teams: int = 1
-    team_size: int = 2
+    team_size: int = settings.TEAM_SIZE
     round_minutes: float = 90.0
     max_round_minutes: float = 240.0
     target_share: float = 0.8
