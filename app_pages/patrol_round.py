@@ -202,6 +202,9 @@ def finish(round_: PatrolRound) -> None:
     st.subheader(_("Finish the round"))
     if round_.status == "walked":
         st.caption(_("Recorded as walked. Finishing again records the later end and the stops marked since."))
+    else:
+        st.caption(_("The streets count as walked up to each team's furthest visited stop, the whole route once "
+                     "its last stop is visited."))
     # One patrol holds every team's round, so the person-hours need everyone who walked it.
     question = _("How many of you walked?") if len(round_.teams) < 2 else _("How many walked, all teams together?")
     people = st.number_input(question, 1, 20, max(1, min(round_.team_size, 20)), key="round_people")

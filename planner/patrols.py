@@ -150,6 +150,25 @@ class WalkedStop:
 
 
 @dataclass(frozen=True)
+class WalkedPart:
+    """What a patrol walked of its plan when not all of it: the stops it reached and, when known,
+    each team's part of its path (WGS84 ``(lon, lat)``) and the street edges ``(u, v)`` walked
+    (``parts`` None: the planned path)."""
+
+    stops: tuple[WalkedStop, ...]
+    parts: tuple[tuple[tuple[float, float], ...], ...] | None = None
+    edges: frozenset = frozenset()
+
+    @property
+    def path_lonlat(self) -> tuple[tuple[float, float], ...]:
+        return tuple(point for part in self.parts or () for point in part)
+
+    @property
+    def length_m(self) -> float:
+        return sum(_lonlat_length_m(part) for part in self.parts or ())
+
+
+@dataclass(frozen=True)
 class PatrolRecord:
     """One patrol of the log, as the coverage metrics and the patrol list read it.
 
@@ -361,10 +380,10 @@ def mark_walked(
     notes: str | None = None,
     members: Sequence[str] | None = None,
     team_size: int | None = None,
-    stops: Sequence[WalkedStop] | None = None,
+    walked: WalkedPart | None = None,
 ) -> PatrolRecord:
-    """Mark a patrol as walked along its planned route, with its actual (timezone-aware)
-    start and end; ``stops`` default to the planned stops. ``members`` (names) are private."""
+    """Mark a patrol as walked with its actual (timezone-aware) start and end, along its planned
+    route and stops or the part of them ``walked``. ``members`` (names) are private."""
     begin, finish = _check_times(actual_start, actual_end)
     if team_size is not None:
         _check_team_size(team_size)
@@ -377,9 +396,11 @@ def mark_walked(
     with store.transaction() as conn:
         patrol_store.update_patrol(conn, planned.id, values)
         if planned.source != "gpx":  # a matched GPS track says better where they walked
-            _write_walk(conn, planned.id, _Walk(source="plan", path=planned.path_lonlat, edges=planned.edges,
-                                                length_m=planned.length_m,
-                                                stops=planned.stops if stops is None else tuple(stops)))
+            path, edges, length = ((planned.path_lonlat, planned.edges, planned.length_m)
+                                   if walked is None or walked.parts is None
+                                   else (walked.path_lonlat, walked.edges, walked.length_m))
+            _write_walk(conn, planned.id, _Walk(source="plan", path=path, edges=edges, length_m=length,
+                                                stops=planned.stops if walked is None else walked.stops))
         if members is not None:
             _set_members(conn, planned.id, members)
     return get_patrol(store, planned.id)

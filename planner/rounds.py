@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ._errors import DataNotFoundError, InputError
 from ._time import from_utc_naive, now_utc_naive, utc_naive
-from .patrols import CANCELLED, WalkedStop, get_patrol, mark_walked
+from .patrols import CANCELLED, WalkedPart, WalkedStop, get_patrol, mark_walked
 from .storage import patrols as patrol_store
 from .storage.store import Store
 
@@ -46,6 +46,8 @@ class RoundStop:
     look_for: str
     visited_at: datetime | None = None
     """When the team marked it visited (timezone-aware UTC), None while it is not."""
+    at: int | None = None
+    """Its index in the team's ``RoundTeam.nodes`` (None in rounds saved before they were kept)."""
 
     @property
     def visited(self) -> bool:
@@ -69,6 +71,23 @@ class RoundTeam:
     team: int
     path_lonlat: tuple[tuple[float, float], ...]
     stops: tuple[RoundStop, ...]
+    nodes: tuple[int, ...] = ()
+    """The path's street corners in walking order and each one's index in ``path_lonlat``
+    (``routing.routes.Team``); empty in rounds saved before they were kept."""
+    vertices: tuple[int, ...] = ()
+
+    def walked(self) -> tuple[tuple[tuple[float, float], ...], frozenset] | None:
+        """The path and street edges ``(u, v)`` walked so far, as far as the visits tell: the whole
+        route once its last stop is visited, up to the furthest visited stop before that, nothing
+        before the first visit. None when the round does not say where its stops lie on the path."""
+        if not self.nodes or any(stop.at is None for stop in self.stops):
+            return None
+        reached = [stop.at for stop in self.stops if stop.visited]
+        if not reached:
+            return (), frozenset()
+        last = len(self.nodes) - 1 if self.stops[-1].visited else max(reached)
+        edges = frozenset(zip(self.nodes[:last], self.nodes[1:last + 1], strict=True))
+        return self.path_lonlat[:self.vertices[last] + 1], edges
 
     @property
     def next_stop(self) -> RoundStop | None:
@@ -127,6 +146,7 @@ def round_link(base_url: str, patrol_id: int, team: int) -> str:
 
 def _teams(document: dict, visits: dict[tuple[int, int], datetime]) -> tuple[RoundTeam, ...]:
     paths: dict[int, list[tuple[float, float]]] = {}
+    walks: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
     stops: dict[int, list[RoundStop]] = {}
     for feature in document.get("features", []):
         geometry = feature.get("geometry") or {}
@@ -134,6 +154,9 @@ def _teams(document: dict, visits: dict[tuple[int, int], datetime]) -> tuple[Rou
         team = int(properties.get("team", 1))
         if properties.get("kind") == "route" and geometry.get("type") == "LineString":
             paths.setdefault(team, []).extend(tuple(map(float, c[:2])) for c in geometry["coordinates"])
+            nodes, vertices = properties.get("nodes") or [], properties.get("vertices") or []
+            if len(nodes) == len(vertices):
+                walks[team] = (tuple(map(int, nodes)), tuple(map(int, vertices)))
         elif properties.get("kind") == "stop" and geometry.get("type") == "Point":
             lon, lat = map(float, geometry["coordinates"][:2])
             number = int(properties["number"])
@@ -141,10 +164,12 @@ def _teams(document: dict, visits: dict[tuple[int, int], datetime]) -> tuple[Rou
                 team=team, number=number, name=str(properties.get("name", "")), lon=lon, lat=lat,
                 arrive_min=float(properties.get("arrive_min", 0.0)), dwell_min=float(properties.get("dwell_min", 0.0)),
                 look_for=str(properties.get("look_for", "")), visited_at=visits.get((team, number)),
+                at=None if properties.get("at") is None else int(properties["at"]),
             ))
     return tuple(
-        RoundTeam(team=t, path_lonlat=tuple(paths.get(t, ())), stops=tuple(sorted(stops.get(t, ()),
-                                                                               key=lambda s: s.number)))
+        RoundTeam(team=t, path_lonlat=tuple(paths.get(t, ())),
+                  stops=tuple(sorted(stops.get(t, ()), key=lambda s: s.number)),
+                  nodes=walks.get(t, ((), ()))[0], vertices=walks.get(t, ((), ()))[1])
         for t in sorted(set(paths) | set(stops))
     )
 
@@ -235,11 +260,17 @@ def _walked_since(round_: PatrolRound) -> datetime:
 
 def finish_round(store: Store, patrol_id: int, *, at: datetime | None = None, team_size: int | None = None,
                  notes: str | None = None) -> PatrolRound:
-    """Record the round as walked along its planned route until ``at`` (default now): its stops
-    are those marked visited, ``team_size`` (people, default as planned) gives the person-hours.
+    """Record the round as walked until ``at`` (default now): its stops are those marked visited,
+    ``team_size`` (people, default as planned) gives the person-hours.
+
+    The streets walked are each team's route up to its furthest visited stop (all of it once its
+    last stop is visited; ``RoundTeam.walked``): a round ended half-way does not count the
+    streets it never reached in the coverage review. With no stop marked at all, or in a round
+    saved before the routes kept their street corners, the planned route is recorded, as when a
+    patrol is marked walked by hand.
 
     The start is estimated from the first visit and its planned arrival (the planned start when
-    no stop was marked). A second team finishing later moves the end and adds its stops.
+    no stop was marked). A second team finishing later moves the end and adds its stops and streets.
     """
     round_ = _open_round(store, patrol_id)
     end = datetime.now(round_.planned_start.tzinfo) if at is None else at
@@ -248,7 +279,12 @@ def finish_round(store: Store, patrol_id: int, *, at: datetime | None = None, te
     if earlier.walked and earlier.actual_end is not None:
         end = max(end, earlier.actual_end)
         start = min(start, earlier.actual_start or start)
-    visited = [WalkedStop(s.lon, s.lat, s.name) for team in round_.teams for s in team.stops if s.visited]
+    visited = tuple(WalkedStop(s.lon, s.lat, s.name) for team in round_.teams for s in team.stops if s.visited)
+    parts = [team.walked() for team in round_.teams]
+    walked = WalkedPart(visited)
+    if visited and None not in parts:
+        walked = WalkedPart(visited, parts=tuple(path for path, _ in parts if path),
+                            edges=frozenset().union(*(edges for _, edges in parts)))
     mark_walked(store, patrol_id, actual_start=start, actual_end=end, notes=notes, team_size=team_size,
-                stops=visited)
+                walked=walked)
     return patrol_round(store, patrol_id)

@@ -97,13 +97,15 @@ def test_finishing_records_the_walk_with_the_visited_stops(planned):
     rounds.visit_stop(store, patrol_id, team=1, stop=1, at=late + timedelta(minutes=12))
     rounds.visit_stop(store, patrol_id, team=1, stop=2, at=late + timedelta(minutes=30))
     end = start + timedelta(minutes=35)
+    planned_path = get_patrol(store, patrol_id).path_lonlat
     done = rounds.finish_round(store, patrol_id, at=end, team_size=3)
     record = get_patrol(store, patrol_id)
     assert record.status == "walked" and done.status == "walked"
     assert record.actual_start == late and record.actual_end == end == done.actual_end
     assert [s.name for s in record.stops] == ["Stop 1.1", "Stop 1.2"]
     assert record.team_size == 3 and record.person_hours == pytest.approx(3 * 25 / 60)
-    assert record.edges == get_patrol(store, patrol_id).edges  # the planned route's streets
+    # ROUTE does not say where its stops lie on the path (saved before it did): the planned path is kept.
+    assert record.path_lonlat == planned_path and len(planned_path) == 4
     # Team 2 finishes later: the end moves, its stop joins, the start stays.
     rounds.visit_stop(store, patrol_id, team=2, stop=1, at=end)
     rounds.finish_round(store, patrol_id, at=end + timedelta(minutes=3))
@@ -166,3 +168,48 @@ def test_a_bad_public_address_is_refused_with_the_fix(monkeypatch, value):
     monkeypatch.setenv("WAS_PUBLIC_URL", value)
     with pytest.raises(InputError, match="WAS_PUBLIC_URL must be the dashboard's address as https://host"):
         settings.public_url()
+
+
+def test_a_round_ended_half_way_records_the_streets_up_to_its_furthest_visited_stop(store, two_wards, street_grid):
+    """A real route's GeoJSON says where each stop lies on the path, so a round ended after its
+    first stop records the path and streets up to that stop only (the coverage review must not
+    count streets never reached); once its last stop is visited, the whole route."""
+    import geopandas as gpd
+    from pyproj import Transformer
+    from shapely.geometry import Point
+
+    from planner.routing.export import plan_to_geojson
+    from planner.routing.routes import RouteParams, plan_patrol
+
+    to_wgs84 = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
+    targets = gpd.GeoDataFrame({"score": [5.0, 4.0, 3.0], "name": ["A", "B", "C"], "categories": [[], [], []]},
+                               geometry=[Point(92_400, 452_000), Point(92_400, 452_400), Point(92_000, 452_400)],
+                               crs="EPSG:28992")
+    lon, lat = to_wgs84.transform(92_000, 452_000)
+    plan = plan_patrol(street_grid, targets, start=(lat, lon), params=RouteParams(minutes=90, pass_by_m=0))
+    (team,) = plan.teams
+    assert len(team.stops) == 3 and len(team.nodes) == len(team.vertices)
+    for stop in team.stops:  # the stop's corner is where the path is at its index
+        node = street_grid.nodes[team.nodes[stop.at]]
+        assert to_wgs84.transform(node["x"], node["y"]) == pytest.approx((stop.lon, stop.lat), abs=1e-6)
+        assert team.path_lonlat[team.vertices[stop.at]] == pytest.approx((stop.lon, stop.lat), abs=1e-6)
+
+    store_wards(store, two_wards)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=60)
+    saved = save_planned_patrol(store, ward="Oost", start=start, minutes=90, team_size=2,
+                                route_geojson=plan_to_geojson(plan), edges=team.edges)
+    planned = get_patrol(store, saved.id)
+    rounds.visit_stop(store, saved.id, team=1, stop=1, at=start + timedelta(minutes=10))
+    rounds.finish_round(store, saved.id, at=start + timedelta(minutes=15))
+    half = get_patrol(store, saved.id)
+    first = team.stops[0]
+    expected = set(zip(team.nodes[:first.at], team.nodes[1:first.at + 1], strict=True))
+    assert half.edges == expected and 0 < len(half.edges) < len(planned.edges)
+    assert half.path_lonlat[-1] == pytest.approx((first.lon, first.lat), abs=1e-6)
+    assert 0 < half.length_m < planned.length_m
+
+    for number in (2, 3):
+        rounds.visit_stop(store, saved.id, team=1, stop=number, at=start + timedelta(minutes=20 + number))
+    rounds.finish_round(store, saved.id, at=start + timedelta(minutes=50))
+    whole = get_patrol(store, saved.id)
+    assert whole.edges == planned.edges and whole.length_m == pytest.approx(planned.length_m, rel=0.01)

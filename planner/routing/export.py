@@ -146,8 +146,10 @@ def _parse_gpx(data: str | bytes, *, name: str) -> gpxpy.gpx.GPX:
 
 
 def plan_to_geojson(plan: Plan, *, language: str = "nl") -> dict:
-    """A WGS84 FeatureCollection: a LineString per team (team, length_m, duration_min, score) and
-    a Point per stop (team, number, name, score, categories, arrive_min, look_for in ``language``)."""
+    """A WGS84 FeatureCollection: a LineString per team (team, length_m, duration_min, score; its
+    graph ``nodes`` in walking order and their ``vertices`` in the line) and a Point per stop (team,
+    number, name, score, categories, arrive_min, look_for in ``language``, ``at``: its index in
+    ``nodes``)."""
     features: list[dict] = []
     for t, team in enumerate(plan.teams, 1):
         features.append({
@@ -159,6 +161,7 @@ def plan_to_geojson(plan: Plan, *, language: str = "nl") -> dict:
                 "duration_min": round(team.duration_min, 1), "walk_min": round(team.walk_min, 1),
                 "dwell_min": round(team.dwell_min, 1), "score": round(team.score, 3),
                 "stops": len(team.stops), "streets": list(team.streets), "passed": list(team.passed),
+                "nodes": list(team.nodes), "vertices": list(team.vertices),
             },
         })
         for stop in team.stops:
@@ -169,7 +172,7 @@ def plan_to_geojson(plan: Plan, *, language: str = "nl") -> dict:
                     "kind": "stop", "team": t, "number": stop.number, "name": stop.name,
                     "score": round(stop.score, 3), "categories": list(stop.categories),
                     "arrive_min": round(stop.arrive_min, 1), "dwell_min": round(stop.dwell_min, 1),
-                    "look_for": what_to_look_for(stop.categories, language=language),
+                    "look_for": what_to_look_for(stop.categories, language=language), "at": stop.at,
                 },
             })
     return {"type": "FeatureCollection", "features": features}

@@ -104,6 +104,8 @@ class Stop:
     explanation_en: str = ""
     share: float = 0.0
     """This stop's score ÷ the plan's collected score."""
+    at: int | None = None
+    """Where on the team's walk the stop is: its index in ``Team.nodes``."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,6 +129,11 @@ class Team:
     score: float
     passed: tuple[str, ...] = ()
     edges: frozenset = frozenset()
+    nodes: tuple[int, ...] = ()
+    """The street corners (graph nodes) of the walk in order, so that a part of it can be told
+    from the whole: a round ended after some stops walked the path up to the last of them."""
+    vertices: tuple[int, ...] = ()
+    """For each of ``nodes``, its index in ``path_lonlat``."""
 
     @property
     def duration_min(self) -> float:
@@ -637,6 +644,7 @@ def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: 
         path.extend(leg if not path else leg[1:])
     node_path = [nodes[i] for i in path] if path else [nodes[points[route[0]]]]
     coords: list[tuple[float, float]] = []
+    vertices = [0]
     names: list[str] = []
     length = walk = 0.0
     edges = set()
@@ -645,6 +653,7 @@ def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: 
         line = edge_geometry(graph, u, v, data)
         part = list(line.coords)
         coords.extend(part if not coords else part[1:])
+        vertices.append(len(coords) - 1)
         length += float(data["length"])
         walk += float(data["walk_time"]) * factor
         edges.add((u, v))
@@ -669,7 +678,8 @@ def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: 
         lon, lat = transformer.transform(graph.nodes[node]["x"], graph.nodes[node]["y"])
         stops.append(Stop(len(stops) + 1, str(target["name"]), float(lon), float(lat), float(target["score"]),
                           float(target["dwell_min"]), clock / 60, tuple(target["categories"]),
-                          explanation=str(target["explanation"]), explanation_en=str(target["explanation_en"])))
+                          explanation=str(target["explanation"]), explanation_en=str(target["explanation_en"]),
+                          at=position))
         dwell += float(target["dwell_min"]) * 60
         score += float(target["score"])
     passed = []
@@ -685,7 +695,7 @@ def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: 
     return Team(
         stops=tuple(stops), path_lonlat=tuple(zip(lon.tolist(), lat.tolist(), strict=True)), streets=tuple(names),
         length_m=length, walk_min=walk / 60, dwell_min=dwell / 60, score=score, passed=tuple(passed),
-        edges=frozenset(edges),
+        edges=frozenset(edges), nodes=tuple(int(n) for n in node_path), vertices=tuple(vertices),
     )
 
 
