@@ -7,6 +7,7 @@ screenshotted to tests/artifacts/ (git-ignored) for people to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -164,6 +165,30 @@ def test_municipal_report_prints(browser, demo_copy):
     pdf = page.pdf(path=str(ARTIFACTS / "rapport.pdf"), format="A4")
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") <= 12
     page.close()
+
+
+def test_a_two_team_briefing_prints_on_one_a4_page(browser, demo_copy):
+    """Issue 4's one-page briefing with two teams of many stops: a little too long for one sheet
+    at full size (checked by printing it without its fitting script), it prints on one A4 page."""
+    from planner.routing.export import briefing_html
+    from planner.routing.routes import RouteParams, plan_for_ward
+
+    data = demo_copy
+    store = open_store(f"sqlite:///{data / 'was.db'}")
+    plan = plan_for_ward(store, "Vogelwijk", params=RouteParams(minutes=120, teams=2), data_dir=data)
+    assert sum(len(team.stops) for team in plan.teams) >= 8
+    page_html = briefing_html(plan, ward="Vogelwijk", title="Looproute Vogelwijk", when="vr 20:00")
+    ARTIFACTS.mkdir(exist_ok=True)
+    pages = {}
+    for name, text in (("fitted", page_html), ("unfitted", re.sub(r"<script>.*?</script>", "", page_html, flags=re.S))):
+        path = data / f"briefing-{name}.html"
+        path.write_text(text, encoding="utf-8")
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        pdf = page.pdf(path=str(ARTIFACTS / f"briefing-{name}.pdf"), prefer_css_page_size=True)
+        pages[name] = len(re.findall(rb"/Type\s*/Page\b", pdf))
+        page.close()
+    assert pages == {"fitted": 1, "unfitted": 2}
 
 
 def test_typed_html_is_shown_escaped_never_executed(browser, server):

@@ -351,6 +351,24 @@ figure.qr a { color: #111; word-break: break-all; }
 @media screen { body { padding: 8mm; } }
 """
 
+_FIT_ONE_PAGE = """
+(function () {
+  // A4 less the 10 mm margins of @page, in CSS pixels. A plan a little too long for one sheet
+  // (two teams, many stops) is printed smaller rather than spilling onto a second page; a much
+  // longer one keeps its size and goes on over more pages rather than becoming unreadable.
+  var page = 277 / 25.4 * 96, smallest = 0.8, body = document.body;
+  window.addEventListener("beforeprint", function () {
+    // Browsers lay the pages out after this event: measure as printed (without the screen's padding).
+    body.style.zoom = "";
+    body.style.padding = "0";
+    var height = body.scrollHeight;
+    body.style.padding = "";
+    if (height > page && page / height >= smallest) body.style.zoom = String(page / height * 0.99);
+  });
+  window.addEventListener("afterprint", function () { body.style.zoom = ""; });
+})();
+"""
+
 
 def _short_why(explanation: str, clauses: int = 3) -> str:
     """The first ``clauses`` parts (split at ``;``) of a stop's explanation: share, counts and
@@ -381,7 +399,8 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     totals, date and time, team size, a privacy note and the OpenStreetMap attribution. ``when``
     is shown as given; a time in it (``20:00``) turns arrival minutes into clock times.
     ``links`` (team → address, ``rounds.round_link``) adds a QR code per team that opens the
-    saved round on a phone."""
+    saved round on a phone. A plan up to a quarter too long for one sheet (two teams with many
+    stops) is printed that much smaller, by a small script run as printing starts."""
     _ = translation(language).gettext
     label = {  # Babel reads no calls inside f-strings
         "ward": _("Ward"), "when": _("When"), "teams": _("Teams"), "team_size": _("Team size"),
@@ -424,7 +443,6 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         if not team.stops:
             taken = any(other.stops for other in plan.teams)
             out.append(f"<p>{_esc(label['all_taken'] if taken else label['no_stops'])}</p>")
-        if not team.stops:
             continue
         out.append(
             f"<table><thead><tr><th>#</th><th>{_esc(label['stop'])}</th><th>{_esc(label['arrive'])}</th>"
@@ -464,7 +482,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
                    f"{_esc(', '.join(plan.unreachable))}</p>")
     out.append(f'<p class="privacy">{_esc(label["privacy"])}</p>')
     out.append(f"<footer>{_esc(label['made'])} {_esc(_version())} · {_esc(ATTRIBUTION)}</footer>")
-    out.append("</body></html>")
+    out.append(f"<script>{_FIT_ONE_PAGE}</script></body></html>")
     return "\n".join(out)
 
 
