@@ -261,6 +261,18 @@ def test_a_column_of_month_first_dates_is_read_month_first():
     assert parsed.warnings == ()
 
 
+def test_twelve_hour_clocks_of_us_open_data_portals_are_read():
+    """Chicago's and other US portals' '01/13/2016 10:05:00 PM' needs no date format: the column's
+    month-first order and the 12-hour clock are both recognised."""
+    parsed = parse_incidents(_dates("01/13/2016 10:05:00 PM", "02/01/2016 12:30 AM", "02/01/2016 12:30 PM"),
+                             now=NOW)
+    local = parsed.valid["occurred_from"].dt.tz_convert("Europe/Amsterdam").dt.strftime("%Y-%m-%d %H:%M")
+    assert local.tolist() == ["2016-01-13 22:05", "2016-02-01 00:30", "2016-02-01 12:30"]
+    unreadable = parse_incidents(_dates("01/13/2016 25:05 PM"), now=NOW)
+    (reason,) = unreadable.rejects["reason"]
+    assert "cannot read '01/13/2016 25:05 PM'" in reason and "date format" in reason
+
+
 def test_day_first_only_dates_are_day_first_and_ambiguous_ones_warn():
     """'13/1/06' proves day-first (no warning); a column of '1/2/06' alone is day-first with a warning."""
     proven = parse_incidents(_dates("1/2/06", "13/1/06"), now=NOW)

@@ -559,7 +559,7 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
 
 _DAYFIRST = ("%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%d/%m/%y")
 _MONTHFIRST = tuple(f.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m") for f in _DAYFIRST)
-_TIMES = (" %H:%M:%S", " %H:%M", "")
+_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")  # 12-hour clocks: US open-data portals
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.]\d{2,4}(?!\d)")
 _EARLIEST = pd.Timestamp(settings.EARLIEST_DAY)
 _LATEST = pd.Timestamp(settings.LATEST_DAY) + pd.Timedelta(days=1)
@@ -719,7 +719,8 @@ def _parse_when(text, columns: dict[str, str], date_format: str | None, month_fi
     unreadable = start.isna() & reason.isna()
     reason[unreadable] = (
         f"{field_name}: cannot read " + raw[unreadable].map(repr)
-        + " as a date; use 25-11-2026 22:30 or 2026-11-25T22:30"
+        + " as a date; use 25-11-2026 22:30 or 2026-11-25T22:30, or give the file's date format"
+        " (e.g. %d-%m-%Y %H:%M)"
     )
     return start, end, reason, field_name
 
