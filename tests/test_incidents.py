@@ -273,6 +273,18 @@ def test_twelve_hour_clocks_of_us_open_data_portals_are_read():
     assert "cannot read '01/13/2016 25:05 PM'" in reason and "date format" in reason
 
 
+def test_us_portal_crime_types_map_to_the_categories():
+    """Chicago's 'Primary Type' column is the category, and its offence names map where they mean
+    one of ours; the rest (THEFT) need a default category, as any unknown one does."""
+    rows = pd.DataFrame({"Date": "01/13/2016 10:05:00 PM", "Latitude": "41.89", "Longitude": "-87.73",
+                         "Primary Type": ["BURGLARY", "MOTOR VEHICLE THEFT", "NARCOTICS", "CRIMINAL DAMAGE",
+                                          "ASSAULT", "BATTERY", "THEFT"]})
+    parsed = parse_incidents(RawTable(rows=rows), now=NOW)
+    assert parsed.valid["category"].tolist() == ["burglary", "vehicle_crime", "drugs", "vandalism", "violence",
+                                                 "violence"]
+    assert len(parsed.rejects) == 1 and "category" in parsed.rejects["reason"].iloc[0]
+
+
 def test_day_first_only_dates_are_day_first_and_ambiguous_ones_warn():
     """'13/1/06' proves day-first (no warning); a column of '1/2/06' alone is day-first with a warning."""
     proven = parse_incidents(_dates("1/2/06", "13/1/06"), now=NOW)

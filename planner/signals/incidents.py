@@ -72,6 +72,13 @@ _EXTRA_ALIASES: dict[str, str] = {
     "criminaldamageandarson": "vandalism",
     "violenceandsexualoffences": "violence",
     "violentcrime": "violence",
+    # US open-data portals (Chicago's "Primary Type", UCR offence names)
+    "motorvehicletheft": "vehicle_crime",
+    "theftfrommotorvehicle": "vehicle_crime",
+    "narcotics": "drugs",
+    "criminaldamage": "vandalism",
+    "assault": "violence",
+    "battery": "violence",
 }
 
 FIELDS: tuple[str, ...] = (
@@ -87,7 +94,7 @@ _FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "time": ("time", "tijd", "uur"),
     "occurred_from": ("occurred_from", "van", "vanaf", "from", "begin", "start"),
     "occurred_to": ("occurred_to", "tot", "totenmet", "to", "eind", "end"),
-    "category": ("category", "categorie", "soort", "type", "crime_type"),
+    "category": ("category", "categorie", "soort", "type", "crime_type", "primary_type", "offense"),
     "source": ("source", "bron"),
     "lat": ("lat", "latitude", "breedtegraad"),
     "lon": ("lon", "lng", "long", "longitude", "lengtegraad"),
