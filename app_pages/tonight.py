@@ -152,13 +152,13 @@ with ui.guarded():
                        file_name=f"{title}.html", mime="text/html", key="tonight_briefing",
                        help=None if links else _("Save the patrol first to get the phone link and QR code on it."))
     s1, s2 = st.columns([1, 3], vertical_alignment="bottom")
-    people = s1.number_input(_("People per team"), 1, 20, settings.TEAM_SIZE, key="tonight_people",
-                             disabled=saved_id is not None)
+    per_team = s1.number_input(_("People per team"), 1, 20, settings.TEAM_SIZE, key="tonight_people",
+                               disabled=saved_id is not None)
     if s2.button(_("Save as planned patrol"), key="tonight_save", disabled=saved_id is not None):
         edges = frozenset(edge for team in plan.teams for edge in team.edges)
         # The patrol log counts everyone out tonight: its person-hours feed the coverage review.
         saved = save_planned_patrol(cached.current_store(), ward=ward, start=begin, minutes=minutes,
-                                    team_size=int(people) * int(teams), route_geojson=geojson, edges=edges)
+                                    team_size=int(per_team) * int(teams), route_geojson=geojson, edges=edges)
         saved_plans[slot] = (saved.id, patrol_log)
         st.rerun()
     if saved_id is not None:
