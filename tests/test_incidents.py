@@ -62,6 +62,15 @@ def test_category_aliases_fold_case_spaces_and_separators():
     assert all(canonical_category(dutch) == code for code, dutch in CATEGORIES.items())
 
 
+def test_everyday_dutch_names_and_the_dutch_police_crime_types_are_categories():
+    """What a Dutch team or the police's open data (data.politie.nl) call them, not only our names."""
+    named = {"Jeugdoverlast": "youth_nuisance", "Vernieling": "vandalism", "Auto-inbraak": "vehicle_crime",
+             "Vernieling cq. zaakbeschadiging": "vandalism", "Diefstal uit/vanaf motorvoertuigen": "vehicle_crime",
+             "Drugs/drankoverlast": "drugs", "Mishandeling": "violence", "Openlijk geweld (persoon)": "violence",
+             "Openbare verlichting": "street_light", "Poging tot inbraak": "burglary"}
+    assert {name: canonical_category(name) for name in named} == named
+
+
 def test_messy_semicolon_csv_counts_and_reasons(messy):
     """Every row of a messy Dutch CSV ends valid or rejected with a reason naming its field."""
     parsed = parse_incidents(read_table(messy), now=NOW)
