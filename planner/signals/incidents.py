@@ -74,7 +74,6 @@ _EXTRA_ALIASES: dict[str, str] = {
     "vernieling": "vandalism",
     "vernielingen": "vandalism",
     "vernielingcq.zaakbeschadiging": "vandalism",
-    "graffiti": "vandalism",
     "inbraakwoning": "burglary",
     "pogingtotinbraak": "burglary",
     "autoinbraak": "vehicle_crime",
