@@ -235,14 +235,15 @@ def _signed_in_page(browser, base: str, name: str):
     page.get_by_label(DUTCH("Password"), exact=True).fill(PASSWORD)
     page.get_by_role("button", name=DUTCH("Sign in")).click()
     page.get_by_role("link", name=DUTCH("Hotspot map")).click()
-    page.wait_for_selector("[data-testid='stDownloadButton']", timeout=120_000)
+    # Other pages have a GeoJSON download too: wait for the hotspot map's own one.
+    page.wait_for_selector(".st-key-hotspots_geojson [data-testid='stDownloadButton']", timeout=120_000)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
     return page
 
 
-def _download(page, label: str) -> bytes:
-    """Click a download button once the script is idle; a click that lands while a re-run replaces
-    the button's deferred file gets no download, so it is tried once more."""
+def _download(page, key: str) -> bytes:
+    """Click the download button of widget ``key`` once the script is idle; a click that lands
+    while a re-run replaces the button's deferred file gets no download, so it is tried once more."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for last in (False, True):
@@ -250,7 +251,7 @@ def _download(page, label: str) -> bytes:
         page.wait_for_timeout(1000)
         try:
             with page.expect_download(timeout=60_000) as info:
-                page.get_by_test_id("stDownloadButton").get_by_role("button", name=label).click()
+                page.locator(f".st-key-{key}").get_by_role("button").click()
             return Path(info.value.path()).read_bytes()
         except PlaywrightTimeout:
             if last:
@@ -271,9 +272,9 @@ def test_point_views_and_downloads_are_logged_per_role(browser, shared_server):
     page = _signed_in_page(browser, base, "agent1")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "hotspots-officer.png"), full_page=True)
-    geojson = json.loads(_download(page, "GeoJSON"))
+    geojson = json.loads(_download(page, "hotspots_geojson"))
     assert any(f["properties"]["kind"] == "signal" for f in geojson["features"])
-    assert _download(page, "CSV").startswith("\ufeff".encode())
+    assert _download(page, "hotspots_csv").startswith("\ufeff".encode())
     page.close()
     log = access.audit_log(store, admin)
     mine = log[log["user_name"] == "agent1"]
@@ -282,7 +283,7 @@ def test_point_views_and_downloads_are_logged_per_role(browser, shared_server):
     assert set(mine["via"]) == {"dashboard"}
     page = _signed_in_page(browser, base, "bewoner1")
     assert page.get_by_text("Weergave", exact=True).count() == 0
-    public = json.loads(_download(page, "GeoJSON"))
+    public = json.loads(_download(page, "hotspots_geojson"))
     assert {f["properties"]["kind"] for f in public["features"]} <= {"hotspot"}
     page.close()
     assert "bewoner1" not in set(access.audit_log(store, admin)["user_name"])
