@@ -42,6 +42,22 @@ def filled(store, two_wards, make_signals):
     return store
 
 
+@pytest.mark.parametrize("suffix", ["csv", "geojson", "gpkg"])
+def test_an_exported_file_imported_again_adds_nothing(filled, tmp_path, suffix):
+    """The export's own database ``id`` column is not read as the signals' external id: the
+    signals are recognised as known ones, with or without an external id of their own."""
+    from planner.signals.intake import import_file
+
+    first = import_table(filled, RawTable(rows=pd.DataFrame({
+        "datum": ["20-11-2026"], "categorie": ["jeugdoverlast"], "x": [91_520], "y": [452_510]})),
+        file_name="form", content_hash="form", now=NOW)
+    assert first.imported == 1, first.reasons
+    exported = access.export_incidents(filled, OFFICER, tmp_path / f"all.{suffix}")
+    again = import_file(filled, exported.path, now=NOW)
+    assert (again.imported, again.duplicates, again.rejected) == (0, 44, 0)
+    assert filled.incident_count() == 44
+
+
 def test_denied_is_a_planner_error_and_a_permission_error():
     """AccessDeniedError is caught by the CLI/UI (PlannerError) and by `except PermissionError`."""
     assert issubclass(AccessDeniedError, PlannerError) and issubclass(AccessDeniedError, PermissionError)

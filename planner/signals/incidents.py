@@ -109,7 +109,7 @@ FIELDS: tuple[str, ...] = (
 """Fields a file column can map to (``--mapping column=field``)."""
 
 _FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "id": ("id", "nummer", "nr", "incident_id", "registratienummer", "meldingnummer", "crime_id"),
+    "id": ("external_id", "id", "nummer", "nr", "incident_id", "registratienummer", "meldingnummer", "crime_id"),
     "occurred_at": ("occurred_at", "tijdstip", "datumtijd", "datetime", "timestamp", "moment", "month", "maand"),
     "date": ("date", "datum", "dag"),
     "time": ("time", "tijd", "uur"),
