@@ -140,6 +140,49 @@ def test_noisy_gps_track_matches_the_route_it_followed(demo_route, sigma_m, tmp_
     assert match.breaks == 0 and 0.7 * patrol.length_m < match.length_m < 1.5 * patrol.length_m
 
 
+def test_a_sparse_track_keeps_its_corners_and_detours_to_the_stops(demo_route):
+    """A track of turns only (as some phone apps record, or a planned route's GPX) is not smoothed
+    like a dense one: the matched path still reaches every stop of the route it followed."""
+    import shapely
+
+    from planner._geo import transformer
+    from planner.streets.matching import match_track
+
+    graph, patrol = demo_route
+    match = match_track(graph, np.asarray(patrol.path_lonlat))
+    to_metric = transformer("EPSG:4326", graph.graph["crs"])
+    path = shapely.LineString(np.column_stack(to_metric.transform(*np.asarray(match.path_lonlat).T)))
+    assert patrol.stops
+    assert max(path.distance(shapely.Point(to_metric.transform(s.lon, s.lat))) for s in patrol.stops) < 5
+    assert match.length_m > 0.95 * patrol.length_m
+
+
+def test_a_real_phone_walk_matches_its_streets_whole(shared_data):
+    """The real 1 Hz smartphone walk in Heidelberg's old town (CBS smart survey) on the real OSM
+    extract: every fix near a street, no break, the walked length as long as the track's, and
+    the matched path close to the fixes."""
+    import gpxpy
+    import shapely
+
+    from planner._geo import transformer
+    from planner.streets.build import graph_from_osm_file, prepare_graph
+    from planner.streets.matching import match_track
+
+    with (shared_data / "gps" / "heidelberg_walk_2024-06-19.gpx").open() as handle:
+        fixes = np.array([(p.longitude, p.latitude) for track in gpxpy.parse(handle).tracks
+                          for segment in track.segments for p in segment.points])
+    area = shapely.box(*fixes.min(axis=0), *fixes.max(axis=0)).buffer(0.003)
+    graph = prepare_graph(graph_from_osm_file(shared_data / "osm" / "heidelberg.osm.pbf", polygon=area))
+    match = match_track(graph, fixes)
+    to_metric = transformer("EPSG:4326", graph.graph["crs"])
+    xy = np.column_stack(to_metric.transform(*fixes.T))
+    walked = np.hypot(*np.diff(xy, axis=0).T).sum()
+    path = shapely.LineString(np.column_stack(to_metric.transform(*np.asarray(match.path_lonlat).T)))
+    assert (match.n_points, match.n_off_graph, match.breaks) == (len(fixes), 0, 0)
+    assert 0.9 * walked < match.length_m < 1.1 * walked
+    assert np.median(shapely.distance(shapely.points(xy), path)) < 10
+
+
 def test_import_track_cli_records_a_walked_patrol(demo_season, demo_route, tmp_path):
     """`patrols import-track` stores a walked patrol with the track's times and team size; the
     patrol list shows it and never member names."""

@@ -61,7 +61,8 @@ class MatchParams:
     min_covered
         A street counts as walked when at least this share of its length was covered.
     median_window
-        Fixes in the running median that removes wild fixes first (1: off).
+        Fixes in the running median that removes wild fixes first, where the fixes around
+        lie closer than twice ``sigma_m`` (1: off).
     """
 
     sigma_m: float = 15.0
@@ -212,14 +213,24 @@ class _Streets:
         return run.hi if run.entry == self.u[run.edge] else self.length[run.edge] - run.lo
 
 
-def _despike(xy: np.ndarray, window: int) -> np.ndarray:
-    """A running median over ``window`` fixes: single wild fixes (multipath) disappear."""
+def _despike(xy: np.ndarray, window: int, dense_m: float) -> np.ndarray:
+    """A running median over ``window`` fixes where the track is dense: single wild fixes
+    (multipath) disappear.
+
+    Only fixes are replaced where the track around the window moves in steps shorter than
+    ``dense_m``. A sparse track (an app that records turns only, a planned route's GPX) has
+    real corners and out-and-back detours, which a median would cut off.
+    """
     if window <= 1 or len(xy) < window:
         return xy
     half = window // 2
     padded = np.pad(xy, ((half, half), (0, 0)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)
-    return np.median(windows, axis=-1)
+    # Judged on the steps just outside the window: up to ``half`` wild fixes in a row, which
+    # the median removes, make the steps inside it long.
+    steps = np.hypot(*np.diff(np.pad(xy, ((half + 1, half + 1), (0, 0)), mode="edge"), axis=0).T)
+    dense = (steps[: len(xy)] < dense_m) & (steps[2 * half + 1:] < dense_m)
+    return np.where(dense[:, None], np.median(windows, axis=-1), xy)
 
 
 def _thin(xy: np.ndarray, spacing: float) -> np.ndarray:
@@ -233,7 +244,7 @@ def _thin(xy: np.ndarray, spacing: float) -> np.ndarray:
 def _track_xy(lonlat: np.ndarray, crs, params: MatchParams) -> np.ndarray:
     """The fixes used: in metres, finite, despiked and thinned to ``params.spacing_m``."""
     xy = np.column_stack(transformer(settings.WGS84, crs).transform(lonlat[:, 0], lonlat[:, 1]))
-    xy = _despike(xy[np.isfinite(xy).all(axis=1)], params.median_window)
+    xy = _despike(xy[np.isfinite(xy).all(axis=1)], params.median_window, 2 * params.sigma_m)
     return xy[_thin(xy, params.spacing_m)]
 
 
