@@ -33,7 +33,7 @@ from scipy.spatial import cKDTree
 from .. import _geo, settings
 from .._errors import InputError
 from .._geo import edge_geometry, street_table
-from .._validation import Constraints, check_params, integer, optional, real
+from .._validation import Constraints, Rule, check_params, integer, optional, real
 from ..i18n import N_, format_number, translation
 from .orienteering import OrienteeringProblem, OrienteeringSolution, SolverParams, solve_orienteering
 from .targets import no_targets, targets_from_hot_streets, targets_from_hotspots
@@ -72,7 +72,8 @@ class RouteParams:
         "minutes": real(low=0, low_open=True, high=24 * 60, allowed="> 0 and at most 1440 (a day)"),
         "teams": integer(low=1, high=settings.MAX_TEAMS),
         "dwell_min": real(low=0, high=24 * 60, allowed="≥ 0 and at most 1440 (a day)"),
-        "speed_kmh": optional(real(low=0, low_open=True, finite=False)),
+        "speed_kmh": Rule(optional(real(low=0, low_open=True, finite=False)).test,
+                          "> 0 (or left out: the street graph's own speed)"),
         "time_limit": real(low=0, low_open=True, finite=False),
         "pass_by_m": real(low=0, finite=False),
         "max_snap_m": real(low=0, low_open=True, finite=False),
@@ -82,7 +83,9 @@ class RouteParams:
     }
 
     def __post_init__(self) -> None:
-        check_params(self)
+        # Named as the user sets them (flags, fields), not as Python fields.
+        check_params(self, labels={"dwell_min": "the minutes at each stop (dwell)",
+                                   "speed_kmh": "the walking speed in km/h"})
 
 
 @dataclass(frozen=True)
