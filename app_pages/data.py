@@ -14,7 +14,7 @@ from app_pages import cached, ui
 from app_pages.ui import _
 from planner import settings
 from planner.output import csv_bytes
-from planner.signals.incidents import ParseOptions, parse_mapping
+from planner.signals.incidents import CATEGORIES, ParseOptions, parse_mapping
 from planner.signals.intake import import_file
 from planner.signals.wards import read_wards, store_wards
 
@@ -52,8 +52,13 @@ with signals_tab, ui.guarded():
         _(ui.OPTION_FIELDS["date_format"]), key="data_date_format",
         placeholder="%m/%d/%y %H:%M",
     )
+    default_category = st.selectbox(
+        _(ui.OPTION_FIELDS["default_category"]), [None, *CATEGORIES], key="data_default_category",
+        format_func=lambda code: _("None: such rows are rejected") if code is None else ui.category_label(code),
+    )
     if st.button(_("Import"), key="data_import", type="primary", disabled=upload is None):
-        options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format or None)
+        options = ParseOptions(mapping=parse_mapping(mapping), date_format=date_format or None,
+                               default_category=default_category)
         with st.spinner(_("Importing…")), _saved(upload) as path:
             report = import_file(
                 cached.current_store(), path, options=options, rejects_dir=settings.data_dir() / "rejects",

@@ -73,6 +73,7 @@ def lat_lon(text: str | None) -> tuple[float, float] | None:
 OPTION_FIELDS = {
     "date_format": N_("Date format (optional)"), "mapping": N_("Other column names (optional): COLUMN=field,..."),
     "force": N_("Even beside real data (--force)"),
+    "default_category": N_("Category of rows without a known one (optional)"),
 }
 """The label of the field that sets a core option (``PlannerError.options``), for the pages and their errors."""
 OPTION_SETTINGS = {"data_dir": "WAS_DATA_DIR", "db": "WAS_DATABASE_URL"}

@@ -496,6 +496,31 @@ def test_uploads_leave_no_file_behind(demo_template, tmp_path, monkeypatch):
         assert len(at.success) == 1 and list(scratch.iterdir()) == [], uploader
 
 
+def test_a_file_of_one_kind_of_signal_imports_with_the_category_field(demo_template, tmp_path, monkeypatch):
+    """A file without a category column is refused with a message naming the page's field for it;
+    with that field set, its rows are imported."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_template, data)
+    monkeypatch.setenv("WAS_DATA_DIR", str(data))
+    monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
+    before = open_store(f"sqlite:///{data / 'was.db'}").incident_count()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/data.py").run()
+    at.file_uploader(key="data_signals_file").set_value(
+        ("geweld.csv", b"datum;tijd;lat;lon\n20-11-2026;22:30;52.55;5.23\n", "text/csv"))
+    at.run()
+    at.button(key="data_import").click().run()
+    assert not at.exception
+    assert any("Categorie van rijen zonder bekende categorie" in e.value for e in at.error), [e.value for e in at.error]
+    at.selectbox(key="data_default_category").set_value("violence").run()
+    at.button(key="data_import").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert open_store(f"sqlite:///{data / 'was.db'}").incident_count() == before + 1
+
+
 def test_demo_button_refuses_beside_real_wards(store, data_dir, two_wards):
     """The Gegevens page's demo button on a store with real wards shows the refusal naming the
     switch and stores nothing; the dashboard and the CLI share the rule."""

@@ -140,11 +140,16 @@ def test_an_output_path_that_is_a_folder_exits_2_with_one_line(data_dir, tmp_pat
         (["hotspots", "--ward", "West", "--window", "25:00-26:00"], "window start must be a time of day"),
         (["effect", "--treated", "West", "--split", "2026-06", "--seed", "-1"], "seed (random_state) must be"),
         (["import", "{tmp}/s.csv", "--source", "buurman"], "source of rows without one must be one of"),
+        (["route", "--ward", "West", "--speed-kmh", "-1"], "the walking speed in km/h must be > 0 (or left out"),
+        (["route", "--ward", "West", "--dwell-min", "-1"], "the minutes at each stop (dwell) must be ≥ 0"),
+        # A police file of one kind of signal has no category column: the message says how to give one.
+        (["import", "{tmp}/assaults.csv"], "or give the whole file one with --default-category"),
     ],
 )
 def test_hostile_options_exit_2_with_one_line(data_dir, tmp_path, args, message):
     """Each attack of issue 14 §4 on the options gives exit code 2 and one line, no traceback."""
     (tmp_path / "s.csv").write_text("datum,categorie,lat,lon\n01-11-2025,inbraak,52.06,4.49\n")
+    (tmp_path / "assaults.csv").write_text("datum,lat,lon\n01-11-2025,52.06,4.49\n")
     (tmp_path / "binary.gpx").write_bytes(bytes(range(256)) * 4)
     result = run(data_dir, *[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert result.exit_code == 2, result.output

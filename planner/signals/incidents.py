@@ -578,11 +578,13 @@ def _require_columns(columns: dict[str, str], table: RawTable, options: ParseOpt
         if not present
     ]
     if missing:
+        # A file of one kind of signal (a police export of assaults) has no category column at all.
+        whole_file = "; or give the whole file one with {default_category}" if not has_category else ""
         msg = (
             f"{table.name or 'the table'}: no column for {' and '.join(missing)} "
-            f"(recognised: {', '.join(found) or 'nothing'}); rename it or use {{mapping}} COLUMN=FIELD"
+            f"(recognised: {', '.join(found) or 'nothing'}); rename it or use {{mapping}} COLUMN=FIELD{whole_file}"
         )
-        raise InputError(msg, options=("mapping",))
+        raise InputError(msg, options=("mapping", "default_category"))
 
 
 _DAYFIRST = ("%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%y", "%d/%m/%y")
