@@ -96,7 +96,7 @@ def test_same_seed_same_plan(grid):
 
 def test_params_are_validated():
     """A negative dwell time is refused with a message naming the field."""
-    with pytest.raises(InputError, match=r"minutes at each stop \(dwell\) must be ≥ 0 and at most 1440 \(a day\), got -5"):
+    with pytest.raises(InputError, match=r"minutes at each stop \(dwell\) must be ≥ 0 and at most 1440 \(a day\), got"):
         RouteParams(dwell_min=-5)
 
 
