@@ -78,8 +78,8 @@ def hotspots(url: str, version: tuple[int, int], user: User, ward: str | None, s
     """``access.visible_hotspots`` of the signals in a period (ISO dates, ``until`` exclusive)
     and categories, as ``user`` may see them; ``window`` shows that time of day as it is given."""
     return access.visible_hotspots(
-        store(url), user, ward, audience=audience, since=pd.Timestamp(since, tz=settings.TIMEZONE),
-        until=pd.Timestamp(until, tz=settings.TIMEZONE), categories=categories, window=window, forecast=False,
+        store(url), user, ward, audience=audience, since=pd.Timestamp(since, tz=settings.timezone()),
+        until=pd.Timestamp(until, tz=settings.timezone()), categories=categories, window=window, forecast=False,
     )
 
 

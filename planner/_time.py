@@ -9,7 +9,7 @@
 - A stamp read from data or typed as a reference time (a signal's date, the ``now`` a hotspot map
   is scored at, a backtest split) is local wall-clock time when it is naive: ``utc_timestamp``.
 - A GPX time without a zone is UTC, as the format says: ``from_utc_naive``.
-- Local means ``settings.TIMEZONE``: ``local_zone``, ``local_day``.
+- Local means ``settings.timezone()``: ``local_zone``, ``local_day``.
 - What day it is for planning and reviewing: ``now``/``today``, local, on the day ``WAS_TODAY``
   names when it is set (a demonstration, a training evening replaying a past season, the tests).
   It never moves a stored timestamp or a retention cut-off: those follow the real clock
@@ -29,8 +29,8 @@ from ._errors import InputError
 
 
 def local_zone() -> ZoneInfo:
-    """The installation's timezone (``settings.TIMEZONE``)."""
-    return ZoneInfo(settings.TIMEZONE)
+    """The installation's timezone (``settings.timezone()``)."""
+    return ZoneInfo(settings.timezone())
 
 
 def now() -> datetime:
@@ -95,7 +95,7 @@ def local_to_utc(naive: pd.Series) -> pd.Series:
     """Naive local wall-clock times → UTC. The hour the clocks go back happens twice: it is read
     as summer time (the first); a time in the hour the clocks skip moves forward to its end."""
     ambiguous = np.ones(len(naive), dtype=bool)
-    local = naive.dt.tz_localize(settings.TIMEZONE, ambiguous=ambiguous, nonexistent="shift_forward")
+    local = naive.dt.tz_localize(settings.timezone(), ambiguous=ambiguous, nonexistent="shift_forward")
     return local.dt.tz_convert("UTC")
 
 

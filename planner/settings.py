@@ -6,9 +6,25 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-TIMEZONE = "Europe/Amsterdam"
-"""Local time of naive timestamps in imported files and of every time shown to users."""
+TIMEZONE_DEFAULT = "Europe/Amsterdam"
+
+
+def timezone() -> str:
+    """The installation's local time (``WAS_TIMEZONE``, an IANA name such as ``America/Chicago``):
+    of naive timestamps in imported files, of "tonight" and of every time shown to users. Set it
+    before the first import; stored times are UTC, so it never changes what was stored."""
+    name = os.environ.get("WAS_TIMEZONE") or TIMEZONE_DEFAULT
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # an unknown name, a path, an unreadable zone file
+        from ._errors import InputError
+
+        msg = f"WAS_TIMEZONE must be a time zone name such as Europe/Amsterdam or America/Chicago, got {name!r}"
+        raise InputError(msg) from None
+    return name
+
 
 RD_NEW = "EPSG:28992"
 WGS84 = "EPSG:4326"

@@ -18,6 +18,7 @@ DEMO_END = date(2026, 12, 1)
 CLI (``WAS_TODAY``, inherited by the servers the tests start) see it as today, so no test depends on
 the calendar day."""
 os.environ["WAS_TODAY"] = DEMO_END.isoformat()
+os.environ.pop("WAS_TIMEZONE", None)  # the tests' times are Dutch, like the demo's
 
 SHARED_DIR = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 

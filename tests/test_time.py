@@ -36,3 +36,24 @@ def test_naive_local_times_have_one_rule_at_the_dst_changes(local, utc):
     expected = pd.Timestamp(utc, tz="UTC")
     assert _time.utc_timestamp(pd.Timestamp(local)) == expected
     assert _time.local_to_utc(pd.Series([pd.Timestamp(local)])).iloc[0] == expected
+
+
+def test_the_installation_s_time_zone_reads_naive_times_and_days(monkeypatch):
+    """WAS_TIMEZONE sets local time, for a city outside the Netherlands: a Chicago file's 22:00 is
+    03:00 UTC the next day in summer, and that signal's local day stays the day it happened."""
+    import pandas as pd
+
+    monkeypatch.setenv("WAS_TIMEZONE", "America/Chicago")
+    utc = _time.local_to_utc(pd.Series([pd.Timestamp("2017-07-01 22:00")])).iloc[0]
+    assert utc == pd.Timestamp("2017-07-02 03:00", tz="UTC")
+    assert _time.local_day(utc.to_pydatetime()) == date(2017, 7, 1)
+    monkeypatch.delenv("WAS_TIMEZONE")
+    assert _time.local_to_utc(pd.Series([pd.Timestamp("2017-07-01 22:00")])).iloc[0] == pd.Timestamp(
+        "2017-07-01 20:00", tz="UTC")
+
+
+@pytest.mark.parametrize("name", ["Mars/Base", "america/chicago", "../../etc/passwd", "CET "])
+def test_a_bad_time_zone_names_the_setting_and_examples(monkeypatch, name):
+    monkeypatch.setenv("WAS_TIMEZONE", name)
+    with pytest.raises(InputError, match="WAS_TIMEZONE must be a time zone name such as Europe/Amsterdam"):
+        _time.local_zone()

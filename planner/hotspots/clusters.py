@@ -595,4 +595,4 @@ def _iso(times: pd.Series) -> np.ndarray:
 
 
 def _month(stamp: pd.Timestamp) -> str:
-    return stamp.tz_convert(settings.TIMEZONE).strftime("%Y-%m")
+    return stamp.tz_convert(settings.timezone()).strftime("%Y-%m")

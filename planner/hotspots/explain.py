@@ -121,7 +121,7 @@ def hour_ranges(hours: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def _month(stamp: pd.Timestamp, language: str) -> str:
-    local = stamp.tz_convert(settings.TIMEZONE)
+    local = stamp.tz_convert(settings.timezone())
     return f"{month_name(local.month, language=language)} {local.year}"
 
 

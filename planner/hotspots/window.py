@@ -204,7 +204,7 @@ class TimeWeighting:
 def local_minutes(times: pd.Series) -> np.ndarray:
     """Minutes since a Monday 00:00 in Dutch local (wall-clock) time, for aware UTC timestamps."""
     times = pd.to_datetime(times, utc=True)
-    local = times.dt.tz_convert(settings.TIMEZONE).dt.tz_localize(None)
+    local = times.dt.tz_convert(settings.timezone()).dt.tz_localize(None)
     return ((local - _EPOCH) / pd.Timedelta(minutes=1)).to_numpy(dtype=float)
 
 

@@ -241,7 +241,7 @@ def panel_from_signals(incidents: pd.DataFrame, wards: Sequence[str], *, start: 
     counts = pd.DataFrame(0.0, index=pd.Index(list(wards), name="area"), columns=starts)
     if len(incidents):
         kept = incidents[~incidents["on_patrol"].astype(bool) & incidents["ward"].isin(list(wards))]
-        days = kept["occurred_from"].dt.tz_convert(settings.TIMEZONE).dt.date
+        days = kept["occurred_from"].dt.tz_convert(settings.timezone()).dt.date
         first = pd.Series([period_start(d, period) for d in days], index=kept.index, dtype=object)
         inside = first.isin(starts)
         table = pd.crosstab(kept.loc[inside, "ward"], first[inside])

@@ -416,12 +416,12 @@ def _method(p: HotspotParams, language: str) -> list[str]:
 
 
 def _day(stamp: pd.Timestamp) -> str:
-    return pd.Timestamp(stamp).tz_convert(settings.TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    return pd.Timestamp(stamp).tz_convert(settings.timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _period(incidents: pd.DataFrame) -> str:
-    start = pd.to_datetime(incidents["occurred_from"], utc=True).min().tz_convert(settings.TIMEZONE)
-    end = reference_time(incidents).tz_convert(settings.TIMEZONE)
+    start = pd.to_datetime(incidents["occurred_from"], utc=True).min().tz_convert(settings.timezone())
+    end = reference_time(incidents).tz_convert(settings.timezone())
     return f"{start:%Y-%m} – {end:%Y-%m}"
 
 

@@ -102,7 +102,7 @@ def signals_per_period(store, start: date, end: date, *, freq: str = "week") -> 
     starts = period_starts(start, end, freq)
     incidents = store.incidents(since=aware(start), until=aware(end))
     wards = list(store.wards()["name"])
-    local = incidents["occurred_from"].dt.tz_convert(settings.TIMEZONE).dt.date
+    local = incidents["occurred_from"].dt.tz_convert(settings.timezone()).dt.date
     keep = (local >= start) & (local < end)
     frame = pd.DataFrame({"ward": incidents["ward"], "day": local, "on_patrol": incidents["on_patrol"]})[keep]
     bins = pd.Series(range(len(starts)), index=starts)

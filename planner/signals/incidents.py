@@ -689,7 +689,7 @@ def _parse_window(values: pd.Series, date_format: str | None, month_first: bool)
         month = values.str.match(_MONTH)
         end[day] = local_to_utc(naive[day] + pd.Timedelta(days=1))
         end[month] = local_to_utc(naive[month] + pd.offsets.MonthBegin(1))
-    local = start.dt.tz_convert(settings.TIMEZONE).dt.tz_localize(None)
+    local = start.dt.tz_convert(settings.timezone()).dt.tz_localize(None)
     outside = pd.Series(None, index=values.index, dtype=object)
     outside[local < _EARLIEST] = "past"
     outside[local >= _LATEST] = "future"
