@@ -305,6 +305,20 @@ def test_day_first_only_dates_are_day_first_and_ambiguous_ones_warn():
     assert "'1/2/06'" in warning and "day-first" in warning and "--date-format" in warning.phrased(flag)
 
 
+@pytest.mark.parametrize(("dates", "months"), [
+    (("02-11-2017 21:00", "03-04-2017 09:30"), [2, 3]), (("1/2/06", "3/4/06"), [1, 3]),
+    (("02.11.2017 09:30 PM", "03.04.2017 10:15 AM"), [2, 3])])
+def test_the_month_first_format_an_ambiguous_warning_suggests_reads_the_dates(dates, months):
+    """The format the warning suggests, given as the date format, reads those very dates month-first."""
+    import re
+
+    (warning,) = parse_incidents(_dates(*dates), now=NOW).warnings
+    suggested = re.search(r"'(%m[^']*)'", warning).group(1)
+    month_first = parse_incidents(_dates(*dates), options=ParseOptions(date_format=suggested), now=NOW)
+    assert month_first.rejects.empty
+    assert month_first.valid["occurred_from"].dt.tz_convert("Europe/Amsterdam").dt.month.tolist() == months
+
+
 def test_a_column_needing_both_orders_asks_for_the_date_format():
     """Day-first-only and month-first-only dates in one file stop with a message naming both rows."""
     with pytest.raises(InputError) as refused:

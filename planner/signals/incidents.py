@@ -632,7 +632,23 @@ def date_order(values: pd.Series) -> tuple[bool, str | None]:
     example = texts.iloc[int(np.argmax(either))]
     return False, Notice(f"dates such as {example!r} read both day-first and month-first; they were read "
                          "day-first, the Dutch order; if they are month-first, give the date format "
-                         "({date_format} '%m/%d/%y')", options=("date_format",))
+                         f"({{date_format}} '{_month_first_format(example)}')", options=("date_format",))
+
+
+_DATE_PARTS = re.compile(r"^\d{1,2}([-/.])\d{1,2}[-/.](\d{2,4})\s*(.*)$")
+_CLOCKS = ((re.compile(r"\d{1,2}:\d{2}:\d{2}\s*[AaPp][Mm]"), " %I:%M:%S %p"),
+           (re.compile(r"\d{1,2}:\d{2}\s*[AaPp][Mm]"), " %I:%M %p"),
+           (re.compile(r"\d{1,2}:\d{2}:\d{2}"), " %H:%M:%S"), (re.compile(r"\d{1,2}:\d{2}"), " %H:%M"))
+
+
+def _month_first_format(example: str) -> str:
+    """The month-first date format that reads ``example`` (``'02-11-2017 21:00'`` → ``%m-%d-%Y %H:%M``)."""
+    parts = _DATE_PARTS.match(example)
+    if parts is None:
+        return "%m/%d/%y"
+    separator, year, rest = parts.groups()
+    clock = next((form for pattern, form in _CLOCKS if pattern.fullmatch(rest)), "")
+    return f"%m{separator}%d{separator}{'%Y' if len(year) == 4 else '%y'}{clock}"
 
 
 def _to_local_naive(values: pd.Series, date_format: str | None, month_first: bool) -> pd.Series:
