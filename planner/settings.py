@@ -96,6 +96,22 @@ def retention_period() -> str:
     return os.environ.get("WAS_RETENTION", RETENTION_DEFAULT)
 
 
+EMERGENCY_NUMBER_DEFAULT = "112"
+
+
+def emergency_number() -> str:
+    """The number a team calls in danger (``WAS_EMERGENCY_NUMBER``, e.g. ``911`` in North America),
+    in the stops' watch points of routes and briefings."""
+    number = (os.environ.get("WAS_EMERGENCY_NUMBER") or EMERGENCY_NUMBER_DEFAULT).strip()
+    if not (number.isascii() and number.isdigit() and 2 <= len(number) <= 6):
+        from ._errors import InputError
+
+        msg = (f"WAS_EMERGENCY_NUMBER must be the phone number to call in danger, 2 to 6 digits such as 112 "
+               f"or 911, got {number!r}")
+        raise InputError(msg)
+    return number
+
+
 CONTACT_DEFAULT = "de gemeente (stel WAS_CONTACT in met een e-mailadres of afdeling)"
 
 

@@ -127,3 +127,18 @@ def test_numbers_are_written_one_way_per_language(value, digits, grouping, nl, e
 
     assert format_number(value, digits, language="nl", grouping=grouping) == nl
     assert format_number(value, digits, language="en", grouping=grouping) == en
+
+
+def test_the_watch_points_name_the_installation_s_emergency_number(monkeypatch):
+    """112 by default; WAS_EMERGENCY_NUMBER for a city elsewhere, in both languages; a bad one is refused."""
+    from planner.i18n import watch_points
+
+    monkeypatch.delenv("WAS_EMERGENCY_NUMBER", raising=False)
+    assert watch_points(["violence"], language="nl") == "ruzies en dreigende situaties; bel bij gevaar 112"
+    monkeypatch.setenv("WAS_EMERGENCY_NUMBER", "911")
+    assert watch_points(["violence", "burglary"], language="en").startswith(
+        "fights and threatening situations; call 911 in danger; ")
+    assert "bel bij gevaar 911" in watch_points(["violence"], language="nl")
+    monkeypatch.setenv("WAS_EMERGENCY_NUMBER", "9-1-1")
+    with pytest.raises(InputError, match="WAS_EMERGENCY_NUMBER must be the phone number to call in danger"):
+        watch_points(["violence"], language="nl")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from babel.dates import get_day_names, get_month_names
 
+from .. import settings
 from .._errors import InputError
 
 LANGUAGES: tuple[str, ...] = ("nl", "en")
@@ -64,10 +65,11 @@ _WATCH_POINTS: dict[str, str] = {
     "street_light": N_("street lights that are out (note the pole number)"),
     "suspicious_situation": N_("people or cars circling or looking around homes"),
     "drugs": N_("dealing or use, nitrous oxide canisters, litter at playgrounds"),
-    "violence": N_("fights and threatening situations; call 112 in danger"),
+    "violence": N_("fights and threatening situations; call {emergency} in danger"),
     "other": N_("anything else that stands out"),
 }
-"""What a team watches for at a stop, per signal category."""
+"""What a team watches for at a stop, per signal category (``{emergency}``: the installation's
+emergency number)."""
 
 
 _DUTCH_MARKS = str.maketrans({",": ".", ".": ","})
@@ -91,7 +93,9 @@ def category_label(code: str, *, language: str) -> str:
 def watch_points(categories, *, language: str) -> str:
     """What to watch for at a stop whose signals are of ``categories`` (codes, most first)."""
     _ = translation(language).gettext
-    return "; ".join(_(_WATCH_POINTS[c]) for c in dict.fromkeys(categories) if c in _WATCH_POINTS)
+    emergency = settings.emergency_number()
+    return "; ".join(_(_WATCH_POINTS[c]).replace("{emergency}", emergency)
+                     for c in dict.fromkeys(categories) if c in _WATCH_POINTS)
 
 
 def has_watch_points(code: str) -> bool:
