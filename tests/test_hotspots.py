@@ -526,3 +526,15 @@ def test_public_category_counts_never_go_below_k():
     assert ["burglary", 1] in officer.hotspots.iloc[0]["top_categories"]
     assert len(public.hotspots) == 1
     assert public.hotspots.iloc[0]["top_categories"] == [["youth_nuisance", 12]]
+
+
+def test_with_no_signals_the_present_is_the_installation_s_today():
+    """An empty ward is scored as of today as WAS_TODAY moves it (the tests' day), not the calendar's."""
+    import os
+    from datetime import date
+
+    from planner import _time
+    from planner.hotspots.weights import reference_time
+
+    present = reference_time(pd.DataFrame({"occurred_to": pd.Series([], dtype="datetime64[ns, UTC]")}))
+    assert _time.local_day(present.to_pydatetime()) == _time.today() == date.fromisoformat(os.environ["WAS_TODAY"])

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from .. import settings
+from .. import _time, settings
 from .._errors import InputError
 from .._time import utc_timestamp
 from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
@@ -215,9 +215,10 @@ def column_or(frame: pd.DataFrame, name: str, default: Any) -> pd.Series:
 
 
 def reference_time(incidents: pd.DataFrame) -> pd.Timestamp:
-    """The data's own present: the latest ``occurred_to`` (UTC), so old files score as of their end."""
+    """The data's own present: the latest ``occurred_to`` (UTC), so old files score as of their
+    end; with no signals, the installation's now (``WAS_TODAY`` moves it)."""
     if len(incidents) == 0:
-        return pd.Timestamp(datetime.now(UTC))
+        return pd.Timestamp(_time.now()).tz_convert(UTC)
     return pd.to_datetime(incidents["occurred_to"], utc=True).max()
 
 
