@@ -415,3 +415,13 @@ def test_date_order_is_judged_over_every_date_column():
     with pytest.raises(InputError, match=r"'13/2/06 06:00' \(row 1\) reads only day-first and '1/14/06 06:00' "
                                          r"\(row 2\) only month-first"):
         parse_incidents(RawTable(rows=rows), now=NOW)
+
+
+def test_a_date_format_that_reads_no_row_is_refused_naming_it():
+    """A given date format that matches none of the file's dates stops the file (no batch of rejects),
+    naming the option and a date as the file writes it; one that reads some rows rejects only the rest."""
+    with pytest.raises(InputError, match=r"date_format` '%d/%m/%Y' reads none of the file's dates \(e.g. '2010-01-01"):
+        parse_incidents(_dates("2010-01-01 05:40", "2010-01-03 02:29"), options=ParseOptions(date_format="%d/%m/%Y"),
+                        now=NOW)
+    some = parse_incidents(_dates("01/02/2010", "2010-01-03"), options=ParseOptions(date_format="%d/%m/%Y"), now=NOW)
+    assert len(some.valid) == 1 and len(some.rejects) == 1

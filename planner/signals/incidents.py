@@ -763,6 +763,11 @@ def _parse_when(text, columns: dict[str, str], date_format: str | None, month_fi
                     + f" lies too far in the past (before {settings.EARLIEST_DAY:%Y}); check the year")
     reason[(outside == "future") & reason.isna()] = f"{field_name}: lies in the future; check the year"
     unreadable = start.isna() & reason.isna()
+    if date_format and unreadable.any() and start.isna().all():
+        # An option that reads no row is the option's mistake: rejecting every row would bury it.
+        msg = (f"{{date_format}} {date_format!r} reads none of the file's dates (e.g. {raw[unreadable].iloc[0]!r}); "
+               "give the format they are written in, or leave it out to read ISO and Dutch dates")
+        raise InputError(msg, options=("date_format",))
     reason[unreadable] = (
         f"{field_name}: cannot read " + raw[unreadable].map(repr)
         + " as a date; use 25-11-2026 22:30 or 2026-11-25T22:30, or give the file's date format"
