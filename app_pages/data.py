@@ -38,7 +38,7 @@ signals_tab, outcomes_tab, wards_tab, demo_tab = st.tabs(
 
 with signals_tab, ui.guarded():
     st.write(
-        _("CSV (`,` or `;`), GeoJSON or GeoPackage. Columns such as `date,time,category,lat,lon`; the README "
+        _("CSV (`,`, `;`, tab or `|`), GeoJSON or GeoPackage. Columns such as `date,time,category,lat,lon`; the README "
           "lists every name.")
     )
     upload = st.file_uploader(

@@ -242,6 +242,19 @@ def test_infinite_or_huge_geometry_coordinates_are_rejected(tmp_path):
     assert parsed.rejects["reason"].str.startswith("geometry: out of range").all()
 
 
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_every_common_delimiter_is_read(tmp_path, delimiter):
+    """Comma, semicolon, tab and the pipe some police and portal exports use."""
+    path = tmp_path / "signals.csv"
+    path.write_text("\n".join(delimiter.join(row) for row in (
+        ("datum", "categorie", "lat", "lon", "omschrijving"), ("01-11-2026", "inbraak", "52.06", "4.49", "deur open"),
+        ("02-11-2026", "vernieling", "52.07", "4.48", "bank"))) + "\n")
+    table = read_table(path)
+    parsed = parse_incidents(table, now=NOW)
+    assert table.delimiter == delimiter and len(parsed.valid) == 2, parsed.rejects
+    assert parsed.valid["category"].tolist() == ["burglary", "vandalism"]
+
+
 def test_a_ragged_row_is_rejected_and_the_rest_imported(tmp_path):
     """One row with an unquoted delimiter is rejected with the reason; the others are read."""
     path = tmp_path / "ragged.csv"

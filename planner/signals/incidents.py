@@ -328,7 +328,7 @@ def _read_csv(path: Path) -> RawTable:
     if not header:
         msg = f"{path.name}: the file is empty; it needs a header row and at least one row"
         raise InputError(msg)
-    delimiter = max([";", ",", "\t"], key=header.count)
+    delimiter = max([";", ",", "\t", "|"], key=header.count)
     try:
         records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
                    if len(r) > 1 or (r and r[0].strip())]
