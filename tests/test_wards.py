@@ -51,6 +51,19 @@ def test_invalid_ward_files_are_refused(two_wards):
         validate_wards(lines)
 
 
+def test_a_ward_file_with_latitude_and_longitude_swapped_is_refused(tmp_path):
+    """Chicago written as (lat, lon) lands near the South Pole: refused, naming the ward and the
+    likely swap, instead of loading and then rejecting every signal as outside every ward."""
+    chicago = [(-87.72, 41.93), (-87.70, 41.93), (-87.70, 41.95), (-87.72, 41.95)]
+    right = gpd.GeoDataFrame({"name": ["Logan Square"]}, geometry=[Polygon(chicago)], crs="EPSG:4326")
+    assert len(validate_wards(right)) == 1
+    swapped = right.set_geometry([Polygon([(lat, lon) for lon, lat in chicago])], crs="EPSG:4326")
+    swapped.to_file(tmp_path / "wijken.geojson", driver="GeoJSON")
+    with pytest.raises(InputError, match=r"wijken.geojson: ward 'Logan Square' lies at latitude -87.71, longitude "
+                                         r"41.94, where no town is: are longitude and latitude swapped\?"):
+        read_wards(tmp_path / "wijken.geojson")
+
+
 def test_bow_tie_polygon_is_repaired(two_wards):
     """A self-intersecting ring (as generalisation produces) is repaired, not refused."""
     bow = Polygon([(91000, 452000), (92000, 453000), (92000, 452000), (91000, 453000)])

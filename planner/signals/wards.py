@@ -108,7 +108,26 @@ def validate_wards(wards: gpd.GeoDataFrame, *, source: str = "wards") -> gpd.Geo
         msg = f"{source}: ward {bad!r} is not a polygon ({geometry[~polygonal].iloc[0].geom_type}); wards must be areas"
         raise InputError(msg)
     wards = wards.set_geometry(geometry)
+    _require_inhabited_latitudes(wards, source)
     return wards
+
+
+_CITY_LATITUDES = (-60.0, 75.0)
+"""No town lies outside these latitudes (Ushuaia −55°, Longyearbyen 78° has no wards to patrol)."""
+
+
+def _require_inhabited_latitudes(wards: gpd.GeoDataFrame, source: str) -> None:
+    """Refuse wards where no town is: most often longitude and latitude swapped in the file, which
+    would otherwise load and then reject every signal as outside every ward."""
+    bounds = wards.to_crs(settings.WGS84).bounds
+    outside = (bounds["miny"] < _CITY_LATITUDES[0]) | (bounds["maxy"] > _CITY_LATITUDES[1])
+    if outside.any():
+        row = bounds[outside].iloc[0]
+        name = wards["name"][outside].iloc[0]
+        msg = (f"{source}: ward {name!r} lies at latitude {(row['miny'] + row['maxy']) / 2:.2f}, longitude "
+               f"{(row['minx'] + row['maxx']) / 2:.2f}, where no town is: are longitude and latitude swapped? "
+               "GeoJSON and WKT give the longitude first")
+        raise InputError(msg)
 
 
 def find_ward(query: str, wards: pd.DataFrame) -> str:
