@@ -228,15 +228,28 @@ def test_coverage_effect_review_in_the_browser(browser, server, width, height):
 
 
 def _signed_in_page(browser, base: str, name: str):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page(viewport={"width": 1400, "height": 2000}, accept_downloads=True)
     page.goto(base)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
     page.get_by_label(DUTCH("User name")).fill(name)
     page.get_by_label(DUTCH("Password"), exact=True).fill(PASSWORD)
     page.get_by_role("button", name=DUTCH("Sign in")).click()
-    page.get_by_role("link", name=DUTCH("Hotspot map")).click()
-    # Other pages have a GeoJSON download too: wait for the hotspot map's own one.
-    page.wait_for_selector(".st-key-hotspots_geojson [data-testid='stDownloadButton']", timeout=120_000)
+    # A click on the link while the signed-in first page is still re-running can be lost: the
+    # browser then stays on that page (whose route has a GeoJSON download too), so it is clicked
+    # until the hotspot map's own download is there.
+    for attempt in (1, 2, 3):
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
+        page.get_by_role("link", name=DUTCH("Hotspot map")).click()
+        try:
+            page.wait_for_selector(".st-key-hotspots_geojson [data-testid='stDownloadButton']", timeout=60_000)
+            break
+        except PlaywrightTimeout:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"signed-in-{name}-attempt-{attempt}.png"), full_page=True)
+    else:
+        raise AssertionError(f"the hotspot map did not open for {name} in 3 clicks; see {ARTIFACTS}")
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
     return page
 
