@@ -636,9 +636,14 @@ def date_order(values: pd.Series) -> tuple[bool, str | None]:
 
 
 _DATE_PARTS = re.compile(r"^\d{1,2}([-/.])\d{1,2}[-/.](\d{2,4})\s*(.*)$")
-_CLOCKS = ((re.compile(r"\d{1,2}:\d{2}:\d{2}\s*[AaPp][Mm]"), " %I:%M:%S %p"),
-           (re.compile(r"\d{1,2}:\d{2}\s*[AaPp][Mm]"), " %I:%M %p"),
-           (re.compile(r"\d{1,2}:\d{2}:\d{2}"), " %H:%M:%S"), (re.compile(r"\d{1,2}:\d{2}"), " %H:%M"))
+
+
+def _reads(text: str, form: str) -> bool:
+    try:
+        datetime.strptime(text, form)
+    except ValueError:
+        return False
+    return True
 
 
 def _month_first_format(example: str) -> str:
@@ -647,7 +652,7 @@ def _month_first_format(example: str) -> str:
     if parts is None:
         return "%m/%d/%y"
     separator, year, rest = parts.groups()
-    clock = next((form for pattern, form in _CLOCKS if pattern.fullmatch(rest)), "")
+    clock = next((form for form in _TIMES if _reads(rest, form.strip())), "")
     return f"%m{separator}%d{separator}{'%Y' if len(year) == 4 else '%y'}{clock}"
 
 
