@@ -234,7 +234,8 @@ class BacktestParams:
     }
 
     def __post_init__(self) -> None:
-        check_params(self)
+        # Named as the user sets it (`--horizon-days`, the dashboard's field), not as a Python field.
+        check_params(self, labels={"horizon_days": "the forecast horizon in days"})
 
 
 @dataclass(frozen=True)
