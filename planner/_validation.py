@@ -132,8 +132,8 @@ def instance(cls: type, *, allowed: str | None = None) -> Rule:
 
 
 def optional(rule: Rule) -> Rule:
-    """``None``, or what ``rule`` allows."""
-    return Rule(lambda value: value is None or rule.test(value), f"None or {rule.allowed}")
+    """``None``, or what ``rule`` allows; said as users meet it: a field or flag left out."""
+    return Rule(lambda value: value is None or rule.test(value), f"{rule.allowed}, or left out")
 
 
 def each(rule: Rule, *, allowed: str, empty: bool = False) -> Rule:

@@ -145,6 +145,7 @@ def test_an_output_path_that_is_a_folder_exits_2_with_one_line(data_dir, tmp_pat
         (["route", "--ward", "West", "--dwell-min", "-1"], "the minutes at each stop (dwell) must be ≥ 0"),
         # A police file of one kind of signal has no category column: the message says how to give one.
         (["import", "{tmp}/assaults.csv"], "or give the whole file one with --default-category"),
+        (["import", "{tmp}/assaults.csv", "--default-category", "theft"], "default category must be one of burglary"),
     ],
 )
 def test_hostile_options_exit_2_with_one_line(data_dir, tmp_path, args, message):

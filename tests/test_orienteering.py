@@ -264,7 +264,7 @@ def test_crossing_routes_trade_tails() -> None:
         ({"time_limit": -1}, "time_limit must be > 0, got -1"),
         ({"time_limit": math.inf}, "time_limit must be a finite number"),
         ({"seed": -3}, "seed must be an integer >= 0, got -3"),
-        ({"max_iterations": 2.5}, "max_iterations must be None or an integer >= 0, got 2.5"),
+        ({"max_iterations": 2.5}, "max_iterations must be an integer >= 0, or left out, got 2.5"),
         ({"workers": 0}, "workers must be an integer >= 1, got 0"),
     ],
 )
