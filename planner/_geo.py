@@ -1,6 +1,7 @@
 """Shared geometry rules, one home each: the metric CRS (RD New inside the Netherlands, the local
 UTM zone elsewhere), signal coordinates in it, whether a street graph is projected, an edge's
-geometry, the table of a graph's streets, and the one cache of coordinate transformers."""
+geometry, the table of a graph's streets, whom a graph's streets credit, and the one cache of
+coordinate transformers."""
 
 from __future__ import annotations
 
@@ -21,6 +22,24 @@ if TYPE_CHECKING:
 
 # RD New is only valid over the Netherlands; its area of use in WGS84 degrees.
 _NL_BOUNDS = (3.2, 50.75, 7.22, 53.7)
+
+OSM_ATTRIBUTION = "© OpenStreetMap contributors"
+
+SEGMENT_SUFFIXES = (".gpkg", ".geojson", ".json")
+"""Files of line segments (a municipal walking network) rather than OpenStreetMap data."""
+
+
+def street_attribution(graph: nx.MultiDiGraph) -> str:
+    """Whom a route or map drawn on ``graph`` credits for its streets.
+
+    A graph built from a segment network (a municipality's own, ``graph.graph["source"]`` its
+    file) credits ``settings.network_attribution()``, or else the file by name, since its licence
+    is not ours to guess; every other source is OpenStreetMap data.
+    """
+    source = str(graph.graph.get("source") or "")
+    if not source.lower().endswith(SEGMENT_SUFFIXES):
+        return OSM_ATTRIBUTION
+    return settings.network_attribution() or source
 
 
 def metric_crs_for(lon: float, lat: float) -> CRS:

@@ -112,6 +112,23 @@ def emergency_number() -> str:
     return number
 
 
+NETWORK_ATTRIBUTION_MAX_CHARS = 120
+
+
+def network_attribution() -> str | None:
+    """The credit for streets from a segment network (``WAS_NETWORK_ATTRIBUTION``, e.g.
+    ``© Gemeente Amsterdam``) on GPX files and briefings; OpenStreetMap streets always credit
+    OpenStreetMap's contributors."""
+    text = os.environ.get("WAS_NETWORK_ATTRIBUTION", "").strip()
+    if len(text) > NETWORK_ATTRIBUTION_MAX_CHARS or any(not c.isprintable() for c in text):
+        from ._errors import InputError
+
+        msg = (f"WAS_NETWORK_ATTRIBUTION must be one line of at most {NETWORK_ATTRIBUTION_MAX_CHARS} characters, "
+               f"such as '© Gemeente Amsterdam', got {len(text)} characters")
+        raise InputError(msg)
+    return text or None
+
+
 CONTACT_DEFAULT = "de gemeente (stel WAS_CONTACT in met een e-mailadres of afdeling)"
 
 

@@ -18,7 +18,8 @@ DEMO_END = date(2026, 12, 1)
 CLI (``WAS_TODAY``, inherited by the servers the tests start) see it as today, so no test depends on
 the calendar day."""
 os.environ["WAS_TODAY"] = DEMO_END.isoformat()
-for setting in ("WAS_TIMEZONE", "WAS_EMERGENCY_NUMBER"):  # the tests' city is Dutch, like the demo's
+# The tests' city is Dutch, like the demo's, with OpenStreetMap streets.
+for setting in ("WAS_TIMEZONE", "WAS_EMERGENCY_NUMBER", "WAS_NETWORK_ATTRIBUTION"):
     os.environ.pop(setting, None)
 
 SHARED_DIR = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))

@@ -138,3 +138,40 @@ def test_briefing_carries_a_qr_code_and_link_per_team(plans):
     assert 'href="https://was.example.nl/ronde?patrol=7&amp;team=2"' in page
     assert "Team 2 op je telefoon" in page
     assert 'class="qr"' not in briefing_html(plan, ward="Oost", title="Patrol", when="20:00")
+
+
+
+@pytest.mark.parametrize(
+    ("source", "setting", "credit"),
+    [("Zoetermeer, Netherlands", "© Gemeente Amsterdam", "© OpenStreetMap contributors"),
+     ("amsterdam_osdorp_midden_walk.gpkg", None, "amsterdam_osdorp_midden_walk.gpkg"),
+     ("stoepen.gpkg", "© Gemeente Amsterdam", "© Gemeente Amsterdam")],
+)
+def test_every_export_credits_the_source_of_its_streets(street_grid, monkeypatch, source, setting, credit):
+    """A route on a municipal network is not OpenStreetMap data: the GPX, the briefing's map and
+    its footer credit the network (WAS_NETWORK_ATTRIBUTION, else its file); OSM streets credit OSM."""
+    if setting:
+        monkeypatch.setenv("WAS_NETWORK_ATTRIBUTION", setting)
+    graph = street_grid.copy()
+    graph.graph["source"] = source
+    target = gpd.GeoDataFrame({"score": [1.0], "name": ["Merelpark"], "categories": [["burglary"]]},
+                              geometry=[Point(92_200, 452_200)], crs="EPSG:28992")
+    lon, lat = TO_WGS84.transform(92_000, 452_000)
+    plan = plan_patrol(graph, target, start=(lat, lon), params=RouteParams(minutes=60))
+    gpx = gpxpy.parse(plan_to_gpx(plan, name="Looproute"))
+    page = briefing_html(plan, ward="Oost", title="Looproute", when="")
+    assert gpx.description.endswith(f"route data {credit}")
+    assert page.count(html.escape(credit)) == 2  # the map's corner and the footer
+    if credit != "© OpenStreetMap contributors":
+        assert "OpenStreetMap" not in page and "OpenStreetMap" not in gpx.description
+
+
+def test_a_network_credit_that_is_not_one_line_is_refused(street_grid, monkeypatch):
+    """WAS_NETWORK_ATTRIBUTION with a line break (it would split the GPX's description) is refused."""
+    monkeypatch.setenv("WAS_NETWORK_ATTRIBUTION", "© Gemeente\nAmsterdam")
+    graph = street_grid.copy()
+    graph.graph["source"] = "stoepen.gpkg"
+    lon, lat = TO_WGS84.transform(92_000, 452_000)
+    with pytest.raises(InputError, match="WAS_NETWORK_ATTRIBUTION must be one line"):
+        plan_patrol(graph, gpd.GeoDataFrame({"score": [], "name": []}, geometry=[], crs="EPSG:28992"),
+                    start=(lat, lon), params=RouteParams(minutes=60))

@@ -379,3 +379,18 @@ def test_cli_graph_reports_bad_input_in_one_line(store, data_dir, tiny_osm):
     outside = runner.invoke(app, ["--data-dir", str(data_dir), "graph", "--ward", "Elders", "--osm", str(tiny_osm)])
     assert unknown.exit_code == 2 and "no ward 'Atlantis'" in unknown.stderr
     assert outside.exit_code == 2 and "no streets inside the ward" in outside.stderr
+
+
+
+def test_a_segment_network_graph_credits_its_file_through_the_cache(tmp_path, tiny_osm):
+    """Built from a GeoPackage, a graph credits the file (its licence is not ours to guess), also
+    after the GraphML cache; an OSM extract credits OpenStreetMap."""
+    from planner._geo import street_attribution
+
+    network = tmp_path / "stoepen.gpkg"
+    _lines([[(0, 0), (100, 0)], [(100, 0), (100, 100)], [(100, 100), (0, 0)]],
+           path_type=["walk"] * 3).to_file(network)
+    graph = streets.build_ward_graph(None, osm=network)
+    reloaded = streets.load_graph(streets.save_graph(graph, tmp_path / "g.graphml"))
+    assert street_attribution(graph) == street_attribution(reloaded) == "stoepen.gpkg"
+    assert street_attribution(streets.build_ward_graph(None, osm=tiny_osm)) == "© OpenStreetMap contributors"

@@ -30,7 +30,6 @@ from ..i18n import N_, explanation_field, format_number, has_watch_points, trans
 if TYPE_CHECKING:
     from .routes import Plan, Stop
 
-ATTRIBUTION = "© OpenStreetMap contributors"
 
 TEAM_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 """Okabe–Ito colours (readable with colour blindness); dash patterns tell teams apart in grey."""
@@ -81,7 +80,7 @@ def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
     gpx.name = name
     gpx.creator = f"WAS Planner {_version()}"
     gpx.description = (
-        f"{len(plan.teams)} team(s), {plan.budget_min:g} min; route data {ATTRIBUTION}"
+        f"{len(plan.teams)} team(s), {plan.budget_min:g} min; route data {plan.attribution}"
     )
     start_lon, start_lat = plan.start_lonlat
     gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
@@ -277,7 +276,7 @@ def _svg_furniture(plan: Plan, frame: _Frame, team_label: str) -> list[str]:
         f'<g><path d="M {width - 24} 14 l 8 20 l -8 -6 l -8 6 z" fill="#111"/>'
         f'<text x="{width - 24}" y="48" font-size="12" text-anchor="middle">N</text></g>',
         f'<text x="{width - 6}" y="{height - 6}" font-size="10" text-anchor="end" '
-        f'fill="#444">{_esc(ATTRIBUTION)}</text>',
+        f'fill="#444">{_esc(plan.attribution)}</text>',
     ]
     if len(plan.teams) > 1:
         for t in range(len(plan.teams)):
@@ -481,7 +480,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         out.append(f'<p class="small"><b>{_esc(label["unreachable"])}:</b> '
                    f"{_esc(', '.join(plan.unreachable))}</p>")
     out.append(f'<p class="privacy">{_esc(label["privacy"])}</p>')
-    out.append(f"<footer>{_esc(label['made'])} {_esc(_version())} · {_esc(ATTRIBUTION)}</footer>")
+    out.append(f"<footer>{_esc(label['made'])} {_esc(_version())} · {_esc(plan.attribution)}</footer>")
     out.append(f"<script>{_FIT_ONE_PAGE}</script></body></html>")
     return "\n".join(out)
 

@@ -172,6 +172,8 @@ class Plan:
     extra: dict = field(default_factory=dict)
     ward: str | None = None
     """The stored name of the ward planned (``plan_for_ward``; a code given resolves to it)."""
+    attribution: str = _geo.OSM_ATTRIBUTION
+    """Whom the plan's streets credit (``_geo.street_attribution`` of its graph), on every export."""
     hotspots: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     """The hotspots the targets were numbered from (``plan_for_ward``: the ward's hotspots of
     tonight), so a map drawn from them shows the same "Hotspot N" as the stops."""
@@ -541,7 +543,7 @@ def plan_patrol(
         budget_min=params.minutes, start_lonlat=(float(start_xy[0]), float(start_xy[1])), start_snap_m=snap_m,
         unreachable=unreachable, notes=tuple(notes), overlap_share=overlap, score_given_up=given_up,
         start_name=start_name or "start", streets_lonlat=_context_streets(graph, teams, transformer),
-        left_out=left_out,
+        left_out=left_out, attribution=_geo.street_attribution(graph),
     )
 
 

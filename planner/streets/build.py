@@ -37,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError, OfflineError
-from .._geo import metric_crs_for, metric_crs_of
+from .._geo import SEGMENT_SUFFIXES, metric_crs_for, metric_crs_of
 from .cache import save_graph, stored_ward_name, ward_graph_path, write_graphml
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,6 @@ network (14,114 segments): 5 pairs of endpoints are apart by less than 1 mm with
 and that count stays 5 up to 5 cm; above 10 cm the pairs are real, distinct sidewalk ends."""
 
 OSM_SUFFIXES = (".osm", ".osm.bz2", ".osm.pbf")
-
-SEGMENT_SUFFIXES = (".gpkg", ".geojson", ".json")
 
 _NOT_WALKABLE_HIGHWAYS = {
     "motorway", "motorway_link", "trunk", "trunk_link", "construction", "proposed", "abandoned",
