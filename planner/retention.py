@@ -6,7 +6,8 @@ Rejected rows (the raw cells, names included) go by their event's date where it 
 and the rejects CSV files the imports wrote lose them too; patrols lose their member names and
 notes; agreements on anonymised signals lose their text and place. The SQLite file is then
 rebuilt so no removed value stays in its free pages. Idempotent: a second run finds nothing
-left to do.
+left to do. Copies exported from WAS Planner are not ours to delete, but the audit log says
+which exports may hold the signals anonymised, so the report lists them for their owners.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ._errors import InputError
 from .signals.incidents import event_ends, read_table
 from .signals.intake import write_rejects
 from .storage import retention as retention_store
+from .storage.accounts import audit_entries
 from .storage.agreements import forget_signal_agreements
 from .storage.patrols import forget_patrol_people
 from .storage.store import Store
@@ -83,6 +85,9 @@ class RetentionReport:
     patrol_members_deleted: int = 0
     patrol_notes_cleared: int = 0
     agreements_cleared: int = 0
+    exports_to_delete: tuple[dict, ...] = ()
+    """The audited exports (``at``, ``user``, ``what``: the table and file) made after the first
+    signal anonymised now was stored: copies outside WAS Planner that may still hold it."""
 
     def to_json(self) -> dict:
         return {
@@ -98,6 +103,7 @@ class RetentionReport:
             "patrol_members_deleted": self.patrol_members_deleted,
             "patrol_notes_cleared": self.patrol_notes_cleared,
             "agreements_cleared": self.agreements_cleared,
+            "exports_to_delete": list(self.exports_to_delete),
         }
 
     def summary(self) -> str:
@@ -111,7 +117,17 @@ class RetentionReport:
             f"{self.rejects_files_deleted} deleted, {self.rejects_files_rewritten} rewritten without them{missing}; "
             f"{self.patrol_members_deleted} patrol member names and {self.patrol_notes_cleared} patrol notes removed; "
             f"{self.agreements_cleared} agreements on anonymised signals cleared"
+            + self._exports_line()
         )
+
+    def _exports_line(self, shown: int = 5) -> str:
+        if not self.exports_to_delete:
+            return ""
+        listed = "; ".join(f"{e['what']} by {e['user']} on {e['at'][:10]}" for e in self.exports_to_delete[:shown])
+        more = f"; and {len(self.exports_to_delete) - shown} more (see `audit show`)" \
+            if len(self.exports_to_delete) > shown else ""
+        return (f"\n{len(self.exports_to_delete)} export(s) made since then may still hold these signals: ask their "
+                f"owners to delete those copies: {listed}{more}")
 
 
 def retention_cutoff(older_than: str, *, now: datetime | None = None) -> datetime:
@@ -148,12 +164,37 @@ def apply_retention(
         members, notes = forget_patrol_people(conn, cutoff)
         agreements = forget_signal_agreements(conn)
     retention_store.scrub(store)
+    first_stored = counts.pop("first_stored")
     report = RetentionReport(
         older_than=older_than, cutoff=cutoff, **counts, rejected_rows_deleted=deleted, **files,
         patrol_members_deleted=members, patrol_notes_cleared=notes, agreements_cleared=agreements,
+        exports_to_delete=_exports_since(store, first_stored),
     )
     log.info("retention: %s", report.to_json())
     return report
+
+
+def _exports_since(store: Store, stored: datetime | None) -> tuple[dict, ...]:
+    """The audited exports of rows (oldest first) made at or after ``stored`` (naive UTC)."""
+    if stored is None:
+        return ()
+    log_ = audit_entries(store)
+    since = pd.Timestamp(stored).tz_localize("UTC")
+    made = log_[(log_["action"] == "export") & (log_["n_rows"] > 0) & (log_["at"] >= since)].iloc[::-1]
+    return tuple({"at": at.isoformat(), "user": user, "what": _export_label(what)}
+                 for at, user, what in zip(made["at"], made["user_name"], made["what"], strict=True))
+
+
+def _export_label(what: str) -> str:
+    """``hotspot points (officer.geojson)`` of an audit entry's JSON, or the entry as it is."""
+    try:
+        detail = json.loads(what)
+    except ValueError:
+        return what
+    if not isinstance(detail, dict):
+        return what
+    table, file = detail.get("table"), detail.get("file")
+    return f"{table} ({file})" if table and file else str(table or what)
 
 
 def _old_rejected(rejected: pd.DataFrame, cutoff: datetime) -> pd.Series:

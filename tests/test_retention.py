@@ -59,6 +59,30 @@ def test_old_signals_lose_details_and_exact_location(aged):
     assert len(before) == len(after)
 
 
+def test_the_report_lists_the_exports_that_may_still_hold_the_anonymised_signals(any_store, two_wards,
+                                                                                 make_signals):
+    """Exported copies are not ours to delete, so retention names the audited exports made since
+    the signals it anonymised were stored; none from before, no views, none when nothing went."""
+    from planner.access import record_access
+    from planner.users import User
+
+    officer = User("otto", "officer", via="dashboard")
+    store_wards(any_store, two_wards)
+    record_access(any_store, officer, json.dumps({"table": "hotspot points", "file": "before.geojson"}), 5)
+    old = make_signals(np.array([[91_200, 452_300], [91_300, 452_300]]), day="10-03-2023", prefix="old")
+    import_table(any_store, RawTable(rows=old), file_name="s.csv", content_hash="s", now=NOW)
+    record_access(any_store, officer, json.dumps({"table": "hotspot points", "file": "after.geojson"}), 2)
+    record_access(any_store, officer, json.dumps({"table": "incidents", "ward": "West"}), 2, action="view")
+    record_access(any_store, officer, json.dumps({"table": "incidents", "file": "empty.csv"}), 0)
+    report = apply_retention(any_store, older_than="2y", now=NOW)
+    assert report.anonymised == 2
+    assert [(e["user"], e["what"]) for e in report.exports_to_delete] == [("otto", "hotspot points (after.geojson)")]
+    assert "ask their owners to delete those copies: hotspot points (after.geojson) by otto on" in report.summary()
+    assert report.to_json()["exports_to_delete"] == list(report.exports_to_delete)
+    again = apply_retention(any_store, older_than="2y", now=NOW)
+    assert again.exports_to_delete == () and "export" not in again.summary()
+
+
 def test_retention_is_idempotent_and_survives_a_reimport(aged, make_signals):
     """A second run changes nothing; re-importing the original rows does not bring details back."""
     apply_retention(aged, older_than="2y", now=NOW)
@@ -184,7 +208,7 @@ def test_personal_data_past_retention_leaves_the_database_file_and_the_data_dire
                                      "--json"])
     left = {key: value for key, value in json.loads(again.stdout).items()
             if key not in {"older_than", "cutoff", "already_anonymised"}}
-    assert again.exit_code == 0 and set(left.values()) == {0}
+    assert again.exit_code == 0 and left.pop("exports_to_delete") == [] and set(left.values()) == {0}
 
 
 def test_patrol_names_notes_and_agreements_go_on_both_backends(aged):

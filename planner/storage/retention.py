@@ -23,6 +23,8 @@ def anonymise_signals(conn: Connection, cutoff: datetime) -> dict[str, int]:
     description, reporter and external id removed, the location moved to the ward's
     representative point (2-decimal rounding, ≈ 1 km, outside every ward). Rows anonymised
     before are left alone, so running it twice changes nothing the second time.
+    ``first_stored``: when the earliest of the signals anonymised now was stored (naive UTC;
+    ``None`` when there were none), since no export before it can hold any of them.
     """
     t, w = incidents_table, wards_table
     cutoff = utc_naive(cutoff)
@@ -36,6 +38,7 @@ def anonymise_signals(conn: Connection, cutoff: datetime) -> dict[str, int]:
         column: cast(func.round(cast(getattr(t.c, column), Numeric(12, 7)), 2), Float) for column in ("lat", "lon")
     }
     cleared = {"description": None, "reporter": None, "external_id": None, "anonymised_at": stamp}
+    first_stored = conn.execute(select(func.min(t.c.created_at)).where(old)).scalar()
     in_ward = conn.execute(
         update(t).where(old, t.c.ward_id.is_not(None))
         .values(
@@ -48,7 +51,8 @@ def anonymise_signals(conn: Connection, cutoff: datetime) -> dict[str, int]:
     before = conn.execute(
         select(func.count()).select_from(t).where(t.c.anonymised_at.is_not(None), t.c.anonymised_at < stamp)
     ).scalar_one()
-    return {"anonymised": in_ward + outside, "outside_wards": outside, "already_anonymised": int(before)}
+    return {"anonymised": in_ward + outside, "outside_wards": outside, "already_anonymised": int(before),
+            "first_stored": first_stored}
 
 
 def rejected_records(store: Store) -> pd.DataFrame:
