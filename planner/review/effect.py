@@ -433,7 +433,8 @@ class EffectEstimate:
     power: float = 0.80
     notes: tuple[str, ...] = ()
     mde_by_duration: tuple[tuple[int, float], ...] = ()
-    """(periods before and after the split, MDE) for longer or shorter designs on this panel."""
+    """(periods before and after the split, MDE) for longer or shorter designs on this panel; a
+    length equal to the design's own (as many periods before as after) holds ``mde`` itself."""
 
     @property
     def significant(self) -> bool:
@@ -487,7 +488,8 @@ class EffectEstimate:
             percent=PERCENT)
         longer = [f"{n} + {n} {unit}: " + (_pct(m * 100, language, sign=False) if m < 1 else _("not detectable"))
                   for n, m in self.mde_by_duration]
-        return text + (" " + _("Measuring longer: {durations}.").format(durations="; ".join(longer)) if longer else "")
+        return text + (" " + _("Measured over other lengths: {durations}.").format(durations="; ".join(longer))
+                       if longer else "")
 
     def placebo_sentence(self, language: str = "nl") -> str:
         if self.placebo is None:
@@ -768,9 +770,12 @@ def estimate_effect(panel: Panel, treated: Iterable[str], split: date, *,
         trend=design.trend,
         event_study=_event_study(counts, rows, mask, weights, n_before, periods, params.alpha), table=table,
         level=params.level, power=params.power, notes=panel.notes,
-        mde_by_duration=tuple(mde_by_duration(panel.counts if history is None else history, int(mask.sum()),
-                                                durations, mde=mde, spread=_null_spread(statistics),
-                                                params=params)),
+        mde_by_duration=tuple(
+            # The design's own length keeps its own simulated MDE: one design, one figure.
+            (n, mde if (n, n) == (n_before, len(periods) - n_before) else scaled)
+            for n, scaled in mde_by_duration(panel.counts if history is None else history, int(mask.sum()),
+                                             durations, mde=mde, spread=_null_spread(statistics), params=params)
+        ),
     )
 
 
