@@ -209,6 +209,11 @@ def test_report_writes_printable_html_and_excel_csv(demo_season, tmp_path):
         assert ";" in raw.decode("utf-8-sig").splitlines()[0]
     summary = pd.read_csv(tmp_path / "samenvatting.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert set(summary["ward"]) == {"Vogelwijk", "Bloemenwijk", "Bomenwijk", "Schildersbuurt"}
+    # One report, one figure: the hours table states the summary's totals, not sums of rounded weeks.
+    hours = pd.read_csv(tmp_path / "uren_en_dekking_per_wijk.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    totals = ["ward", "patrols", "person_hours", "km"]
+    pd.testing.assert_frame_equal(hours[totals], summary[totals].sort_values("ward").reset_index(drop=True))
+    assert {"mean_hotspot_share_visited", "mean_street_share_walked"} <= set(hours.columns)
 
 
 def test_a_period_past_today_is_cut_at_today(demo_season):

@@ -466,17 +466,23 @@ def coverage_table(
 # --------------------------------------------------------------------------------------------
 # What the hours bought
 # --------------------------------------------------------------------------------------------
-def capacity_table(coverage_rows: pd.DataFrame) -> pd.DataFrame:
-    """Per ward over the whole period: patrols, person-hours, km, and what an hour bought
-    (km per person-hour, mean hotspot and street shares of the periods)."""
-    if coverage_rows.empty:
-        return pd.DataFrame(columns=["ward", "patrols", "person_hours", "km", "km_per_person_hour",
-                                     "hotspot_share_visited", "street_share_walked"])
-    table = coverage_rows.groupby("ward", sort=True).agg(
-        patrols=("patrols", "sum"), person_hours=("person_hours", "sum"), km=("km", "sum"),
-        hotspot_share_visited=("hotspot_share_visited", "mean"), street_share_walked=("street_share_walked", "mean"),
-    ).reset_index()
-    table["km_per_person_hour"] = np.where(table["person_hours"] > 0, table["km"] / table["person_hours"].where(
-        table["person_hours"] > 0, 1), 0.0)
-    return table.round({"person_hours": 1, "km": 2, "km_per_person_hour": 2, "hotspot_share_visited": 3,
-                        "street_share_walked": 3})
+CAPACITY_COLUMNS = ("ward", "patrols", "person_hours", "km", "km_per_person_hour",
+                    "mean_hotspot_share_visited", "mean_street_share_walked")
+
+
+def capacity_table(whole_period: pd.DataFrame, coverage_rows: pd.DataFrame) -> pd.DataFrame:
+    """Per ward: what an hour bought. Patrols, person-hours and km of the whole period
+    (``whole_period``: a ``Coverage.to_row()`` per ward, the figures the summary states), km per
+    person-hour, and the hotspot and street shares averaged over the periods of
+    ``coverage_rows``, named as means since the whole period's shares are other figures."""
+    if whole_period.empty:
+        return pd.DataFrame(columns=list(CAPACITY_COLUMNS))
+    means = (coverage_rows.groupby("ward")[["hotspot_share_visited", "street_share_walked"]].mean()
+             .add_prefix("mean_") if not coverage_rows.empty else pd.DataFrame())
+    table = whole_period[["ward", "patrols", "person_hours", "km"]].merge(
+        means, left_on="ward", right_index=True, how="left").sort_values("ward", kind="stable")
+    hours = table["person_hours"]
+    table["km_per_person_hour"] = np.where(hours > 0, table["km"] / hours.where(hours > 0, 1), 0.0)
+    return table.reindex(columns=list(CAPACITY_COLUMNS)).reset_index(drop=True).round(
+        {"person_hours": 2, "km": 2, "km_per_person_hour": 2, "mean_hotspot_share_visited": 3,
+         "mean_street_share_walked": 3})

@@ -166,7 +166,7 @@ def build_report(
             log.warning("report: no capacity curve for %s: %s", ward, error)
     return Report(
         start=start, end=end, freq=freq, summary=summary, coverage=coverage,
-        capacity=capacity_table(coverage), signals=signals_per_period(store, start, end, freq=freq),
+        capacity=capacity_table(summary, coverage), signals=signals_per_period(store, start, end, freq=freq),
         agreements=agreements, effect=effect, today=today, needs=tuple(curves),
     )
 
@@ -419,8 +419,8 @@ def render_html(report: Report, *, language: str = "nl") -> str:
         + f"</figure><p>{brought}</p>"
         + _table(report.capacity, {"ward": ward, "patrols": patrols, "person_hours": person_hours,
                                    "km": "Km", "km_per_person_hour": _("Km per person-hour"),
-                                   "hotspot_share_visited": visited, "street_share_walked": walked},
-                 language=language, percent=shares)
+                                   "mean_hotspot_share_visited": visited, "mean_street_share_walked": walked},
+                 language=language, percent=("mean_hotspot_share_visited", "mean_street_share_walked"))
         + "</section>",
         f"<section><h2>{heading['signals']}</h2><figure>"
         + _line_chart(report.signals, "signals",
