@@ -19,6 +19,7 @@ from planner.review.effect import (
     Panel,
     _design,
     _log_ratio,
+    _pct,
     estimate_effect,
     mde_by_duration,
     panel_from_outcomes,
@@ -428,3 +429,10 @@ def test_the_default_outcome_is_registered_crime_of_the_loaded_wards(store, tmp_
     mine.write_text(f"area,period,count\n{two_wards['name'].iloc[0]},2021-01,5\n", encoding="utf-8")
     import_outcomes(store, mine, rejects_dir=tmp_path)
     assert default_outcome(store) == "registered"
+
+
+@pytest.mark.parametrize(("value", "language", "text"),
+                         [(-0.3, "nl", "0%"), (0.4, "en", "0%"), (-12.4, "nl", "−12%"), (12.6, "en", "+13%")])
+def test_a_change_that_rounds_to_nothing_reads_0_percent(value, language, text):
+    """The verdict never says a ward changed by "−0%": what rounds to nothing is 0%."""
+    assert _pct(value, language) == text

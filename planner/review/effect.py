@@ -561,7 +561,10 @@ def _bound(value: float) -> float | None:
 
 
 def _pct(value: float, language: str, *, sign: bool = True) -> str:
-    """A whole per cent (``+12%``; ``sign=False``: ``12%``), with a true minus sign in Dutch."""
+    """A whole per cent (``+12%``; ``sign=False``: ``12%``), with a true minus sign in Dutch; what
+    rounds to nothing is ``0%``, not a signed ``−0%``."""
+    if round(value) == 0:
+        return "0%"
     text = f"{value:+.0f}%" if sign else f"{value:.0f}%"
     return text.replace("-", "−") if language == "nl" else text
 
