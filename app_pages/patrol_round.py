@@ -108,15 +108,16 @@ def next_stop(round_: PatrolRound, team: RoundTeam, here: dict | None) -> None:
             st.success(_("All {n} stops visited. Finish the round below.").format(n=len(team.stops)))
         return
     arrive = round_.planned_start + timedelta(minutes=upcoming.arrive_min)
-    st.subheader(_("Next: {number}. {name}").format(number=upcoming.number, name=upcoming.name or "—"))
+    st.subheader(_("Next: {number}. {name}").format(number=upcoming.number, name=upcoming.label(ui.language()) or "—"))
     facts = [_("planned {time}").format(time=_clock(arrive))]
     if here is not None:
         metres = upcoming.distance_m(here["lat"], here["lon"])
         facts.append(_("you are there") if metres <= ARRIVED_M
                      else _("{m} m in a straight line").format(m=ui.number(round(metres, -1))))
     st.markdown(" · ".join(facts))
-    if upcoming.look_for:
-        st.caption(_("Look for: {what}").format(what=upcoming.look_for))
+    # The sentence starts with its own "Look for:" ("Let op:"), as on the briefing.
+    if look_for := upcoming.look_for_in(ui.language()):
+        st.caption(look_for)
     if st.button(_("✓ Stop {number} visited").format(number=upcoming.number), type="primary",
                  key="round_visit", width="stretch"):
         access.visit_stop(cached.current_store(), ui.current_user(), round_.id, team=team.team,
@@ -135,7 +136,7 @@ def stop_list(round_: PatrolRound, team: RoundTeam) -> None:
         else:
             mark = ":material/arrow_forward:" if stop is upcoming else ":material/radio_button_unchecked:"
             when = planned
-        lines.append(f"{mark} **{stop.number}** {_escape(stop.name)} · {when}")
+        lines.append(f"{mark} **{stop.number}** {_escape(stop.label(ui.language()))} · {when}")
     if lines:
         st.markdown("  \n".join(lines))
     last = max((s for s in team.stops if s.visited), key=lambda s: s.visited_at, default=None)

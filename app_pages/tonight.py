@@ -101,7 +101,7 @@ with ui.guarded():
         for stop in team.stops:
             arrive = begin + timedelta(minutes=stop.arrive_min)
             stops.append({"team": number, "label": str(stop.number), "lon": stop.lon, "lat": stop.lat,
-                          "stop": stop.number, "name": stop.name, "arrive": arrive.strftime("%H:%M"),
+                          "stop": stop.number, "name": stop.label(ui.language()), "arrive": arrive.strftime("%H:%M"),
                           "dwell": stop.dwell_min, "categories": stop.categories,
                           "why": getattr(stop, i18n.explanation_field(ui.language()))})
     if how == "map":
@@ -142,7 +142,7 @@ with ui.guarded():
     links = None if saved_id is None else {
         t: round_link(ui.public_url(), saved_id, t) for t in range(1, len(plan.teams) + 1)}
     d1, d2, d3 = st.columns(3)
-    d1.download_button("GPX", plan_to_gpx(plan, name=title).encode(), file_name=f"{title}.gpx",
+    d1.download_button("GPX", plan_to_gpx(plan, name=title, language=ui.language()).encode(), file_name=f"{title}.gpx",
                        mime="application/gpx+xml", key="tonight_gpx")
     d2.download_button("GeoJSON", json.dumps(geojson).encode(), file_name=f"{title}.geojson",
                        mime="application/geo+json", key="tonight_geojson")

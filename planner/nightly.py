@@ -230,7 +230,7 @@ def _plan_ward(store, ward: str, night: date, params: NightParams, out_dir: Path
     links = None if params.link_base is None else {
         t: round_link(params.link_base, saved.id, t) for t in range(1, len(plan.teams) + 1)}
     files = {
-        "gpx": write_text(folder / FILES["gpx"], plan_to_gpx(plan, name=title)),
+        "gpx": write_text(folder / FILES["gpx"], plan_to_gpx(plan, name=title, language=params.language)),
         "geojson": write_text(folder / FILES["geojson"], json.dumps(geojson, ensure_ascii=False)),
         "briefing": write_text(folder / FILES["briefing"], briefing_html(
             plan, ward=plan.ward, title=title, when=f"{begin:%d-%m-%Y %H:%M}", language=params.language,

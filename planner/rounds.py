@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ._errors import DataNotFoundError, InputError
 from ._time import from_utc_naive, now_utc_naive, utc_naive
 from .patrols import CANCELLED, WalkedPart, WalkedStop, get_patrol, mark_walked
+from .routing.export import what_to_look_for
 from .storage import patrols as patrol_store
 from .storage.store import Store
 
@@ -48,6 +49,19 @@ class RoundStop:
     """When the team marked it visited (timezone-aware UTC), None while it is not."""
     at: int | None = None
     """Its index in the team's ``RoundTeam.nodes`` (None in rounds saved before they were kept)."""
+    name_en: str = ""
+    """The name in English (empty in rounds saved before names had one: ``name`` then)."""
+    categories: tuple[str, ...] = ()
+    """The target's signal categories (codes), most frequent first."""
+
+    def label(self, language: str) -> str:
+        """The stop's name in ``language``."""
+        return self.name_en if language == "en" and self.name_en else self.name
+
+    def look_for_in(self, language: str) -> str:
+        """What to look for, as one sentence in ``language`` ("Let op: …" / "Look for: …"); a
+        round saved without categories keeps the sentence stored with it."""
+        return what_to_look_for(self.categories, language=language) if self.categories else self.look_for
 
     @property
     def visited(self) -> bool:
@@ -165,6 +179,8 @@ def _teams(document: dict, visits: dict[tuple[int, int], datetime]) -> tuple[Rou
                 arrive_min=float(properties.get("arrive_min", 0.0)), dwell_min=float(properties.get("dwell_min", 0.0)),
                 look_for=str(properties.get("look_for", "")), visited_at=visits.get((team, number)),
                 at=None if properties.get("at") is None else int(properties["at"]),
+                name_en=str(properties.get("name_en") or ""),
+                categories=tuple(str(c) for c in properties.get("categories") or ()),
             ))
     return tuple(
         RoundTeam(team=t, path_lonlat=tuple(paths.get(t, ())),

@@ -207,6 +207,9 @@ def test_round_opens_from_its_link_marks_stops_and_finishes(app, demo_dir):
     assert not at.exception and not at.error
     first = patrol_round(store, patrol_id).team(1).stops
     assert at.subheader[0].value == f"Volgende: 1. {first[0].name}"
+    # What to look for is one sentence with its own "Let op:", not "Kijk naar: Let op: …".
+    look_for = [c.value for c in at.caption if "Let op" in c.value]
+    assert look_for and all(text.startswith("Let op: ") and text.count("Let op") == 1 for text in look_for)
     for _ in range(2):
         at.button(key="round_visit").click().run()
     visited = patrol_round(store, patrol_id).team(1)

@@ -175,3 +175,21 @@ def test_a_network_credit_that_is_not_one_line_is_refused(street_grid, monkeypat
     with pytest.raises(InputError, match="WAS_NETWORK_ATTRIBUTION must be one line"):
         plan_patrol(graph, gpd.GeoDataFrame({"score": [], "name": []}, geometry=[], crs="EPSG:28992"),
                     start=(lat, lon), params=RouteParams(minutes=60))
+
+
+def test_english_exports_name_the_stops_and_the_start_in_english(street_grid):
+    """With language="en" the GPX and the briefing name every stop and the planner's own start in
+    English; in Dutch they stay Dutch, and the GeoJSON keeps the Dutch name with the English beside it."""
+    target = gpd.GeoDataFrame({"score": [2.0], "name": ["Hotspot 1 (inbraak)"], "name_en": ["Hotspot 1 (burglary)"],
+                               "categories": [["burglary"]]},
+                              geometry=[Point(92_200, 452_200)], crs="EPSG:28992")
+    plan = plan_patrol(street_grid, target, params=RouteParams(minutes=60))
+    english = gpxpy.parse(plan_to_gpx(plan, name="Patrol route", language="en"))
+    dutch = gpxpy.parse(plan_to_gpx(plan, name="Looproute"))
+    assert [w.name for w in english.waypoints] == ["Start: ward centre", "1. Hotspot 1 (burglary)"]
+    assert [w.name for w in dutch.waypoints] == ["Start: centrum van de wijk", "1. Hotspot 1 (inbraak)"]
+    page = briefing_html(plan, ward="Oost", title="Patrol route", when="", language="en")
+    assert "Hotspot 1 (burglary)" in page and "ward centre" in page
+    assert "inbraak" not in page and "centrum van de wijk" not in page
+    stop = next(f["properties"] for f in plan_to_geojson(plan)["features"] if f["properties"]["kind"] == "stop")
+    assert (stop["name"], stop["name_en"]) == ("Hotspot 1 (inbraak)", "Hotspot 1 (burglary)")

@@ -213,3 +213,20 @@ def test_a_round_ended_half_way_records_the_streets_up_to_its_furthest_visited_s
     rounds.finish_round(store, saved.id, at=start + timedelta(minutes=50))
     whole = get_patrol(store, saved.id)
     assert whole.edges == planned.edges and whole.length_m == pytest.approx(planned.length_m, rel=0.01)
+
+
+def test_a_round_names_its_stops_and_what_to_look_for_in_the_reader_s_language(store, two_wards):
+    """A round saved from a plan's GeoJSON shows each stop in Dutch or English, and what to look for
+    as one sentence in that language; a round saved before names had an English one keeps its own."""
+    store_wards(store, two_wards)
+    stop = _stop(1, 1, 4.504, 52.0, 12.0)
+    stop["properties"].update(name="Hotspot 1 (inbraak)", name_en="Hotspot 1 (burglary)", categories=["burglary"],
+                              look_for="Let op: open ramen en deuren")
+    route = {"type": "FeatureCollection", "features": [ROUTE["features"][0], stop, _stop(1, 2, 4.508, 52.0, 30.0)]}
+    saved = save_planned_patrol(store, ward="West", start=datetime.now(UTC), minutes=60, team_size=2,
+                                route_geojson=route)
+    first, older = rounds.patrol_round(store, saved.id).team(1).stops
+    assert (first.label("nl"), first.label("en")) == ("Hotspot 1 (inbraak)", "Hotspot 1 (burglary)")
+    assert first.look_for_in("nl").startswith("Let op: open ramen")
+    assert first.look_for_in("en").startswith("Look for: open windows") and "Let op" not in first.look_for_in("en")
+    assert (older.label("en"), older.look_for_in("en")) == ("Stop 1.2", "open ramen")

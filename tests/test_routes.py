@@ -214,8 +214,9 @@ def test_bad_route_files_are_refused(tmp_path):
         read_route_lines(tmp_path / "p.geojson")
 
 
-def test_targets_from_hotspots_are_named_in_dutch():
-    """Hotspots become points at their centroids, named by rank and top category in Dutch."""
+def test_targets_from_hotspots_are_named_in_dutch_and_english():
+    """Hotspots become points at their centroids, named by rank and top category in Dutch (the
+    plan's data) and in English (for English exports)."""
     hotspots = gpd.GeoDataFrame(
         {"id": [1, 2], "score": [6.5, 2.0], "top_categories": [[["youth_nuisance", 17], ["drugs", 5]], []],
          "centroid_lon": [4.49, 4.50], "centroid_lat": [52.06, 52.07]},
@@ -224,6 +225,7 @@ def test_targets_from_hotspots_are_named_in_dutch():
     result = HotspotResult(hotspots=hotspots, signals=None, audience="public", now=pd.Timestamp("2026-11-01", tz="UTC"))
     targets = targets_from_hotspots(result, dwell_min=15)
     assert list(targets["name"]) == ["Hotspot 1 (jongerenoverlast)", "Hotspot 2"]
+    assert list(targets["name_en"]) == ["Hotspot 1 (youth nuisance)", "Hotspot 2"]
     assert list(targets["categories"].iloc[0]) == ["youth_nuisance", "drugs"]
     assert list(targets["dwell_min"]) == [15.0, 15.0]
     assert targets.geometry.iloc[0].equals(Point(4.49, 52.06)) and targets.crs == "EPSG:4326"
@@ -412,3 +414,15 @@ def test_a_binary_file_named_gpx_is_an_input_error(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(InputError, match=r"old\.gpx: not a GPX file"):
         read_route_lines(path)
+
+
+def test_unnamed_hot_streets_and_second_stretches_are_named_in_both_languages():
+    """A street without a name is an unnamed path ("naamloos pad"), a street's second stretch gets
+    its own name, in Dutch and in English alike."""
+    from planner.routing.targets import _street_names
+
+    stretches: dict[str, int] = {}
+    names = [_street_names(name, stretches) for name in (None, "Dorpsstraat", "", "Dorpsstraat, Oost", None)]
+    assert names == [("naamloos pad", "unnamed path"), ("Dorpsstraat", "Dorpsstraat"),
+                     ("naamloos pad, deel 2", "unnamed path, part 2"), ("Dorpsstraat, deel 2", "Dorpsstraat, part 2"),
+                     ("naamloos pad, deel 3", "unnamed path, part 3")]

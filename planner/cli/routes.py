@@ -140,7 +140,7 @@ def route_command(
     when: Annotated[
         str | None, typer.Option(help="Date and time printed on the briefing, e.g. 'vr 20 nov 2026 20:00'.")
     ] = None,
-    language: Annotated[str, typer.Option(help="Briefing language: nl or en.")] = "nl",
+    language: Annotated[str, typer.Option(help="Language of the briefing and the GPX file: nl or en.")] = "nl",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: teams (stops, length, duration, score), totals.")
     ] = False,
@@ -162,14 +162,14 @@ def route_command(
         data_dir=ctx.obj.data_dir,
     )
     name = plan.ward
+    title = translation(language).gettext("Patrol route {name}").format(name=name)
     written = []
     if gpx is not None:
-        written.append(write_text(gpx, plan_to_gpx(plan, name=f"Looproute {name}")))
+        written.append(write_text(gpx, plan_to_gpx(plan, name=title, language=language)))
     if geojson is not None:
         written.append(write_text(geojson, json.dumps(plan_to_geojson(plan), ensure_ascii=False)))
     if briefing is not None:
         moment = when or (target.label() if target else "")
-        title = translation(language).gettext("Patrol route {name}").format(name=name)
         written.append(write_text(briefing, briefing_html(plan, ward=name, title=title, when=moment,
                                                           language=language)))
     if as_json:

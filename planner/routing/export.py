@@ -64,9 +64,9 @@ def what_to_look_for(categories: tuple[str, ...] | list[str], *, language: str =
         points=watch_points(known, language=language))
 
 
-def _stop_label(team: int, stop: Stop, n_teams: int) -> str:
+def _stop_label(team: int, stop: Stop, n_teams: int, language: str) -> str:
     prefix = f"T{team} " if n_teams > 1 else ""
-    return f"{prefix}{stop.number}. {stop.name}"
+    return f"{prefix}{stop.number}. {stop.label(language)}"
 
 
 # --- GPX and GeoJSON ------------------------------------------------------------------------------
@@ -74,7 +74,8 @@ def _stop_label(team: int, stop: Stop, n_teams: int) -> str:
 
 def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
     """GPX 1.1 of a plan: each team's walk as a track ("Team 1", ...), the start and every stop
-    as a named waypoint ("1. Hotspot 3 (jongerenoverlast)") with what to look for."""
+    as a named waypoint ("1. Hotspot 3 (jongerenoverlast)"; in English with ``language="en"``)
+    with what to look for."""
     _ = translation(language).gettext
     gpx = gpxpy.gpx.GPX()
     gpx.name = name
@@ -84,7 +85,7 @@ def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
     )
     start_lon, start_lat = plan.start_lonlat
     gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
-        latitude=start_lat, longitude=start_lon, name=f"Start: {plan.start_name}", symbol="Flag, Blue",
+        latitude=start_lat, longitude=start_lon, name=f"Start: {plan.start_label(language)}", symbol="Flag, Blue",
         type="start",
     ))
     for t, team in enumerate(plan.teams, 1):
@@ -99,7 +100,7 @@ def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
         gpx.tracks.append(track)
         for stop in team.stops:
             gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
-                latitude=stop.lat, longitude=stop.lon, name=_stop_label(t, stop, len(plan.teams)),
+                latitude=stop.lat, longitude=stop.lon, name=_stop_label(t, stop, len(plan.teams), language),
                 description=_("+{arrive:.0f} min, stay {dwell:.0f} min. {look_for}").format(
                     arrive=stop.arrive_min, dwell=stop.dwell_min,
                     look_for=what_to_look_for(stop.categories, language=language)),
@@ -169,6 +170,7 @@ def plan_to_geojson(plan: Plan, *, language: str = "nl") -> dict:
                 "geometry": {"type": "Point", "coordinates": [round(stop.lon, 7), round(stop.lat, 7)]},
                 "properties": {
                     "kind": "stop", "team": t, "number": stop.number, "name": stop.name,
+                    "name_en": stop.label("en"),
                     "score": round(stop.score, 3), "categories": list(stop.categories),
                     "arrive_min": round(stop.arrive_min, 1), "dwell_min": round(stop.dwell_min, 1),
                     "look_for": what_to_look_for(stop.categories, language=language), "at": stop.at,
@@ -426,7 +428,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         f"<span><b>{_esc(label['when'])}:</b> {_esc(when)}</span>"
         f"<span><b>{_esc(label['teams'])}:</b> {len(plan.teams)}</span>"
         f"<span><b>{_esc(label['team_size'])}:</b> {_esc(size)}</span>"
-        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_name)}</span></p></div>",
+        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_label(language))}</span></p></div>",
         *([_phone_links(links, label["phone"])] if links else []), "</header>",
         map_svg(plan, language=language),
     ]
@@ -451,7 +453,8 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
             why = _short_why(getattr(stop, explanation_field(language)))
             out.append(
                 f'<tr><td><span class="dot" style="background:{colour}">{stop.number}</span></td>'
-                f"<td>{_esc(stop.name)}</td><td class=\"n\">{_esc(_clock(start_clock, stop.arrive_min))}</td>"
+                f"<td>{_esc(stop.label(language))}</td>"
+                f"<td class=\"n\">{_esc(_clock(start_clock, stop.arrive_min))}</td>"
                 f"<td class=\"n\">{stop.dwell_min:.0f} min</td>"
                 f"<td>{_esc(what_to_look_for(stop.categories, language=language))}"
                 + (f'<div class="why"><b>{_esc(label["why"])}:</b> {_esc(why)}</div>' if why else "")

@@ -88,6 +88,11 @@ class RouteParams:
                                    "speed_kmh": "the walking speed in km/h"})
 
 
+WARD_CENTRE, MEETING_POINT = "centrum van de wijk", "ontmoetingspunt"
+START_NAMES_EN = {WARD_CENTRE: "ward centre", MEETING_POINT: "meeting point"}
+"""The start names the planner gives itself (Dutch, stored with plans) and how English exports say them."""
+
+
 @dataclass(frozen=True)
 class Stop:
     """A numbered stop of a team: a target, where the team stands for it (the street corner
@@ -109,10 +114,17 @@ class Stop:
     """This stop's score ÷ the plan's collected score."""
     at: int | None = None
     """Where on the team's walk the stop is: its index in ``Team.nodes``."""
+    name_en: str = ""
+    """The name in English (``name`` is Dutch, the plan's data); empty: ``name`` in both."""
+
+    def label(self, language: str) -> str:
+        """The stop's name as exports in ``language`` show it."""
+        return self.name_en if language == "en" and self.name_en else self.name
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "number": self.number, "name": self.name, "lat": round(self.lat, 6), "lon": round(self.lon, 6),
+            "number": self.number, "name": self.name, "name_en": self.label("en"),
+            "lat": round(self.lat, 6), "lon": round(self.lon, 6),
             "score": round(self.score, 3), "dwell_min": round(self.dwell_min, 1),
             "arrive_min": round(self.arrive_min, 1), "categories": list(self.categories),
             "share": round(self.share, 4), "explanation": self.explanation, "explanation_en": self.explanation_en,
@@ -167,6 +179,7 @@ class Plan:
     overlap_share: float | None = None
     score_given_up: float | None = None
     start_name: str = "start"
+    """Where the teams start, as the plan's data (Dutch for the names the planner gives itself)."""
     streets_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
     """The streets around the routes (WGS84 lines), drawn under the routes on the printed map."""
     extra: dict = field(default_factory=dict)
@@ -174,6 +187,13 @@ class Plan:
     """The stored name of the ward planned (``plan_for_ward``; a code given resolves to it)."""
     attribution: str = _geo.OSM_ATTRIBUTION
     """Whom the plan's streets credit (``_geo.street_attribution`` of its graph), on every export."""
+
+    def start_label(self, language: str) -> str:
+        """The start's name as exports in ``language`` show it: the planner's own names translated,
+        a meeting point's or coordinates as given."""
+        if language == "en":
+            return START_NAMES_EN.get(self.start_name, self.start_name)
+        return self.start_name
     hotspots: pd.DataFrame | None = field(default=None, compare=False, repr=False)
     """The hotspots the targets were numbered from (``plan_for_ward``: the ward's hotspots of
     tonight), so a map drawn from them shows the same "Hotspot N" as the stops."""
@@ -254,7 +274,8 @@ def _targets_in(graph: nx.MultiDiGraph, targets: gpd.GeoDataFrame, params: Route
     y = np.array([p.y for p in points])
     nodes, dist = _nearest(graph, x, y) if len(frame) else ([], [])
     texts = {column: (frame[column].fillna("").astype(str).to_numpy() if column in frame.columns
-                      else np.full(len(frame), "", dtype=object)) for column in ("explanation", "explanation_en")}
+                      else np.full(len(frame), "", dtype=object))
+             for column in ("explanation", "explanation_en", "name_en")}
     return pd.DataFrame({
         "name": names, "score": scores, "dwell_min": dwell, "categories": categories, "x": x, "y": y,
         "node": list(nodes), "snap_m": np.asarray(dist, float), **texts,
@@ -403,7 +424,7 @@ def _snap_ends(graph: nx.MultiDiGraph, start: tuple[float, float] | None, end: t
     """The start and end nodes, the start's distance to them and its name (notes say what was assumed)."""
     if start is None:
         start_node, snap_m = central_node(graph), 0.0
-        start_name = start_name or "centrum van de wijk"
+        start_name = start_name or WARD_CENTRE
         notes.append("no start given: starting at the most central street node")
     else:
         start_node, snap_m = snap_start(graph, *start, max_snap_m=params.max_snap_m)
@@ -684,7 +705,7 @@ def _expand(network: _Network, route: tuple[int, ...], solved: _Solved, usable: 
         stops.append(Stop(len(stops) + 1, str(target["name"]), float(lon), float(lat), float(target["score"]),
                           float(target["dwell_min"]), clock / 60, tuple(target["categories"]),
                           explanation=str(target["explanation"]), explanation_en=str(target["explanation_en"]),
-                          at=position))
+                          at=position, name_en=str(target["name_en"])))
         dwell += float(target["dwell_min"]) * 60
         score += float(target["score"])
     passed = []
@@ -724,15 +745,15 @@ def ward_start(store, ward_name: str, graph: nx.MultiDiGraph) -> tuple[float, fl
 
 def start_of(ward: pd.Series, graph: nx.MultiDiGraph) -> tuple[float, float, str]:
     """Where the patrol of ``ward`` (a row of ``Store.wards``) starts: ``(lat, lon, name)`` of its
-    meeting point, or else of the most central walkable node of ``graph`` (named ``"centrum van de wijk"``)."""
+    meeting point, or else of the most central walkable node of ``graph`` (named ``WARD_CENTRE``)."""
     lat, lon = ward.get("meeting_point_lat"), ward.get("meeting_point_lon")
     if lat is not None and lon is not None and pd.notna(lat) and pd.notna(lon):
         name = ward.get("meeting_point_name")
-        return float(lat), float(lon), str(name) if isinstance(name, str) and name else "ontmoetingspunt"
+        return float(lat), float(lon), str(name) if isinstance(name, str) and name else MEETING_POINT
     node = central_node(graph)
     lon, lat = _geo.transformer(graph.graph["crs"], settings.WGS84).transform(
         graph.nodes[node]["x"], graph.nodes[node]["y"])
-    return float(lat), float(lon), "centrum van de wijk"
+    return float(lat), float(lon), WARD_CENTRE
 
 
 def edges_along(graph: nx.MultiDiGraph, lines: list[shapely.LineString], *, tolerance_m: float = 15.0) -> frozenset:

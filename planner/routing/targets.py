@@ -22,19 +22,25 @@ from .. import settings
 from .._errors import InputError
 from .._geo import metric_xy
 from .._validation import Constraints, check_params, integer, real
-from ..i18n import and_list, category_label, translation
+from ..i18n import N_, and_list, category_label, translation
 
 if TYPE_CHECKING:
     from ..hotspots import HotspotResult, HotStreets
 
 NAME_LANGUAGE = "nl"
-"""Targets are named in Dutch ("Hotspot 3 (jongerenoverlast)") in either language: a name is the
-plan's data, shared by the dashboard, the GPX, the briefing and the JSON."""
+"""A target's ``name`` is Dutch ("Hotspot 3 (jongerenoverlast)"), the plan's data that stored
+plans and the JSON keep; ``name_en`` ("Hotspot 3 (youth nuisance)") is what English exports show."""
+
+TARGET_COLUMNS = ["name", "name_en", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]
+
+UNNAMED_PATH = N_("unnamed path")
+STRETCH = N_("{street}, part {n}")
 
 
 def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = None) -> gpd.GeoDataFrame:
     """Route targets from hotspots: one point per hotspot at its centroid, with its score, a
-    Dutch name like ``"Hotspot 3 (jongerenoverlast)"`` and its top signal categories (codes).
+    Dutch name like ``"Hotspot 3 (jongerenoverlast)"`` (``name_en``: in English) and its top
+    signal categories (codes).
 
     ``dwell_min`` sets every target's stop; ``None`` leaves it to ``RouteParams.dwell_min``.
     """
@@ -42,17 +48,14 @@ def targets_from_hotspots(result: HotspotResult, *, dwell_min: float | None = No
     rows = []
     for row in hotspots.itertuples(index=False):
         categories = [str(c) for c, _ in row.top_categories]
-        label = f" ({category_label(categories[0], language=NAME_LANGUAGE)})" if categories else ""
-        rows.append({"name": f"Hotspot {int(row.id)}{label}", "score": float(row.score),
+        nl, en = (f"Hotspot {int(row.id)}" + (f" ({category_label(categories[0], language=language)})"
+                                              if categories else "") for language in (NAME_LANGUAGE, "en"))
+        rows.append({"name": nl, "name_en": en, "score": float(row.score),
                      "categories": categories, "kind": "hotspot",
                      "explanation": str(getattr(row, "explanation", "") or ""),
                      "explanation_en": str(getattr(row, "explanation_en", "") or ""),
                      "geometry": shapely.Point(float(row.centroid_lon), float(row.centroid_lat))})
-    frame = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["name", "score", "categories", "kind", "explanation", "explanation_en",
-                                    "geometry"]),
-        geometry="geometry", crs=settings.WGS84,
-    )
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=TARGET_COLUMNS), geometry="geometry", crs=settings.WGS84)
     if dwell_min is not None:
         frame["dwell_min"] = float(dwell_min)
     return frame
@@ -92,13 +95,18 @@ class HotStreetTargetParams:
         check_params(self)
 
 
-def _street_name(name: object, stretches: dict[str, int]) -> str:
-    """A hot street's name; a second stretch of the same street gets a name of its own
-    (``stretches`` counts the stretches named so far)."""
-    street = str(name) if isinstance(name, str) and name else "naamloos pad"
-    street = street.split(", ")[0]
-    stretches[street] = stretches.get(street, 0) + 1
-    return f"{street}, deel {stretches[street]}" if stretches[street] > 1 else street
+def _street_names(name: object, stretches: dict[str, int]) -> tuple[str, str]:
+    """A hot street's name in Dutch and in English; a second stretch of the same street gets a
+    name of its own (``stretches`` counts the stretches named so far)."""
+    named = isinstance(name, str) and bool(name)
+    key = str(name).split(", ")[0] if named else ""
+    stretches[key] = stretches.get(key, 0) + 1
+    names = []
+    for language in (NAME_LANGUAGE, "en"):
+        _ = translation(language).gettext
+        street = key or _(UNNAMED_PATH)
+        names.append(_(STRETCH).format(street=street, n=stretches[key]) if stretches[key] > 1 else street)
+    return names[0], names[1]
 
 
 def targets_from_hot_streets(
@@ -121,8 +129,7 @@ def targets_from_hot_streets(
         msg = f"the number of hot streets to visit (top) must be ≥ 0, got {top}"
         raise InputError(msg)
     edges = hot.edges
-    columns = ["name", "score", "categories", "kind", "explanation", "explanation_en", "geometry"]
-    empty = gpd.GeoDataFrame(pd.DataFrame(columns=columns), geometry="geometry", crs=edges.crs)
+    empty = gpd.GeoDataFrame(pd.DataFrame(columns=TARGET_COLUMNS), geometry="geometry", crs=edges.crs)
     if top == 0 or edges.empty or incidents is None or len(incidents) == 0:
         return empty
     once = edges[edges["u"].astype(str) <= edges["v"].astype(str)]
@@ -147,12 +154,13 @@ def targets_from_hot_streets(
             continue
         counts = pd.Series(categories[near]).value_counts()
         top_codes = sorted(counts.index, key=lambda c: (-counts[c], c))[:3]
-        street = _street_name(edge.name, stretches)
+        street_nl, street_en = _street_names(edge.name, stretches)
         nl, en = (translation(language).gettext("Busy street: {n} signals within {radius} m, mostly {names}.").format(
             n=len(near), radius=f"{params.radius_m:g}",
             names=and_list([category_label(c, language=language) for c in top_codes[:2]], language=language))
             for language in ("nl", "en"))
-        rows.append({"name": f"{street} ({category_label(top_codes[0], language=NAME_LANGUAGE)})",
+        rows.append({"name": f"{street_nl} ({category_label(top_codes[0], language=NAME_LANGUAGE)})",
+                     "name_en": f"{street_en} ({category_label(top_codes[0], language='en')})",
                      "score": float(edge.prize), "categories": top_codes, "kind": "street",
                      "explanation": nl, "explanation_en": en, "geometry": edge.geometry})
         taken.append((middle.x, middle.y))
@@ -160,7 +168,7 @@ def targets_from_hot_streets(
             break
     if not rows:
         return empty
-    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=columns), geometry="geometry", crs=edges.crs)
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows, columns=TARGET_COLUMNS), geometry="geometry", crs=edges.crs)
     if dwell_min is not None:
         frame["dwell_min"] = float(dwell_min)
     return frame
@@ -168,5 +176,4 @@ def targets_from_hot_streets(
 
 def no_targets() -> gpd.GeoDataFrame:
     """An empty target table with the columns ``targets_from_hotspots`` gives."""
-    return gpd.GeoDataFrame(pd.DataFrame(columns=["name", "score", "categories", "kind", "geometry"]),
-                            geometry="geometry", crs=settings.WGS84)
+    return gpd.GeoDataFrame(pd.DataFrame(columns=TARGET_COLUMNS), geometry="geometry", crs=settings.WGS84)
