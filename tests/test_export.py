@@ -178,12 +178,17 @@ def test_a_network_credit_that_is_not_one_line_is_refused(street_grid, monkeypat
 
 
 def test_english_exports_name_the_stops_and_the_start_in_english(street_grid):
-    """With language="en" the GPX and the briefing name every stop and the planner's own start in
-    English; in Dutch they stay Dutch, and the GeoJSON keeps the Dutch name with the English beside it."""
-    target = gpd.GeoDataFrame({"score": [2.0], "name": ["Hotspot 1 (inbraak)"], "name_en": ["Hotspot 1 (burglary)"],
-                               "categories": [["burglary"]]},
-                              geometry=[Point(92_200, 452_200)], crs="EPSG:28992")
-    plan = plan_patrol(street_grid, target, params=RouteParams(minutes=60))
+    """With language="en" the GPX and the briefing name every stop, the planner's own start and the
+    target left out in English; in Dutch they stay Dutch, and the GeoJSON keeps the Dutch name
+    with the English beside it."""
+    target = gpd.GeoDataFrame({"score": [2.0, 1.0], "name": ["Hotspot 1 (inbraak)", "naamloos pad (vandalisme)"],
+                               "name_en": ["Hotspot 1 (burglary)", "unnamed path (vandalism)"],
+                               "categories": [["burglary"], ["vandalism"]]},
+                              geometry=[Point(92_200, 452_200), Point(92_400, 452_400)], crs="EPSG:28992")
+    plan = plan_patrol(street_grid, target, params=RouteParams(minutes=16, pass_by_m=0))
+    assert plan.left_out is not None and plan.left_out["name"] == "naamloos pad (vandalisme)"
+    assert plan.left_out["explanation_en"].startswith("unnamed path (vandalism)")
+    assert plan.left_out["explanation"].startswith("naamloos pad (vandalisme)")
     english = gpxpy.parse(plan_to_gpx(plan, name="Patrol route", language="en"))
     dutch = gpxpy.parse(plan_to_gpx(plan, name="Looproute"))
     assert [w.name for w in english.waypoints] == ["Start: ward centre", "1. Hotspot 1 (burglary)"]

@@ -583,13 +583,14 @@ def _explained(stop: Stop, total: float) -> Stop:
 def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, visited: set, problem,
               routes: list, params: RouteParams) -> dict[str, Any] | None:
     """The highest-scoring target on no route, and why (see ``Plan.left_out``)."""
-    candidates = [(float(row.score), str(row.name), "unreachable", -1)
+    candidates = [(float(row.score), str(row.name), str(row.name_en or row.name), "unreachable", -1)
                   for row in table[skipped].itertuples(index=False)]
-    candidates += [(float(usable["score"].iloc[i]), str(usable["name"].iloc[i]), "", i)
+    candidates += [(float(usable["score"].iloc[i]), str(usable["name"].iloc[i]),
+                    str(usable["name_en"].iloc[i] or usable["name"].iloc[i]), "", i)
                    for i in range(len(usable)) if i not in visited]
     if not candidates:
         return None
-    score, name, reason, index = max(candidates, key=lambda c: (c[0], c[1]))
+    score, name, name_en, reason, index = max(candidates, key=lambda c: (c[0], c[1]))
     cost, service, budget = problem.cost, problem.service, problem.budget
     used = [sum(cost[a, b] for a, b in itertools.pairwise(route)) + sum(service[i] for i in route)
             for route in routes]
@@ -609,8 +610,9 @@ def _left_out(table: pd.DataFrame, usable: pd.DataFrame, skipped: np.ndarray, vi
     need = None if needed is None else round(needed / 60, 1)
     left = round(max(spare, 0.0) / 60, 1)
     nl, en = (translation(language).gettext(_LEFT_OUT[reason]).format(
-        name=name, need=_said_minutes(need, language), left=_said_minutes(left, language),
-        minutes=format_number(params.minutes, language=language)) for language in ("nl", "en"))
+        name=shown, need=_said_minutes(need, language), left=_said_minutes(left, language),
+        minutes=format_number(params.minutes, language=language))
+        for language, shown in (("nl", name), ("en", name_en)))
     return {"name": name, "score": round(score, 3), "reason": reason, "needed_min": need, "spare_min": left,
             "explanation": nl, "explanation_en": en}
 
