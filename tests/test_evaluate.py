@@ -131,8 +131,8 @@ def test_scott_bandwidth_shrinks_with_more_points():
 
 
 def test_params_name_the_bad_field():
-    """Invalid backtest parameters raise an InputError naming the field."""
-    with pytest.raises(InputError, match="horizon_days"):
+    """Invalid backtest parameters raise an InputError naming the field (as users set it)."""
+    with pytest.raises(InputError, match="forecast horizon in days"):
         BacktestParams(horizon_days=0)
     with pytest.raises(InputError, match="coverages"):
         BacktestParams(coverages=(0.0,))
