@@ -102,3 +102,8 @@ def local_to_utc(naive: pd.Series) -> pd.Series:
 def local_day(moment: datetime) -> date:
     """The local calendar day of an aware ``moment``."""
     return moment.astimezone(local_zone()).date()
+
+
+def local_minute(moment: datetime | pd.Timestamp) -> str:
+    """An aware ``moment`` as people read it: ``2024-05-15 00:00``, local time."""
+    return pd.Timestamp(moment).tz_convert(local_zone()).strftime("%Y-%m-%d %H:%M")

@@ -65,6 +65,16 @@ def test_known_answer_all_future_signals_in_the_one_hot_cell(known, two_wards):
         assert values["pai@10"] == pytest.approx(10.0)
 
 
+def test_the_split_is_told_in_the_installation_s_local_time(known, two_wards, monkeypatch):
+    """A split typed as a local day is printed as that local moment, not as the UTC instant
+    (2026-02-22 00:00 in Chicago, not 2026-02-22T06:00:00+00:00), in the summary and the refusal."""
+    monkeypatch.setenv("WAS_TIMEZONE", "America/Chicago")
+    result = backtest(known, split="2026-02-22", wards=two_wards)
+    assert result.summary().startswith("split 2026-02-22 00:00: ")
+    with pytest.raises(InputError, match=r"^split 2027-01-01 00:00 leaves 30 training and 0 test signals"):
+        backtest(known, split="2027-01-01", wards=two_wards)
+
+
 def test_json_contract_is_exact(known, two_wards):
     """to_json has exactly methods (every method and old name × six keys), n_train and n_test."""
     payload = backtest(known, split="2026-02-22T12:00", wards=two_wards).to_json()

@@ -112,7 +112,7 @@ from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_crs_for, metric_xy, require_crs, street_table
 from .._parse import check_day
-from .._time import utc_timestamp
+from .._time import local_minute, utc_timestamp
 from .._validation import Constraints, Rule, check_params, each, instance, integer, one_of, optional, real
 from ..signals.incidents import ParseOptions, parse_incidents, read_table
 from .calibration import (
@@ -286,7 +286,7 @@ class BacktestResult:
         head = f"{'method':<10}" + "".join(f"{k:>14}" for k in keys)
         lines = [
             (
-                f"split {self.split.isoformat()}: {self.n_train} training signals, {self.n_test} "
+                f"split {local_minute(self.split)}: {self.n_train} training signals, {self.n_test} "
                 f"test signals, {self.n_cells} cells of the study area ({self.crs})"
             ),
             head,
@@ -760,9 +760,9 @@ def backtest(
     inside = in_window(start, end, params.window)
     test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & inside
     if not train_mask.any() or not test_mask.any():
-        span = f"{start.min().isoformat()} to {end.max().isoformat()}" if len(frame) else "no signals"
+        span = f"{local_minute(start.min())} to {local_minute(end.max())}" if len(frame) else "no signals"
         msg = (
-            f"split {split.isoformat()} leaves {int(train_mask.sum())} training and "
+            f"split {local_minute(split)} leaves {int(train_mask.sum())} training and "
             f"{int(test_mask.sum())} test signals (horizon {params.horizon_days:g} days"
             f"{', window ' + params.window.label() if params.window else ''}); the data runs {span}"
         )

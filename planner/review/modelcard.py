@@ -197,7 +197,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
               "50 m KDE, then by cell number) and kernel density (KDE) of all training signals, with the "
               "bandwidth chosen by cross-validation on the training period (the last weeks forecast from the "
               "weeks before), with fixed bandwidths and with Scott's rule.").format(
-                n_train=result.n_train, split=_day(result.split), n_test=result.n_test,
+                n_train=result.n_train, split=_time.local_minute(result.split), n_test=result.n_test,
                 days=f"{BacktestParams().horizon_days:g}", cells=result.n_cells, percent=PERCENT),
             "",
             backtest_table(result, language=language),
@@ -414,9 +414,6 @@ def _method(p: HotspotParams, language: str) -> list[str]:
           "footpath network; every stop says why it is on the route and the best hotspot left out says why."),
     ]
 
-
-def _day(stamp: pd.Timestamp) -> str:
-    return pd.Timestamp(stamp).tz_convert(settings.timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _period(incidents: pd.DataFrame) -> str:
