@@ -430,6 +430,20 @@ def test_tonight_stops_say_why(app):
     assert "Waarom" in table.columns and table["Waarom"].str.contains("%").all()
 
 
+def test_tonight_in_english_names_the_stops_in_english(app):
+    """With English chosen, tonight's table names the stops in English ("Hotspot 1 (burglary)"),
+    as the GPX and the briefing do; in Dutch they are Dutch."""
+    from planner.i18n import category_label
+
+    dutch = set(app().dataframe[0].value["Stop"])
+    english = set(app(lang="en").dataframe[0].value["Stop"])
+    words = {code: (category_label(code, language="nl"), category_label(code, language="en"))
+             for code in ("burglary", "youth_nuisance", "vandalism", "vehicle_crime", "street_light")}
+    assert any(nl in name for name in dutch for nl, _ in words.values())
+    assert not any(f"({nl})" in name for name in english for nl, en in words.values() if nl != en)
+    assert any(f"({en})" in name for name in english for _, en in words.values())
+
+
 def test_registered_crime_uploaded_on_the_data_page_drives_the_effect_review(demo_template, tmp_path, monkeypatch):
     """Counts uploaded on the Gegevens page are stored and linked to the wards; the Dekking page
     then reviews registered crime by default, and signals on request."""
