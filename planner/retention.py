@@ -178,9 +178,9 @@ def _exports_since(store: Store, stored: datetime | None) -> tuple[dict, ...]:
     """The audited exports of rows (oldest first) made at or after ``stored`` (naive UTC)."""
     if stored is None:
         return ()
-    log_ = audit_entries(store)
+    entries = audit_entries(store)
     since = pd.Timestamp(stored).tz_localize("UTC")
-    made = log_[(log_["action"] == "export") & (log_["n_rows"] > 0) & (log_["at"] >= since)].iloc[::-1]
+    made = entries[(entries["action"] == "export") & (entries["n_rows"] > 0) & (entries["at"] >= since)].iloc[::-1]
     return tuple({"at": at.isoformat(), "user": user, "what": _export_label(what)}
                  for at, user, what in zip(made["at"], made["user_name"], made["what"], strict=True))
 
