@@ -198,3 +198,16 @@ def test_english_exports_name_the_stops_and_the_start_in_english(street_grid):
     assert "inbraak" not in page and "centrum van de wijk" not in page
     stop = next(f["properties"] for f in plan_to_geojson(plan)["features"] if f["properties"]["kind"] == "stop")
     assert (stop["name"], stop["name_en"]) == ("Hotspot 1 (inbraak)", "Hotspot 1 (burglary)")
+
+
+def test_english_briefing_names_the_targets_passed_on_the_way_in_english(street_grid):
+    """A target counted as passed on the way is listed in the briefing's language."""
+    target = gpd.GeoDataFrame({"score": [2.0, 1.0], "name": ["Hotspot 1 (inbraak)", "Hotspot 2 (vandalisme)"],
+                               "name_en": ["Hotspot 1 (burglary)", "Hotspot 2 (vandalism)"],
+                               "categories": [["burglary"], ["vandalism"]]},
+                              geometry=[Point(92_400, 452_200), Point(92_300, 452_200)], crs="EPSG:28992")
+    plan = plan_patrol(street_grid, target, params=RouteParams(minutes=25, pass_by_m=50))
+    assert plan.teams[0].passed == ("Hotspot 2 (vandalisme)",)
+    english = briefing_html(plan, ward="Oost", title="Patrol route", when="", language="en")
+    assert "Hotspot 2 (vandalism)" in english and "vandalisme" not in english
+    assert "Hotspot 2 (vandalisme)" in briefing_html(plan, ward="Oost", title="Looproute", when="")

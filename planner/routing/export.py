@@ -466,7 +466,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
             out.append(f'<p class="small"><b>{_esc(label["route"])}:</b> {_esc(streets)}</p>')
         if team.passed:
             out.append(f'<p class="small"><b>{_esc(label["passed"])}:</b> '
-                       f'{_esc(", ".join(team.passed))}</p>')
+                       f'{_esc(", ".join(plan.target_label(n, language) for n in team.passed))}</p>')
     n_stops = sum(len(team.stops) for team in plan.teams)
     km = sum(team.length_m for team in plan.teams) / 1000
     minutes = max((team.duration_min for team in plan.teams), default=0.0)
@@ -481,7 +481,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
                    f"{_esc(left_out[explanation_field(language)])}</p>")
     if plan.unreachable:
         out.append(f'<p class="small"><b>{_esc(label["unreachable"])}:</b> '
-                   f"{_esc(', '.join(plan.unreachable))}</p>")
+                   f"{_esc(', '.join(plan.target_label(n, language) for n in plan.unreachable))}</p>")
     out.append(f'<p class="privacy">{_esc(label["privacy"])}</p>')
     out.append(f"<footer>{_esc(label['made'])} {_esc(_version())} · {_esc(plan.attribution)}</footer>")
     out.append(f"<script>{_FIT_ONE_PAGE}</script></body></html>")

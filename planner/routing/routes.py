@@ -188,6 +188,13 @@ class Plan:
     attribution: str = _geo.OSM_ATTRIBUTION
     """Whom the plan's streets credit (``_geo.street_attribution`` of its graph), on every export."""
 
+    names_en: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Each target's English name by its Dutch one, for the names a plan lists (passed, unreachable)."""
+
+    def target_label(self, name: str, language: str) -> str:
+        """A target named in the plan (``Team.passed``, ``unreachable``) as ``language`` says it."""
+        return self.names_en.get(name, name) if language == "en" else name
+
     def start_label(self, language: str) -> str:
         """The start's name as exports in ``language`` show it: the planner's own names translated,
         a meeting point's or coordinates as given."""
@@ -565,6 +572,7 @@ def plan_patrol(
         unreachable=unreachable, notes=tuple(notes), overlap_share=overlap, score_given_up=given_up,
         start_name=start_name or "start", streets_lonlat=_context_streets(graph, teams, transformer),
         left_out=left_out, attribution=_geo.street_attribution(graph),
+        names_en={str(nl): str(en) for nl, en in zip(table["name"], table["name_en"], strict=True) if en},
     )
 
 
