@@ -216,6 +216,30 @@ def test_report_writes_printable_html_and_excel_csv(demo_season, tmp_path):
     assert {"mean_hotspot_share_visited", "mean_street_share_walked"} <= set(hours.columns)
 
 
+def test_the_report_credits_each_ward_s_street_source(demo_season, monkeypatch):
+    """A ward on a municipal segment network is credited in the report's footer beside the wards
+    on OpenStreetMap, each credit once."""
+    from planner import streets
+    from planner.review.report import build_report, render_html
+
+    store, directory = demo_season
+    cached = streets.ward_graph
+
+    def municipal_vogelwijk(store, ward, **options):
+        graph = cached(store, ward, **options)
+        if ward != "Vogelwijk":
+            return graph
+        graph = graph.copy()
+        graph.graph["source"] = "stoepen.gpkg"
+        return graph
+
+    monkeypatch.setattr(streets, "ward_graph", municipal_vogelwijk)
+    monkeypatch.setenv("WAS_NETWORK_ATTRIBUTION", "© Gemeente Demostad")
+    report = build_report(store, date(2026, 11, 1), date(2026, 11, 24), data_dir=directory, needs=False)
+    assert sorted(report.street_credits) == ["© Gemeente Demostad", "© OpenStreetMap contributors"]
+    assert f"Straten: {'; '.join(report.street_credits)}." in render_html(report)
+
+
 def test_a_period_past_today_is_cut_at_today(demo_season):
     """`coverage --to` a month ahead reports the same as `--to` today (days that have not
     happened are not idle), a period after today and a reversed one are refused with the days

@@ -30,7 +30,7 @@ import shapely
 
 from .. import settings
 from .._errors import DataNotFoundError, InputError
-from .._geo import graph_crs, street_table, transformer
+from .._geo import graph_crs, street_attribution, street_table, transformer
 from .._time import aware, local_day
 from .._validation import Constraints, check_params, real
 from ..patrols import PatrolRecord, list_patrols
@@ -373,6 +373,8 @@ class WardContext:
     hotspots: gpd.GeoDataFrame | None = None
     hot_streets: frozenset = frozenset()
     now: datetime | None = None
+    street_credit: str = ""
+    """Whom the ward's streets credit (``_geo.street_attribution`` of its graph)."""
 
 
 def ward_context(
@@ -411,7 +413,8 @@ def ward_context(
         found = gpd.GeoDataFrame({"id": [], "score": []}, geometry=[], crs=settings.WGS84)
         hot = frozenset()
     return WardContext(ward=ward, streets=streets, hotspots=found[["id", "score", "n_signals", "geometry"]]
-                       if "n_signals" in found else found, hot_streets=hot, now=moment)
+                       if "n_signals" in found else found, hot_streets=hot, now=moment,
+                       street_credit=street_attribution(graph))
 
 
 def coverage_for(

@@ -19,6 +19,7 @@ import pandas as pd
 
 from .. import _time, settings
 from .._errors import DataNotFoundError, PlannerError
+from .._geo import OSM_ATTRIBUTION
 from .._time import aware
 from ..i18n import N_, agreement_status_label, format_number, translation
 from ..output import write_csv, write_text
@@ -60,6 +61,8 @@ class Report:
     today: date
     needs: tuple[CapacityCurve, ...] = ()
     """Per ward: what it needs (capacity curve), when computed."""
+    street_credits: tuple[str, ...] = (OSM_ATTRIBUTION,)
+    """Whom the wards' streets credit, each once."""
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -168,6 +171,7 @@ def build_report(
         start=start, end=end, freq=freq, summary=summary, coverage=coverage,
         capacity=capacity_table(summary, coverage), signals=signals_per_period(store, start, end, freq=freq),
         agreements=agreements, effect=effect, today=today, needs=tuple(curves),
+        street_credits=tuple(dict.fromkeys(c.street_credit for c in contexts.values())) or (OSM_ATTRIBUTION,),
     )
 
 
@@ -449,7 +453,7 @@ def render_html(report: Report, *, language: str = "nl") -> str:
     meta = _("Period {period} · per {unit} · made with WAS Planner on {day}").format(
         period=period, unit=unit, day=f"{_time.today():%d-%m-%Y}")
     footer = _("Totals only: no names of participants, no notes, no places or descriptions of signals. Streets: "
-               "© OpenStreetMap contributors.")
+               "{credits}.").format(credits="; ".join(report.street_credits))
     return (
         f"<!DOCTYPE html><html lang='{language}'><head><meta charset='utf-8'>"
         f"<title>{title}</title><style>{_CSS}</style></head><body>"
