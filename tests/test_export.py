@@ -198,6 +198,8 @@ def test_english_exports_name_the_stops_and_the_start_in_english(street_grid):
     assert "inbraak" not in page and "centrum van de wijk" not in page
     stop = next(f["properties"] for f in plan_to_geojson(plan)["features"] if f["properties"]["kind"] == "stop")
     assert (stop["name"], stop["name_en"]) == ("Hotspot 1 (inbraak)", "Hotspot 1 (burglary)")
+    # The CLI's summary is English prose: its names are English too.
+    assert "1. Hotspot 1 (burglary)" in plan.summary() and "start ward centre" in plan.summary()
 
 
 def test_english_briefing_names_the_targets_passed_on_the_way_in_english(street_grid):

@@ -184,6 +184,8 @@ def test_variety_moves_the_route_off_recent_streets(grid):
     varied = plan_patrol(grid, targets, start=_start(), recent_edges=recent,
                          params=RouteParams(minutes=40, pass_by_m=0, variety_penalty=1.0))
     assert again.overlap_share == pytest.approx(1.0)
+    # Recent streets with the penalty off (`route --variety 0`): reported, nothing given up, no crash.
+    assert again.score_given_up == 0 and "score given up for variety: 0.00" in again.summary()
     assert varied.overlap_share < 0.5
     assert varied.score_given_up == 0 and varied.total_score == pytest.approx(5.0)
     assert all(t.duration_min <= 40 for t in varied.teams)

@@ -224,21 +224,23 @@ class Plan:
         }
 
     def summary(self) -> str:
+        """For the CLI, in English like the rest of its output (stops, start and notes alike)."""
         head = (
             f"{len(self.teams)} team(s), budget {self.budget_min:g} min; score {self.total_score:.2f} "
-            f"({self.covered_share:.0%} of the targets' score); start {self.start_name} "
+            f"({self.covered_share:.0%} of the targets' score); start {self.start_label('en')} "
             f"(snapped {self.start_snap_m:.0f} m to the nearest street)"
         )
         lines = [head]
         for i, team in enumerate(self.teams, 1):
-            stops = " → ".join(f"{s.number}. {s.name}" for s in team.stops) or "no stops"
+            stops = " → ".join(f"{s.number}. {s.label('en')}" for s in team.stops) or "no stops"
             lines.append(
                 f"team {i}: {len(team.stops)} stop(s), {team.length_m / 1000:.2f} km, "
                 f"{team.duration_min:.0f} min (walk {team.walk_min:.0f} + dwell {team.dwell_min:.0f}), "
                 f"score {team.score:.2f}: {stops}"
             )
             if team.passed:
-                lines.append(f"  passed within reach (counted): {', '.join(team.passed)}")
+                lines.append(f"  passed within reach (counted): "
+                             f"{', '.join(self.target_label(n, 'en') for n in team.passed)}")
         if self.overlap_share is not None:
             lines.append(
                 f"overlap with recent patrols: {self.overlap_share:.0%}; score given up for variety: "
@@ -511,6 +513,7 @@ def _variety(network: _Network, teams: list[Team], solved: _Solved, usable: pd.D
     if network.recent_edges:
         walked = frozenset().union(*(t.edges for t in teams))
         overlap = len(walked & _both_ways(network.recent_edges)) / len(walked) if walked else 0.0
+        given_up = 0.0  # without a penalty (`--variety 0`) the search gives nothing up for variety
         if params.variety_penalty > 0:
             plain = _solve(network, solved.points, usable, params, 0.0).solution
             given_up = max(0.0, plain.score - solved.solution.score)
