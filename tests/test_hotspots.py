@@ -211,6 +211,13 @@ def test_params_name_the_bad_field(kwargs, field):
         HotspotParams(**kwargs)
 
 
+def test_a_window_is_labelled_in_the_reader_s_language():
+    """The briefing's "Wanneer" says vr in Dutch, fri in English, whichever name was typed."""
+    window = TimeWindow.parse("20:00-23:00", day="vr")
+    assert (window.label("nl"), window.label("en"), window.label()) == ("vr 20:00-23:00", "fri 20:00-23:00",
+                                                                         "fri 20:00-23:00")
+
+
 def test_bad_window_text_is_refused():
     """A window that is not HH:MM-HH:MM, or an unknown day, gives a clear InputError."""
     with pytest.raises(InputError, match="HH:MM"):

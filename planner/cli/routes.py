@@ -169,7 +169,7 @@ def route_command(
     if geojson is not None:
         written.append(write_text(geojson, json.dumps(plan_to_geojson(plan), ensure_ascii=False)))
     if briefing is not None:
-        moment = when or (target.label() if target else "")
+        moment = when or (target.label(language) if target else "")
         written.append(write_text(briefing, briefing_html(plan, ward=name, title=title, when=moment,
                                                           language=language)))
     if as_json:

@@ -23,19 +23,19 @@ WEEK_MINUTES = 7 * 24 * 60
 _EPOCH = pd.Timestamp("1969-12-29")  # a Monday: local minutes are counted from here
 DAY_MINUTES = 24 * 60
 
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_NAMES = (
+    ("mon", "monday", "ma", "maandag"),
+    ("tue", "tuesday", "di", "dinsdag"),
+    ("wed", "wednesday", "wo", "woensdag"),
+    ("thu", "thursday", "do", "donderdag"),
+    ("fri", "friday", "vr", "vrijdag"),
+    ("sat", "saturday", "za", "zaterdag"),
+    ("sun", "sunday", "zo", "zondag"),
+)
+WEEKDAYS: tuple[str, ...] = tuple(names[0] for names in _DAY_NAMES)
+WEEKDAYS_NL: tuple[str, ...] = tuple(names[2] for names in _DAY_NAMES)
 _WEEKDAY_NAMES: dict[str, int] = {}
-for _i, _names in enumerate(
-    (
-        ("mon", "monday", "ma", "maandag"),
-        ("tue", "tuesday", "di", "dinsdag"),
-        ("wed", "wednesday", "wo", "woensdag"),
-        ("thu", "thursday", "do", "donderdag"),
-        ("fri", "friday", "vr", "vrijdag"),
-        ("sat", "saturday", "za", "zaterdag"),
-        ("sun", "sunday", "zo", "zondag"),
-    )
-):
+for _i, _names in enumerate(_DAY_NAMES):
     for _name in _names:
         _WEEKDAY_NAMES[_name] = _i
 _HHMM = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
@@ -137,9 +137,10 @@ class TimeWindow:
             return (self,)
         return tuple(replace(self, weekdays=tuple((d + shift) % 7 for d in self.weekdays)) for shift in range(7))
 
-    def label(self) -> str:
-        """Human form, e.g. ``fri 20:00-23:00``."""
-        days = ",".join(WEEKDAYS[d] for d in self.weekdays)
+    def label(self, language: str = "en") -> str:
+        """Human form, e.g. ``fri 20:00-23:00`` (``language="nl"``: ``vr 20:00-23:00``)."""
+        names = WEEKDAYS_NL if language == "nl" else WEEKDAYS
+        days = ",".join(names[d] for d in self.weekdays)
         return f"{days} {self.start}-{self.end}".strip()
 
     def mask(self) -> np.ndarray:
