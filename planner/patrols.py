@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from . import settings
 from ._errors import DataNotFoundError, InputError
 from ._geo import transformer
-from ._time import aware, from_utc_naive, local_zone, now_utc_naive, utc_naive
+from ._time import aware, from_utc_naive, local_minute, local_zone, now_utc_naive, utc_naive
 from .storage import patrols as patrol_store
 from .storage.store import Store
 from .streets.matching import MatchedTrack, MatchParams, match_track
@@ -358,15 +358,18 @@ _CLOCK_SLACK = timedelta(minutes=5)
 
 
 def _check_times(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    # Named as the walk's start and end, as users set them (`--start`/`--end`, the form's times).
     begin, finish = _stored(start), _stored(end)
+    walked = f"{local_minute(aware(start))} – {local_minute(aware(end))}"
     if finish <= begin:
-        msg = f"actual_end must lie after actual_start, got {start.isoformat()} – {end.isoformat()}"
+        msg = f"the end of the walk must lie after its start, got {walked}"
         raise InputError(msg)
     if finish - begin > timedelta(hours=24):
-        msg = f"a patrol lasts at most 24 hours, got {start.isoformat()} – {end.isoformat()}"
+        msg = f"a patrol lasts at most 24 hours, got {walked}"
         raise InputError(msg)
     if finish > now_utc_naive() + _CLOCK_SLACK:
-        msg = f"actual_end {end.isoformat()} lies in the future; record a patrol once it has been walked"
+        msg = (f"the end of the walk ({local_minute(aware(end))}) lies in the future; record a patrol once it "
+               "has been walked")
         raise InputError(msg)
     return begin, finish
 
