@@ -16,6 +16,8 @@ from planner.cli import app
 from planner.hotspots import TimeWindow
 from planner.hotspots.evaluate import (
     ALIASES,
+    ENOUGH_FOLD_SIGNALS,
+    MAX_FOLDS,
     METHODS,
     BacktestParams,
     backtest,
@@ -269,13 +271,14 @@ def test_cv_picks_a_small_bandwidth_on_tight_clusters_and_a_larger_one_on_diffus
 
 
 def test_rolling_folds_on_whole_months_and_on_a_short_history():
-    """Month-only signals: the folds test the last two whole months; one week of history: folds of 7/3 days."""
+    """Month-only signals: the folds test whole months, the last two first and then, with so few fold test
+    signals, every earlier month that has one before it; one week of history: folds of 7/3 days."""
     starts = pd.Series(pd.date_range("2016-01-01", periods=6, freq="MS", tz="UTC")).repeat(3).reset_index(drop=True)
     ends = starts + pd.offsets.MonthBegin(1)
     folds = rolling_folds(starts, ends, split=pd.Timestamp("2016-07-01", tz="UTC"), horizon_days=28, folds=2,
                           testable=np.ones(18, dtype=bool))
     assert [(set(starts[test].dt.month), set(starts[fit].dt.month)) for fit, test in folds] == [
-        ({6}, {1, 2, 3, 4, 5}), ({5}, {1, 2, 3, 4})]  # tested on June (then May), trained on the months before
+        ({6}, {1, 2, 3, 4, 5}), ({5}, {1, 2, 3, 4}), ({4}, {1, 2, 3}), ({3}, {1, 2}), ({2}, {1})]
     split = parse_split("2006-01-08")
     week = pd.Series(split - pd.to_timedelta(np.linspace(7, 0.01, 200), "D"))
     short = rolling_folds(week, week, split=split, horizon_days=7, folds=2, testable=np.ones(200, dtype=bool))
@@ -284,6 +287,21 @@ def test_rolling_folds_on_whole_months_and_on_a_short_history():
     assert all(split - pd.Timedelta(days=d * 7 / 3, hours=2) < o <= split - pd.Timedelta(days=d * 7 / 3)
                for d, o in zip((1, 2), origins, strict=True))
     assert week[short[0][0]].max() <= week[short[0][1]].min()
+
+
+def test_rolling_folds_go_further_back_only_while_the_folds_hold_few_test_signals():
+    """Beyond the asked folds, more of the same length are added until they hold ENOUGH_FOLD_SIGNALS test
+    signals, and never more than MAX_FOLDS in all."""
+    def folds(per_day: int, days: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        starts = pd.Series(pd.date_range("2024-01-01", periods=days * per_day, freq=f"{1440 // per_day}min", tz="UTC"))
+        return rolling_folds(starts, starts, split=starts.max() + pd.Timedelta(minutes=1), horizon_days=7, folds=2,
+                             testable=np.ones(len(starts), dtype=bool))
+    many = folds(per_day=ENOUGH_FOLD_SIGNALS // 14 + 1, days=200)  # two weeks hold enough
+    few = folds(per_day=ENOUGH_FOLD_SIGNALS // (7 * MAX_FOLDS * 2), days=200)  # twelve weeks do not
+    assert len(many) == 2 and sum(t.sum() for _, t in many) >= ENOUGH_FOLD_SIGNALS
+    assert len(few) == MAX_FOLDS and sum(t.sum() for _, t in few) < ENOUGH_FOLD_SIGNALS
+    middle = folds(per_day=ENOUGH_FOLD_SIGNALS // (7 * 5) + 1, days=200)  # enough once five weeks are in
+    assert len(middle) == 5
 
 
 def test_evaluate_cli_json_lists_every_baseline(tmp_path):

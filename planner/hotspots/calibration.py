@@ -145,7 +145,8 @@ class CalibrationParams:
         Mass of the near-repeat term relative to the rest of the surface when it is on.
     folds
         Folds of the rolling-origin cross-validation (``evaluate.rolling_folds``, the scheme of
-        ``kde_cv``); ``None`` uses the backtest's ``cv_folds``.
+        ``kde_cv``); ``None`` uses the backtest's ``cv_folds``. More folds of the same length
+        follow while these hold fewer than ``evaluate.ENOUGH_FOLD_SIGNALS`` test signals.
     min_history_days, min_signals
         Shorter or smaller training histories use ``prior`` without calibrating.
     prior

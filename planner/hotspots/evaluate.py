@@ -11,12 +11,12 @@ baselines an analyst would use, all run on the same cells and coverages:
   (0 = counts per cell), recency half-life (∞ = whole history), blend and near-repeat on/off
   are chosen from a small grid by the cross-validation rule of ``kde_cv``
   (``calibration.cv_choose``) on rolling folds of the training period
-  (``CalibrationParams.folds``, 4 by default), with the literature defaults when the history
-  is too short; its cells are ordered like the baselines' on ties. With a ``window`` these are
-  chosen on every fold signal, and then how much the other hours and weekdays count for the
-  window (``calibration.TIME_WEIGHTINGS``) on the fold signals in it, on every weekday. The
-  same choice, made on all stored signals, weights an installation's hotspots, hot streets and
-  routes (``tuning``).
+  (``CalibrationParams.folds``, 4 by default, more on a small history: below), with the
+  literature defaults when the history is too short; its cells are ordered like the
+  baselines' on ties. With a ``window`` these are chosen on every fold signal, and then how
+  much the other hours and weekdays count for the window (``calibration.TIME_WEIGHTINGS``) on
+  the fold signals in it, on every weekday. The same choice, made on all stored signals,
+  weights an installation's hotspots, hot streets and routes (``tuning``).
   With ``planner="fixed"``: the literature defaults as shipped before calibration (signal
   weights with half-life 30 days on a Gaussian kernel of ``bandwidth_m``, plus the
   near-repeat term, scores used as they are).
@@ -45,7 +45,11 @@ fold); the fold length is ``horizon_days`` but at most the training period ÷ (f
 short history still gives every fold something to train on. A fold splits like the backtest: it
 trains on the signals that began before its origin and ended by it, and is tested on those that
 began between its origin and the previous one (in the target window, as the real test signals
-are). Taking origins at signal starts keeps month-only data (police.uk) on whole months. Each
+are). Taking origins at signal starts keeps month-only data (police.uk) on whole months. When
+the asked folds hold fewer than 2,000 test signals (``ENOUGH_FOLD_SIGNALS``) and the history
+goes further back, more folds of the same length follow, up to 12 (``MAX_FOLDS``): on a
+ward-sized history (10–100 signals a month) four folds held too few test signals to choose
+among the candidates (measured in bench/RESULTS.md, "How many folds"). Each
 candidate bandwidth is scored by its hit rates at the evaluation coverages, pooled over the
 folds: the one that catches the most fold test signals, summed over the coverages (the highest
 mean hit rate), wins; the smaller bandwidth on a tie. The coverages thus count by what they
@@ -151,6 +155,10 @@ TIE_BANDWIDTH_M = 50.0
 """Bandwidth (m) of the KDE that orders the cells (or streets) a baseline scores equally."""
 CV_FALLBACK_M = 100.0
 """``kde_cv``'s bandwidth when no fold test signal is caught (too short a history): the middle fixed one."""
+ENOUGH_FOLD_SIGNALS = 2000
+MAX_FOLDS = 12
+"""Folds beyond the asked number are added, one fold length further back each, while the folds
+hold fewer test signals than ``ENOUGH_FOLD_SIGNALS``, up to ``MAX_FOLDS`` (module docstring)."""
 _KDE_RTOL = 1e-4
 _BACKTEST_OPTIONS = ParseOptions(default_category="other")
 
@@ -417,10 +425,10 @@ def rolling_folds(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``(fit, test)`` masks over the training signals, one pair per fold, latest fold first.
 
-    Only training signals are given, so no fold can read the forecast period; the origins and
-    the fold length follow the module docstring. ``testable`` marks the signals that may be
-    test signals of a fold (those in the target window). Folds without training or test
-    signals are left out.
+    Only training signals are given, so no fold can read the forecast period; the origins, the
+    fold length and when folds beyond ``folds`` are added follow the module docstring.
+    ``testable`` marks the signals that may be test signals of a fold (those in the target
+    window). Folds without training or test signals are left out.
     """
     start = starts.to_numpy("datetime64[ns]")
     end = ends.to_numpy("datetime64[ns]")
@@ -428,7 +436,10 @@ def rolling_folds(
     length = min(np.timedelta64(int(horizon_days * 86_400e9), "ns"), span // (folds + 1))
     out = []
     previous = split.to_datetime64()
-    for _ in range(folds):
+    tested = 0
+    for step in range(max(folds, MAX_FOLDS)):
+        if step >= folds and tested >= ENOUGH_FOLD_SIGNALS:
+            break
         earlier = start[start <= previous - length]
         if not len(earlier):
             break
@@ -437,6 +448,7 @@ def rolling_folds(
         test = (start >= origin) & (start < previous) & testable
         if fit.any() and test.any():
             out.append((fit, test))
+            tested += int(test.sum())
         previous = origin
     return out
 

@@ -132,7 +132,8 @@ class StreetCalibrationParams:
     resolved_weights
         Candidate weights of a resolved signal.
     folds
-        Folds of the rolling-origin cross-validation; ``None`` uses the backtest's ``cv_folds``.
+        Folds of the rolling-origin cross-validation of each area (more follow while they hold
+        few test signals: ``evaluate.rolling_folds``); ``None`` uses the backtest's ``cv_folds``.
     min_history_days, min_signals
         Shorter or smaller training histories use ``prior``; the cell calibration's floors.
     prior
