@@ -191,3 +191,36 @@ def test_a_planted_future_burst_changes_no_time_of_day_choice(history, two_wards
     assert plain.calibration.n_candidates > len(CalibrationParams().candidates(near_repeat=False))
     assert planted.calibration.to_json() | {"seconds": 0} == plain.calibration.to_json() | {"seconds": 0}
     assert np.array_equal(planted.scores["planner"], plain.scores["planner"])
+
+
+def test_the_near_repeat_term_is_each_folds_own():
+    """Kept once per fold for every candidate, the near-repeat term is still that of the fold's own signals
+    and moment: a fold without the recent burglaries gets none of their term."""
+    from scipy.spatial import cKDTree
+
+    from planner.hotspots.calibration import _Surface, near_repeat_term
+
+    rng = np.random.default_rng(3)
+    old = spots(rng, 60, "2026-01-01", 30, [[91_200, 452_200]]).assign(category="burglary")
+    new = spots(rng, 60, "2026-03-01", 20, [[92_600, 452_800]]).assign(category="burglary")
+    train = pd.concat([old, new], ignore_index=True)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:28992", always_xy=True).transform(train["lon"], train["lat"])
+    ux, uy = np.meshgrid(np.arange(91_000, 93_000, 100.0), np.arange(452_000, 453_000, 100.0))
+    ux, uy = ux.ravel(), uy.ravel()
+    params = HotspotParams()
+    surface = _Surface(train, np.asarray(x), np.asarray(y), np.full(len(train), -1), ux, uy, params, {100.0})
+    candidate = SurfaceParams(near_repeat=True)
+    every, old_only = np.ones(len(train), dtype=bool), np.arange(len(train)) < len(old)
+    folds = [(pd.Timestamp("2026-03-25", tz="UTC"), every), (pd.Timestamp("2026-03-25", tz="UTC"), old_only),
+             (pd.Timestamp("2026-02-05", tz="UTC"), old_only)]
+    units = cKDTree(np.column_stack([ux, uy]))
+    terms = []
+    for now, fit in [*folds, *folds]:  # the second round reads what the first one kept
+        age = ((now - surface.end) / pd.Timedelta(days=1)).to_numpy(float)
+        want = near_repeat_term(units, np.asarray(x), np.asarray(y), age_days=age, eligible=fit,
+                                base=surface.base(candidate) * fit, params=params)
+        terms.append(surface.near_repeat(candidate, fit, now, None))
+        assert want.sum() > 0 and np.allclose(terms[-1], want / want.sum())
+    far = (ux - 92_600) ** 2 + (uy - 452_800) ** 2 > 600**2  # beyond near_repeat_m of the new burglaries
+    assert terms[0][~far].sum() > 0.5 and terms[1][~far].sum() == 0  # without them, none of their term
+    assert not np.allclose(terms[1], terms[2])  # the same signals seen at another moment

@@ -402,6 +402,9 @@ class _Surface:
         self._bases: dict[tuple[float, TimeWindow | None], np.ndarray] = {}
         # ``hotspot`` comes without its window: the spatial candidates forecast every time of day.
         self._recency: dict[tuple[pd.Timestamp, float], np.ndarray] = {}
+        # With up to MAX_FOLDS folds the same near-repeat term is asked for by every candidate of a fold.
+        self._near_repeat: dict[tuple[pd.Timestamp, float, bytes], np.ndarray] = {}
+        self._end_ns = self.end.dt.tz_convert(None).to_numpy("datetime64[ns]")
 
     def base(self, candidate: SurfaceParams, target: TimeWindow | None = None) -> np.ndarray:
         """Each signal's base weight under ``candidate`` (its resolved weight, its time-of-day
@@ -452,11 +455,23 @@ class _Surface:
             matrix = self.kernels[candidate.bandwidth_m] if candidate.bandwidth_m > 0 else self.counts
             out += candidate.blend * _share(matrix @ w)
         if candidate.near_repeat and share_nr > 0:
-            age = ((now - self.end) / pd.Timedelta(days=1)).to_numpy(float)
-            term = near_repeat_term(self.units, self.x, self.y, age_days=age, eligible=self.eligible & fit,
-                                    base=base, params=self.hotspot)
-            out += share_nr * _share(term)
+            out += share_nr * self.near_repeat(candidate, fit, now, target)
         return out
+
+    def near_repeat(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp,
+                    target: TimeWindow | None) -> np.ndarray:
+        """The near-repeat term of the signals ``fit`` at ``now``, as a share; computed once for every
+        time alike (a time-of-day option asks for its own window once per fold, so is not kept)."""
+        window = candidate.window(target)
+        key = (now, candidate.resolved_weight, np.packbits(fit).tobytes())
+        if window is None and key in self._near_repeat:
+            return self._near_repeat[key]
+        age = (now.tz_convert(None).to_datetime64() - self._end_ns) / np.timedelta64(1, "D")
+        term = _share(near_repeat_term(self.units, self.x, self.y, age_days=age, eligible=self.eligible & fit,
+                                       base=self.base(candidate, target) * fit, params=self.hotspot))
+        if window is None:
+            self._near_repeat[key] = term
+        return term
 
 
 def calibrate_surface(
