@@ -20,10 +20,13 @@ The planner is the shipped, calibrated surface (``--planner calibrated``, the de
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gzip
 import logging
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,6 +61,19 @@ def london(shared: Path) -> pd.DataFrame:
     valid = parse_incidents(read_table(shared / "incidents" / "city_of_london_street_2016-01_2017-06.csv"),
                             options=options).valid
     return valid.dropna(subset=["lat"])
+
+
+def chicago(shared: Path, districts: tuple[str, ...], since: str = "2013-01-01") -> pd.DataFrame:
+    """The city file's assaults in ``districts`` from ``since``, through the importer's aliases."""
+    options = ParseOptions(mapping=parse_mapping("date=occurred_at,latitude=lat,longitude=lon"),
+                           date_format="%Y-%m-%d %H:%M", default_category="violence")
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "chicago.csv"
+        plain.write_bytes(gzip.decompress(
+            (shared / "incidents" / "chicago_aggravated_assaults_2010-2017.csv.gz").read_bytes()))
+        table = read_table(plain)
+    rows = table.rows[table.rows["district"].isin(districts) & (table.rows["date"] >= since)]
+    return parse_incidents(dataclasses.replace(table, rows=rows.reset_index(drop=True)), options=options).valid
 
 
 def run(data: pd.DataFrame, splits: list[str], horizon: float, *, planner: str = "calibrated",

@@ -24,27 +24,21 @@ and each split's choice.
 
 from __future__ import annotations
 
-import dataclasses
-import gzip
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
-
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _cli import run_main
 from _gaps import gap_line
-from bench_baselines import SACRAMENTO_SPLITS, sacramento
+from bench_baselines import SACRAMENTO_SPLITS, chicago, sacramento
 
 from planner.hotspots.calibration import CalibrationParams
 from planner.hotspots.evaluate import METHODS, BacktestParams, BacktestResult, backtest
 from planner.hotspots.window import TimeWindow
-from planner.signals.incidents import ParseOptions, parse_incidents, parse_mapping, read_table
 
 SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")) / "data"
 COVERAGES = ("1", "5", "10")
@@ -53,18 +47,6 @@ EVENING = TimeWindow("18:00", "24:00")
 FRIDAY_NIGHT = TimeWindow("18:00", "24:00", weekdays=(4,))
 AS_GIVEN = CalibrationParams(time_weightings=())
 
-
-def chicago(shared: Path, districts: tuple[str, ...], since: str = "2013-01-01") -> pd.DataFrame:
-    """The city file's assaults in ``districts`` from ``since``, through the importer's aliases."""
-    options = ParseOptions(mapping=parse_mapping("date=occurred_at,latitude=lat,longitude=lon"),
-                           date_format="%Y-%m-%d %H:%M", default_category="violence")
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = Path(tmp) / "chicago.csv"
-        plain.write_bytes(gzip.decompress(
-            (shared / "incidents" / "chicago_aggravated_assaults_2010-2017.csv.gz").read_bytes()))
-        table = read_table(plain)
-    rows = table.rows[table.rows["district"].isin(districts) & (table.rows["date"] >= since)]
-    return parse_incidents(dataclasses.replace(table, rows=rows.reset_index(drop=True)), options=options).valid
 
 
 RUNS = (
