@@ -44,6 +44,7 @@ def history():
                      ignore_index=True)
 
 
+@pytest.mark.shipped_folds
 def test_a_planted_future_burst_changes_no_calibration(history, two_wards):
     """400 signals in the forecast week change neither the chosen parameters nor the planner's scores."""
     rng = np.random.default_rng(1)
@@ -181,6 +182,7 @@ def test_the_time_of_day_weighting_keeps_an_evening_hotspot(two_wards):
     assert chosen is None or chosen.other_hours < 1
 
 
+@pytest.mark.shipped_folds
 def test_a_planted_future_burst_changes_no_time_of_day_choice(history, two_wards):
     """With a target window the time-of-day stage, too, sees the training signals only."""
     params = BacktestParams(window=TimeWindow("18:00", "24:00"))
@@ -193,6 +195,7 @@ def test_a_planted_future_burst_changes_no_time_of_day_choice(history, two_wards
     assert np.array_equal(planted.scores["planner"], plain.scores["planner"])
 
 
+@pytest.mark.shipped_folds
 def test_the_near_repeat_term_is_each_folds_own():
     """Kept once per fold for every candidate, the near-repeat term is still that of the fold's own signals
     and moment: a fold without the recent burglaries gets none of their term."""

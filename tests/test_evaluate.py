@@ -270,6 +270,7 @@ def test_cv_picks_a_small_bandwidth_on_tight_clusters_and_a_larger_one_on_diffus
         assert tight.bandwidths_m["kde_cv"] <= 50 < 100 <= diffuse.bandwidths_m["kde_cv"], seed
 
 
+@pytest.mark.shipped_folds
 def test_rolling_folds_on_whole_months_and_on_a_short_history():
     """Month-only signals: the folds test whole months, the last two first and then, with so few fold test
     signals, every earlier month that has one before it; one week of history: folds of 7/3 days."""
@@ -289,6 +290,7 @@ def test_rolling_folds_on_whole_months_and_on_a_short_history():
     assert week[short[0][0]].max() <= week[short[0][1]].min()
 
 
+@pytest.mark.shipped_folds
 def test_rolling_folds_go_further_back_only_while_the_folds_hold_few_test_signals():
     """Beyond the asked folds, more of the same length are added until they hold ENOUGH_FOLD_SIGNALS test
     signals, and never more than MAX_FOLDS in all."""
@@ -437,6 +439,7 @@ def test_network_backtest_on_the_amsterdam_sidewalks(shared_data):
     assert network["planner"]["pai@5"] > 5
 
 
+@pytest.mark.shipped_folds
 def test_a_burst_in_the_forecast_period_changes_no_baseline(line_graph):
     """400 diffuse signals in the forecast week (50 outside the training hull) change no bandwidth or baseline score."""
     rng = np.random.default_rng(0)

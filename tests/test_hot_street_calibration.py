@@ -51,6 +51,7 @@ def without_seconds(calibration: StreetCalibration) -> dict:
     return calibration.to_json() | {"seconds": 0}
 
 
+@pytest.mark.shipped_folds
 def test_a_planted_burst_in_the_forecast_period_changes_nothing(history, street_grid):
     """300 signals in the forecast week change neither the choice nor the planner's street scores."""
     rng = np.random.default_rng(8)

@@ -43,6 +43,7 @@ def demo_store(demo_copy):
     store.engine.dispose()
 
 
+@pytest.mark.shipped_folds
 def test_calibrate_never_reads_after_now(two_wards):
     """A 400-signal burst after ``now`` changes nothing; the same burst before ``now`` is training data."""
     rng = np.random.default_rng(4)
