@@ -41,10 +41,10 @@ def _asked_folds_only(monkeypatch, request):
     """Cross-validation on exactly the asked folds, as before ``MAX_FOLDS``, except in the tests marked
     ``shipped_folds`` (the extension itself and that the forecast period is never read).
 
-    Up to 12 folds on the suite's small synthetic histories made its backtests slower (the
-    clean-clone suite 889 s with them, 726 s without, on a machine where the commit before the
-    extension took 744 s), and what the extra folds change is measured in bench/RESULTS.md ("How
-    many folds"), not asserted here.
+    Up to 12 folds on the suite's small synthetic histories make its backtests slower (on this
+    2-core machine, two workers: 578 s with them, 454 s without, most of the difference in the
+    model card's tests, which all run on one worker), and what the extra folds change is measured
+    in bench/RESULTS.md ("How many folds"), not asserted here.
     """
     if "shipped_folds" not in request.keywords:
         from planner.hotspots import evaluate
