@@ -196,8 +196,8 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     planar = card_with(StreetSurfaceParams(50.0, 0.25, 90.0, 1.0, "planar"))
     assert planar == ("- hotstraten (per km straat): 0,75 van het gewicht op de eigen signalen van de straat per km, "
                       "0,25 op de signalen in de buurt binnen ongeveer 50 m in rechte lijn (recentheid halveert elke "
-                      "90 dagen); opgeloste signalen tellen mee; gekozen uit 242 kandidaten op 16 perioden "
-                      "(71 toetssignalen)")
+                      "90 dagen); opgeloste signalen tellen mee; gekozen uit 242 kandidaten op 16 perioden, die "
+                      "van elke wijk apart geteld (71 toetssignalen)")
     walked = card_with(StreetSurfaceParams(300.0, 1.0, math.inf), language="en")
     assert "1.00 on the signals nearby within a 300 m walk (all history weighs alike)" in walked
     assert "resolved signals do not count" in walked and "planar" not in walked

@@ -326,7 +326,9 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
                 "{reach} ({life})").format(counts=two(1 - c.blend), kernel=two(c.blend),
                                            reach=reach.format(m=g(c.bandwidth_m)), life=life)
     resolved = _("resolved signals count") if c.resolved_weight else _("resolved signals do not count")
-    chosen = _("chosen from {candidates} candidates on {folds} periods ({signals} test signals)").format(
+    # Each ward's graph has its own folds, and their count is summed over the wards.
+    chosen = _("chosen from {candidates} candidates on {folds} periods, each ward's counted apart "
+               "({signals} test signals)").format(
         candidates=calibration.n_candidates, folds=calibration.n_folds, signals=calibration.fold_test_signals)
     return [f"- {label}: {how}; {resolved}; {chosen}"]
 
