@@ -232,3 +232,42 @@ def test_model_card_sums_up_the_recent_periods_each_forecast_from_before_it(demo
                 for r in expected) for c in ("1", "5", "10")]
     assert wins.endswith(" | ".join(f"{b}/4" for b in beat) + " |")
     assert len(recent_backtests(store, periods=1)[0]) == 1
+
+
+def test_the_card_in_each_language_and_as_html_is_made_from_one_set_of_backtests(demo, monkeypatch):
+    """The card re-computes its backtests only when a signal or a ward changes, not per language or format."""
+    from collections import OrderedDict
+
+    from planner.review import modelcard
+
+    splits = []
+    real = modelcard.backtest
+    monkeypatch.setattr(modelcard, "backtest", lambda *args, **kw: splits.append(kw["split"]) or real(*args, **kw))
+    monkeypatch.setattr(modelcard, "_RECENT", OrderedDict())
+    store = demo[0]
+    model_card(store)
+    made = len(splits)
+    assert made >= 1
+    model_card(store, language="en")
+    model_card_html(store)
+    assert len(splits) == made
+    recent_backtests = modelcard.recent_backtests(store, periods=1)[0]
+    assert len(splits) == made + 1 and len(recent_backtests) == 1
+
+
+def test_the_backtests_key_changes_with_any_value_of_a_signal_or_a_ward(demo):
+    from planner.review.modelcard import _content_digest
+
+    store = demo[0]
+    incidents, wards = store.incidents(), store.wards()
+    digest = _content_digest(incidents, wards)
+    assert _content_digest(incidents.copy(), wards.copy()) == digest
+    moved = incidents.copy()
+    moved.loc[moved.index[0], "lat"] += 1e-7  # about 1 cm
+    relabelled = incidents.copy()
+    relabelled.loc[relabelled.index[-1], "category"] = "vandalisme" if relabelled["category"].iloc[-1] != "vandalisme" \
+        else "inbraak"
+    shrunk = wards.copy()
+    shrunk.loc[shrunk.index[0], "geometry"] = shrunk.geometry.iloc[0].buffer(-1e-6)
+    assert len({digest, _content_digest(moved, wards), _content_digest(relabelled, wards),
+                _content_digest(incidents, shrunk)}) == 4

@@ -12,10 +12,13 @@ gegevensbeschermingseffectbeoordeling) with the actual retention period, k, role
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import logging
 import math
 import re
+import threading
+from collections import OrderedDict
 from datetime import datetime
 
 import pandas as pd
@@ -78,6 +81,12 @@ def recent_backtests(store: Store, *, now: datetime | pd.Timestamp | None = None
         incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= utc_timestamp(now)]
     split = backtest_split(incidents, now=now)
     wards = store.wards()
+    key = (_content_digest(incidents, wards), split, periods)
+    with _RECENT_LOCK:
+        if key in _RECENT:
+            _RECENT.move_to_end(key)
+            results, reason = _RECENT[key]
+            return list(results), reason
     results: list[BacktestResult] = []
     reason = ""
     for k in range(periods):
@@ -85,7 +94,28 @@ def recent_backtests(store: Store, *, now: datetime | pd.Timestamp | None = None
         if result is None:
             break
         results.append(result)
-    return results, "" if results else reason
+    outcome = (tuple(results), "" if results else reason)
+    with _RECENT_LOCK:
+        _RECENT[key] = outcome
+        while len(_RECENT) > RECENT_KEPT:
+            _RECENT.popitem(last=False)
+    return list(outcome[0]), outcome[1]
+
+
+RECENT_KEPT = 4
+"""Sets of recent backtests kept in memory: the card in each language, as Markdown and as HTML,
+is made from the same backtests, each of which re-calibrates (seconds on a ward, minutes on a city).
+A backtest holds figures per method and scores per cell, no signal's place, time or text."""
+_RECENT: OrderedDict[tuple[str, pd.Timestamp, int], tuple[tuple[BacktestResult, ...], str]] = OrderedDict()
+_RECENT_LOCK = threading.Lock()  # the dashboard renders its sessions in threads
+
+
+def _content_digest(incidents: pd.DataFrame, wards: pd.DataFrame) -> str:
+    """Changes with any value of any signal or ward: what the backtests are computed from."""
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(incidents, index=False).to_numpy().tobytes())
+    digest.update(pd.util.hash_pandas_object(wards.to_wkb(), index=False).to_numpy().tobytes())
+    return digest.hexdigest()
 
 
 def backtest_table(result: BacktestResult, *, language: str = "nl") -> str:
