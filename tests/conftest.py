@@ -42,10 +42,10 @@ def _asked_folds_only(monkeypatch, request):
     ``shipped_folds`` (the extension itself and that the forecast period is never read).
 
     Up to 12 folds on the suite's small synthetic histories make its backtests slower (on this
-    2-core machine, two workers: the suite took 515 s with them against 454 s without, measured
-    before and after the model card kept its backtests, too close to the 10-minute budget on a
-    machine whose speed varies by a factor of two from day to day), and what the extra folds
-    change is measured in bench/RESULTS.md ("How many folds"), not asserted here.
+    2-core machine, two workers: the suite took 515 s with them against 472 s without, too close
+    to the 10-minute budget on a machine whose speed has varied by a factor of two from day to
+    day), and what the extra folds change is measured in bench/RESULTS.md ("How many folds"), not
+    asserted here.
     """
     if "shipped_folds" not in request.keywords:
         from planner.hotspots import evaluate
