@@ -106,6 +106,8 @@ RECENT_KEPT = 4
 """Sets of recent backtests kept in memory: the card in each language, as Markdown and as HTML,
 is made from the same backtests, each of which re-calibrates (seconds on a ward, minutes on a city).
 A backtest holds figures per method and scores per cell, no signal's place, time or text."""
+# Keyed by a digest, not by the frames (as functools.lru_cache would need): the cache must not keep
+# the signals themselves, descriptions included, in memory past their retention.
 _RECENT: OrderedDict[tuple[str, pd.Timestamp, int], tuple[tuple[BacktestResult, ...], str]] = OrderedDict()
 _RECENT_LOCK = threading.Lock()  # the dashboard renders its sessions in threads
 
