@@ -256,15 +256,18 @@ def _signed_in_page(browser, base: str, name: str):
 
 def _download(page, key: str) -> bytes:
     """Click the download button of widget ``key`` once the script is idle; a click that lands
-    while a re-run replaces the button's deferred file gets no download, so it is tried once more."""
+    while a re-run replaces the button's deferred file gets no download, so it is tried once more.
+    The button is disabled until the page's re-run has made its file: with the suite's other
+    worker busy it was once still disabled after a click's default 30 s, so it is given the
+    120 s the script itself is given."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for last in (False, True):
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
         page.wait_for_timeout(1000)
         try:
-            with page.expect_download(timeout=60_000) as info:
-                page.locator(f".st-key-{key}").get_by_role("button").click()
+            with page.expect_download(timeout=180_000) as info:
+                page.locator(f".st-key-{key}").get_by_role("button").click(timeout=120_000)
             return Path(info.value.path()).read_bytes()
         except PlaywrightTimeout:
             if last:
