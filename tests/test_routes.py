@@ -191,6 +191,18 @@ def test_variety_moves_the_route_off_recent_streets(grid):
     assert all(t.duration_min <= 40 for t in varied.teams)
 
 
+def test_variety_never_spends_the_budget_on_penalised_minutes(grid):
+    """With every street recent there is nothing to vary: the plan keeps the target that fits in
+    real minutes (20.7 of 25) though its penalised walk (2 × 10.7 min) would not, and says what
+    is left in real minutes."""
+    targets = _targets([(92_400, 452_000, 5.0), (92_000, 452_400, 8.0)])
+    every_street = frozenset((u, v) for u, v, _ in grid.edges(keys=True))
+    params = RouteParams(minutes=25, pass_by_m=0, variety_penalty=1.0)
+    plan = plan_patrol(grid, targets, start=_start(), params=params, recent_edges=every_street)
+    assert [s.name for s in plan.teams[0].stops] == ["t1"] and plan.score_given_up == 0
+    assert plan.left_out["spare_min"] == pytest.approx(25 - plan.teams[0].duration_min, abs=0.05)
+
+
 def test_route_files_give_back_the_walked_edges(grid, tmp_path):
     """The GPX and GeoJSON of a plan, read back, cover every street edge the plan walks."""
     targets = _targets([(92_400, 452_000, 1.0), (92_400, 452_400, 2.0)])

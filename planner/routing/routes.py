@@ -61,7 +61,8 @@ class RouteParams:
     pass_by_m: float = 50.0
     max_snap_m: float = MAX_SNAP_M
     variety_penalty: float = 0.0
-    """Extra cost factor on street edges walked in recent patrols (0.5: they count 1.5×)."""
+    """Extra cost factor on street edges walked in recent patrols (0.5: they count 1.5×) when
+    choosing the way between two stops; the budget counts real walking time."""
     iterations: int | None = 200
     """Search iterations (of each of the solver's two parallel searches); a count (not seconds)
     keeps the plan the same on every machine for a seed. ``None`` lets the solver choose (more
@@ -467,11 +468,40 @@ def _skipped(table: pd.DataFrame, network: _Network, start_node: Any, end_node: 
     return too_far | no_path
 
 
+def _real_times(plain: csr_matrix, pred: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Walking seconds (``plain``) from each source along its tree of paths ``pred`` (one row each).
+
+    Each node's time is its own step plus its predecessor's time, summed by pointer doubling: as
+    many vectorised passes as the log of the deepest path.
+    """
+    times = np.full(pred.shape, np.inf)
+    for i, source in enumerate(sources):
+        up = pred[i]
+        has = up >= 0
+        total = np.zeros(len(up))
+        total[has] = np.asarray(plain[up[has], np.flatnonzero(has)]).ravel()
+        up = np.where(has, up, -1)
+        while (ahead := up >= 0).any():
+            total[ahead] = total[ahead] + total[up[ahead]]
+            up[ahead] = up[up[ahead]]
+        times[i, has] = total[has]
+        times[i, source] = 0.0
+    return times
+
+
 def _solve(network: _Network, points: list[int], usable: pd.DataFrame, params: RouteParams,
            penalty: float) -> _Solved:
-    """The orienteering problem over ``points`` (walking times with ``penalty`` on recent streets), solved."""
+    """The orienteering problem over ``points``, solved.
+
+    Each leg follows the quickest path with ``penalty`` on recent streets, but costs its real
+    walking time: the budget is in minutes the teams walk, so variety may lengthen a leg but never
+    leaves real minutes unused (counting penalised minutes against the budget once dropped a top
+    hotspot that fitted).
+    """
     sources = np.unique(points)
     dist, pred = dijkstra(network.matrix(penalty), directed=True, indices=sources, return_predecessors=True)
+    if penalty:
+        dist = _real_times(network.plain, pred, sources)
     row = {int(p): i for i, p in enumerate(sources)}
     cost = dist[[row[p] for p in points]][:, points]
     problem = OrienteeringProblem(
