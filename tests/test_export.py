@@ -37,7 +37,10 @@ def plans(street_grid) -> dict[str, Plan]:
     one = plan_patrol(graph, targets, start=(lat, lon), params=RouteParams(minutes=90, pass_by_m=0))
     two = plan_patrol(graph, targets, start=(lat, lon), params=RouteParams(minutes=40, teams=2, pass_by_m=0))
     none = plan_patrol(graph, targets, start=(lat, lon), params=RouteParams(minutes=2))
-    return {"one": replace(one, start_name="Wijkpost <Oost>"), "two": two, "none": none}
+    end_lon, end_lat = TO_WGS84.transform(92_400, 452_400)
+    onward = plan_patrol(graph, targets, start=(lat, lon), end=(end_lat, end_lon),
+                         params=RouteParams(minutes=60, pass_by_m=0))
+    return {"one": replace(one, start_name="Wijkpost <Oost>"), "two": two, "none": none, "onward": onward}
 
 
 def test_gpx_parses_back_with_tracks_and_waypoints(plans):
@@ -57,6 +60,29 @@ def test_gpx_parses_back_with_tracks_and_waypoints(plans):
     everything = [(p.longitude, p.latitude) for p in points] + [(w.longitude, w.latitude) for w in gpx.waypoints]
     assert all(AREA.contains(Point(xy)) for xy in everything)
     assert gpx.tracks[0].length_2d() == pytest.approx(plan.teams[0].length_m, rel=0.02)
+
+
+def test_a_walk_to_another_end_is_not_shown_as_a_round(plans):
+    """With an end apart from the start, the GPX has an end waypoint there, the briefing names
+    start and end apart and the time at the end (not "back"), and its map marks both; a round
+    keeps "Start en einde" and "terug"."""
+    plan = plans["onward"]
+    assert plans["one"].end_lonlat is None
+    end_lon, end_lat = plan.end_lonlat
+    assert plan.teams[0].path_lonlat[-1] == pytest.approx((end_lon, end_lat), abs=1e-6)
+    assert f"end {end_lat:.5f},{end_lon:.5f}" in plan.summary()
+    waypoints = gpxpy.parse(plan_to_gpx(plan, name="x")).waypoints
+    ends = [w for w in waypoints if w.type == "end"]
+    assert [w.name for w in ends] == ["Einde"]
+    assert (ends[0].longitude, ends[0].latitude) == pytest.approx((end_lon, end_lat), abs=1e-6)
+    page = briefing_html(plan, ward="Oost", title="Looproute", when="20:00")
+    assert "Start en einde" not in page and "terug" not in page
+    assert f"<b>Einde:</b> {end_lat:.5f},{end_lon:.5f}" in page and "· einde 2" in page
+    assert ">E</text>" in page and ">S</text>" in page
+    english = briefing_html(plan, ward="Oost", title="Route", when="", language="en")
+    assert "<b>End:</b>" in english and "at the end +" in english and "back +" not in english
+    round_page = briefing_html(plans["one"], ward="Oost", title="Looproute", when="")
+    assert "Start en einde" in round_page and ">E</text>" not in round_page
 
 
 def test_gpx_of_two_teams_has_two_tracks_with_team_prefixed_stops(plans):

@@ -73,9 +73,9 @@ def _stop_label(team: int, stop: Stop, n_teams: int, language: str) -> str:
 
 
 def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
-    """GPX 1.1 of a plan: each team's walk as a track ("Team 1", ...), the start and every stop
-    as a named waypoint ("1. Hotspot 3 (jongerenoverlast)"; in English with ``language="en"``)
-    with what to look for."""
+    """GPX 1.1 of a plan: each team's walk as a track ("Team 1", ...), the start, the end (when
+    not back at the start) and every stop as a named waypoint ("1. Hotspot 3 (jongerenoverlast)";
+    in English with ``language="en"``) with what to look for."""
     _ = translation(language).gettext
     gpx = gpxpy.gpx.GPX()
     gpx.name = name
@@ -88,6 +88,11 @@ def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
         latitude=start_lat, longitude=start_lon, name=f"Start: {plan.start_label(language)}", symbol="Flag, Blue",
         type="start",
     ))
+    if plan.end_lonlat is not None:
+        gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(
+            latitude=plan.end_lonlat[1], longitude=plan.end_lonlat[0], name=_("End"), symbol="Flag, Green",
+            type="end",
+        ))
     for t, team in enumerate(plan.teams, 1):
         track = gpxpy.gpx.GPXTrack(
             name=f"Team {t}",
@@ -243,8 +248,8 @@ def _svg_lines(plan: Plan, frame: _Frame) -> list[str]:
 
 
 def _svg_stops(plan: Plan, frame: _Frame) -> list[str]:
-    """The numbered stops in their team's colour, and the start on top: when a stop sits on it,
-    the start moves aside with a short leader line."""
+    """The numbered stops in their team's colour, and the start (S) and a separate end (E) on
+    top: when a stop sits on one, it moves aside with a short leader line."""
     parts = []
     for t, team in enumerate(plan.teams):
         colour = TEAM_COLOURS[t % len(TEAM_COLOURS)]
@@ -255,15 +260,18 @@ def _svg_stops(plan: Plan, frame: _Frame) -> list[str]:
                 f'<text x="{x:.1f}" y="{y + 4.5:.1f}" font-size="12" font-weight="bold" '
                 f'text-anchor="middle" fill="#fff">{stop.number}</text>'
             )
-    sx, sy = frame.screen(*plan.start_lonlat)
-    crowded = any(math.dist((sx, sy), frame.screen(st.lon, st.lat)) < 16 for team in plan.teams for st in team.stops)
-    mx, my = (sx - 16, sy - 16) if crowded else (sx, sy)
-    if crowded:
-        parts.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{mx:.1f}" y2="{my:.1f}" stroke="#111" '
-                     'stroke-width="1.5"/>')
-    parts.append(f'<rect x="{mx - 9:.1f}" y="{my - 9:.1f}" width="18" height="18" fill="#111" rx="2"/>'
-                 f'<text x="{mx:.1f}" y="{my + 4.5:.1f}" font-size="12" font-weight="bold" '
-                 f'text-anchor="middle" fill="#fff">S</text>')
+    ends = [(plan.start_lonlat, "S", -16)] + ([] if plan.end_lonlat is None else [(plan.end_lonlat, "E", 16)])
+    for lonlat, letter, aside in ends:
+        sx, sy = frame.screen(*lonlat)
+        crowded = any(math.dist((sx, sy), frame.screen(st.lon, st.lat)) < 16
+                      for team in plan.teams for st in team.stops)
+        mx, my = (sx + aside, sy - 16) if crowded else (sx, sy)
+        if crowded:
+            parts.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{mx:.1f}" y2="{my:.1f}" stroke="#111" '
+                         'stroke-width="1.5"/>')
+        parts.append(f'<rect x="{mx - 9:.1f}" y="{my - 9:.1f}" width="18" height="18" fill="#111" rx="2"/>'
+                     f'<text x="{mx:.1f}" y="{my + 4.5:.1f}" font-size="12" font-weight="bold" '
+                     f'text-anchor="middle" fill="#fff">{letter}</text>')
     return parts
 
 
@@ -297,7 +305,7 @@ def map_svg(plan: Plan, *, width: int = 700, height: int = 420, language: str = 
     stops, the start, a scale bar, north and the OpenStreetMap attribution."""
     _ = translation(language).gettext
     map_label, team_label = _("Map of the route"), _("Team {team}")  # Babel reads no calls inside f-strings
-    points = [plan.start_lonlat]
+    points = [plan.start_lonlat] + ([] if plan.end_lonlat is None else [plan.end_lonlat])
     for team in plan.teams:
         points += list(team.path_lonlat) + [(s.lon, s.lat) for s in team.stops]
     frame = _Frame.fit(points, width, height)
@@ -405,7 +413,8 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     _ = translation(language).gettext
     label = {  # Babel reads no calls inside f-strings
         "ward": _("Ward"), "when": _("When"), "teams": _("Teams"), "team_size": _("Team size"),
-        "start": _("Start and end"), "stop": _("Stop"), "arrive": _("Arrive"), "dwell": _("Stay"),
+        "start": _("Start and end") if plan.end_lonlat is None else _("Start"), "end": _("End"),
+        "stop": _("Stop"), "arrive": _("Arrive"), "dwell": _("Stay"),
         "look_for": _("What to look for"), "why": _("Why"), "route": _("Route"),
         "passed": _("Passed on the way (counted)"), "total": _("Total"), "left_out": _("Left out"),
         "unreachable": _("Not reachable over the streets, skipped"), "made": _("Made with WAS Planner"),
@@ -428,18 +437,22 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         f"<span><b>{_esc(label['when'])}:</b> {_esc(when)}</span>"
         f"<span><b>{_esc(label['teams'])}:</b> {len(plan.teams)}</span>"
         f"<span><b>{_esc(label['team_size'])}:</b> {_esc(size)}</span>"
-        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_label(language))}</span></p></div>",
+        f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_label(language))}</span>"
+        + ("" if plan.end_lonlat is None else
+           f"<span><b>{_esc(label['end'])}:</b> {plan.end_lonlat[1]:.5f},{plan.end_lonlat[0]:.5f}</span>")
+        + "</p></div>",
         *([_phone_links(links, label["phone"])] if links else []), "</header>",
         map_svg(plan, language=language),
     ]
     for t, team in enumerate(plan.teams, 1):
         colour = TEAM_COLOURS[(t - 1) % len(TEAM_COLOURS)]
         heading = _("Team {team}: {km} km · {minutes:.0f} min (walking {walk:.0f} + stops {dwell:.0f}) · "
-                    "{stops} stops · score {score} · back {back}").format(
+                    "{stops} stops · score {score} · {finish}").format(
             team=t, km=format_number(team.length_m / 1000, 1, language=language, grouping=True),
             minutes=team.duration_min, walk=team.walk_min, dwell=team.dwell_min, stops=len(team.stops),
             score=format_number(team.score, 1, language=language, grouping=True),
-            back=_clock(start_clock, team.duration_min))
+            finish=(_("back {time}") if plan.end_lonlat is None else _("at the end {time}")).format(
+                time=_clock(start_clock, team.duration_min)))
         out.append(f'<h2><span class="dot" style="background:{colour}">{t}</span> {_esc(heading)}</h2>')
         if not team.stops:
             taken = any(other.stops for other in plan.teams)

@@ -181,6 +181,8 @@ class Plan:
     score_given_up: float | None = None
     start_name: str = "start"
     """Where the teams start, as the plan's data (Dutch for the names the planner gives itself)."""
+    end_lonlat: tuple[float, float] | None = None
+    """Where the walks end when not back at the start (``--end``); ``None`` for a round."""
     streets_lonlat: tuple[tuple[tuple[float, float], ...], ...] = ()
     """The streets around the routes (WGS84 lines), drawn under the routes on the printed map."""
     extra: dict = field(default_factory=dict)
@@ -230,6 +232,7 @@ class Plan:
             f"{len(self.teams)} team(s), budget {self.budget_min:g} min; score {self.total_score:.2f} "
             f"({self.covered_share:.0%} of the targets' score); start {self.start_label('en')} "
             f"(snapped {self.start_snap_m:.0f} m to the nearest street)"
+            + ("" if self.end_lonlat is None else f"; end {self.end_lonlat[1]:.5f},{self.end_lonlat[0]:.5f}")
         )
         lines = [head]
         for i, team in enumerate(self.teams, 1):
@@ -596,14 +599,17 @@ def plan_patrol(
     all_score = float(table["score"].sum())
     _budget_notes(usable, problem, teams, visited, params, notes)
     overlap, given_up = _variety(network, teams, solved, usable, params)
-    start_xy = transformer.transform(graph.nodes[start_node]["x"], graph.nodes[start_node]["y"])
+    start_xy, end_xy = (transformer.transform(graph.nodes[node]["x"], graph.nodes[node]["y"])
+                        for node in (start_node, end_node))
     log.info("planned %d team(s): score %.2f of %.2f, %d stops", len(teams), total, all_score,
              sum(len(t.stops) for t in teams))
     return Plan(
         teams=tuple(teams), total_score=total, covered_share=total / all_score if all_score > 0 else 0.0,
         budget_min=params.minutes, start_lonlat=(float(start_xy[0]), float(start_xy[1])), start_snap_m=snap_m,
         unreachable=unreachable, notes=tuple(notes), overlap_share=overlap, score_given_up=given_up,
-        start_name=start_name or "start", streets_lonlat=_context_streets(graph, teams, transformer),
+        start_name=start_name or "start",
+        end_lonlat=None if end_node == start_node else (float(end_xy[0]), float(end_xy[1])),
+        streets_lonlat=_context_streets(graph, teams, transformer),
         left_out=left_out, attribution=_geo.street_attribution(graph),
         names_en={str(nl): str(en) for nl, en in zip(table["name"], table["name_en"], strict=True) if en},
     )
