@@ -31,6 +31,7 @@ DUTCH = translation("nl").gettext
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ACTION_TIMEOUT_MS = 90_000
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--no-first-run",
@@ -56,8 +57,27 @@ def browser():
 
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
+        yield _Patient(instance)
         instance.close()
+
+
+class _Patient:
+    """The browser, whose pages and contexts give every action ``ACTION_TIMEOUT_MS``: a page's
+    re-run takes longer while the other test worker is busy, and playwright's 30 s default ran
+    out once (a download button still disabled)."""
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+
+    def new_page(self, **options):
+        page = self._browser.new_page(**options)
+        page.set_default_timeout(ACTION_TIMEOUT_MS)
+        return page
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        return context
 
 
 @contextmanager
