@@ -154,6 +154,10 @@ def test_end_elsewhere_ends_the_path_there(grid):
     last_lon, last_lat = plan.teams[0].path_lonlat[-1]
     assert (last_lat, last_lon) == pytest.approx((end_lat, end_lon), abs=1e-6)
     assert plan.teams[0].length_m == pytest.approx(400.0)
+    # Without time for a stop the notes call it a walk to the end, not a round trip.
+    short = plan_patrol(grid, targets, start=_start(), end=(end_lat, end_lon), params=RouteParams(minutes=8))
+    assert not short.teams[0].stops and any("the walk goes straight to the end" in note for note in short.notes)
+    assert not any("round trip" in note for note in short.notes)
 
 
 def test_slower_walking_takes_longer(grid):

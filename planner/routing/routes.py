@@ -447,12 +447,17 @@ def _snap_ends(graph: nx.MultiDiGraph, start: tuple[float, float] | None, end: t
     return start_node, end_node, snap_m, start_name
 
 
+def _empty_walk(round_trip: bool) -> str:
+    return "an empty round trip is planned" if round_trip else "the walk goes straight to the end"
+
+
 def _skipped(table: pd.DataFrame, network: _Network, start_node: Any, end_node: Any, params: RouteParams,
              notes: list[str]) -> np.ndarray:
     """Which targets are skipped: over ``params.max_snap_m`` from the streets, or with no walking
     path from the start and back to the end on this graph (notes name them)."""
     if table.empty:
-        notes.append("there are no targets (no hotspots or hot streets): an empty round trip is planned")
+        notes.append("there are no targets (no hotspots or hot streets): "
+                     + _empty_walk(start_node == end_node))
     too_far = (table["snap_m"] > params.max_snap_m).to_numpy()
     off_network = list(table.loc[too_far, "name"])
     if off_network:
@@ -517,7 +522,7 @@ def _solve(network: _Network, points: list[int], usable: pd.DataFrame, params: R
 
 
 def _budget_notes(usable: pd.DataFrame, problem: OrienteeringProblem, teams: list[Team], visited: set,
-                  params: RouteParams, notes: list[str]) -> None:
+                  params: RouteParams, notes: list[str], *, round_trip: bool) -> None:
     """Notes on targets the budget cannot reach, and on teams left without stops."""
     if len(usable):
         visit = problem.cost[0, 2:] + problem.service[2:] + problem.cost[2:, 1]
@@ -526,8 +531,8 @@ def _budget_notes(usable: pd.DataFrame, problem: OrienteeringProblem, teams: lis
         if not any(t.stops for t in teams):
             notes.append(
                 f"the budget of {params.minutes:g} min is too short to reach any target: the cheapest visit "
-                f"takes {math.ceil(visit.min() / 60)} min (walk there, stay, walk back); an empty round trip is "
-                "planned"
+                f"takes {math.ceil(visit.min() / 60)} min (walk there, stay, walk "
+                f"{'back' if round_trip else 'to the end'}); " + _empty_walk(round_trip)
             )
         elif out_of_reach:
             notes.append(f"{len(out_of_reach)} target(s) are too far to visit within {params.minutes:g} min: "
@@ -597,7 +602,7 @@ def plan_patrol(
     teams = [replace(t, stops=tuple(_explained(stop, total) for stop in t.stops)) for t in teams]
     left_out = _left_out(table, usable, skipped, visited, problem, solution.routes, params)
     all_score = float(table["score"].sum())
-    _budget_notes(usable, problem, teams, visited, params, notes)
+    _budget_notes(usable, problem, teams, visited, params, notes, round_trip=start_node == end_node)
     overlap, given_up = _variety(network, teams, solved, usable, params)
     start_xy, end_xy = (transformer.transform(graph.nodes[node]["x"], graph.nodes[node]["y"])
                         for node in (start_node, end_node))
