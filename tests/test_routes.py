@@ -346,10 +346,14 @@ def test_cli_route_is_deterministic_and_respects_teams(demo_dir):
 
 
 def test_cli_route_bad_input(demo_dir):
-    """A far start is refused (exit 2, the 500 m limit named); a near one is snapped and reported;
+    """A far start is refused (exit 2, the 500 m limit named), with a hint when it was given the
+    wrong way round; a near one is snapped and reported;
     a too-short budget gives an empty round trip saying why; a bad ward or start is refused."""
     far = _route(demo_dir, "--ward", "Vogelwijk", "--start", "52.60,5.30")
     assert far.exit_code == 2 and "500 m" in far.stderr and "Traceback" not in far.output
+    assert "latitude first" not in far.stderr
+    swapped = _route(demo_dir, "--ward", "Vogelwijk", "--start", "5.2380,52.5545")
+    assert swapped.exit_code == 2 and "52.55450,5.23800 is " in swapped.stderr and "latitude first" in swapped.stderr
     near = _route(demo_dir, "--ward", "Vogelwijk", "--start", "52.5545,5.2380", "--minutes", "30")
     assert near.exit_code == 0 and "snapped" in near.stdout
     short = _route(demo_dir, "--ward", "Vogelwijk", "--minutes", "4")

@@ -302,16 +302,25 @@ def snap_start(graph: nx.MultiDiGraph, lat: float, lon: float, *, max_snap_m: fl
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         msg = f"{what} {lat},{lon} is not a latitude,longitude pair"
         raise InputError(msg)
-    x, y = _geo.transformer(settings.WGS84, graph.graph["crs"]).transform(lon, lat)
-    nodes, dists = _nearest(graph, np.array([x]), np.array([y]))
+    to_metric = _geo.transformer(settings.WGS84, graph.graph["crs"])
+    nodes, dists = _nearest(graph, *(np.array([c]) for c in to_metric.transform(lon, lat)))
     node, dist = nodes[0], dists[0]
     if dist > max_snap_m:
         msg = (
             f"{what} {lat:.5f},{lon:.5f} is {dist:,.0f} m from the nearest walkable street of this ward "
             f"(limit {max_snap_m:g} m): choose a point in or near the ward"
+            + _swap_hint(graph, to_metric, lat, lon, max_snap_m)
         )
         raise InputError(msg)
     return int(node), float(dist)
+
+
+def _swap_hint(graph: nx.MultiDiGraph, to_metric: Transformer, lat: float, lon: float, max_snap_m: float) -> str:
+    """A hint when the point read the other way round (a longitude given first) is on the ward's streets."""
+    if abs(lon) > 90:
+        return ""
+    dist = _nearest(graph, *(np.array([c]) for c in to_metric.transform(lat, lon)))[1][0]
+    return f"; {lon:.5f},{lat:.5f} is {dist:,.0f} m from one: give the latitude first" if dist <= max_snap_m else ""
 
 
 def central_node(graph: nx.MultiDiGraph) -> int:
