@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import settings
 from ._common import EchoProgress, app, cli_errors, day_option, echo_json
 
 
@@ -20,7 +21,9 @@ def plan_all_command(
     ] = None,
     every_ward: Annotated[bool, typer.Option("--all", help="Plan every ward (the default without --wards).")] = False,
     minutes: Annotated[float, typer.Option(help="Time budget per team in minutes (walking + stops).")] = 90.0,
-    teams: Annotated[int, typer.Option(help="Teams walking at the same time in each ward.")] = 1,
+    teams: Annotated[
+        int, typer.Option(help=f"Teams walking at the same time in each ward (1-{settings.MAX_TEAMS}).")
+    ] = 1,
     start: Annotated[str, typer.Option(help="When the rounds start, local HH:MM.")] = "20:00",
     hot_streets: Annotated[
         int, typer.Option("--hot-streets", help="Also visit up to N hot streets away from the hotspots (0: none).")
@@ -47,7 +50,6 @@ def plan_all_command(
     ] = False,
 ) -> None:
     """Plan one night for every ward: hotspots, route(s), GPX, briefing and a planned patrol each."""
-    from .. import settings
     from .._errors import InputError
     from ..nightly import ClusterParams, NightParams, plan_all
     from ..routing.routes import RouteParams

@@ -110,7 +110,9 @@ def route_command(
         str | None, typer.Option(help="Start LAT,LON (default: the ward's meeting point, else its centre).")
     ] = None,
     end: Annotated[str | None, typer.Option(help="End LAT,LON (default: back at the start).")] = None,
-    teams: Annotated[int, typer.Option(help="Number of teams walking at the same time.")] = 1,
+    teams: Annotated[
+        int, typer.Option(help=f"Number of teams walking at the same time (1-{settings.MAX_TEAMS}).")
+    ] = 1,
     speed_kmh: Annotated[
         float | None, typer.Option("--speed-kmh", help="Walking speed (default: the graph's, 4.5).")
     ] = None,
