@@ -136,6 +136,16 @@ def test_briefing_of_an_empty_plan_says_why(plans):
     assert "Geen stops gepland" in page and "<circle" not in page
 
 
+def test_briefing_without_a_time_leaves_a_line_to_write_it_on(plans):
+    """Planned without a time (the CLI without --when or --window), the briefing's 'When' is a
+    line to fill in, as the team size is, not an empty label; no clock times are made up."""
+    page = briefing_html(plans["one"], ward="Oost", title="Looproute", when=" ")
+    assert "<b>Wanneer:</b> ___ (invullen)" in page and "terug +" in page
+    english = briefing_html(plans["one"], ward="Oost", title="Route", when="", language="en")
+    assert "<b>When:</b> ___ (fill in)" in english
+    assert "<b>Wanneer:</b> vr 20:00" in briefing_html(plans["one"], ward="Oost", title="L", when="vr 20:00")
+
+
 def test_briefing_in_english_and_a_bad_language(plans):
     """language='en' gives English headings; an unknown language is refused."""
     page = briefing_html(plans["two"], ward="Oost", title="Patrol", when="Friday")

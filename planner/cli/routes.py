@@ -140,7 +140,8 @@ def route_command(
     geojson: Annotated[Path | None, typer.Option(help="Write the route and stops as GeoJSON.")] = None,
     briefing: Annotated[Path | None, typer.Option(help="Write the printable one-page briefing (HTML).")] = None,
     when: Annotated[
-        str | None, typer.Option(help="Date and time printed on the briefing, e.g. 'vr 20 nov 2026 20:00'.")
+        str | None, typer.Option(help="Date and time printed on the briefing, e.g. 'vr 20 nov 2026 20:00' "
+                                  "(default: the --window, else a line to fill in).")
     ] = None,
     language: Annotated[str, typer.Option(help="Language of the briefing and the GPX file: nl or en.")] = "nl",
     as_json: Annotated[

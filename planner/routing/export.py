@@ -406,7 +406,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     stops with arrival, dwell, what to look for and why the stop is there (its share of the score
     and the first parts of its explanation), the best target that was left out and why, the
     totals, date and time, team size, a privacy note and the OpenStreetMap attribution. ``when``
-    is shown as given; a time in it (``20:00``) turns arrival minutes into clock times.
+    is shown as given (empty: a line to fill in); a time in it (``20:00``) turns arrival minutes into clock times.
     ``links`` (team → address, ``rounds.round_link``) adds a QR code per team that opens the
     saved round on a phone. A plan up to a quarter too long for one sheet (two teams with many
     stops) is printed that much smaller, by a small script run as printing starts."""
@@ -425,6 +425,8 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     start_clock = (int(found.group(1)), int(found.group(2))) if found else None
     team_size = plan.extra.get("team_size")
     size = _("{n} people").format(n=int(team_size)) if team_size else _("___ people (fill in)")
+    # A briefing printed ahead of the evening gets a line to write the date on, not a blank label.
+    moment = when.strip() or _("___ (fill in)")
     out = [
         "<!DOCTYPE html>",
         f'<html lang="{_esc(language)}"><head><meta charset="utf-8">',
@@ -434,7 +436,7 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
         '<header><div>', f"<h1>{_esc(title)}</h1>",
         '<p class="meta">'
         f"<span><b>{_esc(label['ward'])}:</b> {_esc(ward)}</span>"
-        f"<span><b>{_esc(label['when'])}:</b> {_esc(when)}</span>"
+        f"<span><b>{_esc(label['when'])}:</b> {_esc(moment)}</span>"
         f"<span><b>{_esc(label['teams'])}:</b> {len(plan.teams)}</span>"
         f"<span><b>{_esc(label['team_size'])}:</b> {_esc(size)}</span>"
         f"<span><b>{_esc(label['start'])}:</b> {_esc(plan.start_label(language))}</span>"
