@@ -134,6 +134,45 @@ def test_study_area_without_wards_is_the_buffered_hull(known):
     assert result.crs == "EPSG:28992"
 
 
+def test_test_signals_outside_the_study_area_are_told(known):
+    """Without wards, test signals beyond the training hull + 500 m are in no forecast: they are
+    left out of n_test, and the summary says how many (they used to vanish without a word)."""
+    far = signals([95_000, 95_050], [452_500, 452_550], ["2026-02-24", "2026-02-25"]).assign(
+        occurred_from=lambda f: pd.to_datetime(f["occurred_from"], utc=True),
+        occurred_to=lambda f: pd.to_datetime(f["occurred_to"], utc=True))
+    result = backtest(pd.concat([known, far], ignore_index=True), split="2026-02-22T12:00")
+    assert (result.n_test, result.n_outside) == (10, 2)
+    assert "10 test signals (2 more outside the study area, left out)" in result.summary()
+    assert "outside" not in backtest(known, split="2026-02-22T12:00").summary()
+
+
+def test_with_and_without_patrol_signals_share_one_study_area(known):
+    """The study area without wards comes from every training signal, so "with" and "without" the
+    patrol-found ones rank the same cells and their PAI compare like with like."""
+    spread = known.copy()
+    spread.loc[:4, "lon"] += 0.02  # five training signals 1.4 km east, all found on patrol
+    spread.loc[:4, "on_patrol"] = True
+    both = {choice: backtest(spread, split="2026-02-22T12:00", params=BacktestParams(patrol_signals=choice))
+            for choice in ("with", "without")}
+    assert both["with"].n_train - both["without"].n_train == 5
+    assert both["with"].n_cells == both["without"].n_cells and both["with"].n_test == both["without"].n_test
+
+
+def test_evaluate_cli_answers_a_header_only_file_and_says_when_no_signal_was_found_on_patrol(tmp_path, known):
+    """A file with only its header row is a one-line error (it was an IndexError traceback);
+    --patrol-signals both on a file without patrol-found signals says the two are the same."""
+    (tmp_path / "header.csv").write_text("occurred_at,lat,lon,category\n")
+    header = CliRunner().invoke(app, ["evaluate", str(tmp_path / "header.csv"), "--split", "2026-02-22"])
+    assert header.exit_code == 2 and "header.csv: no usable rows (it has no data rows)" in header.output
+    assert "Traceback" not in header.output
+    known.assign(occurred_at=known["occurred_from"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))[
+        ["occurred_at", "lat", "lon", "category"]].to_csv(tmp_path / "s.csv", index=False)
+    both = CliRunner().invoke(app, ["evaluate", str(tmp_path / "s.csv"), "--split", "2026-02-22T12:00",
+                                    "--patrol-signals", "both", "--planner", "fixed"])
+    assert both.exit_code == 0, both.output
+    assert "no signal in s.csv is marked as found on patrol" in both.stderr
+
+
 def test_scott_bandwidth_shrinks_with_more_points():
     """Scott's rule: same spread, 64 times the points → half the bandwidth."""
     rng = np.random.default_rng(1)

@@ -158,10 +158,13 @@ def evaluate_command(
 ) -> None:
     """Backtest: hit rate and PAI at 1/5/10 % of the area for planner, KDE and naive counts.
 
-    --json prints {"methods": {"planner": {...}, "kde": {...}, "naive": {...}}, "n_train": N,
-    "n_test": N}. With --graph the methods also rank the graph's streets and coverage is a share
-    of street length (PAI = hit-rate share / street-length share), adding one key:
-    "network": {"planner": {"hit_rate@1": .., "pai@1": .., ...}, "kde": {...}, "naive": {...},
+    --json prints {"methods": {"planner": {...}, "naive_all": {...}, ...}, "n_train": N,
+    "n_test": N}: the planner, counts over all the training period (naive_all) and its last 4
+    weeks (naive_4w), KDEs at a cross-validated (kde_cv), fixed and Scott's bandwidth; kde and
+    naive are earlier names of kde_scott and naive_4w, not the strongest baselines. With --graph
+    the methods also rank the graph's streets and coverage is a share of street length (PAI =
+    hit-rate share / street-length share), adding one key:
+    "network": {"planner": {"hit_rate@1": .., "pai@1": .., ...}, "naive_all": {...}, ...,
     "street_km": km, "n_test": test signals within 50 m of a street}. The text summary says what
     the calibrated planner chose on the training period.
     """
@@ -197,6 +200,9 @@ def evaluate_command(
     if patrol_signals != "both":
         echo_result(backtest(incidents, split=split, params=params, wards=wards, graph=graph), as_json)
         return
+    if not incidents["on_patrol"].any():
+        typer.echo(f"note: no signal in {file.name} is marked as found on patrol (column on_patrol), "
+                   "so with and without are the same", err=True)
     results = backtest_patrol_signals(incidents, split=split, params=params, wards=wards, graph=graph)
     if as_json:
         echo_json({choice: r.to_json() for choice, r in results.items()})

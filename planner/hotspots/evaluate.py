@@ -274,6 +274,8 @@ class BacktestResult:
     calibration: Calibration | None = None
     network_scores: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     street_calibration: StreetCalibration | None = None
+    n_outside: int = 0
+    """Test signals outside the study area: in no method's forecast, so left out of ``n_test``."""
 
     def to_json(self) -> dict[str, Any]:
         """The CLI contract: ``{"methods": {...}, "n_train": N, "n_test": N}``.
@@ -288,6 +290,9 @@ class BacktestResult:
             payload["network"] = self.network
         return payload
 
+    def _outside_note(self) -> str:
+        return f" ({self.n_outside} more outside the study area, left out)" if self.n_outside else ""
+
     def summary(self) -> str:
         """A small table for people."""
         keys = list(self.methods["planner"])
@@ -295,7 +300,7 @@ class BacktestResult:
         lines = [
             (
                 f"split {local_minute(self.split)}: {self.n_train} training signals, {self.n_test} "
-                f"test signals, {self.n_cells} cells of the study area ({self.crs})"
+                f"test signals{self._outside_note()}, {self.n_cells} cells of the study area ({self.crs})"
             ),
             head,
         ]
@@ -699,8 +704,9 @@ class _Study:
 
 
 def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame | None,
-           params: BacktestParams) -> _Study:
-    """The wards' union (or the training hull + ``study_buffer_m``) in ``cell_m`` cells, metric CRS."""
+           params: BacktestParams, *, hull_of: np.ndarray | None = None) -> _Study:
+    """The wards' union (or the hull of the ``hull_of`` signals, default the training ones, +
+    ``study_buffer_m``) in ``cell_m`` cells, metric CRS."""
     if wards is not None:
         require_crs(wards, "wards")
         bounds = wards.to_crs(settings.WGS84).total_bounds
@@ -708,11 +714,12 @@ def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame 
         area = shapely.union_all(wards.to_crs(crs).geometry.to_numpy())
         x, y, crs = metric_xy(frame, crs)
     else:
-        train = frame[train_mask]
+        hull_of = train_mask if hull_of is None else hull_of
+        train = frame[hull_of]
         crs = metric_crs_for(float(np.median(train["lon"].to_numpy(float))),
                              float(np.median(train["lat"].to_numpy(float))))
         x, y, crs = metric_xy(frame, crs)
-        hull = shapely.MultiPoint(np.column_stack([x[train_mask], y[train_mask]])).convex_hull
+        hull = shapely.MultiPoint(np.column_stack([x[hull_of], y[hull_of]])).convex_hull
         area = hull.buffer(params.study_buffer_m)
     grid = _study_grid(area, params.cell_m)
     n_cells = int(grid.inside.sum())
@@ -766,7 +773,8 @@ def backtest(
     start = pd.to_datetime(frame["occurred_from"], utc=True)
     end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
     horizon_end = split + pd.Timedelta(days=params.horizon_days)
-    train_mask = ((end <= split) & (start < split)).to_numpy()
+    period_train = ((end <= split) & (start < split)).to_numpy()
+    train_mask = period_train
     if params.patrol_signals == "without" and "on_patrol" in frame.columns:
         train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
     inside = in_window(start, end, params.window)
@@ -781,7 +789,8 @@ def backtest(
         raise InputError(msg)
 
     train = frame[train_mask].reset_index(drop=True)
-    study = _study(frame, train_mask, wards, params)
+    # With or without the patrol-found signals, the area is the period's: PAI compares like with like.
+    study = _study(frame, train_mask, wards, params, hull_of=period_train)
     n_cells, cx, cy, tx, ty = study.n_cells, study.cx, study.cy, study.tx, study.ty
     per_cell = study.per_cell
 
@@ -837,8 +846,8 @@ def backtest(
         split.isoformat(), len(train), n_test, outside, n_cells, len(folds), chosen,
     )
     return BacktestResult(methods=methods, n_train=len(train), n_test=n_test, n_cells=n_cells,
-                          split=split, crs=CRS.from_user_input(study.crs).to_string(), network=network,
-                          bandwidths_m=bandwidths, scores=scores, calibration=calibration,
+                          n_outside=outside, split=split, crs=CRS.from_user_input(study.crs).to_string(),
+                          network=network, bandwidths_m=bandwidths, scores=scores, calibration=calibration,
                           network_scores=network_scores, street_calibration=street_calibration)
 
 
@@ -966,12 +975,14 @@ def read_for_backtest(path: str | Path, *, options: ParseOptions = _BACKTEST_OPT
     parsed = parse_incidents(read_table(path), options=options)
     for warning in parsed.warnings:
         log.warning("%s: %s", Path(path).name, warning)
-    if len(parsed.rejects):
-        log.warning("%s: %d rows left out (%s)", Path(path).name, len(parsed.rejects),
+    rejected = len(parsed.rejects)
+    if rejected:
+        log.warning("%s: %d row%s left out (%s)", Path(path).name, rejected, "" if rejected == 1 else "s",
                     parsed.rejects["reason"].iloc[0])
     valid = parsed.valid
     if valid.empty:
-        msg = f"{Path(path).name}: no usable rows (first problem: {parsed.rejects['reason'].iloc[0]})"
+        why = f"first problem: {parsed.rejects['reason'].iloc[0]}" if rejected else "it has no data rows"
+        msg = f"{Path(path).name}: no usable rows ({why})"
         raise InputError(msg)
     return valid
 
