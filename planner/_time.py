@@ -14,10 +14,12 @@
   names when it is set (a demonstration, a training evening replaying a past season, the tests).
   It never moves a stored timestamp or a retention cut-off: those follow the real clock
   (``now_utc_naive``).
+- A retention age (``2y``, ``18m``, ``6w``, ``90d``) is a calendar offset: ``parse_age``.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -107,3 +109,37 @@ def local_day(moment: datetime) -> date:
 def local_minute(moment: datetime | pd.Timestamp) -> str:
     """An aware ``moment`` as people read it: ``2024-05-15 00:00``, local time."""
     return pd.Timestamp(moment).tz_convert(local_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+_UNITS = {
+    "y": "years", "yr": "years", "year": "years", "years": "years", "j": "years", "jaar": "years",
+    "m": "months", "mo": "months", "month": "months", "months": "months", "mnd": "months",
+    "maand": "months", "maanden": "months",
+    "w": "weeks", "week": "weeks", "weeks": "weeks", "weken": "weeks",
+    "d": "days", "day": "days", "days": "days", "dag": "days", "dagen": "days",
+}
+_AGE = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
+
+
+def parse_age(text: str) -> pd.DateOffset:
+    """``2y``, ``18m``, ``6w``, ``90d`` (also ``2 jaar``, ``18 maanden``) as a calendar offset.
+
+    Raises
+    ------
+    InputError
+        Not a number and a unit, shorter than one day or longer than 100 years.
+    """
+    match = _AGE.match(str(text).lower())
+    unit = _UNITS.get(match.group(2)) if match else None
+    if unit is None:
+        msg = f"{{older_than}} {text!r}: give a number and a unit, e.g. 2y, 18m, 6w or 90d"
+        raise InputError(msg, options=("older_than",))
+    amount = int(match.group(1))
+    if amount < 1:
+        msg = f"{{older_than}} {text!r}: must be at least 1 day, or every signal would be anonymised"
+        raise InputError(msg, options=("older_than",))
+    # Longer ages reach back past the first year of the calendar (3000y crashed the cutoff).
+    if amount * {"years": 366, "months": 31, "weeks": 7, "days": 1}[unit] > 100 * 366:
+        msg = f"{{older_than}} {text!r}: must be at most 100 years"
+        raise InputError(msg, options=("older_than",))
+    return pd.DateOffset(**{unit: amount})

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import settings
-from ._errors import InputError
+from ._time import parse_age
 from .signals.incidents import event_ends, read_table
 from .signals.intake import write_rejects
 from .storage import retention as retention_store
@@ -33,39 +32,6 @@ from .storage.patrols import forget_patrol_people
 from .storage.store import Store
 
 log = logging.getLogger(__name__)
-
-_UNITS = {
-    "y": "years", "yr": "years", "year": "years", "years": "years", "j": "years", "jaar": "years",
-    "m": "months", "mo": "months", "month": "months", "months": "months", "mnd": "months",
-    "maand": "months", "maanden": "months",
-    "w": "weeks", "week": "weeks", "weeks": "weeks", "weken": "weeks",
-    "d": "days", "day": "days", "days": "days", "dag": "days", "dagen": "days",
-}
-_AGE = re.compile(r"^\s*(\d+)\s*([a-z]+)\s*$")
-
-
-def parse_age(text: str) -> pd.DateOffset:
-    """``2y``, ``18m``, ``6w``, ``90d`` (also ``2 jaar``, ``18 maanden``) as a calendar offset.
-
-    Raises
-    ------
-    InputError
-        Not a number and a unit, shorter than one day or longer than 100 years.
-    """
-    match = _AGE.match(str(text).lower())
-    unit = _UNITS.get(match.group(2)) if match else None
-    if unit is None:
-        msg = f"{{older_than}} {text!r}: give a number and a unit, e.g. 2y, 18m, 6w or 90d"
-        raise InputError(msg, options=("older_than",))
-    amount = int(match.group(1))
-    if amount < 1:
-        msg = f"{{older_than}} {text!r}: must be at least 1 day, or every signal would be anonymised"
-        raise InputError(msg, options=("older_than",))
-    # Longer ages reach back past the first year of the calendar (3000y crashed the cutoff).
-    if amount * {"years": 366, "months": 31, "weeks": 7, "days": 1}[unit] > 100 * 366:
-        msg = f"{{older_than}} {text!r}: must be at most 100 years"
-        raise InputError(msg, options=("older_than",))
-    return pd.DateOffset(**{unit: amount})
 
 
 @dataclass(frozen=True)

@@ -129,12 +129,10 @@ def network_attribution() -> str | None:
     return text or None
 
 
-CONTACT_DEFAULT = "de gemeente (stel WAS_CONTACT in met een e-mailadres of afdeling)"
-
-
-def contact() -> str:
-    """Who answers questions about the algorithm (``WAS_CONTACT``), shown in the model card."""
-    return os.environ.get("WAS_CONTACT", CONTACT_DEFAULT)
+def contact() -> str | None:
+    """Who answers questions about the algorithm (``WAS_CONTACT``), shown in the model card;
+    ``None`` when unset (the card then says, in its language, to set it)."""
+    return os.environ.get("WAS_CONTACT", "").strip() or None
 
 
 def oidc_role_claim() -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -72,6 +73,8 @@ def test_short_histories_use_the_prior(history, two_wards):
     short = backtest(pd.concat([recent, extra], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
     assert short.calibration.fallback and short.calibration.chosen == SurfaceParams()
     assert "days of history" in short.calibration.reason
+    # One decimal: the history falls short of 7 days by hours, and "7 days < 7" contradicted itself.
+    assert re.fullmatch(r"[0-6]\.\d days of history < 7", short.calibration.reason)
     assert short.calibration.scores == ()
     allowed = backtest(pd.concat([recent, extra], ignore_index=True), split=SPLIT, wards=two_wards,
                        params=BacktestParams(planner="calibrated", calibration=CalibrationParams(min_history_days=0)))

@@ -11,8 +11,16 @@ import pytest
 from typer.testing import CliRunner
 
 from planner.cli import app
-from planner.hotspots.evaluate import METHODS, backtest
-from planner.review.modelcard import backtest_split, dpia, model_card, model_card_html, storage_description
+from planner.hotspots.evaluate import METHODS, BacktestResult, backtest
+from planner.review.modelcard import (
+    backtest_split,
+    dpia,
+    gain_lines,
+    model_card,
+    model_card_html,
+    recent_lines,
+    storage_description,
+)
 from planner.storage.store import open_store
 
 
@@ -60,7 +68,8 @@ def test_model_card_sections_settings_and_contact(demo, monkeypatch):
     for heading in ("## Naam en doel", "## Gebruikers", "## Gegevens", "## Werking", "## Bekende beperkingen",
                     "## Privacy", "## Contact"):
         assert heading in card
-    assert "veiligheid@demostad.example" in card and "na 18m" in card and "minstens 5 signalen" in card
+    assert "veiligheid@demostad.example" in card and "na 18 maanden" in card and "minstens 5 signalen" in card
+    assert "after 18 months" in model_card(demo[0], language="en")
     assert "KDE" in card and "naïef" in card and "Geen oorzakelijke claim" in card
     page = model_card_html(demo[0])
     assert page.startswith("<!DOCTYPE html>") and "<table>" in page and "<h2>Privacy</h2>" in page
@@ -70,6 +79,17 @@ def test_model_card_says_when_there_is_too_little_data(store):
     """An empty installation gets no figures but a reason."""
     card = model_card(store)
     assert "Nog geen cijfers: er zijn nog geen signalen opgeslagen." in card
+    english = model_card(store, language="en")
+    assert "No figures yet: no signals are stored yet." in english
+
+
+def test_the_english_card_says_everything_in_english(monkeypatch, store):
+    """Without WAS_CONTACT each card asks for it in its own language, and the sources' names follow
+    the language (the English card used to carry Dutch sentences)."""
+    monkeypatch.delenv("WAS_CONTACT", raising=False)
+    english, dutch = model_card(store, language="en"), model_card(store)
+    assert "the municipality (set WAS_CONTACT" in english and "de gemeente (stel WAS_CONTACT" not in english
+    assert "de gemeente (stel WAS_CONTACT" in dutch
 
 
 def test_model_card_and_dpia_cli_write_md_and_html(demo, tmp_path):
@@ -92,7 +112,7 @@ def test_dpia_is_filled_with_the_installations_settings(store, data_dir, monkeyp
     monkeypatch.setenv("WAS_RETENTION", "3y")
     add_user(store, "agent1", role="officer", password="een lang wachtwoord")
     text = dpia(store)
-    assert "Bewaartermijn: 3y" in text and "k = 5" in text
+    assert "Bewaartermijn: 3 jaar" in text and "k = 5" in text
     assert "- officer: 1 actieve account(s)" in text and "- resident: 0 actieve account(s)" in text
     assert str(data_dir / "was.db") in text
 
@@ -173,7 +193,8 @@ def test_model_card_says_what_the_calibration_chose_and_what_it_gained(demo):
     prior = {"bandwidth_m": 100.0, "half_life_days": 30.0, "blend": 1.0, "near_repeat": True, "recency_floor": 0.0}
     store.save_calibration(fingerprint, choice | prior | {"fallback": True, "reason": "150 training signals < 200"})
     dutch = model_card(store)
-    assert "Te weinig geschiedenis om af te stemmen** (150 training signals < 200)" in dutch
+    assert "Te weinig geschiedenis om af te stemmen** (150 trainingssignalen < 200)" in dutch
+    assert "Too little history to calibrate** (150 training signals < 200)" in model_card(store, language="en")
     assert "halveert elke 30 dagen)" in dutch and "+ near-repeat" in dutch
 
 
@@ -205,7 +226,63 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     assert ": the street's own signals per km; resolved signals count;" in counts
     fallback = card_with(StreetSurfaceParams(), reason="150 training signals < 200")
     assert fallback == ("- hotstraten (per km straat): de standaardwaarden uit de literatuur (signalen binnen 150 m "
-                        "lopen): 150 training signals < 200")
+                        "lopen): 150 trainingssignalen < 200")
+    short = card_with(StreetSurfaceParams(), reason="6.8 days of history < 7")
+    assert short.endswith("lopen): 6,8 dagen geschiedenis < 7")
+    assert card_with(StreetSurfaceParams(), reason="no street graph", language="en").endswith(": no street graph")
+
+
+def _result(pai: dict[str, float], n_test: int = 12) -> BacktestResult:
+    """A backtest result with the same PAI at every coverage per method."""
+    methods = {m: {f"{kind}@{c}": value * (c / 100 if kind == "hit_rate" else 1) for kind in ("hit_rate", "pai")
+                   for c in (1, 5, 10)} for m, value in pai.items()}
+    return BacktestResult(methods=methods, n_train=100, n_test=n_test, n_cells=200,
+                          split=pd.Timestamp("2026-11-01", tz="UTC"), crs="EPSG:28992")
+
+
+def test_nothing_caught_is_no_infinite_gain():
+    """0 ÷ 0 is a dash, not ∞, and a week in which no method caught anything claims no win;
+    a real zero under the planner's catch is still ∞."""
+    nothing = gain_lines(_result(dict.fromkeys(METHODS, 0.0)), language="en")
+    assert all(line.endswith("| – | – | – |") for line in nothing if line.startswith("| kde_cv"))
+    assert "Loses to no baseline." not in nothing and any("there is no gain to measure" in x for x in nothing)
+    ours = gain_lines(_result({**dict.fromkeys(METHODS, 0.0), "planner": 2.0}), language="en")
+    assert "| naive_all | ∞ | ∞ | ∞ |" in ours and "Loses to no baseline." in ours
+
+
+def test_a_thin_week_is_passed_over_and_the_summary_says_so(demo, monkeypatch):
+    """A week with too few test signals between qualifying ones no longer ends the summary: the
+    card sums up the others and says how many of the last four they are."""
+    from collections import OrderedDict
+
+    from planner.review import modelcard
+
+    store = demo[0]
+    real = modelcard._backtest_at
+    thin = backtest_split(store.incidents()) - pd.Timedelta(days=7)
+
+    def thin_second_week(incidents, split, wards):
+        if split == thin:
+            return None, (modelcard.THIN_BACKTEST, {"n_train": 800, "min_train": 50, "n_test": 8, "min_test": 10})
+        return real(incidents, split, wards)
+
+    monkeypatch.setattr(modelcard, "_backtest_at", thin_second_week)
+    monkeypatch.setattr(modelcard, "_RECENT", OrderedDict())
+    results, reason = modelcard.recent_backtests(store)
+    assert len(results) == 3 and thin not in [r.split for r in results] and reason == ""
+    lines = recent_lines(results, language="en")
+    assert lines[0].startswith("3 of the last 4 periods of 7 days (the others held too few signals), each")
+    assert "3 van de laatste 4 perioden" in recent_lines(results)[0]
+
+
+def test_the_card_s_latest_period_holds_the_latest_signal(demo):
+    """The test period ends a minute after the latest signal: it used to end at it, and the period
+    is open at its end, so the newest signal was in neither training nor test."""
+    incidents = demo[0].incidents()
+    start = pd.to_datetime(incidents["occurred_from"], utc=True)
+    split = backtest_split(incidents)
+    in_test = (start >= split) & (start < split + pd.Timedelta(days=7))
+    assert in_test.sum() == (start >= split).sum() > 0
 
 
 def test_model_card_sums_up_the_recent_periods_each_forecast_from_before_it(demo):

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import string
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -56,6 +58,7 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from .._validation import Constraints, check_params, each, instance, integer, optional, real
+from ..i18n import N_, format_number, translation
 from ._kernel import gaussian_matrix
 from .weights import HotspotParams, base_weights, signal_weights
 from .window import TimeWeighting, TimeWindow, aoristic_share, in_window, local_minutes
@@ -217,6 +220,49 @@ class CalibrationParams:
             if candidate not in out:
                 out.append(candidate)
         return out
+
+
+FEW_SIGNALS = N_("{n} training signals < {least}")
+SHORT_HISTORY = N_("{days} days of history < {least}")
+NO_FOLD = N_("no cross-validation fold")
+NOTHING_CAUGHT = N_("no fold test signal caught")
+NO_GRAPH = N_("no street graph")
+_REASONS = (FEW_SIGNALS, SHORT_HISTORY, NO_FOLD, NOTHING_CAUGHT, NO_GRAPH)
+"""Why a calibration keeps the prior. Stored and in ``--json`` in English; ``reason_text`` shows
+them in the card's language."""
+
+
+def prior_reason(n_train: int, history_days: float, *, min_signals: int, min_history_days: float,
+                 has_folds: bool) -> str:
+    """Why the training data is too little to calibrate on (English), or ``""``: the one rule the
+    cells' and the streets' calibrations share."""
+    if n_train < min_signals:
+        return FEW_SIGNALS.format(n=n_train, least=min_signals)
+    if history_days < min_history_days:
+        # One decimal: "7 days < 7" would contradict itself at 6.8 days.
+        return SHORT_HISTORY.format(days=f"{history_days:.1f}", least=f"{min_history_days:g}")
+    return "" if has_folds else NO_FOLD
+
+
+def _reason_pattern(message: str) -> re.Pattern[str]:
+    parts = [re.escape(text) + (f"(?P<{name}>[0-9.]+)" if name else "")
+             for text, name, _, _ in string.Formatter().parse(message)]
+    return re.compile("".join(parts) + "$")
+
+
+_REASON_PATTERNS = tuple((message, _reason_pattern(message)) for message in _REASONS)
+
+
+def reason_text(reason: str, *, language: str) -> str:
+    """A stored ``reason`` in ``language``, its numbers written as the language writes them; one
+    of another form (an older version's) as it is."""
+    for message, pattern in _REASON_PATTERNS:
+        found = pattern.match(reason)
+        if found:
+            numbers = {name: format_number(float(value), language=language)
+                       for name, value in found.groupdict().items()}
+            return translation(language).gettext(message).format(**numbers)
+    return reason
 
 
 @dataclass(frozen=True)
@@ -510,13 +556,8 @@ def calibrate_surface(
     has_nr = bool(train["category"].isin(hotspot.near_repeat_categories).any())
     has_resolved = bool((train["status"] == "resolved").any()) if "status" in train.columns else False
     candidates = params.candidates(near_repeat=has_nr, resolved=has_resolved)
-    reason = ""
-    if len(train) < params.min_signals:
-        reason = f"{len(train)} training signals < {params.min_signals}"
-    elif history_days < params.min_history_days:
-        reason = f"{history_days:.0f} days of history < {params.min_history_days:g}"
-    elif not folds:
-        reason = "no cross-validation fold"
+    reason = prior_reason(len(train), history_days, min_signals=params.min_signals,
+                          min_history_days=params.min_history_days, has_folds=bool(folds))
     bandwidths = {c.bandwidth_m for c in candidates} if not reason else {params.prior.bandwidth_m}
     surface = _Surface(train, units.x, units.y, units.unit_of, units.ux, units.uy, replace(hotspot, window=None),
                        bandwidths)
@@ -535,7 +576,7 @@ def calibrate_surface(
         best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=scoring.fold_hits,
                                          rates=scoring.rates, coverages=coverages)
         if best is None:
-            reason = "no fold test signal caught"
+            reason = NOTHING_CAUGHT
         else:
             chosen = candidates[best]
             mean = caught / max(tested, 1) / len(coverages)

@@ -51,7 +51,15 @@ import pandas as pd
 
 from .._geo import graph_crs, metric_xy
 from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
-from .calibration import CalibrationParams, Choice, cv_choose, deterministic_rank
+from .calibration import (
+    NO_GRAPH,
+    NOTHING_CAUGHT,
+    CalibrationParams,
+    Choice,
+    cv_choose,
+    deterministic_rank,
+    prior_reason,
+)
 from .network import KERNELS, HotStreetParams, NetworkKernel
 from .weights import HotspotParams, base_weights, signal_weights
 
@@ -299,15 +307,9 @@ def calibrate_streets(
     n_train = sum(len(train) for _, train, _ in areas)
     starts = [pd.to_datetime(train["occurred_from"], utc=True).min() for _, train, _ in areas if len(train)]
     history_days = float((now - min(starts)) / pd.Timedelta(days=1)) if starts else 0.0
-    reason = ""
-    if not areas:
-        reason = "no street graph"
-    elif n_train < params.min_signals:
-        reason = f"{n_train} training signals < {params.min_signals}"
-    elif history_days < params.min_history_days:
-        reason = f"{history_days:.0f} days of history < {params.min_history_days:g}"
-    elif not any(folds for _, _, folds in areas):
-        reason = "no cross-validation fold"
+    reason = NO_GRAPH if not areas else prior_reason(
+        n_train, history_days, min_signals=params.min_signals, min_history_days=params.min_history_days,
+        has_folds=any(folds for _, _, folds in areas))
     caught, tested, n_folds = np.zeros(len(candidates)), 0, 0
     if not reason:
         reach = max(c.bandwidth_m for c in candidates if c.kernel == "network")
@@ -326,7 +328,7 @@ def calibrate_streets(
                                   coverages=coverages)
             caught, tested, n_folds = caught + got, tested + n, n_folds + len(area.folds)
         if not caught.any():
-            reason = "no fold test signal caught"
+            reason = NOTHING_CAUGHT
     chosen, scores = params.prior, ()
     if not reason:
         chosen = candidates[int(np.argmax(caught))]

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from babel.dates import get_day_names, get_month_names
+from babel.units import format_unit
 
 from .. import settings
 from .._errors import InputError
@@ -102,12 +103,12 @@ def has_watch_points(code: str) -> bool:
     return code in _WATCH_POINTS
 
 
-_SOURCES: dict[str, str] = {"resident": N_("resident"), "was_member": N_("was member"), "officer": N_("officer"),
+_SOURCES: dict[str, str] = {"resident": N_("resident"), "was_member": N_("WAS member"), "officer": N_("officer"),
                             "municipality": N_("municipality"), "police": N_("police")}
 
 
 def source_label(code: str, *, language: str) -> str:
-    """How users read where a signal came from (``was_member`` → ``was lid`` / ``was member``)."""
+    """How users read where a signal came from (``was_member`` → ``WAS-lid`` / ``WAS member``)."""
     known = _SOURCES.get(code)
     return translation(language).gettext(known) if known else code.replace("_", " ")
 
@@ -130,6 +131,12 @@ def and_list(items: list[str], *, language: str) -> str:
 def weekday_name(index: int, *, language: str, width: str = "wide") -> str:
     """Monday = 0 as ``maandag``/``Monday`` (``width="abbreviated"``: ``ma``/``Mon``), from the CLDR."""
     return get_day_names(width, locale=language)[index]
+
+
+def duration_words(amount: int, unit: str, *, language: str) -> str:
+    """``amount`` of a calendar ``unit`` (``years``, ``months``, ``weeks``, ``days``) as words:
+    ``2 jaar`` / ``2 years``, as Babel's CLDR data writes them."""
+    return format_unit(amount, f"duration-{unit.removesuffix('s')}", length="long", locale=language)
 
 
 def month_name(month: int, *, language: str) -> str:

@@ -26,12 +26,12 @@ from sqlalchemy.engine import make_url
 
 from .. import _time, settings
 from .._errors import InputError
-from .._time import utc_timestamp
+from .._time import parse_age, utc_timestamp
 from ..hotspots import HotspotParams, TimeWeighting, reference_time
-from ..hotspots.calibration import Calibration
+from ..hotspots.calibration import Calibration, reason_text
 from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
 from ..hotspots.tuning import installation_calibration
-from ..i18n import format_number, translation
+from ..i18n import N_, duration_words, format_number, translation
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..storage.store import Store
 from ..users import ROLES
@@ -46,60 +46,66 @@ MIN_TEST = 10
 
 def backtest_split(incidents: pd.DataFrame, *, now: datetime | pd.Timestamp | None = None,
                    horizon_days: float = BacktestParams().horizon_days) -> pd.Timestamp:
-    """Where the model card's backtest splits: ``horizon_days`` before ``now`` (default the
-    latest signal), so the last full horizon is the test period."""
+    """Where the model card's backtest splits: ``horizon_days`` before the minute after ``now``
+    (default the latest signal), so the last full horizon is the test period, that signal in it."""
     end = reference_time(incidents) if now is None else utc_timestamp(now)
-    return end - pd.Timedelta(days=horizon_days)
+    # A test period ends before its end, so one ending at the latest signal would leave it out.
+    return end + pd.Timedelta(minutes=1) - pd.Timedelta(days=horizon_days)
 
 
 RECENT_PERIODS = 4
 """Test periods (of the backtest's horizon) the card's summary covers: one week alone says little."""
 
 
-def _backtest_at(incidents: pd.DataFrame, split: pd.Timestamp, wards) -> tuple[BacktestResult | None, str]:
+NO_SIGNALS = N_("no signals are stored yet")
+NO_BACKTEST = N_("too little data for a backtest ({detail})")
+THIN_BACKTEST = N_("too little data for a reliable backtest: {n_train} training signals (at least {min_train}) "
+                   "and {n_test} test signals (at least {min_test})")
+_Reason = tuple[str, dict[str, object]]
+"""A reason as its message and values, put into words in the card's language when shown."""
+
+
+def _backtest_at(incidents: pd.DataFrame, split: pd.Timestamp, wards) -> tuple[BacktestResult | None, _Reason]:
     """The backtest at ``split``, or ``None`` and the reason when there is too little data."""
     try:
         result = backtest(incidents, split=split, wards=wards if len(wards) else None)
     except InputError as error:
-        return None, f"te weinig gegevens voor een backtest ({error})"
+        return None, (NO_BACKTEST, {"detail": str(error)})
     if result.n_train < MIN_TRAIN or result.n_test < MIN_TEST:
-        return None, (f"te weinig gegevens voor een betrouwbare backtest: {result.n_train} trainingssignalen "
-                      f"(minimaal {MIN_TRAIN}) en {result.n_test} testsignalen (minimaal {MIN_TEST})")
-    return result, ""
+        return None, (THIN_BACKTEST, {"n_train": result.n_train, "min_train": MIN_TRAIN, "n_test": result.n_test,
+                                      "min_test": MIN_TEST})
+    return result, ("", {})
 
 
 def recent_backtests(store: Store, *, now: datetime | pd.Timestamp | None = None,
-                     periods: int = RECENT_PERIODS) -> tuple[list[BacktestResult], str]:
+                     periods: int = RECENT_PERIODS, language: str = "nl") -> tuple[list[BacktestResult], str]:
     """Backtests on the store's own signals at ``backtest_split`` and the ``periods − 1`` horizons
     before it, latest first, each trained on only the signals before its own split, with the
-    wards as study area. They stop at the first split with too little data; with none, the
-    reason."""
+    wards as study area. A period with too little data is passed over; with none left, the
+    latest one's reason (in ``language``)."""
     incidents = store.incidents()
     if len(incidents) == 0:
-        return [], "er zijn nog geen signalen opgeslagen"
+        return [], translation(language).gettext(NO_SIGNALS)
     if now is not None:
         incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= utc_timestamp(now)]
     split = backtest_split(incidents, now=now)
     wards = store.wards()
     key = (_content_digest(incidents, wards), split, periods)
     with _RECENT_LOCK:
-        if key in _RECENT:
+        outcome = _RECENT.get(key)
+        if outcome is not None:
             _RECENT.move_to_end(key)
-            results, reason = _RECENT[key]
-            return list(results), reason
-    results: list[BacktestResult] = []
-    reason = ""
-    for k in range(periods):
-        result, reason = _backtest_at(incidents, split - pd.Timedelta(days=k * BacktestParams().horizon_days), wards)
-        if result is None:
-            break
-        results.append(result)
-    outcome = (tuple(results), "" if results else reason)
-    with _RECENT_LOCK:
-        _RECENT[key] = outcome
-        while len(_RECENT) > RECENT_KEPT:
-            _RECENT.popitem(last=False)
-    return list(outcome[0]), outcome[1]
+    if outcome is None:
+        tried = [_backtest_at(incidents, split - pd.Timedelta(days=k * BacktestParams().horizon_days), wards)
+                 for k in range(periods)]
+        results = tuple(result for result, _ in tried if result is not None)
+        outcome = (results, ("", {}) if results else tried[0][1])
+        with _RECENT_LOCK:
+            _RECENT[key] = outcome
+            while len(_RECENT) > RECENT_KEPT:
+                _RECENT.popitem(last=False)
+    results, (message, values) = outcome
+    return list(results), translation(language).gettext(message).format(**values) if message else ""
 
 
 RECENT_KEPT = 4
@@ -108,7 +114,7 @@ is made from the same backtests, each of which re-calibrates (seconds on a ward,
 A backtest holds figures per method and scores per cell, no signal's place, time or text."""
 # Keyed by a digest, not by the frames (as functools.lru_cache would need): the cache must not keep
 # the signals themselves, descriptions included, in memory past their retention.
-_RECENT: OrderedDict[tuple[str, pd.Timestamp, int], tuple[tuple[BacktestResult, ...], str]] = OrderedDict()
+_RECENT: OrderedDict[tuple[str, pd.Timestamp, int], tuple[tuple[BacktestResult, ...], _Reason]] = OrderedDict()
 _RECENT_LOCK = threading.Lock()  # the dashboard renders its sessions in threads
 
 
@@ -168,7 +174,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
     g = functools.partial(format_number, language=language)
     calibration = installation_calibration(store)
     p = HotspotParams() if calibration is None else calibration.tune(HotspotParams())
-    recent, reason = recent_backtests(store, now=now)
+    recent, reason = recent_backtests(store, now=now, language=language)
     result = recent[0] if recent else None
     incidents = store.incidents()
     n_wards = len(store.wards())
@@ -261,7 +267,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
           "explanations without sources, without counts under {k} and with dates by month.").format(
             cell=f"{p.public_cell_m:g}", k=k),
         _("- **Retention**: after {period} signals lose description, reporter and external id and their location "
-          "moves to the ward's centre (`was-planner retention apply`).").format(period=settings.retention_period()),
+          "moves to the ward's centre (`was-planner retention apply`).").format(period=retention_words(language)),
         _("- **Roles**: {roles}; what each role may see is enforced in the core.").format(roles=", ".join(ROLES)),
         _("- **Audit log**: every officer's view of points, every export or download of points and every account "
           "change is logged (who, from where, when, format, how many), in a hash chain that "
@@ -270,10 +276,21 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
         "",
         "## Contact",
         "",
-        settings.contact(),
+        settings.contact() or _("the municipality (set WAS_CONTACT to an e-mail address or department)"),
         "",
     ]
     return "\n".join(out)
+
+
+def retention_words(language: str) -> str:
+    """The retention period (``WAS_RETENTION``) in words, ``2 jaar`` / ``2 years``; as it is set
+    when it is no period (``retention apply`` refuses it)."""
+    period = settings.retention_period()
+    try:
+        (unit, amount), = parse_age(period).kwds.items()
+    except InputError:
+        return period
+    return duration_words(amount, unit, language=language)
 
 
 PERCENT = "%"
@@ -288,7 +305,8 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
         return [_("No signals yet: the literature defaults apply.")]
     if calibration.fallback:
         return [_("**Too little history to calibrate** ({reason}): the literature defaults apply (half-life 30 "
-                  "days, bandwidth 100 m, near repeat on).").format(reason=calibration.reason)]
+                  "days, bandwidth 100 m, near repeat on).").format(
+                      reason=reason_text(calibration.reason, language=language))]
     c = calibration.chosen
     g = functools.partial(format_number, language=language)
     two = functools.partial(format_number, digits=2, language=language)
@@ -340,7 +358,7 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     label = _("hot streets (per km of street)")
     if calibration.fallback:
         return [_("- {label}: the literature defaults (signals within a 150 m walk): {reason}").format(
-            label=label, reason=calibration.reason)]
+            label=label, reason=reason_text(calibration.reason, language=language))]
     c = calibration.chosen
     g = functools.partial(format_number, language=language)
     two = functools.partial(format_number, digits=2, language=language)
@@ -365,9 +383,10 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     return [f"- {label}: {how}; {resolved}; {chosen}"]
 
 
-def recent_lines(results: list[BacktestResult], *, language: str = "nl") -> list[str]:
-    """Mean PAI of the planner and of the best baseline over the recent test periods, and in how
-    many periods the planner beat every baseline (nothing for a single period: the table says it)."""
+def recent_lines(results: list[BacktestResult], *, language: str = "nl", periods: int = RECENT_PERIODS) -> list[str]:
+    """Mean PAI of the planner and of the best baseline over the recent test periods (``results``
+    of the last ``periods``), and in how many the planner beat every baseline (nothing for a single
+    period: the table says it)."""
     if len(results) < 2:
         return []
     _ = translation(language).gettext
@@ -381,10 +400,12 @@ def recent_lines(results: list[BacktestResult], *, language: str = "nl") -> list
     ahead = {c: sum(r.methods["planner"][f"pai@{c}"] > max(r.methods[m][f"pai@{c}"] for m in METHODS[1:])
                     for r in results) for c in coverages}
     two = functools.partial(format_number, digits=2, language=language)
+    which = (_("The last {periods} periods of {days} days") if n == periods else
+             _("{n} of the last {periods} periods of {days} days (the others held too few signals)"))
     return [
-        _("The last {periods} periods of {days} days, each forecast from only the signals before it ({signals} "
-          "test signals together; the first is the table above), mean PAI:").format(
-            periods=n, days=f"{BacktestParams().horizon_days:g}", signals=sum(r.n_test for r in results)),
+        which.format(n=n, periods=periods, days=f"{BacktestParams().horizon_days:g}")
+        + _(", each forecast from only the signals before it ({signals} test signals together; the first is the "
+            "table above), mean PAI:").format(signals=sum(r.n_test for r in results)),
         "",
         "| | " + " | ".join(f"PAI@{c}" for c in coverages) + " |",
         "|" + "---|" * (len(coverages) + 1),
@@ -404,19 +425,23 @@ def gain_lines(result: BacktestResult, *, language: str = "nl") -> list[str]:
     head = "| " + _("gain over") + " | " + " | ".join(f"PAI@{c}" for c in coverages) + " |"
     lines = [_("Gain of WAS Planner = its PAI ÷ the baseline's PAI (above 1: better):"), "", head,
              "|" + "---|" * (len(coverages) + 1)]
-    losses = []
+    losses, measured = [], False
     for method in METHODS[1:]:
-        ratios = []
+        said = []
         for c in coverages:
             ours, theirs = result.methods["planner"][f"pai@{c}"], result.methods[method][f"pai@{c}"]
-            ratios.append(ours / theirs if theirs > 0 else math.inf)
+            # Nothing caught by either is no gain: 0 ÷ 0 is shown as a dash, not as infinite.
+            said.append(format_number(ours / theirs, 2, language=language) if theirs > 0 else "∞" if ours > 0 else "–")
+            measured |= theirs > 0 or ours > 0
             if ours < theirs:
                 losses.append(f"{method} @{c}")
-        said = ["∞" if math.isinf(r) else format_number(r, 2, language=language) for r in ratios]
         lines.append(f"| {method} | " + " | ".join(said) + " |")
     lines.append("")
-    lines.append(_("Loses to: {methods}.").format(methods=", ".join(losses)) if losses
-                 else _("Loses to no baseline."))
+    if losses:
+        lines.append(_("Loses to: {methods}.").format(methods=", ".join(losses)))
+    else:
+        lines.append(_("Loses to no baseline.") if measured else
+                     _("No method caught a test signal in its flagged area: there is no gain to measure."))
     return lines
 
 
@@ -548,7 +573,7 @@ def dpia(store: Store) -> str:
         "- Doel: wijkteams van Wijk en Agent Samen helpen zien waar en wanneer onveilige situaties en overlast "
         "zich opstapelen en een surveillanceroute plannen. Geen besluiten over personen.",
         "- Verwerkingsverantwoordelijke: [in te vullen: gemeente / afdeling]",
-        f"- Contact: {settings.contact()}",
+        f"- Contact: {settings.contact() or '[in te vullen: e-mailadres of afdeling, instelling WAS_CONTACT]'}",
         "- Grondslag: [in te vullen: bijv. taak van algemeen belang (AVG art. 6 lid 1 sub e); politiegegevens "
         "vallen onder de Wet politiegegevens]",
         "",
@@ -571,7 +596,7 @@ def dpia(store: Store) -> str:
         "",
         "## 4. Bewaartermijn",
         "",
-        f"- Bewaartermijn: {settings.retention_period()} (instelling WAS_RETENTION). Daarna worden beschrijving, "
+        f"- Bewaartermijn: {retention_words('nl')} (instelling WAS_RETENTION). Daarna worden beschrijving, "
         "melder en extern nummer gewist en gaat de locatie naar het midden van de wijk (`was-planner retention "
         "apply`; [in te vullen: wie draait dit en hoe vaak]).",
         "",
