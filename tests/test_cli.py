@@ -41,6 +41,18 @@ def test_import_json_contract(data_dir, tmp_path):
     assert (again["imported"], again["duplicates"]) == (0, 1)
 
 
+def test_import_json_still_says_its_warnings(data_dir, tmp_path):
+    """--json keeps stdout one object, and the warnings go to stderr worded for the CLI: a file of
+    dates read day-first by guess used to be stored without a word."""
+    path = tmp_path / "s.csv"
+    path.write_text("datum,categorie,lat,lon\n1/2/26 20:00,inbraak,52.06,4.49\n3/4/26 21:00,inbraak,52.06,4.49\n")
+    result = run(data_dir, "import", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["imported"] == 2
+    assert "warning: dates such as '1/2/26 20:00' read both day-first and month-first" in result.stderr
+    assert "--date-format" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [(None, "file not found"), (b"\x00\x01", "not a text table"), (b"a;b\n1;2\n", "no recognisable columns")],

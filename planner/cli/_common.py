@@ -183,6 +183,9 @@ def echo_result(result: Any, as_json: bool, *, say: Callable[[str], str] | None 
     (``summary(say)`` where the summary words warnings, ``say=cli_text``)."""
     if as_json:
         echo_json(result.to_json())
+        # stdout stays one object, but a warning such as "read day-first" must not go unsaid.
+        for warning in getattr(result, "warnings", ()):
+            typer.echo(f"warning: {(say or str)(warning)}", err=True)
     else:
         typer.echo(result.summary() if say is None else result.summary(say))
 

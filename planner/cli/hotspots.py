@@ -15,6 +15,7 @@ from ._common import (
     USER,
     app,
     cli_errors,
+    cli_text,
     echo_json,
     echo_result,
     signed_in,
@@ -196,7 +197,7 @@ def evaluate_command(
     # With "both", backtest_patrol_signals sets patrol_signals itself, once each way.
     params = BacktestParams(horizon_days=horizon_days, window=target, planner=planner,
                             patrol_signals="with" if patrol_signals == "both" else patrol_signals)
-    incidents = read_for_backtest(file, options=options)
+    incidents = read_for_backtest(file, options=options, say=cli_text)
     if patrol_signals != "both":
         echo_result(backtest(incidents, split=split, params=params, wards=wards, graph=graph), as_json)
         return

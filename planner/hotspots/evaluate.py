@@ -966,15 +966,17 @@ def _with_window(params: HotspotParams, window: TimeWindow | None) -> HotspotPar
     return replace(params, window=window)
 
 
-def read_for_backtest(path: str | Path, *, options: ParseOptions = _BACKTEST_OPTIONS) -> pd.DataFrame:
+def read_for_backtest(path: str | Path, *, options: ParseOptions = _BACKTEST_OPTIONS,
+                      say: Callable[[Any], str] = str) -> pd.DataFrame:
     """The usable rows of any incident table, read through the import aliases (``options``).
 
     Rows the importer would reject are left out (and logged); rows without a known category
     count as ``other`` when ``options.default_category`` is set, as it is by default here.
+    ``say`` words the parser's warnings for the log (the CLI names its flags).
     """
     parsed = parse_incidents(read_table(path), options=options)
     for warning in parsed.warnings:
-        log.warning("%s: %s", Path(path).name, warning)
+        log.warning("%s: %s", Path(path).name, say(warning))
     rejected = len(parsed.rejects)
     if rejected:
         log.warning("%s: %d row%s left out (%s)", Path(path).name, rejected, "" if rejected == 1 else "s",
