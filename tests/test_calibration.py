@@ -230,3 +230,9 @@ def test_the_near_repeat_term_is_each_folds_own():
     far = (ux - 92_600) ** 2 + (uy - 452_800) ** 2 > 600**2  # beyond near_repeat_m of the new burglaries
     assert terms[0][~far].sum() > 0.5 and terms[1][~far].sum() == 0  # without them, none of their term
     assert not np.allclose(terms[1], terms[2])  # the same signals seen at another moment
+
+
+def test_a_label_calls_0_m_what_it_is():
+    """0 m is no kernel but counts per cell: the label says so, as the model card does."""
+    assert SurfaceParams(bandwidth_m=0.0).label().startswith("counts per cell, half-life")
+    assert SurfaceParams().label().startswith("100 m, half-life 30 d")

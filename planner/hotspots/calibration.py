@@ -105,12 +105,13 @@ class SurfaceParams:
         check_params(self)
 
     def label(self) -> str:
-        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``", resolved × 1"`` when they count,
-        ``", time of day …"`` when a time weighting was chosen)."""
+        """E.g. ``"100 m, half-life 30 d, blend 1, near-repeat on"`` (``"counts per cell, …"`` at 0 m,
+        ``", resolved × 1"`` when they count, ``", time of day …"`` when a time weighting was chosen)."""
         life = "∞" if math.isinf(self.half_life_days) else f"{self.half_life_days:g} d"
         resolved = f", resolved × {self.resolved_weight:g}" if self.resolved_weight else ""
         time_of_day = f", time of day {self.time.label()}" if self.time is not None else ""
-        return (f"{self.bandwidth_m:g} m, half-life {life}, blend {self.blend:g}, "
+        kernel = "counts per cell" if self.bandwidth_m == 0 else f"{self.bandwidth_m:g} m"
+        return (f"{kernel}, half-life {life}, blend {self.blend:g}, "
                 f"near-repeat {'on' if self.near_repeat else 'off'}{resolved}{time_of_day}")
 
     def window(self, target: TimeWindow | None) -> TimeWindow | None:
