@@ -715,9 +715,9 @@ def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame 
         x, y, crs = metric_xy(frame, crs)
     else:
         hull_of = train_mask if hull_of is None else hull_of
-        train = frame[hull_of]
-        crs = metric_crs_for(float(np.median(train["lon"].to_numpy(float))),
-                             float(np.median(train["lat"].to_numpy(float))))
+        spread = frame[hull_of]
+        crs = metric_crs_for(float(np.median(spread["lon"].to_numpy(float))),
+                             float(np.median(spread["lat"].to_numpy(float))))
         x, y, crs = metric_xy(frame, crs)
         hull = shapely.MultiPoint(np.column_stack([x[hull_of], y[hull_of]])).convex_hull
         area = hull.buffer(params.study_buffer_m)
