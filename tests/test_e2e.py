@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -274,17 +275,20 @@ def _signed_in_page(browser, base: str, name: str):
     return page
 
 
-def _download(page, key: str) -> bytes:
+def _download(page, key: str, clicks: Counter | None = None) -> bytes:
     """Click the download button of widget ``key`` once the script is idle; a click that lands
     while a re-run replaces the button's deferred file gets no download, so it is tried once more.
     The button is disabled until the page's re-run has made its file: with the suite's other
     worker busy it was once still disabled after a click's default 30 s, so it is given the
-    120 s the script itself is given."""
+    120 s the script itself is given. ``clicks`` counts the clicks per key: a click whose download
+    came too late for the test was still served, and audited, by the server."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for last in (False, True):
         page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
         page.wait_for_timeout(1000)
+        if clicks is not None:
+            clicks[key] += 1
         try:
             with page.expect_download(timeout=180_000) as info:
                 page.locator(f".st-key-{key}").get_by_role("button").click(timeout=120_000)
@@ -308,14 +312,18 @@ def test_point_views_and_downloads_are_logged_per_role(browser, shared_server):
     page = _signed_in_page(browser, base, "agent1")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "hotspots-officer.png"), full_page=True)
-    geojson = json.loads(_download(page, "hotspots_geojson"))
+    clicks = Counter()
+    geojson = json.loads(_download(page, "hotspots_geojson", clicks))
     assert any(f["properties"]["kind"] == "signal" for f in geojson["features"])
-    assert _download(page, "hotspots_csv").startswith("\ufeff".encode())
+    assert _download(page, "hotspots_csv", clicks).startswith("\ufeff".encode())
     page.close()
     log = access.audit_log(store, admin)
     mine = log[log["user_name"] == "agent1"]
-    assert sorted(zip(mine["action"], mine["format"].fillna(""), strict=True)) == [
-        ("export", "csv"), ("export", "geojson"), ("view", "")]
+    assert set(mine["action"]) == {"view", "export"} and list(mine["action"]).count("view") == 1
+    exports = Counter(mine.loc[mine["action"] == "export", "format"])
+    # Every download is logged; a retried click (the first one's file too late for the test) may add one.
+    assert set(exports) == {"csv", "geojson"}
+    assert all(1 <= exports[kind] <= clicks[f"hotspots_{kind}"] for kind in exports)
     assert set(mine["via"]) == {"dashboard"}
     page = _signed_in_page(browser, base, "bewoner1")
     assert page.get_by_text("Weergave", exact=True).count() == 0
