@@ -26,6 +26,30 @@ def test_help_lists_every_command():
         assert command in result.output
 
 
+
+def _commands(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_help_wraps_each_paragraph_to_the_terminal_not_at_the_source_line_breaks():
+    """On a wide terminal every paragraph of every command's help reads on one line (Typer's rich
+    help kept the docstring's breaks and wrapped again: 'near-repeat on or ⏎ off and ⏎ whether')."""
+    import inspect
+
+    from typer.main import get_command
+
+    multi_line = 0
+    for path, command in _commands(get_command(app)):
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "2000"})
+        assert result.exit_code == 0, (path, result.output)
+        lines = [" ".join(line.split()) for line in result.output.splitlines()]
+        for paragraph in inspect.cleandoc(command.help or "").split("\n\n"):
+            multi_line += "\n" in paragraph
+            assert " ".join(paragraph.split()) in lines, (path, paragraph)
+    assert multi_line > 0, "no command has a paragraph over several source lines: the test tests nothing"
+
 def test_import_json_contract(data_dir, tmp_path):
     """import --json prints exactly one object with the five documented keys."""
     path = tmp_path / "s.csv"

@@ -4,6 +4,7 @@ sign-in (the CLI's trust model), the store and the echo helpers."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 from collections.abc import Callable
@@ -46,6 +47,25 @@ class _Commands(typer.core.TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:
         with _one_line_usage_errors():
             return super().invoke(ctx)
+
+    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.help:
+            command.help = _rewrappable(command.help)
+        return command
+
+
+def _rewrappable(help_text: str) -> str:
+    """A docstring's paragraphs each on one line: Typer's rich help keeps the source's line breaks
+    and then wraps again to the terminal, which breaks lines mid-sentence."""
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in paragraph.split("\n")) for paragraph in paragraphs)
+
+
+def command_group(help_text: str) -> typer.Typer:
+    """A sub-command group (``was-planner wards ...``): its help when called bare, its commands'
+    help and usage errors the same as the top level's."""
+    return typer.Typer(cls=_Commands, help=help_text, no_args_is_help=True)
 
 
 app = typer.Typer(

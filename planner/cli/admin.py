@@ -12,6 +12,7 @@ from ._common import (
     USER,
     app,
     cli_errors,
+    command_group,
     echo_json,
     echo_result,
     signed_in,
@@ -19,8 +20,7 @@ from ._common import (
     ward_name,
 )
 
-db_app = typer.Typer(help="Create or upgrade the database schema (SQLite or PostgreSQL + PostGIS).",
-                     no_args_is_help=True)
+db_app = command_group("Create or upgrade the database schema (SQLite or PostgreSQL + PostGIS).")
 app.add_typer(db_app, name="db")
 
 
@@ -49,7 +49,7 @@ _NEW_PASSWORD = Annotated[
                  "WAS_NEW_PASSWORD, for scripts)."),
 ]
 
-users_app = typer.Typer(help="Accounts and roles (resident, officer, municipality, admin).", no_args_is_help=True)
+users_app = command_group("Accounts and roles (resident, officer, municipality, admin).")
 app.add_typer(users_app, name="users")
 
 
@@ -128,7 +128,7 @@ def users_disable(
     typer.echo(f"{name} {'enabled' if enable else 'disabled'}")
 
 
-retention_app = typer.Typer(help="Anonymise old signals (AVG/GDPR retention).", no_args_is_help=True)
+retention_app = command_group("Anonymise old signals (AVG/GDPR retention).")
 app.add_typer(retention_app, name="retention")
 
 
@@ -154,8 +154,7 @@ def retention_apply(
     echo_result(report, as_json)
 
 
-export_app = typer.Typer(help="Audited exports of raw signals (signed in as an officer or admin).",
-                         no_args_is_help=True)
+export_app = command_group("Audited exports of raw signals (signed in as an officer or admin).")
 app.add_typer(export_app, name="export")
 
 
@@ -183,8 +182,7 @@ def export_signals(
         typer.echo(f"wrote {exported.rows} signals to {file} (recorded in the audit log)")
 
 
-audit_app = typer.Typer(help="The audit log: views and exports of points, account changes (admins).",
-                        no_args_is_help=True)
+audit_app = command_group("The audit log: views and exports of points, account changes (admins).")
 app.add_typer(audit_app, name="audit")
 
 

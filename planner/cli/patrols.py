@@ -14,6 +14,7 @@ from ._common import (
     USER,
     app,
     cli_errors,
+    command_group,
     day_option,
     echo_json,
     signed_in,
@@ -21,8 +22,7 @@ from ._common import (
     ward_name,
 )
 
-patrols_app = typer.Typer(help="The patrol log: list patrols, mark them walked, import walked GPS tracks.",
-                          no_args_is_help=True)
+patrols_app = command_group("The patrol log: list patrols, mark them walked, import walked GPS tracks.")
 app.add_typer(patrols_app, name="patrols")
 
 

@@ -15,6 +15,7 @@ from ._common import (
     USER,
     app,
     cli_errors,
+    command_group,
     day_option,
     echo_json,
     echo_result,
@@ -191,8 +192,7 @@ def report_command(
         typer.echo(f"wrote {files.html} and {len(files.csv)} CSV tables in {out}")
 
 
-agreements_app = typer.Typer(help="Agreements (afspraken): follow-up actions on hotspots and signals.",
-                             no_args_is_help=True)
+agreements_app = command_group("Agreements (afspraken): follow-up actions on hotspots and signals.")
 app.add_typer(agreements_app, name="agreements")
 
 

@@ -11,6 +11,7 @@ from ._common import (
     app,
     cli_errors,
     cli_text,
+    command_group,
     echo_json,
     echo_result,
     store_of,
@@ -46,8 +47,7 @@ def import_command(
     echo_result(report, as_json, say=cli_text)
 
 
-outcomes_app = typer.Typer(help="Registered crime counts per area and period (police open data, police.uk).",
-                           no_args_is_help=True)
+outcomes_app = command_group("Registered crime counts per area and period (police open data, police.uk).")
 app.add_typer(outcomes_app, name="outcomes")
 
 
@@ -69,7 +69,7 @@ def outcomes_import(
     echo_result(report, as_json, say=cli_text)
 
 
-wards_app = typer.Typer(help="Load, list and fetch ward (wijk) boundaries.", no_args_is_help=True)
+wards_app = command_group("Load, list and fetch ward (wijk) boundaries.")
 app.add_typer(wards_app, name="wards")
 
 
