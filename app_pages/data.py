@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import cached, ui
-from app_pages.ui import _
+from app_pages.ui import _, ngettext
 from planner import settings
 from planner.output import csv_bytes
 from planner.signals.incidents import CATEGORIES, ParseOptions, parse_mapping
@@ -125,8 +125,9 @@ with wards_tab, ui.guarded():
             with _saved(ward_file) as path:
                 wards = read_wards(path)
             assigned = store_wards(cached.current_store(), wards)
-        st.success(_("Stored {wards} wards; {assigned} signals lie in a ward.").format(wards=len(wards),
-                                                                                      assigned=assigned))
+        st.success(ngettext("Stored {wards} ward; {assigned} signals lie in it.",
+                            "Stored {wards} wards; {assigned} signals lie in a ward.", len(wards)).format(
+            wards=len(wards), assigned=assigned))
 
 with demo_tab, ui.guarded():
     st.write(_("Demo data: Demostad and all its signals are synthetic (made up), not real incidents."))

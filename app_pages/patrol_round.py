@@ -13,7 +13,7 @@ import streamlit as st
 
 from app_pages import cached, maps, ui
 from app_pages.geolocation import where_am_i
-from app_pages.ui import _
+from app_pages.ui import _, ngettext
 from planner import _time, access, settings, streets
 from planner.rounds import ARRIVED_M, PatrolRound, RoundTeam
 from planner.signals.incidents import CATEGORIES
@@ -105,7 +105,9 @@ def next_stop(round_: PatrolRound, team: RoundTeam, here: dict | None) -> None:
     upcoming = team.next_stop
     if upcoming is None:
         if team.stops:
-            st.success(_("All {n} stops visited. Finish the round below.").format(n=len(team.stops)))
+            st.success(ngettext("The stop is visited. Finish the round below.",
+                                "All {n} stops visited. Finish the round below.", len(team.stops)).format(
+                n=len(team.stops)))
         return
     arrive = round_.planned_start + timedelta(minutes=upcoming.arrive_min)
     st.subheader(_("Next: {number}. {name}").format(number=upcoming.number, name=upcoming.label(ui.language()) or "—"))

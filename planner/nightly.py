@@ -396,7 +396,8 @@ def plan_all(
     def done(result: WardNight) -> None:
         results.append(result)
         log.info("[%d/%d] %s: %s", len(results), len(names), result.ward,
-                 f"planned, {result.stops} stops" if result.planned else f"not planned: {result.reason}")
+                 (f"planned, {result.stops} stop{'' if result.stops == 1 else 's'}" if result.planned
+                  else f"not planned: {result.reason}"))
 
     with _runner(cluster) as (run, used):
         # Graphs first, then the installation's calibrations once here (they read every ward's

@@ -146,6 +146,19 @@ def test_briefing_without_a_time_leaves_a_line_to_write_it_on(plans):
     assert "<b>Wanneer:</b> vr 20:00" in briefing_html(plans["one"], ward="Oost", title="L", when="vr 20:00")
 
 
+def test_a_team_with_one_stop_reads_one_stop(plans):
+    """The heading, the total and the GPX track say "1 stop", not "1 stops"; more stay plural."""
+    plan = plans["one"]
+    assert len(plan.teams[0].stops) > 1
+    single = replace(plan, teams=(replace(plan.teams[0], stops=plan.teams[0].stops[:1]),))
+    for language in ("nl", "en"):
+        page = briefing_html(single, ward="Oost", title="L", when="", language=language)
+        assert page.count(" · 1 stop · ") == 2 and "1 stops" not in page
+    assert gpxpy.parse(plan_to_gpx(single, name="x")).tracks[0].description.endswith(", 1 stop")
+    many = len(plan.teams[0].stops)
+    assert f" · {many} stops · " in briefing_html(plan, ward="Oost", title="L", when="", language="en")
+
+
 def test_briefing_in_english_and_a_bad_language(plans):
     """language='en' gives English headings; an unknown language is refused."""
     page = briefing_html(plans["two"], ward="Oost", title="Patrol", when="Friday")

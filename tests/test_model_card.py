@@ -83,6 +83,21 @@ def test_model_card_says_when_there_is_too_little_data(store):
     assert "No figures yet: no signals are stored yet." in english
 
 
+
+def test_one_ward_with_one_signal_is_said_in_the_singular(store, two_wards, tmp_path):
+    """A WAS team of one ward reads "1 signal in 1 ward" ("1 signaal in 1 wijk"), not "1 wards"."""
+    from planner.signals.intake import import_file
+    from planner.signals.wards import store_wards
+
+    store_wards(store, two_wards.iloc[:1])
+    signals = tmp_path / "signalen.csv"
+    signals.write_text("datum;tijd;categorie;x;y\n20-11-2026;21:00;inbraak;91500;452500\n", encoding="utf-8")
+    assert import_file(store, signals, rejects_dir=tmp_path).imported == 1
+    assert "holds 1 signal in 1 ward" in model_card(store, language="en")
+    assert "bevat 1 signaal in 1 wijk" in model_card(store)
+    store_wards(store, two_wards)
+    assert "holds 1 signal in 2 wards" in model_card(store, language="en")
+
 def test_the_english_card_says_everything_in_english(monkeypatch, store):
     """Without WAS_CONTACT each card asks for it in its own language, and the sources' names follow
     the language (the English card used to carry Dutch sentences)."""

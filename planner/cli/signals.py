@@ -18,6 +18,10 @@ from ._common import (
 )
 
 
+def _n_wards(n: int) -> str:
+    return f"{n} ward" if n == 1 else f"{n} wards"
+
+
 @app.command("import")
 @cli_errors
 def import_command(
@@ -86,7 +90,7 @@ def wards_load(
 
     wards = read_wards(file, name_col=name_col, code_col=code_col)
     assigned = store_wards(store_of(ctx), wards)
-    typer.echo(f"stored {len(wards)} wards; {assigned} signals lie in a ward")
+    typer.echo(f"stored {_n_wards(len(wards))}; {assigned} signals lie in a ward")
 
 
 @wards_app.command("list")
@@ -117,4 +121,4 @@ def wards_fetch(
 
     wards = fetch_wards(municipality)
     assigned = store_wards(store_of(ctx), wards)
-    typer.echo(f"stored {len(wards)} wards of {municipality}; {assigned} signals lie in a ward")
+    typer.echo(f"stored {_n_wards(len(wards))} of {municipality}; {assigned} signals lie in a ward")

@@ -179,8 +179,10 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
     incidents = store.incidents()
     n_wards = len(store.wards())
     k = settings.PUBLIC_MIN_SIGNALS
-    holds = _("This installation holds {signals} signals in {wards} wards").format(signals=len(incidents),
-                                                                                  wards=n_wards)
+    ngettext = translation(language).ngettext
+    holds = _("This installation holds {signals} in {wards}").format(
+        signals=ngettext("{n} signal", "{n} signals", len(incidents)).format(n=len(incidents)),
+        wards=ngettext("{n} ward", "{n} wards", n_wards).format(n=n_wards))
     out = [
         "# WAS Planner: " + _("algorithm description (model card)"),
         "",

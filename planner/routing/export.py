@@ -64,6 +64,10 @@ def what_to_look_for(categories: tuple[str, ...] | list[str], *, language: str =
         points=watch_points(known, language=language))
 
 
+def _n_stops(n: int, language: str) -> str:
+    return translation(language).ngettext("{n} stop", "{n} stops", n).format(n=n)
+
+
 def _stop_label(team: int, stop: Stop, n_teams: int, language: str) -> str:
     prefix = f"T{team} " if n_teams > 1 else ""
     return f"{prefix}{stop.number}. {stop.label(language)}"
@@ -96,7 +100,8 @@ def plan_to_gpx(plan: Plan, *, name: str, language: str = "nl") -> str:
     for t, team in enumerate(plan.teams, 1):
         track = gpxpy.gpx.GPXTrack(
             name=f"Team {t}",
-            description=f"{team.length_m / 1000:.2f} km, {team.duration_min:.0f} min, {len(team.stops)} stops",
+            description=f"{team.length_m / 1000:.2f} km, {team.duration_min:.0f} min, "
+            f"{_n_stops(len(team.stops), language)}",
         )
         segment = gpxpy.gpx.GPXTrackSegment(
             [gpxpy.gpx.GPXTrackPoint(latitude=lat, longitude=lon) for lon, lat in team.path_lonlat]
@@ -449,9 +454,10 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     for t, team in enumerate(plan.teams, 1):
         colour = TEAM_COLOURS[(t - 1) % len(TEAM_COLOURS)]
         heading = _("Team {team}: {km} km · {minutes:.0f} min (walking {walk:.0f} + stops {dwell:.0f}) · "
-                    "{stops} stops · score {score} · {finish}").format(
+                    "{stops} · score {score} · {finish}").format(
             team=t, km=format_number(team.length_m / 1000, 1, language=language, grouping=True),
-            minutes=team.duration_min, walk=team.walk_min, dwell=team.dwell_min, stops=len(team.stops),
+            minutes=team.duration_min, walk=team.walk_min, dwell=team.dwell_min,
+            stops=_n_stops(len(team.stops), language),
             score=format_number(team.score, 1, language=language, grouping=True),
             finish=(_("back {time}") if plan.end_lonlat is None else _("at the end {time}")).format(
                 time=_clock(start_clock, team.duration_min)))
@@ -485,9 +491,9 @@ def briefing_html(plan: Plan, *, ward: str, title: str, when: str, language: str
     n_stops = sum(len(team.stops) for team in plan.teams)
     km = sum(team.length_m for team in plan.teams) / 1000
     minutes = max((team.duration_min for team in plan.teams), default=0.0)
-    totals = _("{km} km · {minutes:.0f} min · {stops} stops · {share_percent} of the score of all targets in the ward "
+    totals = _("{km} km · {minutes:.0f} min · {stops} · {share_percent} of the score of all targets in the ward "
                "(hotspots and hot streets)").format(
-        km=format_number(km, 1, language=language, grouping=True), minutes=minutes, stops=n_stops,
+        km=format_number(km, 1, language=language, grouping=True), minutes=minutes, stops=_n_stops(n_stops, language),
         share_percent=f"{format_number(100 * plan.covered_share, 0, language=language, grouping=True)} %")
     out.append(f"<p><b>{_esc(label['total'])}:</b> {_esc(totals)}</p>")
     left_out = getattr(plan, "left_out", None)
