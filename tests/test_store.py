@@ -21,6 +21,32 @@ def test_default_store_is_a_wal_sqlite_file_in_the_data_dir(data_dir):
         assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
 
 
+def test_a_store_opens_while_another_process_reads_the_fresh_file_longer_than_5_s(tmp_path):
+    """Switching a fresh file to WAL waits for a reader's lock: on the store's 30 s busy timeout,
+    not pysqlite's default 5 s (the timeout was set after the switch)."""
+    import sqlite3
+    import threading
+    import time
+
+    path = tmp_path / "was.db"
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("CREATE TABLE other (x)")
+    reader.execute("BEGIN")
+    reader.execute("SELECT * FROM other").fetchall()
+    release = threading.Timer(6.0, lambda: reader.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        store = open_store(f"sqlite:///{path}")
+    finally:
+        release.join()
+        reader.close()
+    assert time.monotonic() - started > 5  # it did wait for the reader
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    store.engine.dispose()
+
+
 def test_database_url_from_environment(monkeypatch, tmp_path):
     """WAS_DATABASE_URL wins over the data directory."""
     monkeypatch.setenv("WAS_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
