@@ -3,6 +3,7 @@
 Usage::
 
     .venv/bin/python bench/bench_baselines.py [--shared DIR] [--only sacramento|london] [--min-history-days D]
+        [--cv-folds K]
 
 Real data only: Sacramento (minute timestamps) on rolling daily splits 2006-01-08 … 2006-01-15
 with a 7-day horizon (every 7-day horizon the three weeks of the file allow; the test weeks
@@ -77,10 +78,11 @@ def chicago(shared: Path, districts: tuple[str, ...], since: str = "2013-01-01")
 
 
 def run(data: pd.DataFrame, splits: list[str], horizon: float, *, planner: str = "calibrated",
-        calibration: CalibrationParams = CalibrationParams()) -> tuple[list[BacktestResult], float]:
+        calibration: CalibrationParams = CalibrationParams(),
+        cv_folds: int = BacktestParams.cv_folds) -> tuple[list[BacktestResult], float]:
     """One backtest per split; also the mean seconds per split."""
     t = time.perf_counter()
-    params = BacktestParams(horizon_days=horizon, planner=planner, calibration=calibration)
+    params = BacktestParams(horizon_days=horizon, planner=planner, calibration=calibration, cv_folds=cv_folds)
     results = [backtest(data, split=s, params=params) for s in splits]
     return results, (time.perf_counter() - t) / len(splits)
 
@@ -125,12 +127,14 @@ RUNS = (("sacramento", "Sacramento, horizon 7 days", sacramento, SACRAMENTO_SPLI
 
 
 def measure(shared: Path, *, only: str | None = None, planner: str = "calibrated",
-            calibration: CalibrationParams = CalibrationParams()) -> list[str]:
+            calibration: CalibrationParams = CalibrationParams(),
+            cv_folds: int = BacktestParams.cv_folds) -> list[str]:
     """The tables of every run in ``RUNS`` (or of the one named ``only``)."""
     lines = []
     for key, label, load, splits, horizon in RUNS:
         if only in (None, key):
-            results, seconds = run(load(shared), splits, horizon, planner=planner, calibration=calibration)
+            results, seconds = run(load(shared), splits, horizon, planner=planner, calibration=calibration,
+                                   cv_folds=cv_folds)
             lines += tables(label, splits, results, seconds)
     return lines
 
@@ -143,6 +147,8 @@ def main() -> None:
                         help="the shipped, calibrated surface (default) or the literature defaults before it")
     parser.add_argument("--min-history-days", type=float, default=None,
                         help="calibrate the planner on histories shorter (or only longer) than the default 7 days")
+    parser.add_argument("--cv-folds", type=int, default=BacktestParams.cv_folds,
+                        help="folds of kde_cv's cross-validation before the extension (default: the backtest's)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     calibration = CalibrationParams()
@@ -150,7 +156,8 @@ def main() -> None:
         calibration = CalibrationParams(min_history_days=args.min_history_days)
     print(f"machine: {os.cpu_count()} cores; planner: {args.planner}, calibration min history "
           f"{calibration.min_history_days:g} days")
-    print("\n".join(measure(args.shared, only=args.only, planner=args.planner, calibration=calibration)))
+    print("\n".join(measure(args.shared, only=args.only, planner=args.planner, calibration=calibration,
+                             cv_folds=args.cv_folds)))
 
 
 if __name__ == "__main__":
