@@ -81,8 +81,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # SQLAlchemy, not pysqlite, decides when transactions begin (see _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # First: switching to WAL waits for the lock too, and another process may hold it for a
-    # whole first-use migration (longer than pysqlite's default 5 s on a busy machine).
+    # First: switching a fresh file to WAL waits on the busy timeout for another connection's read
+    # lock too (it had pysqlite's default 5 s when this came after it).
     cursor.execute("PRAGMA busy_timeout=30000")
     # WAL lets the dashboard read while an import writes; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
