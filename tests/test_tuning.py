@@ -128,7 +128,7 @@ def test_a_fit_is_kept_until_the_signals_change(demo_store, make_signals, caplog
     caplog.set_level(logging.INFO, logger="planner.hotspots.tuning")
     first = installation_calibration(demo_store, refit=True)
     assert "calibrating" in caplog.text
-    assert demo_store.calibration()[0] == demo_store.signal_fingerprint()
+    assert demo_store.calibration()[0] == demo_store.calibration_fingerprint()
     caplog.clear()
     again = installation_calibration(demo_store)
     assert "calibrating" not in caplog.text
@@ -140,13 +140,13 @@ def test_a_fit_is_kept_until_the_signals_change(demo_store, make_signals, caplog
     import_table(demo_store, RawTable(rows=rows), file_name="n", content_hash="n")
     installation_calibration(demo_store)
     assert "calibrating" in caplog.text
-    assert demo_store.calibration()[0] == demo_store.signal_fingerprint()
+    assert demo_store.calibration()[0] == demo_store.calibration_fingerprint()
 
 
 def test_hotspots_and_routes_use_the_kept_choice(demo_store, demo_copy):
     """What the store keeps is what ``hotspot_params`` gives and what ``hotspots --json`` scores with."""
     installation_calibration(demo_store)
-    fingerprint = demo_store.signal_fingerprint()
+    fingerprint = demo_store.calibration_fingerprint()
     choice = {"bandwidth_m": 50.0, "half_life_days": 7.0, "blend": 1.0, "near_repeat": False, "recency_floor": 0.0,
               "fallback": False, "reason": "", "candidates": 1, "folds": 1, "fold_test_signals": 1, "seconds": 0.0}
     demo_store.save_calibration(fingerprint, choice)
@@ -180,16 +180,29 @@ def test_the_calibrate_command(demo_copy, tmp_path):
     assert empty.exit_code == 2 and "import signals first" in empty.stderr
 
 
+def test_a_ward_added_or_redrawn_asks_for_a_new_fit(any_store, two_wards):
+    """The wards are the calibration's study area: storing them again changes nothing, moving one does."""
+    empty = any_store.calibration_fingerprint()
+    any_store.save_wards(two_wards.iloc[:1])
+    one = any_store.calibration_fingerprint()
+    any_store.save_wards(two_wards)
+    both = any_store.calibration_fingerprint()
+    any_store.save_wards(two_wards)
+    assert len({empty, one, both}) == 3 and any_store.calibration_fingerprint() == both
+    any_store.save_wards(two_wards.assign(geometry=two_wards.translate(xoff=50.0)))
+    assert any_store.calibration_fingerprint() != both
+
+
 def test_the_kept_fit_on_both_backends(any_store, make_signals):
     """The fingerprint follows an import; one fit is kept, the newest, on SQLite and PostgreSQL."""
     from planner.signals.incidents import RawTable
     from planner.signals.intake import import_table
 
-    empty = any_store.signal_fingerprint()
+    empty = any_store.calibration_fingerprint()
     assert any_store.calibration() is None
     import_table(any_store, RawTable(rows=make_signals(np.array([[91_500.0, 452_500.0]] * 4))), file_name="a",
                  content_hash="a")
-    added = any_store.signal_fingerprint()
+    added = any_store.calibration_fingerprint()
     assert added != empty
     any_store.save_calibration(added, {"fit": 1})
     any_store.save_calibration(added, {"fit": 2})

@@ -1,10 +1,10 @@
-"""The installation's own calibrated risk surface, fitted once per state of its signals (issue 13).
+"""The installation's own calibrated risk surface, fitted once per state of its signals and wards (issue 13).
 
 ``installation_calibration(store)`` fits ``evaluate.calibrate`` on every stored signal (the
 wards as study area, a week ahead) and keeps the choice in the store with the fingerprint of
-the signals it saw (``Store.signal_fingerprint``); while the signals stay the same the kept
-choice is used, and the first use after a change (an import, a resolved signal, retention)
-fits again. ``hotspot_params(store, ...)`` is the one way a front-end or service builds the
+the signals and wards it saw (``Store.calibration_fingerprint``); while they stay the same the
+kept choice is used, and the first use after a change (an import, a resolved signal, retention,
+a ward added or redrawn) fits again. ``hotspot_params(store, ...)`` is the one way a front-end or service builds the
 weights of hotspots, hot streets and routes: the literature defaults tuned by that choice.
 
 The hot streets get a choice of their own, per km of street (``hot_street_calibration``):
@@ -55,7 +55,7 @@ def installation_calibration(store, *, refit: bool = False) -> Calibration | Non
     """
     from .evaluate import calibrate
 
-    fingerprint = store.signal_fingerprint()
+    fingerprint = store.calibration_fingerprint()
     kept = store.calibration()
     if kept is not None and kept[0] == fingerprint and not refit:
         return calibration_from_json(kept[1])
@@ -115,7 +115,7 @@ def installation_street_calibration(
         return None
     paths = {name: ward_graph_path(name, data_dir=data_dir) for name in store.wards()["name"]}
     paths = {name: path for name, path in paths.items() if path.exists()}
-    fingerprint, graphs = store.signal_fingerprint(), _graphs_key(paths)
+    fingerprint, graphs = store.calibration_fingerprint(), _graphs_key(paths)
     kept = store.calibration()
     streets = kept[1].get("streets") if kept is not None and kept[0] == fingerprint else None
     if streets is not None and streets.get("graphs") == graphs and not refit:

@@ -352,7 +352,7 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     from ..hotspots.tuning import street_calibration_from_json
 
     kept = store.calibration()
-    streets = kept[1].get("streets") if kept is not None and kept[0] == store.signal_fingerprint() else None
+    streets = kept[1].get("streets") if kept is not None and kept[0] == store.calibration_fingerprint() else None
     if streets is None:
         return []
     _ = translation(language).gettext

@@ -14,6 +14,7 @@ the connection of one of its transactions. No module outside this package runs S
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -405,14 +406,17 @@ class Store:
         frame["signals"] = frame["signals"].astype(int)
         return frame
 
-    def signal_fingerprint(self) -> str:
-        """Changes whenever a signal is added, removed, resolved or anonymised: what a calibration is fitted on."""
+    def calibration_fingerprint(self) -> str:
+        """What a calibration is fitted on: changes whenever a signal is added, removed, resolved or
+        anonymised, and whenever a ward is added or redrawn (the wards are its study area)."""
         t = incidents_table
         query = select(func.count(), func.max(t.c.id), func.count(t.c.anonymised_at),
                        func.sum(case((t.c.status == "resolved", 1), else_=0)))
+        wards = select(wards_table.c.name, wards_table.c.geometry_wkt).order_by(wards_table.c.name)
         with self.engine.connect() as conn:
             count, top, anonymised, resolved = conn.execute(query).one()
-        return f"{count}:{top or 0}:{anonymised}:{resolved or 0}"
+            study_area = hashlib.sha256(json.dumps([list(row) for row in conn.execute(wards)]).encode()).hexdigest()[:16]
+        return f"{count}:{top or 0}:{anonymised}:{resolved or 0}:{study_area}"
 
     def save_calibration(self, fingerprint: str, choice: dict) -> None:
         """Keep a fit (``Calibration.to_json``) for the signals of ``fingerprint``; older fits go."""
