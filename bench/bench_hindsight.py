@@ -86,7 +86,7 @@ def cell_candidates(data: pd.DataFrame, split: str, horizon: float) -> tuple[dic
         share = max(1, round(coverage / 100 * study.n_cells)) / study.n_cells
         _, choice = calibrate_surface(
             frame[both].reset_index(drop=True), SignalUnits(x, y, cell, study.cx, study.cy), now=at,
-            scoring=FoldScoring([(fit, hold)], per_cell, lambda s, h, c=coverage: hit_rates(s, h, (c,)), (coverage,)),
+            scoring=FoldScoring([(fit, hold)], per_cell, lambda s, h, c=coverage: hit_rates(s, h, (c,), digits=None), (coverage,)),
             tiebreak=lambda f: kde_log_density(x[f], y[f], study.cx, study.cy, bandwidth_m=TIE_BANDWIDTH_M))
         for candidate, rate in choice.scores:
             out[candidate, coverage] = rate / share
@@ -106,7 +106,7 @@ def street_candidate_pai(data: pd.DataFrame, graph, split: str, horizon: float) 
     for coverage in COVERAGES:
         choice = calibrate_streets(
             [(graph, frame[both].reset_index(drop=True), [(train[both], test[both])])], now=at,
-            rates=lambda s, h, lengths, c=coverage: length_hit_rates(s, h, lengths, (c,)),
+            rates=lambda s, h, lengths, c=coverage: length_hit_rates(s, h, lengths, (c,), digits=None),
             tiebreak=lambda x, y, mx, my: kde_log_density(x, y, mx, my, bandwidth_m=TIE_BANDWIDTH_M),
             coverages=(coverage,), hotspot=weights, snap_m=params.streets.snap_m)
         for candidate, rate in choice.scores:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from planner._errors import InputError
 from planner.cli import app
 from planner.hotspots import TimeWindow
+from planner.hotspots.calibration import cv_choose
 from planner.hotspots.evaluate import (
     ALIASES,
     ENOUGH_FOLD_SIGNALS,
@@ -95,6 +96,17 @@ def test_ties_count_in_proportion():
     assert result["hit_rate@5"] == pytest.approx(0.05) and result["pai@5"] == pytest.approx(1.0)
     better = hit_rates(hits.copy(), hits, (10.0,))
     assert better["hit_rate@10"] == pytest.approx(1.0) and better["pai@10"] == pytest.approx(10.0)
+
+
+def test_a_candidate_catching_one_signal_more_wins_though_the_reported_rates_round_equal():
+    """Reports round to 6 decimals; choosing between candidates must not, or one more signal is a tie."""
+    hits = np.array([1_000_000.0, 1_000_001.0, 1_999_999.0])
+    rounded = [hit_rates(np.eye(3)[i], hits, (34.0,))["hit_rate@34"] for i in (0, 1)]
+    assert rounded[0] == rounded[1] == 0.25
+    fold = (np.ones(3, bool), np.ones(3, bool))
+    best, caught, _ = cv_choose(lambda i, k: np.eye(3)[i], 2, [fold], fold_hits=lambda t: hits,
+                                rates=lambda s, h: hit_rates(s, h, (34.0,), digits=None), coverages=(34.0,))
+    assert best == 1 and caught == pytest.approx([1_000_000, 1_000_001], rel=1e-12)
 
 
 def test_straddling_and_out_of_window_signals_are_left_out(two_wards):

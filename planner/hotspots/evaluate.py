@@ -527,8 +527,14 @@ def _with_aliases(methods: dict[str, Any]) -> dict[str, Any]:
     return {**methods, **{old: dict(methods[new]) for old, new in ALIASES.items()}}
 
 
-def hit_rates(scores: np.ndarray, hits: np.ndarray, coverages: tuple[float, ...]) -> dict[str, float]:
-    """``hit_rate@c`` and ``pai@c`` for each coverage; ties at the threshold share the places."""
+def hit_rates(
+    scores: np.ndarray, hits: np.ndarray, coverages: tuple[float, ...], *, digits: int | None = 6
+) -> dict[str, float]:
+    """``hit_rate@c`` and ``pai@c`` for each coverage; ties at the threshold share the places.
+
+    Rounded to ``digits`` for reports; ``None`` keeps them exact, as choosing between candidates
+    must (a rounded rate times the fold's signals can tie two candidates that differ).
+    """
     n = len(scores)
     total = hits.sum()
     ranked = np.sort(scores)[::-1]
@@ -541,18 +547,23 @@ def hit_rates(scores: np.ndarray, hits: np.ndarray, coverages: tuple[float, ...]
         caught = hits[above].sum() + (k - above.sum()) / tied.sum() * hits[tied].sum()
         rate = float(caught / total) if total else 0.0
         label = f"{coverage:g}"
-        out[f"hit_rate@{label}"] = round(rate, 6)
-        out[f"pai@{label}"] = round(rate / (k / n), 6)
+        out[f"hit_rate@{label}"] = _rounded(rate, digits)
+        out[f"pai@{label}"] = _rounded(rate / (k / n), digits)
     return out
 
 
+def _rounded(value: float, digits: int | None) -> float:
+    return float(value) if digits is None else round(float(value), digits)
+
+
 def length_hit_rates(
-    scores: np.ndarray, hits: np.ndarray, lengths: np.ndarray, coverages: tuple[float, ...]
+    scores: np.ndarray, hits: np.ndarray, lengths: np.ndarray, coverages: tuple[float, ...], *,
+    digits: int | None = 6,
 ) -> dict[str, float]:
     """``hit_rate@c`` and ``pai@c`` at c % of the total length, best-scoring streets first.
 
     The street or group of tied streets at the threshold is taken in part; its hits count in
-    proportion to the length taken. PAI = hit rate ÷ (c / 100).
+    proportion to the length taken. PAI = hit rate ÷ (c / 100). ``digits`` as in ``hit_rates``.
     """
     order = np.argsort(-scores, kind="stable")
     ranked, hit, size = scores[order], hits[order], lengths[order]
@@ -570,8 +581,8 @@ def length_hit_rates(
         caught = before_hits + min(max(part, 0.0), 1.0) * group_hits[i]
         rate = caught / total if total else 0.0
         label = f"{coverage:g}"
-        out[f"hit_rate@{label}"] = round(float(rate), 6)
-        out[f"pai@{label}"] = round(float(rate / (coverage / 100)), 6)
+        out[f"hit_rate@{label}"] = _rounded(rate, digits)
+        out[f"pai@{label}"] = _rounded(rate / (coverage / 100), digits)
     return out
 
 
@@ -654,7 +665,7 @@ def _network_backtest(
     ranks, chosen = _baseline_scores(
         densities, counts_all=per_street(np.ones(len(tx), dtype=bool)) * per_km,
         counts_recent=per_street(recent) * per_km,
-        scoring=FoldScoring(folds, per_street, lambda s, h: length_hit_rates(s, h, length, params.coverages),
+        scoring=FoldScoring(folds, per_street, lambda s, h: length_hit_rates(s, h, length, params.coverages, digits=None),
                             params.coverages),
         params=params,
     )
@@ -675,7 +686,7 @@ def _street_calibrated(areas: list[tuple[nx.MultiDiGraph, pd.DataFrame, list[tup
                        now: pd.Timestamp, params: BacktestParams, hotspot: HotspotParams) -> StreetCalibration:
     """``hot_street_calibration.calibrate_streets``, scored and tie-broken as the backtest scores streets."""
     return calibrate_streets(
-        areas, now=now, rates=lambda s, h, lengths: length_hit_rates(s, h, lengths, params.coverages),
+        areas, now=now, rates=lambda s, h, lengths: length_hit_rates(s, h, lengths, params.coverages, digits=None),
         tiebreak=lambda x, y, mx, my: kde_log_density(x, y, mx, my, bandwidth_m=TIE_BANDWIDTH_M),
         coverages=params.coverages, hotspot=hotspot, snap_m=params.streets.snap_m, params=params.street_calibration,
     )
@@ -743,7 +754,7 @@ def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: li
     density = densities if densities is not None else _Densities(tx, ty, cx, cy)
     return calibrate_surface(
         train, SignalUnits(tx, ty, study.train_cell, cx, cy), now=now,
-        scoring=FoldScoring(folds, study.per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
+        scoring=FoldScoring(folds, study.per_cell, lambda s, h: hit_rates(s, h, params.coverages, digits=None), params.coverages),
         tiebreak=lambda fit: density(TIE_BANDWIDTH_M, fit),
         hotspot=hotspot, params=params.calibration, time_targets=time_targets,
     )
@@ -810,7 +821,7 @@ def backtest(
     densities = _Densities(tx, ty, cx, cy)
     ranks, chosen = _baseline_scores(
         densities, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
-        scoring=FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, params.coverages), params.coverages),
+        scoring=FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, params.coverages, digits=None), params.coverages),
         params=params,
     )
     calibration = None
