@@ -101,6 +101,13 @@ def local_to_utc(naive: pd.Series) -> pd.Series:
     return local.dt.tz_convert("UTC")
 
 
+def after_local_days(moment: pd.Timestamp, days: float) -> pd.Timestamp:
+    """The UTC moment ``days`` later (earlier when negative) on the local wall clock: a week from
+    Saturday 20:00 ends on Saturday 20:00 even when the clocks change in between (167 or 169 h)."""
+    wall = pd.Timestamp(moment).tz_convert(local_zone()).tz_localize(None) + pd.Timedelta(days=days)
+    return local_to_utc(pd.Series([wall])).iloc[0]
+
+
 def local_day(moment: datetime) -> date:
     """The local calendar day of an aware ``moment``."""
     return moment.astimezone(local_zone()).date()

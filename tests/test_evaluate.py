@@ -98,6 +98,18 @@ def test_ties_count_in_proportion():
     assert better["hit_rate@10"] == pytest.approx(1.0) and better["pai@10"] == pytest.approx(10.0)
 
 
+def test_the_horizon_counts_local_calendar_days_across_the_clock_change(two_wards):
+    """31 days from 1 March are March: month-only signals of 1 April (local midnight, after the
+    clocks went forward) are not in the test set."""
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2026-01-01", "2026-04-01", freq="D", tz="Europe/Amsterdam")
+    times = days[rng.integers(0, len(days) - 1, 300)].append(pd.DatetimeIndex([days[-1]] * 3))
+    history = signals(rng.uniform(91_000, 92_000, 303), rng.uniform(452_000, 453_000, 303), times)
+    result = backtest(history, split="2026-03-01", wards=two_wards,
+                      params=BacktestParams(horizon_days=31, planner="fixed"))
+    assert result.n_test == int(((times >= days[59]) & (times < days[-1])).sum())
+
+
 def test_a_candidate_catching_one_signal_more_wins_though_the_reported_rates_round_equal():
     """Reports round to 6 decimals; choosing between candidates must not, or one more signal is a tie."""
     hits = np.array([1_000_000.0, 1_000_001.0, 1_999_999.0])

@@ -180,7 +180,7 @@ def test_backtest_with_and_without_patrol_signals(demo):
 def test_model_card_says_what_the_calibration_chose_and_what_it_gained(demo):
     """The kept choice is described (and drives the method text); the gain table holds the ratio per baseline."""
     store = demo[0]
-    fingerprint = store.signal_fingerprint()
+    fingerprint = store.calibration_fingerprint()
     choice = {"bandwidth_m": 0.0, "half_life_days": 90.0, "blend": 0.5, "near_repeat": False, "recency_floor": 0.25,
               "fallback": False, "reason": "", "candidates": 61, "folds": 4, "fold_test_signals": 77, "seconds": 1.0}
     store.save_calibration(fingerprint, choice)
@@ -219,7 +219,7 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     from planner.hotspots.street_calibration import StreetCalibration, StreetSurfaceParams
 
     store = demo[0]
-    fingerprint = store.signal_fingerprint()
+    fingerprint = store.calibration_fingerprint()
     cell = {"bandwidth_m": 0.0, "half_life_days": 90.0, "blend": 0.5, "near_repeat": False, "recency_floor": 0.25,
             "fallback": False, "reason": "", "candidates": 61, "folds": 4, "fold_test_signals": 77, "seconds": 1.0}
 
@@ -298,6 +298,17 @@ def test_the_card_s_latest_period_holds_the_latest_signal(demo):
     split = backtest_split(incidents)
     in_test = (start >= split) & (start < split + pd.Timedelta(days=7))
     assert in_test.sum() == (start >= split).sum() > 0
+
+
+def test_the_card_s_periods_are_local_weeks_across_the_clock_change():
+    """Three days after the clocks went back, the latest period still starts on the local minute a
+    week before it ends (the week holds 169 hours), so it ends a minute after the latest signal."""
+    from planner._time import after_local_days, local_minute
+
+    latest = pd.Timestamp("2026-10-28 20:00", tz="Europe/Amsterdam")
+    split = backtest_split(pd.DataFrame({"occurred_to": [latest - pd.Timedelta(days=3), latest]}))
+    assert local_minute(split) == "2026-10-21 20:01"
+    assert after_local_days(split, 7) == latest + pd.Timedelta(minutes=1)
 
 
 def test_model_card_sums_up_the_recent_periods_each_forecast_from_before_it(demo):

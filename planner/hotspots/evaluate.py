@@ -64,7 +64,8 @@ threshold share the remaining places, so their future signals count in proportio
 value of a random tie-break).
 
 A signal is training data when it began before the split and ended by it, and test data when it
-began within the horizon (one at the very moment of the split is test data only); one that
+began within the horizon, counted in local calendar days (one at the very moment of the split is
+test data only; 31 days from 1 March end at 1 April's midnight across the clock change); one that
 straddles the split is neither. Month-only signals (police.uk) therefore work at month
 resolution: split on the first of a month and the next month's signals are the test set.
 
@@ -116,7 +117,7 @@ from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_crs_for, metric_xy, require_crs, street_table
 from .._parse import check_day
-from .._time import local_minute, utc_timestamp
+from .._time import after_local_days, local_minute, utc_timestamp
 from .._validation import Constraints, Rule, check_params, each, instance, integer, one_of, optional, real
 from ..signals.incidents import ParseOptions, parse_incidents, read_table
 from .calibration import (
@@ -783,7 +784,7 @@ def backtest(
     frame = incidents.reset_index(drop=True)
     start = pd.to_datetime(frame["occurred_from"], utc=True)
     end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
-    horizon_end = split + pd.Timedelta(days=params.horizon_days)
+    horizon_end = after_local_days(split, params.horizon_days)
     period_train = ((end <= split) & (start < split)).to_numpy()
     train_mask = period_train
     if params.patrol_signals == "without" and "on_patrol" in frame.columns:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from .. import _time, settings
 from .._errors import InputError
-from .._time import parse_age, utc_timestamp
+from .._time import after_local_days, parse_age, utc_timestamp
 from ..hotspots import HotspotParams, TimeWeighting, reference_time
 from ..hotspots.calibration import Calibration, reason_text
 from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
@@ -50,7 +50,7 @@ def backtest_split(incidents: pd.DataFrame, *, now: datetime | pd.Timestamp | No
     (default the latest signal), so the last full horizon is the test period, that signal in it."""
     end = reference_time(incidents) if now is None else utc_timestamp(now)
     # A test period ends before its end, so one ending at the latest signal would leave it out.
-    return end + pd.Timedelta(minutes=1) - pd.Timedelta(days=horizon_days)
+    return after_local_days(end + pd.Timedelta(minutes=1), -horizon_days)
 
 
 RECENT_PERIODS = 4
@@ -96,7 +96,7 @@ def recent_backtests(store: Store, *, now: datetime | pd.Timestamp | None = None
         if outcome is not None:
             _RECENT.move_to_end(key)
     if outcome is None:
-        tried = [_backtest_at(incidents, split - pd.Timedelta(days=k * BacktestParams().horizon_days), wards)
+        tried = [_backtest_at(incidents, after_local_days(split, -k * BacktestParams().horizon_days), wards)
                  for k in range(periods)]
         results = tuple(result for result, _ in tried if result is not None)
         outcome = (results, ("", {}) if results else tried[0][1])
