@@ -86,7 +86,8 @@ def cell_candidates(data: pd.DataFrame, split: str, horizon: float) -> tuple[dic
         share = max(1, round(coverage / 100 * study.n_cells)) / study.n_cells
         _, choice = calibrate_surface(
             frame[both].reset_index(drop=True), SignalUnits(x, y, cell, study.cx, study.cy), now=at,
-            scoring=FoldScoring([(fit, hold)], per_cell, lambda s, h, c=coverage: hit_rates(s, h, (c,), digits=None), (coverage,)),
+            scoring=FoldScoring([(fit, hold)], per_cell, lambda s, h, c=coverage: hit_rates(s, h, (c,), digits=None),
+                                (coverage,)),
             tiebreak=lambda f: kde_log_density(x[f], y[f], study.cx, study.cy, bandwidth_m=TIE_BANDWIDTH_M))
         for candidate, rate in choice.scores:
             out[candidate, coverage] = rate / share

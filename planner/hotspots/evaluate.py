@@ -524,6 +524,12 @@ def _baseline_scores(
     return {name: deterministic_rank(score, tiebreak=tiebreak) for name, score in primary.items()}, chosen
 
 
+def _cell_scoring(folds: list[tuple[np.ndarray, np.ndarray]], per_cell: Callable[[np.ndarray], np.ndarray],
+                  coverages: tuple[float, ...]) -> FoldScoring:
+    """Fold forecasts of cells judged by their exact hit rates (``hit_rates``)."""
+    return FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, coverages, digits=None), coverages)
+
+
 def _with_aliases(methods: dict[str, Any]) -> dict[str, Any]:
     return {**methods, **{old: dict(methods[new]) for old, new in ALIASES.items()}}
 
@@ -666,8 +672,9 @@ def _network_backtest(
     ranks, chosen = _baseline_scores(
         densities, counts_all=per_street(np.ones(len(tx), dtype=bool)) * per_km,
         counts_recent=per_street(recent) * per_km,
-        scoring=FoldScoring(folds, per_street, lambda s, h: length_hit_rates(s, h, length, params.coverages, digits=None),
-                            params.coverages),
+        scoring=FoldScoring(
+            folds, per_street, lambda s, h: length_hit_rates(s, h, length, params.coverages, digits=None),
+            params.coverages),
         params=params,
     )
     scores = {"planner": planner, **ranks}
@@ -755,7 +762,7 @@ def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: li
     density = densities if densities is not None else _Densities(tx, ty, cx, cy)
     return calibrate_surface(
         train, SignalUnits(tx, ty, study.train_cell, cx, cy), now=now,
-        scoring=FoldScoring(folds, study.per_cell, lambda s, h: hit_rates(s, h, params.coverages, digits=None), params.coverages),
+        scoring=_cell_scoring(folds, study.per_cell, params.coverages),
         tiebreak=lambda fit: density(TIE_BANDWIDTH_M, fit),
         hotspot=hotspot, params=params.calibration, time_targets=time_targets,
     )
@@ -822,7 +829,7 @@ def backtest(
     densities = _Densities(tx, ty, cx, cy)
     ranks, chosen = _baseline_scores(
         densities, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
-        scoring=FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, params.coverages, digits=None), params.coverages),
+        scoring=_cell_scoring(folds, per_cell, params.coverages),
         params=params,
     )
     calibration = None

@@ -415,7 +415,8 @@ class Store:
         wards = select(wards_table.c.name, wards_table.c.geometry_wkt).order_by(wards_table.c.name)
         with self.engine.connect() as conn:
             count, top, anonymised, resolved = conn.execute(query).one()
-            study_area = hashlib.sha256(json.dumps([list(row) for row in conn.execute(wards)]).encode()).hexdigest()[:16]
+            shapes = json.dumps([list(row) for row in conn.execute(wards)])
+        study_area = hashlib.sha256(shapes.encode()).hexdigest()[:16]
         return f"{count}:{top or 0}:{anonymised}:{resolved or 0}:{study_area}"
 
     def save_calibration(self, fingerprint: str, choice: dict) -> None:
