@@ -145,10 +145,15 @@ def test_params_name_the_bad_field():
         BacktestParams(planner="magic")
 
 
+def stored_a_day_later(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a store gives it: each signal imported, with its status, a day after it began."""
+    return frame.assign(stored_at=pd.to_datetime(frame["occurred_from"], utc=True) + pd.Timedelta(days=1))
+
+
 def test_resolved_signals_count_when_they_forecast(two_wards):
     """Where handled signals keep coming back, the calibration counts them; without resolved ones it never tries."""
     rng = np.random.default_rng(6)
-    handled = spots(rng, 300, "2026-01-01", 90, [[91_250, 452_250]]).assign(status="resolved")
+    handled = stored_a_day_later(spots(rng, 300, "2026-01-01", 90, [[91_250, 452_250]]).assign(status="resolved"))
     open_elsewhere = spots(rng, 90, "2026-01-01", 90, [[92_250, 452_750], [92_550, 452_750], [92_850, 452_750]])
     test = spots(rng, 30, "2026-04-01T12:00", 6, [[91_250, 452_250]])
     result = backtest(pd.concat([handled, open_elsewhere, test], ignore_index=True), split=SPLIT, wards=two_wards,
@@ -159,6 +164,27 @@ def test_resolved_signals_count_when_they_forecast(two_wards):
     grid = CalibrationParams()
     assert {c.resolved_weight for c in grid.candidates(resolved=False)} == {0.0}
     assert len(grid.candidates(resolved=True)) == 2 * len(grid.candidates(resolved=False))
+
+
+def test_a_status_written_after_the_split_is_not_known_at_it(two_wards):
+    """A status is as of when it was stored; a file's as of its export. Handled signals that keep
+    coming back, but whose statuses were written down only after the split, were open as far as
+    anyone knew at the split: the backtest's planner must not read them, in its folds or its map."""
+    rng = np.random.default_rng(6)
+    handled = spots(rng, 300, "2026-01-01", 90, [[91_250, 452_250]]).assign(status="resolved")
+    rest = pd.concat([spots(rng, 90, "2026-01-01", 90, [[92_250, 452_750], [92_550, 452_750]]),
+                      spots(rng, 30, "2026-04-01T12:00", 6, [[91_250, 452_250]])], ignore_index=True)
+    params = BacktestParams(coverages=(1.0,))
+    late = handled.assign(stored_at=pd.Timestamp("2026-04-20", tz="UTC"))
+    as_open = handled.assign(status="open")
+    for unknown in (handled, late):  # from a file (no stored_at), and stored after the split
+        result = backtest(pd.concat([unknown, rest], ignore_index=True), split=SPLIT, wards=two_wards, params=params)
+        same = backtest(pd.concat([as_open, rest], ignore_index=True), split=SPLIT, wards=two_wards, params=params)
+        assert np.array_equal(result.scores["planner"], same.scores["planner"])
+        assert result.calibration.to_json() | {"seconds": 0} == same.calibration.to_json() | {"seconds": 0}
+    known = backtest(pd.concat([stored_a_day_later(handled), rest], ignore_index=True), split=SPLIT,
+                     wards=two_wards, params=params)
+    assert known.calibration.chosen.resolved_weight == 1.0
 
 
 def at_hours(rng, frame: pd.DataFrame, first: float, last: float) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from pyproj import Transformer
 from planner._errors import InputError
 from planner.hotspots import HotspotParams, HotStreetParams, NetworkKernel, hot_streets
 from planner.hotspots.evaluate import BacktestParams, backtest, calibrate_hot_streets, rolling_folds
+from planner.hotspots.weights import statuses_at
 from planner.hotspots.street_calibration import StreetCalibration, StreetCalibrationParams, StreetSurfaceParams, _Area
 from planner.hotspots.tuning import hot_street_params, installation_street_calibration, street_calibration_from_json
 from planner.storage.store import open_store
@@ -27,7 +28,8 @@ OTHER = [(2, 3), (8, 13), (15, 20), (21, 22), (3, 4), (10, 11)]
 
 
 def on_streets(rng, n, start, days, pairs, *, resolved=0.0) -> pd.DataFrame:
-    """``n`` signals within 5 m of the given streets of the grid, uniform in time over ``days``."""
+    """``n`` signals within 5 m of the given streets of the grid, uniform in time over ``days``,
+    each stored (with its status) a day after it occurred."""
     pick = np.asarray(pairs)[rng.integers(0, len(pairs), n)]
     a = np.column_stack([92_000 + 100 * (pick[:, 0] // 5), 452_000 + 100 * (pick[:, 0] % 5)])
     b = np.column_stack([92_000 + 100 * (pick[:, 1] // 5), 452_000 + 100 * (pick[:, 1] % 5)])
@@ -36,7 +38,7 @@ def on_streets(rng, n, start, days, pairs, *, resolved=0.0) -> pd.DataFrame:
     when = pd.Timestamp(start, tz="UTC") + pd.to_timedelta(rng.uniform(0, days, n), "D")
     status = np.where(rng.random(n) < resolved, "resolved", "open")
     return pd.DataFrame({"occurred_from": when, "occurred_to": when, "lat": lat, "lon": lon, "category": "other",
-                         "status": status})
+                         "status": status, "stored_at": when + pd.Timedelta(days=1)})
 
 
 @pytest.fixture
@@ -96,8 +98,9 @@ def test_the_products_hot_streets_reproduce_the_backtest_ranking(history, street
     assert not calibration.fallback and calibration.chosen != StreetSurfaceParams()
     weights = result.calibration.tune(HotspotParams())
     params = calibration.tune(HotStreetParams(weights=weights))
-    train = frame[pd.to_datetime(frame["occurred_from"]) < pd.Timestamp(SPLIT, tz="Europe/Amsterdam")]
-    scored = hot_streets(street_grid, train, params=params, now=pd.Timestamp(SPLIT, tz="Europe/Amsterdam"))
+    split = pd.Timestamp(SPLIT, tz="Europe/Amsterdam")
+    train = statuses_at(frame[pd.to_datetime(frame["occurred_from"]) < split], split)
+    scored = hot_streets(street_grid, train, params=params, now=split)
     density = np.zeros(len(result.network_scores["planner"]))
     density[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy()
     by_rank = density[np.argsort(-result.network_scores["planner"])]
@@ -120,7 +123,9 @@ def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
     calibration = StreetCalibration(chosen=candidate, fallback=False, reason="", n_candidates=1, n_folds=1,
                                     fold_test_signals=1, seconds=0.0)
     fit = area.folds[0][0]
-    scored = hot_streets(street_grid, history[fit], params=calibration.tune(HotStreetParams(weights=weights)),
+    known = statuses_at(history[fit], area.origins[0])
+    assert (known["status"] == "resolved").sum() < (history[fit]["status"] == "resolved").sum()
+    scored = hot_streets(street_grid, known, params=calibration.tune(HotStreetParams(weights=weights)),
                          now=area.origins[0])
     density = np.zeros(len(area.kernel.table))
     density[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy()

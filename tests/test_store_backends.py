@@ -78,9 +78,11 @@ def test_postgis_geometry_columns_have_spatial_indexes(postgres_url):
 def test_import_round_trip_gives_the_same_answer_on_both_backends(any_store, two_wards):
     """Import, read back, count per ward: same values and dtypes on every backend."""
     xy = np.array([[91_500, 452_500], [92_500, 452_500], [92_600, 452_400], [95_000, 452_500]])
+    before = pd.Timestamp.now(tz="UTC").floor("s")
     report = load(any_store, two_wards, rd_rows(xy))
     assert (report.imported, report.rejected) == (3, 1)
     frame = any_store.incidents()
+    assert frame["stored_at"].between(before, pd.Timestamp.now(tz="UTC")).all()  # the statuses date from then
     assert list(frame["ward"]) == ["West", "Oost", "Oost"]
     assert str(frame["occurred_from"].dt.tz) == "UTC" and frame["on_patrol"].dtype == bool
     assert frame.iloc[0]["occurred_from"] == pd.Timestamp("2026-11-20 21:30", tz="UTC")

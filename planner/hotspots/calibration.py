@@ -8,7 +8,10 @@ long-term counts and recent density, plus an optional near-repeat term::
 - ``L``: the signals per unit over the whole history, each with its planner weight
   (``hotspots.signal_weights`` without recency: category, aoristic relevance for the target
   window, source and patrol discount, a resolved signal × ``resolved_weight``: 0, or 1 when
-  counting the handled ones too forecasts better, tried only where the data hold resolved ones);
+  counting the handled ones too forecasts better, tried only where the data hold resolved ones).
+  A fold knows the statuses of its origin, not the data's (``weights.resolved_known``: a status
+  dates from the import that stored it, a file's from its export), so a signal resolved after
+  the fold's origin is open in that fold;
 - ``R``: the same weights times the recency ``0.5 ** (age / half_life_days)`` (1 with an
   infinite half-life), spread by a Gaussian kernel of ``bandwidth_m`` cut at 3 sd, or counted
   per unit when the bandwidth is 0;
@@ -60,7 +63,7 @@ from scipy.spatial import cKDTree
 from .._validation import Constraints, check_params, each, instance, integer, optional, real
 from ..i18n import N_, format_number, translation
 from ._kernel import gaussian_matrix
-from .weights import HotspotParams, base_weights, signal_weights
+from .weights import HotspotParams, base_weights, resolved_known, signal_weights
 from .window import TimeWeighting, TimeWindow, aoristic_share, in_window, local_minutes
 
 log = logging.getLogger(__name__)
@@ -446,21 +449,31 @@ class _Surface:
         self.end = pd.to_datetime(train["occurred_to"], utc=True).fillna(self.start)
         self.eligible = train["category"].isin(hotspot.near_repeat_categories).to_numpy()
         self._latest = self.end.max() if len(train) else None
-        self._bases: dict[tuple[float, TimeWindow | None], np.ndarray] = {}
+        self._bases: dict[tuple[float, TimeWindow | None, pd.Timestamp | None], np.ndarray] = {}
+        # A base is the weight of an open signal times the resolved weight where a status says so.
+        self._unresolved: dict[TimeWindow | None, np.ndarray] = {}
+        self._resolved: dict[pd.Timestamp | None, np.ndarray] = {}
         # ``hotspot`` comes without its window: the spatial candidates forecast every time of day.
         self._recency: dict[tuple[pd.Timestamp, float], np.ndarray] = {}
         # With up to MAX_FOLDS folds the same near-repeat term is asked for by every candidate of a fold.
-        self._near_repeat: dict[tuple[pd.Timestamp, float, bytes], np.ndarray] = {}
+        self._near_repeat: dict[tuple[pd.Timestamp, float, pd.Timestamp | None, bytes], np.ndarray] = {}
         self._end_ns = self.end.dt.tz_convert(None).to_numpy("datetime64[ns]")
 
-    def base(self, candidate: SurfaceParams, target: TimeWindow | None = None) -> np.ndarray:
-        """Each signal's base weight under ``candidate`` (its resolved weight, its time-of-day
-        weighting of ``target``; every time alike without one), computed once."""
+    def base(self, candidate: SurfaceParams, target: TimeWindow | None = None,
+             known_at: pd.Timestamp | None = None) -> np.ndarray:
+        """Each signal's base weight under ``candidate`` (its resolved weight for the signals known
+        to be resolved at ``known_at``, ``None``: as given; its time-of-day weighting of ``target``,
+        every time alike without one), computed once."""
         window = candidate.window(target)
-        key = (candidate.resolved_weight, window)
+        key = (candidate.resolved_weight, window, known_at)
         if key not in self._bases:
-            params = replace(self.hotspot, resolved_weight=candidate.resolved_weight, window=window)
-            self._bases[key] = base_weights(signal_weights(self.train, params=params, now=self._latest))
+            if window not in self._unresolved:
+                params = replace(self.hotspot, resolved_weight=1.0, window=window)
+                self._unresolved[window] = base_weights(signal_weights(self.train, params=params, now=self._latest))
+            if known_at not in self._resolved:
+                self._resolved[known_at] = resolved_known(self.train, known_at)
+            self._bases[key] = self._unresolved[window] * np.where(self._resolved[known_at],
+                                                                   candidate.resolved_weight, 1.0)
         return self._bases[key]
 
     def recency(self, now: pd.Timestamp, half_life: float) -> np.ndarray:
@@ -491,9 +504,11 @@ class _Surface:
         return float(old / (old + candidate.blend / recent))
 
     def score(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp, share_nr: float,
-              target: TimeWindow | None = None) -> np.ndarray:
-        """The candidate's surface from the signals ``fit`` as seen at ``now``, for ``target``."""
-        base = self.base(candidate, target) * fit
+              target: TimeWindow | None = None, *, fold: bool = False) -> np.ndarray:
+        """The candidate's surface from the signals ``fit`` as seen at ``now``, for ``target``; a
+        ``fold`` knows the statuses of ``now`` (``weights.resolved_known``), not the data's."""
+        known_at = now if fold else None
+        base = self.base(candidate, target, known_at) * fit
         out = np.zeros(self.n_units)
         if candidate.blend < 1:
             out += (1 - candidate.blend) * _share(self.counts @ base)
@@ -502,20 +517,20 @@ class _Surface:
             matrix = self.kernels[candidate.bandwidth_m] if candidate.bandwidth_m > 0 else self.counts
             out += candidate.blend * _share(matrix @ w)
         if candidate.near_repeat and share_nr > 0:
-            out += share_nr * self.near_repeat(candidate, fit, now, target)
+            out += share_nr * self.near_repeat(candidate, fit, now, target, known_at)
         return out
 
     def near_repeat(self, candidate: SurfaceParams, fit: np.ndarray, now: pd.Timestamp,
-                    target: TimeWindow | None) -> np.ndarray:
+                    target: TimeWindow | None, known_at: pd.Timestamp | None = None) -> np.ndarray:
         """The near-repeat term of the signals ``fit`` at ``now``, as a share; computed once for every
         time alike (a time-of-day option asks for its own window once per fold, so is not kept)."""
         window = candidate.window(target)
-        key = (now, candidate.resolved_weight, np.packbits(fit).tobytes())
+        key = (now, candidate.resolved_weight, known_at, np.packbits(fit).tobytes())
         if window is None and key in self._near_repeat:
             return self._near_repeat[key]
         age = (now.tz_convert(None).to_datetime64() - self._end_ns) / np.timedelta64(1, "D")
         term = _share(near_repeat_term(self.units, self.x, self.y, age_days=age, eligible=self.eligible & fit,
-                                       base=self.base(candidate, target) * fit, params=self.hotspot))
+                                       base=self.base(candidate, target, known_at) * fit, params=self.hotspot))
         if window is None:
             self._near_repeat[key] = term
         return term
@@ -555,7 +570,8 @@ def calibrate_surface(
     start = pd.to_datetime(train["occurred_from"], utc=True)
     history_days = float((now - start.min()) / pd.Timedelta(days=1)) if len(train) else 0.0
     has_nr = bool(train["category"].isin(hotspot.near_repeat_categories).any())
-    has_resolved = bool((train["status"] == "resolved").any()) if "status" in train.columns else False
+    # The resolved weight can only be measured where some fold knew of a resolved signal.
+    has_resolved = any(resolved_known(train, start[test].min()).any() for _, test in folds if test.any())
     candidates = params.candidates(near_repeat=has_nr, resolved=has_resolved)
     reason = prior_reason(len(train), history_days, min_signals=params.min_signals,
                           min_history_days=params.min_history_days, has_folds=bool(folds))
@@ -571,7 +587,7 @@ def calibrate_surface(
         breaks = [tiebreak(fit) for fit, _ in folds]
 
         def score_of(i: int, k: int) -> np.ndarray:
-            raw = surface.score(candidates[i], folds[k][0], origins[k], params.near_repeat_share)
+            raw = surface.score(candidates[i], folds[k][0], origins[k], params.near_repeat_share, fold=True)
             return deterministic_rank(raw, tiebreak=breaks[k])
 
         best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=scoring.fold_hits,
@@ -637,7 +653,7 @@ def _choose_time(
 
         def score_of(i: int, j: int, target: TimeWindow = target, kept: list[int] = kept) -> np.ndarray:
             k = kept[j]
-            raw = surface.score(options[i], folds[k][0], origins[k], params.near_repeat_share, target)
+            raw = surface.score(options[i], folds[k][0], origins[k], params.near_repeat_share, target, fold=True)
             return deterministic_rank(raw, tiebreak=breaks[k])
 
         _, got, n = cv_choose(score_of, len(options), target_folds, fold_hits=scoring.fold_hits,

@@ -67,7 +67,11 @@ A signal is training data when it began before the split and ended by it, and te
 began within the horizon, counted in local calendar days (one at the very moment of the split is
 test data only; 31 days from 1 March end at 1 April's midnight across the clock change); one that
 straddles the split is neither. Month-only signals (police.uk) therefore work at month
-resolution: split on the first of a month and the next month's signals are the test set.
+resolution: split on the first of a month and the next month's signals are the test set. The
+training signals carry the statuses known at the split (``weights.statuses_at``): a status
+dates from the import that stored it, a file's from its export, so a signal resolved later was
+open at the split (reading its final status told the planner, alone of the methods, part of
+the future).
 
 Per km of street (``graph`` given, a prepared walk graph). The same methods rank the graph's
 streets (both directions of a street are one street) and coverage is measured by street
@@ -132,7 +136,7 @@ from .calibration import (
 )
 from .network import HotStreetParams, hot_streets
 from .street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
-from .weights import HotspotParams, signal_weights
+from .weights import HotspotParams, signal_weights, statuses_at
 from .window import TimeWindow, in_window
 
 log = logging.getLogger(__name__)
@@ -788,7 +792,8 @@ def backtest(
         graph, also when no test signal lies near its streets or it is not projected.
     """
     split = parse_split(split)
-    frame = incidents.reset_index(drop=True)
+    # Forecasting from the split, the planner knows the statuses of then, not of the export.
+    frame = statuses_at(incidents.reset_index(drop=True), split)
     start = pd.to_datetime(frame["occurred_from"], utc=True)
     end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
     horizon_end = after_local_days(split, params.horizon_days)

@@ -15,9 +15,9 @@ long-term counts per km and a kernel density of recent signals::
   block's inner court, rather than along it, reach the streets around the place whatever
   the walk between them (measured: bench/RESULTS.md, "Backtest per km of street");
 - a resolved signal weighs 0 in both (as in the hotspots) or, with ``resolved_weight`` 1, like
-  an open one. That is measured, not assumed: resolving a signal handles the problem, it does
-  not show that the place stopped drawing signals, and on the demo town seven in ten signals are
-  resolved by the end of the year.
+  an open one: resolving a signal handles the problem, it does not show that the place stopped
+  drawing signals. A fold knows the statuses of its origin (``weights.resolved_known``), so the
+  choice is measured only where statuses were stored before the folds' origins.
 
 ``calibrate_streets`` picks kernel, bandwidth, blend, half-life and ``resolved_weight`` from a small grid
 (``StreetCalibrationParams``) by the rule of ``kde_cv`` and the cell calibration
@@ -61,7 +61,7 @@ from .calibration import (
     prior_reason,
 )
 from .network import KERNELS, HotStreetParams, NetworkKernel
-from .weights import HotspotParams, base_weights, signal_weights
+from .weights import HotspotParams, base_weights, resolved_known, signal_weights
 
 log = logging.getLogger(__name__)
 
@@ -232,15 +232,18 @@ class _Area:
         x, y, _ = metric_xy(train, graph_crs(graph))
         end = pd.to_datetime(train["occurred_to"], utc=True).fillna(pd.to_datetime(train["occurred_from"], utc=True))
         now = end.max() if len(train) else None
-        self.base = {r: base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=r), now=now))
-                     for r in resolved_weights}
-        use = np.logical_or.reduce([w > 0 for w in self.base.values()])
+        # A fold knows the statuses of its origin (``weights.resolved_known``), not the data's.
+        unresolved = base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=1.0), now=now))
+        use = unresolved > 0
         self.kernel = NetworkKernel(graph, x, y, snap_m=snap_m, reach_m=reach_m, use=use)
         self.x, self.y = x, y
         self.mx, self.my = self.kernel.mx, self.kernel.my
         self.folds = [(fit, test) for fit, test in folds if fit.any() and test.any()]
         start = pd.to_datetime(train["occurred_from"], utc=True)
         self.origins = [start[test].min() for _, test in self.folds]
+        resolved = [resolved_known(train, origin) for origin in self.origins]
+        self.base = {(r, k): unresolved * np.where(resolved[k], r, 1.0)
+                     for r in resolved_weights for k in range(len(self.folds))}
         self._recency: dict[tuple[int, float | None], np.ndarray] = {}
         # Every blend of a kernel, and every kernel of a half-life, share these parts.
         self._kernel_parts: dict[tuple, np.ndarray] = {}
@@ -265,7 +268,7 @@ class _Area:
 
     def score(self, candidate: StreetSurfaceParams, k: int) -> np.ndarray:
         """The candidate's density per street from fold ``k``'s training signals, as ``hot_streets`` scores."""
-        base = self.base[candidate.resolved_weight] * self.folds[k][0]
+        base = self.base[candidate.resolved_weight, k] * self.folds[k][0]
         # Counts per km ignore the half-life, but their scale W / B is the weights' own, as in hot_streets.
         life = None if candidate.counts_only else candidate.half_life_days
         weight = base * self.recency(k, life)

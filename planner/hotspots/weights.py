@@ -240,6 +240,32 @@ def _decay_mean(age0: np.ndarray, age1: np.ndarray, half_life_days: float) -> np
     return out
 
 
+def resolved_known(incidents: pd.DataFrame, moment: pd.Timestamp | None = None) -> np.ndarray:
+    """Which signals were known to be resolved at ``moment`` (``None``: as the data says now).
+
+    A status is as of when it was written down: an import never changes a stored signal, so a
+    stored status dates from the import that stored it (``stored_at``, as ``Store.incidents``
+    gives it), and a file's statuses date from its export, after every signal in it. So at a
+    past ``moment`` a signal stored later, or any signal of a file, was as far as anyone knew
+    still open: a backtest that read its final status would know part of the future.
+    """
+    resolved = (column_or(incidents, "status", "open").fillna("open").astype(str) == "resolved").to_numpy()
+    if moment is None:
+        return resolved
+    if "stored_at" not in incidents.columns:
+        return np.zeros(len(incidents), dtype=bool)
+    return resolved & (pd.to_datetime(incidents["stored_at"], utc=True) <= moment).to_numpy()
+
+
+def statuses_at(incidents: pd.DataFrame, moment: pd.Timestamp) -> pd.DataFrame:
+    """``incidents`` with the statuses known at ``moment`` (``resolved_known``): a resolved signal
+    not yet known to be resolved is open."""
+    if "status" not in incidents.columns:
+        return incidents
+    unknown = (incidents["status"] == "resolved").to_numpy() & ~resolved_known(incidents, moment)
+    return incidents.assign(status=incidents["status"].where(~unknown, "open"))
+
+
 def signal_weights(
     incidents: pd.DataFrame,
     *,
@@ -285,8 +311,7 @@ def signal_weights(
     origin = column_or(incidents, "source", "resident").fillna("resident").astype(str)
     source = origin.map(lambda name: by_source.get(name, 1.0)).to_numpy(dtype=float)
     source = source * np.where(on_patrol, params.patrol_weight, 1.0)
-    status = column_or(incidents, "status", "open").fillna("open").astype(str)
-    active = np.where(status == "resolved", params.resolved_weight, 1.0)
+    active = np.where(resolved_known(incidents), params.resolved_weight, 1.0)
     weights = pd.DataFrame(
         {"recency": recency, "category": category, "relevance": relevance, "source": source,
          "active": active},

@@ -323,7 +323,8 @@ class Store:
         categories: Iterable[str] | None = None,
         include_personal: bool = False,
     ) -> gpd.GeoDataFrame:
-        """Stored incidents as a WGS84 GeoDataFrame (times timezone-aware UTC).
+        """Stored incidents as a WGS84 GeoDataFrame (times timezone-aware UTC), with ``stored_at``:
+        when the import that stored each one ran (its status dates from then).
 
         ``include_personal`` adds the reporter column; leave it off for anything shown to users.
         """
@@ -575,7 +576,7 @@ def _incident_query(
     columns = [
         t.c.id, t.c.external_id, t.c.occurred_from, t.c.occurred_to, t.c.category, t.c.source,
         t.c.on_patrol, t.c.lat, t.c.lon, t.c.description, t.c.status, t.c.reported_at,
-        wards_table.c.name.label("ward"),
+        wards_table.c.name.label("ward"), t.c.created_at.label("stored_at"),
     ]
     if include_personal:
         columns.append(t.c.reporter)
@@ -594,7 +595,7 @@ def _incident_query(
 def _incident_frame(conn: Connection, query, params: dict | None = None) -> gpd.GeoDataFrame:
     result = conn.execute(query, params or {})
     frame = pd.DataFrame(result.mappings().all(), columns=list(result.keys()))
-    for column in ("occurred_from", "occurred_to", "reported_at"):
+    for column in ("occurred_from", "occurred_to", "reported_at", "stored_at"):
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
     frame["on_patrol"] = frame["on_patrol"].astype(bool)
     frame["lat"] = frame["lat"].astype(float)
