@@ -47,20 +47,25 @@ def history():
 
 @pytest.mark.shipped_folds
 def test_a_planted_future_burst_changes_no_calibration(history, two_wards):
-    """400 signals in the forecast week change neither the chosen parameters nor the planner's scores."""
+    """400 signals in the forecast week change neither the chosen parameters nor the planner's scores,
+    though they are burglaries (near-repeat candidates) and half of them resolved, where the
+    history holds neither."""
     rng = np.random.default_rng(1)
     burst = spots(rng, 400, "2026-04-01T12:00", 5, [[91_550, 452_450], [92_450, 452_450]], spread=200)
+    burst = burst.assign(category="burglary", status=np.where(np.arange(400) % 2, "resolved", "open"),
+                         stored_at=pd.Timestamp("2026-03-01", tz="UTC"))  # as if their statuses were known early
     plain = backtest(history, split=SPLIT, wards=two_wards, params=CALIBRATED)
     planted = backtest(pd.concat([history, burst], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
     assert not plain.calibration.fallback
     assert planted.n_test > plain.n_test + 350  # a few fall outside the wards
-    assert planted.calibration.chosen == plain.calibration.chosen
+    assert planted.calibration.to_json() | {"seconds": 0} == plain.calibration.to_json() | {"seconds": 0}
     assert planted.calibration.scores == plain.calibration.scores
     assert np.array_equal(planted.scores["planner"], plain.scores["planner"])
     moved = burst.assign(occurred_from=burst["occurred_from"] - pd.Timedelta(days=20),
                          occurred_to=burst["occurred_to"] - pd.Timedelta(days=20))
     earlier = backtest(pd.concat([history, moved], ignore_index=True), split=SPLIT, wards=two_wards, params=CALIBRATED)
     assert not np.array_equal(earlier.scores["planner"], plain.scores["planner"])  # in training it counts
+    assert earlier.calibration.n_candidates == 4 * plain.calibration.n_candidates  # near-repeat and resolved tried
 
 
 def test_short_histories_use_the_prior(history, two_wards):

@@ -504,7 +504,9 @@ def test_network_backtest_on_the_amsterdam_sidewalks(shared_data):
 
 @pytest.mark.shipped_folds
 def test_a_burst_in_the_forecast_period_changes_no_baseline(line_graph):
-    """400 diffuse signals in the forecast week (50 outside the training hull) change no bandwidth or baseline score."""
+    """400 diffuse signals in the forecast week (50 outside the training hull) change no bandwidth, no
+    baseline's score, no calibration and no planner score, on the cells (the study area is the
+    training hull: there are no wards) or the streets."""
     rng = np.random.default_rng(0)
     on_street = signals(91_000 + rng.choice([150, 450, 850], 120) + rng.normal(0, 5, 120),
                         452_500 + rng.normal(0, 5, 120),
@@ -518,9 +520,12 @@ def test_a_burst_in_the_forecast_period_changes_no_baseline(line_graph):
     planted = backtest(pd.concat([history, burst], ignore_index=True), split=split, graph=line_graph)
     assert planted.n_test == plain.n_test + 400 and planted.n_cells == plain.n_cells
     assert planted.bandwidths_m == plain.bandwidths_m
-    for name in BASELINES:
+    for name in METHODS:
         assert np.array_equal(planted.scores[name], plain.scores[name]), name
         assert np.array_equal(planted.network_scores[name], plain.network_scores[name]), name
+    for fitted in ("calibration", "street_calibration"):
+        plain_fit, planted_fit = getattr(plain, fitted), getattr(planted, fitted)
+        assert not plain_fit.fallback and planted_fit.to_json() | {"seconds": 0} == plain_fit.to_json() | {"seconds": 0}
     when = pd.Timestamp("2026-02-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 20, len(burst)), "D")
     earlier = backtest(pd.concat([history, burst.assign(occurred_from=when, occurred_to=when)], ignore_index=True),
                        split=split, graph=line_graph)

@@ -14,9 +14,9 @@ from pyproj import Transformer
 from planner._errors import InputError
 from planner.hotspots import HotspotParams, HotStreetParams, NetworkKernel, hot_streets
 from planner.hotspots.evaluate import BacktestParams, backtest, calibrate_hot_streets, rolling_folds
-from planner.hotspots.weights import statuses_at
 from planner.hotspots.street_calibration import StreetCalibration, StreetCalibrationParams, StreetSurfaceParams, _Area
 from planner.hotspots.tuning import hot_street_params, installation_street_calibration, street_calibration_from_json
+from planner.hotspots.weights import statuses_at
 from planner.storage.store import open_store
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)

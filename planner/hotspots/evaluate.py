@@ -136,7 +136,7 @@ from .calibration import (
 )
 from .network import HotStreetParams, hot_streets
 from .street_calibration import StreetCalibration, StreetCalibrationParams, calibrate_streets
-from .weights import HotspotParams, signal_weights, statuses_at
+from .weights import HotspotParams, base_weights, signal_weights, statuses_at
 from .window import TimeWindow, in_window
 
 log = logging.getLogger(__name__)
@@ -390,7 +390,7 @@ def _scores_planner(
     """Prospective risk per cell: weighted Gaussian kernel plus the near-repeat term."""
     weights = signal_weights(train, params=params, now=split)
     w = weights["weight"].to_numpy()
-    base = weights[["category", "relevance", "source", "active"]].prod(axis=1).to_numpy()
+    base = base_weights(weights)
     cells = cKDTree(np.column_stack([cx, cy]))
     points = cKDTree(np.column_stack([x, y]))
     sigma = params.bandwidth_m
