@@ -128,6 +128,13 @@ def test_cv_choose_keeps_the_lower_index_on_a_tie():
     none = cv_choose(lambda i, k: np.array([0, 1.0, 0]), 2, [(fit, test)], fold_hits=lambda t: hits, rates=rates,
                      coverages=(50.0,))
     assert none[0] is None
+    # Pooled over folds by what they catch: one win each is a tie, a win on the bigger fold wins.
+    small, big = np.array([1.0, 0.0, 0.0]), np.array([3.0, 0.0, 0.0])
+    for second, winner in ((small, 0), (big, 1)):
+        both = cv_choose(lambda i, k: np.array([1.0, 0, 0]) if i == k else np.array([0, 1.0, 0]), 2,
+                         [(fit, test), (fit, ~test)], fold_hits=lambda t, s=second: small if t.all() else s,
+                         rates=rates, coverages=(50.0,))
+        assert both[0] == winner and both[2] == 1 + second.sum()
 
 
 def test_the_fixed_planner_is_the_old_surface(history, two_wards):
