@@ -190,6 +190,9 @@ def test_model_card_says_what_the_calibration_chose_and_what_it_gained(demo):
     assert "halves every 90 days; a share of 0.25 never fades" in card
     assert "near repeat is off" in card
     assert "- time of day of a round's window: the window's own hours and weekday" in card
+    assert "- resolved signals do not count (the rule, not measured: no signal was known to be resolved" in card
+    store.save_calibration(fingerprint, choice | {"resolved_measured": True})
+    assert "\n- resolved signals do not count\n" in model_card(store, language="en")
     timed = {"time": {"smoothing_hours": 3.0, "other_days": 0.3, "other_hours": 0.1}}
     store.save_calibration(fingerprint, choice | timed)
     assert ("- tijd van de dag van het venster van een ronde: de uren van het venster en 3 uur eromheen; dezelfde "
@@ -223,9 +226,9 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     cell = {"bandwidth_m": 0.0, "half_life_days": 90.0, "blend": 0.5, "near_repeat": False, "recency_floor": 0.25,
             "fallback": False, "reason": "", "candidates": 61, "folds": 4, "fold_test_signals": 77, "seconds": 1.0}
 
-    def card_with(chosen: StreetSurfaceParams, *, reason: str = "", language: str = "nl") -> str:
+    def card_with(chosen: StreetSurfaceParams, *, reason: str = "", language: str = "nl", measured=True) -> str:
         streets = StreetCalibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=242,
-                                    n_folds=16, fold_test_signals=71, seconds=0.5).to_json()
+                                    n_folds=16, fold_test_signals=71, seconds=0.5, resolved_measured=measured).to_json()
         store.save_calibration(fingerprint, cell | {"streets": streets | {"graphs": ""}})
         return next(line for line in model_card(store, language=language).splitlines() if "per km" in line)
 
@@ -236,7 +239,9 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
                       "van elke wijk apart geteld (71 toetssignalen)")
     walked = card_with(StreetSurfaceParams(300.0, 1.0, math.inf), language="en")
     assert "1.00 on the signals nearby within a 300 m walk (all history weighs alike)" in walked
-    assert "resolved signals do not count" in walked and "planar" not in walked
+    assert "; resolved signals do not count; chosen" in walked and "planar" not in walked
+    rule = card_with(StreetSurfaceParams(300.0, 1.0, math.inf), language="en", measured=False)
+    assert "; resolved signals do not count (the rule, not measured: no signal was known to be resolved" in rule
     counts = card_with(StreetSurfaceParams(0.0, 0.0, None, 1.0), language="en")
     assert ": the street's own signals per km; resolved signals count;" in counts
     fallback = card_with(StreetSurfaceParams(), reason="150 training signals < 200")

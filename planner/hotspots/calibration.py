@@ -275,7 +275,9 @@ class Choice:
 
     ``chosen`` is the winning candidate (with a ``label()``); ``scores`` holds each candidate's
     mean fold hit rate over the coverages (empty on a fallback); ``reason`` says why the prior
-    was used (``""`` when calibrated).
+    was used (``""`` when calibrated). ``resolved_measured`` says whether counting resolved
+    signals was tried: only where some fold knew of a resolved signal (``weights.resolved_known``);
+    otherwise their weight is the prior's, a rule rather than a finding.
     """
 
     chosen: Any
@@ -286,6 +288,7 @@ class Choice:
     fold_test_signals: int
     seconds: float
     scores: tuple[tuple[Any, float], ...] = ()
+    resolved_measured: bool = False
 
     def summary(self) -> str:
         """One line: the choice, or the prior and why."""
@@ -298,7 +301,7 @@ class Choice:
         """The keys every choice's ``to_json`` ends with."""
         return {"fallback": self.fallback, "reason": self.reason, "candidates": self.n_candidates,
                 "folds": self.n_folds, "fold_test_signals": self.fold_test_signals,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "resolved_measured": self.resolved_measured}
 
 
 @dataclass(frozen=True)
@@ -536,6 +539,13 @@ class _Surface:
         return term
 
 
+def knew_resolved(train: pd.DataFrame, folds: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    """Whether some fold knew of a resolved signal at its origin (``weights.resolved_known``): only
+    then can counting resolved signals be measured, so only then is it tried."""
+    start = pd.to_datetime(train["occurred_from"], utc=True)
+    return any(resolved_known(train, start[test].min()).any() for fit, test in folds if fit.any() and test.any())
+
+
 def calibrate_surface(
     train: pd.DataFrame,
     units: SignalUnits,
@@ -570,8 +580,7 @@ def calibrate_surface(
     start = pd.to_datetime(train["occurred_from"], utc=True)
     history_days = float((now - start.min()) / pd.Timedelta(days=1)) if len(train) else 0.0
     has_nr = bool(train["category"].isin(hotspot.near_repeat_categories).any())
-    # The resolved weight can only be measured where some fold knew of a resolved signal.
-    has_resolved = any(resolved_known(train, start[test].min()).any() for _, test in folds if test.any())
+    has_resolved = knew_resolved(train, folds)
     candidates = params.candidates(near_repeat=has_nr, resolved=has_resolved)
     reason = prior_reason(len(train), history_days, min_signals=params.min_signals,
                           min_history_days=params.min_history_days, has_folds=bool(folds))
@@ -613,6 +622,7 @@ def calibrate_surface(
                  chosen.label(), len(candidates), len(folds), tested, seconds)
     return final, Calibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
                               n_folds=len(folds), fold_test_signals=tested, seconds=seconds, scores=scores,
+                              resolved_measured=has_resolved and not reason,
                               recency_floor=surface.recency_floor(chosen, now, hotspot.window))
 
 

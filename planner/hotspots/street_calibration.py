@@ -58,6 +58,7 @@ from .calibration import (
     Choice,
     cv_choose,
     deterministic_rank,
+    knew_resolved,
     prior_reason,
 )
 from .network import KERNELS, HotStreetParams, NetworkKernel
@@ -172,8 +173,9 @@ class StreetCalibrationParams:
     def __post_init__(self) -> None:
         check_params(self)
 
-    def candidates(self) -> list[StreetSurfaceParams]:
-        """The prior first, then the grid, without repeats.
+    def candidates(self, *, resolved: bool = True) -> list[StreetSurfaceParams]:
+        """The prior first, then the grid, without repeats; resolved weights other than the
+        prior's only when ``resolved`` (some fold knew of a resolved signal).
 
         Counts per km (blend 0) is one candidate per resolved weight, whatever the bandwidth and
         half-life.
@@ -184,9 +186,9 @@ class StreetCalibrationParams:
             for kernel, bandwidths in kernels if blend > 0 else (("network", (0.0,)),):
                 for h in bandwidths:
                     for life in self.half_lives_days if blend > 0 else (None,):
-                        for resolved in self.resolved_weights:
+                        for weight in self.resolved_weights if resolved else (self.prior.resolved_weight,):
                             candidate = StreetSurfaceParams(bandwidth_m=h, blend=blend if h > 0 else 0.0,
-                                                            half_life_days=life, resolved_weight=resolved,
+                                                            half_life_days=life, resolved_weight=weight,
                                                             kernel=kernel)
                             if candidate not in out:
                                 out.append(candidate)
@@ -306,13 +308,14 @@ def calibrate_streets(
     what the training signals hold.
     """
     t0 = time.perf_counter()
-    candidates = params.candidates()
     n_train = sum(len(train) for _, train, _ in areas)
     starts = [pd.to_datetime(train["occurred_from"], utc=True).min() for _, train, _ in areas if len(train)]
     history_days = float((now - min(starts)) / pd.Timedelta(days=1)) if starts else 0.0
     reason = NO_GRAPH if not areas else prior_reason(
         n_train, history_days, min_signals=params.min_signals, min_history_days=params.min_history_days,
         has_folds=any(folds for _, _, folds in areas))
+    measured = not reason and any(knew_resolved(train, folds) for _, train, folds in areas)
+    candidates = params.candidates(resolved=measured)
     caught, tested, n_folds = np.zeros(len(candidates)), 0, 0
     if not reason:
         reach = max(c.bandwidth_m for c in candidates if c.kernel == "network")
@@ -344,4 +347,5 @@ def calibrate_streets(
         log.info("hot-street calibration: %s chosen of %d candidates on %d folds (%d fold test signals), %.1f s",
                  chosen.label(), len(candidates), n_folds, tested, seconds)
     return StreetCalibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
-                             n_folds=n_folds, fold_test_signals=tested, seconds=seconds, scores=scores)
+                             n_folds=n_folds, fold_test_signals=tested, seconds=seconds, scores=scores,
+                             resolved_measured=measured)

@@ -44,7 +44,8 @@ def calibration_from_json(choice: dict[str, Any]) -> Calibration:
     return Calibration(chosen=chosen, fallback=bool(choice["fallback"]), reason=str(choice["reason"]),
                        n_candidates=int(choice["candidates"]), n_folds=int(choice["folds"]),
                        fold_test_signals=int(choice["fold_test_signals"]), seconds=float(choice["seconds"]),
-                       recency_floor=float(choice.get("recency_floor", 0.0)))
+                       recency_floor=float(choice.get("recency_floor", 0.0)),
+                       resolved_measured=bool(choice.get("resolved_measured", False)))
 
 
 def installation_calibration(store, *, refit: bool = False) -> Calibration | None:
@@ -90,7 +91,8 @@ def street_calibration_from_json(choice: dict[str, Any]) -> StreetCalibration:
         resolved_weight=float(choice["resolved_weight"]), kernel=str(choice.get("kernel", "network")))
     return StreetCalibration(chosen=chosen, fallback=bool(choice["fallback"]), reason=str(choice["reason"]),
                              n_candidates=int(choice["candidates"]), n_folds=int(choice["folds"]),
-                             fold_test_signals=int(choice["fold_test_signals"]), seconds=float(choice["seconds"]))
+                             fold_test_signals=int(choice["fold_test_signals"]), seconds=float(choice["seconds"]),
+                             resolved_measured=bool(choice.get("resolved_measured", False)))
 
 
 def _graphs_key(paths: dict[str, Path]) -> str:

@@ -28,7 +28,7 @@ from .. import _time, settings
 from .._errors import InputError
 from .._time import after_local_days, parse_age, utc_timestamp
 from ..hotspots import HotspotParams, TimeWeighting, reference_time
-from ..hotspots.calibration import Calibration, reason_text
+from ..hotspots.calibration import Calibration, Choice, reason_text
 from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
 from ..hotspots.tuning import installation_calibration
 from ..i18n import N_, duration_words, format_number, translation
@@ -327,9 +327,20 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
             share=two(1 - c.blend), floor=two(calibration.recency_floor)),
         _("- spatial bandwidth of the forecast map: {kernel}").format(kernel=kernel),
         _("- near repeat: {state}").format(state=_("on") if c.near_repeat else _("off")),
-        _("- resolved signals: count") if c.resolved_weight else _("- resolved signals: do not count"),
+        "- " + _resolved_text(calibration, language),
         _time_line(c.time, language),
     ]
+
+
+def _resolved_text(choice: Choice, language: str) -> str:
+    """Whether resolved signals count, and whether the backtest found that or it is the rule."""
+    _ = translation(language).gettext
+    if choice.chosen.resolved_weight:
+        return _("resolved signals count")
+    if choice.resolved_measured:
+        return _("resolved signals do not count")
+    return _("resolved signals do not count (the rule, not measured: no signal was known to be resolved "
+             "before a test period began)")
 
 
 def _time_line(weighting: TimeWeighting | None, language: str) -> str:
@@ -377,7 +388,7 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
         how = _("{counts} of the weight on the street's own signals per km, {kernel} on the signals nearby "
                 "{reach} ({life})").format(counts=two(1 - c.blend), kernel=two(c.blend),
                                            reach=reach.format(m=g(c.bandwidth_m)), life=life)
-    resolved = _("resolved signals count") if c.resolved_weight else _("resolved signals do not count")
+    resolved = _resolved_text(calibration, language)
     # Each ward's graph has its own folds, and their count is summed over the wards.
     chosen = _("chosen from {candidates} candidates on {folds} periods, each ward's counted apart "
                "({signals} test signals)").format(
