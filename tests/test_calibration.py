@@ -143,6 +143,18 @@ def test_the_fixed_planner_is_the_old_surface(history, two_wards):
     fixed = backtest(history, split=SPLIT, wards=two_wards, params=BacktestParams(planner="fixed"))
     assert fixed.calibration is None
     assert fixed.scores["planner"].min() >= 0 and len(np.unique(fixed.scores["planner"])) > 10
+    # Known answer: every training signal on one cell centre, so the 100 m Gaussian of the old
+    # surface gives its four neighbours e^-0.5 and the four diagonal cells e^-1 of its score
+    # (to the millimetre that the trip through WGS84 moves the point).
+    rng = np.random.default_rng(3)
+    one_place = signals(np.full(40, 91_550.0), np.full(40, 452_450.0),
+                        pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(rng.uniform(0, 30, 40), "D"))
+    later = spots(rng, 5, "2026-04-01T12:00", 5, [[92_550, 452_550]])
+    top = np.sort(backtest(pd.concat([one_place, later], ignore_index=True), split=SPLIT, wards=two_wards,
+                           params=BacktestParams(planner="fixed")).scores["planner"])[::-1][:10]
+    assert top[1:5] == pytest.approx(top[0] * math.exp(-0.5), rel=1e-4)
+    assert top[5:9] == pytest.approx(top[0] * math.exp(-1), rel=1e-4)
+    assert top[9] < top[8]
 
 
 def test_params_name_the_bad_field():
