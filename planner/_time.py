@@ -103,9 +103,16 @@ def local_to_utc(naive: pd.Series) -> pd.Series:
 
 def after_local_days(moment: pd.Timestamp, days: float) -> pd.Timestamp:
     """The UTC moment ``days`` later (earlier when negative) on the local wall clock: a week from
-    Saturday 20:00 ends on Saturday 20:00 even when the clocks change in between (167 or 169 h)."""
+    Saturday 20:00 ends on Saturday 20:00 even when the clocks change in between (167 or 169 h).
+
+    A wall time in the hour the clocks go back is its second pass, so that a period ending then
+    holds all of that hour (the first pass would end it an hour before a signal in the second);
+    one in the hour the clocks skip moves forward to its end.
+    """
     wall = pd.Timestamp(moment).tz_convert(local_zone()).tz_localize(None) + pd.Timedelta(days=days)
-    return local_to_utc(pd.Series([wall])).iloc[0]
+    local = pd.Series([wall]).dt.tz_localize(settings.timezone(), ambiguous=np.zeros(1, dtype=bool),
+                                               nonexistent="shift_forward")
+    return local.dt.tz_convert("UTC").iloc[0]
 
 
 def local_day(moment: datetime) -> date:

@@ -314,6 +314,9 @@ def test_the_card_s_periods_are_local_weeks_across_the_clock_change():
     split = backtest_split(pd.DataFrame({"occurred_to": [latest - pd.Timedelta(days=3), latest]}))
     assert local_minute(split) == "2026-10-21 20:01"
     assert after_local_days(split, 7) == latest + pd.Timedelta(minutes=1)
+    for repeated in ("2026-10-25 00:30", "2026-10-25 01:30"):  # 02:30 local, in either pass of the hour
+        moment = pd.Timestamp(repeated, tz="UTC")
+        assert after_local_days(backtest_split(pd.DataFrame({"occurred_to": [moment]})), 7) > moment
 
 
 def test_model_card_sums_up_the_recent_periods_each_forecast_from_before_it(demo):
