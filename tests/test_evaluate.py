@@ -353,6 +353,17 @@ def test_rolling_folds_on_whole_months_and_on_a_short_history():
     assert week[short[0][0]].max() <= week[short[0][1]].min()
 
 
+def test_a_fold_of_31_days_before_1_april_is_march_across_the_clock_change():
+    """Month-only signals at local midnight: 31 days back from 1 April (summer time) reach 1 March
+    (winter time), so the first fold tests March alone, not February and March."""
+    months = pd.date_range("2025-10-01", "2026-03-01", freq="MS", tz="Europe/Amsterdam")
+    starts = pd.Series(months.repeat(3)).dt.tz_convert("UTC").reset_index(drop=True)
+    folds = rolling_folds(starts, starts, split=parse_split("2026-04-01"), horizon_days=31, folds=2,
+                          testable=np.ones(len(starts), dtype=bool))
+    local = starts.dt.tz_convert("Europe/Amsterdam").dt.month
+    assert set(local[folds[0][1]]) == {3} and set(local[folds[0][0]]) == {10, 11, 12, 1, 2}
+
+
 @pytest.mark.shipped_folds
 def test_rolling_folds_go_further_back_only_while_the_folds_hold_few_test_signals():
     """Beyond the asked folds, more of the same length are added until they hold ENOUGH_FOLD_SIGNALS test

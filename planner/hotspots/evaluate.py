@@ -41,8 +41,9 @@ at the threshold sharing the remaining places (below).
 Cross-validation of ``kde_cv`` (``BacktestParams.cv_bandwidths_m``, ``cv_folds``). Only the
 training signals are read. Going back from the split, each fold's origin is the latest training
 signal start at least one fold length before the previous origin (the split for the first
-fold); the fold length is ``horizon_days`` but at most the training period ÷ (folds + 1), so a
-short history still gives every fold something to train on. A fold splits like the backtest: it
+fold); the fold length is ``horizon_days`` (local calendar days, as the horizon) but at most the
+training period ÷ (folds + 1), so a short history still gives every fold something to train on.
+A fold splits like the backtest: it
 trains on the signals that began before its origin and ended by it, and is tested on those that
 began between its origin and the previous one (in the target window, as the real test signals
 are). Taking origins at signal starts keeps month-only data (police.uk) on whole months. When
@@ -442,15 +443,22 @@ def rolling_folds(
     """
     start = starts.to_numpy("datetime64[ns]")
     end = ends.to_numpy("datetime64[ns]")
-    span = split.to_datetime64() - start.min()
-    length = min(np.timedelta64(int(horizon_days * 86_400e9), "ns"), span // (folds + 1))
+    cap = (split.to_datetime64() - start.min()) // (folds + 1)
+    horizon = np.timedelta64(int(horizon_days * 86_400e9), "ns")
+
+    def fold_start(previous: np.datetime64) -> np.datetime64:
+        # A fold of the horizon counts local calendar days, as the backtest's own horizon does.
+        if cap < horizon:
+            return previous - cap
+        return after_local_days(pd.Timestamp(previous, tz="UTC"), -horizon_days).to_datetime64()
+
     out = []
     previous = split.to_datetime64()
     tested = 0
     for step in range(max(folds, MAX_FOLDS)):
         if step >= folds and tested >= ENOUGH_FOLD_SIGNALS:
             break
-        earlier = start[start <= previous - length]
+        earlier = start[start <= fold_start(previous)]
         if not len(earlier):
             break
         origin = earlier.max()
