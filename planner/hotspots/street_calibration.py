@@ -348,4 +348,4 @@ def calibrate_streets(
                  chosen.label(), len(candidates), n_folds, tested, seconds)
     return StreetCalibration(chosen=chosen, fallback=bool(reason), reason=reason, n_candidates=len(candidates),
                              n_folds=n_folds, fold_test_signals=tested, seconds=seconds, scores=scores,
-                             resolved_measured=measured)
+                             resolved_measured=measured and not reason)
