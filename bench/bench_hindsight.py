@@ -17,7 +17,8 @@ backtest chose.
 
 Prints per dataset and coverage: the planner and the best baseline as the backtest measures
 them, the candidate with the best mean PAI in hindsight and its PAI, and the candidate that is
-counts alone (per cell with the planner's signal weights; per km, resolved signals counted).
+counts alone (per cell with the planner's signal weights; per km, every signal counted: no status
+of these files is known at a split, so the one counts candidate counts them all).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from _cli import run_main
 from bench_baselines import RUNS, SHARED
 from bench_hot_streets import NETWORKS
 
+from planner._time import after_local_days
 from planner.hotspots import HotspotParams
 from planner.hotspots.calibration import FoldScoring, SignalUnits, calibrate_surface
 from planner.hotspots.evaluate import (
@@ -59,7 +61,7 @@ def masks(frame: pd.DataFrame, at: pd.Timestamp, horizon: float) -> tuple[np.nda
     start = pd.to_datetime(frame["occurred_from"], utc=True)
     end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
     return (((end <= at) & (start < at)).to_numpy(),
-            ((start >= at) & (start < at + pd.Timedelta(days=horizon))).to_numpy())
+            ((start >= at) & (start < after_local_days(at, horizon))).to_numpy())
 
 
 def cell_candidates(data: pd.DataFrame, split: str, horizon: float) -> tuple[dict, dict]:
@@ -159,7 +161,7 @@ def measure(shared: Path, *, only: str | None = None) -> list[str]:
                 data = read_for_backtest(signals)
                 pooled = collect(street_candidate_pai(data, graph, s, horizon) for s in splits)
             lines += table(label + ", per km of street", len(splits), *pooled,
-                           lambda c: c.counts_only and c.resolved_weight == 1)
+                           lambda c: c.counts_only)
     return lines
 
 
