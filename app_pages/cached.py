@@ -36,13 +36,13 @@ def current_store() -> Store:
     return store(database_url())
 
 
-def data_version() -> tuple[int, int]:
-    """Changes whenever signals or wards are added."""
-    current = current_store()
-    return current.incident_count(), len(current.ward_summary())
+def data_version() -> str:
+    """Changes whenever a signal is added, removed, resolved or anonymised, or a ward is added or
+    redrawn (``Store.calibration_fingerprint``: what the maps, plans and card are made of)."""
+    return current_store().calibration_fingerprint()
 
 
-def wards_or_stop() -> tuple[str, tuple[int, int], gpd.GeoDataFrame]:
+def wards_or_stop() -> tuple[str, str, gpd.GeoDataFrame]:
     """The store URL, data version and wards; with no wards yet the page says how and stops."""
 
     url, version = database_url(), data_version()
@@ -54,12 +54,12 @@ def wards_or_stop() -> tuple[str, tuple[int, int], gpd.GeoDataFrame]:
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def wards(url: str, version: tuple[int, int]) -> gpd.GeoDataFrame:
+def wards(url: str, version: str) -> gpd.GeoDataFrame:
     return store(url).wards()
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def ward_summary(url: str, version: tuple[int, int]) -> list[dict]:
+def ward_summary(url: str, version: str) -> list[dict]:
     return store(url).ward_summary()
 
 
@@ -73,7 +73,7 @@ def ward_graph(data_dir: str, url: str, ward: str) -> nx.MultiDiGraph:
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
-def hotspots(url: str, version: tuple[int, int], user: User, ward: str | None, since: str, until: str,
+def hotspots(url: str, version: str, user: User, ward: str | None, since: str, until: str,
              categories: tuple[str, ...], audience: str, window):
     """``access.visible_hotspots`` of the signals in a period (ISO dates, ``until`` exclusive)
     and categories, as ``user`` may see them; ``window`` shows that time of day as it is given."""
@@ -84,7 +84,7 @@ def hotspots(url: str, version: tuple[int, int], user: User, ward: str | None, s
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=64)
-def patrol_plan(url: str, version: tuple[int, int], data_dir: str, ward: str, window: str, weekday: int,
+def patrol_plan(url: str, version: str, data_dir: str, ward: str, window: str, weekday: int,
                 params, start: tuple[float, float] | None, vary_last: int, patrol_log: frozenset):
     """The plan ``was-planner route`` makes; its map draws ``Plan.hotspots``, the hotspots its stops
     are numbered from (public areas, open to everyone like the route itself).
@@ -135,7 +135,7 @@ def outcome_version() -> tuple[int, int]:
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
-def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], user: User,
+def coverage_report(url: str, version: str, patrols: int, outcomes: tuple[int, int], user: User,
                     data_dir: str, start: str, end: str, freq: str, today: str, needs: bool = False):
     """Everything the coverage page shows for ``[start, end)`` (``access.coverage_report``); with
     ``needs`` also each ward's capacity curve, as the municipal report has it (that takes a few
@@ -147,7 +147,7 @@ def coverage_report(url: str, version: tuple[int, int], patrols: int, outcomes: 
 
 
 @st.cache_data(show_spinner=False, ttl=600)
-def default_outcome(url: str, outcomes: tuple[int, int], version: tuple[int, int]) -> str:
+def default_outcome(url: str, outcomes: tuple[int, int], version: str) -> str:
     """What the effect review measures unless told otherwise (registered crime of the wards, or signals)."""
     from planner.review.effect import default_outcome as outcome
 
@@ -155,7 +155,7 @@ def default_outcome(url: str, outcomes: tuple[int, int], version: tuple[int, int
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=32)
-def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: tuple[int, int], start: str, end: str,
+def effect_review(url: str, version: str, patrols: int, outcomes: tuple[int, int], start: str, end: str,
                   split: str, treated: tuple[str, ...] | None, outcome: str, today: str):
     """The effect review with a chosen split, outcome and (or else the patrol log's) treated wards."""
     from datetime import date
@@ -169,7 +169,7 @@ def effect_review(url: str, version: tuple[int, int], patrols: int, outcomes: tu
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=16)
-def capacity(url: str, version: tuple[int, int], patrols: int, data_dir: str, ward: str, teams: int, now: str):
+def capacity(url: str, version: str, patrols: int, data_dir: str, ward: str, teams: int, now: str):
     """What ``ward`` needs: its capacity curve with ``teams`` teams a night."""
     from datetime import date
 
@@ -180,7 +180,7 @@ def capacity(url: str, version: tuple[int, int], patrols: int, data_dir: str, wa
 
 
 @st.cache_data(show_spinner=False, ttl=3600, max_entries=8)
-def model_card(url: str, version: tuple[int, int], language: str) -> str:
+def model_card(url: str, version: str, language: str) -> str:
     """The model card with the latest backtest on the store's own signals (a few seconds)."""
     from planner.review.modelcard import model_card as card
 

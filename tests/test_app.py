@@ -631,3 +631,19 @@ def test_identity_provider_sign_in_takes_the_role_from_the_claim(shared_install,
     stranger.run()
     assert any("no WAS role in the claim 'groups'" in e.value for e in stranger.error)
     assert not stranger.get("deck_gl_json_chart")
+
+
+def test_the_pages_cache_key_follows_a_redrawn_ward(tmp_path, monkeypatch, two_wards):
+    """Maps, plans and the card are cached per data version: redrawing a ward keeps the counts of
+    signals and wards, but must still give the pages a new version."""
+    monkeypatch.syspath_prepend(str(Path(APP).parent))
+    from app_pages import cached
+
+    monkeypatch.setenv("WAS_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("WAS_DATABASE_URL", raising=False)
+    store = open_store(settings.database_url())
+    store.save_wards(two_wards)
+    before = cached.data_version()
+    store.save_wards(two_wards.assign(geometry=two_wards.translate(xoff=50.0)))
+    assert cached.data_version() != before
+    store.engine.dispose()
