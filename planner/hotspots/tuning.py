@@ -4,8 +4,9 @@
 wards as study area, a week ahead) and keeps the choice in the store with the fingerprint of
 the signals and wards it saw (``Store.calibration_fingerprint``); while they stay the same the
 kept choice is used, and the first use after a change (an import, a resolved signal, retention,
-a ward added or redrawn) fits again. ``hotspot_params(store, ...)`` is the one way a front-end or service builds the
-weights of hotspots, hot streets and routes: the literature defaults tuned by that choice.
+a ward added or redrawn) fits again. ``hotspot_params(store, ...)`` is the one way a front-end
+or service builds the weights of hotspots, hot streets and routes: the literature defaults
+tuned by that choice.
 
 The hot streets get a choice of their own, per km of street (``hot_street_calibration``):
 ``installation_street_calibration(store)`` fits ``evaluate.calibrate_hot_streets`` on the
