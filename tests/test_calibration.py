@@ -201,9 +201,9 @@ def test_a_status_written_after_the_split_is_not_known_at_it(two_wards):
     params = BacktestParams(coverages=(1.0,))
     late = handled.assign(stored_at=pd.Timestamp("2026-04-20", tz="UTC"))
     as_open = handled.assign(status="open")
+    same = backtest(pd.concat([as_open, rest], ignore_index=True), split=SPLIT, wards=two_wards, params=params)
     for unknown in (handled, late):  # from a file (no stored_at), and stored after the split
         result = backtest(pd.concat([unknown, rest], ignore_index=True), split=SPLIT, wards=two_wards, params=params)
-        same = backtest(pd.concat([as_open, rest], ignore_index=True), split=SPLIT, wards=two_wards, params=params)
         assert np.array_equal(result.scores["planner"], same.scores["planner"])
         assert result.calibration.to_json() | {"seconds": 0} == same.calibration.to_json() | {"seconds": 0}
     known = backtest(pd.concat([stored_a_day_later(handled), rest], ignore_index=True), split=SPLIT,
