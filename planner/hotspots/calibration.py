@@ -539,11 +539,17 @@ class _Surface:
         return term
 
 
+def fold_origins(train: pd.DataFrame, folds: list[tuple[np.ndarray, np.ndarray]]) -> list[pd.Timestamp]:
+    """Each fold's "now": the start of its first test signal (``evaluate.rolling_folds``)."""
+    start = pd.to_datetime(train["occurred_from"], utc=True)
+    return [start[test].min() for _, test in folds]
+
+
 def knew_resolved(train: pd.DataFrame, folds: list[tuple[np.ndarray, np.ndarray]]) -> bool:
     """Whether some fold knew of a resolved signal at its origin (``weights.resolved_known``): only
     then can counting resolved signals be measured, so only then is it tried."""
-    start = pd.to_datetime(train["occurred_from"], utc=True)
-    return any(resolved_known(train, start[test].min()).any() for fit, test in folds if fit.any() and test.any())
+    used = [(fit, test) for fit, test in folds if fit.any() and test.any()]
+    return any(resolved_known(train, origin).any() for origin in fold_origins(train, used))
 
 
 def calibrate_surface(
@@ -592,7 +598,7 @@ def calibrate_surface(
     tested = 0
     chosen = params.prior
     if not reason:
-        origins = [start[test].min() for _, test in folds]
+        origins = fold_origins(train, folds)
         breaks = [tiebreak(fit) for fit, _ in folds]
 
         def score_of(i: int, k: int) -> np.ndarray:

@@ -58,6 +58,7 @@ from .calibration import (
     Choice,
     cv_choose,
     deterministic_rank,
+    fold_origins,
     knew_resolved,
     prior_reason,
 )
@@ -241,8 +242,7 @@ class _Area:
         self.x, self.y = x, y
         self.mx, self.my = self.kernel.mx, self.kernel.my
         self.folds = [(fit, test) for fit, test in folds if fit.any() and test.any()]
-        start = pd.to_datetime(train["occurred_from"], utc=True)
-        self.origins = [start[test].min() for _, test in self.folds]
+        self.origins = fold_origins(train, self.folds)
         resolved = [resolved_known(train, origin) for origin in self.origins]
         self.base = {(r, k): unresolved * np.where(resolved[k], r, 1.0)
                      for r in resolved_weights for k in range(len(self.folds))}
