@@ -44,10 +44,11 @@ from planner.hotspots.evaluate import (
     TIE_BANDWIDTH_M,
     BacktestParams,
     backtest,
+    fold_tiebreaks,
     hit_rates,
     kde_log_density,
-    length_hit_rates,
     parse_split,
+    ranked_length_hit_rates,
     read_for_backtest,
 )
 from planner.hotspots.evaluate import _study as study_cells  # the backtest's own cells, on purpose
@@ -109,8 +110,8 @@ def street_candidate_pai(data: pd.DataFrame, graph, split: str, horizon: float) 
     for coverage in COVERAGES:
         choice = calibrate_streets(
             [(graph, frame[both].reset_index(drop=True), [(train[both], test[both])])], now=at,
-            rates=lambda s, h, lengths, c=coverage: length_hit_rates(s, h, lengths, (c,), digits=None),
-            tiebreak=lambda x, y, mx, my: kde_log_density(x, y, mx, my, bandwidth_m=TIE_BANDWIDTH_M),
+            rates=lambda order, h, lengths, c=coverage: ranked_length_hit_rates(order, h, lengths, (c,), digits=None),
+            tiebreaks=fold_tiebreaks,
             coverages=(coverage,), hotspot=weights, snap_m=params.streets.snap_m)
         for candidate, rate in choice.scores:
             out[candidate, coverage] = rate / (coverage / 100)

@@ -9,12 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
+from scipy.special import logsumexp
 from typer.testing import CliRunner
 
 from planner._errors import InputError
 from planner.cli import app
 from planner.hotspots import TimeWindow
-from planner.hotspots.calibration import cv_choose
+from planner.hotspots.calibration import best_first, cv_choose
 from planner.hotspots.evaluate import (
     ALIASES,
     ENOUGH_FOLD_SIGNALS,
@@ -23,10 +24,12 @@ from planner.hotspots.evaluate import (
     BacktestParams,
     backtest,
     deterministic_rank,
+    fold_tiebreaks,
     hit_rates,
     kde_log_density,
     length_hit_rates,
     parse_split,
+    ranked_length_hit_rates,
     rolling_folds,
     scott_bandwidth,
 )
@@ -431,6 +434,53 @@ def test_length_hit_rates_take_the_threshold_street_in_part():
     assert result["hit_rate@100"] == pytest.approx(1.0)
     tied = length_hit_rates(np.zeros(3), hits, lengths, (5.0, 50.0))
     assert tied["pai@5"] == pytest.approx(1.0) and tied["pai@50"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_top_streets_alone_give_the_full_ranking_s_rates(seed):
+    """best_first + ranked_length_hit_rates = length_hit_rates of deterministic_rank, bit for bit, on scores
+    with many ties (zeros, repeated counts); the tie-break is read only for tied streets, once each."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400))
+    scores = np.where(rng.random(n) < 0.6, 0.0, rng.integers(1, 4, n) / rng.choice([1.0, 7.0], n))
+    lengths = rng.choice([0.0, 5.0, 40.0, 250.0], n, p=[0.05, 0.35, 0.4, 0.2])
+    hits = rng.poisson(0.3, n).astype(float)
+    tiebreak = rng.choice([0.0, -1.5, -3.0], n)  # ties in the tie-break too: then the lower index
+    coverages = (1.0, 5.0, 10.0)
+    asked = []
+
+    def read(units):
+        asked.extend(units.tolist())
+        return tiebreak[units]
+
+    order = best_first(scores, sizes=lengths, reach=max(coverages) / 100 * lengths.sum(), tiebreak=read)
+    full = np.argsort(-deterministic_rank(scores, tiebreak=tiebreak))
+    assert list(order) == list(full[:len(order)])
+    assert ranked_length_hit_rates(order, hits, lengths, coverages, digits=None) == length_hit_rates(
+        deterministic_rank(scores, tiebreak=tiebreak), hits, lengths, coverages, digits=None)
+    _, counts = np.unique(scores, return_counts=True)
+    tied = set(np.flatnonzero(np.isin(scores, _[counts > 1])))
+    assert set(asked) <= tied and len(asked) == len(set(asked))
+
+
+def test_each_fold_s_tiebreak_is_the_kde_of_its_own_signals():
+    """Nested folds pool their KDEs; every fold reads its own signals' KDE (the exact sum, within the KDE's
+    tolerance where scikit-learn keeps it: 5 bandwidths of a signal), whichever units are read first."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(0, 300, 600), rng.normal(0, 300, 600)
+    ux, uy = rng.uniform(-1500, 1500, 300), rng.uniform(-1500, 1500, 300)
+    when = rng.uniform(0, 1, 600)
+    fits = [when < cut for cut in (0.9, 0.6, 0.3)] + [rng.random(600) < 0.5]  # the last holds no other fold
+    readers = fold_tiebreaks(x, y, fits, ux, uy, bandwidth_m=50.0)
+    first = rng.permutation(300)[:40]
+    for k in (0, 3, 1, 2):
+        early = readers[k](first)
+        values = readers[k](np.arange(300))
+        squared = ((ux[:, None] - x[fits[k]]) ** 2 + (uy[:, None] - y[fits[k]]) ** 2) / 50.0**2
+        exact = logsumexp(-squared / 2, axis=1) - np.log(2 * np.pi * 50.0**2 * fits[k].sum())
+        near = squared.min(axis=1) < 5**2
+        assert near.sum() > 50 and values[near] == pytest.approx(exact[near], abs=1e-3)
+        assert np.array_equal(values[first], early)
 
 
 def test_network_known_answer_one_hot_street(one_hot_street, line_graph, two_wards):

@@ -119,7 +119,8 @@ def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
     split = pd.Timestamp(SPLIT, tz="Europe/Amsterdam").tz_convert("UTC")
     folds = rolling_folds(start, start, split=split, horizon_days=7, folds=2, testable=np.ones(len(history), bool))
     weights = HotspotParams(half_life_days=20.0, recency_floor=0.2)
-    area = _Area(street_grid, history, folds, hotspot=weights, reach_m=300.0, snap_m=50.0, resolved_weights=(0.0, 1.0))
+    area = _Area(street_grid, history, folds, hotspot=weights, candidates=StreetCalibrationParams().candidates(),
+                 snap_m=50.0)
     calibration = StreetCalibration(chosen=candidate, fallback=False, reason="", n_candidates=1, n_folds=1,
                                     fold_test_signals=1, seconds=0.0)
     fit = area.folds[0][0]
@@ -129,7 +130,45 @@ def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
                          now=area.origins[0])
     density = np.zeros(len(area.kernel.table))
     density[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy()
-    assert area.score(candidate, 0) == pytest.approx(density, rel=1e-9, abs=1e-12)
+    assert area.fold(0).score(candidate) == pytest.approx(density, rel=1e-9, abs=1e-12)
+
+
+def test_the_kernel_walked_in_batches_is_the_walking_distance():
+    """More source nodes than one batch of walks: each street's kernel density is the
+    quartic kernel of the walk from every signal (at a node) to its midpoint, as networkx walks it."""
+    import networkx as nx
+
+    from planner import streets
+
+    rng = np.random.default_rng(11)
+    raw, side = nx.MultiDiGraph(crs="EPSG:28992"), 20
+    xy = {i * side + j: (92_000.0 + 60 * i + rng.uniform(-15, 15), 452_000.0 + 60 * j + rng.uniform(-15, 15))
+          for i in range(side) for j in range(side)}
+    for node, (x, y) in xy.items():
+        raw.add_node(node, x=x, y=y)
+    for node in xy:
+        for other in (node + side, node + 1 if (node + 1) % side else None):
+            if other in xy:
+                length = math.dist(xy[node], xy[other]) * rng.uniform(1.0, 1.3)  # a street is seldom straight
+                for a, b in ((node, other), (other, node)):
+                    raw.add_edge(a, b, length=length, name=f"straat {min(node, other)}")
+    graph = streets.prepare_graph(raw)
+    at = rng.choice(list(graph.nodes), 300, replace=False)
+    x, y = np.array([graph.nodes[n]["x"] for n in at]), np.array([graph.nodes[n]["y"] for n in at])
+    weight = rng.uniform(0.5, 2.0, len(at))
+    kernel = NetworkKernel(graph, x, y, snap_m=1.0, bandwidths_m=(90.0, 200.0))
+    walks = nx.Graph()
+    for u, v, data in graph.edges(data=True):
+        if not walks.has_edge(u, v) or data["length"] < walks[u][v]["length"]:
+            walks.add_edge(u, v, length=data["length"])
+    dist = [nx.single_source_dijkstra_path_length(walks, node, cutoff=200.0, weight="length") for node in at]
+    table = kernel.table
+    for h in (90.0, 200.0):
+        expected = np.zeros(len(table))
+        for street, (u, v, length) in enumerate(zip(table["u"], table["v"], kernel.length, strict=True)):
+            d = np.array([min(ds.get(u, np.inf), ds.get(v, np.inf)) + length / 2 for ds in dist])
+            expected[street] = (weight * np.clip(1 - (d / h) ** 2, 0, None) ** 2).sum() / (16 * h / 15) * 1000
+        assert kernel.kernel_density(weight, bandwidth_m=h) == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 def test_counts_per_km_and_the_blend_known_answer(street_grid):
@@ -173,8 +212,8 @@ def test_bad_parameters_name_the_field(street_grid):
             StreetCalibrationParams(**kwargs)
     with pytest.raises(InputError, match="street_calibration"):
         BacktestParams(street_calibration=None)
-    kernel = NetworkKernel(street_grid, np.array([92_050.0]), np.array([452_000.0]), snap_m=50.0, reach_m=100.0)
-    with pytest.raises(InputError, match="reach"):
+    kernel = NetworkKernel(street_grid, np.array([92_050.0]), np.array([452_000.0]), snap_m=50.0, bandwidths_m=(100.0,))
+    with pytest.raises(InputError, match="bandwidths_m"):
         kernel.density(np.ones(1), np.ones(1), bandwidth_m=150.0, blend=1.0)
 
 

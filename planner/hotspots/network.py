@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -177,11 +178,11 @@ class HotStreets:
 class NetworkKernel:
     """Signals snapped to a walk graph, and the walking distances the hot-streets density needs.
 
-    Built once for a set of signals (at metric ``x, y`` in the graph's CRS) and the largest
-    kernel reach ``reach_m``; ``density`` then scores the streets for any weights of those
-    signals and any bandwidth up to ``reach_m`` without walking the network again, which is
-    what lets a calibration try many candidates (``calibration.calibrate_streets``).
-    ``hot_streets`` is this with ``reach_m`` = its bandwidth.
+    Built once for a set of signals (at metric ``x, y`` in the graph's CRS) and the network
+    kernel bandwidths ``bandwidths_m`` it will be asked for; ``density`` then scores the streets
+    for any weights of those signals at any of them, or with the planar kernel at any bandwidth,
+    without walking the network again, which is what lets a calibration try many candidates
+    (``calibration.calibrate_streets``). ``hot_streets`` is this with its one bandwidth.
 
     Each signal snaps to its nearest street within ``snap_m`` (``street_of``, −1 beyond); those
     ``use`` marks (default all) feed the kernel: a signal's weight goes to its street's two ends
@@ -192,7 +193,7 @@ class NetworkKernel:
     """
 
     def __init__(self, graph: nx.MultiDiGraph, x: np.ndarray, y: np.ndarray, *, snap_m: float,
-                 reach_m: float, use: np.ndarray | None = None) -> None:
+                 bandwidths_m: Sequence[float] = (), use: np.ndarray | None = None) -> None:
         graph_crs(graph)
         if graph.number_of_edges() == 0:
             msg = "the street graph has no edges"
@@ -204,7 +205,7 @@ class NetworkKernel:
         ev = self.table["v"].map(position).to_numpy(np.int64)
         self.length = self.table["length"].to_numpy(float)
         self.geometry = np.asarray(self.table["geometry"].to_list(), dtype=object)
-        self.reach_m = float(reach_m)
+        self.bandwidths_m = tuple(sorted({float(h) for h in bandwidths_m if h > 0}))
         mid = shapely.line_interpolate_point(self.geometry, 0.5, normalized=True)
         self.mx, self.my = shapely.get_x(mid), shapely.get_y(mid)
         self._planar_idx = np.arange(len(x)) if use is None else np.flatnonzero(use)
@@ -229,38 +230,33 @@ class NetworkKernel:
         shares = np.concatenate([1 - frac, frac])
         columns = np.tile(np.arange(n_sig), 2)
         positive = shares > 0
-        self._sources = np.unique(ends[positive])
+        node_xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
+        reach = max(self.bandwidths_m, default=0.0)
+        self._sources = _near_together(np.unique(ends[positive]), node_xy, reach)
         row_of = np.full(n_nodes, -1, dtype=np.int64)
         row_of[self._sources] = np.arange(len(self._sources))
         self._to_sources = sparse.csr_matrix(
             (shares[positive], (row_of[ends[positive]], columns[positive])), shape=(len(self._sources), n_sig))
-        self._mid_row = self._mid_col = self._mid_dist = np.zeros(0)
-        if n_sig and self.reach_m > 0:
-            node_xy = np.array([(graph.nodes[n]["x"], graph.nodes[n]["y"]) for n in nodes], dtype=float)
+        # Quartic kernels (streets × source nodes), one per bandwidth, in blocks of source columns.
+        self._kernels: dict[float, list[tuple[slice, sparse.csc_matrix]]] = {}
+        if n_sig and self.bandwidths_m:
             adjacency = _symmetric_min(eu, ev, self.length, n_nodes)
-            h = self.reach_m
-            closeness = _closeness_rows(adjacency, node_xy, self._sources, h).tocsc()
-            # Closeness of each source node to each street's midpoint, through either end.
-            mid = closeness[:, eu].maximum(closeness[:, ev]).tocoo()
-            data = mid.data - self.length[mid.col] / 2
-            ok = data > 0
-            self._mid_row, self._mid_col, self._mid_dist = mid.row[ok], mid.col[ok], h - data[ok]
-        self._kernels: dict[float, sparse.csr_matrix] = {}
-
-    def _kernel(self, h: float) -> sparse.csr_matrix:
-        """Quartic kernel (streets × source nodes) at bandwidth ``h`` ≤ ``reach_m``."""
-        if h not in self._kernels:
-            near = self._mid_dist < h
-            values = (1 - (self._mid_dist[near] / h) ** 2) ** 2
-            self._kernels[h] = sparse.csr_matrix(
-                (values, (self._mid_col[near], self._mid_row[near])), shape=(len(self.table), len(self._sources)))
-        return self._kernels[h]
+            self._kernels = _midpoint_kernels(adjacency, node_xy, self._sources, eu, ev, self.length,
+                                              self.bandwidths_m)
+        self._own = {h: self._own_street(h) for h in self.bandwidths_m}
 
     def _planar_kernel(self, h: float) -> BinnedGaussian:
         """Gaussian of sd ``h`` from the kernel's signals to the streets' midpoints, straight-line distance."""
         if h not in self._planar:
-            self._planar[h] = BinnedGaussian(np.column_stack([self.mx, self.my]), self._planar_xy, h)
+            self.build_planar((h,))
         return self._planar[h]
+
+    def build_planar(self, bandwidths_m: Iterable[float]) -> None:
+        """Build the planar kernels of ``bandwidths_m`` now rather than when first asked for."""
+        missing = [h for h in dict.fromkeys(bandwidths_m) if h not in self._planar]
+        units = np.column_stack([self.mx, self.my])
+        built = [BinnedGaussian(units, self._planar_xy, h) for h in missing]
+        self._planar.update(zip(missing, built, strict=True))
 
     def per_km(self, base: np.ndarray) -> np.ndarray:
         """Per street: the ``base`` weights of the signals snapped to it, per km (a street under 1 m counts as 1 m)."""
@@ -271,31 +267,42 @@ class NetworkKernel:
     def kernel_density(self, weight: np.ndarray, *, bandwidth_m: float, kernel: str = "network") -> np.ndarray:
         """Per street: ``R`` of ``HotStreetParams``, weighted signals per km, for per-signal ``weight``.
 
-        ``weight`` is given per signal, in the order of the ``x, y`` the kernel was built on; a
-        network ``bandwidth_m`` must not exceed ``reach_m``. The planar ``R`` is the Gaussian
-        density at the midpoints, scaled as the counts per km are: Σ ``R`` × km = the snapped
-        signals' weight ``W``.
+        ``weight`` is given per signal, in the order of the ``x, y`` the kernel was built on, or
+        as columns of such weights (then one column of densities each: many weightings cost
+        little more than one); a network ``bandwidth_m`` must be one of ``bandwidths_m``. The planar
+        ``R`` is the Gaussian density at the midpoints, scaled as the counts per km are: Σ ``R``
+        × km = the snapped signals' weight ``W``.
         """
-        if kernel == "network" and bandwidth_m > self.reach_m:
-            msg = f"bandwidth_m {bandwidth_m:g} exceeds the kernel's reach of {self.reach_m:g} m"
+        if kernel == "network" and float(bandwidth_m) not in self.bandwidths_m:
+            known = ", ".join(f"{h:g}" for h in self.bandwidths_m) or "none"
+            msg = (f"bandwidth_m {bandwidth_m:g} is not one of the kernel's network bandwidths ({known} m): "
+                   "build the NetworkKernel with it in bandwidths_m")
             raise InputError(msg)
-        w = weight[self.signal_idx]
-        out = np.zeros(len(self.table))
-        if kernel == "planar" and w.sum() > 0:
-            recent = self._planar_kernel(bandwidth_m).weights(weight[self._planar_idx])
-            carried = (recent * self.length).sum() / 1000
-            if carried > 0:
-                out = recent * (w.sum() / carried)
-        elif kernel == "network" and len(w):
+        columns = np.asarray(weight, dtype=float).reshape(len(weight), -1)
+        w = columns[self.signal_idx]
+        out = np.zeros((len(self.table), columns.shape[1]))
+        if kernel == "planar":
+            recent = self._planar_kernel(bandwidth_m).weights(columns[self._planar_idx])
+            total, carried = w.sum(axis=0), self.length @ recent / 1000
+            scale = np.divide(total, carried, out=np.zeros_like(total), where=(total > 0) & (carried > 0))
+            out = recent * scale
+        elif len(w):
             h = bandwidth_m
-            t, edge_len = self.t, self.length[self.edge_idx]
-            recent = self._kernel(h) @ (self._to_sources @ w)
-            # On its own street a signal lies |t - L/2| from the midpoint, not L/2.
-            own = np.clip(1 - (np.abs(t - edge_len / 2) / h) ** 2, 0, None) ** 2
-            via_end = np.clip(1 - (edge_len / 2 / h) ** 2, 0, None) ** 2
-            recent += np.bincount(self.edge_idx, weights=w * (own - via_end), minlength=len(self.table))
+            at_sources = self._to_sources @ w
+            recent = self._own[h] @ w
+            for sources, block in self._kernels[h]:
+                recent += block @ at_sources[sources]
             out = recent / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
-        return out
+        return out if np.ndim(weight) > 1 else out[:, 0]
+
+    def _own_street(self, h: float) -> sparse.csr_matrix:
+        """What the kernel at ``h`` misses on a signal's own street (streets × snapped signals):
+        there it lies |t − L/2| from the midpoint, not the L/2 through an end."""
+        edge_len = self.length[self.edge_idx]
+        own = np.clip(1 - (np.abs(self.t - edge_len / 2) / h) ** 2, 0, None) ** 2
+        via_end = np.clip(1 - (edge_len / 2 / h) ** 2, 0, None) ** 2
+        return sparse.csr_matrix((own - via_end, (self.edge_idx, np.arange(len(self.edge_idx)))),
+                                 shape=(len(self.table), len(self.edge_idx)))
 
     def counts_density(self, base: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Per street: ``L · W / B`` of ``HotStreetParams``: the counts per km carrying the kernel's weight."""
@@ -350,8 +357,8 @@ def hot_streets(
     base = base_weights(weights)
     weight = base * weights["recency"].to_numpy()
     bandwidth = params.bandwidth_m if params.blend > 0 else 0.0
-    reach = bandwidth if params.kernel == "network" else 0.0
-    kernel = NetworkKernel(graph, x, y, snap_m=params.snap_m, reach_m=reach, use=base > 0)
+    network = (bandwidth,) if params.kernel == "network" else ()
+    kernel = NetworkKernel(graph, x, y, snap_m=params.snap_m, bandwidths_m=network, use=base > 0)
     density = kernel.density(base, weight, bandwidth_m=bandwidth, blend=params.blend, kernel=params.kernel)
     table, directed_row, length = kernel.table, kernel.directed_row, kernel.length
     n_snapped = int((kernel.street_of >= 0).sum())
@@ -390,36 +397,56 @@ def _symmetric_min(eu: np.ndarray, ev: np.ndarray, length: np.ndarray, n: int) -
                              shape=(n, n)).tocsr()
 
 
-def _closeness_rows(
-    adjacency: sparse.csr_matrix, node_xy: np.ndarray, sources: np.ndarray, h: float
-) -> sparse.csr_matrix:
-    """``h - distance`` (> 0) from each source node to every node within ``h``, as sparse rows.
+def _near_together(sources: np.ndarray, node_xy: np.ndarray, h: float) -> np.ndarray:
+    """``sources`` in bands of 4 h from south to north, west to east in each: the order
+    ``_midpoint_kernels`` walks them in, so that each batch's nodes within h are few."""
+    band = np.floor(node_xy[sources, 1] / (4 * h)) if h > 0 else np.zeros(len(sources))
+    return sources[np.lexsort((node_xy[sources, 0], band))]
 
-    A walk of length ≤ h never leaves the disc of radius h around its start, so each batch of
-    nearby sources runs Dijkstra on the nodes within h (straight line) of the batch only.
+
+def _midpoint_kernels(
+    adjacency: sparse.csr_matrix, node_xy: np.ndarray, sources: np.ndarray, eu: np.ndarray, ev: np.ndarray,
+    length: np.ndarray, bandwidths: Sequence[float],
+) -> dict[float, list[tuple[slice, sparse.csc_matrix]]]:
+    """Per bandwidth h, the quartic kernel ``(1 − (d / h)²)²`` (streets × ``sources``) of every street
+    midpoint a walk d < h from a source node, as blocks of columns (the sources each covers).
+
+    The walk to a midpoint goes through the nearer end of the street (``eu``, ``ev``) and half its
+    ``length``. A walk of length ≤ h never leaves the disc of radius h around its start, so each
+    batch of nearby sources (``_near_together``) runs Dijkstra on the nodes within the largest h
+    (straight line) of the batch only. Each batch's walks are a block of the kernels: joining
+    the blocks into one matrix took more time, in memory, than the walks.
     """
-    tree = cKDTree(node_xy)
-    order = sources[np.lexsort((node_xy[sources, 0], np.floor(node_xy[sources, 1] / (4 * h))))]
-    rows, cols, values = [], [], []
-    position = np.full(len(node_xy), -1, dtype=np.int64)
-    position[sources] = np.arange(len(sources))
+    reach = max(bandwidths)
+    radius = reach * (1 + 1e-9) + 1e-6
     chunk = 256
-    for begin in range(0, len(order), chunk):
-        batch = order[begin : begin + chunk]
-        near = tree.query_ball_point(node_xy[batch], r=h * (1 + 1e-9) + 1e-6)
-        local = np.unique(np.concatenate([np.asarray(n, dtype=np.int64) for n in near] + [batch]))
-        sub = adjacency[local][:, local]
-        starts = np.searchsorted(local, batch)
-        dist = csgraph.dijkstra(sub, directed=False, indices=starts, limit=h)
-        r, c = np.nonzero(np.isfinite(dist))
-        close = h - dist[r, c]
-        keep = close > 0
-        rows.append(position[batch][r[keep]])
-        cols.append(local[c[keep]])
-        values.append(close[keep])
-    shape = (len(sources), len(node_xy))
-    if not rows:
-        return sparse.csr_matrix(shape)
-    return sparse.coo_matrix(
-        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=shape
-    ).tocsr()
+
+    def walk(begin: int) -> dict[float, sparse.csc_matrix]:
+        batch = sources[begin : begin + chunk]
+        corner_lo, corner_hi = node_xy[batch].min(axis=0) - radius, node_xy[batch].max(axis=0) + radius
+        box = np.flatnonzero(((node_xy >= corner_lo) & (node_xy <= corner_hi)).all(axis=1))
+        nearest, _ = cKDTree(node_xy[batch]).query(node_xy[box], distance_upper_bound=radius)
+        local = box[np.isfinite(nearest)]
+        dist = csgraph.dijkstra(adjacency[local][:, local], directed=False,
+                                indices=np.searchsorted(local, batch), limit=reach)
+        local_of = np.full(len(node_xy), -1, dtype=np.int64)
+        local_of[local] = np.arange(len(local))
+        lu, lv = local_of[eu], local_of[ev]
+        touched = np.flatnonzero((lu >= 0) | (lv >= 0))
+        # A node outside ``local`` (−1: the column appended) is further than h from every source of the batch.
+        dist = np.hstack([dist, np.full((len(batch), 1), np.inf)])
+        mid = np.minimum(dist[:, lu[touched]], dist[:, lv[touched]]) + length[touched] / 2
+        row, col = np.nonzero(mid < reach)
+        d = mid[row, col]
+        blocks = {}
+        for h in bandwidths:
+            near = d < h
+            columns = np.r_[0, np.cumsum(np.bincount(row[near], minlength=len(batch)))]
+            blocks[h] = sparse.csc_matrix(((1 - (d[near] / h) ** 2) ** 2, touched[col[near]], columns),
+                                          shape=(len(length), len(batch)))
+        return blocks
+
+    begins = range(0, len(sources), chunk)
+    walked = [walk(begin) for begin in begins]
+    return {h: [(slice(begin, begin + chunk), blocks[h]) for begin, blocks in zip(begins, walked, strict=True)]
+            for h in bandwidths}

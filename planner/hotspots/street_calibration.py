@@ -56,8 +56,8 @@ from .calibration import (
     NOTHING_CAUGHT,
     CalibrationParams,
     Choice,
+    best_first,
     cv_choose,
-    deterministic_rank,
     fold_origins,
     knew_resolved,
     prior_reason,
@@ -230,60 +230,88 @@ class _Area:
     """One graph and its training signals: the kernel, the weights and the streets' midpoints."""
 
     def __init__(self, graph: nx.MultiDiGraph, train: pd.DataFrame, folds: Folds, *, hotspot: HotspotParams,
-                 reach_m: float, snap_m: float, resolved_weights: tuple[float, ...]) -> None:
+                 candidates: Sequence[StreetSurfaceParams], snap_m: float) -> None:
         self.train, self.hotspot = train, hotspot
+        kernels = [c for c in candidates if not c.counts_only]
+        self.weightings = list(dict.fromkeys((c.resolved_weight, c.half_life_days) for c in kernels))
+        self.kernel_bandwidths = list(dict.fromkeys((c.kernel, c.bandwidth_m) for c in kernels))
         x, y, _ = metric_xy(train, graph_crs(graph))
         end = pd.to_datetime(train["occurred_to"], utc=True).fillna(pd.to_datetime(train["occurred_from"], utc=True))
         now = end.max() if len(train) else None
         # A fold knows the statuses of its origin (``weights.resolved_known``), not the data's.
         unresolved = base_weights(signal_weights(train, params=replace(hotspot, resolved_weight=1.0), now=now))
         use = unresolved > 0
-        self.kernel = NetworkKernel(graph, x, y, snap_m=snap_m, reach_m=reach_m, use=use)
+        self.kernel = NetworkKernel(graph, x, y, snap_m=snap_m, use=use,
+                                    bandwidths_m=[h for kernel, h in self.kernel_bandwidths if kernel == "network"])
+        self.kernel.build_planar(h for kernel, h in self.kernel_bandwidths if kernel == "planar")
         self.x, self.y = x, y
         self.mx, self.my = self.kernel.mx, self.kernel.my
         self.folds = [(fit, test) for fit, test in folds if fit.any() and test.any()]
         self.origins = fold_origins(train, self.folds)
         resolved = [resolved_known(train, origin) for origin in self.origins]
         self.base = {(r, k): unresolved * np.where(resolved[k], r, 1.0)
-                     for r in resolved_weights for k in range(len(self.folds))}
-        self._recency: dict[tuple[int, float | None], np.ndarray] = {}
-        # Every blend of a kernel, and every kernel of a half-life, share these parts.
-        self._kernel_parts: dict[tuple, np.ndarray] = {}
-        self._count_parts: dict[tuple, np.ndarray] = {}
+                     for r in {c.resolved_weight for c in candidates} for k in range(len(self.folds))}
 
     def hits(self, test: np.ndarray) -> np.ndarray:
         """Fold test signals per street (those within ``snap_m`` of one)."""
         streets = self.kernel.street_of[test]
         return np.bincount(streets[streets >= 0], minlength=len(self.kernel.table)).astype(float)
 
-    def recency(self, k: int, half_life: float | None) -> np.ndarray:
-        key = (k, half_life)
-        if key not in self._recency:
-            if half_life is not None and math.isinf(half_life):
-                self._recency[key] = np.ones(len(self.train))
-            else:
-                params = self.hotspot if half_life is None else replace(
-                    self.hotspot, half_life_days=half_life, recency_floor=0.0)
-                weights = signal_weights(self.train, params=params, now=self.origins[k])
-                self._recency[key] = weights["recency"].to_numpy()
-        return self._recency[key]
+    def fold(self, k: int) -> _Fold:
+        return _Fold(self, k)
 
-    def score(self, candidate: StreetSurfaceParams, k: int) -> np.ndarray:
-        """The candidate's density per street from fold ``k``'s training signals, as ``hot_streets`` scores."""
-        base = self.base[candidate.resolved_weight, k] * self.folds[k][0]
+
+class _Fold:
+    """Fold ``k`` of an area: its candidates' densities and the parts they share, its own (the
+    folds are judged side by side)."""
+
+    def __init__(self, area: _Area, k: int) -> None:
+        self.area, self.k = area, k
+        self._recency: dict[float | None, np.ndarray] = {}
+        # Every blend of a kernel, and every kernel of a half-life, share these parts.
+        self._kernel_parts: dict[tuple, np.ndarray] = {}
+        self._count_parts: dict[tuple, np.ndarray] = {}
+
+    def recency(self, half_life: float | None) -> np.ndarray:
+        if half_life not in self._recency:
+            area = self.area
+            if half_life is not None and math.isinf(half_life):
+                self._recency[half_life] = np.ones(len(area.train))
+            else:
+                params = area.hotspot if half_life is None else replace(
+                    area.hotspot, half_life_days=half_life, recency_floor=0.0)
+                weights = signal_weights(area.train, params=params, now=area.origins[self.k])
+                self._recency[half_life] = weights["recency"].to_numpy()
+        return self._recency[half_life]
+
+    def base(self, resolved_weight: float) -> np.ndarray:
+        return self.area.base[resolved_weight, self.k] * self.area.folds[self.k][0]
+
+    def score(self, candidate: StreetSurfaceParams) -> np.ndarray:
+        """The candidate's density per street from the fold's training signals, as ``hot_streets`` scores."""
+        kernel = self.area.kernel
+        base = self.base(candidate.resolved_weight)
         # Counts per km ignore the half-life, but their scale W / B is the weights' own, as in hot_streets.
         life = None if candidate.counts_only else candidate.half_life_days
-        weight = base * self.recency(k, life)
-        counts_key = (k, candidate.resolved_weight, life)
+        counts_key = (candidate.resolved_weight, life)
         if counts_key not in self._count_parts:
-            self._count_parts[counts_key] = self.kernel.counts_density(base, weight)
+            self._count_parts[counts_key] = kernel.counts_density(base, base * self.recency(life))
         if candidate.counts_only:
-            return self.kernel.mix(None, self._count_parts[counts_key], 0.0)
-        kernel_key = (*counts_key, candidate.kernel, candidate.bandwidth_m)
-        if kernel_key not in self._kernel_parts:
-            self._kernel_parts[kernel_key] = self.kernel.kernel_density(weight, bandwidth_m=candidate.bandwidth_m,
-                                                                        kernel=candidate.kernel)
-        return self.kernel.mix(self._kernel_parts[kernel_key], self._count_parts[counts_key], candidate.blend)
+            return kernel.mix(None, self._count_parts[counts_key], 0.0)
+        if not self._kernel_parts:
+            self._kernel_parts = self._kernels()
+        return kernel.mix(self._kernel_parts[(*counts_key, candidate.kernel, candidate.bandwidth_m)],
+                          self._count_parts[counts_key], candidate.blend)
+
+    def _kernels(self) -> dict[tuple, np.ndarray]:
+        """Every candidate kernel's density, for all the candidates' weightings at once."""
+        area = self.area
+        columns = np.column_stack([self.base(r) * self.recency(life) for r, life in area.weightings])
+        return {(r, life, kernel, h): density
+                for kernel, h in area.kernel_bandwidths
+                for (r, life), density in zip(area.weightings,
+                                              area.kernel.kernel_density(columns, bandwidth_m=h, kernel=kernel).T,
+                                              strict=True)}
 
 
 def calibrate_streets(
@@ -291,7 +319,8 @@ def calibrate_streets(
     *,
     now: pd.Timestamp,
     rates: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, float]],
-    tiebreak: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    tiebreaks: Callable[[np.ndarray, np.ndarray, list[np.ndarray], np.ndarray, np.ndarray],
+                        Sequence[Callable[[np.ndarray], np.ndarray]]],
     coverages: tuple[float, ...],
     hotspot: HotspotParams = HotspotParams(),
     snap_m: float = HotStreetParams.snap_m,
@@ -300,10 +329,12 @@ def calibrate_streets(
     """Choose the hot-streets surface on the areas' training signals as of ``now`` (module docstring).
 
     Each area is ``(graph, train, folds)``: a prepared walk graph, the training signals only
-    and ``(fit, test)`` masks over them (``evaluate.rolling_folds``). ``rates(scores, hits,
-    lengths)`` gives ``hit_rate@c`` by share of street length (``evaluate.length_hit_rates``);
-    ``tiebreak(x, y, mx, my)`` orders the streets (midpoints ``mx, my``) a candidate scores
-    equally, from a fold's training signals at ``x, y``. ``hotspot`` are the weights the hot
+    and ``(fit, test)`` masks over them (``evaluate.rolling_folds``). ``rates(best_first, hits,
+    lengths)`` gives ``hit_rate@c`` by share of street length of the streets taken in that order
+    (``evaluate.ranked_length_hit_rates``); ``tiebreaks(x, y, fits, mx, my)``, from the training
+    signals at ``x, y`` and the folds' ``fit`` masks, is per fold a function of street indices
+    whose values order the streets (midpoints ``mx, my``) a candidate scores equally
+    (``evaluate.fold_tiebreaks``). ``hotspot`` are the weights the hot
     streets get (their recency is the ``None`` half-life). Nothing after ``now`` is read but
     what the training signals hold.
     """
@@ -318,21 +349,25 @@ def calibrate_streets(
     candidates = params.candidates(resolved=measured)
     caught, tested, n_folds = np.zeros(len(candidates)), 0, 0
     if not reason:
-        reach = max(c.bandwidth_m for c in candidates if c.kernel == "network")
         for graph, train, folds in areas:
-            area = _Area(graph, train, folds, hotspot=hotspot, reach_m=reach, snap_m=snap_m,
-                         resolved_weights=tuple({c.resolved_weight for c in candidates}))
-            if not area.folds:
-                continue
-            breaks = [tiebreak(area.x[fit], area.y[fit], area.mx, area.my) for fit, _ in area.folds]
+            area = _Area(graph, train, folds, hotspot=hotspot, candidates=candidates, snap_m=snap_m)
+            lengths, reach = area.kernel.length, max(coverages) / 100 * float(area.kernel.length.sum())
+            breaks = tiebreaks(area.x, area.y, [fit for fit, _ in area.folds], area.mx, area.my)
 
-            def score_of(i: int, k: int, area: _Area = area, breaks: list = breaks) -> np.ndarray:
-                return deterministic_rank(area.score(candidates[i], k), tiebreak=breaks[k])
+            def judge(k: int, area: _Area = area, lengths: np.ndarray = lengths, reach: float = reach,
+                      breaks: Sequence = breaks) -> tuple[np.ndarray, int]:
+                fold = area.fold(k)
 
-            _, got, n = cv_choose(score_of, len(candidates), area.folds, fold_hits=area.hits,
-                                  rates=lambda s, h, area=area: rates(s, h, area.kernel.length),
-                                  coverages=coverages)
-            caught, tested, n_folds = caught + got, tested + n, n_folds + len(area.folds)
+                def score_of(i: int, _: int) -> np.ndarray:
+                    return best_first(fold.score(candidates[i]), sizes=lengths, reach=reach, tiebreak=breaks[k])
+
+                _, got, n = cv_choose(score_of, len(candidates), [area.folds[k]], fold_hits=area.hits,
+                                      rates=lambda order, h: rates(order, h, lengths), coverages=coverages)
+                return got, n
+
+            for got, n in map(judge, range(len(area.folds))):
+                caught, tested = caught + got, tested + n
+            n_folds += len(area.folds)
         if not caught.any():
             reason = NOTHING_CAUGHT
     chosen, scores = params.prior, ()
