@@ -112,6 +112,27 @@ def emergency_number() -> str:
     return number
 
 
+KERNEL_THREADS_MAX = 4
+
+
+def kernel_threads() -> int:
+    """Threads the hot streets' kernels are built on (``WAS_KERNEL_THREADS``, default the cores
+    this process may use, at most 4).
+
+    The walks and planar kernels of a large ward run in compiled code that lets the other threads
+    go on; set 1 where every core is already busy, e.g. on the workers of a cluster."""
+    text = (os.environ.get("WAS_KERNEL_THREADS") or "").strip()
+    if not text:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return max(1, min(KERNEL_THREADS_MAX, cores))
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        from ._errors import InputError
+
+        msg = f"WAS_KERNEL_THREADS must be a whole number of threads, 1 or more, such as 2, got {text!r}"
+        raise InputError(msg)
+    return int(text)
+
+
 NETWORK_ATTRIBUTION_MAX_CHARS = 120
 
 

@@ -133,8 +133,8 @@ def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
     assert area.fold(0).score(candidate) == pytest.approx(density, rel=1e-9, abs=1e-12)
 
 
-def test_the_kernel_walked_in_batches_is_the_walking_distance():
-    """More source nodes than one batch of walks: each street's kernel density is the
+def test_the_kernel_walked_in_batches_on_threads_is_the_walking_distance(monkeypatch):
+    """More source nodes than one batch of walks, on 1 and 2 threads: each street's kernel density is the
     quartic kernel of the walk from every signal (at a node) to its midpoint, as networkx walks it."""
     import networkx as nx
 
@@ -156,7 +156,12 @@ def test_the_kernel_walked_in_batches_is_the_walking_distance():
     at = rng.choice(list(graph.nodes), 300, replace=False)
     x, y = np.array([graph.nodes[n]["x"] for n in at]), np.array([graph.nodes[n]["y"] for n in at])
     weight = rng.uniform(0.5, 2.0, len(at))
-    kernel = NetworkKernel(graph, x, y, snap_m=1.0, bandwidths_m=(90.0, 200.0))
+    densities = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("WAS_KERNEL_THREADS", threads)
+        kernel = NetworkKernel(graph, x, y, snap_m=1.0, bandwidths_m=(90.0, 200.0))
+        densities[threads] = {h: kernel.kernel_density(weight, bandwidth_m=h) for h in (90.0, 200.0)}
+    assert all(np.array_equal(densities["1"][h], densities["2"][h]) for h in (90.0, 200.0))
     walks = nx.Graph()
     for u, v, data in graph.edges(data=True):
         if not walks.has_edge(u, v) or data["length"] < walks[u][v]["length"]:
@@ -168,7 +173,26 @@ def test_the_kernel_walked_in_batches_is_the_walking_distance():
         for street, (u, v, length) in enumerate(zip(table["u"], table["v"], kernel.length, strict=True)):
             d = np.array([min(ds.get(u, np.inf), ds.get(v, np.inf)) + length / 2 for ds in dist])
             expected[street] = (weight * np.clip(1 - (d / h) ** 2, 0, None) ** 2).sum() / (16 * h / 15) * 1000
-        assert kernel.kernel_density(weight, bandwidth_m=h) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+        assert densities["1"][h] == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_the_choice_is_the_same_on_one_thread_or_two(history, street_grid, monkeypatch):
+    """The folds are judged side by side: every candidate scores as when they are judged one after another."""
+    chosen = {}
+    for threads in ("1", "2"):
+        monkeypatch.setenv("WAS_KERNEL_THREADS", threads)
+        chosen[threads] = calibrate_hot_streets([(street_grid, history)], now=pd.Timestamp(SPLIT, tz="UTC"))
+    assert chosen["1"].n_folds > 1 and chosen["1"].scores == chosen["2"].scores
+    assert without_seconds(chosen["1"]) == without_seconds(chosen["2"])
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_a_bad_thread_count_names_the_setting(monkeypatch, value):
+    from planner import settings
+
+    monkeypatch.setenv("WAS_KERNEL_THREADS", value)
+    with pytest.raises(InputError, match="WAS_KERNEL_THREADS must be a whole number"):
+        settings.kernel_threads()
 
 
 def test_counts_per_km_and_the_blend_known_answer(street_grid):

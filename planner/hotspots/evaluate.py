@@ -103,6 +103,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -464,11 +465,17 @@ class _FoldTiebreaks:
                           key=self.sizes.__getitem__, default=None) for k, f in enumerate(fits)]
         self.values = [np.full(len(ux), np.nan) for _ in fits]
         self._kdes: dict[int, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {}
+        # Folds are read side by side; a fold reads only the folds inside it, so no two wait on each other.
+        self._locks = [threading.Lock() for _ in fits]
 
     def readers(self) -> list[Callable[[np.ndarray], np.ndarray]]:
         return [lambda units, k=k: self.read(k, units) for k in range(len(self.fits))]
 
     def read(self, k: int, units: np.ndarray) -> np.ndarray:
+        with self._locks[k]:
+            return self._read(k, units)
+
+    def _read(self, k: int, units: np.ndarray) -> np.ndarray:
         missing = units[np.isnan(self.values[k][units])]
         if len(missing):
             inner = self.inner[k]

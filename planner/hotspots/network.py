@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from .. import settings
 from .._errors import InputError
 from .._geo import graph_crs, metric_xy, require_crs, street_table
+from .._threads import thread_map
 from .._validation import Constraints, check_params, instance, one_of, real
 from ._json import jsonable
 from ._kernel import BinnedGaussian
@@ -252,10 +253,11 @@ class NetworkKernel:
         return self._planar[h]
 
     def build_planar(self, bandwidths_m: Iterable[float]) -> None:
-        """Build the planar kernels of ``bandwidths_m`` now rather than when first asked for."""
+        """Build the planar kernels of ``bandwidths_m`` now and side by side (``thread_map``), rather
+        than one by one when first asked for."""
         missing = [h for h in dict.fromkeys(bandwidths_m) if h not in self._planar]
         units = np.column_stack([self.mx, self.my])
-        built = [BinnedGaussian(units, self._planar_xy, h) for h in missing]
+        built = thread_map(lambda h: BinnedGaussian(units, self._planar_xy, h), missing)
         self._planar.update(zip(missing, built, strict=True))
 
     def per_km(self, base: np.ndarray) -> np.ndarray:
@@ -414,8 +416,9 @@ def _midpoint_kernels(
     The walk to a midpoint goes through the nearer end of the street (``eu``, ``ev``) and half its
     ``length``. A walk of length ≤ h never leaves the disc of radius h around its start, so each
     batch of nearby sources (``_near_together``) runs Dijkstra on the nodes within the largest h
-    (straight line) of the batch only. Each batch's walks are a block of the kernels: joining
-    the blocks into one matrix took more time, in memory, than the walks.
+    (straight line) of the batch only. The batches are walked side by side (``thread_map``), and
+    each one's walks are a block of the kernels: joining the blocks into one matrix took more
+    time, in memory, than the walks.
     """
     reach = max(bandwidths)
     radius = reach * (1 + 1e-9) + 1e-6
@@ -447,6 +450,6 @@ def _midpoint_kernels(
         return blocks
 
     begins = range(0, len(sources), chunk)
-    walked = [walk(begin) for begin in begins]
+    walked = thread_map(walk, begins)
     return {h: [(slice(begin, begin + chunk), blocks[h]) for begin, blocks in zip(begins, walked, strict=True)]
             for h in bandwidths}

@@ -1,0 +1,22 @@
+"""Work shared among a few threads, for compiled code that lets the others go on (``settings.kernel_threads``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from . import settings
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
+    """``[function(item) for item in items]``, in that order, on up to ``settings.kernel_threads()`` threads."""
+    items = list(items)
+    workers = min(settings.kernel_threads(), len(items))
+    if workers <= 1:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, items))
