@@ -12,10 +12,11 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def thread_map(function: Callable[[Item], Result], items: Iterable[Item]) -> list[Result]:
-    """``[function(item) for item in items]``, in that order, on up to ``settings.kernel_threads()`` threads."""
+def thread_map(function: Callable[[Item], Result], items: Iterable[Item], *, threaded: bool = True) -> list[Result]:
+    """``[function(item) for item in items]``, in that order, on up to ``settings.kernel_threads()``
+    threads (one when not ``threaded``: small work gains nothing and loses to the threads' turns)."""
     items = list(items)
-    workers = min(settings.kernel_threads(), len(items))
+    workers = min(settings.kernel_threads(), len(items)) if threaded else 1
     if workers <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(workers) as pool:

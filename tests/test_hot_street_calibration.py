@@ -12,7 +12,7 @@ import pytest
 from pyproj import Transformer
 
 from planner._errors import InputError
-from planner.hotspots import HotspotParams, HotStreetParams, NetworkKernel, hot_streets
+from planner.hotspots import HotspotParams, HotStreetParams, NetworkKernel, hot_streets, network, street_calibration
 from planner.hotspots.evaluate import BacktestParams, backtest, calibrate_hot_streets, rolling_folds
 from planner.hotspots.street_calibration import StreetCalibration, StreetCalibrationParams, StreetSurfaceParams, _Area
 from planner.hotspots.tuning import hot_street_params, installation_street_calibration, street_calibration_from_json
@@ -156,6 +156,7 @@ def test_the_kernel_walked_in_batches_on_threads_is_the_walking_distance(monkeyp
     at = rng.choice(list(graph.nodes), 300, replace=False)
     x, y = np.array([graph.nodes[n]["x"] for n in at]), np.array([graph.nodes[n]["y"] for n in at])
     weight = rng.uniform(0.5, 2.0, len(at))
+    monkeypatch.setattr(network, "THREADED_STREETS", 0)  # threads however small the graph
     densities = {}
     for threads in ("1", "2"):
         monkeypatch.setenv("WAS_KERNEL_THREADS", threads)
@@ -178,6 +179,8 @@ def test_the_kernel_walked_in_batches_on_threads_is_the_walking_distance(monkeyp
 
 def test_the_choice_is_the_same_on_one_thread_or_two(history, street_grid, monkeypatch):
     """The folds are judged side by side: every candidate scores as when they are judged one after another."""
+    monkeypatch.setattr(street_calibration, "THREADED_STREETS", 0)
+    monkeypatch.setattr(network, "THREADED_STREETS", 0)
     chosen = {}
     for threads in ("1", "2"):
         monkeypatch.setenv("WAS_KERNEL_THREADS", threads)

@@ -63,7 +63,7 @@ from .calibration import (
     knew_resolved,
     prior_reason,
 )
-from .network import KERNELS, HotStreetParams, NetworkKernel
+from .network import KERNELS, THREADED_STREETS, HotStreetParams, NetworkKernel
 from .weights import HotspotParams, base_weights, resolved_known, signal_weights
 
 log = logging.getLogger(__name__)
@@ -366,8 +366,8 @@ def calibrate_streets(
                                       rates=lambda order, h: rates(order, h, lengths), coverages=coverages)
                 return got, n
 
-            # Side by side: the folds' work is in compiled code; summed in fold order, as one by one.
-            for got, n in thread_map(judge, range(len(area.folds))):
+            # Side by side on a large area (the work is in compiled code); summed in fold order, as one by one.
+            for got, n in thread_map(judge, range(len(area.folds)), threaded=len(lengths) >= THREADED_STREETS):
                 caught, tested = caught + got, tested + n
             n_folds += len(area.folds)
         if not caught.any():
