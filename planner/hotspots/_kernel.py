@@ -17,8 +17,13 @@ density then moves by a median 0.1–0.3 % (at 99 % of the units under 2 % at 25
 def gaussian_matrix(units: cKDTree, points: cKDTree, bandwidth_m: float) -> sparse.csr_matrix:
     """``exp(−½ (d / bandwidth_m)²)`` between every unit and point within ``CUT_SD`` sd (units × points)."""
     near = units.sparse_distance_matrix(points, CUT_SD * bandwidth_m, output_type="coo_matrix")
-    return sparse.csr_matrix((np.exp(-0.5 * (near.data / bandwidth_m) ** 2), (near.row, near.col)),
-                             shape=(units.n, points.n))
+    # In place: on a large ward these arrays hold millions of pairs, and fresh memory is slow.
+    value = near.data
+    value /= bandwidth_m
+    value *= value
+    value *= -0.5
+    np.exp(value, out=value)
+    return near.tocsr()
 
 
 class BinnedGaussian:

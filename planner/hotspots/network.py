@@ -427,7 +427,7 @@ def _midpoint_kernels(
     """
     reach = max(bandwidths)
     radius = reach * (1 + 1e-9) + 1e-6
-    chunk = 256
+    chunk = 64
 
     def walk(begin: int) -> dict[float, sparse.csc_matrix]:
         batch = sources[begin : begin + chunk]
