@@ -38,7 +38,7 @@ from bench_hot_streets import NETWORKS
 
 from planner._time import after_local_days
 from planner.hotspots import HotspotParams
-from planner.hotspots.calibration import FoldScoring, SignalUnits, calibrate_surface
+from planner.hotspots.calibration import Fold, FoldScoring, SignalUnits, calibrate_surface
 from planner.hotspots.evaluate import (
     METHODS,
     TIE_BANDWIDTH_M,
@@ -89,8 +89,8 @@ def cell_candidates(data: pd.DataFrame, split: str, horizon: float) -> tuple[dic
         share = max(1, round(coverage / 100 * study.n_cells)) / study.n_cells
         _, choice = calibrate_surface(
             frame[both].reset_index(drop=True), SignalUnits(x, y, cell, study.cx, study.cy), now=at,
-            scoring=FoldScoring([(fit, hold)], per_cell, lambda s, h, c=coverage: hit_rates(s, h, (c,), digits=None),
-                                (coverage,)),
+            scoring=FoldScoring([Fold(fit, hold, at)], per_cell,
+                                lambda s, h, c=coverage: hit_rates(s, h, (c,), digits=None), (coverage,)),
             tiebreak=lambda f: kde_log_density(x[f], y[f], study.cx, study.cy, bandwidth_m=TIE_BANDWIDTH_M))
         for candidate, rate in choice.scores:
             out[candidate, coverage] = rate / share
@@ -109,7 +109,7 @@ def street_candidate_pai(data: pd.DataFrame, graph, split: str, horizon: float) 
     out: dict = {}
     for coverage in COVERAGES:
         choice = calibrate_streets(
-            [(graph, frame[both].reset_index(drop=True), [(train[both], test[both])])], now=at,
+            [(graph, frame[both].reset_index(drop=True), [Fold(train[both], test[both], at)])], now=at,
             rates=lambda order, h, lengths, c=coverage: ranked_length_hit_rates(order, h, lengths, (c,), digits=None),
             tiebreaks=fold_tiebreaks,
             coverages=(coverage,), hotspot=weights, snap_m=params.streets.snap_m)

@@ -12,7 +12,7 @@ from pyproj import Transformer
 
 from planner._errors import InputError
 from planner.hotspots import HotspotParams, TimeWindow
-from planner.hotspots.calibration import CalibrationParams, SurfaceParams, cv_choose
+from planner.hotspots.calibration import CalibrationParams, Fold, SurfaceParams, cv_choose
 from planner.hotspots.evaluate import BacktestParams, backtest
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
@@ -114,25 +114,27 @@ def test_the_candidates_start_with_the_prior_and_hold_no_repeats():
 def test_cv_choose_keeps_the_lower_index_on_a_tie():
     """Equal fold scores go to the earlier candidate; nothing caught gives None."""
     fit, test = np.ones(3, bool), np.ones(3, bool)
+    moment = pd.Timestamp("2026-03-01", tz="UTC")
+    fold, other = Fold(fit, test, moment), Fold(fit, ~test, moment - pd.Timedelta(weeks=1))
     hits = np.array([1.0, 0.0, 0.0])
 
     def rates(scores, h):
         return {"hit_rate@50": float(h[np.argmax(scores)] / h.sum())}
 
-    same = cv_choose(lambda i, k: np.array([1.0, 0, 0]), 3, [(fit, test)], fold_hits=lambda t: hits, rates=rates,
+    same = cv_choose(lambda i, k: np.array([1.0, 0, 0]), 3, [fold], fold_hits=lambda t: hits, rates=rates,
                      coverages=(50.0,))
     assert same[0] == 0 and same[2] == 1
-    best = cv_choose(lambda i, k: np.array([0, 1.0, 0]) if i == 0 else np.array([1.0, 0, 0]), 2, [(fit, test)],
+    best = cv_choose(lambda i, k: np.array([0, 1.0, 0]) if i == 0 else np.array([1.0, 0, 0]), 2, [fold],
                      fold_hits=lambda t: hits, rates=rates, coverages=(50.0,))
     assert best[0] == 1
-    none = cv_choose(lambda i, k: np.array([0, 1.0, 0]), 2, [(fit, test)], fold_hits=lambda t: hits, rates=rates,
+    none = cv_choose(lambda i, k: np.array([0, 1.0, 0]), 2, [fold], fold_hits=lambda t: hits, rates=rates,
                      coverages=(50.0,))
     assert none[0] is None
     # Pooled over folds by what they catch: one win each is a tie, a win on the bigger fold wins.
     small, big = np.array([1.0, 0.0, 0.0]), np.array([3.0, 0.0, 0.0])
     for second, winner in ((small, 0), (big, 1)):
         both = cv_choose(lambda i, k: np.array([1.0, 0, 0]) if i == k else np.array([0, 1.0, 0]), 2,
-                         [(fit, test), (fit, ~test)], fold_hits=lambda t, s=second: small if t.all() else s,
+                         [fold, other], fold_hits=lambda t, s=second: small if t.all() else s,
                          rates=rates, coverages=(50.0,))
         assert both[0] == winner and both[2] == 1 + second.sum()
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from planner._errors import InputError
 from planner.cli import app
 from planner.hotspots import TimeWindow
-from planner.hotspots.calibration import best_first, cv_choose
+from planner.hotspots.calibration import Fold, best_first, cv_choose
 from planner.hotspots.evaluate import (
     ALIASES,
     ENOUGH_FOLD_SIGNALS,
@@ -118,7 +118,7 @@ def test_a_candidate_catching_one_signal_more_wins_though_the_reported_rates_rou
     hits = np.array([1_000_000.0, 1_000_001.0, 1_999_999.0])
     rounded = [hit_rates(np.eye(3)[i], hits, (34.0,))["hit_rate@34"] for i in (0, 1)]
     assert rounded[0] == rounded[1] == 0.25
-    fold = (np.ones(3, bool), np.ones(3, bool))
+    fold = Fold(np.ones(3, bool), np.ones(3, bool), pd.Timestamp("2026-03-01", tz="UTC"))
     best, caught, _ = cv_choose(lambda i, k: np.eye(3)[i], 2, [fold], fold_hits=lambda t: hits,
                                 rates=lambda s, h: hit_rates(s, h, (34.0,), digits=None), coverages=(34.0,))
     assert best == 1 and caught == pytest.approx([1_000_000, 1_000_001], rel=1e-12)
@@ -344,16 +344,32 @@ def test_rolling_folds_on_whole_months_and_on_a_short_history():
     ends = starts + pd.offsets.MonthBegin(1)
     folds = rolling_folds(starts, ends, split=pd.Timestamp("2016-07-01", tz="UTC"), horizon_days=28, folds=2,
                           testable=np.ones(18, dtype=bool))
-    assert [(set(starts[test].dt.month), set(starts[fit].dt.month)) for fit, test in folds] == [
+    assert [(set(starts[test].dt.month), set(starts[fit].dt.month)) for fit, test, _ in folds] == [
         ({6}, {1, 2, 3, 4, 5}), ({5}, {1, 2, 3, 4}), ({4}, {1, 2, 3}), ({3}, {1, 2}), ({2}, {1})]
     split = parse_split("2006-01-08")
     week = pd.Series(split - pd.to_timedelta(np.linspace(7, 0.01, 200), "D"))
     short = rolling_folds(week, week, split=split, horizon_days=7, folds=2, testable=np.ones(200, dtype=bool))
-    assert len(short) == 2 and not any((fit & test).any() for fit, test in [*folds, *short])
-    origins = [week[test].min() for _, test in short]  # the last start at or before 7/3 (then 14/3) days back
+    assert len(short) == 2 and not any((fit & test).any() for fit, test, _ in [*folds, *short])
+    origins = [fold.origin for fold in short]  # the last start at or before 7/3 (then 14/3) days back
     assert all(split - pd.Timedelta(days=d * 7 / 3, hours=2) < o <= split - pd.Timedelta(days=d * 7 / 3)
                for d, o in zip((1, 2), origins, strict=True))
-    assert week[short[0][0]].max() <= week[short[0][1]].min()
+    assert origins == [week[fold.test].min() for fold in short]  # the origin's own signal is tested
+    assert [f.origin for f in folds] == list(pd.to_datetime(["2016-06-01", "2016-05-01", "2016-04-01", "2016-03-01",
+                                                              "2016-02-01"], utc=True))
+    assert week[short[0].fit].max() <= week[short[0].test].min()
+
+
+def test_a_fold_s_origin_stays_where_the_rolling_rule_puts_it_whatever_the_window():
+    """Testing only a window's signals moves no origin: a signal outside the window can be one, and the
+    fold's "now" (recency, statuses known) is then before its first test signal, not at it."""
+    starts = pd.Series(pd.date_range("2026-01-01", periods=24 * 60, freq="h", tz="UTC"))
+    morning = ((starts.dt.hour >= 6) & (starts.dt.hour < 12)).to_numpy()
+    split = starts.max() + pd.Timedelta(minutes=1)
+    every = rolling_folds(starts, starts, split=split, horizon_days=7, folds=4, testable=np.ones(len(starts), bool))
+    windowed = rolling_folds(starts, starts, split=split, horizon_days=7, folds=4, testable=morning)
+    assert len(windowed) == len(every) == 4
+    assert [f.origin for f in windowed] == [f.origin for f in every] == [starts[f.test].min() for f in every]
+    assert all(f.origin.hour == 23 and starts[f.test].min() == f.origin + pd.Timedelta(hours=7) for f in windowed)
 
 
 def test_a_fold_of_31_days_before_1_april_is_march_across_the_clock_change():
@@ -364,21 +380,21 @@ def test_a_fold_of_31_days_before_1_april_is_march_across_the_clock_change():
     folds = rolling_folds(starts, starts, split=parse_split("2026-04-01"), horizon_days=31, folds=2,
                           testable=np.ones(len(starts), dtype=bool))
     local = starts.dt.tz_convert("Europe/Amsterdam").dt.month
-    assert set(local[folds[0][1]]) == {3} and set(local[folds[0][0]]) == {10, 11, 12, 1, 2}
+    assert set(local[folds[0].test]) == {3} and set(local[folds[0].fit]) == {10, 11, 12, 1, 2}
 
 
 @pytest.mark.shipped_folds
 def test_rolling_folds_go_further_back_only_while_the_folds_hold_few_test_signals():
     """Beyond the asked folds, more of the same length are added until they hold ENOUGH_FOLD_SIGNALS test
     signals, and never more than MAX_FOLDS in all."""
-    def folds(per_day: int, days: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def folds(per_day: int, days: int) -> list[Fold]:
         starts = pd.Series(pd.date_range("2024-01-01", periods=days * per_day, freq=f"{1440 // per_day}min", tz="UTC"))
         return rolling_folds(starts, starts, split=starts.max() + pd.Timedelta(minutes=1), horizon_days=7, folds=2,
                              testable=np.ones(len(starts), dtype=bool))
     many = folds(per_day=ENOUGH_FOLD_SIGNALS // 14 + 1, days=200)  # two weeks hold enough
     few = folds(per_day=ENOUGH_FOLD_SIGNALS // (7 * MAX_FOLDS * 2), days=200)  # twelve weeks do not
-    assert len(many) == 2 and sum(t.sum() for _, t in many) >= ENOUGH_FOLD_SIGNALS
-    assert len(few) == MAX_FOLDS and sum(t.sum() for _, t in few) < ENOUGH_FOLD_SIGNALS
+    assert len(many) == 2 and sum(f.test.sum() for f in many) >= ENOUGH_FOLD_SIGNALS
+    assert len(few) == MAX_FOLDS and sum(f.test.sum() for f in few) < ENOUGH_FOLD_SIGNALS
     middle = folds(per_day=ENOUGH_FOLD_SIGNALS // (7 * 5) + 1, days=200)  # enough once five weeks are in
     assert len(middle) == 5
 

@@ -123,11 +123,11 @@ def test_fold_scores_are_the_products_surface(history, street_grid, candidate):
                  snap_m=50.0)
     calibration = StreetCalibration(chosen=candidate, fallback=False, reason="", n_candidates=1, n_folds=1,
                                     fold_test_signals=1, seconds=0.0)
-    fit = area.folds[0][0]
-    known = statuses_at(history[fit], area.origins[0])
+    fit, origin = area.folds[0].fit, area.folds[0].origin
+    known = statuses_at(history[fit], origin)
     assert (known["status"] == "resolved").sum() < (history[fit]["status"] == "resolved").sum()
     scored = hot_streets(street_grid, known, params=calibration.tune(HotStreetParams(weights=weights)),
-                         now=area.origins[0])
+                         now=origin)
     density = np.zeros(len(area.kernel.table))
     density[scored.edges["street"].to_numpy()] = scored.edges["density"].to_numpy()
     assert area.fold(0).score(candidate) == pytest.approx(density, rel=1e-9, abs=1e-12)

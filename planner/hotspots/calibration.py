@@ -53,7 +53,7 @@ import string
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -343,12 +343,23 @@ class Calibration(Choice):
                 "recency_floor": round(self.recency_floor, 6), **self._outcome_json()}
 
 
+class Fold(NamedTuple):
+    """One rolling-origin fold (``evaluate.rolling_folds``): masks over the training signals."""
+
+    fit: np.ndarray
+    """The signals it trains on: begun before ``origin`` and ended by it."""
+    test: np.ndarray
+    """The signals it forecasts: begun from ``origin`` on (in the target window, if any)."""
+    origin: pd.Timestamp
+    """The moment it forecasts from (UTC): its "now", for recency and for the statuses known."""
+
+
 @dataclass(frozen=True, eq=False)
 class FoldScoring:
     """How candidates are judged on rolling-origin folds (``cv_choose``)."""
 
-    folds: list[tuple[np.ndarray, np.ndarray]]
-    """``(fit, test)`` masks over the training signals (``evaluate.rolling_folds``)."""
+    folds: list[Fold]
+    """The folds over the training signals (``evaluate.rolling_folds``)."""
     fold_hits: Callable[[np.ndarray], np.ndarray]
     """A fold's test signals per unit, from its test mask."""
     rates: Callable[[np.ndarray, np.ndarray], dict[str, float]]
@@ -371,7 +382,7 @@ class SignalUnits:
 def cv_choose(
     score_of: Callable[[int, int], np.ndarray],
     n_candidates: int,
-    folds: list[tuple[np.ndarray, np.ndarray]],
+    folds: Sequence[Fold],
     *,
     fold_hits: Callable[[np.ndarray], np.ndarray],
     rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
@@ -387,8 +398,8 @@ def cv_choose(
     """
     caught = np.zeros(n_candidates)
     tested = 0
-    for k, (_, test) in enumerate(folds):
-        hits = fold_hits(test)
+    for k, fold in enumerate(folds):
+        hits = fold_hits(fold.test)
         n = hits.sum()
         tested += int(n)
         for i in range(n_candidates):
@@ -566,17 +577,10 @@ class _Surface:
         return term
 
 
-def fold_origins(train: pd.DataFrame, folds: list[tuple[np.ndarray, np.ndarray]]) -> list[pd.Timestamp]:
-    """Each fold's "now": the start of its first test signal (``evaluate.rolling_folds``)."""
-    start = pd.to_datetime(train["occurred_from"], utc=True)
-    return [start[test].min() for _, test in folds]
-
-
-def knew_resolved(train: pd.DataFrame, folds: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+def knew_resolved(train: pd.DataFrame, folds: Sequence[Fold]) -> bool:
     """Whether some fold knew of a resolved signal at its origin (``weights.resolved_known``): only
     then can counting resolved signals be measured, so only then is it tried."""
-    used = [(fit, test) for fit, test in folds if fit.any() and test.any()]
-    return any(resolved_known(train, origin).any() for origin in fold_origins(train, used))
+    return any(resolved_known(train, fold.origin).any() for fold in folds if fold.fit.any() and fold.test.any())
 
 
 def calibrate_surface(
@@ -594,7 +598,7 @@ def calibrate_surface(
     (module docstring).
 
     ``train`` are the training signals only (``units``: where they lie and in which unit);
-    ``scoring.folds`` are ``(fit, test)`` masks over them (``evaluate.rolling_folds``), judged by
+    ``scoring.folds`` are folds over them (``Fold``, ``evaluate.rolling_folds``), judged by
     ``scoring.fold_hits`` and ``scoring.rates``; ``tiebreak(fit)`` orders units a candidate scores
     equally in a fold, as the final ranking does. Nothing after ``now`` is read but what ``train``
     holds.
@@ -625,11 +629,10 @@ def calibrate_surface(
     tested = 0
     chosen = params.prior
     if not reason:
-        origins = fold_origins(train, folds)
-        breaks = [tiebreak(fit) for fit, _ in folds]
+        breaks = [tiebreak(fold.fit) for fold in folds]
 
         def score_of(i: int, k: int) -> np.ndarray:
-            raw = surface.score(candidates[i], folds[k][0], origins[k], params.near_repeat_share, fold=True)
+            raw = surface.score(candidates[i], folds[k].fit, folds[k].origin, params.near_repeat_share, fold=True)
             return deterministic_rank(raw, tiebreak=breaks[k])
 
         best, caught, tested = cv_choose(score_of, len(candidates), folds, fold_hits=scoring.fold_hits,
@@ -640,7 +643,7 @@ def calibrate_surface(
             chosen = candidates[best]
             mean = caught / max(tested, 1) / len(coverages)
             scores = tuple((c, round(float(m), 6)) for c, m in zip(candidates, mean, strict=True))
-            timed = _choose_time(surface, chosen, folds, origins, breaks, _varying(train, time_targets),
+            timed = _choose_time(surface, chosen, folds, breaks, _varying(train, time_targets),
                                  scoring=scoring, params=params)
             if timed is not None:
                 chosen, time_scores = timed
@@ -677,8 +680,8 @@ def _varying(train: pd.DataFrame, targets: Sequence[TimeWindow]) -> list[tuple[T
 
 
 def _choose_time(
-    surface: _Surface, winner: SurfaceParams, folds: list[tuple[np.ndarray, np.ndarray]],
-    origins: list[pd.Timestamp], breaks: list[np.ndarray], targets: list[tuple[TimeWindow, np.ndarray]], *,
+    surface: _Surface, winner: SurfaceParams, folds: list[Fold], breaks: list[np.ndarray],
+    targets: list[tuple[TimeWindow, np.ndarray]], *,
     scoring: FoldScoring, params: CalibrationParams,
 ) -> tuple[SurfaceParams, tuple[tuple[SurfaceParams, float], ...]] | None:
     """The time-of-day stage of ``calibrate_surface``: ``winner`` with the best weighting and every
@@ -689,14 +692,15 @@ def _choose_time(
     caught = np.zeros(len(options))
     tested = 0
     for target, inside in targets:
-        kept = [k for k, (_, test) in enumerate(folds) if (test & inside).any()]
+        kept = [k for k, fold in enumerate(folds) if (fold.test & inside).any()]
         if not kept:
             continue
-        target_folds = [(folds[k][0], folds[k][1] & inside) for k in kept]
+        target_folds = [folds[k]._replace(test=folds[k].test & inside) for k in kept]
 
         def score_of(i: int, j: int, target: TimeWindow = target, kept: list[int] = kept) -> np.ndarray:
             k = kept[j]
-            raw = surface.score(options[i], folds[k][0], origins[k], params.near_repeat_share, target, fold=True)
+            raw = surface.score(options[i], folds[k].fit, folds[k].origin, params.near_repeat_share, target,
+                                fold=True)
             return deterministic_rank(raw, tiebreak=breaks[k])
 
         _, got, n = cv_choose(score_of, len(options), target_folds, fold_hits=scoring.fold_hits,

@@ -129,6 +129,7 @@ from ..signals.incidents import ParseOptions, parse_incidents, read_table
 from .calibration import (
     Calibration,
     CalibrationParams,
+    Fold,
     FoldScoring,
     SignalUnits,
     calibrate_surface,
@@ -494,8 +495,8 @@ class _FoldTiebreaks:
 def rolling_folds(
     starts: pd.Series, ends: pd.Series, *, split: pd.Timestamp, horizon_days: float, folds: int,
     testable: np.ndarray,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``(fit, test)`` masks over the training signals, one pair per fold, latest fold first.
+) -> list[Fold]:
+    """The folds (``Fold``: masks over the training signals and the origin), latest fold first.
 
     Only training signals are given, so no fold can read the forecast period; the origins, the
     fold length and when folds beyond ``folds`` are added follow the module docstring.
@@ -526,7 +527,7 @@ def rolling_folds(
         fit = (end <= origin) & (start < origin)
         test = (start >= origin) & (start < previous) & testable
         if fit.any() and test.any():
-            out.append((fit, test))
+            out.append(Fold(fit, test, pd.Timestamp(origin, tz="UTC")))
             tested += int(test.sum())
         previous = origin
     return out
@@ -534,7 +535,7 @@ def rolling_folds(
 
 def cv_bandwidth(
     density: Callable[[float, np.ndarray], np.ndarray],
-    folds: list[tuple[np.ndarray, np.ndarray]],
+    folds: list[Fold],
     *,
     fold_hits: Callable[[np.ndarray], np.ndarray],
     rates: Callable[[np.ndarray, np.ndarray], dict[str, float]],
@@ -546,7 +547,7 @@ def cv_bandwidth(
     ``density(h, fit)`` scores the units from the fold's training signals, ``fold_hits(test)``
     counts the fold's test signals per unit and ``rates`` turns both into ``hit_rate@c``.
     """
-    best, caught, tested = cv_choose(lambda i, k: density(bandwidths[i], folds[k][0]), len(bandwidths), folds,
+    best, caught, tested = cv_choose(lambda i, k: density(bandwidths[i], folds[k].fit), len(bandwidths), folds,
                                      fold_hits=fold_hits, rates=rates, coverages=coverages)
     if best is None:
         log.warning("kde_cv: no fold caught a test signal; bandwidth %g m", CV_FALLBACK_M)
@@ -597,7 +598,7 @@ def _baseline_scores(
     return {name: deterministic_rank(score, tiebreak=tiebreak) for name, score in primary.items()}, chosen
 
 
-def _cell_scoring(folds: list[tuple[np.ndarray, np.ndarray]], per_cell: Callable[[np.ndarray], np.ndarray],
+def _cell_scoring(folds: list[Fold], per_cell: Callable[[np.ndarray], np.ndarray],
                   coverages: tuple[float, ...]) -> FoldScoring:
     """Fold forecasts of cells judged by their exact hit rates (``hit_rates``)."""
     return FoldScoring(folds, per_cell, lambda s, h: hit_rates(s, h, coverages, digits=None), coverages)
@@ -708,10 +709,10 @@ def _network_backtest(
     graph: nx.MultiDiGraph,
     frame: pd.DataFrame,
     split: _Split,
-    folds: list[tuple[np.ndarray, np.ndarray]],
+    folds: list[Fold],
     params: BacktestParams,
     planner_params: HotspotParams,
-    street_folds: list[tuple[np.ndarray, np.ndarray]] | None,
+    street_folds: list[Fold] | None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray], float, StreetCalibration | None]:
     """The methods on the streets of ``graph``, coverage by street length (module docstring).
 
@@ -781,7 +782,7 @@ def _network_backtest(
     return network, scores, chosen, calibration
 
 
-def _street_calibrated(areas: list[tuple[nx.MultiDiGraph, pd.DataFrame, list[tuple[np.ndarray, np.ndarray]]]],
+def _street_calibrated(areas: list[tuple[nx.MultiDiGraph, pd.DataFrame, list[Fold]]],
                        now: pd.Timestamp, params: BacktestParams, hotspot: HotspotParams) -> StreetCalibration:
     """``hot_street_calibration.calibrate_streets``, scored and tie-broken as the backtest scores streets."""
     return calibrate_streets(
@@ -842,7 +843,7 @@ def _study(frame: pd.DataFrame, train_mask: np.ndarray, wards: gpd.GeoDataFrame 
     return _Study(x, y, crs, n_cells, cell_of, flat_to_cell, cx, cy, train_cell, x[train_mask], y[train_mask])
 
 
-def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: list[tuple[np.ndarray, np.ndarray]],
+def _calibrated(train: pd.DataFrame, study: _Study, now: pd.Timestamp, folds: list[Fold],
                 params: BacktestParams, hotspot: HotspotParams, time_targets: Sequence[TimeWindow] | None = None,
                 densities: _Densities | None = None) -> tuple[np.ndarray, Calibration]:
     """``calibration.calibrate_surface`` on the study's cells, scored as the backtest scores; the
@@ -927,7 +928,7 @@ def backtest(
     )
     calibration = None
 
-    def folds_of(count: int | None, *, every_time: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    def folds_of(count: int | None, *, every_time: bool = False) -> list[Fold]:
         """The rolling folds of ``count`` (``None``: those of ``kde_cv``), over the training rows only,
         tested on the window's signals (``every_time``: on all of them)."""
         if count in (None, params.cv_folds) and not every_time:
@@ -1043,7 +1044,7 @@ def _origin(moment: pd.Timestamp) -> pd.Timestamp:
 def _calibration_rows(
     frame: pd.DataFrame, moment: pd.Timestamp, params: BacktestParams, *, folds: int | None,
     window: TimeWindow | None,
-) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+) -> tuple[np.ndarray, list[Fold]]:
     """The training rows of a calibration at ``moment`` (ended by it; patrol signals out when asked) and
     ``folds`` rolling folds over them (``None``: ``cv_folds``) tested on the signals in ``window``
     (``None``: all), none without training rows."""

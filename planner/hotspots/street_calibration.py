@@ -57,9 +57,9 @@ from .calibration import (
     NOTHING_CAUGHT,
     CalibrationParams,
     Choice,
+    Fold,
     best_first,
     cv_choose,
-    fold_origins,
     knew_resolved,
     prior_reason,
 )
@@ -67,8 +67,6 @@ from .network import KERNELS, THREADED_STREETS, HotStreetParams, NetworkKernel
 from .weights import HotspotParams, base_weights, resolved_known, signal_weights
 
 log = logging.getLogger(__name__)
-
-Folds = list[tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -230,7 +228,7 @@ class StreetCalibration(Choice):
 class _Area:
     """One graph and its training signals: the kernel, the weights and the streets' midpoints."""
 
-    def __init__(self, graph: nx.MultiDiGraph, train: pd.DataFrame, folds: Folds, *, hotspot: HotspotParams,
+    def __init__(self, graph: nx.MultiDiGraph, train: pd.DataFrame, folds: list[Fold], *, hotspot: HotspotParams,
                  candidates: Sequence[StreetSurfaceParams], snap_m: float) -> None:
         self.train, self.hotspot = train, hotspot
         kernels = [c for c in candidates if not c.counts_only]
@@ -247,9 +245,8 @@ class _Area:
         self.kernel.build_planar(h for kernel, h in self.kernel_bandwidths if kernel == "planar")
         self.x, self.y = x, y
         self.mx, self.my = self.kernel.mx, self.kernel.my
-        self.folds = [(fit, test) for fit, test in folds if fit.any() and test.any()]
-        self.origins = fold_origins(train, self.folds)
-        resolved = [resolved_known(train, origin) for origin in self.origins]
+        self.folds = [fold for fold in folds if fold.fit.any() and fold.test.any()]
+        resolved = [resolved_known(train, fold.origin) for fold in self.folds]
         self.base = {(r, k): unresolved * np.where(resolved[k], r, 1.0)
                      for r in {c.resolved_weight for c in candidates} for k in range(len(self.folds))}
 
@@ -281,12 +278,12 @@ class _Fold:
             else:
                 params = area.hotspot if half_life is None else replace(
                     area.hotspot, half_life_days=half_life, recency_floor=0.0)
-                weights = signal_weights(area.train, params=params, now=area.origins[self.k])
+                weights = signal_weights(area.train, params=params, now=area.folds[self.k].origin)
                 self._recency[half_life] = weights["recency"].to_numpy()
         return self._recency[half_life]
 
     def base(self, resolved_weight: float) -> np.ndarray:
-        return self.area.base[resolved_weight, self.k] * self.area.folds[self.k][0]
+        return self.area.base[resolved_weight, self.k] * self.area.folds[self.k].fit
 
     def score(self, candidate: StreetSurfaceParams) -> np.ndarray:
         """The candidate's density per street from the fold's training signals, as ``hot_streets`` scores."""
@@ -316,7 +313,7 @@ class _Fold:
 
 
 def calibrate_streets(
-    areas: Sequence[tuple[nx.MultiDiGraph, pd.DataFrame, Folds]],
+    areas: Sequence[tuple[nx.MultiDiGraph, pd.DataFrame, list[Fold]]],
     *,
     now: pd.Timestamp,
     rates: Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, float]],
@@ -330,7 +327,7 @@ def calibrate_streets(
     """Choose the hot-streets surface on the areas' training signals as of ``now`` (module docstring).
 
     Each area is ``(graph, train, folds)``: a prepared walk graph, the training signals only
-    and ``(fit, test)`` masks over them (``evaluate.rolling_folds``). ``rates(best_first, hits,
+    and its folds over them (``calibration.Fold``, ``evaluate.rolling_folds``). ``rates(best_first, hits,
     lengths)`` gives ``hit_rate@c`` by share of street length of the streets taken in that order
     (``evaluate.ranked_length_hit_rates``); ``tiebreaks(x, y, fits, mx, my)``, from the training
     signals at ``x, y`` and the folds' ``fit`` masks, is per fold a function of street indices
@@ -353,7 +350,7 @@ def calibrate_streets(
         for graph, train, folds in areas:
             area = _Area(graph, train, folds, hotspot=hotspot, candidates=candidates, snap_m=snap_m)
             lengths, reach = area.kernel.length, max(coverages) / 100 * float(area.kernel.length.sum())
-            breaks = tiebreaks(area.x, area.y, [fit for fit, _ in area.folds], area.mx, area.my)
+            breaks = tiebreaks(area.x, area.y, [fold.fit for fold in area.folds], area.mx, area.my)
 
             def judge(k: int, area: _Area = area, lengths: np.ndarray = lengths, reach: float = reach,
                       breaks: Sequence = breaks) -> tuple[np.ndarray, int]:
