@@ -189,6 +189,13 @@ def test_the_choice_is_the_same_on_one_thread_or_two(history, street_grid, monke
     assert without_seconds(chosen["1"]) == without_seconds(chosen["2"])
 
 
+@pytest.mark.parametrize("kernel", ["network", "planar"])
+def test_a_ward_without_signals_has_no_hot_street(street_grid, kernel):
+    none = on_streets(np.random.default_rng(0), 0, "2026-01-01", 1, HOT)
+    result = hot_streets(street_grid, none, params=HotStreetParams(kernel=kernel))
+    assert len(result.edges) == street_grid.number_of_edges() and (result.edges["density"] == 0).all()
+
+
 @pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
 def test_a_bad_thread_count_names_the_setting(monkeypatch, value):
     from planner import settings

@@ -285,7 +285,8 @@ class NetworkKernel:
             msg = (f"bandwidth_m {bandwidth_m:g} is not one of the kernel's network bandwidths ({known} m): "
                    "build the NetworkKernel with it in bandwidths_m")
             raise InputError(msg)
-        columns = np.asarray(weight, dtype=float).reshape(len(weight), -1)
+        given = np.asarray(weight, dtype=float)
+        columns = given if given.ndim > 1 else given[:, None]
         w = columns[self.signal_idx]
         out = np.zeros((len(self.table), columns.shape[1]))
         if kernel == "planar":
@@ -300,7 +301,7 @@ class NetworkKernel:
             for sources, block in self._kernels[h]:
                 recent += block @ at_sources[sources]
             out = recent / (16 * h / 15) * 1000  # the quartic kernel integrates to 16h/15 metres
-        return out if np.ndim(weight) > 1 else out[:, 0]
+        return out if given.ndim > 1 else out[:, 0]
 
     def _own_street(self, h: float) -> sparse.csr_matrix:
         """What the kernel at ``h`` misses on a signal's own street (streets × snapped signals):
