@@ -16,7 +16,8 @@ def thread_map(function: Callable[[Item], Result], items: Iterable[Item], *, thr
     """``[function(item) for item in items]``, in that order, on up to ``settings.kernel_threads()``
     threads (one when not ``threaded``: small work gains nothing and loses to the threads' turns)."""
     items = list(items)
-    workers = min(settings.kernel_threads(), len(items)) if threaded else 1
+    threads = settings.kernel_threads()  # read even when unused, so a mistyped setting is never silent
+    workers = min(threads, len(items)) if threaded else 1
     if workers <= 1:
         return [function(item) for item in items]
     with ThreadPoolExecutor(workers) as pool:

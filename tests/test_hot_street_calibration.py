@@ -197,12 +197,16 @@ def test_a_ward_without_signals_has_no_hot_street(street_grid, kernel):
 
 
 @pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
-def test_a_bad_thread_count_names_the_setting(monkeypatch, value):
+def test_a_bad_thread_count_names_the_setting(monkeypatch, street_grid, value):
+    """Also where the graph is too small for threads: a mistyped setting is never passed over."""
     from planner import settings
 
     monkeypatch.setenv("WAS_KERNEL_THREADS", value)
     with pytest.raises(InputError, match="WAS_KERNEL_THREADS must be a whole number"):
         settings.kernel_threads()
+    signals = on_streets(np.random.default_rng(0), 5, "2026-01-01", 1, HOT)
+    with pytest.raises(InputError, match="WAS_KERNEL_THREADS"):
+        hot_streets(street_grid, signals, params=HotStreetParams(kernel="planar"))
 
 
 def test_counts_per_km_and_the_blend_known_answer(street_grid):
