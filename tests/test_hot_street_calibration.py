@@ -347,6 +347,28 @@ def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards,
     assert hot_street_params(store, weights, data_dir=data_dir) == HotStreetParams(weights=weights)
 
 
+@pytest.mark.parametrize("h", [25.0, 80.0, 200.0])
+def test_the_binned_kernel_from_its_lattice_is_the_exact_gaussian_to_its_corners(h):
+    """The lattice's own map of corners finds every pair ``cKDTree`` finds within the cut, and no
+    other, with the same values (float32), also with a signal far from every unit."""
+    from scipy.spatial import cKDTree
+
+    from planner.hotspots._kernel import BINS_PER_SD, BinnedGaussian, gaussian_matrix
+
+    rng = np.random.default_rng(3)
+    points = np.vstack([np.add((81_000.0, 447_000.0), rng.uniform(0, 2500, (400, 2))), [[150_000.0, 300_000.0]]])
+    units = np.add((81_000.0, 447_000.0), rng.uniform(-400, 2900, (900, 2)))
+    step = h / BINS_PER_SD
+    corners = np.unique(np.vstack([np.floor(points / step) + (dx, dy) for dx in (0, 1) for dy in (0, 1)]), axis=0)
+    # Column order of the kernel: corners sorted by (y, x), as their packed keys sort.
+    corners = corners[np.lexsort((corners[:, 0], corners[:, 1]))]
+    exact = gaussian_matrix(cKDTree(units), cKDTree(corners * step), h).toarray()
+    lattice = BinnedGaussian(units, points, h)._kernel.toarray()
+    assert lattice.shape == exact.shape and ((lattice > 0) == (exact > 0)).all()
+    np.testing.assert_allclose(lattice, exact, rtol=1e-6, atol=1e-12)
+    assert BinnedGaussian(units, points[:0], h).weights(np.zeros(0)) == pytest.approx(np.zeros(len(units)))
+
+
 @pytest.mark.parametrize("offset", [(92_000.0, 452_000.0), (-5_000.0, -3_000.0)])
 def test_the_binned_planar_kernel_is_close_to_the_exact_one_and_ignores_weightless_points(offset):
     """Linear binning moves the kernel sums by a fraction of a per cent; points of weight 0 change nothing."""
