@@ -359,7 +359,8 @@ def test_the_binned_kernel_from_its_lattice_is_the_exact_gaussian_to_its_corners
     points = np.vstack([np.add((81_000.0, 447_000.0), rng.uniform(0, 2500, (400, 2))), [[150_000.0, 300_000.0]]])
     units = np.add((81_000.0, 447_000.0), rng.uniform(-400, 2900, (900, 2)))
     step = h / BINS_PER_SD
-    corners = np.unique(np.vstack([np.floor(points / step) + (dx, dy) for dx in (0, 1) for dy in (0, 1)]), axis=0)
+    square = np.floor(points / step)
+    corners = np.unique(np.vstack([square + np.array([dx, dy]) for dx in (0, 1) for dy in (0, 1)]), axis=0)
     # Column order of the kernel: corners sorted by (y, x), as their packed keys sort.
     corners = corners[np.lexsort((corners[:, 0], corners[:, 1]))]
     exact = gaussian_matrix(cKDTree(units), cKDTree(corners * step), h).toarray()
