@@ -479,6 +479,21 @@ def test_the_top_streets_alone_give_the_full_ranking_s_rates(seed):
     assert set(asked) <= tied and len(asked) == len(set(asked))
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_top_streets_without_ties_are_the_full_ranking_and_never_read_the_tiebreak(seed):
+    """Distinct scores (a kernel density's): the lower index never decides, the tie-break is never read."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 3000))
+    scores, lengths = rng.random(n), rng.choice([5.0, 40.0, 250.0], n)
+
+    def read(units):
+        raise AssertionError(f"tie-break read for {units}")
+
+    order = best_first(scores, sizes=lengths, reach=0.1 * lengths.sum(), tiebreak=read)
+    full = np.argsort(-deterministic_rank(scores, tiebreak=np.zeros(n)))
+    assert list(order) == list(full[:len(order)]) and lengths[order].sum() >= 0.1 * lengths.sum()
+
+
 def test_each_fold_s_tiebreak_is_the_kde_of_its_own_signals():
     """Nested folds pool their KDEs; every fold reads its own signals' KDE (the exact sum, within the KDE's
     tolerance where scikit-learn keeps it: 5 bandwidths of a signal), whichever units are read first."""

@@ -442,11 +442,15 @@ def best_first(scores: np.ndarray, *, sizes: np.ndarray, reach: float,
             break
         k = min(n, 2 * k)
     score = scores[top]
+    # ``top`` is in index order, so a stable sort keeps the lower index first among equals.
+    order = np.argsort(-score, kind="stable")
+    ranked = score[order]
+    if not (ranked[1:] == ranked[:-1]).any():
+        return top[order]
     _, group, counts = np.unique(score, return_inverse=True, return_counts=True)
     tied = counts[group] > 1
     breaks = np.zeros(len(top))
-    if tied.any():
-        breaks[tied] = tiebreak(top[tied])
+    breaks[tied] = tiebreak(top[tied])
     return top[np.lexsort((-top, breaks, score))[::-1]]
 
 
