@@ -349,8 +349,8 @@ def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards,
 
 @pytest.mark.parametrize("h", [25.0, 80.0, 200.0])
 def test_the_binned_kernel_from_its_lattice_is_the_exact_gaussian_to_its_corners(h):
-    """The lattice's own map of corners finds every pair ``cKDTree`` finds within the cut, and no
-    other, with the same values (float32), also with a signal far from every unit."""
+    """Reading the lattice's corners column by column finds every pair ``cKDTree`` finds within the
+    cut, and no other, with the same values (float32), also with a signal far from every unit."""
     from scipy.spatial import cKDTree
 
     from planner.hotspots._kernel import BINS_PER_SD, BinnedGaussian, gaussian_matrix
