@@ -84,13 +84,13 @@ def _lattice_kernel(units: np.ndarray, lattice: np.ndarray) -> sparse.csr_matrix
     along = lattice[by_column, 1].astype(float)
     ux, uy = units[:, 0], units[:, 1]
     indptr = np.zeros(len(units) + 1, dtype=np.int64)
-    args = (ux, uy, first, starts, along, by_column, radius, indptr)
-    _k_pairs(*args, indptr[:0], np.zeros(0, dtype=np.float32), False)
+    lattice_columns = (ux, uy, first, starts, along, by_column, radius)
+    _k_pairs(*lattice_columns, indptr, indptr[:0], np.zeros(0, dtype=np.float32), False)
     np.cumsum(indptr, out=indptr)
     index = np.int32 if max(indptr[-1], len(lattice)) < np.iinfo(np.int32).max else np.int64
     indptr = indptr.astype(index)
     indices, values = np.empty(indptr[-1], dtype=index), np.empty(indptr[-1], dtype=np.float32)
-    _k_pairs(ux, uy, first, starts, along, by_column, radius, indptr, indices, values, True)
+    _k_pairs(*lattice_columns, indptr, indices, values, True)
     return sparse.csr_matrix((values, indices, indptr), shape=(len(units), len(lattice)))
 
 
