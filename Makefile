@@ -12,9 +12,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# After installing, the route solver's kernels are compiled once (numba caches them), so the first
-# route or op-solve spends its time limit searching rather than compiling.
-WARM_UP := $(BIN)/python -c 'from planner.routing.orienteering import warm_up; warm_up()'
+# After installing, the route solver's and the planar hot streets' kernels are compiled once (numba
+# caches them), so the first route or op-solve spends its time limit searching rather than
+# compiling, and the first calibration does not compile either.
+WARM_UP := $(BIN)/python -c 'from planner.routing import orienteering; from planner.hotspots import _kernel; \
+	orienteering.warm_up(); _kernel.warm_up()'
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .

@@ -370,6 +370,16 @@ def test_the_binned_kernel_from_its_lattice_is_the_exact_gaussian_to_its_corners
     assert BinnedGaussian(units, points[:0], h).weights(np.zeros(0)) == pytest.approx(np.zeros(len(units)))
 
 
+def test_warm_up_compiles_both_passes_of_the_lattice_kernel():
+    """After warm_up the counting and the filling pass have machine code (what ``make`` runs)."""
+    from planner.hotspots import _kernel
+
+    assert _kernel.warm_up() > 0
+    # The counting pass takes int64 row offsets, the filling pass the int32 indices of a ward.
+    offsets = {str(signature[7].dtype) for signature in _kernel._k_pairs.signatures}
+    assert {"int64", "int32"} <= offsets, _kernel._k_pairs.signatures
+
+
 @pytest.mark.parametrize("offset", [(92_000.0, 452_000.0), (-5_000.0, -3_000.0)])
 def test_the_binned_planar_kernel_is_close_to_the_exact_one_and_ignores_weightless_points(offset):
     """Linear binning moves the kernel sums by a fraction of a per cent; points of weight 0 change nothing."""

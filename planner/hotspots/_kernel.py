@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numba
 import numpy as np
 from scipy import sparse
@@ -92,6 +94,19 @@ def _lattice_kernel(units: np.ndarray, lattice: np.ndarray) -> sparse.csr_matrix
     indices, values = np.empty(indptr[-1], dtype=index), np.empty(indptr[-1], dtype=np.float32)
     _k_pairs(*lattice_columns, indptr, indices, values, True)
     return sparse.csr_matrix((values, indices, indptr), shape=(len(units), len(lattice)))
+
+
+def warm_up() -> float:
+    """Compile the lattice kernel once, so that an installation's first calibration does not.
+
+    numba keeps the machine code on disk (``cache=True``); without it the first planar kernel
+    after an install or an update spends about a second compiling (``make`` runs this after
+    installing, with the route solver's ``warm_up``). Returns the seconds it took.
+    """
+    started = time.perf_counter()
+    corners = np.random.default_rng(0).uniform(0.0, 100.0, (50, 2))
+    BinnedGaussian(corners, corners, 10.0).weights(np.ones(len(corners)))
+    return time.perf_counter() - started
 
 
 @numba.njit(cache=True, nogil=True)
