@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# After installing, the route solver's and the planar hot streets' kernels are compiled once (numba
+# After installing, the route solver's and the hot streets' compiled loops are compiled once (numba
 # caches them), so the first route or op-solve spends its time limit searching rather than
 # compiling, and the first calibration does not compile either.
 WARM_UP := $(BIN)/python -c 'from planner.routing import orienteering; from planner.hotspots import _kernel; \

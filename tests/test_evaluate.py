@@ -494,6 +494,47 @@ def test_the_top_streets_without_ties_are_the_full_ranking_and_never_read_the_ti
     assert list(order) == list(full[:len(order)]) and lengths[order].sum() >= 0.1 * lengths.sum()
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_the_signals_caught_without_sorting_are_those_of_the_full_ranking(seed):
+    """caught_by_size = the full ranking's hit rates × the hits, at every coverage, on distinct scores,
+    on scores that tie only away from the boundaries, and with units of zero length; None (ask the
+    tie-break) exactly when a boundary unit ties."""
+    from planner.hotspots._select import caught_by_size
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    scores = rng.random(n)
+    # A tied pair among the best and a tied tail of zeros: neither is at a boundary of the small coverages.
+    if n > 50:
+        scores[np.argsort(-scores)[:2]] = 2.0
+        scores[np.argsort(scores)[: n // 2]] = 0.0
+    lengths = rng.choice([0.0, 5.0, 40.0, 250.0], n, p=[0.05, 0.35, 0.4, 0.2])
+    hits = rng.poisson(0.5, n).astype(float)
+    coverages = (10.0, 1.0, 5.0, 100.0) if seed % 2 else (1.0, 5.0, 10.0)
+    expected = length_hit_rates(deterministic_rank(scores, tiebreak=np.zeros(n)), hits, lengths, coverages,
+                                digits=None)
+    caught = caught_by_size(scores, sizes=lengths, hits=hits, reaches=np.array(coverages) / 100 * lengths.sum())
+    boundary_tie = 100.0 in coverages and n > 50
+    if boundary_tie:  # all of them: the boundary is in the zeros
+        assert caught is None
+        caught = caught_by_size(scores, sizes=lengths, hits=hits, reaches=np.array(coverages[:3]) / 100 * lengths.sum())
+        coverages = coverages[:3]
+    assert caught is not None
+    np.testing.assert_allclose(caught, [expected[f"hit_rate@{c:g}"] * hits.sum() for c in coverages], rtol=1e-9,
+                               atol=1e-9)
+
+
+def test_a_boundary_unit_that_ties_asks_for_the_tie_break():
+    """Two units of the same score straddle the 50 % boundary: which is first decides the hits, so None."""
+    from planner.hotspots._select import caught_by_size
+
+    scores, lengths, hits = np.array([3.0, 1.0, 1.0, 0.5]), np.full(4, 10.0), np.array([0.0, 1.0, 0.0, 2.0])
+    assert caught_by_size(scores, sizes=lengths, hits=hits, reaches=np.array([20.0])) is None
+    np.testing.assert_allclose(caught_by_size(scores, sizes=lengths, hits=hits, reaches=np.array([10.0, 35.0])),
+                               [0.0, 1.0 + 0.5 * 2.0])
+    assert caught_by_size(scores, sizes=lengths, hits=hits, reaches=np.array([0.0, 5.0]))[0] == 0.0
+
+
 def test_each_fold_s_tiebreak_is_the_kde_of_its_own_signals():
     """Nested folds pool their KDEs; every fold reads its own signals' KDE (the exact sum, within the KDE's
     tolerance where scikit-learn keeps it: 5 bandwidths of a signal), whichever units are read first."""

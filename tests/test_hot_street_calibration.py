@@ -370,14 +370,15 @@ def test_the_binned_kernel_from_its_lattice_is_the_exact_gaussian_to_its_corners
     assert BinnedGaussian(units, points[:0], h).weights(np.zeros(0)) == pytest.approx(np.zeros(len(units)))
 
 
-def test_warm_up_compiles_both_passes_of_the_lattice_kernel():
-    """After warm_up the counting and the filling pass have machine code (what ``make`` runs)."""
-    from planner.hotspots import _kernel
+def test_warm_up_compiles_both_passes_of_the_lattice_kernel_and_the_folds_selection():
+    """After warm_up the counting and the filling pass and the selection have machine code (what ``make`` runs)."""
+    from planner.hotspots import _kernel, _select
 
     assert _kernel.warm_up() > 0
     # The counting pass takes int64 row offsets, the filling pass the int32 indices of a ward.
     offsets = {str(signature[7].dtype) for signature in _kernel._k_pairs.signatures}
     assert {"int64", "int32"} <= offsets, _kernel._k_pairs.signatures
+    assert _select._k_caught.signatures
 
 
 @pytest.mark.parametrize("offset", [(92_000.0, 452_000.0), (-5_000.0, -3_000.0)])

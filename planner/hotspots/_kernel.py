@@ -9,6 +9,8 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
+from ._select import caught_by_size
+
 CUT_SD = 3.0
 """The kernel is cut at this many standard deviations: beyond it a signal adds under 1.2 %."""
 BINS_PER_SD = 4
@@ -97,15 +99,18 @@ def _lattice_kernel(units: np.ndarray, lattice: np.ndarray) -> sparse.csr_matrix
 
 
 def warm_up() -> float:
-    """Compile the lattice kernel once, so that an installation's first calibration does not.
+    """Compile the hot streets' loops once (the lattice kernel, the folds' selection), so that an
+    installation's first calibration does not.
 
-    numba keeps the machine code on disk (``cache=True``); without it the first planar kernel
-    after an install or an update spends about a second compiling (``make`` runs this after
+    numba keeps the machine code on disk (``cache=True``); without it the first calibration
+    after an install or an update spends about two seconds compiling (``make`` runs this after
     installing, with the route solver's ``warm_up``). Returns the seconds it took.
     """
     started = time.perf_counter()
     corners = np.random.default_rng(0).uniform(0.0, 100.0, (50, 2))
     BinnedGaussian(corners, corners, 10.0).weights(np.ones(len(corners)))
+    ones = np.ones(len(corners))
+    caught_by_size(corners[:, 0], sizes=ones, hits=ones, reaches=np.array([1.0, 5.0]))
     return time.perf_counter() - started
 
 

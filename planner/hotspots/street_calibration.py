@@ -52,6 +52,7 @@ import pandas as pd
 from .._geo import graph_crs, metric_xy
 from .._threads import thread_map
 from .._validation import Constraints, check_params, each, instance, integer, one_of, optional, real
+from ._select import caught_by_size
 from .calibration import (
     NO_GRAPH,
     NOTHING_CAUGHT,
@@ -329,10 +330,11 @@ def calibrate_streets(
     Each area is ``(graph, train, folds)``: a prepared walk graph, the training signals only
     and its folds over them (``calibration.Fold``, ``evaluate.rolling_folds``). ``rates(best_first, hits,
     lengths)`` gives ``hit_rate@c`` by share of street length of the streets taken in that order
-    (``evaluate.ranked_length_hit_rates``); ``tiebreaks(x, y, fits, mx, my)``, from the training
-    signals at ``x, y`` and the folds' ``fit`` masks, is per fold a function of street indices
-    whose values order the streets (midpoints ``mx, my``) a candidate scores equally
-    (``evaluate.fold_tiebreaks``). ``hotspot`` are the weights the hot
+    (``evaluate.ranked_length_hit_rates``), asked only where a street at a coverage's edge ties
+    (elsewhere ``_select.caught_by_size`` gives the same without sorting); ``tiebreaks(x, y,
+    fits, mx, my)``, from the training signals at ``x, y`` and the folds' ``fit`` masks, is per
+    fold a function of street indices whose values order the streets (midpoints ``mx, my``) a
+    candidate scores equally (``evaluate.fold_tiebreaks``). ``hotspot`` are the weights the hot
     streets get (their recency is the ``None`` half-life). Nothing after ``now`` is read but
     what the training signals hold.
     """
@@ -349,18 +351,29 @@ def calibrate_streets(
     if not reason:
         for graph, train, folds in areas:
             area = _Area(graph, train, folds, hotspot=hotspot, candidates=candidates, snap_m=snap_m)
-            lengths, reach = area.kernel.length, max(coverages) / 100 * float(area.kernel.length.sum())
+            lengths = area.kernel.length
+            reaches = np.array(coverages) / 100 * float(lengths.sum())
+            reach = float(reaches.max())
             breaks = tiebreaks(area.x, area.y, [fold.fit for fold in area.folds], area.mx, area.my)
 
-            def judge(k: int, area: _Area = area, lengths: np.ndarray = lengths, reach: float = reach,
-                      breaks: Sequence = breaks) -> tuple[np.ndarray, int]:
+            def judge(k: int, area: _Area = area, lengths: np.ndarray = lengths, reaches: np.ndarray = reaches,
+                      reach: float = reach, breaks: Sequence = breaks) -> tuple[np.ndarray, int]:
                 fold = area.fold(k)
 
                 def score_of(i: int, _: int) -> np.ndarray:
-                    return best_first(fold.score(candidates[i]), sizes=lengths, reach=reach, tiebreak=breaks[k])
+                    return fold.score(candidates[i])
+
+                def rates_of(scores: np.ndarray, hits: np.ndarray) -> dict[str, float]:
+                    # Sorting the top streets is needed only where a tie at a coverage's edge asks the tie-break.
+                    caught = caught_by_size(scores, sizes=lengths, hits=hits, reaches=reaches)
+                    if caught is None:
+                        return rates(best_first(scores, sizes=lengths, reach=reach, tiebreak=breaks[k]), hits, lengths)
+                    total = hits.sum()
+                    return {f"hit_rate@{c:g}": got / total if total else 0.0
+                            for c, got in zip(coverages, caught, strict=True)}
 
                 _, got, n = cv_choose(score_of, len(candidates), [area.folds[k]], fold_hits=area.hits,
-                                      rates=lambda order, h: rates(order, h, lengths), coverages=coverages)
+                                      rates=rates_of, coverages=coverages)
                 return got, n
 
             # Side by side on a large area (the work is in compiled code); summed in fold order, as one by one.
