@@ -261,9 +261,10 @@ def test_the_grid_has_the_prior_first_and_no_repeats():
     assert candidates[0] == StreetSurfaceParams() and len(set(candidates)) == len(candidates)
     counts = [c for c in candidates if c.counts_only]
     assert counts == [StreetSurfaceParams(0.0, 0.0, None, 0.0), StreetSurfaceParams(0.0, 0.0, None, 1.0)]
-    assert len(candidates) == 1 + 2 + 3 * (4 + 4) * 5 * 2 - 1  # the prior is also on the grid
+    assert len(candidates) == 1 + 2 + 3 * (4 + 6) * 5 * 2 - 1  # the prior is also on the grid
     planar = [c for c in candidates if c.kernel == "planar"]
-    assert {c.bandwidth_m for c in planar} == {25.0, 50.0, 100.0, 200.0} and len(planar) == 3 * 4 * 5 * 2
+    # kde_cv's bandwidths up to 200 m, so that the planar kernel can take each one it chose.
+    assert {c.bandwidth_m for c in planar} == {25.0, 50.0, 75.0, 100.0, 150.0, 200.0} and len(planar) == 3 * 6 * 5 * 2
     assert planar[0].label() == "25 m planar, blend 0.25, the weights' recency"
 
 

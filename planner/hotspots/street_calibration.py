@@ -132,8 +132,10 @@ class StreetCalibrationParams:
     bandwidths_m
         Candidate network kernel reaches (m), each > 0.
     planar_bandwidths_m
-        Candidate standard deviations (m) of the planar kernel, each > 0: those of the planar
-        KDE baselines around ``kde_cv``'s usual choices.
+        Candidate standard deviations (m) of the planar kernel, each > 0: ``kde_cv``'s
+        (``BacktestParams.cv_bandwidths_m``) up to 200 m, which hold every bandwidth it chose on
+        Sacramento, the City of London and both street networks of bench/RESULTS.md (25–150 m),
+        so that the calibration can take the baseline's own choice.
     blends
         Candidate shares of the kernel density (0 = counts per km only: one candidate).
     half_lives_days
@@ -151,7 +153,7 @@ class StreetCalibrationParams:
     """
 
     bandwidths_m: tuple[float, ...] = (50.0, 100.0, 150.0, 300.0)
-    planar_bandwidths_m: tuple[float, ...] = (25.0, 50.0, 100.0, 200.0)
+    planar_bandwidths_m: tuple[float, ...] = (25.0, 50.0, 75.0, 100.0, 150.0, 200.0)
     blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
     half_lives_days: tuple[float | None, ...] = (None, 30.0, 90.0, 365.0, math.inf)
     resolved_weights: tuple[float, ...] = (0.0, 1.0)
