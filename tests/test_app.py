@@ -413,6 +413,7 @@ def test_model_card_page_is_linked_from_every_page(app):
     text = "\\n".join(block.value for block in at.markdown)
     section = text[text.find("## Prestaties"):][:1500]
     assert "PAI" in section and "naïef" in section, section
+    assert "**Hotstraten**, per km straat" in text  # the demo's ward graphs are in the app's data directory
 
 
 def test_hotspot_tooltip_explains_each_area(app):

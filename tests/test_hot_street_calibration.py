@@ -72,6 +72,63 @@ def test_a_planted_burst_in_the_forecast_period_changes_nothing(history, street_
     assert not np.array_equal(seen.network_scores["planner"], plain.network_scores["planner"])  # training counts
 
 
+def test_the_street_backtest_of_one_area_is_the_backtest_per_km_of_street(history, street_grid):
+    """street_backtest on one area, with the cell calibration's weights, gives backtest(graph=G)'s
+    street figures, choice and test signals; nothing to forecast gives None."""
+    from planner.hotspots.evaluate import METHODS, street_backtest
+
+    frame = pd.concat([history, on_streets(np.random.default_rng(9), 40, "2026-03-01T13:00", 6, HOT)],
+                      ignore_index=True)
+    result = backtest(frame, split=SPLIT, graph=street_grid)
+    pooled = street_backtest([(street_grid, frame)], split=SPLIT, weights=result.calibration.tune(HotspotParams()))
+    assert pooled.n_test == result.network["n_test"] == 40 and pooled.street_km == result.network["street_km"]
+    assert without_seconds(pooled.calibration) == without_seconds(result.street_calibration)
+    for name in METHODS:
+        for key, value in result.network[name].items():
+            assert pooled.methods[name][key] == pytest.approx(value, abs=2e-6), (name, key)
+    assert street_backtest([(street_grid, history)], split=SPLIT) is None  # no test signal
+    assert street_backtest([(street_grid, frame)], split="2025-06-01") is None  # no training signal
+
+
+def test_the_street_backtest_calibrates_the_areas_together_and_pools_their_test_signals(history, street_grid):
+    """Two wards: one choice made on both (their folds summed), each ranked on its own streets, the
+    hit rates the mean of the wards' weighted by their test signals."""
+    from planner.hotspots.evaluate import (
+        _network_backtest,
+        _Split,
+        _split_rows,
+        parse_split,
+        rolling_folds,
+        street_backtest,
+    )
+
+    rng = np.random.default_rng(11)
+    second = pd.concat([on_streets(rng, 200, "2026-01-10", 50, OTHER[:3]), on_streets(rng, 80, "2026-01-10", 50, HOT)],
+                       ignore_index=True)
+    areas = [(street_grid, pd.concat([history, on_streets(rng, 30, "2026-03-01T13:00", 6, HOT)], ignore_index=True)),
+             (street_grid, pd.concat([second, on_streets(rng, 10, "2026-03-01T13:00", 6, OTHER[:3])],
+                                     ignore_index=True))]
+    pooled = street_backtest(areas, split=SPLIT)
+    alone = [street_backtest([area], split=SPLIT) for area in areas]
+    assert pooled.calibration.n_folds == sum(a.calibration.n_folds for a in alone)
+    assert pooled.calibration.fold_test_signals == sum(a.calibration.fold_test_signals for a in alone)
+    assert pooled.n_test == 40 and pooled.street_km == 2 * alone[0].street_km
+    split = parse_split(SPLIT)
+    params = BacktestParams()
+    per_area = []
+    for graph, incidents in areas:
+        frame, start, end, inside, _, train, test = _split_rows(incidents, split, params)
+        folds = rolling_folds(start[train], end[train], split=split, horizon_days=params.horizon_days,
+                              folds=params.cv_folds, testable=inside[train])
+        recent = (end[train] > split - pd.Timedelta(weeks=4)).to_numpy()
+        per_area.append(_network_backtest(graph, frame, _Split(split, train, test, recent), folds, params,
+                                          HotspotParams(), None, pooled.calibration)[0])
+    assert [a["n_test"] for a in per_area] == [30, 10]
+    for key in ("hit_rate@1", "hit_rate@5", "hit_rate@10"):
+        expected = (30 * per_area[0]["planner"][key] + 10 * per_area[1]["planner"][key]) / 40
+        assert pooled.methods["planner"][key] == pytest.approx(expected, abs=1e-6)
+
+
 def test_too_short_a_history_keeps_the_150_m_kernel_and_says_why(history, street_grid):
     """Under 200 signals, under a week of history or no graph: the prior, with the reason."""
     few = backtest(pd.concat([history.iloc[:150], on_streets(np.random.default_rng(1), 20, "2026-03-02", 3, HOT)]),

@@ -13,12 +13,15 @@ from typer.testing import CliRunner
 from planner.cli import app
 from planner.hotspots.evaluate import METHODS, BacktestResult, backtest
 from planner.review.modelcard import (
+    MIN_TEST,
     backtest_split,
     dpia,
     gain_lines,
     model_card,
     model_card_html,
+    recent_backtests,
     recent_lines,
+    recent_street_backtests,
     storage_description,
 )
 from planner.storage.store import open_store
@@ -51,6 +54,28 @@ def test_model_card_holds_the_current_backtest_figures(demo):
     assert f"KDE {expected.bandwidths_m['kde_cv']:g} m, gekozen door kruisvalidatie" in card
     english = model_card(store, language="en")
     assert f"{expected.methods['planner']['pai@5']:.3f}" in english
+
+
+def test_model_card_holds_the_hot_streets_backtest_per_km_of_street(demo, tmp_path):
+    """The card's recent periods per km of street on the ward graphs: the planner's mean PAI and the
+    best baseline's, from street backtests at the cell backtests' splits; none without ward graphs."""
+    from planner.hotspots.evaluate import METHODS
+
+    store, data, options = demo
+    recent, _ = recent_backtests(store)
+    streets = recent_street_backtests(store, recent, data_dir=data)
+    assert streets and all(s.n_test >= MIN_TEST for s in streets)
+    assert [s.split for s in streets] == [r.split for r in recent if r.split in {s.split for s in streets}]
+    section = model_card(store, language="en", data_dir=data).split("**Hot streets**")[1]
+    assert f"({sum(s.n_test for s in streets)} test signals within 50 m of a street together)" in section
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+    for c in ("1", "5", "10"):
+        means = {m: sum(s.methods[m][f"pai@{c}"] for s in streets) / len(streets) for m in METHODS}
+        best = max(METHODS[1:], key=means.get)
+        assert f"{means['planner']:.2f}" in rows["WAS Planner"]
+        assert f"{means[best]:.2f} ({best})" in rows["best baseline"]
+    assert "**Hot streets**" not in model_card(store, language="en", data_dir=tmp_path)
+    assert "**Hotstraten**" in _cli([*options, "model-card"]).output
 
 
 def method_label(method: str) -> str:

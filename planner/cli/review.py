@@ -314,7 +314,8 @@ def model_card_command(
         msg = f"--out must end in .md or .html, got {out.name}"
         raise PlannerError(msg)
     html_page = out is not None and out.suffix.lower() in {".html", ".htm"}
-    text = model_card_html(store, language=language) if html_page else model_card(store, language=language)
+    make = model_card_html if html_page else model_card
+    text = make(store, language=language, data_dir=ctx.obj.data_dir)
     _write_or_echo(text, out, "model card")
 
 

@@ -714,12 +714,14 @@ def _network_backtest(
     params: BacktestParams,
     planner_params: HotspotParams,
     street_folds: list[Fold] | None,
+    calibration: StreetCalibration | None = None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray], float, StreetCalibration | None]:
     """The methods on the streets of ``graph``, coverage by street length (module docstring).
 
     ``split`` gives the training, test and recent signals; ``folds`` are the
     cross-validation folds over the training signals (of ``kde_cv``), ``street_folds`` those of
-    the calibrated hot streets (``None``: the fixed planner). Returns the ``network`` figures,
+    the calibrated hot streets (``None``: the fixed planner), or ``calibration`` the hot streets'
+    calibration made already (of several areas together). Returns the ``network`` figures,
     each method's score per street, ``kde_cv``'s bandwidth on the streets and the hot streets'
     calibration.
     """
@@ -742,9 +744,9 @@ def _network_backtest(
     tx, ty = x[train_mask], y[train_mask]
     mid = shapely.line_interpolate_point(geometry, 0.5, normalized=True)
     street = replace(params.streets, weights=planner_params)
-    calibration = None
-    if street_folds is not None:
+    if calibration is None and street_folds is not None:
         calibration = _street_calibrated([(graph, train, street_folds)], split.at, params, planner_params)
+    if calibration is not None:
         street = calibration.tune(street)
     scored = hot_streets(graph, train, params=street, now=split.at)
     planner = np.zeros(len(table))
@@ -882,17 +884,7 @@ def backtest(
         graph, also when no test signal lies near its streets or it is not projected.
     """
     split = parse_split(split)
-    # Forecasting from the split, the planner knows the statuses of then, not of the export.
-    frame = statuses_at(incidents.reset_index(drop=True), split)
-    start = pd.to_datetime(frame["occurred_from"], utc=True)
-    end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
-    horizon_end = after_local_days(split, params.horizon_days)
-    period_train = ((end <= split) & (start < split)).to_numpy()
-    train_mask = period_train
-    if params.patrol_signals == "without" and "on_patrol" in frame.columns:
-        train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
-    inside = in_window(start, end, params.window)
-    test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & inside
+    frame, start, end, inside, period_train, train_mask, test_mask = _split_rows(incidents, split, params)
     if not train_mask.any() or not test_mask.any():
         span = f"{local_minute(start.min())} to {local_minute(end.max())}" if len(frame) else "no signals"
         msg = (
@@ -965,6 +957,23 @@ def backtest(
                           network_scores=network_scores, street_calibration=street_calibration)
 
 
+def _split_rows(incidents: pd.DataFrame, split: pd.Timestamp, params: BacktestParams) -> tuple:
+    """The signals with their statuses as of ``split``, their start and end, whether each is in
+    the window, and the masks of the training period, the training signals and the test signals."""
+    # Forecasting from the split, the planner knows the statuses of then, not of the export.
+    frame = statuses_at(incidents.reset_index(drop=True), split)
+    start = pd.to_datetime(frame["occurred_from"], utc=True)
+    end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
+    horizon_end = after_local_days(split, params.horizon_days)
+    period_train = ((end <= split) & (start < split)).to_numpy()
+    train_mask = period_train
+    if params.patrol_signals == "without" and "on_patrol" in frame.columns:
+        train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
+    inside = in_window(start, end, params.window)
+    test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & inside
+    return frame, start, end, inside, period_train, train_mask, test_mask
+
+
 def calibrate(
     incidents: pd.DataFrame,
     *,
@@ -999,6 +1008,74 @@ def calibrate(
     _, calibration = _calibrated(train, study, _origin(moment), folds, params,
                                  _with_window(params.hotspot, params.window), targets)
     return calibration
+
+
+@dataclass(frozen=True)
+class StreetBacktest:
+    """The methods per km of street on several areas at one split, the areas' test signals pooled.
+
+    ``methods[name]`` holds ``hit_rate@c`` and ``pai@c`` as in ``BacktestResult.network``, each
+    area's streets ranked on their own at c % of its street length (as the product ranks each
+    ward's), so together c % of the street length: the hit rate is the share of all the areas'
+    test signals on a street caught. ``n_test`` counts them, ``street_km`` the streets'
+    length; ``calibration`` is the hot streets' choice, made on all the areas together.
+    """
+
+    methods: dict[str, dict[str, float]]
+    n_test: int
+    split: pd.Timestamp
+    street_km: float
+    calibration: StreetCalibration | None
+
+
+def street_backtest(
+    areas: Sequence[tuple[nx.MultiDiGraph, pd.DataFrame]],
+    *,
+    split: str | datetime | pd.Timestamp,
+    weights: HotspotParams = HotspotParams(),
+    params: BacktestParams = BacktestParams(),
+) -> StreetBacktest | None:
+    """``backtest(..., graph=G)``'s street methods on each ``(graph, signals)`` area (each ward's
+    prepared walk graph and its signals), with the hot streets calibrated on all of them together
+    as an installation's are (``calibrate_hot_streets``), the test signals pooled
+    (``StreetBacktest``). ``weights`` are the signal weights of the hot streets (an installation's
+    cell calibration at the split). Areas with no training signal, or no test signal on their
+    streets, add none; ``None`` when no area has both.
+    """
+    split = parse_split(split)
+    rows, fits = [], []
+    for graph, incidents in areas:
+        frame, start, end, inside, _, train_mask, test_mask = _split_rows(incidents, split, params)
+        if not train_mask.any():
+            continue
+        folds = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+                              folds=params.cv_folds, testable=inside[train_mask])
+        street_folds = folds if params.street_calibration.folds in (None, params.cv_folds) else rolling_folds(
+            start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
+            folds=params.street_calibration.folds, testable=inside[train_mask])
+        recent = (end[train_mask] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
+        rows.append((graph, frame, _Split(split, train_mask, test_mask, recent), folds))
+        fits.append((graph, frame[train_mask].reset_index(drop=True), street_folds))
+    if not rows:
+        return None
+    calibration = _street_calibrated(fits, split, params, weights)
+    networks = []
+    for graph, frame, at, folds in rows:
+        if not at.test.any():
+            continue
+        try:
+            networks.append(_network_backtest(graph, frame, at, folds, params, weights, None, calibration)[0])
+        except InputError:  # none of its test signals near its streets
+            continue
+    n_test = sum(network["n_test"] for network in networks)
+    if not n_test:
+        return None
+    methods: dict[str, dict[str, float]] = {name: {} for name in METHODS}
+    for name, c in ((name, c) for name in METHODS for c in params.coverages):
+        rate = sum(network[name][f"hit_rate@{c:g}"] * network["n_test"] for network in networks) / n_test
+        methods[name] |= {f"hit_rate@{c:g}": round(rate, 6), f"pai@{c:g}": round(rate / (c / 100), 6)}
+    return StreetBacktest(methods=_with_aliases(methods), n_test=n_test, split=split, calibration=calibration,
+                          street_km=round(sum(network["street_km"] for network in networks), 3))
 
 
 def calibrate_hot_streets(

@@ -96,7 +96,7 @@ def street_calibration_from_json(choice: dict[str, Any]) -> StreetCalibration:
                              resolved_measured=bool(choice.get("resolved_measured", False)))
 
 
-def _graphs_key(paths: dict[str, Path]) -> str:
+def graphs_key(paths: dict[str, Path]) -> str:
     """Which ward graphs a street calibration saw, as the files were: a rebuilt graph changes it."""
     return ";".join(f"{ward}:{path.stat().st_mtime_ns}:{path.stat().st_size}" for ward, path in sorted(paths.items()))
 
@@ -118,7 +118,7 @@ def installation_street_calibration(
         return None
     paths = {name: ward_graph_path(name, data_dir=data_dir) for name in store.wards()["name"]}
     paths = {name: path for name, path in paths.items() if path.exists()}
-    fingerprint, graphs = store.calibration_fingerprint(), _graphs_key(paths)
+    fingerprint, graphs = store.calibration_fingerprint(), graphs_key(paths)
     kept = store.calibration()
     streets = kept[1].get("streets") if kept is not None and kept[0] == fingerprint else None
     if streets is not None and streets.get("graphs") == graphs and not refit:

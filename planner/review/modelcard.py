@@ -2,8 +2,9 @@
 with this installation's own settings and data.
 
 ``model_card(store)`` is Markdown: purpose, users, data and fields, method, the latest backtest on
-the store's own signals and a summary of the periods before it (``recent_backtests``),
-limitations, privacy measures and contact.
+the store's own signals and a summary of the periods before it (``recent_backtests``), the same
+periods per km of street for the hot streets (``recent_street_backtests``), limitations, privacy
+measures and contact.
 ``model_card_html`` renders it as one self-contained HTML page for the dashboard. ``dpia(store)``
 is a template text for the municipality's data protection impact assessment (DPIA,
 gegevensbeschermingseffectbeoordeling) with the actual retention period, k, roles and storage.
@@ -19,7 +20,9 @@ import math
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import make_url
@@ -29,8 +32,16 @@ from .._errors import InputError
 from .._time import after_local_days, parse_age, utc_timestamp
 from ..hotspots import HotspotParams, TimeWeighting, reference_time
 from ..hotspots.calibration import Calibration, Choice, reason_text
-from ..hotspots.evaluate import FIXED_BANDWIDTHS_M, METHODS, BacktestParams, BacktestResult, backtest
-from ..hotspots.tuning import installation_calibration
+from ..hotspots.evaluate import (
+    FIXED_BANDWIDTHS_M,
+    METHODS,
+    BacktestParams,
+    BacktestResult,
+    StreetBacktest,
+    backtest,
+    street_backtest,
+)
+from ..hotspots.tuning import graphs_key, installation_calibration
 from ..i18n import N_, duration_words, format_number, translation
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..storage.store import Store
@@ -90,32 +101,42 @@ def recent_backtests(store: Store, *, now: datetime | pd.Timestamp | None = None
         incidents = incidents[pd.to_datetime(incidents["occurred_from"], utc=True) <= utc_timestamp(now)]
     split = backtest_split(incidents, now=now)
     wards = store.wards()
-    key = (_content_digest(incidents, wards), split, periods)
-    with _RECENT_LOCK:
-        outcome = _RECENT.get(key)
-        if outcome is not None:
-            _RECENT.move_to_end(key)
-    if outcome is None:
+
+    def backtests() -> tuple[tuple[BacktestResult, ...], _Reason]:
         tried = [_backtest_at(incidents, after_local_days(split, -k * BacktestParams().horizon_days), wards)
                  for k in range(periods)]
         results = tuple(result for result, _ in tried if result is not None)
-        outcome = (results, ("", {}) if results else tried[0][1])
-        with _RECENT_LOCK:
-            _RECENT[key] = outcome
-            while len(_RECENT) > RECENT_KEPT:
-                _RECENT.popitem(last=False)
-    results, (message, values) = outcome
+        return results, ("", {}) if results else tried[0][1]
+
+    results, (message, values) = _remembered((_content_digest(incidents, wards), split, periods), backtests)
     return list(results), translation(language).gettext(message).format(**values) if message else ""
 
 
-RECENT_KEPT = 4
-"""Sets of recent backtests kept in memory: the card in each language, as Markdown and as HTML,
-is made from the same backtests, each of which re-calibrates (seconds on a ward, minutes on a city).
+RECENT_KEPT = 8
+"""Sets of recent backtests kept in memory (cells and streets): the card in each language, as
+Markdown and as HTML, is made from the same backtests, each of which re-calibrates (seconds on a
+ward, minutes on a city).
 A backtest holds figures per method and scores per cell, no signal's place, time or text."""
 # Keyed by a digest, not by the frames (as functools.lru_cache would need): the cache must not keep
 # the signals themselves, descriptions included, in memory past their retention.
-_RECENT: OrderedDict[tuple[str, pd.Timestamp, int], tuple[tuple[BacktestResult, ...], _Reason]] = OrderedDict()
+_RECENT: OrderedDict[tuple, tuple] = OrderedDict()
+"""The recent cell backtests and their reason, and the recent street backtests, by what they were made of."""
 _RECENT_LOCK = threading.Lock()  # the dashboard renders its sessions in threads
+
+
+def _remembered(key: tuple, make: Callable[[], tuple]) -> tuple:
+    """``make()``, or what it gave for ``key`` before (the latest ``RECENT_KEPT`` keys)."""
+    with _RECENT_LOCK:
+        kept = _RECENT.get(key)
+        if kept is not None:
+            _RECENT.move_to_end(key)
+            return kept
+    kept = make()
+    with _RECENT_LOCK:
+        _RECENT[key] = kept
+        while len(_RECENT) > RECENT_KEPT:
+            _RECENT.popitem(last=False)
+    return kept
 
 
 def _content_digest(incidents: pd.DataFrame, wards: pd.DataFrame) -> str:
@@ -124,6 +145,31 @@ def _content_digest(incidents: pd.DataFrame, wards: pd.DataFrame) -> str:
     digest.update(pd.util.hash_pandas_object(incidents, index=False).to_numpy().tobytes())
     digest.update(pd.util.hash_pandas_object(wards.to_wkb(), index=False).to_numpy().tobytes())
     return digest.hexdigest()
+
+
+def recent_street_backtests(store: Store, results: list[BacktestResult], *,
+                            data_dir: str | Path | None = None) -> list[StreetBacktest]:
+    """The hot streets' backtests per km of street at the splits of ``results`` (the card's
+    ``recent_backtests``), over every ward with a graph in ``data_dir`` (default
+    ``settings.data_dir()``), each weighted by that split's cell calibration as the product
+    weighs its hot streets. A period with fewer than ``MIN_TEST`` test signals on a street is
+    passed over; none without ward graphs."""
+    from ..streets import ward_graph, ward_graph_path
+
+    paths = {name: ward_graph_path(name, data_dir=data_dir) for name in store.wards()["name"]}
+    paths = {name: path for name, path in sorted(paths.items()) if path.exists()}
+    if not results or not paths:
+        return []
+    incidents, wards = store.incidents(), store.wards()
+
+    def backtests() -> tuple[StreetBacktest, ...]:
+        areas = [(ward_graph(None, name, data_dir=data_dir), incidents[incidents["ward"] == name]) for name in paths]
+        tried = [street_backtest(areas, split=result.split, weights=HotspotParams() if result.calibration is None
+                                 else result.calibration.tune(HotspotParams())) for result in results]
+        return tuple(result for result in tried if result is not None and result.n_test >= MIN_TEST)
+
+    key = ("streets", _content_digest(incidents, wards), graphs_key(paths), tuple(r.split for r in results))
+    return list(_remembered(key, backtests))
 
 
 def backtest_table(result: BacktestResult, *, language: str = "nl") -> str:
@@ -167,9 +213,11 @@ def _fields(language: str) -> list[tuple[str, str]]:
     ]
 
 
-def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, language: str = "nl") -> str:
+def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, language: str = "nl",
+               data_dir: str | Path | None = None) -> str:
     """The model card as Markdown (Dutch, or English with ``language="en"``), with the recent
-    backtests on the store's own signals (``recent_backtests``)."""
+    backtests on the store's own signals (``recent_backtests``), per km of street too on the
+    ward graphs in ``data_dir`` (default ``settings.data_dir()``: ``recent_street_backtests``)."""
     _ = translation(language).gettext
     g = functools.partial(format_number, language=language)
     calibration = installation_calibration(store)
@@ -245,6 +293,7 @@ def model_card(store: Store, *, now: datetime | pd.Timestamp | None = None, lang
             *gain_lines(result, language=language),
             "",
             *recent_lines(recent, language=language),
+            *street_backtest_lines(recent_street_backtests(store, recent, data_dir=data_dir), language=language),
             _("One week is a small sample: the figures vary from week to week. If WAS Planner does no better than "
               "the naive counts or a KDE, it adds little on this data."),
         ]
@@ -403,6 +452,40 @@ def recent_lines(results: list[BacktestResult], *, language: str = "nl", periods
     if len(results) < 2:
         return []
     _ = translation(language).gettext
+    n = len(results)
+    which = (_("The last {periods} periods of {days} days") if n == periods else
+             _("{n} of the last {periods} periods of {days} days (the others held too few signals)"))
+    return [
+        which.format(n=n, periods=periods, days=f"{BacktestParams().horizon_days:g}")
+        + _(", each forecast from only the signals before it ({signals} test signals together; the first is the "
+            "table above), mean PAI:").format(signals=sum(r.n_test for r in results)),
+        "",
+        *_mean_table(results, language),
+    ]
+
+
+def street_backtest_lines(results: list[StreetBacktest], *, language: str = "nl") -> list[str]:
+    """The hot streets' mean PAI per km of street over the card's recent periods
+    (``recent_street_backtests``), against the best baseline per km; nothing without any."""
+    if not results:
+        return []
+    _ = translation(language).gettext
+    return [
+        _("**Hot streets**, per km of street, in {n} of these periods ({signals} test signals within {snap} m of "
+          "a street together): each ward's streets ranked on their own, the flagged area is 1, 5 and 10 {percent} "
+          "of the street length; baselines per km of street: the naive counts on each street and the KDEs above "
+          "at the streets' midpoints, the cross-validated one chosen on the streets. Mean PAI:").format(
+            n=len(results), signals=sum(r.n_test for r in results), snap=f"{BacktestParams().streets.snap_m:g}",
+            percent=PERCENT),
+        "",
+        *_mean_table(results, language),
+    ]
+
+
+def _mean_table(results: list[BacktestResult] | list[StreetBacktest], language: str) -> list[str]:
+    """Mean PAI of the planner and of the best baseline per coverage over ``results``, and in how
+    many the planner beat every baseline, as a Markdown table."""
+    _ = translation(language).gettext
     coverages = [k.removeprefix("pai@") for k in results[0].methods["planner"] if k.startswith("pai@")]
     n = len(results)
 
@@ -413,13 +496,7 @@ def recent_lines(results: list[BacktestResult], *, language: str = "nl", periods
     ahead = {c: sum(r.methods["planner"][f"pai@{c}"] > max(r.methods[m][f"pai@{c}"] for m in METHODS[1:])
                     for r in results) for c in coverages}
     two = functools.partial(format_number, digits=2, language=language)
-    which = (_("The last {periods} periods of {days} days") if n == periods else
-             _("{n} of the last {periods} periods of {days} days (the others held too few signals)"))
     return [
-        which.format(n=n, periods=periods, days=f"{BacktestParams().horizon_days:g}")
-        + _(", each forecast from only the signals before it ({signals} test signals together; the first is the "
-            "table above), mean PAI:").format(signals=sum(r.n_test for r in results)),
-        "",
         "| | " + " | ".join(f"PAI@{c}" for c in coverages) + " |",
         "|" + "---|" * (len(coverages) + 1),
         "| WAS Planner | " + " | ".join(two(mean("planner", c)) for c in coverages) + " |",
@@ -542,9 +619,10 @@ def markdown_to_html(markdown: str, *, title: str) -> str:
             f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
-def model_card_html(store: Store, *, now: datetime | pd.Timestamp | None = None, language: str = "nl") -> str:
+def model_card_html(store: Store, *, now: datetime | pd.Timestamp | None = None, language: str = "nl",
+                    data_dir: str | Path | None = None) -> str:
     """``model_card`` as one self-contained HTML page (for the dashboard's footer link)."""
-    card = model_card(store, now=now, language=language)
+    card = model_card(store, now=now, language=language, data_dir=data_dir)
     page = markdown_to_html(card, title="WAS Planner: " + translation(language).gettext("model card"))
     return page.replace("<html>", f'<html lang="{language}">', 1)
 
