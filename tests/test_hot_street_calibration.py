@@ -246,6 +246,22 @@ def test_the_choice_is_the_same_on_one_thread_or_two(history, street_grid, monke
     assert without_seconds(chosen["1"]) == without_seconds(chosen["2"])
 
 
+def test_the_folds_selection_scores_every_candidate_as_the_sorted_ranking(history, street_grid, monkeypatch):
+    """Counting the signals caught without sorting changes no candidate's score: the same scores and
+    choice as when every fold sorts its top streets (the selection made to ask the tie-break always)."""
+    now = pd.Timestamp(SPLIT, tz="UTC")
+    asked = []
+
+    def tie_everywhere(*args, **kwargs):
+        asked.append(1)
+
+    selected = calibrate_hot_streets([(street_grid, history)], now=now)
+    monkeypatch.setattr(street_calibration, "caught_by_size", tie_everywhere)
+    sorted_ = calibrate_hot_streets([(street_grid, history)], now=now)
+    assert asked and len(selected.scores) == len(sorted_.scores) > 100
+    assert selected.scores == sorted_.scores and without_seconds(selected) == without_seconds(sorted_)
+
+
 @pytest.mark.parametrize("kernel", ["network", "planar"])
 def test_a_ward_without_signals_has_no_hot_street(street_grid, kernel):
     none = on_streets(np.random.default_rng(0), 0, "2026-01-01", 1, HOT)
