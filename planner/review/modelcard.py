@@ -156,11 +156,12 @@ def recent_street_backtests(store: Store, results: list[BacktestResult], *,
     passed over; none without ward graphs."""
     from ..streets import ward_graph, ward_graph_path
 
-    paths = {name: ward_graph_path(name, data_dir=data_dir) for name in store.wards()["name"]}
+    wards = store.wards()
+    paths = {name: ward_graph_path(name, data_dir=data_dir) for name in wards["name"]}
     paths = {name: path for name, path in sorted(paths.items()) if path.exists()}
     if not results or not paths:
         return []
-    incidents, wards = store.incidents(), store.wards()
+    incidents = store.incidents()
 
     def backtests() -> tuple[StreetBacktest, ...]:
         areas = [(ward_graph(None, name, data_dir=data_dir), incidents[incidents["ward"] == name]) for name in paths]
