@@ -93,14 +93,7 @@ def test_the_street_backtest_of_one_area_is_the_backtest_per_km_of_street(histor
 def test_the_street_backtest_calibrates_the_areas_together_and_pools_their_test_signals(history, street_grid):
     """Two wards: one choice made on both (their folds summed), each ranked on its own streets, the
     hit rates the mean of the wards' weighted by their test signals."""
-    from planner.hotspots.evaluate import (
-        _network_backtest,
-        _Split,
-        _split_rows,
-        parse_split,
-        rolling_folds,
-        street_backtest,
-    )
+    from planner.hotspots.evaluate import _network_backtest, _Rows, parse_split, street_backtest
 
     rng = np.random.default_rng(11)
     second = pd.concat([on_streets(rng, 200, "2026-01-10", 50, OTHER[:3]), on_streets(rng, 80, "2026-01-10", 50, HOT)],
@@ -117,11 +110,8 @@ def test_the_street_backtest_calibrates_the_areas_together_and_pools_their_test_
     params = BacktestParams()
     per_area = []
     for graph, incidents in areas:
-        frame, start, end, inside, _, train, test = _split_rows(incidents, split, params)
-        folds = rolling_folds(start[train], end[train], split=split, horizon_days=params.horizon_days,
-                              folds=params.cv_folds, testable=inside[train])
-        recent = (end[train] > split - pd.Timedelta(weeks=4)).to_numpy()
-        per_area.append(_network_backtest(graph, frame, _Split(split, train, test, recent), folds, params,
+        rows = _Rows(incidents, split, params)
+        per_area.append(_network_backtest(graph, rows.frame, rows.split(), rows.folds, params,
                                           HotspotParams(), None, pooled.calibration)[0])
     assert [a["n_test"] for a in per_area] == [30, 10]
     for key in ("hit_rate@1", "hit_rate@5", "hit_rate@10"):

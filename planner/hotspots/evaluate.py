@@ -101,6 +101,7 @@ the length taken, the continuous form of the tie rule for cells.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -884,7 +885,8 @@ def backtest(
         graph, also when no test signal lies near its streets or it is not projected.
     """
     split = parse_split(split)
-    frame, start, end, inside, period_train, train_mask, test_mask = _split_rows(incidents, split, params)
+    rows = _Rows(incidents, split, params)
+    frame, start, end, train_mask, test_mask = rows.frame, rows.start, rows.end, rows.train, rows.test
     if not train_mask.any() or not test_mask.any():
         span = f"{local_minute(start.min())} to {local_minute(end.max())}" if len(frame) else "no signals"
         msg = (
@@ -896,7 +898,7 @@ def backtest(
 
     train = frame[train_mask].reset_index(drop=True)
     # With or without the patrol-found signals, the area is the period's: PAI compares like with like.
-    study = _study(frame, train_mask, wards, params, hull_of=period_train)
+    study = _study(frame, train_mask, wards, params, hull_of=rows.period_train)
     n_cells, cx, cy, tx, ty = study.n_cells, study.cx, study.cy, study.tx, study.ty
     per_cell = study.per_cell
 
@@ -909,10 +911,7 @@ def backtest(
         raise InputError(msg)
 
     planner_params = _with_window(params.hotspot, params.window)
-    recent = (end[train_mask] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
-    # The folds see the training rows only: the forecast period cannot steer the bandwidth.
-    folds = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                          folds=params.cv_folds, testable=inside[train_mask])
+    recent, folds = rows.recent, rows.folds
     densities = _Densities(tx, ty, cx, cy)
     ranks, chosen = _baseline_scores(
         densities, counts_all=per_cell(np.ones(len(tx), dtype=bool)), counts_recent=per_cell(recent),
@@ -920,20 +919,10 @@ def backtest(
         params=params,
     )
     calibration = None
-
-    def folds_of(count: int | None, *, every_time: bool = False) -> list[Fold]:
-        """The rolling folds of ``count`` (``None``: those of ``kde_cv``), over the training rows only,
-        tested on the window's signals (``every_time``: on all of them)."""
-        if count in (None, params.cv_folds) and not every_time:
-            return folds
-        testable = np.ones(int(train_mask.sum()), dtype=bool) if every_time else inside[train_mask]
-        return rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                             folds=count or params.cv_folds, testable=testable)
-
     if params.planner == "calibrated":
         # The spatial choice forecasts every time of day; the window is the time-of-day stage's.
-        surface, calibration = _calibrated(train, study, split, folds_of(params.calibration.folds, every_time=True),
-                                           params, planner_params, densities=densities)
+        cell_folds = rows.folds_of(params.calibration.folds, every_time=True)
+        surface, calibration = _calibrated(train, study, split, cell_folds, params, planner_params, densities=densities)
         planner = deterministic_rank(surface, tiebreak=densities(TIE_BANDWIDTH_M))
     else:
         planner = _scores_planner(train, tx, ty, cx, cy, split, planner_params)
@@ -943,9 +932,9 @@ def backtest(
     network = network_scores = street_calibration = None
     if graph is not None:
         weights = planner_params if calibration is None else calibration.tune(planner_params)
-        street_folds = folds_of(params.street_calibration.folds) if params.planner == "calibrated" else None
+        street_folds = rows.folds_of(params.street_calibration.folds) if params.planner == "calibrated" else None
         network, network_scores, bandwidths["network_kde_cv"], street_calibration = _network_backtest(
-            graph, frame, _Split(split, train_mask, test_mask, recent), folds, params, weights, street_folds
+            graph, frame, rows.split(), folds, params, weights, street_folds
         )
     log.info(
         "backtest at %s: %d train, %d test (%d outside the study area), %d cells, %d folds, kde_cv %g m",
@@ -957,21 +946,46 @@ def backtest(
                           network_scores=network_scores, street_calibration=street_calibration)
 
 
-def _split_rows(incidents: pd.DataFrame, split: pd.Timestamp, params: BacktestParams) -> tuple:
-    """The signals with their statuses as of ``split``, their start and end, whether each is in
-    the window, and the masks of the training period, the training signals and the test signals."""
-    # Forecasting from the split, the planner knows the statuses of then, not of the export.
-    frame = statuses_at(incidents.reset_index(drop=True), split)
-    start = pd.to_datetime(frame["occurred_from"], utc=True)
-    end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
-    horizon_end = after_local_days(split, params.horizon_days)
-    period_train = ((end <= split) & (start < split)).to_numpy()
-    train_mask = period_train
-    if params.patrol_signals == "without" and "on_patrol" in frame.columns:
-        train_mask = train_mask & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
-    inside = in_window(start, end, params.window)
-    test_mask = ((start >= split) & (start < horizon_end)).to_numpy() & inside
-    return frame, start, end, inside, period_train, train_mask, test_mask
+class _Rows:
+    """The signals on either side of ``split``, with their statuses as of it: ``train`` and
+    ``test`` masks over them (``period_train``: the training period's, patrol signals or not),
+    ``inside`` the window, ``recent`` among the training rows those of ``naive_4w``, and the
+    rolling folds over the training rows (``folds``: those of ``kde_cv``)."""
+
+    def __init__(self, incidents: pd.DataFrame, split: pd.Timestamp, params: BacktestParams) -> None:
+        self.at, self.params = split, params
+        # Forecasting from the split, the planner knows the statuses of then, not of the export.
+        self.frame = frame = statuses_at(incidents.reset_index(drop=True), split)
+        self.start = start = pd.to_datetime(frame["occurred_from"], utc=True)
+        self.end = end = pd.to_datetime(frame["occurred_to"], utc=True).fillna(start)
+        self.period_train = ((end <= split) & (start < split)).to_numpy()
+        self.train = self.period_train
+        if params.patrol_signals == "without" and "on_patrol" in frame.columns:
+            self.train = self.train & ~frame["on_patrol"].fillna(False).astype(bool).to_numpy()
+        self.inside = in_window(start, end, params.window)
+        horizon_end = after_local_days(split, params.horizon_days)
+        self.test = ((start >= split) & (start < horizon_end)).to_numpy() & self.inside
+        self.recent = (end[self.train] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
+
+    @functools.cached_property
+    def folds(self) -> list[Fold]:
+        # The folds see the training rows only: the forecast period cannot steer the bandwidth.
+        return self._rolling(self.params.cv_folds, self.inside[self.train])
+
+    def folds_of(self, count: int | None, *, every_time: bool = False) -> list[Fold]:
+        """The rolling folds of ``count`` (``None``: those of ``kde_cv``), over the training rows only,
+        tested on the window's signals (``every_time``: on all of them)."""
+        if count in (None, self.params.cv_folds) and not every_time:
+            return self.folds
+        testable = np.ones(int(self.train.sum()), dtype=bool) if every_time else self.inside[self.train]
+        return self._rolling(count or self.params.cv_folds, testable)
+
+    def _rolling(self, count: int, testable: np.ndarray) -> list[Fold]:
+        return rolling_folds(self.start[self.train], self.end[self.train], split=self.at,
+                             horizon_days=self.params.horizon_days, folds=count, testable=testable)
+
+    def split(self) -> _Split:
+        return _Split(self.at, self.train, self.test, self.recent)
 
 
 def calibrate(
@@ -1043,28 +1057,20 @@ def street_backtest(
     streets, add none; ``None`` when no area has both.
     """
     split = parse_split(split)
-    rows, fits = [], []
-    for graph, incidents in areas:
-        frame, start, end, inside, _, train_mask, test_mask = _split_rows(incidents, split, params)
-        if not train_mask.any():
-            continue
-        folds = rolling_folds(start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-                              folds=params.cv_folds, testable=inside[train_mask])
-        street_folds = folds if params.street_calibration.folds in (None, params.cv_folds) else rolling_folds(
-            start[train_mask], end[train_mask], split=split, horizon_days=params.horizon_days,
-            folds=params.street_calibration.folds, testable=inside[train_mask])
-        recent = (end[train_mask] > split - pd.Timedelta(weeks=RECENT_WEEKS)).to_numpy()
-        rows.append((graph, frame, _Split(split, train_mask, test_mask, recent), folds))
-        fits.append((graph, frame[train_mask].reset_index(drop=True), street_folds))
-    if not rows:
+    trained = [(graph, rows) for graph, rows in ((graph, _Rows(incidents, split, params)) for graph, incidents in areas)
+               if rows.train.any()]
+    if not trained:
         return None
-    calibration = _street_calibrated(fits, split, params, weights)
+    calibration = _street_calibrated(
+        [(graph, rows.frame[rows.train].reset_index(drop=True), rows.folds_of(params.street_calibration.folds))
+         for graph, rows in trained], split, params, weights)
     networks = []
-    for graph, frame, at, folds in rows:
-        if not at.test.any():
+    for graph, rows in trained:
+        if not rows.test.any():
             continue
         try:
-            networks.append(_network_backtest(graph, frame, at, folds, params, weights, None, calibration)[0])
+            networks.append(_network_backtest(graph, rows.frame, rows.split(), rows.folds, params, weights, None,
+                                              calibration)[0])
         except InputError:  # none of its test signals near its streets
             continue
     n_test = sum(network["n_test"] for network in networks)
