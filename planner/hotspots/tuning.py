@@ -96,6 +96,14 @@ def street_calibration_from_json(choice: dict[str, Any]) -> StreetCalibration:
                              resolved_measured=bool(choice.get("resolved_measured", False)))
 
 
+def ward_graph_paths(wards, *, data_dir: str | Path | None = None) -> dict[str, Path]:
+    """The cached walk graph of each of ``wards`` that has one in ``data_dir``, by ward name, in name order."""
+    from ..streets import ward_graph_path
+
+    paths = {name: ward_graph_path(name, data_dir=data_dir) for name in sorted(wards["name"])}
+    return {name: path for name, path in paths.items() if path.exists()}
+
+
 def graphs_key(paths: dict[str, Path]) -> str:
     """Which ward graphs a street calibration saw, as the files were: a rebuilt graph changes it."""
     return ";".join(f"{ward}:{path.stat().st_mtime_ns}:{path.stat().st_size}" for ward, path in sorted(paths.items()))
@@ -110,14 +118,13 @@ def installation_street_calibration(
     ``settings.data_dir()``); ``refit`` fits again even when nothing changed. A fit logs a line
     before and after, as ``installation_calibration`` does.
     """
-    from ..streets import ward_graph, ward_graph_path
+    from ..streets import ward_graph
     from .evaluate import BacktestParams, calibrate_hot_streets
 
     cell = installation_calibration(store)
     if cell is None:
         return None
-    paths = {name: ward_graph_path(name, data_dir=data_dir) for name in store.wards()["name"]}
-    paths = {name: path for name, path in paths.items() if path.exists()}
+    paths = ward_graph_paths(store.wards(), data_dir=data_dir)
     fingerprint, graphs = store.calibration_fingerprint(), graphs_key(paths)
     kept = store.calibration()
     streets = kept[1].get("streets") if kept is not None and kept[0] == fingerprint else None
@@ -125,7 +132,7 @@ def installation_street_calibration(
         return street_calibration_from_json(streets)
     incidents = store.incidents()
     areas = [(ward_graph(None, name, data_dir=data_dir), incidents[incidents["ward"] == name])
-             for name in sorted(paths)]
+             for name in paths]
     log.info("calibrating the hot streets on %d ward graphs …", len(areas))
     t0 = time.perf_counter()
     calibration = calibrate_hot_streets(areas, params=BacktestParams(hotspot=cell.tune(HotspotParams())))

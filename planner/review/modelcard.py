@@ -41,7 +41,7 @@ from ..hotspots.evaluate import (
     backtest,
     street_backtest,
 )
-from ..hotspots.tuning import graphs_key, installation_calibration
+from ..hotspots.tuning import graphs_key, installation_calibration, ward_graph_paths
 from ..i18n import N_, duration_words, format_number, translation
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..storage.store import Store
@@ -154,11 +154,10 @@ def recent_street_backtests(store: Store, results: list[BacktestResult], *,
     ``settings.data_dir()``), each weighted by that split's cell calibration as the product
     weighs its hot streets. A period with fewer than ``MIN_TEST`` test signals on a street is
     passed over; none without ward graphs."""
-    from ..streets import ward_graph, ward_graph_path
+    from ..streets import ward_graph
 
     wards = store.wards()
-    paths = {name: ward_graph_path(name, data_dir=data_dir) for name in wards["name"]}
-    paths = {name: path for name, path in sorted(paths.items()) if path.exists()}
+    paths = ward_graph_paths(wards, data_dir=data_dir)
     if not results or not paths:
         return []
     incidents = store.incidents()
