@@ -2,7 +2,7 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_hot_streets.py [--shared DIR] [--only demo|chicago]
+    .venv/bin/python bench/bench_hot_streets.py [--shared DIR] [--only demo|demo-weekly|chicago]
 
 ``backtest(..., graph=G)`` on two networks, coverage = share of street length (``planner.hotspots.evaluate``):
 
@@ -16,6 +16,9 @@ Usage::
    ``../shared/data/osm/chicago_logan_square_avondale.osm`` (``streets.build_ward_graph(None,
    osm=...)``, as ``evaluate --graph`` builds it), yearly splits 2012-01-01 … 2017-01-01, horizon
    365 days (90–150 test signals a year).
+3. Demostad again, weekly: 26 splits every Monday 2026-05-04 … 2026-10-26, horizon 7 days, the
+   horizon a WAS team plans a round for and the model card backtests (10–25 test signals a week
+   on the whole town, so one week says little and the mean over half a year says more).
 
 Per dataset: the PAI at 1, 5 and 10 % of street length per split and the mean over the splits,
 for the calibrated planner (what the product ships: ``hot_street_calibration``, chosen on the
@@ -38,6 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pandas as pd
 from _cli import run_main
 from _gaps import gap_line
 
@@ -48,6 +52,9 @@ SHARED = Path(os.environ.get("WAS_SHARED_DIR", Path(__file__).resolve().parents[
 COVERAGES = ("1", "5", "10")
 DEMO_SPLITS = ["2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01", "2026-10-01"]
 CHICAGO_SPLITS = [f"{year}-01-01" for year in range(2012, 2018)]
+WEEKLY_SPLITS = [str(day.date()) for day in pd.date_range("2026-05-04", "2026-10-26", freq="7D")]
+WIDE = 8
+"""Up to this many splits a table has a column per split; with more, a row per split."""
 FIXED = "planner (fixed 150 m)"
 
 
@@ -70,14 +77,21 @@ def tables(label: str, splits: list[str], calibrated: list[BacktestResult], fixe
     lines = [f"\n### {label}\n",
              f"{net['street_km']:.1f} km of streets; test signals on the streets per split: "
              f"{', '.join(str(r.network['n_test']) for r in calibrated)}; {seconds:.1f} s per split "
-             "(grid and streets, both calibrations). Cells: PAI@1 / @5 / @10 at that share of street length.\n",
-             "| method | " + " | ".join(splits) + " | mean |", "|---" * (len(splits) + 2) + "|"]
+             "(grid and streets, both calibrations). Cells: PAI@1 / @5 / @10 at that share of street length.\n"]
     rows = {"planner": [r.network["planner"] for r in calibrated], FIXED: [r.network["planner"] for r in fixed]}
     rows |= {name: [r.network[name] for r in calibrated] for name in METHODS if name != "planner"}
-    means = {name: [statistics.mean(v[f"pai@{c}"] for v in values) for c in COVERAGES] for name, values in rows.items()}
-    for name, values in rows.items():
-        cells = [" / ".join(f"{v[f'pai@{c}']:.1f}" for c in COVERAGES) for v in values]
-        lines.append(f"| {name} | " + " | ".join(cells) + " | " + " / ".join(f"{m:.2f}" for m in means[name]) + " |")
+    means = {name: " / ".join(f"{statistics.mean(v[f'pai@{c}'] for v in values):.2f}" for c in COVERAGES)
+             for name, values in rows.items()}
+    cells = {name: [" / ".join(f"{v[f'pai@{c}']:.1f}" for c in COVERAGES) for v in values]
+             for name, values in rows.items()}
+    if len(splits) <= WIDE:
+        lines += ["| method | " + " | ".join(splits) + " | mean |", "|---" * (len(splits) + 2) + "|"]
+        lines += [f"| {name} | " + " | ".join(cells[name]) + f" | {means[name]} |" for name in rows]
+    else:
+        lines += ["| split | " + " | ".join(rows) + " |", "|---" * (len(rows) + 1) + "|"]
+        lines += [f"| {split} | " + " | ".join(cells[name][i] for name in rows) + " |"
+                  for i, split in enumerate(splits)]
+        lines.append("| **mean** | " + " | ".join(means[name] for name in rows) + " |")
     baselines = [name for name in METHODS if name != "planner"]
     lines.append("\n" + gap_line({c: {name: [v[f"pai@{c}"] for v in rows[name]] for name in ["planner", *baselines]}
                                   for c in COVERAGES}))
@@ -118,6 +132,8 @@ def chicago_area(shared: Path) -> Iterator[tuple[Path, object]]:
 NETWORKS = (
     ("demo", "Demostad (SYNTHETIC streets and signals), monthly splits, horizon 30 days",
      lambda shared: demo_town(), DEMO_SPLITS, 30.0),
+    ("demo-weekly", "Demostad (SYNTHETIC streets and signals), weekly splits, horizon 7 days",
+     lambda shared: demo_town(), WEEKLY_SPLITS, 7.0),
     ("chicago", "Chicago Logan Square / Avondale (REAL aggravated assaults, real OSM), yearly splits, "
      "horizon 365 days", chicago_area, CHICAGO_SPLITS, 365.0),
 )
