@@ -3,13 +3,14 @@
 Usage::
 
     .venv/bin/python bench/bench_baselines.py [--shared DIR] [--only sacramento|london] [--min-history-days D]
-        [--cv-folds K]
+        [--cv-folds K] [--london-early]
 
 Real data only: Sacramento (minute timestamps) on rolling daily splits 2006-01-08 … 2006-01-15
 with a 7-day horizon (every 7-day horizon the three weeks of the file allow; the test weeks
 overlap, so the splits are not independent), and the City of London (police.uk, month-only
 dates) on monthly splits 2016-07-01 … 2017-06-01 with the next month as test set (horizon 28
-days: a month-only signal starts on the first, so any horizon of 1–28 days takes that month).
+days: a month-only signal starts on the first, so any horizon of 1–28 days takes that month);
+``--london-early`` adds the five months before, 2016-02-01 … 2016-06-01 (one to five months of history).
 Study area = training hull + 500 m in 100 m cells; the methods and the cross-validation rule are
 those of ``planner.hotspots.evaluate`` (module docstring). Prints, per dataset, one table per coverage
 (PAI per split, mean last) and a table of means with the number of splits the planner is ahead.
@@ -46,6 +47,9 @@ COVERAGES = ("1", "5", "10")
 SACRAMENTO_SPLITS = [f"2006-01-{day:02d}" for day in range(8, 16)]
 LONDON_SPLITS = [f"{year}-{month:02d}-01" for year, month in
                  [(2016, m) for m in range(7, 13)] + [(2017, m) for m in range(1, 7)]]
+LONDON_EARLY_SPLITS = [f"2016-{month:02d}-01" for month in range(2, 7)]
+"""The months before ``LONDON_SPLITS`` (``--london-early``): one to five months of history, the first
+with no fold (every signal of a month has the same date), so the planner uses its prior there."""
 
 
 def sacramento(shared: Path) -> pd.DataFrame:
@@ -128,10 +132,12 @@ RUNS = (("sacramento", "Sacramento, horizon 7 days", sacramento, SACRAMENTO_SPLI
 
 def measure(shared: Path, *, only: str | None = None, planner: str = "calibrated",
             calibration: CalibrationParams = CalibrationParams(),
-            cv_folds: int = BacktestParams.cv_folds) -> list[str]:
+            cv_folds: int = BacktestParams.cv_folds, london_early: bool = False) -> list[str]:
     """The tables of every run in ``RUNS`` (or of the one named ``only``)."""
     lines = []
     for key, label, load, splits, horizon in RUNS:
+        if key == "london" and london_early:
+            splits = LONDON_EARLY_SPLITS + splits
         if only in (None, key):
             results, seconds = run(load(shared), splits, horizon, planner=planner, calibration=calibration,
                                    cv_folds=cv_folds)
@@ -149,6 +155,8 @@ def main() -> None:
                         help="calibrate the planner on histories shorter (or only longer) than the default 7 days")
     parser.add_argument("--cv-folds", type=int, default=BacktestParams.cv_folds,
                         help="folds of kde_cv's cross-validation before the extension (default: the backtest's)")
+    parser.add_argument("--london-early", action="store_true",
+                        help="also the City of London's first five monthly splits (one to five months of history)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     calibration = CalibrationParams()
@@ -157,7 +165,7 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores; planner: {args.planner}, calibration min history "
           f"{calibration.min_history_days:g} days")
     print("\n".join(measure(args.shared, only=args.only, planner=args.planner, calibration=calibration,
-                             cv_folds=args.cv_folds)))
+                             cv_folds=args.cv_folds, london_early=args.london_early)))
 
 
 if __name__ == "__main__":

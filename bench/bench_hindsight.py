@@ -38,7 +38,7 @@ from bench_hot_streets import NETWORKS
 
 from planner._time import after_local_days
 from planner.hotspots import HotspotParams
-from planner.hotspots.calibration import Fold, FoldScoring, SignalUnits, calibrate_surface
+from planner.hotspots.calibration import CalibrationParams, Fold, FoldScoring, SignalUnits, calibrate_surface
 from planner.hotspots.evaluate import (
     METHODS,
     TIE_BANDWIDTH_M,
@@ -65,12 +65,15 @@ def masks(frame: pd.DataFrame, at: pd.Timestamp, horizon: float) -> tuple[np.nda
             ((start >= at) & (start < after_local_days(at, horizon))).to_numpy())
 
 
-def cell_candidates(data: pd.DataFrame, split: str, horizon: float) -> tuple[dict, dict]:
+def cell_candidates(data: pd.DataFrame, split: str, horizon: float, *,
+                    calibration: CalibrationParams = CalibrationParams()) -> tuple[dict, dict]:
     """PAI of every candidate at every coverage, scored on the test period itself, and the
     backtest's own figures for the split (``methods``).
 
     One "fold" whose fitting signals are the training signals and whose test signals are the
-    test period's: ``calibrate_surface`` then reports each candidate's hit rate on the test.
+    test period's: ``calibrate_surface`` then reports each candidate's hit rate on the test
+    (of ``calibration``'s grid; it falls back, and reports none, below its floors, which count
+    the test signals too).
     """
     at, params = parse_split(split), BacktestParams(horizon_days=horizon)
     frame = data.reset_index(drop=True)
@@ -91,7 +94,8 @@ def cell_candidates(data: pd.DataFrame, split: str, horizon: float) -> tuple[dic
             frame[both].reset_index(drop=True), SignalUnits(x, y, cell, study.cx, study.cy), now=at,
             scoring=FoldScoring([Fold(fit, hold, at)], per_cell,
                                 lambda s, h, c=coverage: hit_rates(s, h, (c,), digits=None), (coverage,)),
-            tiebreak=lambda f: kde_log_density(x[f], y[f], study.cx, study.cy, bandwidth_m=TIE_BANDWIDTH_M))
+            tiebreak=lambda f: kde_log_density(x[f], y[f], study.cx, study.cy, bandwidth_m=TIE_BANDWIDTH_M),
+            params=calibration)
         for candidate, rate in choice.scores:
             out[candidate, coverage] = rate / share
     return out, backtest(data, split=split, params=params).methods

@@ -69,7 +69,7 @@ def test_a_planted_future_burst_changes_no_calibration(history, two_wards):
 
 
 def test_short_histories_use_the_prior(history, two_wards):
-    """Fewer than 200 signals or less than a week: the literature defaults, and the reason says which."""
+    """Fewer than 200 signals or less than a week: the prior, and the reason says which."""
     few = backtest(pd.concat([history.iloc[:150], history.iloc[300:]]), split=SPLIT, wards=two_wards, params=CALIBRATED)
     assert few.calibration.fallback and few.calibration.chosen == SurfaceParams()
     assert "150 training signals" in few.calibration.reason
@@ -84,6 +84,29 @@ def test_short_histories_use_the_prior(history, two_wards):
     allowed = backtest(pd.concat([recent, extra], ignore_index=True), split=SPLIT, wards=two_wards,
                        params=BacktestParams(planner="calibrated", calibration=CalibrationParams(min_history_days=0)))
     assert not allowed.calibration.fallback and allowed.calibration.n_folds >= 1
+
+
+def test_the_prior_keeps_a_place_with_many_signals_above_a_wider_spread(two_wards):
+    """A short history gets the prior, which weighs the long-term counts half: one address with
+    six signals stays on top, where the 100 m density alone (the planner before calibration)
+    would put the middle of fourteen signals spread over a 300 m square first."""
+    lattice = [(dx, dy) for dx in (-100, 0, 100) for dy in (-100, 0, 100)]
+    times = pd.date_range("2026-03-20", periods=20, freq="12h", tz="UTC")
+    spread = [(92_650 + dx, 452_850 + dy) for dx, dy in lattice for _ in range(1 if dx and dy else 2)]
+    xy = np.array([(91_150, 452_150)] * 6 + spread, float)
+    train = signals(xy[:, 0], xy[:, 1], times)
+    test = signals([91_150] * 3, [452_150] * 3, pd.date_range("2026-04-02", periods=3, freq="D", tz="UTC"))
+    data = pd.concat([train, test], ignore_index=True)
+
+    def top(params: BacktestParams) -> int:
+        result = backtest(data, split=SPLIT, wards=two_wards, params=params)
+        assert result.calibration.fallback and "20 training signals" in result.calibration.reason
+        return int(np.argmax(result.scores["planner"]))
+
+    busiest = int(np.argmax(backtest(data, split=SPLIT, wards=two_wards, params=CALIBRATED).scores["naive_all"]))
+    assert top(CALIBRATED) == busiest
+    density_alone = CalibrationParams(prior=SurfaceParams(blend=1.0))
+    assert top(BacktestParams(planner="calibrated", calibration=density_alone)) != busiest
 
 
 def test_a_moved_hotspot_is_followed_by_recency(two_wards):

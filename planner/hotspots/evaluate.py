@@ -12,7 +12,7 @@ baselines an analyst would use, all run on the same cells and coverages:
   are chosen from a small grid by the cross-validation rule of ``kde_cv``
   (``calibration.cv_choose``) on rolling folds of the training period
   (``CalibrationParams.folds``, 4 by default, more on a small history: below), with the
-  literature defaults when the history is too short; its cells are ordered like the
+  prior (``SurfaceParams()``) when the history is too short; its cells are ordered like the
   baselines' on ties. With a ``window`` these are chosen on every fold signal, and then how
   much the other hours and weekdays count for the window (``calibration.TIME_WEIGHTINGS``) on
   the fold signals in it, on every weekday. The same choice, made on all stored signals,

@@ -355,8 +355,8 @@ def calibration_lines(calibration: Calibration | None, *, language: str = "nl") 
     if calibration is None:
         return [_("No signals yet: the literature defaults apply.")]
     if calibration.fallback:
-        return [_("**Too little history to calibrate** ({reason}): the literature defaults apply (half-life 30 "
-                  "days, bandwidth 100 m, near repeat on).").format(
+        return [_("**Too little history to calibrate** ({reason}): the defaults apply (half long-term counts per "
+                  "cell, half a kernel density of 100 m with a half-life of 30 days, near repeat on).").format(
                       reason=reason_text(calibration.reason, language=language))]
     c = calibration.chosen
     g = functools.partial(format_number, language=language)

@@ -1,0 +1,146 @@
+"""Which fixed surface should a short history get? Candidate priors scored on real short histories (issue 13).
+
+Usage::
+
+    .venv/bin/python bench/bench_prior.py [--shared DIR] [--only london|chicago|sacramento]
+
+Below the calibration's floors (``CalibrationParams.min_signals``, ``min_history_days``) or
+with no fold to choose on, the planner's surface is the prior (``SurfaceParams()``): what a new
+installation's map, hot streets and rounds get for their first months. Here a few fixed
+surfaces of the calibration's grid are scored on the test period itself (as
+``bench_hindsight.py`` scores every candidate) on short histories of real data:
+
+- City of London: the split 2016-02-01 with its whole history (one month, month-only dates:
+  no fold can be made), and the splits 2016-07-01 and 2017-01-01 with 100 or 200 random
+  training signals (3 seeds each), the next month as test;
+- Chicago, six ward-sized police districts (1, 8, 14, 17, 20, 25, as in ``bench_wards.py``):
+  monthly splits 2016-07-01 … 2017-06-01 with only the last 90 or 180 days as history (20–450
+  signals), the next 30 days as test;
+- Sacramento: the splits 2006-01-11 and 2006-01-15 with 100 or 200 random training signals
+  (3 seeds each), the next 7 days as test.
+
+Prints per dataset the mean PAI at 1 / 5 / 10 % of the area of each fixed surface, of the
+baselines and of the shipped planner (which calibrates where the history passes the floors),
+over the cases. The surfaces are only a handful, named before the run, so that choosing among
+them on these cases is not a search.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _cli import run_main
+from bench_baselines import SHARED, chicago, london, sacramento
+from bench_hindsight import cell_candidates, masks
+
+from planner.hotspots.calibration import CalibrationParams, SurfaceParams
+from planner.hotspots.evaluate import METHODS, parse_split
+
+COVERAGES = (1, 5, 10)
+SURFACES = {
+    "blend 1 (the planner before calibration)": SurfaceParams(100.0, 30.0, 1.0),
+    "blend 0.5 (shipped prior)": SurfaceParams(100.0, 30.0, 0.5),
+    "blend 0.5, near-repeat off": SurfaceParams(100.0, 30.0, 0.5, near_repeat=False),
+    "blend 0.25": SurfaceParams(100.0, 30.0, 0.25),
+    "counts per cell": SurfaceParams(0.0, math.inf, 0.0, near_repeat=False),
+}
+EVERY_CANDIDATE = CalibrationParams(min_signals=0, min_history_days=0.0)
+DISTRICTS = ("1", "8", "14", "17", "20", "25")
+MONTHS = [f"2016-{m:02d}-01" for m in range(7, 13)] + [f"2017-{m:02d}-01" for m in range(1, 7)]
+
+
+def random_training(data: pd.DataFrame, split: str, horizon: float, n: int, seed: int) -> pd.DataFrame:
+    """The test period's signals and ``n`` random ones of the training period."""
+    frame = data.reset_index(drop=True)
+    train, test = masks(frame, parse_split(split), horizon)
+    kept = np.random.default_rng(seed).choice(np.flatnonzero(train), size=min(n, int(train.sum())), replace=False)
+    keep = test.copy()
+    keep[kept] = True
+    return frame[keep].reset_index(drop=True)
+
+
+def last_days(data: pd.DataFrame, split: str, days: int) -> pd.DataFrame:
+    """The signals from ``days`` before the split on."""
+    start = pd.to_datetime(data["occurred_from"], utc=True)
+    return data[start >= parse_split(split) - pd.Timedelta(days=days)].reset_index(drop=True)
+
+
+def london_cases(shared: Path):
+    data = london(shared)
+    yield data, "2016-02-01", 28.0
+    for split in ("2016-07-01", "2017-01-01"):
+        for n in (100, 200):
+            for seed in range(3):
+                yield random_training(data, split, 28.0, n, seed), split, 28.0
+
+
+def chicago_cases(shared: Path):
+    for district in DISTRICTS:
+        data = chicago(shared, (district,))
+        for split in MONTHS:
+            for days in (90, 180):
+                yield last_days(data, split, days), split, 30.0
+
+
+def sacramento_cases(shared: Path):
+    data = sacramento(shared)
+    for split in ("2006-01-11", "2006-01-15"):
+        for n in (100, 200):
+            for seed in range(3):
+                yield random_training(data, split, 7.0, n, seed), split, 7.0
+
+
+DATASETS = (
+    ("london", "City of London: 2016-02 on its one month, 2016-07 and 2017-01 on 100 or 200 random training "
+     "signals (3 seeds)", london_cases),
+    ("chicago", "Chicago, six districts: 12 monthly splits each on the last 90 or 180 days", chicago_cases),
+    ("sacramento", "Sacramento: 2006-01-11 and 2006-01-15 on 100 or 200 random training signals (3 seeds)",
+     sacramento_cases),
+)
+
+
+def surface_pai(candidates: dict, surface: SurfaceParams, coverage: int) -> float:
+    """The surface's PAI; near-repeat off where the data hold no near-repeat category (the grid then has none)."""
+    return candidates.get((surface, float(coverage)), candidates.get((
+        SurfaceParams(surface.bandwidth_m, surface.half_life_days, surface.blend, False), float(coverage))))
+
+
+def measure(shared: Path = SHARED, *, only: str | None = None) -> list[str]:
+    """One table per dataset (or ``only`` one), as Markdown lines."""
+    lines = []
+    for key, label, cases in DATASETS:
+        if only not in (None, key):
+            continue
+        rows = {name: [] for name in [*SURFACES, "planner (shipped: calibrated above the floors)", *METHODS[1:]]}
+        n = 0
+        for data, split, horizon in cases(shared):
+            candidates, methods = cell_candidates(data, split, horizon, calibration=EVERY_CANDIDATE)
+            n += 1
+            for name, surface in SURFACES.items():
+                rows[name].append([surface_pai(candidates, surface, c) for c in COVERAGES])
+            rows["planner (shipped: calibrated above the floors)"].append(
+                [methods["planner"][f"pai@{c}"] for c in COVERAGES])
+            for name in METHODS[1:]:
+                rows[name].append([methods[name][f"pai@{c}"] for c in COVERAGES])
+        lines += [f"\n### {label}: {n} cases, mean PAI@1 / @5 / @10\n", "| surface or method | PAI@1 / @5 / @10 |",
+                  "|---|---|"]
+        for name, values in rows.items():
+            means = " / ".join(f"{statistics.mean(v[i] for v in values):.2f}" for i in range(len(COVERAGES)))
+            lines.append(f"| {name} | {means} |")
+    return lines
+
+
+def main() -> None:
+    run_main(__doc__, measure, shared=SHARED, choices=[key for key, *_ in DATASETS])
+
+
+if __name__ == "__main__":
+    main()
