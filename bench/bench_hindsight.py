@@ -52,7 +52,7 @@ from planner.hotspots.evaluate import (
     read_for_backtest,
 )
 from planner.hotspots.evaluate import _study as study_cells  # the backtest's own cells, on purpose
-from planner.hotspots.street_calibration import calibrate_streets
+from planner.hotspots.street_calibration import StreetCalibrationParams, calibrate_streets
 
 COVERAGES = (1.0, 5.0, 10.0)
 
@@ -101,9 +101,11 @@ def cell_candidates(data: pd.DataFrame, split: str, horizon: float, *,
     return out, backtest(data, split=split, params=params).methods
 
 
-def street_candidate_pai(data: pd.DataFrame, graph, split: str, horizon: float) -> tuple[dict, dict]:
-    """PAI per km of street of every hot-streets candidate, scored on the test period itself, and
-    the backtest's own figures for the split (``network``)."""
+def street_candidate_pai(data: pd.DataFrame, graph, split: str, horizon: float, *,
+                         calibration: StreetCalibrationParams = StreetCalibrationParams()) -> tuple[dict, dict]:
+    """PAI per km of street of every hot-streets candidate (of ``calibration``'s grid, none below
+    its floors, which count the test signals too), scored on the test period itself, and the
+    backtest's own figures for the split (``network``)."""
     at, params = parse_split(split), BacktestParams(horizon_days=horizon)
     result = backtest(data, split=split, params=params, graph=graph)
     frame = data.reset_index(drop=True)
@@ -116,7 +118,7 @@ def street_candidate_pai(data: pd.DataFrame, graph, split: str, horizon: float) 
             [(graph, frame[both].reset_index(drop=True), [Fold(train[both], test[both], at)])], now=at,
             rates=lambda order, h, lengths, c=coverage: ranked_length_hit_rates(order, h, lengths, (c,), digits=None),
             tiebreaks=fold_tiebreaks,
-            coverages=(coverage,), hotspot=weights, snap_m=params.streets.snap_m)
+            coverages=(coverage,), hotspot=weights, snap_m=params.streets.snap_m, params=calibration)
         for candidate, rate in choice.scores:
             out[candidate, coverage] = rate / (coverage / 100)
     return out, result.network

@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python bench/bench_prior.py [--shared DIR] [--only london|chicago|sacramento]
+    .venv/bin/python bench/bench_prior.py [--shared DIR]
+        [--only london|chicago|sacramento|chicago-streets|demo-streets]
 
 Below the calibration's floors (``CalibrationParams.min_signals``, ``min_history_days``) or
 with no fold to choose on, the planner's surface is the prior (``SurfaceParams()``): what a new
@@ -14,15 +15,23 @@ surfaces of the calibration's grid are scored on the test period itself (as
   no fold can be made), and the splits 2016-07-01 and 2017-01-01 with 100 or 200 random
   training signals (3 seeds each), the next month as test;
 - Chicago, six ward-sized police districts (1, 8, 14, 17, 20, 25, as in ``bench_wards.py``):
-  monthly splits 2016-07-01 … 2017-06-01 with only the last 90 or 180 days as history (20–450
+  monthly splits 2016-07-01 … 2017-06-01 with only the last 90 or 180 days as history (30–510
   signals), the next 30 days as test;
 - Sacramento: the splits 2006-01-11 and 2006-01-15 with 100 or 200 random training signals
   (3 seeds each), the next 7 days as test.
 
-Prints per dataset the mean PAI at 1 / 5 / 10 % of the area of each fixed surface, of the
-baselines and of the shipped planner (which calibrates where the history passes the floors),
-over the cases. The surfaces are only a handful, named before the run, so that choosing among
-them on these cases is not a search.
+The hot streets have a prior of their own (``StreetSurfaceParams()``), scored the same way per
+km of street (``bench_hindsight.street_candidate_pai``) on the networks of ``bench_hot_streets.py``:
+
+- Chicago Logan Square / Avondale (REAL assaults, real OSM): yearly splits 2012-01-01 …
+  2017-01-01 with only the last 180 or 365 days as history (50–150 signals), the next year as test;
+- Demostad (SYNTHETIC): monthly splits 2026-03-01 … 2026-10-01 with the last 30 or 60 days as
+  history (60–160 signals), the next 30 days as test.
+
+Prints per dataset the mean PAI at 1 / 5 / 10 % of the area (or of street length) of each
+fixed surface, of the baselines and of the shipped planner (which calibrates where the history
+passes the floors), over the cases. The surfaces are the grid's four blends of one kernel: a small
+choice, not a search.
 """
 
 from __future__ import annotations
@@ -39,10 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _cli import run_main
 from bench_baselines import SHARED, chicago, london, sacramento
-from bench_hindsight import cell_candidates, masks
+from bench_hindsight import cell_candidates, masks, street_candidate_pai
+from bench_hot_streets import chicago_area, demo_town
 
 from planner.hotspots.calibration import CalibrationParams, SurfaceParams
-from planner.hotspots.evaluate import METHODS, parse_split
+from planner.hotspots.evaluate import METHODS, parse_split, read_for_backtest
+from planner.hotspots.street_calibration import StreetCalibrationParams, StreetSurfaceParams
 
 COVERAGES = (1, 5, 10)
 SURFACES = {
@@ -52,7 +63,15 @@ SURFACES = {
     "blend 0.25": SurfaceParams(100.0, 30.0, 0.25),
     "counts per cell": SurfaceParams(0.0, math.inf, 0.0, near_repeat=False),
 }
+STREET_SURFACES = {
+    "150 m walk, blend 1 (the hot streets before calibration)": StreetSurfaceParams(150.0, 1.0),
+    "150 m walk, blend 0.5 (shipped prior)": StreetSurfaceParams(150.0, 0.5),
+    "150 m walk, blend 0.25": StreetSurfaceParams(150.0, 0.25),
+    "counts per km": StreetSurfaceParams(0.0, 0.0),
+}
 EVERY_CANDIDATE = CalibrationParams(min_signals=0, min_history_days=0.0)
+EVERY_STREET_CANDIDATE = StreetCalibrationParams(min_signals=0, min_history_days=0.0)
+PLANNER = "planner (shipped: calibrated above the floors)"
 DISTRICTS = ("1", "8", "14", "17", "20", "25")
 MONTHS = [f"2016-{m:02d}-01" for m in range(7, 13)] + [f"2017-{m:02d}-01" for m in range(1, 7)]
 
@@ -98,12 +117,28 @@ def sacramento_cases(shared: Path):
                 yield random_training(data, split, 7.0, n, seed), split, 7.0
 
 
+def network_cases(load, splits: list[str], days: tuple[int, ...], horizon: float):
+    def cases(shared: Path):
+        with load(shared) as (signals, graph):
+            data = read_for_backtest(signals)
+            for split in splits:
+                for back in days:
+                    yield last_days(data, split, back), graph, split, horizon
+    return cases
+
+
 DATASETS = (
     ("london", "City of London: 2016-02 on its one month, 2016-07 and 2017-01 on 100 or 200 random training "
      "signals (3 seeds)", london_cases),
     ("chicago", "Chicago, six districts: 12 monthly splits each on the last 90 or 180 days", chicago_cases),
     ("sacramento", "Sacramento: 2006-01-11 and 2006-01-15 on 100 or 200 random training signals (3 seeds)",
      sacramento_cases),
+)
+STREET_DATASETS = (
+    ("chicago-streets", "Chicago Logan Square / Avondale (REAL), per km of street: 6 yearly splits on the last 180 "
+     "or 365 days", network_cases(chicago_area, [f"{year}-01-01" for year in range(2012, 2018)], (180, 365), 365.0)),
+    ("demo-streets", "Demostad (SYNTHETIC), per km of street: 8 monthly splits on the last 30 or 60 days",
+     network_cases(lambda shared: demo_town(), [f"2026-{month:02d}-01" for month in range(3, 11)], (30, 60), 30.0)),
 )
 
 
@@ -113,33 +148,56 @@ def surface_pai(candidates: dict, surface: SurfaceParams, coverage: int) -> floa
         SurfaceParams(surface.bandwidth_m, surface.half_life_days, surface.blend, False), float(coverage))))
 
 
+def street_pai(candidates: dict, surface: StreetSurfaceParams, coverage: int) -> float:
+    """The street surface's PAI (the grid's one counts-per-km candidate stands for every counts-only surface)."""
+    if surface.counts_only:
+        surface = next(c for c, _ in candidates if c.counts_only and c.resolved_weight == surface.resolved_weight)
+    return candidates[surface, float(coverage)]
+
+
+def table(label: str, rows: dict[str, list[list[float]]]) -> list[str]:
+    """The means over the cases of each row's PAI@1 / @5 / @10."""
+    n = len(next(iter(rows.values())))
+    lines = [f"\n### {label}: {n} cases, mean PAI@1 / @5 / @10\n", "| surface or method | PAI@1 / @5 / @10 |",
+             "|---|---|"]
+    for name, values in rows.items():
+        means = " / ".join(f"{statistics.mean(v[i] for v in values):.2f}" for i in range(len(COVERAGES)))
+        lines.append(f"| {name} | {means} |")
+    return lines
+
+
 def measure(shared: Path = SHARED, *, only: str | None = None) -> list[str]:
     """One table per dataset (or ``only`` one), as Markdown lines."""
     lines = []
     for key, label, cases in DATASETS:
         if only not in (None, key):
             continue
-        rows = {name: [] for name in [*SURFACES, "planner (shipped: calibrated above the floors)", *METHODS[1:]]}
-        n = 0
+        rows = {name: [] for name in [*SURFACES, PLANNER, *METHODS[1:]]}
         for data, split, horizon in cases(shared):
             candidates, methods = cell_candidates(data, split, horizon, calibration=EVERY_CANDIDATE)
-            n += 1
             for name, surface in SURFACES.items():
                 rows[name].append([surface_pai(candidates, surface, c) for c in COVERAGES])
-            rows["planner (shipped: calibrated above the floors)"].append(
-                [methods["planner"][f"pai@{c}"] for c in COVERAGES])
+            rows[PLANNER].append([methods["planner"][f"pai@{c}"] for c in COVERAGES])
             for name in METHODS[1:]:
                 rows[name].append([methods[name][f"pai@{c}"] for c in COVERAGES])
-        lines += [f"\n### {label}: {n} cases, mean PAI@1 / @5 / @10\n", "| surface or method | PAI@1 / @5 / @10 |",
-                  "|---|---|"]
-        for name, values in rows.items():
-            means = " / ".join(f"{statistics.mean(v[i] for v in values):.2f}" for i in range(len(COVERAGES)))
-            lines.append(f"| {name} | {means} |")
+        lines += table(label, rows)
+    for key, label, cases in STREET_DATASETS:
+        if only not in (None, key):
+            continue
+        rows = {name: [] for name in [*STREET_SURFACES, PLANNER, *METHODS[1:]]}
+        for data, graph, split, horizon in cases(shared):
+            candidates, network = street_candidate_pai(data, graph, split, horizon, calibration=EVERY_STREET_CANDIDATE)
+            for name, surface in STREET_SURFACES.items():
+                rows[name].append([street_pai(candidates, surface, c) for c in COVERAGES])
+            rows[PLANNER].append([network["planner"][f"pai@{c}"] for c in COVERAGES])
+            for name in METHODS[1:]:
+                rows[name].append([network[name][f"pai@{c}"] for c in COVERAGES])
+        lines += table(label, rows)
     return lines
 
 
 def main() -> None:
-    run_main(__doc__, measure, shared=SHARED, choices=[key for key, *_ in DATASETS])
+    run_main(__doc__, measure, shared=SHARED, choices=[key for key, *_ in DATASETS + STREET_DATASETS])
 
 
 if __name__ == "__main__":

@@ -119,13 +119,34 @@ def test_the_street_backtest_calibrates_the_areas_together_and_pools_their_test_
         assert pooled.methods["planner"][key] == pytest.approx(expected, abs=1e-6)
 
 
-def test_too_short_a_history_keeps_the_150_m_kernel_and_says_why(history, street_grid):
+def test_the_prior_keeps_a_street_with_many_signals_above_a_busier_neighbourhood(street_grid):
+    """A short history gets the prior, which weighs the counts per km half: a street with eight
+    signals stays on top, where the 150 m walk alone (the hot streets before calibration) puts
+    first the streets around a crossing with four signals on each of its four streets."""
+    rng = np.random.default_rng(4)
+    crossing = [(7, 12), (11, 12), (12, 13), (12, 17)]
+    train = pd.concat([on_streets(rng, 8, "2026-02-20", 5, [(0, 1)])]
+                      + [on_streets(rng, 4, "2026-02-20", 5, [pair]) for pair in crossing], ignore_index=True)
+    data = pd.concat([train, on_streets(rng, 3, "2026-03-02", 3, [(0, 1)])], ignore_index=True)
+
+    def top(params: BacktestParams) -> int:
+        result = backtest(data, split=SPLIT, graph=street_grid, params=params)
+        assert result.street_calibration.fallback and "24 training signals" in result.street_calibration.reason
+        return int(np.argmax(result.network_scores["planner"]))
+
+    busiest = int(np.argmax(backtest(data, split=SPLIT, graph=street_grid).network_scores["naive_all"]))
+    assert top(BacktestParams()) == busiest
+    walk_alone = StreetCalibrationParams(prior=StreetSurfaceParams(blend=1.0))
+    assert top(BacktestParams(street_calibration=walk_alone)) != busiest
+
+
+def test_too_short_a_history_keeps_the_prior_and_says_why(history, street_grid):
     """Under 200 signals, under a week of history or no graph: the prior, with the reason."""
     few = backtest(pd.concat([history.iloc[:150], on_streets(np.random.default_rng(1), 20, "2026-03-02", 3, HOT)]),
                    split=SPLIT, graph=street_grid)
     assert few.street_calibration.fallback and few.street_calibration.chosen == StreetSurfaceParams()
     assert "150 training signals < 200" in few.street_calibration.reason
-    assert "150 m, blend 1" in few.summary()
+    assert "prior (150 m, blend 0.5, the weights' recency)" in few.summary()
     rng = np.random.default_rng(2)
     recent = pd.concat([on_streets(rng, 250, "2026-02-26", 3, HOT), on_streets(rng, 20, "2026-03-02", 3, HOT)])
     short = backtest(recent, split=SPLIT, graph=street_grid)
@@ -133,7 +154,7 @@ def test_too_short_a_history_keeps_the_150_m_kernel_and_says_why(history, street
     none = calibrate_hot_streets([])
     assert none.fallback and none.reason == "no street graph" and none.chosen == StreetSurfaceParams()
     tuned = none.tune(HotStreetParams(weights=HotspotParams(half_life_days=9.0)))
-    assert tuned == HotStreetParams(weights=HotspotParams(half_life_days=9.0))
+    assert tuned == HotStreetParams(weights=HotspotParams(half_life_days=9.0), blend=0.5)  # the weights' recency
 
 
 def test_the_products_hot_streets_reproduce_the_backtest_ranking(history, street_grid):
@@ -397,7 +418,7 @@ def test_an_installation_keeps_its_street_choice_until_signals_or_graphs_change(
 
 
 def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards, data_dir, make_signals):
-    """No ward has a street graph: the 150 m kernel, and the choice says why."""
+    """No ward has a street graph: the prior (the 150 m walk, half counts per km), and the choice says why."""
     from planner.signals.incidents import RawTable
     from planner.signals.intake import import_table
     from planner.signals.wards import store_wards
@@ -408,7 +429,7 @@ def test_an_installation_without_ward_graphs_keeps_the_default(store, two_wards,
     calibration = installation_street_calibration(store, data_dir=data_dir)
     assert calibration.fallback and calibration.reason == "no street graph"
     weights = HotspotParams(audience="officer")
-    assert hot_street_params(store, weights, data_dir=data_dir) == HotStreetParams(weights=weights)
+    assert hot_street_params(store, weights, data_dir=data_dir) == HotStreetParams(weights=weights, blend=0.5)
 
 
 @pytest.mark.parametrize("h", [25.0, 80.0, 200.0])

@@ -270,8 +270,8 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     counts = card_with(StreetSurfaceParams(0.0, 0.0, None, 1.0), language="en")
     assert ": the street's own signals per km; resolved signals count;" in counts
     fallback = card_with(StreetSurfaceParams(), reason="150 training signals < 200")
-    assert fallback == ("- hotstraten (per km straat): de standaardwaarden uit de literatuur (signalen binnen 150 m "
-                        "lopen): 150 trainingssignalen < 200")
+    assert fallback == ("- hotstraten (per km straat): de standaardwaarden (half de signalen per km, half de signalen "
+                        "binnen 150 m lopen): 150 trainingssignalen < 200")
     short = card_with(StreetSurfaceParams(), reason="6.8 days of history < 7")
     assert short.endswith("lopen): 6,8 dagen geschiedenis < 7")
     assert card_with(StreetSurfaceParams(), reason="no street graph", language="en").endswith(": no street graph")

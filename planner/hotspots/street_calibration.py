@@ -27,10 +27,13 @@ tie) on rolling folds of the training signals only, so the period being forecast
 the choice. Streets a candidate scores equally in a fold are ordered by the 50 m planar KDE of
 the fold's training signals at their midpoints, as the baselines are. The network distances
 are walked once, for the largest bandwidth (``hotspots.NetworkKernel``); every candidate and
-fold reuses them. The prior is the hot streets before calibration (``StreetSurfaceParams()``:
-150 m, all weight on the kernel, the weights' own recency); it is the first candidate, so it
-wins every tie, and it is used as it is when there is no street graph, too short a history
-(the floors of the cell calibration, ``CalibrationParams``) or no fold caught a test signal.
+fold reuses them. The prior (``StreetSurfaceParams()``) is the 150 m walk of the hot streets
+before calibration, with the weights' own recency, blended half and half with the counts per
+km, as the cells' prior is: on short real histories the walk alone caught less than half of
+what the counts per km catch at 1 % of the streets (bench/RESULTS.md, "The prior"). It is the
+first candidate, so it wins every tie, and it is used as it is when there is no street graph,
+too short a history (the floors of the cell calibration, ``CalibrationParams``) or no fold
+caught a test signal.
 
 Several areas (each ward's graph with its own signals) are calibrated together: each is
 ranked on its own streets, as the product ranks them, and the signals caught are pooled.
@@ -90,7 +93,7 @@ class StreetSurfaceParams:
     """
 
     bandwidth_m: float = 150.0
-    blend: float = 1.0
+    blend: float = 0.5
     half_life_days: float | None = None
     resolved_weight: float = 0.0
     kernel: str = "network"

@@ -419,8 +419,8 @@ def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     calibration = street_calibration_from_json(streets)
     label = _("hot streets (per km of street)")
     if calibration.fallback:
-        return [_("- {label}: the literature defaults (signals within a 150 m walk): {reason}").format(
-            label=label, reason=reason_text(calibration.reason, language=language))]
+        defaults = _("- {label}: the defaults (half counts per km, half the signals within a 150 m walk): {reason}")
+        return [defaults.format(label=label, reason=reason_text(calibration.reason, language=language))]
     c = calibration.chosen
     g = functools.partial(format_number, language=language)
     two = functools.partial(format_number, digits=2, language=language)
