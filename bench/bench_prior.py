@@ -93,6 +93,7 @@ def last_days(data: pd.DataFrame, split: str, days: int) -> pd.DataFrame:
 
 
 def london_cases(shared: Path):
+    """The City of London's cases (module docstring): (signals, split, horizon days)."""
     data = london(shared)
     yield data, "2016-02-01", 28.0
     for split in ("2016-07-01", "2017-01-01"):
@@ -102,6 +103,7 @@ def london_cases(shared: Path):
 
 
 def chicago_cases(shared: Path):
+    """The Chicago districts' cases (module docstring): (signals, split, horizon days)."""
     for district in DISTRICTS:
         data = chicago(shared, (district,))
         for split in MONTHS:
@@ -110,6 +112,7 @@ def chicago_cases(shared: Path):
 
 
 def sacramento_cases(shared: Path):
+    """Sacramento's cases (module docstring): (signals, split, horizon days)."""
     data = sacramento(shared)
     for split in ("2006-01-11", "2006-01-15"):
         for n in (100, 200):
@@ -118,6 +121,8 @@ def sacramento_cases(shared: Path):
 
 
 def network_cases(load, splits: list[str], days: tuple[int, ...], horizon: float):
+    """The cases of a network loaded by ``load`` (``bench_hot_streets``): at each split, the
+    signals of each of the last ``days`` on, as (signals, graph, split, horizon days)."""
     def cases(shared: Path):
         with load(shared) as (signals, graph):
             data = read_for_backtest(signals)
@@ -166,33 +171,31 @@ def table(label: str, rows: dict[str, list[list[float]]]) -> list[str]:
     return lines
 
 
+def collect(surfaces: dict, pai_of, scored) -> dict[str, list[list[float]]]:
+    """Per surface and method, the PAI at each coverage per case, from ``scored``: each case's
+    candidates' PAI and the backtest's figures (``methods`` or ``network``)."""
+    rows: dict[str, list[list[float]]] = {name: [] for name in [*surfaces, PLANNER, *METHODS[1:]]}
+    for candidates, methods in scored:
+        for name, surface in surfaces.items():
+            rows[name].append([pai_of(candidates, surface, c) for c in COVERAGES])
+        for name in METHODS:
+            rows[PLANNER if name == "planner" else name].append([methods[name][f"pai@{c}"] for c in COVERAGES])
+    return rows
+
+
 def measure(shared: Path = SHARED, *, only: str | None = None) -> list[str]:
     """One table per dataset (or ``only`` one), as Markdown lines."""
     lines = []
     for key, label, cases in DATASETS:
-        if only not in (None, key):
-            continue
-        rows = {name: [] for name in [*SURFACES, PLANNER, *METHODS[1:]]}
-        for data, split, horizon in cases(shared):
-            candidates, methods = cell_candidates(data, split, horizon, calibration=EVERY_CANDIDATE)
-            for name, surface in SURFACES.items():
-                rows[name].append([surface_pai(candidates, surface, c) for c in COVERAGES])
-            rows[PLANNER].append([methods["planner"][f"pai@{c}"] for c in COVERAGES])
-            for name in METHODS[1:]:
-                rows[name].append([methods[name][f"pai@{c}"] for c in COVERAGES])
-        lines += table(label, rows)
+        if only in (None, key):
+            lines += table(label, collect(SURFACES, surface_pai, (
+                cell_candidates(data, split, horizon, calibration=EVERY_CANDIDATE)
+                for data, split, horizon in cases(shared))))
     for key, label, cases in STREET_DATASETS:
-        if only not in (None, key):
-            continue
-        rows = {name: [] for name in [*STREET_SURFACES, PLANNER, *METHODS[1:]]}
-        for data, graph, split, horizon in cases(shared):
-            candidates, network = street_candidate_pai(data, graph, split, horizon, calibration=EVERY_STREET_CANDIDATE)
-            for name, surface in STREET_SURFACES.items():
-                rows[name].append([street_pai(candidates, surface, c) for c in COVERAGES])
-            rows[PLANNER].append([network["planner"][f"pai@{c}"] for c in COVERAGES])
-            for name in METHODS[1:]:
-                rows[name].append([network[name][f"pai@{c}"] for c in COVERAGES])
-        lines += table(label, rows)
+        if only in (None, key):
+            lines += table(label, collect(STREET_SURFACES, street_pai, (
+                street_candidate_pai(data, graph, split, horizon, calibration=EVERY_STREET_CANDIDATE)
+                for data, graph, split, horizon in cases(shared))))
     return lines
 
 
