@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from planner.cli import app
 from planner.hotspots.evaluate import METHODS, BacktestResult, backtest
+from planner.hotspots.tuning import fit_key
 from planner.review.modelcard import (
     MIN_TEST,
     backtest_split,
@@ -205,7 +206,7 @@ def test_backtest_with_and_without_patrol_signals(demo):
 def test_model_card_says_what_the_calibration_chose_and_what_it_gained(demo):
     """The kept choice is described (and drives the method text); the gain table holds the ratio per baseline."""
     store = demo[0]
-    fingerprint = store.calibration_fingerprint()
+    fingerprint = fit_key(store)
     choice = {"bandwidth_m": 0.0, "half_life_days": 90.0, "blend": 0.5, "near_repeat": False, "recency_floor": 0.25,
               "fallback": False, "reason": "", "candidates": 61, "folds": 4, "fold_test_signals": 77, "seconds": 1.0}
     store.save_calibration(fingerprint, choice)
@@ -247,7 +248,7 @@ def test_model_card_says_in_its_language_how_the_hot_streets_were_chosen(demo):
     from planner.hotspots.street_calibration import StreetCalibration, StreetSurfaceParams
 
     store = demo[0]
-    fingerprint = store.calibration_fingerprint()
+    fingerprint = fit_key(store)
     cell = {"bandwidth_m": 0.0, "half_life_days": 90.0, "blend": 0.5, "near_repeat": False, "recency_floor": 0.25,
             "fallback": False, "reason": "", "candidates": 61, "folds": 4, "fold_test_signals": 77, "seconds": 1.0}
 

@@ -17,7 +17,8 @@ from planner.cli import app
 from planner.hotspots import HotspotParams, TimeWeighting, TimeWindow, signal_weights
 from planner.hotspots.calibration import Calibration, CalibrationParams, SurfaceParams, _Surface
 from planner.hotspots.evaluate import calibrate
-from planner.hotspots.tuning import calibration_from_json, hotspot_params, installation_calibration
+from planner.hotspots.street_calibration import StreetCalibrationParams
+from planner.hotspots.tuning import calibration_from_json, fit_key, hotspot_params, installation_calibration
 from planner.storage.store import open_store
 
 TO_WGS = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True)
@@ -128,7 +129,7 @@ def test_a_fit_is_kept_until_the_signals_change(demo_store, make_signals, caplog
     caplog.set_level(logging.INFO, logger="planner.hotspots.tuning")
     first = installation_calibration(demo_store, refit=True)
     assert "calibrating" in caplog.text
-    assert demo_store.calibration()[0] == demo_store.calibration_fingerprint()
+    assert demo_store.calibration()[0] == fit_key(demo_store)
     caplog.clear()
     again = installation_calibration(demo_store)
     assert "calibrating" not in caplog.text
@@ -140,13 +141,30 @@ def test_a_fit_is_kept_until_the_signals_change(demo_store, make_signals, caplog
     import_table(demo_store, RawTable(rows=rows), file_name="n", content_hash="n")
     installation_calibration(demo_store)
     assert "calibrating" in caplog.text
-    assert demo_store.calibration()[0] == demo_store.calibration_fingerprint()
+    assert demo_store.calibration()[0] == fit_key(demo_store)
+
+
+def test_a_fit_from_another_versions_grids_is_fitted_again(demo_store, caplog, monkeypatch):
+    """The same signals, but an upgrade changed a candidate or a prior: the kept fit is not used."""
+    from planner.hotspots import tuning
+
+    caplog.set_level(logging.INFO, logger="planner.hotspots.tuning")
+    installation_calibration(demo_store)
+    caplog.clear()
+    installation_calibration(demo_store)
+    assert "calibrating" not in caplog.text
+    monkeypatch.setattr(tuning, "_GRIDS", "an-upgrade")
+    installation_calibration(demo_store)
+    assert "calibrating" in caplog.text and demo_store.calibration()[0].endswith(":an-upgrade")
+    shipped = tuning.grids_digest(CalibrationParams(), StreetCalibrationParams())
+    assert tuning.grids_digest(CalibrationParams(prior=SurfaceParams(blend=1.0)), StreetCalibrationParams()) != shipped
+    assert tuning.grids_digest(CalibrationParams(), StreetCalibrationParams(folds=5)) != shipped
 
 
 def test_hotspots_and_routes_use_the_kept_choice(demo_store, demo_copy):
     """What the store keeps is what ``hotspot_params`` gives and what ``hotspots --json`` scores with."""
     installation_calibration(demo_store)
-    fingerprint = demo_store.calibration_fingerprint()
+    fingerprint = fit_key(demo_store)
     choice = {"bandwidth_m": 50.0, "half_life_days": 7.0, "blend": 1.0, "near_repeat": False, "recency_floor": 0.0,
               "fallback": False, "reason": "", "candidates": 1, "folds": 1, "fold_test_signals": 1, "seconds": 0.0}
     demo_store.save_calibration(fingerprint, choice)

@@ -1,10 +1,11 @@
 """The installation's own calibrated risk surface, fitted once per state of its signals and wards (issue 13).
 
 ``installation_calibration(store)`` fits ``evaluate.calibrate`` on every stored signal (the
-wards as study area, a week ahead) and keeps the choice in the store with the fingerprint of
-the signals and wards it saw (``Store.calibration_fingerprint``); while they stay the same the
-kept choice is used, and the first use after a change (an import, a resolved signal, retention,
-a ward added or redrawn) fits again. ``hotspot_params(store, ...)`` is the one way a front-end
+wards as study area, a week ahead) and keeps the choice in the store under ``fit_key``: the
+fingerprint of the signals and wards it saw (``Store.calibration_fingerprint``) and of the
+candidate grids and priors it chose from; while they stay the same the kept choice is used, and
+the first use after a change (an import, a resolved signal, retention, a ward added or redrawn,
+an upgrade that changed a grid or a prior) fits again. ``hotspot_params(store, ...)`` is the one way a front-end
 or service builds the weights of hotspots, hot streets and routes: the literature defaults
 tuned by that choice.
 
@@ -20,19 +21,33 @@ too short (the choice says why).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
 from pathlib import Path
 from typing import Any
 
-from .calibration import Calibration, SurfaceParams
+from .calibration import Calibration, CalibrationParams, SurfaceParams
 from .network import HotStreetParams
-from .street_calibration import StreetCalibration, StreetSurfaceParams
+from .street_calibration import StreetCalibration, StreetCalibrationParams, StreetSurfaceParams
 from .weights import HotspotParams
 from .window import TimeWeighting
 
 log = logging.getLogger(__name__)
+
+def grids_digest(cells: CalibrationParams, streets: StreetCalibrationParams) -> str:
+    """Changes with any candidate, floor or prior of either calibration."""
+    return hashlib.sha256(repr((cells, streets)).encode()).hexdigest()[:12]
+
+
+_GRIDS = grids_digest(CalibrationParams(), StreetCalibrationParams())
+"""What the calibrations choose from and fall back to, as this version has them."""
+
+
+def fit_key(store) -> str:
+    """What a kept fit was made of: the store's signals and wards, and this version's grids and priors."""
+    return f"{store.calibration_fingerprint()}:{_GRIDS}"
 
 def calibration_from_json(choice: dict[str, Any]) -> Calibration:
     """The ``Calibration`` that ``Calibration.to_json`` wrote (without the per-candidate scores)."""
@@ -57,7 +72,7 @@ def installation_calibration(store, *, refit: bool = False) -> Calibration | Non
     """
     from .evaluate import calibrate
 
-    fingerprint = store.calibration_fingerprint()
+    fingerprint = fit_key(store)
     kept = store.calibration()
     if kept is not None and kept[0] == fingerprint and not refit:
         return calibration_from_json(kept[1])
@@ -125,7 +140,7 @@ def installation_street_calibration(
     if cell is None:
         return None
     paths = ward_graph_paths(store.wards(), data_dir=data_dir)
-    fingerprint, graphs = store.calibration_fingerprint(), graphs_key(paths)
+    fingerprint, graphs = fit_key(store), graphs_key(paths)
     kept = store.calibration()
     streets = kept[1].get("streets") if kept is not None and kept[0] == fingerprint else None
     if streets is not None and streets.get("graphs") == graphs and not refit:

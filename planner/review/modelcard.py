@@ -41,7 +41,13 @@ from ..hotspots.evaluate import (
     backtest,
     street_backtest,
 )
-from ..hotspots.tuning import graphs_key, installation_calibration, ward_graph_paths
+from ..hotspots.tuning import (
+    fit_key,
+    graphs_key,
+    installation_calibration,
+    street_calibration_from_json,
+    ward_graph_paths,
+)
 from ..i18n import N_, duration_words, format_number, translation
 from ..signals.incidents import CATEGORIES, SOURCES
 from ..storage.store import Store
@@ -409,10 +415,8 @@ def _time_line(weighting: TimeWeighting | None, language: str) -> str:
 
 def street_lines(store: Store, *, language: str = "nl") -> list[str]:
     """The kept hot-streets choice (``tuning.installation_street_calibration``), when there is one."""
-    from ..hotspots.tuning import street_calibration_from_json
-
     kept = store.calibration()
-    streets = kept[1].get("streets") if kept is not None and kept[0] == store.calibration_fingerprint() else None
+    streets = kept[1].get("streets") if kept is not None and kept[0] == fit_key(store) else None
     if streets is None:
         return []
     _ = translation(language).gettext
