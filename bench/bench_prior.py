@@ -49,7 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _cli import run_main
 from bench_baselines import SHARED, chicago, london, sacramento
 from bench_hindsight import cell_candidates, masks, street_candidate_pai
-from bench_hot_streets import chicago_area, demo_town
+from bench_hot_streets import CHICAGO_SPLITS, chicago_area, demo_town
+from bench_wards import DISTRICTS
+from bench_wards import SPLITS as MONTHS
 
 from planner.hotspots.calibration import CalibrationParams, SurfaceParams
 from planner.hotspots.evaluate import METHODS, parse_split, read_for_backtest
@@ -72,8 +74,6 @@ STREET_SURFACES = {
 EVERY_CANDIDATE = CalibrationParams(min_signals=0, min_history_days=0.0)
 EVERY_STREET_CANDIDATE = StreetCalibrationParams(min_signals=0, min_history_days=0.0)
 PLANNER = "planner (shipped: calibrated above the floors)"
-DISTRICTS = ("1", "8", "14", "17", "20", "25")
-MONTHS = [f"2016-{m:02d}-01" for m in range(7, 13)] + [f"2017-{m:02d}-01" for m in range(1, 7)]
 
 
 def random_training(data: pd.DataFrame, split: str, horizon: float, n: int, seed: int) -> pd.DataFrame:
@@ -92,14 +92,19 @@ def last_days(data: pd.DataFrame, split: str, days: int) -> pd.DataFrame:
     return data[start >= parse_split(split) - pd.Timedelta(days=days)].reset_index(drop=True)
 
 
+def random_cases(data: pd.DataFrame, splits: tuple[str, ...], horizon: float):
+    """At each split, 100 or 200 random training signals (3 seeds each): (signals, split, horizon days)."""
+    for split in splits:
+        for n in (100, 200):
+            for seed in range(3):
+                yield random_training(data, split, horizon, n, seed), split, horizon
+
+
 def london_cases(shared: Path):
     """The City of London's cases (module docstring): (signals, split, horizon days)."""
     data = london(shared)
     yield data, "2016-02-01", 28.0
-    for split in ("2016-07-01", "2017-01-01"):
-        for n in (100, 200):
-            for seed in range(3):
-                yield random_training(data, split, 28.0, n, seed), split, 28.0
+    yield from random_cases(data, ("2016-07-01", "2017-01-01"), 28.0)
 
 
 def chicago_cases(shared: Path):
@@ -113,11 +118,7 @@ def chicago_cases(shared: Path):
 
 def sacramento_cases(shared: Path):
     """Sacramento's cases (module docstring): (signals, split, horizon days)."""
-    data = sacramento(shared)
-    for split in ("2006-01-11", "2006-01-15"):
-        for n in (100, 200):
-            for seed in range(3):
-                yield random_training(data, split, 7.0, n, seed), split, 7.0
+    yield from random_cases(sacramento(shared), ("2006-01-11", "2006-01-15"), 7.0)
 
 
 def network_cases(load, splits: list[str], days: tuple[int, ...], horizon: float):
@@ -141,7 +142,7 @@ DATASETS = (
 )
 STREET_DATASETS = (
     ("chicago-streets", "Chicago Logan Square / Avondale (REAL), per km of street: 6 yearly splits on the last 180 "
-     "or 365 days", network_cases(chicago_area, [f"{year}-01-01" for year in range(2012, 2018)], (180, 365), 365.0)),
+     "or 365 days", network_cases(chicago_area, CHICAGO_SPLITS, (180, 365), 365.0)),
     ("demo-streets", "Demostad (SYNTHETIC), per km of street: 8 monthly splits on the last 30 or 60 days",
      network_cases(lambda shared: demo_town(), [f"2026-{month:02d}-01" for month in range(3, 11)], (30, 60), 30.0)),
 )

@@ -5,9 +5,9 @@ wards as study area, a week ahead) and keeps the choice in the store under ``fit
 fingerprint of the signals and wards it saw (``Store.calibration_fingerprint``) and of the
 candidate grids and priors it chose from; while they stay the same the kept choice is used, and
 the first use after a change (an import, a resolved signal, retention, a ward added or redrawn,
-an upgrade that changed a grid or a prior) fits again. ``hotspot_params(store, ...)`` is the one way a front-end
-or service builds the weights of hotspots, hot streets and routes: the literature defaults
-tuned by that choice.
+an upgrade that changed a grid or a prior) fits again. ``hotspot_params(store, ...)`` is the
+one way a front-end or service builds the weights of hotspots, hot streets and routes: the
+literature defaults tuned by that choice.
 
 The hot streets get a choice of their own, per km of street (``hot_street_calibration``):
 ``installation_street_calibration(store)`` fits ``evaluate.calibrate_hot_streets`` on the
