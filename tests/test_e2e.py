@@ -359,6 +359,18 @@ def _round_of_now(store, data: Path, base: str, ward: str = "Vogelwijk") -> tupl
     return night.patrol_id, link
 
 
+def _near_inside(store, ward: str, lat: float, lon: float) -> dict[str, float]:
+    """A position about 170 m north, south, east or west of ``lat, lon``, the first inside ``ward``
+    (a signal from outside every ward is refused): which stop comes first depends on the hour."""
+    from shapely.geometry import Point
+
+    area = store.wards().set_index("name").to_crs(4326).geometry[ward]
+    for dlat, dlon in ((0.0015, 0.0), (-0.0015, 0.0), (0.0, 0.0025), (0.0, -0.0025)):
+        if area.contains(Point(lon + dlon, lat + dlat)):
+            return {"latitude": lat + dlat, "longitude": lon + dlon}
+    raise AssertionError(f"no point about 170 m from {lat}, {lon} lies inside {ward}")
+
+
 def _idle(page) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=120_000)
 
@@ -375,7 +387,7 @@ def test_a_round_on_a_phone_from_its_link_with_the_position_visits_and_a_signal(
     patrol_id, link = _round_of_now(store, demo_copy, server)
     assert link == f"{server}/ronde?patrol={patrol_id}&team=1"
     first, second = patrol_round(store, patrol_id).team(1).stops[:2]
-    here = {"latitude": first.lat + 0.0015, "longitude": first.lon}  # about 170 m north of stop 1
+    here = _near_inside(store, "Vogelwijk", first.lat, first.lon)
     context = browser.new_context(viewport=PHONE, geolocation=here, permissions=["geolocation"],
                                   is_mobile=True, has_touch=True)
     page = context.new_page()
